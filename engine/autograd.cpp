@@ -1,0 +1,107 @@
+#include "engine/autograd.h"
+
+#include <cmath>
+#include <unordered_set>
+
+namespace glimpse {
+
+namespace {
+thread_local bool grad_mode = true;
+bool anomaly_mode = false;
+
+bool all_finite(const Tensor& t) {
+  const real* p = t.data();
+  for (int64_t i = 0; i < t.numel(); i++)
+    if (!std::isfinite(p[i])) return false;
+  return true;
+}
+}  // namespace
+
+bool grad_enabled() { return grad_mode; }
+NoGradGuard::NoGradGuard() : previous_(grad_mode) { grad_mode = false; }
+NoGradGuard::~NoGradGuard() { grad_mode = previous_; }
+void set_detect_anomaly(bool on) { anomaly_mode = on; }
+bool detect_anomaly() { return anomaly_mode; }
+
+Tensor Node::input_grad(size_t i) {
+  TensorImpl* input = inputs[i].impl();
+  if (!input->requires_grad) return Tensor::zeros(input->shape);  // discarded by the caller
+  if (!input->grad) input->grad = Tensor::zeros(input->shape).impl_ptr();
+  return Tensor(input->grad);
+}
+
+Tensor record(Tensor out, std::shared_ptr<Node> node, std::vector<Tensor> inputs) {
+  if (anomaly_mode && !all_finite(out))
+    fail(node->name() + ": forward produced a non-finite value in an output of shape " +
+         shape_str(out.shape()) + " (anomaly detection)");
+  if (!grad_mode) return out;
+  bool any = false;
+  for (const Tensor& t : inputs) any = any || (t.defined() && t.requires_grad());
+  if (!any) return out;
+  for (Tensor& t : inputs)  // an absent optional input (no bias) becomes a constant zero
+    if (!t.defined()) t = Tensor::zeros({0});
+  node->inputs = std::move(inputs);
+  out.impl()->requires_grad = true;
+  out.impl()->grad_fn = std::move(node);
+  return out;
+}
+
+// Topological order of the tensors that lead to `root`, inputs before outputs (iterative DFS,
+// so a deep graph, e.g. an unrolled RNN, cannot overflow the stack).
+static std::vector<TensorImpl*> topological_order(TensorImpl* root) {
+  std::vector<TensorImpl*> order;
+  std::unordered_set<TensorImpl*> visited{root};
+  std::vector<std::pair<TensorImpl*, size_t>> stack{{root, 0}};  // (tensor, next input to visit)
+  while (!stack.empty()) {
+    auto& [t, next] = stack.back();
+    Node* node = t->grad_fn.get();
+    if (node && next < node->inputs.size()) {
+      TensorImpl* input = node->inputs[next++].impl();
+      if (input->requires_grad && visited.insert(input).second) stack.push_back({input, 0});
+    } else {
+      order.push_back(t);
+      stack.pop_back();
+    }
+  }
+  return order;
+}
+
+void backward(const Tensor& loss, bool retain_graph) {
+  if (!loss.defined()) fail("backward: the loss tensor is undefined");
+  if (loss.numel() != 1)
+    fail("backward: the loss must have one element, got shape " + shape_str(loss.shape()) +
+         " (reduce it first, e.g. with mean())");
+  if (!loss.requires_grad())
+    fail("backward: the loss does not require a gradient: no input of the graph requires one, "
+         "it was computed in no-grad mode, or its graph was already freed by an earlier backward "
+         "(pass retain_graph = true to backward twice through one graph)");
+
+  std::vector<TensorImpl*> order = topological_order(loss.impl());
+  if (!loss.impl()->grad) loss.impl()->grad = Tensor::zeros(loss.shape()).impl_ptr();
+  loss.impl()->grad->storage->data()[0] += 1;  // dloss/dloss = 1
+
+  for (auto it = order.rbegin(); it != order.rend(); ++it) {
+    TensorImpl* t = *it;
+    std::shared_ptr<Node> node = t->grad_fn;
+    if (!node || !t->grad) continue;  // a leaf, or a branch that no gradient reached
+    node->backward(Tensor(t->grad));
+    for (size_t i = 0; i < node->inputs.size(); i++) {
+      const Tensor& input = node->inputs[i];
+      if (!input.requires_grad() || !input.impl()->grad) continue;
+      if (input.impl()->grad->shape != input.shape())  // PyTorch's validate_outputs
+        fail(node->name() + " backward: gradient of shape " + shape_str(input.impl()->grad->shape) +
+             " for an input of shape " + shape_str(input.shape()));
+      if (anomaly_mode && !all_finite(Tensor(input.impl()->grad)))
+        fail(node->name() + " backward: produced a non-finite gradient for an input of shape " +
+             shape_str(input.shape()) + " (anomaly detection)");
+    }
+    t->grad.reset();  // an intermediate's gradient is used once, not kept (leaves keep theirs)
+    if (!retain_graph) {
+      t->grad_fn.reset();
+      t->requires_grad = false;  // the graph behind it is gone
+      node->inputs.clear();
+    }
+  }
+}
+
+}  // namespace glimpse

@@ -1,0 +1,74 @@
+// Reverse-mode automatic differentiation on a define-by-run tape.
+//
+// Every op that runs while grad mode is on, with at least one input that requires a gradient,
+// creates a Node (its backward function) and records it as the grad_fn of its output:
+//
+//     x ──┐                    y.grad_fn = MulBackward{inputs = {x, w}, saved ...}
+//         ├─ mul ──> y
+//     w ──┘
+//
+// backward(loss) sorts the tensors reachable from loss topologically, seeds dloss = 1, and walks
+// them from the loss back to the leaves; at each tensor t with a grad_fn it calls
+// t.grad_fn->backward(t.grad), which ADDS its contribution to each input's gradient.
+// See docs/ARCHITECTURE.md for the picture, and the Notes below for the subtle rules.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/tensor.h"
+
+namespace glimpse {
+
+struct Node {
+  virtual ~Node() = default;
+  virtual std::string name() const = 0;               // e.g. "conv2d", used in error messages
+  virtual void backward(const Tensor& dout) = 0;      // add d(loss)/d(input i) into input_grad(i)
+
+  std::vector<Tensor> inputs;  // the edges of the graph: the tensors this op read
+
+  bool needs_grad(size_t i) const { return inputs[i].requires_grad(); }
+  // The gradient buffer of input i, zeroed on first use, into which backward adds (+=).
+  // For an input that needs no gradient it returns a throw-away zero buffer, so a simple
+  // backward may ignore needs_grad(); an expensive one should test it and skip the work.
+  Tensor input_grad(size_t i);
+};
+
+// Note [Saved tensors and cycles]
+// A node must never hold a handle to its own output: the output holds the node (grad_fn), so
+// the pair would keep each other alive forever. A node that needs its output (sigmoid, exp,
+// softmax) saves y.detach(), a new handle onto the same storage with no grad_fn.
+// After backward() has used a node it drops the node's inputs, so the graph of a step is freed
+// even while the user still holds the loss.
+
+// Records `node` as the producer of `out`, if grad mode is on and any input requires a
+// gradient; otherwise the node is dropped and `out` stays outside the graph. Returns `out`.
+Tensor record(Tensor out, std::shared_ptr<Node> node, std::vector<Tensor> inputs);
+
+// Runs the backward pass from a one-element tensor. retain_graph keeps the nodes for a second
+// backward through the same graph; gradients of leaves accumulate across calls.
+void backward(const Tensor& loss, bool retain_graph = false);
+
+// Note [No-grad mode]
+// Inside a NoGradGuard's scope ops record nothing: used for evaluation, for optimiser updates and
+// for anything that must not be differentiated (REINFORCE's sampled locations, SNES's policy).
+bool grad_enabled();
+class NoGradGuard {
+ public:
+  NoGradGuard();
+  ~NoGradGuard();
+  NoGradGuard(const NoGradGuard&) = delete;
+  NoGradGuard& operator=(const NoGradGuard&) = delete;
+
+ private:
+  bool previous_;
+};
+
+// Anomaly detection: when on, every recorded op checks that its output is finite and every
+// backward checks the gradients it produced, and the first non-finite value raises an Error
+// that names the op. Slow; for hunting a NaN (trainers: --detect-anomaly).
+void set_detect_anomaly(bool on);
+bool detect_anomaly();
+
+}  // namespace glimpse

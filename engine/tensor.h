@@ -1,0 +1,103 @@
+// Tensor: a small handle onto shared, contiguous, row-major float storage.
+//
+// Shape letters used across the project (README, "Shapes"):
+//   N batch, C channels, H/W height/width, K classes or kernel side, OH/OW output side.
+//
+// A Tensor is a handle: copying it copies the handle, not the numbers, so two copies see the
+// same data, the same gradient and the same place in the autograd graph (as in PyTorch).
+// The class holds only accessors; every operation lives in engine/ops/ (see ops.h), and the
+// operator overloads at the bottom of ops.h forward to those free functions.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace glimpse {
+
+using real = float;  // the one scalar type of the engine
+using Shape = std::vector<int64_t>;
+
+// Every error the engine raises: a message that names the op and the shapes involved.
+struct Error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+[[noreturn]] void fail(const std::string& message);
+std::string shape_str(const Shape& shape);  // "(2, 3, 4)"
+int64_t shape_numel(const Shape& shape);
+
+// A block of floats, 64-byte aligned, shared by every handle that views it.
+class Storage {
+ public:
+  explicit Storage(int64_t count);  // uninitialised
+  ~Storage();
+  Storage(const Storage&) = delete;
+  Storage& operator=(const Storage&) = delete;
+  real* data() { return data_; }
+  int64_t size() const { return size_; }
+
+ private:
+  real* data_;
+  int64_t size_;
+};
+
+struct Node;  // autograd.h: the backward function that produced a tensor
+class Rng;    // random.h
+
+struct TensorImpl {
+  Shape shape;
+  std::shared_ptr<Storage> storage;
+  bool requires_grad = false;
+  std::shared_ptr<TensorImpl> grad;  // same shape as the tensor; allocated on first use
+  std::shared_ptr<Node> grad_fn;     // null for leaves and for tensors outside the graph
+};
+
+class Tensor {
+ public:
+  Tensor() = default;  // an undefined tensor (defined() == false), e.g. "no bias"
+  explicit Tensor(std::shared_ptr<TensorImpl> impl) : impl_(std::move(impl)) {}
+
+  // ---- creation ----
+  static Tensor empty(const Shape& shape);  // uninitialised
+  static Tensor zeros(const Shape& shape);
+  static Tensor ones(const Shape& shape);
+  static Tensor full(const Shape& shape, real value);
+  static Tensor scalar(real value);                              // shape ()
+  static Tensor arange(int64_t n);                               // 0, 1, ..., n-1
+  static Tensor from_data(const Shape& shape, const std::vector<real>& values);
+  static Tensor uniform(const Shape& shape, real low, real high, Rng& rng);
+  static Tensor normal(const Shape& shape, real mean, real stddev, Rng& rng);
+
+  // ---- shape and data ----
+  bool defined() const { return impl_ != nullptr; }
+  const Shape& shape() const;
+  int64_t dim() const { return static_cast<int64_t>(shape().size()); }
+  int64_t size(int64_t axis) const;  // negative axes count from the end
+  int64_t numel() const;
+  real* data() const;  // a handle gives mutable access, as torch's data_ptr() does
+  real item() const;   // the value of a one-element tensor
+  std::vector<real> to_vector() const;
+  std::string str() const;  // "Tensor(2, 3) [..values..]" for debugging and test failures
+
+  // ---- autograd ----
+  bool requires_grad() const;
+  Tensor& set_requires_grad(bool on = true);  // on leaves: "compute my gradient"
+  Tensor grad() const;                              // undefined until a backward reaches it
+  void zero_grad() const;                           // drops the gradient buffer
+  const std::shared_ptr<Node>& grad_fn() const;
+  bool is_leaf() const { return grad_fn() == nullptr; }
+  Tensor detach() const;  // same storage, cut from the graph
+  Tensor clone() const;   // a copy of the data, cut from the graph
+  void backward() const;  // glimpse::backward(*this): this must be a one-element tensor
+
+  TensorImpl* impl() const { return impl_.get(); }
+  const std::shared_ptr<TensorImpl>& impl_ptr() const { return impl_; }
+  bool same(const Tensor& other) const { return impl_ == other.impl_; }
+
+ private:
+  std::shared_ptr<TensorImpl> impl_;
+};
+
+}  // namespace glimpse

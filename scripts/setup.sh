@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs whatever glimpse needs that this Debian machine lacks. Safe to run again: it asks
+# apt only for the packages that are missing, and does nothing when none are.
+#   scripts/setup.sh            the build, the tests and the trainers
+#   scripts/setup.sh --fuzz     also clang and its sanitizer runtime, for the fuzz targets
+set -euo pipefail
+
+packages=(g++ cmake make libopenblas-dev libtbb-dev catch2 libstb-dev)
+if [[ "${1:-}" == "--fuzz" ]]; then packages+=(clang libclang-rt-14-dev); fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [[ ${#missing[@]} -eq 0 ]]; then
+  echo "setup: all dependencies are installed"
+  exit 0
+fi
+
+echo "setup: installing ${missing[*]}"
+sudo=""
+if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
+$sudo apt-get update -q
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"

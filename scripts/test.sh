@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Sets up, builds and runs the whole test suite through ctest.
+#   scripts/test.sh               Release build in build/
+#   scripts/test.sh --sanitize    AddressSanitizer + UndefinedBehaviorSanitizer (+ LeakSanitizer) in build-asan/
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/setup.sh
+build_dir=build
+flags=(-DCMAKE_BUILD_TYPE=Release)
+if [[ "${1:-}" == "--sanitize" ]]; then
+  build_dir=build-asan
+  flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DGLIMPSE_SANITIZE=ON)
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+  export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+fi
+jobs=$(nproc)
+cmake -S . -B "$build_dir" "${flags[@]}" > /dev/null
+cmake --build "$build_dir" -j "$jobs"
+cd "$build_dir"
+ctest --output-on-failure -j "$jobs"

@@ -1,0 +1,126 @@
+// gradcheck: an op's backward against central finite differences of its forward.
+//
+// For inputs x_1..x_m and a function f, with a fixed random weight r of f's output shape:
+//   L(x) = sum_j f(x)_j * r_j          (a random weighting catches mix-ups that mean() hides)
+//   analytical:  dL/dx from one backward pass, seeded with r
+//   numerical:   (L(x + eps e_i) - L(x - eps e_i)) / (2 eps), L summed in double
+//   pass when |analytical - numerical| <= atol + rtol * |numerical| for every checked entry.
+// Large inputs are checked on a seeded random subset of entries (tiny-dnn's random trials).
+// The engine computes in float, so eps and the tolerances are looser than PyTorch's double
+// defaults; a wrong backward is off by O(1) and still fails. Keep inputs away from kinks
+// (relu at 0, ties of max) by more than eps, as the tests do.
+#pragma once
+
+#include <cmath>
+#include <cstdio>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "engine/ops.h"
+
+namespace glimpse::testing {
+
+struct GradcheckOptions {
+  double eps = 1e-2;
+  double atol = 2e-3;
+  double rtol = 2e-2;
+  int64_t max_entries = 150;  // per input; more are sampled at random
+  uint64_t seed = 1234;
+};
+
+using TestFunction = std::function<Tensor(std::vector<Tensor>&)>;
+
+// L = sum(y * r) as a node of its own, so the check does not lean on the ops it tests.
+struct WeightedSumBackward : Node {
+  Tensor r;
+  std::string name() const override { return "gradcheck_weighted_sum"; }
+  void backward(const Tensor& dL) override {
+    real* dy = input_grad(0).data();
+    for (int64_t i = 0; i < r.numel(); i++) dy[i] += dL.data()[0] * r.data()[i];
+  }
+};
+
+inline double weighted_sum(const Tensor& y, const Tensor& r) {
+  double total = 0;
+  for (int64_t i = 0; i < y.numel(); i++) total += static_cast<double>(y.data()[i]) * r.data()[i];
+  return total;
+}
+
+// Returns true when every checked entry agrees; prints the first mismatches to stderr.
+inline bool gradcheck(const TestFunction& f, std::vector<Tensor> inputs, GradcheckOptions options = {}) {
+  Rng rng(options.seed);
+  for (Tensor& x : inputs) x = x.clone().set_requires_grad(true);
+
+  // analytical gradients
+  Tensor y = f(inputs);
+  Tensor r = Tensor::normal(y.shape(), 0, 1, rng);
+  auto node = std::make_shared<WeightedSumBackward>();
+  node->r = r;
+  Tensor L = record(Tensor::scalar(static_cast<real>(weighted_sum(y, r))), node, {y});
+  backward(L);
+
+  bool ok = true;
+  int reported = 0;
+  NoGradGuard no_grad;
+  for (size_t i = 0; i < inputs.size(); i++) {
+    Tensor x = inputs[i];
+    Tensor analytical = x.grad().defined() ? x.grad() : Tensor::zeros(x.shape());
+    std::vector<int64_t> entries;
+    if (x.numel() <= options.max_entries) {
+      for (int64_t j = 0; j < x.numel(); j++) entries.push_back(j);
+    } else {
+      for (int64_t t = 0; t < options.max_entries; t++) entries.push_back(rng.randint(x.numel()));
+    }
+    for (int64_t j : entries) {
+      real saved = x.data()[j];
+      x.data()[j] = static_cast<real>(saved + options.eps);
+      double plus = weighted_sum(f(inputs), r);
+      x.data()[j] = static_cast<real>(saved - options.eps);
+      double minus = weighted_sum(f(inputs), r);
+      x.data()[j] = saved;
+      double numerical = (plus - minus) / (2 * options.eps);
+      double a = analytical.data()[j];
+      if (std::abs(a - numerical) > options.atol + options.rtol * std::abs(numerical)) {
+        ok = false;
+        if (reported++ < 5)
+          std::fprintf(stderr, "gradcheck: input %zu %s, entry %lld: analytical %.6g, numerical %.6g\n", i,
+                       shape_str(x.shape()).c_str(), static_cast<long long>(j), a, numerical);
+      }
+    }
+  }
+  return ok;
+}
+
+// Forward values against a reference: every entry within atol + rtol * |expected|.
+inline bool allclose(const Tensor& actual, const Tensor& expected, double atol = 1e-5, double rtol = 1e-4) {
+  if (actual.shape() != expected.shape()) {
+    std::fprintf(stderr, "allclose: shape %s vs expected %s\n", shape_str(actual.shape()).c_str(),
+                 shape_str(expected.shape()).c_str());
+    return false;
+  }
+  int reported = 0;
+  bool ok = true;
+  for (int64_t j = 0; j < actual.numel(); j++) {
+    double a = actual.data()[j], e = expected.data()[j];
+    if (!(std::abs(a - e) <= atol + rtol * std::abs(e))) {
+      ok = false;
+      if (reported++ < 5)
+        std::fprintf(stderr, "allclose: entry %lld of %s: %.7g, expected %.7g\n", static_cast<long long>(j),
+                     shape_str(actual.shape()).c_str(), a, e);
+    }
+  }
+  return ok;
+}
+
+// Random inputs kept away from 0 by `margin` (the kinks of relu, abs, and the poles of log, div).
+inline Tensor randn_away_from_zero(const Shape& shape, Rng& rng, real margin = 0.1f) {
+  Tensor t = Tensor::normal(shape, 0, 1, rng);
+  for (int64_t i = 0; i < t.numel(); i++) {
+    real& v = t.data()[i];
+    if (std::abs(v) < margin) v = v < 0 ? v - margin : v + margin;
+  }
+  return t;
+}
+
+}  // namespace glimpse::testing

@@ -1,0 +1,42 @@
+// relu, sigmoid, tanh: forward values by hand, backward by gradcheck.
+#include <catch2/catch.hpp>
+
+#include "tests/gradcheck.h"
+
+using namespace glimpse;
+using namespace glimpse::testing;
+
+TEST_CASE("relu forward", "[ops][relu]") {
+  Tensor x = Tensor::from_data({2, 2}, {-1.5f, 0.0f, 2.0f, 0.25f});
+  CHECK(allclose(relu(x), Tensor::from_data({2, 2}, {0, 0, 2, 0.25f})));
+}
+
+TEST_CASE("relu grad", "[ops][relu][grad]") {
+  Rng rng(1);
+  for (Shape shape : {Shape{7}, Shape{3, 5}, Shape{2, 3, 4, 5}}) {
+    Tensor x = randn_away_from_zero(shape, rng);  // away from the kink at 0
+    CHECK(gradcheck([](auto& in) { return relu(in[0]); }, {x}));
+  }
+}
+
+TEST_CASE("sigmoid forward", "[ops][sigmoid]") {
+  Tensor x = Tensor::from_data({3}, {0.0f, 2.0f, -3.0f});
+  CHECK(allclose(sigmoid(x), Tensor::from_data({3}, {0.5f, 0.880797078f, 0.0474258732f})));
+}
+
+TEST_CASE("sigmoid grad", "[ops][sigmoid][grad]") {
+  Rng rng(2);
+  for (Shape shape : {Shape{7}, Shape{3, 5}, Shape{2, 3, 4, 5}})
+    CHECK(gradcheck([](auto& in) { return sigmoid(in[0]); }, {Tensor::normal(shape, 0, 2, rng)}));
+}
+
+TEST_CASE("tanh forward", "[ops][tanh]") {
+  Tensor x = Tensor::from_data({3}, {0.0f, 1.0f, -0.5f});
+  CHECK(allclose(glimpse::tanh(x), Tensor::from_data({3}, {0.0f, 0.761594156f, -0.462117157f})));
+}
+
+TEST_CASE("tanh grad", "[ops][tanh][grad]") {
+  Rng rng(3);
+  for (Shape shape : {Shape{7}, Shape{3, 5}, Shape{2, 3, 4, 5}})
+    CHECK(gradcheck([](auto& in) { return glimpse::tanh(in[0]); }, {Tensor::normal(shape, 0, 1.5f, rng)}));
+}
