@@ -1,0 +1,21 @@
+#include "layers/dropout.h"
+
+#include <sstream>
+
+#include "engine/ops.h"
+
+namespace glimpse {
+
+Dropout::Dropout(real p, Rng& rng) : p(p), rng_(rng.next_u64()) {
+  if (!(p >= 0 && p < 1)) fail("Dropout: p must be in [0, 1), got " + std::to_string(p));
+}
+
+std::string Dropout::describe() const {
+  std::ostringstream s;
+  s << "p=" << p;
+  return s.str();
+}
+
+Tensor Dropout::forward(const Tensor& x) { return dropout(x, p, is_training(), rng_); }
+
+}  // namespace glimpse

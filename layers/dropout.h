@@ -1,0 +1,29 @@
+// Dropout (Srivastava et al. 2014), in its "inverted" form, as PyTorch:
+//
+//   training:    y = x * m / (1 - p),  m ~ Bernoulli(1 - p) per value, so E[y] = x
+//   evaluation:  y = x
+//
+// Any shape. The layer holds its own Rng, seeded from the Rng given at construction, so a
+// model's seed fixes both its weights and its dropout masks.
+#pragma once
+
+#include "engine/random.h"
+#include "layers/module.h"
+
+namespace glimpse {
+
+class Dropout : public Module {
+ public:
+  Dropout(real p, Rng& rng);  // p: the probability of zeroing a value, in [0, 1)
+
+  std::string type_name() const override { return "Dropout"; }
+  std::string describe() const override;
+  Tensor forward(const Tensor& x) override;
+
+  real p;
+
+ private:
+  Rng rng_;
+};
+
+}  // namespace glimpse

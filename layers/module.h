@@ -1,0 +1,85 @@
+// Module: the base of every layer and model; a named registry of parameters, buffers and children.
+//
+// The shape of libtorch's nn::Module, without holders or macros. A layer registers what it owns
+// in its constructor and keeps plain members that refer to the same tensors:
+//
+//   class Linear : public Module {
+//     Linear(...) { weight = add_parameter("weight", Tensor::empty({out, in})); ... }
+//     Tensor forward(const Tensor& x) override { return linear(x, weight, bias); }
+//     Tensor weight, bias;
+//   };
+//
+// Note [Registered tensors are handles]
+// add_parameter stores a Tensor handle in the registry and the layer copies that handle into its
+// member, so both name the same TensorImpl: an optimiser that writes parameters()[i].data()
+// changes the layer's weight, and a backward that fills weight.grad() fills parameters()[i].grad().
+// Change a parameter's values in place (through data()); never assign a new tensor to the member,
+// or the member and the registry would part ways.
+//
+// Names: a module's own parameters, buffers and children share one namespace, and a name may
+// not repeat or contain '.'. named_parameters() joins the names along the tree with '.', as
+// PyTorch does ("layer1.0.conv1.weight"), listing a module's own tensors before its children's,
+// each in registration order.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "engine/tensor.h"
+
+namespace glimpse {
+
+using NamedTensor = std::pair<std::string, Tensor>;
+
+class Module {
+ public:
+  Module() = default;
+  virtual ~Module() = default;
+  Module(const Module&) = delete;  // a module owns its registry; share it through shared_ptr
+  Module& operator=(const Module&) = delete;
+
+  virtual std::string type_name() const = 0;          // "Conv2d"
+  virtual std::string describe() const { return ""; }  // "16, 32, kernel=3, stride=2, padding=1, bias=false"
+  virtual Tensor forward(const Tensor& x);             // default: an Error, for modules with other inputs
+  Tensor operator()(const Tensor& x) { return forward(x); }
+
+  std::vector<Tensor> parameters() const;             // recursive, registration order
+  std::vector<NamedTensor> named_parameters() const;  // "layer1.0.conv1.weight"
+  std::vector<NamedTensor> named_buffers() const;     // not trained: BN running statistics
+  std::vector<NamedTensor> state() const;             // parameters then buffers: what a checkpoint saves
+  const std::vector<std::pair<std::string, std::shared_ptr<Module>>>& children() const { return children_; }
+
+  void train(bool on = true);  // recursive; layers read is_training() (BN, dropout)
+  void eval() { train(false); }
+  bool is_training() const { return training_; }
+
+  void zero_grad();  // drops the gradient of every parameter
+  int64_t parameter_count() const;
+  std::string print() const;  // the tree, one module per line, indented, with parameter counts
+
+ protected:
+  // Each returns the registered handle, to be copied into the layer's member at once.
+  Tensor& add_parameter(const std::string& name, Tensor t);  // marks t requires_grad
+  Tensor& add_buffer(const std::string& name, Tensor t);
+  template <typename M>
+  std::shared_ptr<M> add_module(const std::string& name, std::shared_ptr<M> m) {
+    register_module(name, m);
+    return m;
+  }
+
+ private:
+  void register_module(const std::string& name, std::shared_ptr<Module> m);
+  void check_new_name(const std::string& name, const char* what) const;
+  void collect(const std::string& prefix, bool buffers, std::vector<NamedTensor>& out) const;
+  void print_tree(const std::string& name, int depth, std::string& out) const;
+
+  std::vector<NamedTensor> parameters_;
+  std::vector<NamedTensor> buffers_;
+  std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
+  bool training_ = true;
+};
+
+}  // namespace glimpse
