@@ -1,0 +1,67 @@
+// module_gradcheck: gradcheck.h's recipe applied to a whole module, as a function of its input
+// and of every registered parameter.
+//
+//   L = sum_j m(x)_j * r_j                 r fixed, random
+//   analytical:  one backward through the module's graph (dL/dx and dL/dp for every parameter)
+//   numerical:   central differences, perturbing x and each parameter in place
+//
+// The parameters are the module's own tensors (not clones), so this checks that forward really
+// reads the registered handles (Note [Registered tensors are handles], layers/module.h).
+// A module with randomness in its forward (dropout in training) cannot be checked this way.
+// BN in training mode is fine: it moves its running statistics at each forward, but its output
+// depends only on the batch.
+#pragma once
+
+#include "layers/module.h"
+#include "tests/gradcheck.h"
+
+namespace glimpse::testing {
+
+inline bool module_gradcheck(Module& m, const Tensor& input, GradcheckOptions options = {}) {
+  Rng rng(options.seed);
+  Tensor x = input.clone().set_requires_grad(true);
+  m.zero_grad();
+
+  // analytical gradients
+  Tensor y = m.forward(x);
+  Tensor r = Tensor::normal(y.shape(), 0, 1, rng);
+  auto node = std::make_shared<WeightedSumBackward>();
+  node->r = r;
+  backward(record(Tensor::scalar(static_cast<real>(weighted_sum(y, r))), node, {y}));
+
+  std::vector<NamedTensor> checked = {{"input", x}};
+  for (const NamedTensor& p : m.named_parameters()) checked.push_back(p);
+
+  bool ok = true;
+  int reported = 0;
+  NoGradGuard no_grad;
+  for (const auto& [name, t] : checked) {
+    Tensor analytical = t.grad().defined() ? t.grad() : Tensor::zeros(t.shape());
+    std::vector<int64_t> entries;
+    if (t.numel() <= options.max_entries) {
+      for (int64_t j = 0; j < t.numel(); j++) entries.push_back(j);
+    } else {
+      for (int64_t k = 0; k < options.max_entries; k++) entries.push_back(rng.randint(t.numel()));
+    }
+    for (int64_t j : entries) {
+      real saved = t.data()[j];
+      t.data()[j] = static_cast<real>(saved + options.eps);
+      double plus = weighted_sum(m.forward(x), r);
+      t.data()[j] = static_cast<real>(saved - options.eps);
+      double minus = weighted_sum(m.forward(x), r);
+      t.data()[j] = saved;
+      double numerical = (plus - minus) / (2 * options.eps);
+      double a = analytical.data()[j];
+      if (std::abs(a - numerical) > options.atol + options.rtol * std::abs(numerical)) {
+        ok = false;
+        if (reported++ < 5)
+          std::fprintf(stderr, "module_gradcheck %s: %s %s, entry %lld: analytical %.6g, numerical %.6g\n",
+                       m.type_name().c_str(), name.c_str(), shape_str(t.shape()).c_str(),
+                       static_cast<long long>(j), a, numerical);
+      }
+    }
+  }
+  return ok;
+}
+
+}  // namespace glimpse::testing
