@@ -22,6 +22,9 @@ class Dropout : public Module {
 
   real p;
 
+ protected:
+  void reseed_self(uint64_t seed) override { rng_.seed(seed); }
+
  private:
   Rng rng_;
 };

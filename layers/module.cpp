@@ -86,6 +86,19 @@ void Module::train(bool on) {
   for (auto& [name, child] : children_) child->train(on);
 }
 
+// splitmix64 of (seed, index): well-spread, different seeds for siblings and for parent and child
+static uint64_t mix_seed(uint64_t seed, uint64_t index) {
+  uint64_t z = seed + (index + 1) * 0x9E3779B97F4A7C15ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+void Module::reseed(uint64_t seed) {
+  reseed_self(seed);
+  for (size_t i = 0; i < children_.size(); i++) children_[i].second->reseed(mix_seed(seed, i));
+}
+
 void Module::zero_grad() {
   for (const Tensor& p : parameters()) p.zero_grad();
 }

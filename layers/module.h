@@ -56,6 +56,11 @@ class Module {
   void eval() { train(false); }
   bool is_training() const { return training_; }
 
+  // Re-seeds the Rng of every stochastic layer in the tree (dropout) from `seed` and the layer's
+  // place in the tree: a trainer that reseeds before each step from (run seed, step) draws the
+  // same masks again when a run is resumed from a checkpoint.
+  void reseed(uint64_t seed);
+
   void zero_grad();  // drops the gradient of every parameter
   int64_t parameter_count() const;
   std::string print() const;  // the tree, one module per line, indented, with parameter counts
@@ -69,6 +74,7 @@ class Module {
     register_module(name, m);
     return m;
   }
+  virtual void reseed_self(uint64_t seed) {}  // overridden by layers that own an Rng
 
  private:
   void register_module(const std::string& name, std::shared_ptr<Module> m);

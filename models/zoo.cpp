@@ -7,29 +7,41 @@
 
 namespace glimpse {
 
+namespace {
+
+enum class Dataset { mnist, cifar10 };
+
 struct ZooEntry {
   const char* name;
-  std::function<std::shared_ptr<Module>(Rng&)> create;
+  Dataset dataset;
+  std::function<std::shared_ptr<Module>(Rng&, const ModelOptions&)> create;
 };
 
 // One line per model, in the order of MODELS.md.
-static const std::vector<ZooEntry>& zoo() {
+const std::vector<ZooEntry>& zoo() {
   static const std::vector<ZooEntry> entries = {
-      {"mnist_cnn", [](Rng& rng) { return std::make_shared<MnistCNN>(rng); }},
-      {"resnet20", [](Rng& rng) { return std::make_shared<ResNet20>(rng); }},
+      {"mnist_cnn", Dataset::mnist, [](Rng& rng, const ModelOptions&) { return std::make_shared<MnistCNN>(rng); }},
+      {"resnet20", Dataset::cifar10, [](Rng& rng, const ModelOptions&) { return std::make_shared<ResNet20>(rng); }},
   };
   return entries;
 }
 
-std::vector<std::string> model_names() {
+std::vector<std::string> names_for(bool all, Dataset dataset) {
   std::vector<std::string> names;
-  for (const ZooEntry& entry : zoo()) names.push_back(entry.name);
+  for (const ZooEntry& entry : zoo())
+    if (all || entry.dataset == dataset) names.push_back(entry.name);
   return names;
 }
 
-std::shared_ptr<Module> create_model(const std::string& name, Rng& rng) {
+}  // namespace
+
+std::vector<std::string> model_names() { return names_for(true, Dataset::mnist); }
+std::vector<std::string> mnist_model_names() { return names_for(false, Dataset::mnist); }
+std::vector<std::string> cifar_model_names() { return names_for(false, Dataset::cifar10); }
+
+std::shared_ptr<Module> create_model(const std::string& name, Rng& rng, const ModelOptions& options) {
   for (const ZooEntry& entry : zoo())
-    if (name == entry.name) return entry.create(rng);
+    if (name == entry.name) return entry.create(rng, options);
   std::string known;
   for (const std::string& n : model_names()) known += (known.empty() ? "" : ", ") + n;
   fail("create_model: unknown model '" + name + "'; known models: " + known);

@@ -1,6 +1,7 @@
 // The model zoo: every model of MODELS.md by name, for trainers, benchmarks and checkpoints.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -10,8 +11,16 @@
 
 namespace glimpse {
 
+// The few knobs a model of the zoo takes; each model reads only its own.
+struct ModelOptions {
+  int64_t width = 16;  // attention56: the base width w (channels 4w, 8w, 16w)
+};
+
 // A new model, initialised from rng; an Error listing the known names if `name` is unknown.
-std::shared_ptr<Module> create_model(const std::string& name, Rng& rng);
-std::vector<std::string> model_names();  // in the order of MODELS.md
+std::shared_ptr<Module> create_model(const std::string& name, Rng& rng, const ModelOptions& options = {});
+
+std::vector<std::string> model_names();        // every model, in the order of MODELS.md
+std::vector<std::string> mnist_model_names();  // those that take MNIST images (N, 1, 28, 28)
+std::vector<std::string> cifar_model_names();  // those that take CIFAR-10 images (N, 3, 32, 32)
 
 }  // namespace glimpse

@@ -144,6 +144,22 @@ TEST_CASE("module zero_grad drops every gradient", "[layers][module]") {
   for (const Tensor& p : toy.parameters()) CHECK_FALSE(p.grad().defined());
 }
 
+TEST_CASE("module reseed repeats the dropout masks", "[layers][module][dropout]") {
+  Rng rng(24);
+  Sequential net;
+  auto first = net.push_back(std::make_shared<Dropout>(0.5f, rng));
+  auto second = net.push_back(std::make_shared<Dropout>(0.5f, rng));
+  Tensor x = Tensor::ones({64});
+  net.reseed(5);
+  std::vector<real> a1 = (*first)(x).to_vector(), a2 = (*second)(x).to_vector();
+  net.reseed(5);
+  CHECK((*first)(x).to_vector() == a1);  // the same seed, the same masks
+  CHECK((*second)(x).to_vector() == a2);
+  CHECK(a1 != a2);  // siblings draw different masks
+  net.reseed(6);
+  CHECK((*first)(x).to_vector() != a1);
+}
+
 TEST_CASE("module print shows the tree with parameter counts", "[layers][module]") {
   Rng rng(6);
   BasicBlock block({.in = 8, .out = 16, .stride = 2}, rng);

@@ -175,6 +175,8 @@ TEST_CASE("resnet20 loss falls when overfitting one small batch", "[models][resn
 
 TEST_CASE("zoo creates models by name", "[models][zoo]") {
   CHECK(model_names() == std::vector<std::string>{"mnist_cnn", "resnet20"});
+  CHECK(mnist_model_names() == std::vector<std::string>{"mnist_cnn"});
+  CHECK(cifar_model_names() == std::vector<std::string>{"resnet20"});
   Rng rng(9);
   CHECK(create_model("mnist_cnn", rng)->type_name() == "MnistCNN");
   CHECK(create_model("resnet20", rng)->parameter_count() == 272474);
