@@ -107,6 +107,7 @@ TrainResult train_classifier(ClassifierTraining& run, const CommonFlags& flags) 
   std::vector<Tensor> params = run.model->parameters();
   Progress progress(flags.quiet);
   Evaluation evaluation;
+  bool evaluated = false;
   const double no_clipping = std::numeric_limits<double>::infinity();
   while (epoch < flags.epochs && step < total_steps) {
     auto epoch_started = clock::now();
@@ -148,6 +149,7 @@ TrainResult train_classifier(ClassifierTraining& run, const CommonFlags& flags) 
     bool epoch_complete = batch_in_epoch == steps_per_epoch;
 
     evaluation = evaluate_classifier(*run.model, run.forward, *run.test_loader);
+    evaluated = true;
     EpochMetrics row{.epoch = epoch + 1, .step = step, .lr = run.lr_at(std::max<int64_t>(step - 1, 0)),
                      .train_loss = seen ? loss_sum / static_cast<double>(seen) : 0,
                      .train_acc = seen ? static_cast<double>(correct) / static_cast<double>(seen) : 0,
@@ -171,7 +173,7 @@ TrainResult train_classifier(ClassifierTraining& run, const CommonFlags& flags) 
     }
   }
 
-  if (step == 0 || flags.epochs <= epoch && evaluation.accuracy == 0)  // nothing trained in this call
+  if (!evaluated)  // a resumed run that had already finished: report where it stands
     evaluation = evaluate_classifier(*run.model, run.forward, *run.test_loader);
   TrainResult result;
   result.test_accuracy = evaluation.accuracy;
