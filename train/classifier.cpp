@@ -9,6 +9,7 @@
 #include "io/checkpoint.h"
 #include "optim/clip.h"
 #include "train/metrics_log.h"
+#include "train/plot.h"
 #include "train/progress.h"
 
 namespace glimpse {
@@ -108,6 +109,7 @@ TrainResult train_classifier(ClassifierTraining& run, const CommonFlags& flags) 
   Progress progress(flags.quiet);
   Evaluation evaluation;
   bool evaluated = false;
+  std::vector<EpochMetrics> history;  // this call's epochs; the CSV log also holds earlier runs'
   const double no_clipping = std::numeric_limits<double>::infinity();
   while (epoch < flags.epochs && step < total_steps) {
     auto epoch_started = clock::now();
@@ -160,6 +162,7 @@ TrainResult train_classifier(ClassifierTraining& run, const CommonFlags& flags) 
                 100 * row.train_acc, row.test_loss, 100 * row.test_acc, row.seconds, row.images_per_s);
     std::fflush(stdout);
     if (!flags.log.empty()) append_metrics_csv(flags.log, row);
+    history.push_back(row);
 
     if (epoch_complete) {
       epoch++;
@@ -175,6 +178,8 @@ TrainResult train_classifier(ClassifierTraining& run, const CommonFlags& flags) 
 
   if (!evaluated)  // a resumed run that had already finished: report where it stands
     evaluation = evaluate_classifier(*run.model, run.forward, *run.test_loader);
+  if (!flags.plot.empty() && (!history.empty() || !flags.log.empty()))
+    write_metrics_svg(flags.log.empty() ? history : read_metrics_csv(flags.log), flags.plot, run.model_name);
   TrainResult result;
   result.test_accuracy = evaluation.accuracy;
   result.epochs = epoch;
