@@ -26,7 +26,8 @@ double sample_digit(const uint8_t* digit, double x, double y) {
   auto at = [&](int64_t row, int64_t col) -> double {
     return (row >= 0 && row < mnist_side && col >= 0 && col < mnist_side) ? digit[row * mnist_side + col] : 0.0;
   };
-  return (1 - wy) * ((1 - wx) * at(y0, x0) + wx * at(y0, x0 + 1)) + wy * ((1 - wx) * at(y0 + 1, x0) + wx * at(y0 + 1, x0 + 1));
+  return (1 - wy) * ((1 - wx) * at(y0, x0) + wx * at(y0, x0 + 1)) +
+         wy * ((1 - wx) * at(y0 + 1, x0) + wx * at(y0 + 1, x0 + 1));
 }
 
 // Draws the digit rotated by angle and scaled about its centre onto the centre of a side x side canvas.
@@ -72,7 +73,10 @@ DigitPlacement rts_digit(const uint8_t* digit, Rng& rng, uint8_t* out) {
   int64_t r0 = work_side, r1 = -1, c0 = work_side, c1 = -1;
   for (int64_t i = 0; i < work_side; i++)
     for (int64_t j = 0; j < work_side; j++)
-      if (work[i * work_side + j] > 0) r0 = std::min(r0, i), r1 = std::max(r1, i), c0 = std::min(c0, j), c1 = std::max(c1, j);
+      if (work[i * work_side + j] > 0) {
+        r0 = std::min(r0, i), r1 = std::max(r1, i);
+        c0 = std::min(c0, j), c1 = std::max(c1, j);
+      }
   if (r1 < 0) r0 = c0 = 0, r1 = c1 = work_side - 1;
 
   // 3. a random place for the box with all of it inside the 42x42 canvas (centred if it cannot fit)

@@ -41,7 +41,8 @@ Image run(const Generator& generate, int64_t side, uint64_t seed, DigitPlacement
   Image canvas(side * side + guard, 0xAB);
   Rng rng(seed);
   DigitPlacement placement = generate(rng, canvas.data());
-  REQUIRE(std::all_of(canvas.begin() + side * side, canvas.end(), [](uint8_t v) { return v == 0xAB; }));  // nothing past it
+  auto untouched = [](uint8_t v) { return v == 0xAB; };
+  REQUIRE(std::all_of(canvas.begin() + side * side, canvas.end(), untouched));  // nothing written past it
   canvas.resize(side * side);
   if (drawn) *drawn = placement;
   return canvas;
@@ -124,7 +125,8 @@ TEST_CASE("distorted mnist: cluttered adds fragments of other digits only", "[da
   for (uint64_t seed = 0; seed < 5; seed++) {
     Image plain = run([&](Rng& rng, uint8_t* o) { return translated_digit(digit.data(), rng, o); }, 60, seed);
     Image none = run([&](Rng& rng, uint8_t* o) { return cluttered_digit(digit.data(), others, rng, o, 0); }, 60, seed);
-    Image cluttered = run([&](Rng& rng, uint8_t* o) { return cluttered_digit(digit.data(), others, rng, o); }, 60, seed);
+    Image cluttered =
+        run([&](Rng& rng, uint8_t* o) { return cluttered_digit(digit.data(), others, rng, o); }, 60, seed);
     CHECK(none == plain);  // no fragments: the translated digit, drawn from the same numbers
     int64_t clutter_pixels = 0;
     bool digit_kept = true;

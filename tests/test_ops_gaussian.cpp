@@ -30,7 +30,8 @@ TEST_CASE("gaussian_log_prob forward", "[ops][gaussian_log_prob]") {
   }
   SECTION("bad arguments") {
     Tensor a = Tensor::zeros({3, 2});
-    CHECK_THROWS_WITH(gaussian_log_prob(a, Tensor::zeros({3, 1}), 1), Catch::Contains("(3, 2)") && Catch::Contains("(3, 1)"));
+    CHECK_THROWS_WITH(gaussian_log_prob(a, Tensor::zeros({3, 1}), 1),
+                      Catch::Contains("(3, 2)") && Catch::Contains("(3, 1)"));
     CHECK_THROWS_AS(gaussian_log_prob(a, a, 0), Error);
     CHECK_THROWS_AS(gaussian_log_prob(a, a, -0.5f), Error);
     CHECK_THROWS_AS(gaussian_log_prob(a, a, std::nanf("")), Error);

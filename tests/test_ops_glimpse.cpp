@@ -38,7 +38,8 @@ Tensor glimpse_reference(const Tensor& x, const Tensor& l, int64_t g, int64_t k)
         for (int64_t a = 0; a < s; a++)
           for (int64_t b = 0; b < s; b++) {
             int64_t row = cy - s / 2 + a, col = cx - s / 2 + b;
-            if (row >= 0 && row < H && col >= 0 && col < W) patch[a * s + b] = x.data()[((n * C + c) * H + row) * W + col];
+            if (row >= 0 && row < H && col >= 0 && col < W)
+              patch[a * s + b] = x.data()[((n * C + c) * H + row) * W + col];
           }
         for (int64_t oy = 0; oy < g; oy++)
           for (int64_t ox = 0; ox < g; ox++) {
@@ -77,7 +78,8 @@ TEST_CASE("glimpse forward", "[ops][glimpse]") {
     // ones all padding; {0,1,8,9} -> 4.5, {2,3,10,11} -> 6.5, {16,17,24,25} -> 20.5, {18,19,26,27} -> 22.5
     Tensor y = glimpse::glimpse(x, location(-1, -1), 4, 2);
     CHECK(allclose(y, Tensor::from_data({1, 2, 4, 4}, {0, 0, 0, 0,  0, 0, 0, 0,  0, 0, 0, 1,  0, 0, 8, 9,  //
-                                                       0, 0, 0, 0,  0, 0, 0, 0,  0, 0, 4.5f, 6.5f,  0, 0, 20.5f, 22.5f})));
+                                                       0, 0, 0, 0,  0, 0, 0, 0,  0, 0, 4.5f, 6.5f,  //
+                                                       0, 0, 20.5f, 22.5f})));
   }
   SECTION("the bottom-right corner l = (1, 1) is the last pixel (7, 7), not one past it") {
     CHECK(allclose(glimpse::glimpse(x, location(1, 1), 2, 1), Tensor::from_data({1, 1, 2, 2}, {54, 55, 62, 63})));
@@ -86,10 +88,12 @@ TEST_CASE("glimpse forward", "[ops][glimpse]") {
   }
   SECTION("l is (x, y): x picks the column, y the row (a 6 x 8 image)") {
     // cx = floor(0.75 * 8) = 6, cy = floor(0.25 * 6) = 1: rows 0..1, columns 5..6
-    CHECK(allclose(glimpse::glimpse(index_image(6, 8), location(0.5f, -0.5f), 2, 1), Tensor::from_data({1, 1, 2, 2}, {5, 6, 13, 14})));
+    CHECK(allclose(glimpse::glimpse(index_image(6, 8), location(0.5f, -0.5f), 2, 1),
+                   Tensor::from_data({1, 1, 2, 2}, {5, 6, 13, 14})));
   }
   SECTION("odd g: the patch of side 3 around pixel (4, 4) covers 3..5") {
-    CHECK(allclose(glimpse::glimpse(x, location(0, 0), 3, 1), Tensor::from_data({1, 1, 3, 3}, {27, 28, 29, 35, 36, 37, 43, 44, 45})));
+    CHECK(allclose(glimpse::glimpse(x, location(0, 0), 3, 1),
+                   Tensor::from_data({1, 1, 3, 3}, {27, 28, 29, 35, 36, 37, 43, 44, 45})));
   }
   SECTION("locations outside [-1, 1] fall further into the padding") {
     CHECK(allclose(glimpse::glimpse(x, location(3, 0), 2, 2), Tensor::zeros({1, 2, 2, 2})));
@@ -103,7 +107,8 @@ TEST_CASE("glimpse forward", "[ops][glimpse]") {
       for (int64_t k : {1, 2, 3}) CHECK(allclose(glimpse::glimpse(xs, l, g, k), glimpse_reference(xs, l, g, k)));
   }
   SECTION("bad arguments") {
-    CHECK_THROWS_WITH(glimpse::glimpse(x, Tensor::zeros({1, 3}), 2, 1), Catch::Contains("(N, 2)") && Catch::Contains("(1, 3)"));
+    CHECK_THROWS_WITH(glimpse::glimpse(x, Tensor::zeros({1, 3}), 2, 1),
+                      Catch::Contains("(N, 2)") && Catch::Contains("(1, 3)"));
     CHECK_THROWS_AS(glimpse::glimpse(x, Tensor::zeros({2, 2}), 2, 1), Error);  // another N
     CHECK_THROWS_AS(glimpse::glimpse(Tensor::zeros({8, 8}), Tensor::zeros({1, 2}), 2, 1), Error);
     CHECK_THROWS_AS(glimpse::glimpse(x, location(0, 0), 0, 1), Error);

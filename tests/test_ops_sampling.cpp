@@ -63,7 +63,8 @@ double bilinear_reference(const Tensor& x, int64_t n, int64_t c, double gx, doub
     for (int dx = 0; dx < 2; dx++) {
       int64_t row = static_cast<int64_t>(y0) + dy, col = static_cast<int64_t>(x0) + dx;
       double weight = (dx ? ix - x0 : 1 - (ix - x0)) * (dy ? iy - y0 : 1 - (iy - y0));
-      if (row >= 0 && row < H && col >= 0 && col < W) total += weight * x.data()[((n * x.size(1) + c) * H + row) * W + col];
+      if (row >= 0 && row < H && col >= 0 && col < W)
+        total += weight * x.data()[((n * x.size(1) + c) * H + row) * W + col];
     }
   }
   return total;
@@ -98,7 +99,8 @@ TEST_CASE("affine_grid forward", "[ops][affine_grid]") {
     }
   }
   SECTION("bad arguments") {
-    CHECK_THROWS_WITH(affine_grid(Tensor::zeros({2, 3, 2}), 4, 4), Catch::Contains("(N, 2, 3)") && Catch::Contains("(2, 3, 2)"));
+    CHECK_THROWS_WITH(affine_grid(Tensor::zeros({2, 3, 2}), 4, 4),
+                      Catch::Contains("(N, 2, 3)") && Catch::Contains("(2, 3, 2)"));
     CHECK_THROWS_AS(affine_grid(Tensor::zeros({6}), 4, 4), Error);
     CHECK_THROWS_AS(affine_grid(identity_theta(1), 0, 4), Error);
   }
