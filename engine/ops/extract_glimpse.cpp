@@ -124,7 +124,7 @@ void glimpse_backward(real* dx, const real* dy, const int64_t* centres, int64_t 
 struct GlimpseBackward : Node {
   std::vector<int64_t> centres;  // (N, 2): the crop positions are all the backward needs
   int64_t g = 0, k = 0;
-  std::string name() const override { return "glimpse"; }
+  std::string name() const override { return "extract_glimpse"; }
   void backward(const Tensor& dy) override {
     const Tensor& x = inputs[0];  // only its shape is used
     glimpse_backward(input_grad(0).data(), dy.data(), centres.data(), x.size(0), x.size(1), x.size(2), x.size(3),
@@ -132,16 +132,16 @@ struct GlimpseBackward : Node {
   }
 };
 
-Tensor glimpse(const Tensor& x, const Tensor& l, int64_t g, int64_t k) {
-  if (x.dim() != 4) fail("glimpse: x must have shape (N, C, H, W), got " + shape_str(x.shape()));
+Tensor extract_glimpse(const Tensor& x, const Tensor& l, int64_t g, int64_t k) {
+  if (x.dim() != 4) fail("extract_glimpse: x must have shape (N, C, H, W), got " + shape_str(x.shape()));
   if (l.dim() != 2 || l.size(0) != x.size(0) || l.size(1) != 2)
-    fail("glimpse: l must have shape (N, 2) with the N of x " + shape_str(x.shape()) + ", got " +
+    fail("extract_glimpse: l must have shape (N, 2) with the N of x " + shape_str(x.shape()) + ", got " +
          shape_str(l.shape()));
   if (g < 1 || k < 1)
-    fail("glimpse: patch side g and number of scales k must be at least 1, got g = " + std::to_string(g) +
+    fail("extract_glimpse: patch side g and number of scales k must be at least 1, got g = " + std::to_string(g) +
          ", k = " + std::to_string(k));
   if (k > 20 || g > ((int64_t{1} << 20) >> (k - 1)))  // g * 2^(k-1) <= 2^20, without overflow
-    fail("glimpse: largest patch side g * 2^(k-1) is too large, got g = " + std::to_string(g) +
+    fail("extract_glimpse: largest patch side g * 2^(k-1) is too large, got g = " + std::to_string(g) +
          ", k = " + std::to_string(k));
   int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
   int64_t reach = g << (k - 1);
@@ -149,7 +149,7 @@ Tensor glimpse(const Tensor& x, const Tensor& l, int64_t g, int64_t k) {
   for (int64_t n = 0; n < N; n++) {
     real lx = l.data()[2 * n], ly = l.data()[2 * n + 1];
     if (!std::isfinite(lx) || !std::isfinite(ly))
-      fail("glimpse: location l[" + std::to_string(n) + "] = (" + std::to_string(lx) + ", " + std::to_string(ly) +
+      fail("extract_glimpse: location l[" + std::to_string(n) + "] = (" + std::to_string(lx) + ", " + std::to_string(ly) +
            ") is not finite");
     centres[2 * n] = location_to_pixel(lx, W, reach);
     centres[2 * n + 1] = location_to_pixel(ly, H, reach);
