@@ -34,7 +34,8 @@
 // C*KH*KW times the size of x); the backward recomputes it, which costs one copy of memory per
 // image against a GEMM.
 #include <algorithm>
-#include <cstring>
+#include <memory>
+#include <vector>
 #include <cstdlib>
 
 #include "engine/blas.h"
@@ -127,15 +128,16 @@ static const real* image_cols(real* scratch, const real* x_n, const ConvShape& g
 void conv2d_forward(real* out, const real* x, const real* w, const real* b, const ConvShape& g) {
   const ImageChunks chunks(g.N);
   parallel_for(chunks.count, 1, [&](int64_t c0, int64_t c1) {
-    std::vector<real> scratch(g.pointwise() ? 0 : g.rows() * g.cols());  // this task's own cols
-    for (int64_t n = chunks.begin(c0); n < chunks.end(c1 - 1, g.N); n++) {
-      real* out_n = out + n * g.K * g.cols();                                   // (K, OH*OW)
-      const real* cols = image_cols(scratch.data(), x + n * g.C * g.H * g.W, g);  // (C*KH*KW, OH*OW)
-      for (int64_t k = 0; k < g.K; k++)                                          // out_n = b, broadcast
-        std::fill(out_n + k * g.cols(), out_n + (k + 1) * g.cols(), b ? b[k] : real{0});
-      gemm_serial(false, false, g.K, g.cols(), g.rows(), 1, w, g.rows(),        // out_n += w @ cols
-                  cols, g.cols(), 1, out_n, g.cols());
-    }
+    auto scratch = std::make_unique_for_overwrite<real[]>(g.pointwise() ? 0 : g.rows() * g.cols());  // this task's cols
+    for (int64_t chunk = c0; chunk < c1; chunk++)
+      for (int64_t n = chunks.begin(chunk); n < chunks.end(chunk, g.N); n++) {
+        real* out_n = out + n * g.K * g.cols();                                   // (K, OH*OW)
+        const real* cols = image_cols(scratch.get(), x + n * g.C * g.H * g.W, g);  // (C*KH*KW, OH*OW)
+        for (int64_t k = 0; k < g.K; k++)                                          // out_n = b, broadcast
+          std::fill(out_n + k * g.cols(), out_n + (k + 1) * g.cols(), b ? b[k] : real{0});
+        gemm_serial(false, false, g.K, g.cols(), g.rows(), 1, w, g.rows(),        // out_n += w @ cols
+                    cols, g.cols(), 1, out_n, g.cols());
+      }
   });
 }
 
@@ -146,12 +148,12 @@ void conv2d_backward(real* dx, real* dw, const real* dout, const real* x, const 
   const int64_t dw_size = g.K * g.rows();
   std::vector<real> dw_partials(dw ? chunks.count * dw_size : 0, real{0});  // one (K, C*KH*KW) per chunk
   parallel_for(chunks.count, 1, [&](int64_t c0, int64_t c1) {
-    std::vector<real> scratch(g.pointwise() ? 0 : g.rows() * g.cols());  // this task's cols, then dcols
+    auto scratch = std::make_unique_for_overwrite<real[]>(g.pointwise() ? 0 : g.rows() * g.cols());  // cols, then dcols
     for (int64_t chunk = c0; chunk < c1; chunk++)
       for (int64_t n = chunks.begin(chunk); n < chunks.end(chunk, g.N); n++) {
         const real* dout_n = dout + n * g.K * g.cols();                        // (K, OH*OW)
         if (dw) {
-          const real* cols = image_cols(scratch.data(), x + n * g.C * g.H * g.W, g);  // (C*KH*KW, OH*OW)
+          const real* cols = image_cols(scratch.get(), x + n * g.C * g.H * g.W, g);  // (C*KH*KW, OH*OW)
           gemm_serial(false, true, g.K, g.rows(), g.cols(), 1, dout_n, g.cols(),  // dw_chunk += dout_n @ cols^T
                       cols, g.cols(), 1, dw_partials.data() + chunk * dw_size, g.rows());
         }
@@ -160,8 +162,8 @@ void conv2d_backward(real* dx, real* dw, const real* dout, const real* x, const 
                       dout_n, g.cols(), 1, dx + n * g.C * g.H * g.W, g.cols());
         } else if (dx) {
           gemm_serial(true, false, g.rows(), g.cols(), g.K, 1, w, g.rows(),    // dcols = w^T @ dout_n
-                      dout_n, g.cols(), 0, scratch.data(), g.cols());
-          col2im(dx + n * g.C * g.H * g.W, scratch.data(), g);                  // dx[n] += col2im(dcols)
+                      dout_n, g.cols(), 0, scratch.get(), g.cols());
+          col2im(dx + n * g.C * g.H * g.W, scratch.get(), g);                  // dx[n] += col2im(dcols)
         }
       }
   });
