@@ -20,13 +20,26 @@
 // Note [conv2d: one image per task]
 // The batch is cut into a fixed number of chunks of images, and each parallel task runs the
 // products of its images with gemm_serial on a cols buffer of its own. The other layout, one
-// cols of (C*KH*KW, N*OH*OW) for the whole batch and one large parallel GEMM, was measured
-// slower on 2 cores: its cols (75 MB for N=128, C=16, 32x32) leaves the cache, a per-image cols
-// (0.6 MB) stays in it, and its output needs a transpose to NCHW. Forward + backward,
-// milliseconds, 2 threads (bench figures in the report of the change that added this file):
+// cols of (C*KH*KW, N*OH*OW) for the whole batch and one large parallel GEMM (plus a transpose
+// of its (K, N*OH*OW) result to NCHW), was measured slower in every case: its cols (75 MB for
+// N=128, C=16, 32x32) leaves the cache, a per-image cols (0.6 MB) stays in it. Milliseconds of
+// CPU time (both threads together) for forward + backward, 2 threads, best of 15, on the shared
+// 2-core machine (without input gradient for the first layers, C = 1 or 3):
 //
-//   shape (N, C->K, HxW, k/s/p)        one image per task     batched GEMM
-//   128, 16->16, 32x32, 3/1/1                 see below
+//   N    C->K   HxW    k/s/p    one image per task   batched GEMM
+//   128  3->16  32x32  3/1/1        2.5 +  3.3        3.3 +  4.2
+//   128 16->16  32x32  3/1/1       12.8 + 30.7       20.1 + 50.2
+//   128 16->32  32x32  3/2/1        5.5 + 11.9        6.9 + 15.6
+//   128 32->32  16x16  3/1/1       10.6 + 22.0       15.0 + 34.1
+//   128 32->64  16x16  3/2/1        2.9 +  8.6        4.6 +  9.6
+//   128 64->64   8x8   3/1/1        8.6 + 16.7       10.6 + 19.6
+//   128 16->32  32x32  1/2/0        0.7 +  1.7        0.9 +  2.3
+//    64  1->32  28x28  5/1/2        1.3 +  1.6        1.5 +  2.1
+//    64 32->64  14x14  5/1/2       17.3 + 34.9       22.3 + 46.6
+//
+// A 1x1 convolution with stride 1 and no padding (attention56's bottlenecks) skips im2col and
+// col2im: cols is the image itself. On four such layers (N=128; 64->16 and 16->64 at 32x32,
+// 256->64 and 64->256 at 8x8) that cut the CPU time from 57 to 41 ms, so it stays.
 //
 // The weight gradient is summed over the images of a chunk into that chunk's own partial, and
 // the partials are added in chunk order afterwards: no atomics, and since the chunks do not
@@ -36,7 +49,6 @@
 #include <algorithm>
 #include <memory>
 #include <vector>
-#include <cstdlib>
 
 #include "engine/blas.h"
 #include "engine/ops.h"
