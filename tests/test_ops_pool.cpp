@@ -119,6 +119,19 @@ TEST_CASE("channel_max grad", "[ops][channel_max][grad]") {
     CHECK(gradcheck([](auto& in) { return channel_max(in[0]); }, {distinct_values(shape, rng)}));
 }
 
+// Ties go to the first maximum in scan order, as in PyTorch, and so does the whole gradient.
+TEST_CASE("max pools break ties to the first maximum", "[ops][max_pool2d][global_max_pool2d][channel_max]") {
+  Tensor x = Tensor::ones({1, 1, 2, 2}).set_requires_grad(true);
+  max_pool2d(x, {.kernel = 2}).backward();  // one window, one output
+  CHECK(x.grad().to_vector() == std::vector<real>{1, 0, 0, 0});
+  x.zero_grad();
+  global_max_pool2d(x).backward();
+  CHECK(x.grad().to_vector() == std::vector<real>{1, 0, 0, 0});
+  Tensor channels = Tensor::ones({1, 3, 1, 1}).set_requires_grad(true);
+  channel_max(channels).backward();
+  CHECK(channels.grad().to_vector() == std::vector<real>{1, 0, 0});
+}
+
 TEST_CASE("pool errors", "[ops][max_pool2d][avg_pool2d]") {
   Tensor x = Tensor::zeros({2, 3, 5, 5});
   for (auto pool : {max_pool2d, avg_pool2d}) {

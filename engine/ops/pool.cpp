@@ -4,7 +4,8 @@
 // OH = floor((H + 2p - k) / s) + 1 (the same for OW); window (oh, ow) covers the input rows
 // oh*s - p ... oh*s - p + k - 1 and the same columns. Each of the N*C planes is independent.
 //
-//   max_pool2d:  y = max over the window (padding acts as -inf: never chosen)
+//   max_pool2d:  y = max over the window (padding acts as -inf: never chosen; padding <= k/2
+//                keeps a pixel of the image in every window)
 //                dx[argmax] += dy                  the argmax of each window is saved
 //   avg_pool2d:  y = (1 / k^2) * sum over the window (padding counts as zeros, so the divisor
 //                is always k^2: PyTorch's default count_include_pad = True)
@@ -22,7 +23,6 @@
 // that one input alone. An argmax is stored as an int32 index within its plane (or the channel
 // number): planes are far smaller than 2^31 and it halves the saved memory.
 #include <algorithm>
-#include <limits>
 
 #include "engine/ops.h"
 #include "engine/parallel.h"
@@ -56,18 +56,17 @@ void max_pool2d_forward(real* y, int32_t* argmax, const real* x, const PoolShape
       const real* x_p = x + plane * g.H * g.W;
       for (int64_t oh = 0; oh < g.OH; oh++)
         for (int64_t ow = 0; ow < g.OW; ow++) {
-          real best = -std::numeric_limits<real>::infinity();  // the padding
-          int32_t best_i = -1;
           const auto [h0, h1] = window(oh, g.H, g);
           const auto [w0, w1] = window(ow, g.W, g);
+          int64_t best = h0 * g.W + w0;  // start from the window's first pixel inside the image
           for (int64_t ih = h0; ih < h1; ih++)
             for (int64_t iw = w0; iw < w1; iw++) {
-              const real v = x_p[ih * g.W + iw];
-              if (v > best || best_i < 0) best = v, best_i = static_cast<int32_t>(ih * g.W + iw);
+              const int64_t i = ih * g.W + iw;
+              best = x_p[i] > x_p[best] ? i : best;  // the first maximum wins ties
             }
           const int64_t o = (plane * g.OH + oh) * g.OW + ow;
-          y[o] = best;
-          argmax[o] = best_i;
+          y[o] = x_p[best];
+          argmax[o] = static_cast<int32_t>(best);
         }
     }
   });
