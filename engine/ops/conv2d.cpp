@@ -92,9 +92,12 @@ void im2col(real* cols, const real* x, const ConvShape& g) {
             std::fill(out, out + g.OW, real{0});
             continue;
           }
-          const real* in = x + (c * g.H + ih) * g.W - p + kw;  // in[ow * s] = x[c, ih, ow*s - p + kw]
+          const real* in = x + (c * g.H + ih) * g.W;  // input row ih of channel c
           std::fill(out, out + ow0, real{0});
-          for (int64_t ow = ow0; ow < ow1; ow++) out[ow] = in[ow * s];
+          if (s == 1)  // the common case: a contiguous run, copied as a block
+            std::copy(in + ow0 - p + kw, in + ow1 - p + kw, out + ow0);
+          else
+            for (int64_t ow = ow0; ow < ow1; ow++) out[ow] = in[ow * s - p + kw];
           std::fill(out + ow1, out + g.OW, real{0});
         }
       }
@@ -111,9 +114,12 @@ void col2im(real* dx, const real* dcols, const ConvShape& g) {
         for (int64_t oh = 0; oh < g.OH; oh++) {
           const int64_t ih = oh * s - p + kh;
           if (ih < 0 || ih >= g.H) continue;  // a padding pixel: its gradient goes nowhere
-          real* in = dx + (c * g.H + ih) * g.W - p + kw;
+          real* in = dx + (c * g.H + ih) * g.W;
           const real* out = row + oh * g.OW;
-          for (int64_t ow = ow0; ow < ow1; ow++) in[ow * s] += out[ow];
+          if (s == 1)  // contiguous: the compiler vectorises this loop
+            for (int64_t ow = ow0; ow < ow1; ow++) in[ow - p + kw] += out[ow];
+          else
+            for (int64_t ow = ow0; ow < ow1; ow++) in[ow * s - p + kw] += out[ow];
         }
       }
 }
@@ -145,10 +151,10 @@ void conv2d_forward(real* out, const real* x, const real* w, const real* b, cons
       for (int64_t n = chunks.begin(chunk); n < chunks.end(chunk, g.N); n++) {
         real* out_n = out + n * g.K * g.cols();                                   // (K, OH*OW)
         const real* cols = image_cols(scratch.get(), x + n * g.C * g.H * g.W, g);  // (C*KH*KW, OH*OW)
-        for (int64_t k = 0; k < g.K; k++)                                          // out_n = b, broadcast
-          std::fill(out_n + k * g.cols(), out_n + (k + 1) * g.cols(), b ? b[k] : real{0});
-        gemm_serial(false, false, g.K, g.cols(), g.rows(), 1, w, g.rows(),        // out_n += w @ cols
-                    cols, g.cols(), 1, out_n, g.cols());
+        for (int64_t k = 0; b && k < g.K; k++)                                     // out_n = b, broadcast
+          std::fill(out_n + k * g.cols(), out_n + (k + 1) * g.cols(), b[k]);
+        gemm_serial(false, false, g.K, g.cols(), g.rows(), 1, w, g.rows(),        // out_n (+)= w @ cols
+                    cols, g.cols(), b ? 1 : 0, out_n, g.cols());
       }
   });
 }
