@@ -43,7 +43,7 @@ struct LoaderOptions {
   bool drop_last = false;            // drop the last batch when it is smaller than batch_size
   int64_t crop_padding = 0;          // CIFAR: 4 -> random crop of the zero-padded image
   bool horizontal_flip = false;      // flip each image left-right with probability 1/2
-  std::vector<float> mean, stddev;   // per channel, applied after scaling bytes to [0,1]; empty = none
+  std::vector<float> mean = {}, stddev = {};  // per channel, after scaling bytes to [0,1]; empty = none
 };
 
 class DataLoader {

@@ -78,7 +78,10 @@ std::vector<uint8_t> gunzip(const std::vector<uint8_t>& bytes, const std::string
   const size_t trailer = 8;  // CRC-32 and ISIZE
   if (bytes.size() < start + trailer)
     fail(what + ": gzip file is truncated (it ends before the deflate data and its 8-byte trailer)");
-  size_t deflate_length = bytes.size() - start - trailer;
+  // stb's inflater reads ahead up to 2 bytes beyond the last code and fails when the input
+  // ends right after it, so it gets the trailer too: it stops at the deflate stream's final
+  // block, and the trailer is still checked below.
+  size_t deflate_length = bytes.size() - start;
   if (deflate_length > static_cast<size_t>(INT_MAX)) fail(what + ": gzip file larger than 2 GB");
 
   int out_length = 0;
@@ -87,7 +90,7 @@ std::vector<uint8_t> gunzip(const std::vector<uint8_t>& bytes, const std::string
                                        static_cast<int>(deflate_length), &out_length),
       std::free);
   if (!out)
-    fail(what + ": gzip data is corrupt or truncated (inflate failed: " + stbi_failure_reason() + ")");
+    fail(what + ": gzip data is corrupt or truncated (the deflate stream does not decode)");
 
   const uint8_t* data = reinterpret_cast<const uint8_t*>(out.get());
   uint32_t expected_crc = read_le32(&bytes[bytes.size() - 8]);

@@ -1,4 +1,5 @@
 // MNIST in its official idx format, raw or gzip-compressed (see dataset.h for the layout).
+#include <cstdio>
 #include <filesystem>
 
 #include "engine/tensor.h"
@@ -29,15 +30,13 @@ std::vector<uint8_t> read_maybe_gzip(const std::string& path) {
   return bytes;
 }
 
-// Checks an idx header: its size against the file, its magic, and that the file holds exactly
+// Checks an idx header: its magic, its size, its dimensions, and that the file holds exactly
 // header + payload bytes. Returns the dimensions it announces.
 std::vector<int64_t> read_idx_header(const std::vector<uint8_t>& bytes, const std::string& path,
                                      uint32_t magic, int dims, const std::string& kind) {
   const std::string where = "mnist: '" + path + "'";
-  size_t header = 4 + 4 * static_cast<size_t>(dims);
-  if (bytes.size() < header)
-    fail(where + " is too short for an idx " + kind + " header (" + std::to_string(header) +
-         " bytes), it has " + std::to_string(bytes.size()) + " bytes");
+  if (bytes.empty()) fail(where + " is empty (expected an idx " + kind + " file)");
+  if (bytes.size() < 4) fail(where + " is too short (" + std::to_string(bytes.size()) + " bytes) for an idx file");
   uint32_t found = read_be32(bytes.data());
   if (found != magic) {
     std::string hint = found == kImagesMagic ? " (this is an image file)"
@@ -45,6 +44,10 @@ std::vector<int64_t> read_idx_header(const std::vector<uint8_t>& bytes, const st
     fail(where + " is not an idx " + kind + " file: magic number " + hex32(found) + ", expected " +
          hex32(magic) + hint);
   }
+  size_t header = 4 + 4 * static_cast<size_t>(dims);
+  if (bytes.size() < header)
+    fail(where + " is too short for an idx " + kind + " header (" + std::to_string(header) +
+         " bytes), it has " + std::to_string(bytes.size()) + " bytes");
   std::vector<int64_t> shape;
   uint64_t payload = 1;  // count < 2^32 and sides <= 4096: the product fits in 64 bits
   for (int d = 0; d < dims; d++) {
