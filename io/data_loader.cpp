@@ -130,8 +130,8 @@ void DataLoader::start_epoch(int64_t epoch, int64_t skip_batches) {
 bool DataLoader::next(Batch& batch) {
   if (!started_) fail("DataLoader::next: call start_epoch(epoch) first");
   if (!pending_) return false;  // the epoch is over
-  background_.wait();           // usually done already; rethrows what the task threw
   pending_ = false;
+  background_.wait();           // usually done already; rethrows what the task threw
   std::swap(batch, ready_);     // ready_ now holds the caller's previous batch: its buffer may be reused
   prepare_next();
   return true;

@@ -1,4 +1,5 @@
-// Reading files whole, in binary, with errors that say which file and why.
+// Subsets of a data set, and reading files whole, in binary, with errors that say which file
+// and why.
 #include "io/dataset.h"
 
 #include <filesystem>
@@ -7,6 +8,20 @@
 #include "engine/tensor.h"
 
 namespace glimpse {
+
+ImageDataset subset(const ImageDataset& data, int64_t first, int64_t count) {
+  if (first < 0 || count < 0 || first + count > data.size())
+    fail("subset: images [" + std::to_string(first) + ", " + std::to_string(first + count) +
+         ") are not all in a data set of " + std::to_string(data.size()));
+  ImageDataset part;
+  part.channels = data.channels;
+  part.height = data.height;
+  part.width = data.width;
+  part.class_names = data.class_names;
+  part.labels.assign(data.labels.begin() + first, data.labels.begin() + first + count);
+  part.pixels.assign(data.image(first), data.image(first) + count * data.image_bytes());
+  return part;
+}
 
 std::vector<uint8_t> read_binary_file(const std::string& path, const std::string& what) {
   namespace fs = std::filesystem;

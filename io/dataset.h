@@ -37,6 +37,9 @@ struct ImageDataset {              // images stored as bytes, NCHW order
   const uint8_t* image(int64_t i) const { return pixels.data() + i * image_bytes(); }  // (C, H, W)
 };
 
+// Images [first, first + count) of a data set, with its class names.
+ImageDataset subset(const ImageDataset& data, int64_t first, int64_t count);
+
 // ---- MNIST ----
 ImageDataset load_mnist(const std::string& images_path, const std::string& labels_path);
 // train: train-images-idx3-ubyte / train-labels-idx1-ubyte, else t10k-...; each with or

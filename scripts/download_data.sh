@@ -16,6 +16,8 @@ cd "$(dirname "$0")/.."
 # MNIST (Y. LeCun, C. Cortes, C. Burges; CC BY-SA 3.0). yann.lecun.com often refuses
 # downloads, so the mirror torchvision uses comes first.
 mnist_mirrors=(https://ossci-datasets.s3.amazonaws.com/mnist http://yann.lecun.com/exdb/mnist)
+mnist_files=(train-images-idx3-ubyte.gz train-labels-idx1-ubyte.gz t10k-images-idx3-ubyte.gz
+             t10k-labels-idx1-ubyte.gz)
 declare -A mnist_md5=(
   [train-images-idx3-ubyte.gz]=f68b3c2dcbeaaa9fbdd348bbdeb94873
   [train-labels-idx1-ubyte.gz]=d53e105ee54ea40749a09fcbcd1e9432
@@ -31,7 +33,7 @@ md5_matches() { [[ -f "$1" ]] && [[ $(md5sum "$1" | cut -d' ' -f1) == "$2" ]]; }
 # fetch URL FILE: curl if present, else wget; fails on HTTP errors
 fetch() {
   if command -v curl > /dev/null; then
-    curl --fail --location --retry 3 --output "$2" "$1"
+    curl --fail --location --retry 3 --progress-bar --output "$2" "$1"
   elif command -v wget > /dev/null; then
     wget --tries=3 --output-document="$2" "$1"
   else
@@ -61,7 +63,7 @@ download() {
 
 get_mnist() {
   mkdir -p data/mnist
-  for name in "${!mnist_md5[@]}"; do
+  for name in "${mnist_files[@]}"; do
     local urls=()
     for mirror in "${mnist_mirrors[@]}"; do urls+=("$mirror/$name"); done
     download "data/mnist/$name" "${mnist_md5[$name]}" "${urls[@]}"
