@@ -11,6 +11,7 @@
 // A record is 1 label byte + 1024 R + 1024 G + 1024 B bytes, so the images must be 32x32.
 // The converter reads the files back with load_cifar10_dir(OUT_DIR, train) and checks that they
 // hold exactly the decoded images and labels.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>

@@ -6,12 +6,12 @@
 // We walk the header ourselves, hand the deflate bytes to stb_image's inflater (the one it
 // uses for PNG), then check the trailer: ISIZE = length of the output mod 2^32, CRC-32 of
 // the output. The CRC catches corruption that still happens to inflate.
-#include <stb/stb_image.h>
-
 #include <array>
 #include <climits>
 #include <cstdlib>
 #include <memory>
+
+#include <stb/stb_image.h>
 
 #include "engine/tensor.h"
 #include "io/dataset.h"
