@@ -170,8 +170,10 @@ void accumulate_sum_to(const Tensor& dx, const Tensor& g, real scale) {
   const Shape& shape = dx.shape();
   const int64_t lead = g.dim() - dx.dim();  // axes padded in front of x's shape
   std::vector<int64_t> axes;
-  for (int64_t axis = 0; axis < g.dim(); axis++)
-    if (axis < lead ? g.shape()[axis] != 1 : shape[axis - lead] == 1 && g.shape()[axis] != 1) axes.push_back(axis);
+  for (int64_t axis = 0; axis < g.dim(); axis++) {
+    const int64_t x_size = axis < lead ? 1 : shape[axis - lead];  // x's shape padded with leading 1s
+    if (x_size == 1 && g.shape()[axis] != 1) axes.push_back(axis);  // x was broadcast along it
+  }
   Tensor summed = g;
   if (!axes.empty()) {
     NoGradGuard no_grad;
@@ -236,8 +238,10 @@ struct DivBackward : Node {
     if (needs_grad(1)) {
       Tensor dy_y = Tensor::empty(dy.shape());  // dy * y, both y-shaped
       real* p = dy_y.data();
+      const real* g = dy.data();
+      const real* yp = y.data();
       parallel_for(dy.numel(), elementwise_grain, [&](int64_t i0, int64_t i1) {
-        for (int64_t i = i0; i < i1; i++) p[i] = dy.data()[i] * y.data()[i];
+        for (int64_t i = i0; i < i1; i++) p[i] = g[i] * yp[i];
       });
       accumulate_broadcast_grad(*this, 1, dy_y, b, [](real& db, real dy_y, real b) { db -= dy_y / b; });
     }

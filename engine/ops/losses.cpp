@@ -122,10 +122,10 @@ Tensor mse_loss(const Tensor& prediction, const Tensor& target) {
   if (prediction.numel() == 0) fail("mse_loss: empty tensors of shape " + shape_str(prediction.shape()));
   const real* p = prediction.data();
   const real* t = target.data();
+  const int64_t n = prediction.numel();
   double total = 0;
-  for (int64_t i = 0; i < prediction.numel(); i++) total += (double(p[i]) - t[i]) * (double(p[i]) - t[i]);
-  return record(Tensor::scalar(static_cast<real>(total / prediction.numel())), std::make_shared<MseLossBackward>(),
-                {prediction, target});
+  for (int64_t i = 0; i < n; i++) total += (double(p[i]) - t[i]) * (double(p[i]) - t[i]);
+  return record(Tensor::scalar(static_cast<real>(total / n)), std::make_shared<MseLossBackward>(), {prediction, target});
 }
 
 }  // namespace glimpse

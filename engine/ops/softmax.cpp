@@ -61,13 +61,16 @@ void softmax_forward(const Lines& lines, real* y, const real* x, bool log_space)
     real m = xl[0];
     for (int64_t k = 1; k < K; k++) m = std::max(m, xl[k * s]);
     double total = 0;  // sum_j e^(x_j - m), at least 1
-    for (int64_t k = 0; k < K; k++) total += std::exp(xl[k * s] - m);
+    for (int64_t k = 0; k < K; k++) {
+      yl[k * s] = std::exp(xl[k * s] - m);  // kept for softmax, overwritten for log_softmax
+      total += yl[k * s];
+    }
     if (log_space) {
       const real log_total = static_cast<real>(std::log(total));
       for (int64_t k = 0; k < K; k++) yl[k * s] = xl[k * s] - m - log_total;
     } else {
       const real inv_total = static_cast<real>(1 / total);
-      for (int64_t k = 0; k < K; k++) yl[k * s] = std::exp(xl[k * s] - m) * inv_total;
+      for (int64_t k = 0; k < K; k++) yl[k * s] *= inv_total;
     }
   });
 }
