@@ -47,9 +47,9 @@ Tensor record(Tensor out, std::shared_ptr<Node> node, std::vector<Tensor> inputs
 }
 
 // Topological order of the tensors that lead to `root`, inputs before outputs (iterative DFS,
-// so a deep graph, e.g. an unrolled RNN, cannot overflow the stack). The order holds owning
-// handles: an intermediate result is often held only by the node that read it, and backward()
-// drops each node's inputs as it goes, which must not free a tensor it has yet to visit.
+// so a deep graph, e.g. an unrolled RNN, cannot overflow the stack). The order owns its tensors:
+// backward() frees each node's inputs as it goes, and an intermediate held only by a node
+// (the operands of sum(a) + sum(b)) must outlive that until its own turn comes.
 static std::vector<std::shared_ptr<TensorImpl>> topological_order(const std::shared_ptr<TensorImpl>& root) {
   std::vector<std::shared_ptr<TensorImpl>> order;
   std::unordered_set<TensorImpl*> visited{root.get()};
@@ -58,10 +58,10 @@ static std::vector<std::shared_ptr<TensorImpl>> topological_order(const std::sha
     auto& [t, next] = stack.back();
     Node* node = t->grad_fn.get();
     if (node && next < node->inputs.size()) {
-      std::shared_ptr<TensorImpl> input = node->inputs[next++].impl_ptr();
-      if (input->requires_grad && visited.insert(input.get()).second) stack.push_back({std::move(input), 0});
+      const std::shared_ptr<TensorImpl>& input = node->inputs[next++].impl_ptr();
+      if (input->requires_grad && visited.insert(input.get()).second) stack.push_back({input, 0});
     } else {
-      order.push_back(t);
+      order.push_back(std::move(t));
       stack.pop_back();
     }
   }
@@ -83,7 +83,7 @@ void backward(const Tensor& loss, bool retain_graph) {
   loss.impl()->grad->storage->data()[0] += 1;  // dloss/dloss = 1
 
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
-    TensorImpl* t = it->get();
+    std::shared_ptr<TensorImpl> t = std::move(*it);  // released after its step unless held elsewhere
     std::shared_ptr<Node> node = t->grad_fn;
     if (!node || !t->grad) continue;  // a leaf, or a branch that no gradient reached
     node->backward(Tensor(t->grad));
