@@ -33,8 +33,6 @@ uint64_t fnv1a64(const uint8_t* bytes, size_t n) {
 
 std::string system_error() { return std::strerror(errno); }
 
-// ---- writing: the whole file is assembled in memory, then written once ----
-
 // Little-endian integers, byte by byte, so the file is the same on every host.
 void store_u32(uint8_t* at, uint32_t v) {
   for (int b = 0; b < 4; b++) at[b] = static_cast<uint8_t>(v >> (8 * b));
@@ -42,6 +40,18 @@ void store_u32(uint8_t* at, uint32_t v) {
 void store_u64(uint8_t* at, uint64_t v) {
   for (int b = 0; b < 8; b++) at[b] = static_cast<uint8_t>(v >> (8 * b));
 }
+uint32_t load_u32(const uint8_t* at) {
+  uint32_t v = 0;
+  for (int b = 0; b < 4; b++) v |= static_cast<uint32_t>(at[b]) << (8 * b);
+  return v;
+}
+uint64_t load_u64(const uint8_t* at) {
+  uint64_t v = 0;
+  for (int b = 0; b < 8; b++) v |= static_cast<uint64_t>(at[b]) << (8 * b);
+  return v;
+}
+
+// ---- writing: the whole file is assembled in memory, then written once ----
 
 struct Writer {
   std::vector<uint8_t> bytes;
@@ -67,7 +77,8 @@ struct Writer {
 size_t encoded_size(const std::vector<std::pair<std::string, Tensor>>& tensors, const Metadata& metadata) {
   size_t size = header_bytes + 4 + 4 + checksum_bytes;  // + metadata count, tensor count
   for (const auto& [key, value] : metadata) size += 4 + key.size() + 4 + value.size();
-  for (const auto& [name, t] : tensors) size += 4 + name.size() + 4 + 8 * t.shape().size() + 4 * static_cast<size_t>(t.numel());
+  for (const auto& [name, t] : tensors)
+    size += 4 + name.size() + 4 + 8 * t.shape().size() + 4 * static_cast<size_t>(t.numel());
   return size;
 }
 
@@ -148,7 +159,8 @@ std::vector<uint8_t> read_file(const std::string& path) {
   std::vector<uint8_t> bytes(static_cast<size_t>(info.st_size));  // the real size, never a header's claim
   size_t got = std::fread(bytes.data(), 1, bytes.size(), f);
   std::fclose(f);
-  if (got != bytes.size()) fail_file(path, "read error: got " + std::to_string(got) + " of " + std::to_string(bytes.size()) + " bytes");
+  if (got != bytes.size())
+    fail_file(path, "read error: got " + std::to_string(got) + " of " + std::to_string(bytes.size()) + " bytes");
   return bytes;
 }
 
@@ -180,30 +192,14 @@ struct Reader {
     at += n;
     return p;
   }
-  uint32_t u32(const char* what) {
-    const uint8_t* p = take(4, what);
-    uint32_t v = 0;
-    for (int b = 0; b < 4; b++) v |= static_cast<uint32_t>(p[b]) << (8 * b);
-    return v;
-  }
-  uint64_t u64(const char* what) {
-    const uint8_t* p = take(8, what);
-    uint64_t v = 0;
-    for (int b = 0; b < 8; b++) v |= static_cast<uint64_t>(p[b]) << (8 * b);
-    return v;
-  }
+  uint32_t u32(const char* what) { return load_u32(take(4, what)); }
+  uint64_t u64(const char* what) { return load_u64(take(8, what)); }
   std::string string(const char* what) {
     uint32_t n = u32(what);
     const uint8_t* p = take(n, what);
     return std::string(reinterpret_cast<const char*>(p), n);
   }
 };
-
-uint64_t load_u64(const uint8_t* p) {
-  uint64_t v = 0;
-  for (int b = 0; b < 8; b++) v |= static_cast<uint64_t>(p[b]) << (8 * b);
-  return v;
-}
 
 // Magic, version, size and checksum: the checks that need no parsing.
 void check_envelope(const std::string& path, const std::vector<uint8_t>& bytes) {
@@ -259,15 +255,18 @@ Parsed parse(const std::string& path, const std::vector<uint8_t>& bytes) {
   Parsed parsed;
 
   uint32_t metadata_count = r.u32("metadata count");
-  if (metadata_count > r.remaining() / 8) fail_file(path, "corrupt: " + std::to_string(metadata_count) + " metadata entries cannot fit");
+  if (metadata_count > r.remaining() / 8)  // each entry takes at least its two 4-byte lengths
+    fail_file(path, "corrupt: " + std::to_string(metadata_count) + " metadata entries cannot fit");
   for (uint32_t i = 0; i < metadata_count; i++) {
     std::string key = r.string("metadata key");
     std::string value = r.string("metadata value");
-    if (!parsed.metadata.emplace(std::move(key), std::move(value)).second) fail_file(path, "corrupt: a metadata key appears twice");
+    if (!parsed.metadata.emplace(std::move(key), std::move(value)).second)
+      fail_file(path, "corrupt: a metadata key appears twice");
   }
 
   uint32_t tensor_count = r.u32("tensor count");
-  if (tensor_count > r.remaining() / 8) fail_file(path, "corrupt: " + std::to_string(tensor_count) + " tensors cannot fit");
+  if (tensor_count > r.remaining() / 8)  // each tensor takes at least its name length and ndim
+    fail_file(path, "corrupt: " + std::to_string(tensor_count) + " tensors cannot fit");
   parsed.entries.reserve(tensor_count);
   for (uint32_t i = 0; i < tensor_count; i++) {
     Entry entry;
@@ -279,7 +278,8 @@ Parsed parse(const std::string& path, const std::vector<uint8_t>& bytes) {
     entry.data = r.take(4 * numel, "tensor data");
     parsed.entries.push_back(std::move(entry));
   }
-  if (r.remaining() != 0) fail_file(path, "corrupt: " + std::to_string(r.remaining()) + " unexplained bytes before the checksum");
+  if (r.remaining() != 0)
+    fail_file(path, "corrupt: " + std::to_string(r.remaining()) + " unexplained bytes before the checksum");
   return parsed;
 }
 
@@ -298,7 +298,8 @@ Metadata load_checkpoint(const std::string& path, const std::vector<std::pair<st
   // Match names and shapes both ways before touching any tensor.
   std::map<std::string, const Entry*> in_file;
   for (const Entry& entry : parsed.entries)
-    if (!in_file.emplace(entry.name, &entry).second) fail_file(path, "corrupt: tensor '" + entry.name + "' appears twice");
+    if (!in_file.emplace(entry.name, &entry).second)
+      fail_file(path, "corrupt: tensor '" + entry.name + "' appears twice");
   std::map<std::string, const Tensor*> wanted;
   for (const auto& [name, t] : tensors) {
     if (!t.defined()) fail("load_checkpoint: destination tensor '" + name + "' is undefined");
@@ -319,11 +320,7 @@ Metadata load_checkpoint(const std::string& path, const std::vector<std::pair<st
     const uint8_t* src = in_file.at(name)->data;
     real* dst = t.data();
     const int64_t n = t.numel();
-    for (int64_t i = 0; i < n; i++) {
-      uint32_t word = 0;
-      for (int b = 0; b < 4; b++) word |= static_cast<uint32_t>(src[4 * i + b]) << (8 * b);
-      dst[i] = static_cast<real>(std::bit_cast<float>(word));
-    }
+    for (int64_t i = 0; i < n; i++) dst[i] = static_cast<real>(std::bit_cast<float>(load_u32(src + 4 * i)));
   }
   return std::move(parsed.metadata);
 }

@@ -1,11 +1,17 @@
 #include "optim/optimizer.h"
 
+#include <set>
+
 namespace glimpse {
 
 Optimizer::Optimizer(std::vector<Tensor> params_, real lr_)
     : params(std::move(params_)), lr(lr_), step_count_(Tensor::zeros({1})) {
-  for (size_t i = 0; i < params.size(); i++)
+  std::set<const TensorImpl*> seen;
+  for (size_t i = 0; i < params.size(); i++) {
     if (!params[i].defined()) fail("optimizer: parameter " + std::to_string(i) + " is an undefined tensor");
+    // the same tensor twice would be updated twice per step
+    if (!seen.insert(params[i].impl()).second) fail("optimizer: parameter " + std::to_string(i) + " appears twice");
+  }
   if (!(lr >= 0)) fail("optimizer: learning rate must be >= 0, got " + std::to_string(lr));
 }
 

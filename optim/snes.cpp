@@ -9,8 +9,8 @@ namespace glimpse {
 std::vector<real> snes_utilities(int population) {
   if (population < 1) fail("snes_utilities: population must be >= 1, got " + std::to_string(population));
   const double p = population;
-  std::vector<double> raw(population);
-  for (int k = 1; k <= population; k++) raw[k - 1] = std::max(0.0, std::log(p / 2 + 1) - std::log(static_cast<double>(k)));
+  std::vector<double> raw(population);  // raw[k - 1] for rank k
+  for (int k = 1; k <= population; k++) raw[k - 1] = std::max(0.0, std::log(p / 2 + 1) - std::log(double(k)));
   const double total = std::accumulate(raw.begin(), raw.end(), 0.0);
   std::vector<real> u(population);
   for (int k = 0; k < population; k++) u[k] = static_cast<real>(raw[k] / total - 1 / p);

@@ -117,6 +117,17 @@ TEST_CASE("checkpoint round trip is bitwise", "[checkpoint]") {
   CHECK(load_checkpoint(path, {}).empty());
 }
 
+TEST_CASE("checkpoint save refuses what it cannot write", "[checkpoint]") {
+  TempDir dir;
+  Tensor t = Tensor::ones({2});
+  CHECK_THROWS_WITH(save_checkpoint(dir.file("no/such/dir/x.ckpt"), {{"t", t}}, {}),
+                    Contains("no/such/dir/x.ckpt.tmp") && Contains("cannot open for writing"));
+  CHECK_THROWS_WITH(save_checkpoint(dir.file("x.ckpt"), {{"t", t}, {"t", t}}, {}), Contains("'t' appears twice"));
+  CHECK_THROWS_WITH(save_checkpoint(dir.file("x.ckpt"), {{"u", Tensor()}}, {}), Contains("'u' is undefined"));
+  CHECK_FALSE(fs::exists(dir.file("x.ckpt")));
+  CHECK_FALSE(fs::exists(dir.file("x.ckpt.tmp")));
+}
+
 TEST_CASE("checkpoint carries optimiser state: resumed training repeats exactly", "[checkpoint][optim]") {
   TempDir dir;
   auto train = [](SGD& sgd, Tensor& w, int steps) {

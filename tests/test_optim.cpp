@@ -103,6 +103,7 @@ TEST_CASE("SGD state names and options checks", "[optim][sgd]") {
   CHECK_THROWS_AS(SGD({a}, {.lr = -1}), Error);
   CHECK_THROWS_AS(SGD({a}, {.momentum = -0.5f}), Error);
   CHECK_THROWS_AS(SGD({Tensor()}, {}), Error);
+  CHECK_THROWS_WITH(SGD({a, b, a}, {}), Catch::Contains("parameter 2 appears twice"));
 }
 
 // ---- Adam and AdamW ----
