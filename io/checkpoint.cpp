@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <limits>
+#include <memory>
 
 namespace glimpse {
 
@@ -51,14 +52,30 @@ uint64_t load_u64(const uint8_t* at) {
   return v;
 }
 
+// A fixed-size byte buffer that is not zero-filled: every byte is written (by encode or by
+// fread) before it is read, and zeroing tens of megabytes first would cost a whole extra pass.
+class Bytes {
+ public:
+  explicit Bytes(size_t n) : data_(std::make_unique_for_overwrite<uint8_t[]>(n)), size_(n) {}
+  uint8_t* data() { return data_.get(); }
+  const uint8_t* data() const { return data_.get(); }
+  size_t size() const { return size_; }
+
+ private:
+  std::unique_ptr<uint8_t[]> data_;
+  size_t size_;
+};
+
 // ---- writing: the whole file is assembled in memory, then written once ----
 
 struct Writer {
-  std::vector<uint8_t> bytes;
+  Bytes bytes;  // sized exactly by encoded_size()
+  size_t used = 0;
 
-  uint8_t* grow(size_t n) {
-    bytes.resize(bytes.size() + n);
-    return bytes.data() + bytes.size() - n;
+  uint8_t* grow(size_t n) {  // the next n bytes
+    if (n > bytes.size() - used) fail("save_checkpoint: internal error, the encoded size was miscounted");
+    used += n;
+    return bytes.data() + used - n;
   }
   void u32(uint32_t v) { store_u32(grow(4), v); }
   void u64(uint64_t v) { store_u64(grow(8), v); }
@@ -82,9 +99,8 @@ size_t encoded_size(const std::vector<std::pair<std::string, Tensor>>& tensors, 
   return size;
 }
 
-std::vector<uint8_t> encode(const std::vector<std::pair<std::string, Tensor>>& tensors, const Metadata& metadata) {
-  Writer w;
-  w.bytes.reserve(encoded_size(tensors, metadata));
+Bytes encode(const std::vector<std::pair<std::string, Tensor>>& tensors, const Metadata& metadata) {
+  Writer w{Bytes(encoded_size(tensors, metadata))};
   std::memcpy(w.grow(8), magic, 8);
   w.u32(format_version);
   w.u64(0);  // file size, filled in below
@@ -100,8 +116,9 @@ std::vector<uint8_t> encode(const std::vector<std::pair<std::string, Tensor>>& t
     for (int64_t d : t.shape()) w.u64(static_cast<uint64_t>(d));
     w.floats(t.data(), t.numel());
   }
-  store_u64(w.bytes.data() + 12, w.bytes.size() + checksum_bytes);
-  w.u64(fnv1a64(w.bytes.data(), w.bytes.size()));
+  store_u64(w.bytes.data() + 12, w.bytes.size());
+  w.u64(fnv1a64(w.bytes.data(), w.used));
+  if (w.used != w.bytes.size()) fail("save_checkpoint: internal error, the encoded size was miscounted");
   return std::move(w.bytes);
 }
 
@@ -116,7 +133,7 @@ void check_savable(const std::vector<std::pair<std::string, Tensor>>& tensors, c
 }
 
 // Writes bytes to path atomically: path.tmp, fsync, rename over path, fsync the directory.
-void write_atomically(const std::string& path, const std::vector<uint8_t>& bytes) {
+void write_atomically(const std::string& path, const Bytes& bytes) {
   const std::string tmp = path + ".tmp";
   FILE* f = std::fopen(tmp.c_str(), "wb");
   if (!f) fail_file(tmp, "cannot open for writing: " + system_error());
@@ -148,7 +165,7 @@ void write_atomically(const std::string& path, const std::vector<uint8_t>& bytes
 
 // ---- reading: the whole file is checked before anything is returned ----
 
-std::vector<uint8_t> read_file(const std::string& path) {
+Bytes read_file(const std::string& path) {
   FILE* f = std::fopen(path.c_str(), "rb");
   if (!f) fail_file(path, "cannot open: " + system_error());
   struct stat info;
@@ -156,7 +173,7 @@ std::vector<uint8_t> read_file(const std::string& path) {
     std::fclose(f);
     fail_file(path, "not a regular file");
   }
-  std::vector<uint8_t> bytes(static_cast<size_t>(info.st_size));  // the real size, never a header's claim
+  Bytes bytes(static_cast<size_t>(info.st_size));  // the real size, never a header's claim
   size_t got = std::fread(bytes.data(), 1, bytes.size(), f);
   std::fclose(f);
   if (got != bytes.size())
@@ -202,7 +219,7 @@ struct Reader {
 };
 
 // Magic, version, size and checksum: the checks that need no parsing.
-void check_envelope(const std::string& path, const std::vector<uint8_t>& bytes) {
+void check_envelope(const std::string& path, const Bytes& bytes) {
   const size_t size = bytes.size();
   if (size < 8) fail_file(path, "truncated: " + std::to_string(size) + " bytes, shorter than the 8-byte magic");
   if (std::memcmp(bytes.data(), magic, 8) != 0) fail_file(path, "not a glimpse checkpoint (bad magic bytes)");
@@ -249,7 +266,7 @@ uint64_t numel_up_to(const Shape& shape, uint64_t limit) {
   return numel;
 }
 
-Parsed parse(const std::string& path, const std::vector<uint8_t>& bytes) {
+Parsed parse(const std::string& path, const Bytes& bytes) {
   check_envelope(path, bytes);
   Reader r{path, bytes.data() + header_bytes, bytes.data() + bytes.size() - checksum_bytes};
   Parsed parsed;
@@ -292,7 +309,7 @@ void save_checkpoint(const std::string& path, const std::vector<std::pair<std::s
 }
 
 Metadata load_checkpoint(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& tensors) {
-  std::vector<uint8_t> bytes = read_file(path);
+  Bytes bytes = read_file(path);
   Parsed parsed = parse(path, bytes);
 
   // Match names and shapes both ways before touching any tensor.
@@ -326,7 +343,7 @@ Metadata load_checkpoint(const std::string& path, const std::vector<std::pair<st
 }
 
 Metadata read_checkpoint_metadata(const std::string& path) {
-  std::vector<uint8_t> bytes = read_file(path);
+  Bytes bytes = read_file(path);
   return std::move(parse(path, bytes).metadata);
 }
 

@@ -361,11 +361,11 @@ TEST_CASE("checkpoint writer killed mid-write leaves a complete checkpoint", "[c
     }
     ::close(pipe_fds[1]);
     // wait until the child is writing a file; then kill it at once (even rounds) or at a random
-    // moment within the next 150 ms (odd rounds), which may fall in a later save
+    // moment within the next 80 ms (odd rounds), which may fall in a later save
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (!fs::exists(path + ".tmp") && std::chrono::steady_clock::now() < deadline)
       std::this_thread::sleep_for(std::chrono::microseconds(200));
-    if (round % 2 == 1) std::this_thread::sleep_for(std::chrono::microseconds(rng.randint(150'000)));
+    if (round % 2 == 1) std::this_thread::sleep_for(std::chrono::microseconds(rng.randint(80'000)));
     ::kill(pid, SIGKILL);
     int status = 0;
     ::waitpid(pid, &status, 0);
