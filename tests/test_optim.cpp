@@ -74,7 +74,7 @@ TEST_CASE("SGD weight decay with momentum", "[optim][sgd]") {
   CHECK(p.item() == Approx(1.494788));
 }
 
-TEST_CASE("SGD skips parameters without a gradient; zero_grad drops gradients", "[optim][sgd]") {
+TEST_CASE("SGD skips parameters without a gradient, zero_grad drops gradients", "[optim][sgd]") {
   Tensor a = param({1}), b = param({5});
   SGD sgd({a, b}, {.lr = 0.5f, .momentum = 0.9f});
   set_grad(a, {1});

@@ -106,7 +106,7 @@ TEST_CASE("SNES mirrored sampling draws pairs s, -s", "[optim][snes]") {
   CHECK_THROWS_WITH(Snes(mu0, 0.3f, {.population = 5, .mirrored = true}), Catch::Contains("even population"));
 }
 
-TEST_CASE("SNES: same seed, same trajectory; monotone transforms change nothing", "[optim][snes]") {
+TEST_CASE("SNES repeats its trajectory for a seed and ignores monotone transforms", "[optim][snes]") {
   auto trajectory = [](uint64_t seed, const Objective& f) {
     Snes snes(std::vector<real>(5, 2), 1, {.seed = seed});
     std::vector<std::vector<real>> means;
@@ -137,7 +137,7 @@ TEST_CASE("SNES update by hand on one generation", "[optim][snes]") {
   CHECK(snes.generation() == 1);
 }
 
-TEST_CASE("SNES: NaN fitness ranks last; misuse is refused", "[optim][snes]") {
+TEST_CASE("SNES ranks NaN fitness last and refuses misuse", "[optim][snes]") {
   Snes snes({0, 0}, 1, {.population = 4, .seed = 2});
   CHECK_THROWS_WITH(snes.tell({1, 2, 3, 4}), Catch::Contains("ask() first"));
   std::vector<std::vector<real>> z = snes.ask();
