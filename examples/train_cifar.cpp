@@ -51,12 +51,13 @@ int main(int argc, char** argv) {
     SGD optimizer(model->parameters(), {.lr = static_cast<real>(common.lr), .momentum = static_cast<real>(momentum),
                                         .weight_decay = static_cast<real>(weight_decay)});
     int64_t steps_per_epoch = train_loader.batches_per_epoch();
-    CosineSchedule schedule(common.lr, common.epochs * steps_per_epoch);
-    WarmupSchedule warmed(schedule, static_cast<int64_t>(warmup_epochs * static_cast<double>(steps_per_epoch)));
+    int64_t warmup_steps = static_cast<int64_t>(warmup_epochs * static_cast<double>(steps_per_epoch));
+    WarmupLr schedule(warmup_steps, std::make_shared<CosineLr>(static_cast<real>(common.lr),
+                                                               common.epochs * steps_per_epoch - warmup_steps));
 
     ClassifierTraining run{.model_name = model_name, .model = model.get(), .train_loader = &train_loader,
                            .test_loader = &test_loader, .optimizer = &optimizer,
-                           .lr_at = [&](int64_t step) { return static_cast<double>(warmed.lr_at(step)); }};
+                           .lr_at = [&](int64_t step) { return static_cast<double>(schedule.lr_at(step)); }};
     train_classifier(run, common);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "train_cifar: %s\n", e.what());

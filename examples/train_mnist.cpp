@@ -48,7 +48,7 @@ int main(int argc, char** argv) {
     else
       optimizer = std::make_unique<SGD>(model->parameters(), SgdOptions{.lr = static_cast<real>(common.lr), .momentum = 0.9f});
     int64_t total_steps = common.epochs * train_loader.batches_per_epoch();
-    CosineSchedule schedule(common.lr, total_steps);
+    CosineLr schedule(static_cast<real>(common.lr), total_steps);
 
     ClassifierTraining run{.model_name = "mnist_cnn", .model = model.get(), .train_loader = &train_loader,
                            .test_loader = &test_loader, .optimizer = optimizer.get(),
