@@ -47,19 +47,21 @@ Tensor record(Tensor out, std::shared_ptr<Node> node, std::vector<Tensor> inputs
 }
 
 // Topological order of the tensors that lead to `root`, inputs before outputs (iterative DFS,
-// so a deep graph, e.g. an unrolled RNN, cannot overflow the stack).
-static std::vector<TensorImpl*> topological_order(TensorImpl* root) {
-  std::vector<TensorImpl*> order;
-  std::unordered_set<TensorImpl*> visited{root};
-  std::vector<std::pair<TensorImpl*, size_t>> stack{{root, 0}};  // (tensor, next input to visit)
+// so a deep graph, e.g. an unrolled RNN, cannot overflow the stack). The order owns its tensors:
+// backward() frees each node's inputs as it goes, and an intermediate held only by a node
+// (the operands of sum(a) + sum(b)) must outlive that until its own turn comes.
+static std::vector<std::shared_ptr<TensorImpl>> topological_order(const std::shared_ptr<TensorImpl>& root) {
+  std::vector<std::shared_ptr<TensorImpl>> order;
+  std::unordered_set<TensorImpl*> visited{root.get()};
+  std::vector<std::pair<std::shared_ptr<TensorImpl>, size_t>> stack{{root, 0}};  // (tensor, next input to visit)
   while (!stack.empty()) {
     auto& [t, next] = stack.back();
     Node* node = t->grad_fn.get();
     if (node && next < node->inputs.size()) {
-      TensorImpl* input = node->inputs[next++].impl();
-      if (input->requires_grad && visited.insert(input).second) stack.push_back({input, 0});
+      const std::shared_ptr<TensorImpl>& input = node->inputs[next++].impl_ptr();
+      if (input->requires_grad && visited.insert(input.get()).second) stack.push_back({input, 0});
     } else {
-      order.push_back(t);
+      order.push_back(std::move(t));
       stack.pop_back();
     }
   }
@@ -76,12 +78,12 @@ void backward(const Tensor& loss, bool retain_graph) {
          "it was computed in no-grad mode, or its graph was already freed by an earlier backward "
          "(pass retain_graph = true to backward twice through one graph)");
 
-  std::vector<TensorImpl*> order = topological_order(loss.impl());
+  std::vector<std::shared_ptr<TensorImpl>> order = topological_order(loss.impl_ptr());
   if (!loss.impl()->grad) loss.impl()->grad = Tensor::zeros(loss.shape()).impl_ptr();
   loss.impl()->grad->storage->data()[0] += 1;  // dloss/dloss = 1
 
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
-    TensorImpl* t = *it;
+    std::shared_ptr<TensorImpl> t = std::move(*it);  // released after its step unless held elsewhere
     std::shared_ptr<Node> node = t->grad_fn;
     if (!node || !t->grad) continue;  // a leaf, or a branch that no gradient reached
     node->backward(Tensor(t->grad));

@@ -90,13 +90,13 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, cons
 Tensor dropout(const Tensor& x, real p, bool training, Rng& rng);    // zero each value with prob p, scale the rest by 1/(1-p)
 Tensor dropout2d(const Tensor& x, real p, bool training, Rng& rng);  // the same for whole channels of (N,C,H,W)
 
-// ---- sampling and attention (ops/grid_sample.cpp, ops/glimpse.cpp, ops/gaussian.cpp) ----
+// ---- sampling and attention (ops/grid_sample.cpp, ops/extract_glimpse.cpp, ops/gaussian.cpp) ----
 Tensor affine_grid(const Tensor& theta, int64_t out_h, int64_t out_w);  // theta (N,2,3) -> grid (N,out_h,out_w,2) of (x, y) in [-1,1]; align_corners = false
 Tensor grid_sample(const Tensor& x, const Tensor& grid);  // (N,C,H,W), (N,OH,OW,2) -> (N,C,OH,OW); bilinear, zeros outside, align_corners = false
 // RAM's glimpse sensor: k square patches centred at l, of side g, 2g, 4g, ..., each average-
 // pooled down to g x g; zeros outside the image. l (N,2) = (x, y) in [-1,1] maps to the pixel
 // floor((l + 1) / 2 * size). Not differentiable in l; gradient flows to x.
-Tensor glimpse(const Tensor& x, const Tensor& l, int64_t g, int64_t k);  // (N,C,H,W), (N,2) -> (N, k*C, g, g)
+Tensor extract_glimpse(const Tensor& x, const Tensor& l, int64_t g, int64_t k);  // (N,C,H,W), (N,2) -> (N, k*C, g, g)
 Tensor gaussian_log_prob(const Tensor& sample, const Tensor& mean, real sigma);  // log N(sample; mean, sigma^2), element-wise
 
 // ---- operators: shorthands for the ops above ----

@@ -1,6 +1,8 @@
 #include "engine/parallel.h"
 
+#include <atomic>
 #include <cstdlib>
+#include <mutex>
 #include <memory>
 #include <string>
 #include <thread>
@@ -14,7 +16,7 @@ namespace glimpse {
 
 namespace {
 std::unique_ptr<tbb::global_control> thread_limit;
-int current_threads = 0;
+std::atomic<int> current_threads{0};
 
 int threads_from_environment() {
   const char* text = std::getenv("GLIMPSE_NUM_THREADS");
@@ -35,7 +37,10 @@ void set_num_threads(int n) {
 }
 
 int num_threads() {
-  if (current_threads == 0) set_num_threads(threads_from_environment());
+  static std::once_flag first_use;  // the default is applied once, even if two threads ask at once
+  std::call_once(first_use, [] {
+    if (current_threads == 0) set_num_threads(threads_from_environment());
+  });
   return current_threads;
 }
 

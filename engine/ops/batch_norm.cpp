@@ -1,0 +1,199 @@
+// batch_norm: normalise each channel over the batch (Ioffe & Szegedy 2015, Algorithm 1).
+//
+// x (N, C, H, W) or (N, C); gamma, beta, running_mean, running_var (C). For each channel c the
+// M = N*H*W values x_i (every image, every pixel) are normalised together:
+//
+//   training:  mean = (1/M) sum_i x_i,   var = (1/M) sum_i (x_i - mean)^2   (biased, two passes)
+//   eval:      mean = running_mean,      var = running_var
+//   inv_std = 1 / sqrt(var + eps),   xhat_i = (x_i - mean) * inv_std,   y_i = gamma * xhat_i + beta
+//
+// In training the running statistics move towards the batch ones, in place, as in PyTorch:
+//   running_mean = (1 - momentum) * running_mean + momentum * mean
+//   running_var  = (1 - momentum) * running_var  + momentum * var * M / (M - 1)   (unbiased)
+// This update is a side effect on buffers, not part of the graph: it has no gradient. It happens
+// whenever training is true, even inside a NoGradGuard (PyTorch does the same), and is skipped when
+// the running tensors are undefined (track_running_stats = False). gamma / beta may be undefined:
+// then they are 1 / 0 and get no gradient.
+//
+// Backward, per channel, with dy the incoming gradient and sums over the M values i:
+//   dbeta  += sum_i dy_i
+//   dgamma += sum_i dy_i * xhat_i
+//   eval:      mean and var are constants, so  dx_i += gamma * inv_std * dy_i
+//   training:  mean and var depend on every x_j. With dxhat_i = gamma * dy_i,
+//     dvar   = sum_i dxhat_i * (x_i - mean) * (-1/2) * inv_std^3
+//     dmean  = -inv_std * sum_i dxhat_i             (the dvar term through mean vanishes:
+//                                                    sum_i (x_i - mean) = 0)
+//     dx_i   = dxhat_i * inv_std + dvar * 2 (x_i - mean) / M + dmean / M
+//   and substituting x_i - mean = xhat_i / inv_std, everything collapses to
+//     dx_i  += (1/M) * gamma * inv_std * (M * dy_i - sum_j dy_j - xhat_i * sum_j dy_j * xhat_j)
+//   which needs only the two sums already computed for dgamma and dbeta.
+// Saved for backward: x (a handle, no copy), and the mean and inv_std used per channel; xhat is
+// recomputed from them rather than stored (it would be a second tensor the size of x).
+#include <cmath>
+
+#include "engine/ops.h"
+#include "engine/parallel.h"
+
+namespace glimpse {
+
+// The layout seen as (N, C, HW): channel c is N blocks of HW values, one per image.
+struct NormShape {
+  int64_t N, C, HW;
+  int64_t M() const { return N * HW; }  // values per channel
+  const real* block(const real* t, int64_t n, int64_t c) const { return t + (n * C + c) * HW; }
+  real* block(real* t, int64_t n, int64_t c) const { return t + (n * C + c) * HW; }
+};
+
+// channels per parallel task: about 16k values each
+static int64_t channel_grain(const NormShape& g) { return std::max<int64_t>(1, (int64_t{1} << 14) / std::max<int64_t>(1, g.M())); }
+
+// ---- kernels ----
+
+// mean and biased variance of each channel, in two passes (no cancellation of sum x^2 - M mean^2);
+// each image's block is summed in float, the blocks in double
+void batch_norm_statistics(real* mean, real* var, const real* x, const NormShape& g) {
+  parallel_for(g.C, channel_grain(g), [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; c++) {
+      double total = 0;
+      for (int64_t n = 0; n < g.N; n++) {
+        const real* x_b = g.block(x, n, c);
+        real block_total = 0;
+        for (int64_t i = 0; i < g.HW; i++) block_total += x_b[i];
+        total += block_total;
+      }
+      const real mean_c = static_cast<real>(total / static_cast<double>(g.M()));
+      double squares = 0;
+      for (int64_t n = 0; n < g.N; n++) {
+        const real* x_b = g.block(x, n, c);
+        real block_squares = 0;
+        for (int64_t i = 0; i < g.HW; i++) block_squares += (x_b[i] - mean_c) * (x_b[i] - mean_c);
+        squares += block_squares;
+      }
+      mean[c] = mean_c;
+      var[c] = static_cast<real>(squares / static_cast<double>(g.M()));
+    }
+  });
+}
+
+// y = gamma * (x - mean) * inv_std + beta, per channel; gamma / beta null means 1 / 0
+void batch_norm_forward(real* y, const real* x, const real* mean, const real* inv_std, const real* gamma,
+                        const real* beta, const NormShape& g) {
+  parallel_for(g.C, channel_grain(g), [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; c++) {
+      const real scale = (gamma ? gamma[c] : 1) * inv_std[c];   // y = scale * x + shift
+      const real shift = (beta ? beta[c] : 0) - scale * mean[c];
+      for (int64_t n = 0; n < g.N; n++) {
+        const real* x_b = g.block(x, n, c);
+        real* y_b = g.block(y, n, c);
+        for (int64_t i = 0; i < g.HW; i++) y_b[i] = scale * x_b[i] + shift;
+      }
+    }
+  });
+}
+
+// dgamma, dbeta (C) += the sums of the header; dx += its formula for training or eval.
+// Any of dx, dgamma, dbeta may be null when not wanted.
+void batch_norm_backward(real* dx, real* dgamma, real* dbeta, const real* dy, const real* x, const real* mean,
+                         const real* inv_std, const real* gamma, bool training, const NormShape& g) {
+  parallel_for(g.C, channel_grain(g), [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; c++) {
+      double sum_dy = 0, sum_dy_xhat = 0;
+      for (int64_t n = 0; n < g.N; n++) {
+        const real* dy_b = g.block(dy, n, c);
+        const real* x_b = g.block(x, n, c);
+        real block_dy = 0, block_dy_xhat = 0;
+        for (int64_t i = 0; i < g.HW; i++) {
+          block_dy += dy_b[i];
+          block_dy_xhat += dy_b[i] * (x_b[i] - mean[c]);  // times inv_std below
+        }
+        sum_dy += block_dy;
+        sum_dy_xhat += block_dy_xhat;
+      }
+      sum_dy_xhat *= inv_std[c];
+      if (dbeta) dbeta[c] += static_cast<real>(sum_dy);
+      if (dgamma) dgamma[c] += static_cast<real>(sum_dy_xhat);
+      if (!dx) continue;
+      const real k = (gamma ? gamma[c] : 1) * inv_std[c];  // gamma * inv_std
+      // dx_i += k * (dy_i - mean(dy) - xhat_i * mean(dy * xhat)) in training, k * dy_i in eval
+      const real mean_dy = training ? static_cast<real>(sum_dy / static_cast<double>(g.M())) : 0;
+      const real mean_dy_xhat = training ? static_cast<real>(sum_dy_xhat / static_cast<double>(g.M())) : 0;
+      for (int64_t n = 0; n < g.N; n++) {
+        const real* dy_b = g.block(dy, n, c);
+        const real* x_b = g.block(x, n, c);
+        real* dx_b = g.block(dx, n, c);
+        for (int64_t i = 0; i < g.HW; i++) {
+          const real xhat = (x_b[i] - mean[c]) * inv_std[c];
+          dx_b[i] += k * (dy_b[i] - mean_dy - xhat * mean_dy_xhat);
+        }
+      }
+    }
+  });
+}
+
+// ---- autograd glue ----
+
+struct BatchNormBackward : Node {
+  Tensor x, gamma;                    // saved inputs (gamma may be undefined)
+  std::vector<real> mean, inv_std;    // the statistics the forward normalised with, (C)
+  bool training = false;              // were they the batch's own (then they depend on x)?
+  NormShape g;
+  std::string name() const override { return "batch_norm"; }
+  void backward(const Tensor& dy) override {
+    real* dx = needs_grad(0) ? input_grad(0).data() : nullptr;
+    real* dgamma = needs_grad(1) ? input_grad(1).data() : nullptr;  // an absent gamma or beta needs none
+    real* dbeta = needs_grad(2) ? input_grad(2).data() : nullptr;
+    batch_norm_backward(dx, dgamma, dbeta, dy.data(), x.data(), mean.data(), inv_std.data(),
+                        gamma.defined() ? gamma.data() : nullptr, training, g);
+  }
+};
+
+static void check_channels(const Tensor& t, int64_t C, const char* what, const Tensor& x) {
+  if (t.defined() && t.shape() != Shape{C})
+    fail(std::string("batch_norm: ") + what + " must be (" + std::to_string(C) + ") for input " + shape_str(x.shape()) +
+         ", got " + shape_str(t.shape()));
+}
+
+Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& running_mean,
+                  const Tensor& running_var, bool training, real momentum, real eps) {
+  if (x.dim() != 2 && x.dim() != 4) fail("batch_norm: input must be (N, C) or (N, C, H, W), got " + shape_str(x.shape()));
+  const NormShape g{x.size(0), x.size(1), x.dim() == 4 ? x.size(2) * x.size(3) : 1};
+  check_channels(gamma, g.C, "gamma", x);
+  check_channels(beta, g.C, "beta", x);
+  check_channels(running_mean, g.C, "running_mean", x);
+  check_channels(running_var, g.C, "running_var", x);
+  if (running_mean.defined() != running_var.defined())
+    fail("batch_norm: running_mean and running_var must be both given or both undefined");
+  if (!training && !running_mean.defined()) fail("batch_norm: evaluation needs running statistics");
+  if (training && g.M() < 2)
+    fail("batch_norm: training needs more than one value per channel, got input " + shape_str(x.shape()));
+
+  auto node = std::make_shared<BatchNormBackward>();
+  node->mean.resize(g.C), node->inv_std.resize(g.C);
+  if (training) {
+    std::vector<real> var(g.C);
+    batch_norm_statistics(node->mean.data(), var.data(), x.data(), g);
+    for (int64_t c = 0; c < g.C; c++) node->inv_std[c] = 1 / std::sqrt(var[c] + eps);
+    if (running_mean.defined()) {  // in place, outside the graph
+      const real unbiased = static_cast<real>(g.M()) / static_cast<real>(g.M() - 1);
+      for (int64_t c = 0; c < g.C; c++) {
+        running_mean.data()[c] = (1 - momentum) * running_mean.data()[c] + momentum * node->mean[c];
+        running_var.data()[c] = (1 - momentum) * running_var.data()[c] + momentum * var[c] * unbiased;
+      }
+    }
+  } else {
+    for (int64_t c = 0; c < g.C; c++) {
+      node->mean[c] = running_mean.data()[c];
+      node->inv_std[c] = 1 / std::sqrt(running_var.data()[c] + eps);
+    }
+  }
+  Tensor y = Tensor::empty(x.shape());
+  batch_norm_forward(y.data(), x.data(), node->mean.data(), node->inv_std.data(),
+                     gamma.defined() ? gamma.data() : nullptr, beta.defined() ? beta.data() : nullptr, g);
+  node->x = x.detach();
+  node->gamma = gamma.defined() ? gamma.detach() : Tensor();
+  node->training = training;
+  node->g = g;
+  return record(y, node, {x, gamma, beta});
+}
+
+}  // namespace glimpse

@@ -1,0 +1,95 @@
+// convert_cifar10 IMAGE_FOLDER OUT_DIR
+//
+// Writes CIFAR-10 in the official binary format from an image folder with train/<class>/*.jpg
+// and test/<class>/*.jpg (such as the JPEG rendering of CIFAR-10):
+//
+//   OUT_DIR/data_batch_1.bin ...   the training images in order, 10,000 records a file
+//                                  (50,000 images -> data_batch_1..5.bin, as the official release)
+//   OUT_DIR/test_batch.bin         every test image
+//   OUT_DIR/batches.meta.txt       the class names, one a line (label 0 first)
+//
+// A record is 1 label byte + 1024 R + 1024 G + 1024 B bytes, so the images must be 32x32.
+// The converter reads the files back with load_cifar10_dir(OUT_DIR, train) and checks that they
+// hold exactly the decoded images and labels.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "engine/tensor.h"
+#include "io/dataset.h"
+
+using namespace glimpse;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int64_t kRecordsPerBatch = 10000;
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+void convert(const fs::path& folder, const fs::path& out_dir) {
+  auto start = std::chrono::steady_clock::now();
+  ImageDataset train = load_image_folder((folder / "train").string(), 3);
+  ImageDataset test = load_image_folder((folder / "test").string(), 3);
+  if (train.class_names != test.class_names)
+    fail("convert_cifar10: train/ and test/ must hold the same class folders");
+  if (train.classes() > 256) fail("convert_cifar10: the format's label is one byte: at most 256 classes");
+  std::printf("read %lld training and %lld test images of %lldx%lld, %lld classes in %.2f s\n",
+              (long long)train.size(), (long long)test.size(), (long long)train.height,
+              (long long)train.width, (long long)train.classes(), seconds_since(start));
+
+  start = std::chrono::steady_clock::now();
+  fs::create_directories(out_dir);
+  int64_t batches = 0;
+  for (int64_t first = 0; first < train.size(); first += kRecordsPerBatch) {
+    int64_t count = std::min(kRecordsPerBatch, train.size() - first);
+    fs::path path = out_dir / ("data_batch_" + std::to_string(++batches) + ".bin");
+    write_cifar10_binary(subset(train, first, count), path.string());
+    std::printf("wrote %s (%lld records)\n", path.c_str(), (long long)count);
+  }
+  // a data_batch_K.bin left from an earlier, larger conversion would be read as part of this one
+  for (int64_t k = batches + 1; fs::exists(out_dir / ("data_batch_" + std::to_string(k) + ".bin")); k++) {
+    fs::remove(out_dir / ("data_batch_" + std::to_string(k) + ".bin"));
+    std::printf("removed the stale data_batch_%lld.bin\n", (long long)k);
+  }
+  write_cifar10_binary(test, (out_dir / "test_batch.bin").string());
+  std::printf("wrote %s (%lld records)\n", (out_dir / "test_batch.bin").c_str(), (long long)test.size());
+
+  std::ofstream meta(out_dir / "batches.meta.txt");
+  for (const std::string& name : train.class_names) meta << name << "\n";
+  meta.close();  // flushed before it is read back below
+  if (!meta) fail("convert_cifar10: cannot write " + (out_dir / "batches.meta.txt").string());
+  std::printf("wrote %s; writing took %.2f s\n", (out_dir / "batches.meta.txt").c_str(), seconds_since(start));
+
+  // read the result back through the binary loader: it must hold exactly the decoded images
+  start = std::chrono::steady_clock::now();
+  for (bool is_train : {true, false}) {
+    const ImageDataset& written = is_train ? train : test;
+    ImageDataset read = load_cifar10_dir(out_dir.string(), is_train);
+    if (read.pixels != written.pixels || read.labels != written.labels || read.class_names != written.class_names)
+      fail("convert_cifar10: reading " + out_dir.string() + " back does not give the images written");
+  }
+  std::printf("checked: the binary files read back pixel for pixel, label for label (%.2f s)\n",
+              seconds_since(start));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 3) {
+    std::fprintf(stderr, "usage: convert_cifar10 IMAGE_FOLDER OUT_DIR\n"
+                         "  IMAGE_FOLDER holds train/<class>/*.jpg and test/<class>/*.jpg\n");
+    return 2;
+  }
+  try {
+    convert(argv[1], argv[2]);
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "%s\n", error.what());
+    return 1;
+  }
+  return 0;
+}

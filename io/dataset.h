@@ -1,0 +1,71 @@
+// Image data sets in memory, and the loaders that read MNIST and CIFAR-10 from disk.
+//
+// Every loader returns the same thing: an ImageDataset of bytes in NCHW order (N images,
+// C channels, H rows, W columns), one label per image. The DataLoader (data_loader.h) turns
+// them into float batches; nothing here knows about tensors.
+//
+// File formats read here:
+//   MNIST idx (yann.lecun.com/exdb/mnist), all integers big-endian:
+//     images  0x00000803, N, rows, cols, then N*rows*cols bytes (0 = background)
+//     labels  0x00000801, N, then N bytes 0..9
+//     either file may be gzip-compressed (detected by its first two bytes 1f 8b, not its name)
+//   CIFAR-10 binary (www.cs.toronto.edu/~kriz/cifar.html): records of 3073 bytes,
+//     1 label byte, then 1024 R, 1024 G, 1024 B bytes (a 32x32 image, rows top to bottom)
+//   image folder: dir/<class>/<file>.png|jpg, one sub-folder per class (as torchvision's
+//     ImageFolder): classes sorted by name get labels 0, 1, 2, ...
+//
+// Every loader checks what it reads (magic numbers, header sizes against the file size,
+// dimensions, label range) and raises glimpse::Error naming the file and what is wrong; a bad
+// file never makes it crash or read out of bounds.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace glimpse {
+
+struct ImageDataset {              // images stored as bytes, NCHW order
+  int64_t channels = 0, height = 0, width = 0;
+  std::vector<uint8_t> pixels;     // size() * channels * height * width
+  std::vector<int64_t> labels;     // 0 .. classes-1
+  std::vector<std::string> class_names;
+
+  int64_t size() const { return static_cast<int64_t>(labels.size()); }
+  int64_t classes() const { return static_cast<int64_t>(class_names.size()); }
+  int64_t image_bytes() const { return channels * height * width; }               // C*H*W
+  const uint8_t* image(int64_t i) const { return pixels.data() + i * image_bytes(); }  // (C, H, W)
+};
+
+// Images [first, first + count) of a data set, with its class names.
+ImageDataset subset(const ImageDataset& data, int64_t first, int64_t count);
+
+// ---- MNIST ----
+ImageDataset load_mnist(const std::string& images_path, const std::string& labels_path);
+// train: train-images-idx3-ubyte / train-labels-idx1-ubyte, else t10k-...; each with or
+// without .gz
+ImageDataset load_mnist_dir(const std::string& dir, bool train);
+
+// ---- CIFAR-10 ----
+const std::vector<std::string>& cifar10_class_names();  // airplane, automobile, ..., truck
+ImageDataset load_cifar10_binary(const std::vector<std::string>& files);  // 3073-byte records
+// train: data_batch_1.bin, data_batch_2.bin, ... (the official release has 5), else
+// test_batch.bin; directly in dir or in dir/cifar-10-batches-bin. Class names from
+// batches.meta.txt when present. Falls back to an image folder dir/train or dir/test.
+ImageDataset load_cifar10_dir(const std::string& dir, bool train);
+void write_cifar10_binary(const ImageDataset& data, const std::string& path);  // needs 3x32x32
+
+// ---- image folder ----
+// dir/<class>/*.png|jpg|jpeg|bmp, classes and files sorted by name; every image is converted
+// to `channels` channels (1 grey, 3 RGB) and all must have one size. Hidden files are skipped.
+ImageDataset load_image_folder(const std::string& dir, int64_t channels);
+
+// ---- bytes on disk ----
+// The whole file, read in binary. `what` starts the error message ("mnist", "cifar10", ...).
+std::vector<uint8_t> read_binary_file(const std::string& path, const std::string& what);
+// Decompresses a gzip file's bytes (RFC 1952: header, deflate stream, CRC-32 and length
+// trailer, both checked). `what` names the file in error messages.
+std::vector<uint8_t> gunzip(const std::vector<uint8_t>& bytes, const std::string& what);
+bool is_gzip(const std::vector<uint8_t>& bytes);  // starts with the magic bytes 1f 8b
+
+}  // namespace glimpse

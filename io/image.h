@@ -1,0 +1,26 @@
+// Decoding and writing single image files (PNG, JPEG, BMP, ...) through stb_image.
+//
+// stb_image / stb_image_write are compiled once, in stb_image_impl.cpp; only io/ includes
+// them, so the rest of the project sees just these two functions.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace glimpse {
+
+// One decoded image with its pixels interleaved as files store them: (H, W, C), row-major.
+struct Image {
+  int64_t height = 0, width = 0, channels = 0;
+  std::vector<uint8_t> pixels;
+};
+
+// Decodes an encoded image file's bytes to `channels` channels (1 grey, 2 grey+alpha, 3 RGB,
+// 4 RGBA; stb converts). `what` names the file in the error raised for a bad or unknown format.
+Image decode_image(const std::vector<uint8_t>& bytes, int64_t channels, const std::string& what);
+
+// Writes an image as a PNG file (for looking at data, glimpses, attention maps).
+void write_png(const Image& image, const std::string& path);
+
+}  // namespace glimpse

@@ -1,0 +1,119 @@
+// MNIST in its official idx format, raw or gzip-compressed (see dataset.h for the layout).
+#include <cstdio>
+#include <filesystem>
+
+#include "engine/tensor.h"
+#include "io/dataset.h"
+
+namespace glimpse {
+
+namespace {
+
+constexpr uint32_t kImagesMagic = 0x00000803;  // idx3: unsigned bytes, 3 dimensions
+constexpr uint32_t kLabelsMagic = 0x00000801;  // idx1: unsigned bytes, 1 dimension
+constexpr int64_t kMaxSide = 4096;             // any larger side means a corrupt header
+
+uint32_t read_be32(const uint8_t* p) {
+  return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | uint32_t(p[3]);
+}
+
+std::string hex32(uint32_t value) {
+  char text[16];
+  std::snprintf(text, sizeof text, "0x%08x", value);
+  return text;
+}
+
+// The file's bytes, inflated when it starts with the gzip magic (whatever its name says).
+std::vector<uint8_t> read_maybe_gzip(const std::string& path) {
+  std::vector<uint8_t> bytes = read_binary_file(path, "mnist");
+  if (is_gzip(bytes)) return gunzip(bytes, "mnist: '" + path + "'");
+  return bytes;
+}
+
+// Checks an idx header: its magic, its size, its dimensions, and that the file holds exactly
+// header + payload bytes. Returns the dimensions it announces.
+std::vector<int64_t> read_idx_header(const std::vector<uint8_t>& bytes, const std::string& path,
+                                     uint32_t magic, int dims, const std::string& kind) {
+  const std::string where = "mnist: '" + path + "'";
+  if (bytes.empty()) fail(where + " is empty (expected an idx " + kind + " file)");
+  if (bytes.size() < 4) fail(where + " is too short (" + std::to_string(bytes.size()) + " bytes) for an idx file");
+  uint32_t found = read_be32(bytes.data());
+  if (found != magic) {
+    std::string hint = found == kImagesMagic ? " (this is an image file)"
+                       : found == kLabelsMagic ? " (this is a label file)" : "";
+    fail(where + " is not an idx " + kind + " file: magic number " + hex32(found) + ", expected " +
+         hex32(magic) + hint);
+  }
+  size_t header = 4 + 4 * static_cast<size_t>(dims);
+  if (bytes.size() < header)
+    fail(where + " is too short for an idx " + kind + " header (" + std::to_string(header) +
+         " bytes), it has " + std::to_string(bytes.size()) + " bytes");
+  std::vector<int64_t> shape;
+  uint64_t payload = 1;  // count < 2^32 and sides <= 4096: the product fits in 64 bits
+  for (int d = 0; d < dims; d++) {
+    int64_t extent = read_be32(bytes.data() + 4 + 4 * d);
+    if (d > 0 && (extent < 1 || extent > kMaxSide))
+      fail(where + ": image side " + std::to_string(extent) + " in the header is not in 1.." +
+           std::to_string(kMaxSide));
+    shape.push_back(extent);
+    payload *= static_cast<uint64_t>(extent);
+  }
+  uint64_t expected = header + payload;
+  if (bytes.size() < expected)
+    fail(where + " is truncated: its header announces " + std::to_string(shape[0]) + " " + kind +
+         " (" + std::to_string(expected) + " bytes) but the file holds " +
+         std::to_string(bytes.size()) + " bytes");
+  if (bytes.size() > expected)
+    fail(where + " has " + std::to_string(bytes.size() - expected) + " bytes after the " +
+         std::to_string(shape[0]) + " " + kind + " its header announces");
+  return shape;
+}
+
+}  // namespace
+
+ImageDataset load_mnist(const std::string& images_path, const std::string& labels_path) {
+  std::vector<uint8_t> images = read_maybe_gzip(images_path);
+  std::vector<uint8_t> labels = read_maybe_gzip(labels_path);
+  std::vector<int64_t> image_shape = read_idx_header(images, images_path, kImagesMagic, 3, "images");
+  std::vector<int64_t> label_shape = read_idx_header(labels, labels_path, kLabelsMagic, 1, "labels");
+  int64_t count = image_shape[0];
+  if (label_shape[0] != count)
+    fail("mnist: '" + images_path + "' holds " + std::to_string(count) + " images but '" +
+         labels_path + "' holds " + std::to_string(label_shape[0]) + " labels");
+
+  ImageDataset data;
+  data.channels = 1;
+  data.height = image_shape[1];
+  data.width = image_shape[2];
+  for (int digit = 0; digit < 10; digit++) data.class_names.push_back(std::to_string(digit));
+  data.labels.resize(count);
+  for (int64_t i = 0; i < count; i++) {
+    int64_t label = labels[8 + i];
+    if (label > 9)
+      fail("mnist: '" + labels_path + "': label " + std::to_string(label) + " of item " +
+           std::to_string(i) + " is outside 0..9");
+    data.labels[i] = label;
+  }
+  images.erase(images.begin(), images.begin() + 16);  // drop the header: the rest is N*H*W bytes
+  data.pixels = std::move(images);
+  return data;
+}
+
+ImageDataset load_mnist_dir(const std::string& dir, bool train) {
+  namespace fs = std::filesystem;
+  const std::string prefix = train ? "train" : "t10k";
+  // the official name, else the same without .gz; the gzip check does not trust the name
+  auto find = [&](const std::string& name) {
+    fs::path path = fs::path(dir) / name;
+    for (const std::string& candidate : {path.string() + ".gz", path.string()})
+      if (fs::exists(candidate)) return candidate;
+    fail("mnist: neither '" + path.string() + ".gz' nor '" + path.string() + "' exists " +
+         "(scripts/download_data.sh fetches the official MNIST files into data/mnist; " +
+         "data/sample/mnist holds a small subset)");
+  };
+  std::string images = find(prefix + "-images-idx3-ubyte");
+  std::string labels = find(prefix + "-labels-idx1-ubyte");
+  return load_mnist(images, labels);
+}
+
+}  // namespace glimpse

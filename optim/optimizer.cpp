@@ -1,0 +1,38 @@
+#include "optim/optimizer.h"
+
+#include <set>
+
+namespace glimpse {
+
+Optimizer::Optimizer(std::vector<Tensor> params_, real lr_)
+    : params(std::move(params_)), lr(lr_), step_count_(Tensor::zeros({1})) {
+  std::set<const TensorImpl*> seen;
+  for (size_t i = 0; i < params.size(); i++) {
+    if (!params[i].defined()) fail("optimizer: parameter " + std::to_string(i) + " is an undefined tensor");
+    // the same tensor twice would be updated twice per step
+    if (!seen.insert(params[i].impl()).second) fail("optimizer: parameter " + std::to_string(i) + " appears twice");
+  }
+  if (!(lr >= 0)) fail("optimizer: learning rate must be >= 0, got " + std::to_string(lr));
+}
+
+void Optimizer::zero_grad() {
+  for (const Tensor& p : params) p.zero_grad();
+}
+
+NamedTensors Optimizer::state() { return {{"step", step_count_}}; }
+
+int64_t Optimizer::steps_taken() const { return static_cast<int64_t>(step_count_.data()[0]); }
+
+int64_t Optimizer::advance_step() {
+  step_count_.data()[0] += 1;
+  return steps_taken();
+}
+
+std::vector<Tensor> zeros_like_each(const std::vector<Tensor>& params) {
+  std::vector<Tensor> buffers;
+  buffers.reserve(params.size());
+  for (const Tensor& p : params) buffers.push_back(Tensor::zeros(p.shape()));
+  return buffers;
+}
+
+}  // namespace glimpse

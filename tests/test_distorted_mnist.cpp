@@ -1,0 +1,141 @@
+// Distorted MNIST generators: canvas sizes, repeatability from the seed, the digit's ink kept
+// inside the canvas and (approximately) preserved. The digits are synthetic: a ring with a stem,
+// inside the central 20x20 box like a real MNIST digit.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+
+#include "io/distorted_mnist.h"
+
+using namespace glimpse;
+
+namespace {
+
+using Image = std::vector<uint8_t>;
+
+// A ring of radius 4..7 around the centre with a stem down its right side, in rows/columns 4..23.
+Image synthetic_digit() {
+  Image digit(mnist_side * mnist_side, 0);
+  for (int64_t i = 0; i < mnist_side; i++) {
+    for (int64_t j = 0; j < mnist_side; j++) {
+      double r = std::hypot(i - 11.0, j - 13.5);
+      bool ring = r >= 4 && r <= 7, stem = j >= 18 && j <= 20 && i >= 11 && i <= 23;
+      if (ring || stem) digit[i * mnist_side + j] = 255;
+    }
+  }
+  return digit;
+}
+
+int64_t ink(const Image& image) {
+  int64_t total = 0;
+  for (uint8_t v : image) total += v;
+  return total;
+}
+
+// Runs a generator writing into a canvas of `side` followed by guard bytes, checks the guard.
+using Generator = std::function<DigitPlacement(Rng&, uint8_t*)>;
+Image run(const Generator& generate, int64_t side, uint64_t seed, DigitPlacement* drawn = nullptr) {
+  constexpr int64_t guard = 64;
+  Image canvas(side * side + guard, 0xAB);
+  Rng rng(seed);
+  DigitPlacement placement = generate(rng, canvas.data());
+  auto untouched = [](uint8_t v) { return v == 0xAB; };
+  REQUIRE(std::all_of(canvas.begin() + side * side, canvas.end(), untouched));  // nothing written past it
+  canvas.resize(side * side);
+  if (drawn) *drawn = placement;
+  return canvas;
+}
+
+}  // namespace
+
+TEST_CASE("distorted mnist: sizes and repeatability", "[data]") {
+  Image digit = synthetic_digit(), other = synthetic_digit();
+  std::vector<const uint8_t*> others{other.data()};
+  struct Named { const char* name; int64_t side; Generator generate; };
+  std::vector<Named> generators{
+      {"rotated", 28, [&](Rng& rng, uint8_t* out) { return rotated_digit(digit.data(), rng, out); }},
+      {"rts", 42, [&](Rng& rng, uint8_t* out) { return rts_digit(digit.data(), rng, out); }},
+      {"translated", 60, [&](Rng& rng, uint8_t* out) { return translated_digit(digit.data(), rng, out); }},
+      {"translated 100", 100, [&](Rng& rng, uint8_t* out) { return translated_digit(digit.data(), rng, out, 100); }},
+      {"cluttered", 60, [&](Rng& rng, uint8_t* out) { return cluttered_digit(digit.data(), others, rng, out); }},
+  };
+  for (const Named& g : generators) {
+    INFO(g.name);
+    Image a = run(g.generate, g.side, 5), b = run(g.generate, g.side, 5), c = run(g.generate, g.side, 6);
+    CHECK(a == b);  // the same seed, the same canvas
+    CHECK(a != c);  // another seed, another one
+    CHECK(ink(a) > 0);
+  }
+  Rng rng(1);
+  Image canvas(60 * 60);
+  CHECK_THROWS_AS(translated_digit(digit.data(), rng, canvas.data(), 27), Error);  // smaller than the digit
+  CHECK_THROWS_WITH(cluttered_digit(digit.data(), {}, rng, canvas.data()), Catch::Contains("other digits"));
+}
+
+TEST_CASE("distorted mnist: rotated keeps the digit's ink", "[data]") {
+  Image digit = synthetic_digit();
+  for (uint64_t seed = 0; seed < 10; seed++) {
+    DigitPlacement drawn;
+    Image out = run([&](Rng& rng, uint8_t* o) { return rotated_digit(digit.data(), rng, o); }, 28, seed, &drawn);
+    CHECK(std::abs(drawn.angle_degrees) <= 90);
+    CHECK(std::abs(ink(out) - ink(digit)) < 0.05 * ink(digit));  // a rotation moves ink, it does not lose it
+  }
+}
+
+TEST_CASE("distorted mnist: RTS places all the ink inside 42x42", "[data]") {
+  Image digit = synthetic_digit();
+  bool moved = false;
+  for (uint64_t seed = 0; seed < 10; seed++) {
+    DigitPlacement drawn;
+    Image out = run([&](Rng& rng, uint8_t* o) { return rts_digit(digit.data(), rng, o); }, 42, seed, &drawn);
+    CHECK(std::abs(drawn.angle_degrees) <= 45);
+    CHECK(drawn.scale >= 0.7);
+    CHECK(drawn.scale <= 1.2);
+    // scaling by s multiplies the area, so the ink, by s^2: the canvas lost none of it
+    double expected = drawn.scale * drawn.scale * ink(digit);
+    CHECK(std::abs(ink(out) - expected) < 0.08 * expected);
+    moved = moved || drawn.left != drawn.top;
+  }
+  CHECK(moved);  // the position is random
+}
+
+TEST_CASE("distorted mnist: translated copies the digit whole", "[data]") {
+  Image digit = synthetic_digit();
+  for (uint64_t seed = 0; seed < 10; seed++) {
+    DigitPlacement drawn;
+    Image out = run([&](Rng& rng, uint8_t* o) { return translated_digit(digit.data(), rng, o); }, 60, seed, &drawn);
+    REQUIRE(drawn.left >= 0);
+    REQUIRE(drawn.top >= 0);
+    REQUIRE(drawn.left + 28 <= 60);
+    REQUIRE(drawn.top + 28 <= 60);
+    CHECK(ink(out) == ink(digit));  // all the ink, nowhere else
+    bool same = true;
+    for (int64_t i = 0; i < 28; i++)
+      for (int64_t j = 0; j < 28; j++) same = same && out[(drawn.top + i) * 60 + drawn.left + j] == digit[i * 28 + j];
+    CHECK(same);
+  }
+}
+
+TEST_CASE("distorted mnist: cluttered adds fragments of other digits only", "[data]") {
+  Image digit = synthetic_digit();  // values 0 and 255
+  Image other(28 * 28, 77);         // every 8x8 crop of it is a block of 77s
+  std::vector<const uint8_t*> others{other.data()};
+  for (uint64_t seed = 0; seed < 5; seed++) {
+    Image plain = run([&](Rng& rng, uint8_t* o) { return translated_digit(digit.data(), rng, o); }, 60, seed);
+    Image none = run([&](Rng& rng, uint8_t* o) { return cluttered_digit(digit.data(), others, rng, o, 0); }, 60, seed);
+    Image cluttered =
+        run([&](Rng& rng, uint8_t* o) { return cluttered_digit(digit.data(), others, rng, o); }, 60, seed);
+    CHECK(none == plain);  // no fragments: the translated digit, drawn from the same numbers
+    int64_t clutter_pixels = 0;
+    bool digit_kept = true;
+    for (size_t p = 0; p < plain.size(); p++) {
+      digit_kept = digit_kept && cluttered[p] >= plain[p];  // laid over with max(): no ink erased
+      clutter_pixels += cluttered[p] == 77;
+    }
+    CHECK(digit_kept);
+    CHECK(clutter_pixels > 0);
+    CHECK(clutter_pixels <= 4 * 64);
+  }
+}

@@ -1,0 +1,602 @@
+// Data sets and the DataLoader: the bundled samples load, formats round-trip, every kind of
+// bad file gives an Error that says what is wrong, and batches are deterministic.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <set>
+#include <tuple>
+
+#include <unistd.h>
+
+#include "engine/parallel.h"
+#include "io/data_loader.h"
+#include "io/dataset.h"
+#include "io/image.h"
+
+using namespace glimpse;
+using Catch::Contains;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kSampleDir = std::string(GLIMPSE_SOURCE_DIR) + "/data/sample";
+
+// A fresh folder under the system's temp dir, removed with everything in it at scope exit.
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    static int counter = 0;
+    path = fs::temp_directory_path() /
+           ("glimpse_test_io_" + std::to_string(getpid()) + "_" + std::to_string(counter++));
+    fs::remove_all(path);
+    fs::create_directories(path);
+  }
+  ~TempDir() { fs::remove_all(path); }
+  std::string operator/(const std::string& name) const { return (path / name).string(); }
+};
+
+void write_file(const std::string& path, const std::vector<uint8_t>& bytes) {
+  fs::create_directories(fs::path(path).parent_path());
+  std::ofstream file(path, std::ios::binary);
+  file.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+}
+
+void append_be32(std::vector<uint8_t>& bytes, uint32_t value) {
+  for (int shift = 24; shift >= 0; shift -= 8) bytes.push_back(static_cast<uint8_t>(value >> shift));
+}
+
+// An idx3 image file announcing `count` images of rows x cols, holding `stored` of them.
+std::vector<uint8_t> idx_images(uint32_t count, uint32_t rows, uint32_t cols, uint32_t stored,
+                                uint32_t magic = 0x803) {
+  std::vector<uint8_t> bytes;
+  for (uint32_t value : {magic, count, rows, cols}) append_be32(bytes, value);
+  for (uint32_t i = 0; i < stored * rows * cols; i++) bytes.push_back(static_cast<uint8_t>(i * 7));
+  return bytes;
+}
+
+std::vector<uint8_t> idx_labels(const std::vector<uint8_t>& labels) {
+  std::vector<uint8_t> bytes;
+  append_be32(bytes, 0x801);
+  append_be32(bytes, static_cast<uint32_t>(labels.size()));
+  bytes.insert(bytes.end(), labels.begin(), labels.end());
+  return bytes;
+}
+
+// A small data set whose image i is full of values (i*13 + k) % 256, labelled i % classes.
+ImageDataset make_dataset(int64_t n, int64_t C, int64_t H, int64_t W, int64_t classes = 3) {
+  ImageDataset data;
+  data.channels = C, data.height = H, data.width = W;
+  for (int64_t k = 0; k < classes; k++) data.class_names.push_back("class" + std::to_string(k));
+  for (int64_t i = 0; i < n; i++) {
+    data.labels.push_back(i % classes);
+    for (int64_t k = 0; k < C * H * W; k++) data.pixels.push_back(static_cast<uint8_t>((i * 13 + k) % 256));
+  }
+  return data;
+}
+
+// Every batch of one epoch, copied out.
+struct EpochRecord {
+  std::vector<std::vector<float>> images;
+  std::vector<std::vector<int64_t>> labels;
+  std::vector<Shape> shapes;
+};
+
+EpochRecord run_epoch(DataLoader& loader, int64_t epoch, int64_t skip = 0) {
+  EpochRecord record;
+  loader.start_epoch(epoch, skip);
+  Batch batch;
+  while (loader.next(batch)) {
+    record.images.push_back(batch.images.to_vector());
+    record.labels.push_back(batch.labels);
+    record.shapes.push_back(batch.images.shape());
+  }
+  return record;
+}
+
+bool close(const std::vector<float>& a, const std::vector<float>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); i++)
+    if (std::abs(a[i] - b[i]) > 1e-6f) return false;
+  return true;
+}
+
+std::vector<int64_t> concat(const std::vector<std::vector<int64_t>>& parts) {
+  std::vector<int64_t> all;
+  for (const auto& part : parts) all.insert(all.end(), part.begin(), part.end());
+  return all;
+}
+
+}  // namespace
+
+// ---- the bundled samples ----
+
+TEST_CASE("mnist sample loads", "[data][mnist]") {
+  ImageDataset train = load_mnist_dir(kSampleDir + "/mnist", true);
+  ImageDataset test = load_mnist_dir(kSampleDir + "/mnist", false);
+  REQUIRE(train.size() == 5000);
+  REQUIRE(test.size() == 1000);
+  for (const ImageDataset* data : {&train, &test}) {
+    CHECK(data->channels == 1);
+    CHECK(data->height == 28);
+    CHECK(data->width == 28);
+    CHECK(data->classes() == 10);
+    CHECK(static_cast<int64_t>(data->pixels.size()) == data->size() * 28 * 28);
+    CHECK(std::all_of(data->labels.begin(), data->labels.end(), [](int64_t l) { return l >= 0 && l < 10; }));
+    CHECK(*std::max_element(data->pixels.begin(), data->pixels.end()) == 255);
+  }
+  CHECK(train.labels[0] == 5);  // the first digits of the official files
+  CHECK(train.labels[1] == 0);
+  CHECK(test.labels[0] == 7);
+  CHECK(std::set<int64_t>(train.labels.begin(), train.labels.end()).size() == 10);
+}
+
+TEST_CASE("mnist raw and gzip files give the same data", "[data][mnist]") {
+  TempDir tmp;
+  for (const std::string name : {"t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"}) {
+    std::string gz = kSampleDir + "/mnist/" + name + ".gz";
+    write_file(tmp / name, gunzip(read_binary_file(gz, "test"), gz));
+  }
+  ImageDataset raw = load_mnist_dir(tmp.path.string(), false);
+  ImageDataset gzipped = load_mnist_dir(kSampleDir + "/mnist", false);
+  CHECK(raw.size() == 1000);
+  CHECK(raw.pixels == gzipped.pixels);
+  CHECK(raw.labels == gzipped.labels);
+  CHECK(raw.class_names == gzipped.class_names);
+
+  // gzip is recognised by its magic bytes, not its name
+  fs::copy_file(kSampleDir + "/mnist/t10k-labels-idx1-ubyte.gz", tmp / "labels.bin");
+  CHECK(load_mnist(tmp / "t10k-images-idx3-ubyte", tmp / "labels.bin").labels == raw.labels);
+}
+
+TEST_CASE("cifar10 sample loads as an image folder", "[data][cifar10]") {
+  ImageDataset train = load_cifar10_dir(kSampleDir + "/cifar10", true);
+  ImageDataset test = load_cifar10_dir(kSampleDir + "/cifar10", false);
+  REQUIRE(train.size() == 2000);
+  REQUIRE(test.size() == 500);
+  for (const ImageDataset* data : {&train, &test}) {
+    CHECK(data->channels == 3);
+    CHECK(data->height == 32);
+    CHECK(data->width == 32);
+    CHECK(data->class_names == cifar10_class_names());  // sorted names = the official order
+  }
+  // classes in name order, files in name order: 200 airplanes, then 200 automobiles, ...
+  for (int64_t i = 0; i < train.size(); i++) REQUIRE(train.labels[i] == i / 200);
+  for (int64_t i = 0; i < test.size(); i++) REQUIRE(test.labels[i] == i / 50);
+}
+
+TEST_CASE("cifar10 binary format round trip", "[data][cifar10]") {
+  TempDir tmp;
+  ImageDataset test = load_image_folder(kSampleDir + "/cifar10/test", 3);
+  write_cifar10_binary(test, tmp / "test_batch.bin");
+  CHECK(fs::file_size(tmp / "test_batch.bin") == 500u * 3073u);
+  ImageDataset back = load_cifar10_binary({tmp / "test_batch.bin"});
+  CHECK(back.channels == 3);
+  CHECK(back.height == 32);
+  CHECK(back.width == 32);
+  CHECK(back.pixels == test.pixels);
+  CHECK(back.labels == test.labels);
+  CHECK(back.class_names == cifar10_class_names());
+
+  // a directory of batches: data_batch_1, data_batch_2 ... are read in order and concatenated
+  fs::create_directories(tmp / "cifar-10-batches-bin");
+  write_cifar10_binary(test, tmp / "cifar-10-batches-bin/data_batch_1.bin");
+  write_cifar10_binary(test, tmp / "cifar-10-batches-bin/data_batch_2.bin");
+  ImageDataset train = load_cifar10_dir(tmp.path.string(), true);
+  REQUIRE(train.size() == 1000);
+  CHECK(std::equal(test.pixels.begin(), test.pixels.end(), train.pixels.begin() + test.pixels.size()));
+
+  CHECK_THROWS_WITH(write_cifar10_binary(make_dataset(2, 1, 28, 28), tmp / "x.bin"), Contains("3x32x32"));
+
+  // subset: the images [first, first + count) with their labels
+  ImageDataset part = subset(test, 50, 100);
+  CHECK(part.size() == 100);
+  CHECK(part.labels.front() == 1);
+  CHECK(part.labels.back() == 2);
+  CHECK(std::equal(part.pixels.begin(), part.pixels.end(), test.image(50)));
+  CHECK_THROWS_WITH(subset(test, 450, 51), Contains("data set of 500"));
+}
+
+// ---- bad files: each gives an Error that names the file and the problem ----
+
+TEST_CASE("mnist loader rejects bad files", "[data][mnist]") {
+  TempDir tmp;
+  const std::string images = tmp / "images", labels = tmp / "labels";
+  write_file(labels, idx_labels({1, 2, 3}));
+  auto load = [&] { return load_mnist(images, labels); };
+
+  SECTION("good") {
+    write_file(images, idx_images(3, 4, 5, 3));
+    ImageDataset data = load();
+    CHECK(data.size() == 3);
+    CHECK(data.height == 4);
+    CHECK(data.width == 5);
+  }
+  SECTION("wrong magic") {
+    write_file(images, idx_images(3, 4, 5, 3, 0x12345678));
+    CHECK_THROWS_WITH(load(), Contains(images) && Contains("magic number 0x12345678"));
+  }
+  SECTION("a label file given as images") {
+    write_file(images, idx_labels({1, 2, 3}));
+    CHECK_THROWS_WITH(load(), Contains("magic") && Contains("this is a label file"));
+  }
+  SECTION("truncated header") {
+    std::vector<uint8_t> bytes = idx_images(3, 4, 5, 3);
+    bytes.resize(10);
+    write_file(images, bytes);
+    CHECK_THROWS_WITH(load(), Contains(images) && Contains("too short"));
+  }
+  SECTION("truncated data") {
+    std::vector<uint8_t> bytes = idx_images(3, 4, 5, 3);
+    bytes.pop_back();
+    write_file(images, bytes);
+    CHECK_THROWS_WITH(load(), Contains(images) && Contains("truncated"));
+  }
+  SECTION("count larger than the file") {
+    write_file(images, idx_images(0xFFFFFFFF, 4, 5, 3));
+    CHECK_THROWS_WITH(load(), Contains("truncated") && Contains("4294967295 images"));
+  }
+  SECTION("absurd image side") {
+    write_file(images, idx_images(3, 100000, 5, 0));
+    CHECK_THROWS_WITH(load(), Contains("image side 100000"));
+  }
+  SECTION("bytes after the data") {
+    std::vector<uint8_t> bytes = idx_images(3, 4, 5, 3);
+    bytes.push_back(0);
+    write_file(images, bytes);
+    CHECK_THROWS_WITH(load(), Contains("1 bytes after the 3 images"));
+  }
+  SECTION("label out of range") {
+    write_file(images, idx_images(3, 4, 5, 3));
+    write_file(labels, idx_labels({1, 11, 3}));
+    CHECK_THROWS_WITH(load(), Contains(labels) && Contains("label 11 of item 1 is outside 0..9"));
+  }
+  SECTION("image and label counts differ") {
+    write_file(images, idx_images(2, 4, 5, 2));
+    CHECK_THROWS_WITH(load(), Contains("2 images") && Contains("3 labels"));
+  }
+  SECTION("empty file") {
+    write_file(images, {});
+    CHECK_THROWS_WITH(load(), Contains(images) && Contains("empty"));
+  }
+  SECTION("missing file") {
+    CHECK_THROWS_WITH(load(), Contains(images) && Contains("scripts/download_data.sh"));
+    CHECK_THROWS_WITH(load_mnist_dir(tmp / "nowhere", true),
+                      Contains("train-images-idx3-ubyte.gz") && Contains("scripts/download_data.sh"));
+  }
+  SECTION("a folder instead of a file") {
+    fs::create_directories(images);
+    CHECK_THROWS_WITH(load(), Contains("not a regular file"));
+  }
+}
+
+TEST_CASE("gunzip rejects corrupt and truncated gzip", "[data][gzip]") {
+  TempDir tmp;
+  const std::string gz = kSampleDir + "/mnist/t10k-labels-idx1-ubyte.gz";
+  const std::vector<uint8_t> good = read_binary_file(gz, "test");
+  const std::string images = kSampleDir + "/mnist/t10k-images-idx3-ubyte.gz";
+  auto load_labels = [&](const std::vector<uint8_t>& bytes) {
+    write_file(tmp / "labels.gz", bytes);
+    return load_mnist(images, tmp / "labels.gz");
+  };
+  REQUIRE(gunzip(good, gz).size() == 8 + 1000);
+
+  SECTION("corrupt deflate data") {
+    for (size_t at : {size_t{20}, good.size() / 2, good.size() - 12}) {
+      std::vector<uint8_t> bad = good;
+      bad[at] ^= 0x5A;
+      CHECK_THROWS_WITH(load_labels(bad), Contains(tmp / "labels.gz") && Contains("gzip data is corrupt"));
+    }
+  }
+  SECTION("corrupt trailer") {
+    std::vector<uint8_t> bad = good;
+    bad[bad.size() - 6] ^= 1;  // a CRC byte
+    CHECK_THROWS_WITH(load_labels(bad), Contains("CRC-32"));
+  }
+  SECTION("truncated") {
+    for (size_t keep : {size_t{2}, size_t{9}, size_t{15}, good.size() / 2, good.size() - 1}) {
+      std::vector<uint8_t> bad(good.begin(), good.begin() + keep);
+      CHECK_THROWS_WITH(load_labels(bad), Contains("gzip") && Contains("truncated"));
+    }
+  }
+  SECTION("bad header flags and method") {
+    std::vector<uint8_t> bad = good;
+    bad[3] = 0xE0;  // reserved flags
+    CHECK_THROWS_WITH(gunzip(bad, "x.gz"), Contains("x.gz") && Contains("reserved flag"));
+    bad = good;
+    bad[2] = 7;
+    CHECK_THROWS_WITH(gunzip(bad, "x.gz"), Contains("compression method 7"));
+    bad = good;
+    bad[3] = 0x08;  // FNAME, but the name never ends before the data does: a corrupt header
+    bad.resize(40);
+    std::fill(bad.begin() + 10, bad.end(), 'a');
+    CHECK_THROWS_WITH(gunzip(bad, "x.gz"), Contains("truncated"));
+  }
+  SECTION("every single-byte corruption gives an Error or the right data") {
+    for (size_t at = 0; at < good.size(); at += 7) {
+      std::vector<uint8_t> bad = good;
+      bad[at] ^= 0xFF;
+      std::vector<uint8_t> out;
+      try {
+        out = gunzip(bad, "x.gz");
+      } catch (const Error& error) {
+        CHECK_THAT(error.what(), Contains("x.gz"));
+        continue;
+      }
+      CHECK(out == gunzip(good, "x.gz"));  // only header bytes such as MTIME may change
+    }
+  }
+}
+
+TEST_CASE("cifar10 loader rejects bad files", "[data][cifar10]") {
+  TempDir tmp;
+  const std::string path = tmp / "data_batch_1.bin";
+  std::vector<uint8_t> record(3073, 17);
+  record[0] = 3;
+
+  SECTION("empty file") {
+    write_file(path, {});
+    CHECK_THROWS_WITH(load_cifar10_binary({path}), Contains(path) && Contains("empty"));
+  }
+  SECTION("truncated record") {
+    std::vector<uint8_t> bytes = record;
+    bytes.insert(bytes.end(), record.begin(), record.end() - 1);
+    write_file(path, bytes);
+    CHECK_THROWS_WITH(load_cifar10_binary({path}), Contains(path) && Contains("6145 bytes") &&
+                                                       Contains("truncated"));
+  }
+  SECTION("label out of range") {
+    std::vector<uint8_t> bytes = record;
+    bytes.insert(bytes.end(), record.begin(), record.end());
+    bytes[3073] = 11;
+    write_file(path, bytes);
+    CHECK_THROWS_WITH(load_cifar10_binary({path}), Contains(path) && Contains("record 1 has label 11"));
+  }
+  SECTION("missing files") {
+    CHECK_THROWS_WITH(load_cifar10_binary({path}), Contains(path) && Contains("scripts/download_data.sh"));
+    CHECK_THROWS_WITH(load_cifar10_dir(tmp.path.string(), false),
+                      Contains("test_batch.bin") && Contains("scripts/download_data.sh"));
+  }
+  SECTION("class names from batches.meta.txt decide the label range") {
+    write_file(path, record);
+    write_file(tmp / "batches.meta.txt", {'a', '\n', 'b', '\n', '\n'});
+    CHECK_THROWS_WITH(load_cifar10_dir(tmp.path.string(), true), Contains("has label 3, outside 0..1"));
+  }
+}
+
+TEST_CASE("image folder rejects non-images and mismatched sizes", "[data][image_folder]") {
+  TempDir tmp;
+  Image small{.height = 4, .width = 5, .channels = 3, .pixels = std::vector<uint8_t>(60, 200)};
+  fs::create_directories(tmp / "a_class");
+  fs::create_directories(tmp / "b_class");
+  write_png(small, tmp / "b_class/1.png");
+  write_png(small, tmp / "a_class/2.png");
+  write_png(small, tmp / "a_class/1.png");
+  write_file(tmp / "a_class/.hidden", {1, 2, 3});  // skipped
+
+  SECTION("good: classes and files sorted by name") {
+    ImageDataset data = load_image_folder(tmp.path.string(), 3);
+    CHECK(data.class_names == std::vector<std::string>{"a_class", "b_class"});
+    CHECK(data.labels == std::vector<int64_t>{0, 0, 1});
+    CHECK(data.height == 4);
+    CHECK(data.width == 5);
+    CHECK(std::all_of(data.pixels.begin(), data.pixels.end(), [](uint8_t p) { return p == 200; }));
+    ImageDataset grey = load_image_folder(tmp.path.string(), 1);  // converted to one channel
+    CHECK(grey.channels == 1);
+    CHECK(grey.pixels == std::vector<uint8_t>(3 * 4 * 5, 200));
+  }
+  SECTION("a file that is not an image") {
+    write_file(tmp / "b_class/notes.txt", {'h', 'i'});
+    CHECK_THROWS_WITH(load_image_folder(tmp.path.string(), 3),
+                      Contains("b_class/notes.txt") && Contains("not an image"));
+  }
+  SECTION("an image that does not decode") {
+    write_file(tmp / "b_class/broken.png", {0x89, 'P', 'N', 'G', 1, 2, 3});
+    CHECK_THROWS_WITH(load_image_folder(tmp.path.string(), 3),
+                      Contains("b_class/broken.png") && Contains("not a readable image"));
+  }
+  SECTION("an empty image file") {
+    write_file(tmp / "a_class/0.jpg", {});
+    CHECK_THROWS_WITH(load_image_folder(tmp.path.string(), 3), Contains("a_class/0.jpg") && Contains("empty"));
+  }
+  SECTION("mismatched sizes") {
+    Image wide{.height = 4, .width = 6, .channels = 3, .pixels = std::vector<uint8_t>(72, 9)};
+    write_png(wide, tmp / "b_class/2.png");
+    CHECK_THROWS_WITH(load_image_folder(tmp.path.string(), 3),
+                      Contains("b_class/2.png' is 6x4") && Contains("one size"));
+  }
+  SECTION("a file beside the class folders") {
+    write_file(tmp / "README", {'x'});
+    CHECK_THROWS_WITH(load_image_folder(tmp.path.string(), 3), Contains("README") && Contains("one folder of images per class"));
+  }
+  SECTION("no folder") {
+    CHECK_THROWS_WITH(load_image_folder(tmp / "nowhere", 3), Contains("nowhere") && Contains("not a folder"));
+  }
+}
+
+TEST_CASE("loaders survive random corruption", "[data][fuzz]") {
+  TempDir tmp;
+  std::mt19937 rng(5);
+  const std::vector<uint8_t> images = idx_images(4, 6, 5, 4), labels = idx_labels({1, 2, 3, 4});
+  std::vector<uint8_t> png_bytes;
+  {
+    Image image{.height = 6, .width = 5, .channels = 3, .pixels = std::vector<uint8_t>(90, 77)};
+    write_png(image, tmp / "image.png");
+    png_bytes = read_binary_file(tmp / "image.png", "test");
+  }
+  const std::vector<uint8_t> gz = read_binary_file(kSampleDir + "/mnist/t10k-labels-idx1-ubyte.gz", "test");
+
+  // a few random byte changes, or a random truncation
+  auto corrupt = [&](std::vector<uint8_t> bytes) {
+    if (rng() % 4 == 0) {
+      bytes.resize(rng() % (bytes.size() + 1));
+    } else {
+      for (int k = 1 + rng() % 4; k > 0; k--) bytes[rng() % bytes.size()] = static_cast<uint8_t>(rng());
+    }
+    return bytes;
+  };
+  // each attempt either succeeds or raises glimpse::Error: no crash, no other exception
+  auto survives = [](auto&& load) {
+    try {
+      load();
+    } catch (const Error&) {
+    }
+  };
+  for (int trial = 0; trial < 100; trial++) {
+    write_file(tmp / "images", corrupt(images));
+    write_file(tmp / "labels", corrupt(labels));
+    survives([&] { load_mnist(tmp / "images", tmp / "labels"); });
+    write_file(tmp / "batch.bin", corrupt(std::vector<uint8_t>(2 * 3073, 1)));
+    survives([&] { load_cifar10_binary({tmp / "batch.bin"}); });
+    survives([&] { decode_image(corrupt(png_bytes), 3, "image"); });
+    survives([&] { gunzip(corrupt(gz), "gz"); });
+  }
+}
+
+// ---- DataLoader ----
+
+TEST_CASE("data loader batch shapes, last partial batch and drop_last", "[data][loader]") {
+  ImageDataset data = make_dataset(10, 2, 3, 4);
+  DataLoader loader(data, {.batch_size = 4, .shuffle = false});
+  CHECK(loader.batches_per_epoch() == 3);
+  EpochRecord epoch = run_epoch(loader, 0);
+  REQUIRE(epoch.shapes == std::vector<Shape>{{4, 2, 3, 4}, {4, 2, 3, 4}, {2, 2, 3, 4}});
+  CHECK(concat(epoch.labels) == data.labels);  // no shuffle: the data set's order
+  for (int64_t k = 0; k < 24; k++)  // bytes scaled to [0, 1]: image 5 is the second of batch 1
+    CHECK(epoch.images[1][24 + k] == Approx(data.image(5)[k] / 255.0f));
+
+  DataLoader dropping(data, {.batch_size = 4, .shuffle = false, .drop_last = true});
+  CHECK(dropping.batches_per_epoch() == 2);
+  CHECK(run_epoch(dropping, 0).shapes == std::vector<Shape>{{4, 2, 3, 4}, {4, 2, 3, 4}});
+
+  Batch batch;
+  DataLoader fresh(data, {});
+  CHECK_THROWS_WITH(fresh.next(batch), Contains("start_epoch"));
+  CHECK_THROWS_WITH(fresh.start_epoch(0, 2), Contains("skip_batches"));
+  CHECK_THROWS_WITH(DataLoader(data, {.batch_size = 0}), Contains("batch_size"));
+  CHECK_THROWS_WITH(DataLoader(data, {.mean = {0.5f}, .stddev = {0.5f}}), Contains("one value per channel"));
+}
+
+TEST_CASE("data loader order depends only on seed and epoch", "[data][loader]") {
+  ImageDataset data = make_dataset(50, 1, 2, 2, 50);  // label = index
+  DataLoader loader(data, {.batch_size = 8, .seed = 3});
+  DataLoader twin(data, {.batch_size = 8, .seed = 3});
+  DataLoader other_seed(data, {.batch_size = 8, .seed = 4});
+
+  std::vector<int64_t> epoch0 = concat(run_epoch(loader, 0).labels);
+  std::vector<int64_t> epoch1 = concat(run_epoch(loader, 1).labels);
+  CHECK(concat(run_epoch(twin, 0).labels) == epoch0);
+  CHECK(concat(run_epoch(loader, 0).labels) == epoch0);  // an epoch can be replayed
+  CHECK(epoch1 != epoch0);
+  CHECK(concat(run_epoch(other_seed, 0).labels) != epoch0);
+  std::vector<int64_t> sorted = epoch1;
+  std::sort(sorted.begin(), sorted.end());
+  CHECK(sorted == data.labels);  // a permutation: every image exactly once
+}
+
+TEST_CASE("data loader skip_batches resumes mid-epoch", "[data][loader]") {
+  ImageDataset data = make_dataset(30, 3, 4, 4);
+  LoaderOptions options{.batch_size = 7, .seed = 11, .crop_padding = 1, .horizontal_flip = true};
+  DataLoader loader(data, options);
+  EpochRecord full = run_epoch(loader, 5);
+  REQUIRE(full.labels.size() == 5);
+  for (int64_t skip : {1, 3, 5}) {
+    EpochRecord resumed = run_epoch(loader, 5, skip);
+    REQUIRE(static_cast<int64_t>(resumed.labels.size()) == 5 - skip);
+    for (size_t b = 0; b < resumed.labels.size(); b++) {
+      CHECK(resumed.labels[b] == full.labels[b + skip]);
+      CHECK(resumed.images[b] == full.images[b + skip]);  // augmentation too
+    }
+  }
+}
+
+TEST_CASE("data loader normalises per channel", "[data][loader]") {
+  ImageDataset data = make_dataset(3, 2, 2, 2);
+  const std::vector<float> mean = {0.5f, 0.25f}, stddev = {0.5f, 2.0f};
+  DataLoader loader(data, {.batch_size = 3, .shuffle = false, .mean = mean, .stddev = stddev});
+  std::vector<float> images = run_epoch(loader, 0).images[0];
+  for (int64_t i = 0; i < 3; i++)
+    for (int64_t c = 0; c < 2; c++)
+      for (int64_t k = 0; k < 4; k++) {
+        float byte = data.image(i)[c * 4 + k];
+        CHECK(images[(i * 2 + c) * 4 + k] == Approx((byte / 255.0f - mean[c]) / stddev[c]).margin(1e-6));
+      }
+}
+
+TEST_CASE("data loader crop and flip keep shapes and follow the seed", "[data][loader]") {
+  const int64_t C = 2, H = 5, W = 6, pad = 2;
+  ImageDataset data = make_dataset(20, C, H, W, 20);  // label = index
+  LoaderOptions options{.batch_size = 6, .seed = 9, .crop_padding = pad, .horizontal_flip = true};
+  DataLoader loader(data, options);
+  EpochRecord epoch = run_epoch(loader, 2);
+  for (const Shape& shape : epoch.shapes) CHECK((shape[1] == C && shape[2] == H && shape[3] == W));
+
+  // each output is one of the (2*pad+1)^2 crops of the zero-padded image, maybe flipped
+  auto augmented = [&](int64_t index, int64_t dy, int64_t dx, bool flip) {
+    std::vector<float> out;
+    for (int64_t c = 0; c < C; c++)
+      for (int64_t y = 0; y < H; y++)
+        for (int64_t x = 0; x < W; x++) {
+          int64_t sy = y + dy, sx = (flip ? W - 1 - x : x) + dx;
+          bool inside = sy >= 0 && sy < H && sx >= 0 && sx < W;
+          out.push_back(inside ? data.image(index)[(c * H + sy) * W + sx] / 255.0f : 0.0f);
+        }
+    return out;
+  };
+  std::set<std::tuple<int64_t, int64_t, bool>> seen;
+  for (size_t b = 0; b < epoch.labels.size(); b++)
+    for (size_t i = 0; i < epoch.labels[b].size(); i++) {
+      std::vector<float> image(epoch.images[b].begin() + i * C * H * W,
+                               epoch.images[b].begin() + (i + 1) * C * H * W);
+      bool found = false;
+      for (int64_t dy = -pad; dy <= pad; dy++)
+        for (int64_t dx = -pad; dx <= pad; dx++)
+          for (bool flip : {false, true})
+            if (!found && close(image, augmented(epoch.labels[b][i], dy, dx, flip))) {
+              found = true;
+              seen.insert({dy, dx, flip});
+            }
+      CHECK(found);
+    }
+  CHECK(seen.size() > 5);  // the augmentation varies between images
+
+  DataLoader twin(data, options);
+  CHECK(run_epoch(twin, 2).images == epoch.images);
+  options.seed = 10;
+  DataLoader other(data, options);
+  CHECK(run_epoch(other, 2).images != epoch.images);
+}
+
+TEST_CASE("data loader batches do not depend on the thread count", "[data][loader]") {
+  ImageDataset data = make_dataset(200, 3, 8, 8);
+  LoaderOptions options{.batch_size = 64, .seed = 1, .crop_padding = 2, .horizontal_flip = true,
+                        .mean = {0.4f, 0.5f, 0.6f}, .stddev = {0.2f, 0.25f, 0.3f}};
+  int threads = num_threads();
+  set_num_threads(1);
+  DataLoader serial(data, options);
+  EpochRecord one = run_epoch(serial, 0);
+  set_num_threads(2);
+  DataLoader parallel(data, options);
+  EpochRecord two = run_epoch(parallel, 0);
+  set_num_threads(threads);
+  CHECK(one.images == two.images);
+  CHECK(one.labels == two.labels);
+}
+
+TEST_CASE("data loader never overwrites a batch the caller still holds", "[data][loader]") {
+  ImageDataset data = make_dataset(40, 1, 4, 4);
+  DataLoader loader(data, {.batch_size = 8, .seed = 2});
+  loader.start_epoch(0);
+  Batch batch;
+  std::vector<Tensor> kept;  // the trainer may keep tensors (or its graph may save them)
+  std::vector<std::vector<float>> values;
+  while (loader.next(batch)) {
+    kept.push_back(batch.images);
+    values.push_back(batch.images.to_vector());
+  }
+  for (size_t b = 0; b < kept.size(); b++) CHECK(kept[b].to_vector() == values[b]);
+  for (size_t b = 1; b < kept.size(); b++) CHECK(!kept[b].same(kept[b - 1]));
+}

@@ -1,0 +1,125 @@
+// batch_norm: forward and running statistics against a two-pass reference in double, backward
+// by gradcheck in training and evaluation, errors.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+
+#include "tests/gradcheck.h"
+
+using namespace glimpse;
+using namespace glimpse::testing;
+
+// x (N, C, H, W) or (N, C) with channel c centred near c - 1 and scaled by 1 + c / 2, so that
+// the channels differ and a mix-up between them shows
+static Tensor channel_varied(const Shape& shape, Rng& rng) {
+  Tensor x = Tensor::normal(shape, 0, 1, rng);
+  const int64_t C = shape[1], HW = shape.size() == 4 ? shape[2] * shape[3] : 1;
+  for (int64_t i = 0; i < x.numel(); i++) {
+    const int64_t c = (i / HW) % C;
+    x.data()[i] = x.data()[i] * (1 + 0.5f * c) + (c - 1);
+  }
+  return x;
+}
+
+struct BatchNormReference {
+  Tensor y, running_mean, running_var;
+};
+
+// The definition, in double: two passes for mean and biased variance per channel, then normalise.
+static BatchNormReference batch_norm_reference(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                                               const Tensor& running_mean, const Tensor& running_var, bool training,
+                                               double momentum, double eps) {
+  const int64_t N = x.size(0), C = x.size(1), HW = x.dim() == 4 ? x.size(2) * x.size(3) : 1, M = N * HW;
+  BatchNormReference out{Tensor::empty(x.shape()), running_mean.clone(), running_var.clone()};
+  for (int64_t c = 0; c < C; c++) {
+    auto at = [&](int64_t n, int64_t i) { return double(x.data()[(n * C + c) * HW + i]); };
+    double mean = 0, var = 0;
+    for (int64_t n = 0; n < N; n++)
+      for (int64_t i = 0; i < HW; i++) mean += at(n, i) / M;
+    for (int64_t n = 0; n < N; n++)
+      for (int64_t i = 0; i < HW; i++) var += (at(n, i) - mean) * (at(n, i) - mean) / M;
+    if (training) {
+      out.running_mean.data()[c] = static_cast<real>((1 - momentum) * running_mean.data()[c] + momentum * mean);
+      out.running_var.data()[c] = static_cast<real>((1 - momentum) * running_var.data()[c] + momentum * var * M / (M - 1));
+    } else {
+      mean = running_mean.data()[c], var = running_var.data()[c];
+    }
+    for (int64_t n = 0; n < N; n++)
+      for (int64_t i = 0; i < HW; i++)
+        out.y.data()[(n * C + c) * HW + i] =
+            static_cast<real>(gamma.data()[c] * (at(n, i) - mean) / std::sqrt(var + eps) + beta.data()[c]);
+  }
+  return out;
+}
+
+TEST_CASE("batch_norm forward", "[ops][batch_norm]") {
+  Rng rng(41);
+  for (Shape shape : {Shape{3, 4, 5, 2}, Shape{6, 3}})
+    for (bool training : {true, false}) {
+      CAPTURE(shape_str(shape), training);
+      const int64_t C = shape[1];
+      Tensor x = channel_varied(shape, rng);
+      Tensor gamma = Tensor::normal({C}, 1, 0.3f, rng), beta = Tensor::normal({C}, 0, 1, rng);
+      Tensor running_mean = Tensor::normal({C}, 0, 1, rng), running_var = Tensor::uniform({C}, 0.5f, 2, rng);
+      BatchNormReference expected = batch_norm_reference(x, gamma, beta, running_mean, running_var, training, 0.2, 1e-5);
+      Tensor y = batch_norm(x, gamma, beta, running_mean, running_var, training, 0.2f, 1e-5f);
+      CHECK(allclose(y, expected.y, 1e-5, 1e-4));
+      CHECK(allclose(running_mean, expected.running_mean));  // updated in place in training only
+      CHECK(allclose(running_var, expected.running_var));
+    }
+}
+
+TEST_CASE("batch_norm grad", "[ops][batch_norm][grad]") {
+  Rng rng(42);
+  for (Shape shape : {Shape{3, 4, 5, 2}, Shape{2, 3, 3, 3}, Shape{6, 3}})
+    for (bool training : {true, false}) {
+      CAPTURE(shape_str(shape), training);
+      const int64_t C = shape[1];
+      Tensor x = channel_varied(shape, rng);
+      Tensor gamma = Tensor::normal({C}, 1, 0.3f, rng), beta = Tensor::normal({C}, 0, 1, rng);
+      // Every call of f updates these in training, but in training y does not read them, and in
+      // evaluation nothing writes them: so repeated calls of f give the same y.
+      Tensor running_mean = Tensor::normal({C}, 0, 1, rng), running_var = Tensor::uniform({C}, 0.5f, 2, rng);
+      auto f = [&](auto& in) { return batch_norm(in[0], in[1], in[2], running_mean, running_var, training); };
+      CHECK(gradcheck(f, {x, gamma, beta}));
+      // without gamma and beta (affine = False)
+      auto plain = [&](auto& in) { return batch_norm(in[0], Tensor(), Tensor(), running_mean, running_var, training); };
+      CHECK(gradcheck(plain, {x}));
+    }
+}
+
+TEST_CASE("batch_norm running statistics", "[ops][batch_norm]") {
+  Rng rng(43);
+  Tensor x = channel_varied({4, 2, 3, 3}, rng).set_requires_grad(true);
+  Tensor gamma = Tensor::ones({2}).set_requires_grad(true), beta = Tensor::zeros({2}).set_requires_grad(true);
+  Tensor running_mean = Tensor::zeros({2}), running_var = Tensor::ones({2});
+  {  // training updates them even in no-grad mode, as PyTorch does
+    NoGradGuard no_grad;
+    batch_norm(x, gamma, beta, running_mean, running_var, true);
+  }
+  std::vector<real> after_one = running_mean.to_vector();
+  CHECK(after_one != std::vector<real>{0, 0});
+  // the update is not part of the graph
+  Tensor y = batch_norm(x, gamma, beta, running_mean, running_var, true);
+  CHECK(y.requires_grad());
+  CHECK_FALSE(running_mean.requires_grad());
+  CHECK(running_mean.grad_fn() == nullptr);
+  CHECK(running_var.grad_fn() == nullptr);
+  // evaluation leaves them alone
+  std::vector<real> after_two = running_mean.to_vector(), var_after_two = running_var.to_vector();
+  batch_norm(x, gamma, beta, running_mean, running_var, false);
+  CHECK(running_mean.to_vector() == after_two);
+  CHECK(running_var.to_vector() == var_after_two);
+  // and training without running tensors (track_running_stats = False) is allowed
+  CHECK_NOTHROW(batch_norm(x, gamma, beta, Tensor(), Tensor(), true));
+}
+
+TEST_CASE("batch_norm errors", "[ops][batch_norm]") {
+  Tensor x = Tensor::zeros({2, 3, 4, 4}), c3 = Tensor::ones({3});
+  CHECK_THROWS_WITH(batch_norm(x, Tensor::ones({4}), c3, c3, c3, true), Catch::Contains("gamma must be (3)"));
+  CHECK_THROWS_WITH(batch_norm(x, c3, c3, Tensor::ones({2}), c3, true), Catch::Contains("running_mean"));
+  CHECK_THROWS_WITH(batch_norm(Tensor::zeros({2, 3, 4}), c3, c3, c3, c3, true), Catch::Contains("(N, C)"));
+  CHECK_THROWS_WITH(batch_norm(x, c3, c3, Tensor(), Tensor(), false), Catch::Contains("running statistics"));
+  CHECK_THROWS_WITH(batch_norm(Tensor::zeros({1, 3}), c3, c3, c3, c3, true), Catch::Contains("more than one value"));
+  CHECK_NOTHROW(batch_norm(Tensor::zeros({1, 3}), c3, c3, c3, c3, false));
+}

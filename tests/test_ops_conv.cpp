@@ -1,0 +1,135 @@
+// conv2d: forward against a direct 7-loop convolution, backward by gradcheck, shape errors.
+#include <catch2/catch.hpp>
+
+#include "engine/parallel.h"
+#include "tests/gradcheck.h"
+
+using namespace glimpse;
+using namespace glimpse::testing;
+
+// The definition, written out: out[n,k,oh,ow] = b[k] + sum_{c,kh,kw} w[k,c,kh,kw] * x[n,c,ih,iw]
+static Tensor conv2d_reference(const Tensor& x, const Tensor& w, const Tensor& b, int64_t s, int64_t p) {
+  const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
+  const int64_t K = w.size(0), KH = w.size(2), KW = w.size(3);
+  const int64_t OH = (H + 2 * p - KH) / s + 1, OW = (W + 2 * p - KW) / s + 1;
+  Tensor out = Tensor::zeros({N, K, OH, OW});
+  for (int64_t n = 0; n < N; n++)
+    for (int64_t k = 0; k < K; k++)
+      for (int64_t oh = 0; oh < OH; oh++)
+        for (int64_t ow = 0; ow < OW; ow++) {
+          double total = b.defined() ? b.data()[k] : 0;
+          for (int64_t c = 0; c < C; c++)
+            for (int64_t kh = 0; kh < KH; kh++)
+              for (int64_t kw = 0; kw < KW; kw++) {
+                int64_t ih = oh * s - p + kh, iw = ow * s - p + kw;
+                if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;  // zero padding
+                total += double(w.data()[((k * C + c) * KH + kh) * KW + kw]) * x.data()[((n * C + c) * H + ih) * W + iw];
+              }
+          out.data()[((n * K + k) * OH + oh) * OW + ow] = static_cast<real>(total);
+        }
+  return out;
+}
+
+struct ConvCase {
+  Shape x, w;
+  int64_t stride, padding;
+  bool bias;
+};
+
+// batch > 1, uneven image sizes, stride 1 and 2, padding 0/1/2, kernels 1/3/5 (and 3x2), bias or not
+static const std::vector<ConvCase> conv_cases = {
+    {{2, 3, 7, 5}, {4, 3, 3, 3}, 1, 1, true},
+    {{2, 3, 7, 5}, {4, 3, 3, 3}, 2, 1, false},
+    {{3, 2, 6, 7}, {3, 2, 5, 5}, 2, 2, true},
+    {{2, 2, 4, 5}, {2, 2, 3, 3}, 1, 2, false},
+    {{2, 4, 5, 6}, {3, 4, 1, 1}, 1, 0, true},   // pointwise: no im2col
+    {{2, 4, 5, 6}, {3, 4, 1, 1}, 2, 0, false},  // 1x1 with stride: im2col subsamples
+    {{2, 3, 6, 5}, {2, 3, 3, 2}, 1, 0, true},   // a non-square kernel
+};
+
+TEST_CASE("conv2d forward", "[ops][conv2d]") {
+  Rng rng(11);
+  for (const ConvCase& c : conv_cases) {
+    Tensor x = Tensor::normal(c.x, 0, 1, rng), w = Tensor::normal(c.w, 0, 1, rng);
+    Tensor b = c.bias ? Tensor::normal({c.w[0]}, 0, 1, rng) : Tensor();
+    CHECK(allclose(conv2d(x, w, b, {.stride = c.stride, .padding = c.padding}),
+                   conv2d_reference(x, w, b, c.stride, c.padding), 1e-4));
+  }
+  // a batch that does not divide into the image chunks evenly (17 images, chunks of 2)
+  Tensor x = Tensor::normal({17, 2, 5, 4}, 0, 1, rng), w = Tensor::normal({3, 2, 3, 3}, 0, 1, rng);
+  Tensor b = Tensor::normal({3}, 0, 1, rng);
+  CHECK(allclose(conv2d(x, w, b, {.stride = 1, .padding = 1}), conv2d_reference(x, w, b, 1, 1), 1e-4));
+}
+
+TEST_CASE("conv2d grad", "[ops][conv2d][grad]") {
+  Rng rng(12);
+  for (const ConvCase& c : conv_cases) {
+    CAPTURE(shape_str(c.x), shape_str(c.w), c.stride, c.padding, c.bias);
+    Tensor x = Tensor::normal(c.x, 0, 1, rng), w = Tensor::normal(c.w, 0, 1, rng);
+    Conv2dOptions options{.stride = c.stride, .padding = c.padding};
+    if (c.bias) {
+      Tensor b = Tensor::normal({c.w[0]}, 0, 1, rng);
+      CHECK(gradcheck([&](auto& in) { return conv2d(in[0], in[1], in[2], options); }, {x, w, b}));
+    } else {
+      CHECK(gradcheck([&](auto& in) { return conv2d(in[0], in[1], Tensor(), options); }, {x, w}));
+    }
+  }
+}
+
+// The first layer of a network: the input needs no gradient, the weight and bias still get theirs.
+TEST_CASE("conv2d weight grad without input grad", "[ops][conv2d][grad]") {
+  Rng rng(13);
+  Tensor x = Tensor::normal({3, 2, 6, 5}, 0, 1, rng);
+  Tensor w = Tensor::normal({4, 2, 3, 3}, 0, 1, rng).set_requires_grad(true);
+  Tensor b = Tensor::normal({4}, 0, 1, rng).set_requires_grad(true);
+  Tensor r = Tensor::normal({3, 4, 3, 3}, 0, 1, rng);
+  auto weight_and_bias_grads = [&](bool input_needs_grad) {
+    Tensor xi = x.clone().set_requires_grad(input_needs_grad);
+    w.zero_grad(), b.zero_grad();
+    Tensor y = conv2d(xi, w, b, {.stride = 2, .padding = 1});
+    auto node = std::make_shared<WeightedSumBackward>();
+    node->r = r;
+    backward(record(Tensor::scalar(static_cast<real>(weighted_sum(y, r))), node, {y}));
+    CHECK(xi.grad().defined() == input_needs_grad);
+    return std::pair{w.grad().clone(), b.grad().clone()};
+  };
+  auto [dw_alone, db_alone] = weight_and_bias_grads(false);
+  auto [dw_with_dx, db_with_dx] = weight_and_bias_grads(true);
+  CHECK(allclose(dw_alone, dw_with_dx, 0, 0));
+  CHECK(allclose(db_alone, db_with_dx, 0, 0));
+}
+
+// dw sums over images in per-chunk partials added in a fixed order: bit-identical for any thread count.
+TEST_CASE("conv2d weight grad is deterministic across thread counts", "[ops][conv2d]") {
+  Rng rng(14);
+  Tensor x = Tensor::normal({37, 3, 8, 8}, 0, 1, rng);
+  Tensor w = Tensor::normal({8, 3, 3, 3}, 0, 1, rng);
+  Tensor r = Tensor::normal({37, 8, 8, 8}, 0, 1, rng);
+  auto weight_grad = [&](int threads) {
+    set_num_threads(threads);
+    Tensor wi = w.clone().set_requires_grad(true);
+    Tensor y = conv2d(x, wi, Tensor(), {.stride = 1, .padding = 1});
+    auto node = std::make_shared<WeightedSumBackward>();
+    node->r = r;
+    backward(record(Tensor::scalar(0), node, {y}));
+    return wi.grad().clone();
+  };
+  const int threads_before = num_threads();
+  Tensor dw_one = weight_grad(1), dw_two = weight_grad(2);
+  set_num_threads(threads_before);
+  CHECK(allclose(dw_one, dw_two, 0, 0));
+}
+
+TEST_CASE("conv2d errors", "[ops][conv2d]") {
+  Tensor x = Tensor::zeros({2, 3, 5, 5});
+  CHECK_THROWS_WITH(conv2d(x, Tensor::zeros({4, 2, 3, 3}), Tensor()),
+                    Catch::Contains("conv2d") && Catch::Contains("input channels"));
+  CHECK_THROWS_WITH(conv2d(x, Tensor::zeros({4, 3, 7, 7}), Tensor(), {.padding = 0}),
+                    Catch::Contains("larger than the padded input"));
+  CHECK_NOTHROW(conv2d(x, Tensor::zeros({4, 3, 7, 7}), Tensor(), {.padding = 1}));
+  CHECK_THROWS_WITH(conv2d(x, Tensor::zeros({4, 3, 3, 3}), Tensor::zeros({3})), Catch::Contains("bias"));
+  CHECK_THROWS_AS(conv2d(Tensor::zeros({3, 5, 5}), Tensor::zeros({4, 3, 3, 3}), Tensor()), Error);
+  CHECK_THROWS_AS(conv2d(x, Tensor::zeros({4, 3, 3}), Tensor()), Error);
+  CHECK_THROWS_AS(conv2d(x, Tensor::zeros({4, 3, 3, 3}), Tensor(), {.stride = 0}), Error);
+  CHECK_THROWS_AS(conv2d(x, Tensor::zeros({4, 3, 3, 3}), Tensor(), {.padding = -1}), Error);
+}

@@ -1,0 +1,58 @@
+#include "train/data_paths.h"
+
+#include <cstdio>
+#include <filesystem>
+
+#include "engine/tensor.h"
+
+namespace fs = std::filesystem;
+
+namespace glimpse {
+
+std::string repository_root() { return GLIMPSE_SOURCE_DIR; }
+
+static bool holds_mnist(const fs::path& dir) {
+  return fs::exists(dir / "train-images-idx3-ubyte.gz") || fs::exists(dir / "train-images-idx3-ubyte");
+}
+
+static bool holds_cifar10(const fs::path& dir) {
+  return fs::exists(dir / "data_batch_1.bin") || fs::exists(dir / "cifar-10-batches-bin" / "data_batch_1.bin") ||
+         fs::is_directory(dir / "train");
+}
+
+static bool holds(const fs::path& dir, const std::string& set) {
+  return set == "mnist" ? holds_mnist(dir) : holds_cifar10(dir);
+}
+
+static std::string expected_files(const std::string& set) {
+  return set == "mnist" ? "the MNIST idx files (train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz], "
+                          "t10k-images-idx3-ubyte[.gz], t10k-labels-idx1-ubyte[.gz])"
+                        : "CIFAR-10 in its binary format (data_batch_1..5.bin, test_batch.bin, possibly inside "
+                          "cifar-10-batches-bin/) or as an image folder (train/<class>/*.png|jpg, test/<class>/...)";
+}
+
+DataLocation find_data(const std::string& data_flag, const std::string& set, bool quiet) {
+  if (set != "mnist" && set != "cifar10") fail("find_data: unknown data set '" + set + "'");
+  if (!data_flag.empty()) {
+    if (!fs::is_directory(data_flag))
+      fail("--data " + data_flag + ": no such directory. It should hold " + expected_files(set) +
+           "; scripts/download_data.sh fetches them into data/" + set + ".");
+    if (!holds(data_flag, set))
+      fail("--data " + data_flag + ": no " + set + " data there. Expected " + expected_files(set) +
+           "; scripts/download_data.sh fetches them into data/" + set + ".");
+    return {data_flag, false};
+  }
+  fs::path full = fs::path(repository_root()) / "data" / set;
+  if (holds(full, set)) return {full.string(), false};
+  fs::path sample = fs::path(repository_root()) / "data" / "sample" / set;
+  if (!holds(sample, set))
+    fail("no " + set + " data: neither " + full.string() + " nor the bundled sample " + sample.string() +
+         " holds it. Run scripts/download_data.sh, or pass --data DIR.");
+  if (!quiet)
+    std::printf("No full %s found at %s: training on the bundled sample in %s "
+                "(run scripts/download_data.sh or pass --data DIR for the full set).\n",
+                set.c_str(), full.string().c_str(), sample.string().c_str());
+  return {sample.string(), true};
+}
+
+}  // namespace glimpse

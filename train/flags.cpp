@@ -1,0 +1,183 @@
+#include "train/flags.h"
+
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <sstream>
+
+namespace glimpse {
+
+Flags::Flags(std::string program, std::string summary)
+    : program_(std::move(program)), summary_(std::move(summary)) {
+  add_bool("help", "print this help and exit");
+}
+
+Flags::Flag& Flags::declare(const std::string& name, Kind kind, const std::string& help, std::string default_text) {
+  if (find(name)) throw std::logic_error("flag --" + name + " declared twice");
+  Flag flag;
+  flag.name = name;
+  flag.help = help;
+  flag.kind = kind;
+  flag.default_text = std::move(default_text);
+  flags_.push_back(flag);
+  return flags_.back();
+}
+
+static std::string number_text(double v) {
+  std::ostringstream out;
+  out << v;
+  return out.str();
+}
+
+int64_t& Flags::add_int(const std::string& name, int64_t default_value, const std::string& help,
+                        int64_t min_value, int64_t max_value) {
+  Flag& flag = declare(name, Kind::Int, help, std::to_string(default_value));
+  flag.int_value = &ints_.emplace_back(default_value);
+  flag.min_value = static_cast<double>(min_value);
+  flag.max_value = static_cast<double>(max_value);
+  return *flag.int_value;
+}
+
+double& Flags::add_real(const std::string& name, double default_value, const std::string& help,
+                        double min_value, double max_value) {
+  Flag& flag = declare(name, Kind::Real, help, number_text(default_value));
+  flag.real_value = &reals_.emplace_back(default_value);
+  flag.min_value = min_value;
+  flag.max_value = max_value;
+  return *flag.real_value;
+}
+
+std::string& Flags::add_string(const std::string& name, const std::string& default_value, const std::string& help) {
+  Flag& flag = declare(name, Kind::String, help, default_value.empty() ? "none" : default_value);
+  flag.string_value = &strings_.emplace_back(default_value);
+  return *flag.string_value;
+}
+
+std::string& Flags::add_choice(const std::string& name, const std::string& default_value,
+                               const std::vector<std::string>& choices, const std::string& help) {
+  Flag& flag = declare(name, Kind::Choice, help, default_value);
+  flag.string_value = &strings_.emplace_back(default_value);
+  flag.choices = choices;
+  return *flag.string_value;
+}
+
+bool& Flags::add_bool(const std::string& name, const std::string& help) {
+  Flag& flag = declare(name, Kind::Bool, help, "off");
+  flag.bool_value = &bools_.emplace_back(false);
+  return *flag.bool_value;
+}
+
+Flags::Flag* Flags::find(const std::string& name) {
+  for (Flag& flag : flags_)
+    if (flag.name == name) return &flag;
+  return nullptr;
+}
+
+bool Flags::was_given(const std::string& name) const {
+  for (const Flag& flag : flags_)
+    if (flag.name == name) return flag.given;
+  return false;
+}
+
+void Flags::usage_error(const std::string& message) const {
+  std::fprintf(stderr, "%s: %s\nRun '%s --help' for the list of flags.\n", program_.c_str(), message.c_str(),
+               program_.c_str());
+  std::exit(2);
+}
+
+void Flags::set_value(Flag& flag, const std::string& text) {
+  const std::string where = "--" + flag.name + " " + text;
+  errno = 0;
+  char* end = nullptr;
+  switch (flag.kind) {
+    case Kind::Int: {
+      long long v = std::strtoll(text.c_str(), &end, 10);
+      if (text.empty() || *end != '\0' || errno == ERANGE) usage_error(where + ": not a whole number");
+      if (v < flag.min_value || v > flag.max_value)
+        usage_error(where + ": must be from " + number_text(flag.min_value) + " to " + number_text(flag.max_value));
+      *flag.int_value = v;
+      break;
+    }
+    case Kind::Real: {
+      double v = std::strtod(text.c_str(), &end);
+      if (text.empty() || *end != '\0' || !std::isfinite(v)) usage_error(where + ": not a finite number");
+      if (v < flag.min_value || v > flag.max_value)
+        usage_error(where + ": must be from " + number_text(flag.min_value) + " to " + number_text(flag.max_value));
+      *flag.real_value = v;
+      break;
+    }
+    case Kind::Choice: {
+      bool known = false;
+      for (const std::string& c : flag.choices) known = known || c == text;
+      if (!known) {
+        std::string list;
+        for (const std::string& c : flag.choices) list += (list.empty() ? "" : ", ") + c;
+        usage_error(where + ": unknown value; choose one of: " + list);
+      }
+      *flag.string_value = text;
+      break;
+    }
+    case Kind::String:
+      *flag.string_value = text;
+      break;
+    case Kind::Bool:
+      break;
+  }
+}
+
+void Flags::parse(int argc, char** argv) {
+  for (int i = 1; i < argc; i++) {
+    std::string arg = argv[i];
+    if (arg.rfind("--", 0) != 0) usage_error("unexpected argument '" + arg + "' (flags start with --)");
+    std::string name = arg.substr(2), value;
+    bool has_value = false;
+    if (auto eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+      has_value = true;
+    }
+    Flag* flag = find(name);
+    if (!flag) usage_error("unknown flag --" + name);
+    flag->given = true;
+    if (flag->kind == Kind::Bool) {
+      if (has_value) usage_error("--" + name + " takes no value");
+      *flag->bool_value = true;
+      continue;
+    }
+    if (!has_value) {
+      if (i + 1 >= argc) usage_error("--" + name + " needs a value");
+      value = argv[++i];
+    }
+    set_value(*flag, value);
+  }
+  if (*find("help")->bool_value) {
+    std::fputs(help_text().c_str(), stdout);
+    std::exit(0);
+  }
+}
+
+std::string Flags::help_text() const {
+  std::ostringstream out;
+  out << "usage: " << program_ << " [flags]\n" << summary_ << "\n\nflags:\n";
+  for (const Flag& flag : flags_) {
+    std::string left = "  --" + flag.name;
+    if (flag.kind == Kind::Int) left += " N";
+    if (flag.kind == Kind::Real) left += " X";
+    if (flag.kind == Kind::String) left += " VALUE";
+    if (flag.kind == Kind::Choice) {
+      std::string list;
+      for (const std::string& c : flag.choices) list += (list.empty() ? "" : "|") + c;
+      left += " " + list;
+    }
+    out << left;
+    if (left.size() < 30) out << std::string(30 - left.size(), ' ');
+    else out << "\n" << std::string(30, ' ');
+    out << flag.help;
+    if (flag.kind != Kind::Bool) out << " (default: " << flag.default_text << ")";
+    out << "\n";
+  }
+  return out.str();
+}
+
+}  // namespace glimpse
