@@ -7,6 +7,7 @@
 // weight decay 5e-4, batch 128, learning rate 0.1 with one epoch of linear warm-up then cosine
 // decay to zero, random crops of the 4-pixel zero-padded image and horizontal flips, inputs
 // normalised per channel with CIFAR-10's training-set mean and standard deviation.
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 
@@ -51,9 +52,11 @@ int main(int argc, char** argv) {
     SGD optimizer(model->parameters(), {.lr = static_cast<real>(common.lr), .momentum = static_cast<real>(momentum),
                                         .weight_decay = static_cast<real>(weight_decay)});
     int64_t steps_per_epoch = train_loader.batches_per_epoch();
-    int64_t warmup_steps = static_cast<int64_t>(warmup_epochs * static_cast<double>(steps_per_epoch));
+    int64_t total_steps = common.epochs * steps_per_epoch;
+    int64_t warmup_steps = std::min(total_steps / 2,  // a short run still gets its cosine half
+                                    static_cast<int64_t>(warmup_epochs * static_cast<double>(steps_per_epoch)));
     WarmupLr schedule(warmup_steps, std::make_shared<CosineLr>(static_cast<real>(common.lr),
-                                                               common.epochs * steps_per_epoch - warmup_steps));
+                                                               total_steps - warmup_steps));
 
     ClassifierTraining run{.model_name = model_name, .model = model.get(), .train_loader = &train_loader,
                            .test_loader = &test_loader, .optimizer = &optimizer,

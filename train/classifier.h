@@ -44,13 +44,13 @@ CommonFlags add_common_flags(Flags& flags, CommonDefaults defaults);
 void apply_common_flags(const CommonFlags& flags, const std::string& program);
 
 struct ClassifierTraining {
-  std::string model_name;  // stored in checkpoints; a resume with another model is refused
+  std::string model_name = {};  // stored in checkpoints; a resume with another model is refused
   Module* model = nullptr;
-  std::function<Tensor(const Tensor& images)> forward;  // images -> logits (N, K); default model->forward
+  std::function<Tensor(const Tensor& images)> forward = {};  // images -> logits (N, K); default model->forward
   DataLoader* train_loader = nullptr;
   DataLoader* test_loader = nullptr;
   Optimizer* optimizer = nullptr;
-  std::function<double(int64_t step)> lr_at;  // the schedule; default: constant --lr
+  std::function<double(int64_t step)> lr_at = {};  // the schedule; default: constant --lr
   double clip_norm = 0;                        // 0: no clipping
 };
 
