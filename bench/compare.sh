@@ -42,6 +42,7 @@ if [[ -f bench/bench_step.cpp ]]; then
   cmake --build build -j2 --target bench_step >&2
 else
   echo "compare.sh: bench/bench_step.cpp is not in this tree; the glimpse column is n/a" >&2
+  glimpse=""  # not a stale binary built from another tree
 fi
 
 # ---- runs: one JSON line per run, tagged with the model token and the side ----
@@ -54,7 +55,7 @@ run() {
   if [[ "$token" == *@* ]]; then size=(--size "${token#*@}"); fi
   local cmd
   if [[ "$side" == glimpse ]]; then
-    [[ -x "$glimpse" ]] || return 0
+    [[ -n "$glimpse" && -x "$glimpse" ]] || return 0
     cmd=("$glimpse" --model "$name" --threads "$threads" --steps "$steps" "${size[@]}")
   else
     cmd=("$python" bench/pytorch_reference.py --model "$name" --threads "$threads" --steps "$steps" "${size[@]}")

@@ -19,14 +19,30 @@ Run it with Debian's /usr/bin/python3 (python3-torch, PyTorch 1.13, CPU).
 import argparse
 import json
 import math
+import os
 import resource
 import statistics
 import sys
 import time
 
-import torch
-import torch.nn as nn
-import torch.nn.functional as F
+
+def requested_threads(argv, default=2):
+    """--threads T from the command line, read before torch is imported (see below)."""
+    for i, arg in enumerate(argv):
+        if arg == "--threads" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--threads="):
+            return arg.split("=", 1)[1]
+    return str(default)
+
+
+# Debian's PyTorch calls the system BLAS (OpenBLAS), whose own thread pool does not follow
+# torch.set_num_threads: it reads OPENBLAS_NUM_THREADS once, when torch loads the library.
+os.environ["OPENBLAS_NUM_THREADS"] = requested_threads(sys.argv)
+
+import torch  # noqa: E402  (after the environment above)
+import torch.nn as nn  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
 
 
 # ---- initialisation (MODELS.md, preamble and "Details that decide equality") ----
