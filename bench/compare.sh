@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Times one training step of every zoo model in glimpse (build/bench_step) and in PyTorch
+# (bench/pytorch_reference.py, Debian's python3-torch) and prints a Markdown table.
+#
+#   bench/compare.sh [--threads T] [--steps N] [--models "resnet20 ram stn_mnist@42"]
+#
+# Installs what is missing (the build dependencies through scripts/setup.sh, python3-torch via
+# apt), builds bench_step in build/. For each model the two run alternately, A B A B, so that a
+# busy moment of a shared machine does not fall on one side only; each side keeps the better
+# (lower) median of its two runs. "stn_mnist@42" is stn_mnist on 42x42 input (--size 42).
+# A model that one side cannot run (yet) shows "n/a".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+threads=2
+steps=20
+models="mnist_cnn stn_mnist stn_mnist@42 ram resnet20 se_resnet20 cbam_resnet20 attention56 dasnet"
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --threads) threads="$2"; shift 2 ;;
+    --steps) steps="$2"; shift 2 ;;
+    --models) models="$2"; shift 2 ;;
+    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "compare.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+python=/usr/bin/python3  # Debian's interpreter: python3-torch is installed for it, not for a pyenv one
+
+# ---- what is missing ----
+scripts/setup.sh >&2
+if ! "$python" -c "import torch" 2>/dev/null; then
+  echo "compare.sh: installing python3-torch" >&2
+  sudo=""
+  if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q python3-torch >&2
+fi
+
+glimpse=build/bench_step
+if [[ -f bench/bench_step.cpp ]]; then
+  cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build build -j2 --target bench_step >&2
+else
+  echo "compare.sh: bench/bench_step.cpp is not in this tree; the glimpse column is n/a" >&2
+  glimpse=""  # not a stale binary built from another tree
+fi
+
+# ---- runs: one JSON line per run, tagged with the model token and the side ----
+results=$(mktemp)
+trap 'rm -f "$results"' EXIT
+
+# run SIDE TOKEN: appends the run's JSON line (its last line starting with "{"), or nothing
+run() {
+  local side="$1" token="$2" name="${2%@*}" size=()
+  if [[ "$token" == *@* ]]; then size=(--size "${token#*@}"); fi
+  local cmd
+  if [[ "$side" == glimpse ]]; then
+    [[ -n "$glimpse" && -x "$glimpse" ]] || return 0
+    cmd=("$glimpse" --model "$name" --threads "$threads" --steps "$steps" "${size[@]}")
+  else
+    cmd=("$python" bench/pytorch_reference.py --model "$name" --threads "$threads" --steps "$steps" "${size[@]}")
+  fi
+  local line
+  line=$("${cmd[@]}" 2>/dev/null | grep '^{' | tail -n 1) || true
+  if [[ -n "$line" ]]; then
+    printf '%s\t%s\t%s\n' "$token" "$side" "$line" >>"$results"
+  else
+    echo "compare.sh: $side could not run $token" >&2
+  fi
+}
+
+for token in $models; do
+  echo "compare.sh: $token" >&2
+  for round in 1 2; do
+    run glimpse "$token"
+    run pytorch "$token"
+  done
+done
+
+# ---- the table ----
+"$python" - "$results" "$threads" "$steps" "$models" <<'EOF'
+import json, sys
+
+path, threads, steps, tokens = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4].split()
+best = {}  # (token, side) -> the run with the lower median
+for row in open(path):
+    token, side, line = row.rstrip("\n").split("\t", 2)
+    try:
+        run = json.loads(line)
+        float(run["ms_per_step"])
+    except (ValueError, KeyError, TypeError):
+        continue
+    key = (token, side)
+    if key not in best or run["ms_per_step"] < best[key]["ms_per_step"]:
+        best[key] = run
+
+def cell(run, field, digits=1):
+    return "n/a" if run is None or field not in run else f"{float(run[field]):.{digits}f}"
+
+print(f"threads {threads}, {steps} timed steps, better median of 2 alternating runs per side\n")
+print("| model | batch | glimpse ms/step | PyTorch ms/step | ratio (glimpse/PyTorch) | glimpse peak MB | PyTorch peak MB |")
+print("|---|---:|---:|---:|---:|---:|---:|")
+for token in tokens:
+    g, p = best.get((token, "glimpse")), best.get((token, "pytorch"))
+    batch = (p or g or {}).get("batch", "n/a")
+    if g and p and g.get("batch") != p.get("batch"):
+        batch = f"{g['batch']} / {p['batch']}"
+    ratio = f"{g['ms_per_step'] / p['ms_per_step']:.2f}" if g and p else "n/a"
+    print(f"| {token} | {batch} | {cell(g, 'ms_per_step')} | {cell(p, 'ms_per_step')} | {ratio} "
+          f"| {cell(g, 'peak_rss_mb', 0)} | {cell(p, 'peak_rss_mb', 0)} |")
+EOF
