@@ -7,7 +7,8 @@
 //   build/train_ram --dataset cluttered --mc-samples 10 --visualize runs/ram.png
 //
 // The recipe: Adam (lr 1e-3) with cosine decay to zero over the run, batch 64, pixels in [0,1],
-// location sigma 0.17, gradient norm clipped at 5. (The paper used SGD with momentum; Adam at
+// location sigma 0.17, gradient norm clipped at 5, the location and baseline heads reading h_t
+// detached (RamOptions::reinforce_into_core). (The paper used SGD with momentum; Adam at
 // 1e-3 is what most re-implementations use and trains faster here.) The distorted training set
 // is drawn once from --seed; the distorted test set from its own fixed seed, so every run is
 // scored on the same images. Test accuracy is that of one sampled path of locations; with
@@ -158,6 +159,7 @@ int main(int argc, char** argv) {
   CommonFlags common = add_common_flags(flags, {.epochs = 20, .batch = 64, .lr = 1e-3});
   int64_t& mc_samples = flags.add_int("mc-samples", 1, "also score the mean of S sampled location paths", 1, 1000);
   std::string& visualize = flags.add_string("visualize", "", "PNG file: test digits with their glimpse paths");
+  bool& into_core = flags.add_bool("reinforce-into-core", "let REINFORCE train the core and glimpse networks too");
   double& clip_norm = flags.add_real("clip", 5, "clip the gradient norm (0: no clipping)", 0, 1e9);
   flags.parse(argc, argv);
 
@@ -181,7 +183,7 @@ int main(int argc, char** argv) {
     const bool small = dataset == "mnist";
     RamOptions options{.glimpse_side = small ? 8 : 12, .scales = small ? 1 : 3,
                        .glimpses = glimpses > 0 ? glimpses : (dataset == "cluttered" ? 8 : 6),
-                       .image_side = train_set.height};
+                       .image_side = train_set.height, .reinforce_into_core = into_core};
     Rng rng(static_cast<uint64_t>(common.seed));
     RecurrentAttentionModel model(options, rng);
     const std::string model_name = "ram_" + dataset;

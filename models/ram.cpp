@@ -62,12 +62,13 @@ RamOutput RecurrentAttentionModel::run(const Tensor& x, Rng& rng) {
     h = relu(core_hidden->forward(h) + core_glimpse->forward(g));             // C) h_t (N, 256)
     if (t == T) break;
     // The location network's action: l_{t+1} ~ N(mean_t, sigma^2), sampled outside the graph.
-    Tensor mean = tanh(location_mean->forward(h));                            // (N, 2)
+    Tensor h_policy = options.reinforce_into_core ? h : h.detach();
+    Tensor mean = tanh(location_mean->forward(h_policy));                     // (N, 2)
     Tensor sample = mean.detach().clone();
     real* p = sample.data();
     for (int64_t i = 0; i < 2 * N; i++) p[i] += sigma * static_cast<real>(rng.normal());
     log_pis.push_back(sum(gaussian_log_prob(sample, mean, sigma), {1}, true));  // (N, 1): log pi(l_{t+1})
-    baselines.push_back(baseline->forward(h));                                  // (N, 1): b_t
+    baselines.push_back(baseline->forward(h_policy));                           // (N, 1): b_t
     l = clamp(sample, -1, 1);  // after the log-probability is taken: read inside the image
   }
   out.log_probs = log_softmax(action->forward(h), 1);  // (N, classes), from h_T
@@ -105,7 +106,8 @@ RamLoss ram_loss(const RamOutput& output, const std::vector<int64_t>& labels) {
   // We minimise, so the surrogate whose gradient is minus that estimate is
   //     L_reinforce = -1/N sum_n sum_t log pi(l_t^n) * (R^n - b_t^n).detach()
   // The advantage (R - b_t) is a constant here: only log pi carries the gradient, into the
-  // location network (and, through h_t, into the core and glimpse networks).
+  // location network (and, with RamOptions::reinforce_into_core, through h_t into the core
+  // and glimpse networks).
   const int64_t steps = output.location_log_probs.shape()[1];
   Tensor target = Tensor::empty({N, steps});  // R repeated over the steps
   Tensor advantage = Tensor::empty({N, steps});

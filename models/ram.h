@@ -40,6 +40,12 @@ struct RamOptions {
   int64_t image_side = 28;     // S (the sensor itself works on any size; this checks the input)
   int64_t channels = 1;        // C
   int64_t classes = 10;
+  // Whether the REINFORCE and baseline gradients also flow back through h_t into the core and
+  // glimpse networks (the paper trains everything jointly), or only train the location and
+  // baseline heads, which read h_t detached (as most re-implementations do). Detached is the
+  // default: in short runs on MNIST the noisy REINFORCE gradient through the core pushed the
+  // policy into a corner (20% test accuracy after 300 steps, against 56% detached).
+  bool reinforce_into_core = false;
 };
 
 // What one pass gives the loss and the pictures.
