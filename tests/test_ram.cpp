@@ -81,8 +81,8 @@ TEST_CASE("ram sensor reads the pixels around the location", "[models]") {
     for (int c = 0; c < 4; c++) CHECK(p[r * 4 + c] == pixels[r * 8 + (3 + c)]);
   // scale 1: an 8x8 crop at rows -2..5, columns 1..8, 2x2-averaged; its top row is padding
   CHECK(p[16 + 0] == 0);
-  CHECK(p[16 + 4 + 0] == Approx((8 + 9 + 16 + 17) / 4.0));  // rows 0..1, columns 1..2
-  CHECK(p[16 + 4 + 3] == Approx((15 + 0 + 23 + 0) / 4.0));  // columns 7..8: 8 is outside
+  CHECK(p[16 + 4 + 0] == Approx((1 + 2 + 9 + 10) / 4.0));  // rows 0..1, columns 1..2
+  CHECK(p[16 + 4 + 3] == Approx((7 + 0 + 15 + 0) / 4.0));  // rows 0..1, columns 7..8: 8 is outside
 }
 
 TEST_CASE("ram pass: shapes and locations", "[models]") {
