@@ -97,8 +97,9 @@ static RamEvaluation evaluate_ram(RecurrentAttentionModel& model, DataLoader& lo
   return result;
 }
 
-// A row of test digits, each with its glimpse path: at step t a box of each scale's side and a
-// dot at the centre, darker red for early glimpses and brighter yellow for late ones.
+// A row of test digits, each with its glimpse path: at step t a g x g box and a dot at the
+// centre, dark red for early glimpses and brighter yellow for later ones; the last glimpse also
+// shows the boxes of its larger scales.
 static void draw_glimpses(RecurrentAttentionModel& model, const ImageDataset& test_set, const std::string& path) {
   const int64_t count = std::min<int64_t>(8, test_set.size()), S = test_set.height;
   const int64_t zoom = std::max<int64_t>(1, 240 / S), panel = S * zoom, gap = 4;
@@ -134,7 +135,8 @@ static void draw_glimpses(RecurrentAttentionModel& model, const ImageDataset& te
       // the centre pixel, as extract_glimpse computes it
       int64_t cx = std::min<int64_t>(static_cast<int64_t>(std::floor((l[0] + 1) / 2 * S)), S - 1);
       int64_t cy = std::min<int64_t>(static_cast<int64_t>(std::floor((l[1] + 1) / 2 * S)), S - 1);
-      for (int64_t k = 0; k < model.options.scales; k++) {
+      const int64_t drawn_scales = t == T - 1 ? model.options.scales : 1;  // every scale only at the last glimpse
+      for (int64_t k = 0; k < drawn_scales; k++) {
         int64_t side = model.options.glimpse_side << k;
         int64_t x0 = (cx - side / 2) * zoom, y0 = (cy - side / 2) * zoom, x1 = x0 + side * zoom - 1,
                 y1 = y0 + side * zoom - 1;
