@@ -1,5 +1,6 @@
 #include "models/ram.h"
 
+#include <cstdio>
 #include <string>
 
 #include "engine/ops.h"
@@ -27,8 +28,10 @@ RecurrentAttentionModel::RecurrentAttentionModel(RamOptions options_, Rng& rng) 
 }
 
 std::string RecurrentAttentionModel::describe() const {
+  char sigma[32];
+  std::snprintf(sigma, sizeof sigma, "%g", static_cast<double>(options.location_sigma));
   return "g=" + std::to_string(options.glimpse_side) + ", k=" + std::to_string(options.scales) +
-         ", T=" + std::to_string(options.glimpses) + ", sigma=" + std::to_string(options.location_sigma) +
+         ", T=" + std::to_string(options.glimpses) + ", sigma=" + sigma +
          ", side=" + std::to_string(options.image_side);
 }
 
@@ -38,10 +41,10 @@ Tensor RecurrentAttentionModel::sensor(const Tensor& x, const Tensor& l) const {
 
 // B) the glimpse network: "what" (the retina) and "where" (the location) mixed into g_t.
 Tensor RecurrentAttentionModel::glimpse_network(const Tensor& x, const Tensor& l) {
-  Tensor retina = flatten(sensor(x, l));                    // (N, k*C*g*g)
-  Tensor h_g = relu(glimpse_what->forward(retina));                                       // (N, 128)
-  Tensor h_l = relu(glimpse_where->forward(l));                                           // (N, 128)
-  return relu(glimpse_what_out->forward(h_g) + glimpse_where_out->forward(h_l));         // (N, 256)
+  Tensor retina = flatten(sensor(x, l));                                          // (N, k*C*g*g)
+  Tensor h_g = relu(glimpse_what->forward(retina));                               // (N, 128)
+  Tensor h_l = relu(glimpse_where->forward(l));                                   // (N, 128)
+  return relu(glimpse_what_out->forward(h_g) + glimpse_where_out->forward(h_l));  // (N, 256)
 }
 
 RamOutput RecurrentAttentionModel::run(const Tensor& x, Rng& rng) {
@@ -58,17 +61,17 @@ RamOutput RecurrentAttentionModel::run(const Tensor& x, Rng& rng) {
   std::vector<Tensor> log_pis, baselines;
   for (int64_t t = 1; t <= T; t++) {
     out.locations.push_back(l);
-    Tensor g = glimpse_network(x, l);                                          // (N, 256)
-    h = relu(core_hidden->forward(h) + core_glimpse->forward(g));             // C) h_t (N, 256)
+    Tensor g = glimpse_network(x, l);                                  // A, B) g_t (N, 256)
+    h = relu(core_hidden->forward(h) + core_glimpse->forward(g));     // C) h_t (N, 256)
     if (t == T) break;
     // The location network's action: l_{t+1} ~ N(mean_t, sigma^2), sampled outside the graph.
     Tensor h_policy = options.reinforce_into_core ? h : h.detach();
-    Tensor mean = tanh(location_mean->forward(h_policy));                     // (N, 2)
+    Tensor mean = tanh(location_mean->forward(h_policy));             // (N, 2)
     Tensor sample = mean.detach().clone();
     real* p = sample.data();
     for (int64_t i = 0; i < 2 * N; i++) p[i] += sigma * static_cast<real>(rng.normal());
-    log_pis.push_back(sum(gaussian_log_prob(sample, mean, sigma), {1}, true));  // (N, 1): log pi(l_{t+1})
-    baselines.push_back(baseline->forward(h_policy));                           // (N, 1): b_t
+    log_pis.push_back(sum(gaussian_log_prob(sample, mean, sigma), {1}, true));  // (N, 1) log pi(l_{t+1})
+    baselines.push_back(baseline->forward(h_policy));                           // (N, 1) b_t
     l = clamp(sample, -1, 1);  // after the log-probability is taken: read inside the image
   }
   out.log_probs = log_softmax(action->forward(h), 1);  // (N, classes), from h_T
