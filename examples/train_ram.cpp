@@ -1,0 +1,294 @@
+// train_ram: trains the Recurrent Attention Model (models/ram.h) on MNIST or on the 60x60
+// translated / cluttered MNIST of Mnih et al. 2014, with the hybrid loss (cross-entropy +
+// REINFORCE for the locations + a learned baseline).
+//
+//   build/train_ram --dataset mnist --glimpses 6                  28x28, g = 8, k = 1
+//   build/train_ram --dataset translated --glimpses 6             60x60, g = 12, k = 3
+//   build/train_ram --dataset cluttered --mc-samples 10 --visualize runs/ram.png
+//
+// The recipe: Adam (lr 1e-3) with cosine decay to zero over the run, batch 64, pixels in [0,1],
+// location sigma 0.17, gradient norm clipped at 5, the location and baseline heads reading h_t
+// detached (RamOptions::reinforce_into_core). (The paper used SGD with momentum; Adam at
+// 1e-3 is what most re-implementations use and trains faster here.) The distorted training set
+// is drawn once from --seed; the distorted test set from its own fixed seed, so every run is
+// scored on the same images. Test accuracy is that of one sampled path of locations; with
+// --mc-samples S it is also reported for the mean of S paths' log-probabilities.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+
+#include "engine/ops.h"
+#include "engine/parallel.h"
+#include "io/checkpoint.h"
+#include "io/data_loader.h"
+#include "io/dataset.h"
+#include "io/distorted_mnist.h"
+#include "io/image.h"
+#include "models/ram.h"
+#include "optim/adam.h"
+#include "optim/clip.h"
+#include "optim/schedule.h"
+#include "train/classifier.h"
+#include "train/data_paths.h"
+#include "train/metrics_log.h"
+#include "train/progress.h"
+
+using namespace glimpse;
+
+constexpr uint64_t distorted_test_seed = 20140624;  // the distorted test set: the same in every run
+constexpr uint64_t evaluation_seed = 7;             // the locations sampled at evaluation
+
+// The translated (fragments = 0) or cluttered (4 fragments of other digits) 60x60 set.
+static ImageDataset distorted(const ImageDataset& digits, bool cluttered, uint64_t seed) {
+  ImageDataset out{.channels = 1, .height = translated_side, .width = translated_side, .pixels = {},
+                   .labels = digits.labels, .class_names = digits.class_names};
+  const int64_t canvas = translated_side * translated_side;
+  out.pixels.resize(static_cast<size_t>(digits.size() * canvas));
+  Rng rng(seed);
+  std::vector<const uint8_t*> others(4);
+  for (int64_t i = 0; i < digits.size(); i++) {
+    uint8_t* image = out.pixels.data() + i * canvas;
+    if (!cluttered) {
+      translated_digit(digits.image(i), rng, image);
+      continue;
+    }
+    for (const uint8_t*& other : others) {  // clutter is cut from other digits than the one shown
+      int64_t j = rng.randint(digits.size() - 1);
+      other = digits.image(j >= i ? j + 1 : j);
+    }
+    cluttered_digit(digits.image(i), others, rng, image);
+  }
+  return out;
+}
+
+struct RamEvaluation {
+  double accuracy = 0, mc_accuracy = 0, loss = 0;
+};
+
+// Accuracy of one sampled path, and of the mean log-probabilities of `samples` paths.
+static RamEvaluation evaluate_ram(RecurrentAttentionModel& model, DataLoader& loader, int64_t samples) {
+  NoGradGuard no_grad;
+  model.eval();
+  Rng rng(evaluation_seed);
+  loader.start_epoch(0);
+  Batch batch;
+  RamEvaluation result;
+  int64_t correct = 0, mc_correct = 0, seen = 0;
+  while (loader.next(batch)) {
+    const int64_t n = static_cast<int64_t>(batch.labels.size());
+    Tensor first = model.run(batch.images, rng).log_probs;  // (n, 10)
+    result.loss += cross_entropy(first, batch.labels).item() * static_cast<double>(n);
+    std::vector<int64_t> predicted = argmax(first);
+    Tensor total = first;
+    for (int64_t s = 1; s < samples; s++) total = total + model.run(batch.images, rng).log_probs;
+    std::vector<int64_t> mc_predicted = argmax(total);
+    for (int64_t i = 0; i < n; i++) {
+      correct += predicted[i] == batch.labels[i];
+      mc_correct += mc_predicted[i] == batch.labels[i];
+    }
+    seen += n;
+  }
+  model.train();
+  result.accuracy = static_cast<double>(correct) / static_cast<double>(seen);
+  result.mc_accuracy = static_cast<double>(mc_correct) / static_cast<double>(seen);
+  result.loss /= static_cast<double>(seen);
+  return result;
+}
+
+// A row of test digits, each with its glimpse path: at step t a g x g box and a dot at the
+// centre, dark red for early glimpses and brighter yellow for later ones; the last glimpse also
+// shows the boxes of its larger scales.
+static void draw_glimpses(RecurrentAttentionModel& model, const ImageDataset& test_set, const std::string& path) {
+  const int64_t count = std::min<int64_t>(8, test_set.size()), S = test_set.height;
+  const int64_t zoom = std::max<int64_t>(1, 240 / S), panel = S * zoom, gap = 4;
+  Tensor x = Tensor::empty({count, 1, S, S});
+  for (int64_t i = 0; i < count * S * S; i++) x.data()[i] = static_cast<real>(test_set.pixels[i]) / 255;
+  Rng rng(evaluation_seed);
+  RamOutput out;
+  {
+    NoGradGuard no_grad;
+    out = model.run(x, rng);
+  }
+  std::vector<int64_t> predicted = argmax(out.log_probs);
+
+  Image image{.height = panel, .width = count * (panel + gap) - gap, .channels = 3, .pixels = {}};
+  image.pixels.assign(static_cast<size_t>(image.height * image.width * 3), 255);
+  auto put = [&](int64_t px, int64_t py, uint8_t r, uint8_t g, uint8_t b, int64_t i) {
+    px = std::clamp<int64_t>(px, 0, panel - 1);
+    py = std::clamp<int64_t>(py, 0, panel - 1);
+    uint8_t* p = image.pixels.data() + (py * image.width + i * (panel + gap) + px) * 3;
+    p[0] = r, p[1] = g, p[2] = b;
+  };
+  const int64_t T = model.options.glimpses;
+  for (int64_t i = 0; i < count; i++) {
+    for (int64_t y = 0; y < panel; y++)
+      for (int64_t xx = 0; xx < panel; xx++) {
+        uint8_t v = static_cast<uint8_t>(255 - test_set.pixels[i * S * S + (y / zoom) * S + xx / zoom]);
+        put(xx, y, v, v, v, i);
+      }
+    for (int64_t t = 0; t < T; t++) {
+      double brightness = T > 1 ? static_cast<double>(t) / static_cast<double>(T - 1) : 1;
+      uint8_t r = static_cast<uint8_t>(120 + 135 * brightness), g = static_cast<uint8_t>(200 * brightness);
+      const real* l = out.locations[t].data() + 2 * i;
+      // the centre pixel, as extract_glimpse computes it
+      int64_t cx = std::min<int64_t>(static_cast<int64_t>(std::floor((l[0] + 1) / 2 * S)), S - 1);
+      int64_t cy = std::min<int64_t>(static_cast<int64_t>(std::floor((l[1] + 1) / 2 * S)), S - 1);
+      const int64_t drawn_scales = t == T - 1 ? model.options.scales : 1;  // every scale only at the last glimpse
+      for (int64_t k = 0; k < drawn_scales; k++) {
+        int64_t side = model.options.glimpse_side << k;
+        int64_t x0 = (cx - side / 2) * zoom, y0 = (cy - side / 2) * zoom, x1 = x0 + side * zoom - 1,
+                y1 = y0 + side * zoom - 1;
+        for (int64_t u = x0; u <= x1; u++) put(u, y0, r, g, 0, i), put(u, y1, r, g, 0, i);
+        for (int64_t v = y0; v <= y1; v++) put(x0, v, r, g, 0, i), put(x1, v, r, g, 0, i);
+      }
+      for (int64_t dy = -2; dy <= 2; dy++)
+        for (int64_t dx = -2; dx <= 2; dx++) put(cx * zoom + zoom / 2 + dx, cy * zoom + zoom / 2 + dy, r, g, 0, i);
+    }
+    std::printf("  digit %lld: label %lld, predicted %lld\n", static_cast<long long>(i),
+                static_cast<long long>(test_set.labels[i]), static_cast<long long>(predicted[i]));
+  }
+  write_png(image, path);
+  std::printf("glimpse paths of %lld test digits written to %s\n", static_cast<long long>(count), path.c_str());
+}
+
+int main(int argc, char** argv) {
+  Flags flags("train_ram", "Trains the Recurrent Attention Model on (translated, cluttered) MNIST.");
+  std::string& dataset = flags.add_choice("dataset", "mnist", {"mnist", "translated", "cluttered"},
+                                          "28x28 MNIST, or 60x60 translated / cluttered MNIST");
+  int64_t& glimpses = flags.add_int("glimpses", 0, "glimpses T (0: 6, and 8 for cluttered as in the paper)", 0, 64);
+  CommonFlags common = add_common_flags(flags, {.epochs = 20, .batch = 64, .lr = 1e-3});
+  int64_t& mc_samples = flags.add_int("mc-samples", 1, "also score the mean of S sampled location paths", 1, 1000);
+  std::string& visualize = flags.add_string("visualize", "", "PNG file: test digits with their glimpse paths");
+  bool& into_core = flags.add_bool("reinforce-into-core", "let REINFORCE train the core and glimpse networks too");
+  double& clip_norm = flags.add_real("clip", 5, "clip the gradient norm (0: no clipping)", 0, 1e9);
+  flags.parse(argc, argv);
+
+  try {
+    using clock = std::chrono::steady_clock;
+    auto started = clock::now();
+    apply_common_flags(common, "train_ram");
+    DataLocation data = find_data(common.data, "mnist", common.quiet);
+    ImageDataset train_set = load_mnist_dir(data.dir, true);
+    ImageDataset test_set = load_mnist_dir(data.dir, false);
+    if (dataset != "mnist") {
+      bool cluttered = dataset == "cluttered";
+      train_set = distorted(train_set, cluttered, static_cast<uint64_t>(common.seed));
+      test_set = distorted(test_set, cluttered, distorted_test_seed);
+    }
+    if (!common.quiet)
+      std::printf("%s MNIST (%lldx%lld) from %s: %lld training, %lld test images\n", dataset.c_str(),
+                  static_cast<long long>(train_set.height), static_cast<long long>(train_set.width), data.dir.c_str(),
+                  static_cast<long long>(train_set.size()), static_cast<long long>(test_set.size()));
+
+    const bool small = dataset == "mnist";
+    RamOptions options{.glimpse_side = small ? 8 : 12, .scales = small ? 1 : 3,
+                       .glimpses = glimpses > 0 ? glimpses : (dataset == "cluttered" ? 8 : 6),
+                       .image_side = train_set.height, .reinforce_into_core = into_core};
+    Rng rng(static_cast<uint64_t>(common.seed));
+    RecurrentAttentionModel model(options, rng);
+    const std::string model_name = "ram_" + dataset;
+    if (!common.quiet) std::printf("%s", model.print().c_str());
+
+    DataLoader train_loader(train_set, {.batch_size = common.batch, .shuffle = true,
+                                        .seed = static_cast<uint64_t>(common.seed)});
+    DataLoader test_loader(test_set, {.batch_size = 500, .shuffle = false});
+    Adam optimizer(model.parameters(), {.lr = static_cast<real>(common.lr)});
+    const int64_t steps_per_epoch = train_loader.batches_per_epoch();
+    int64_t total_steps = common.epochs * steps_per_epoch;
+    CosineLr schedule(static_cast<real>(common.lr), total_steps);
+    if (common.max_steps > 0) total_steps = std::min(total_steps, common.max_steps);
+
+    // Checkpoints as train/classifier.cpp writes them: "model.*", "optim.*", the same metadata.
+    std::vector<NamedTensor> state;
+    for (auto& [name, t] : model.state()) state.push_back({"model." + name, t});
+    for (auto& [name, t] : optimizer.state()) state.push_back({"optim." + name, t});
+    int64_t epoch = 0, skip_batches = 0, step = 0;
+    if (!common.resume.empty()) {
+      Metadata meta = load_checkpoint(common.resume, state);
+      if (meta["model"] != model_name)
+        fail("--resume " + common.resume + ": the checkpoint holds model '" + meta["model"] + "', not '" + model_name + "'");
+      epoch = std::stoll(meta.at("epoch"));
+      skip_batches = std::stoll(meta.at("batch_in_epoch"));
+      step = std::stoll(meta.at("step"));
+      if (!common.quiet)
+        std::printf("resumed from %s: epoch %lld, step %lld\n", common.resume.c_str(),
+                    static_cast<long long>(epoch + 1), static_cast<long long>(step));
+    }
+
+    std::vector<Tensor> params = model.parameters();
+    Progress progress(common.quiet);
+    RamEvaluation evaluation;
+    bool evaluated = false;
+    while (epoch < common.epochs && step < total_steps) {
+      auto epoch_started = clock::now();
+      model.train();
+      train_loader.start_epoch(epoch, skip_batches);
+      int64_t batch_in_epoch = skip_batches;
+      skip_batches = 0;
+      double loss_sum = 0, reward_sum = 0;
+      int64_t seen = 0;
+      Batch batch;
+      while (step < total_steps && train_loader.next(batch)) {
+        optimizer.lr = schedule.lr_at(step);
+        model.reseed(static_cast<uint64_t>(common.seed) * 1000003 + static_cast<uint64_t>(step));  // the locations
+        RamLoss loss = ram_loss(model.run(batch.images), batch.labels);
+        double value = loss.total.item();
+        if (!std::isfinite(value)) fail("training stopped: the loss is not finite at step " + std::to_string(step));
+        optimizer.zero_grad();
+        backward(loss.total);
+        clip_grad_norm(params, clip_norm > 0 ? clip_norm : std::numeric_limits<double>::infinity());
+        optimizer.step();
+        step++;
+        batch_in_epoch++;
+        const int64_t n = static_cast<int64_t>(batch.labels.size());
+        loss_sum += loss.classification * static_cast<double>(n);
+        reward_sum += loss.reward * static_cast<double>(n);
+        seen += n;
+        double seconds = std::chrono::duration<double>(clock::now() - epoch_started).count();
+        progress.update(epoch + 1, common.epochs, step, total_steps, loss_sum / static_cast<double>(seen),
+                        reward_sum / static_cast<double>(seen), static_cast<double>(seen) / seconds);
+      }
+      progress.finish_line();
+      double train_seconds = std::chrono::duration<double>(clock::now() - epoch_started).count();
+      bool epoch_complete = batch_in_epoch == steps_per_epoch;
+      evaluation = evaluate_ram(model, test_loader, mc_samples);
+      evaluated = true;
+      EpochMetrics row{.epoch = epoch + 1, .step = step, .lr = schedule.lr_at(std::max<int64_t>(step - 1, 0)),
+                       .train_loss = seen ? loss_sum / static_cast<double>(seen) : 0,
+                       .train_acc = seen ? reward_sum / static_cast<double>(seen) : 0,
+                       .test_loss = evaluation.loss, .test_acc = evaluation.accuracy, .seconds = train_seconds,
+                       .images_per_s = static_cast<double>(seen) / train_seconds};
+      std::printf("epoch %lld%s: train loss %.4f acc %.2f%% | test loss %.4f acc %.2f%%", static_cast<long long>(epoch + 1),
+                  epoch_complete ? "" : " (partial)", row.train_loss, 100 * row.train_acc, row.test_loss,
+                  100 * row.test_acc);
+      if (mc_samples > 1)
+        std::printf(" (%lld paths: %.2f%%)", static_cast<long long>(mc_samples), 100 * evaluation.mc_accuracy);
+      std::printf(" | %.1f s, %.0f img/s\n", row.seconds, row.images_per_s);
+      std::fflush(stdout);
+      if (!common.log.empty()) append_metrics_csv(common.log, row);
+      if (epoch_complete) {
+        epoch++;
+        batch_in_epoch = 0;
+      }
+      if (!common.save.empty())
+        save_checkpoint(common.save, state,
+                        {{"model", model_name}, {"epoch", std::to_string(epoch)},
+                         {"batch_in_epoch", std::to_string(batch_in_epoch)}, {"step", std::to_string(step)},
+                         {"seed", std::to_string(common.seed)}, {"batch", std::to_string(common.batch)}});
+    }
+    if (!evaluated) evaluation = evaluate_ram(model, test_loader, mc_samples);
+    if (!visualize.empty()) draw_glimpses(model, test_set, visualize);
+    if (mc_samples > 1)
+      std::printf("test accuracy: %.4f with one sampled path, %.4f with the mean of %lld paths\n",
+                  evaluation.accuracy, evaluation.mc_accuracy, static_cast<long long>(mc_samples));
+    double seconds = std::chrono::duration<double>(clock::now() - started).count();
+    std::printf("final test_acc=%.4f epochs=%g seconds=%.1f\n", evaluation.accuracy,
+                static_cast<double>(step) / static_cast<double>(steps_per_epoch), seconds);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "train_ram: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,60 @@
+// dasnet: the Deep Attention Selective Network of Stollenga, Masci, Gomez & Schmidhuber, "Deep
+// Networks with Internal Selective Attention through Feedback Connections", NIPS 2014, on a
+// trained resnet20 (MODELS.md). The CNN is frozen; a policy looks at what every channel of
+// every convolution did and re-weights the channels for the next look at the same image.
+//
+//   gates a (N, 784): one per output channel of the 21 convolutions of resnet20, in the order
+//     conv1 (16) | layer1: 3 x [conv1 16, conv2 16] | layer2: [conv1 32, conv2 32, shortcut 32],
+//     2 x [conv1 32, conv2 32] | layer3: the same with 64            = 16 + 96 + 224 + 448 = 784
+//   a gated convolution:  y = BN(a_c * conv(x))          the gate acts on the raw output, before BN
+//   observation o (N, 784): the spatial mean of each gated channel, a_c * conv(x)
+//
+//   a_1 = 1;  for t = 1..T (T = 5):  logits_t, o_t = resnet20 gated by a_t (x)
+//                                    a_{t+1} = 2 * sigmoid(o_t theta^T)     theta (784, 784), no bias
+//   output: logits_T
+//
+// With theta = 0 every gate stays 2 * sigmoid(0) = 1: the frozen network, exactly. theta is not
+// trained by back-propagation but by SNES (examples/train_dasnet.cpp), so the whole pass runs
+// without a graph. resnet20's own forward and parameter names are untouched: the gated pass
+// walks the same Conv2d and BatchNorm2d modules itself, and a resnet20 checkpoint loads into base.
+#pragma once
+#include <memory>
+#include <vector>
+
+#include "layers/module.h"
+#include "models/resnet20.h"
+#include "optim/snes.h"
+
+namespace glimpse {
+
+constexpr int64_t dasnet_gates = 784;  // output channels of resnet20's 21 convolutions
+
+class DasNet : public Module {
+ public:
+  explicit DasNet(std::shared_ptr<ResNet20> base, int64_t passes = 5);
+  std::string type_name() const override { return "DasNet"; }
+  std::string describe() const override { return "passes=" + std::to_string(passes); }
+  // (N, 3, 32, 32) -> (N, 10) logits of the last pass; no graph, base in evaluation mode.
+  Tensor forward(const Tensor& x) override;
+  // One pass of the base with the given gates (N, 784); fills `observation` (N, 784) if given.
+  Tensor gated_forward(const Tensor& x, const Tensor& gates, Tensor* observation = nullptr);
+  // a = 2 * sigmoid(o theta^T): the policy, (N, 784) -> (N, 784).
+  Tensor next_gates(const Tensor& observation) const;
+  void set_theta(const std::vector<real>& values);  // 784*784 values, row-major
+
+  std::shared_ptr<ResNet20> base;  // child "base": frozen
+  int64_t passes;
+  Tensor theta;  // (784, 784), buffer "theta"; zeros at the start
+
+ private:
+  Tensor gated_conv_bn(Conv2d& conv, BatchNorm2d& bn, const Tensor& x, const Tensor& gates, int64_t& first,
+                       std::vector<Tensor>& observations);
+};
+
+// One generation of the paper's Algorithm 1: draw p candidate thetas from SNES, score each by
+// the cross-entropy of the last pass on the same batch (lower is better), tell SNES. Leaves
+// net.theta at the new SNES mean. Returns the fitness of every candidate, in ask() order.
+std::vector<real> dasnet_snes_generation(Snes& snes, DasNet& net, const Tensor& images,
+                                         const std::vector<int64_t>& labels);
+
+}  // namespace glimpse

@@ -1,0 +1,73 @@
+// dasnet: theta = 0 is exactly the frozen resnet20, the gates change the output otherwise, the
+// observation covers the 784 channels, and one SNES generation runs on a tiny batch.
+#include <catch2/catch.hpp>
+
+#include "engine/ops.h"
+#include "models/dasnet.h"
+
+using namespace glimpse;
+
+// A resnet20 in evaluation mode with BN statistics that are not the identity.
+static std::shared_ptr<ResNet20> frozen_resnet(Rng& rng) {
+  auto net = std::make_shared<ResNet20>(rng);
+  for (auto& [name, t] : net->named_buffers())
+    if (name.find("running_mean") != std::string::npos)
+      for (int64_t i = 0; i < t.numel(); i++) t.data()[i] = rng.uniform(-0.1f, 0.1f);
+    else if (name.find("running_var") != std::string::npos)
+      for (int64_t i = 0; i < t.numel(); i++) t.data()[i] = rng.uniform(0.5f, 2.0f);
+  net->eval();
+  return net;
+}
+
+TEST_CASE("dasnet with theta = 0 is exactly the frozen resnet20", "[models][dasnet]") {
+  Rng rng(5);
+  auto base = frozen_resnet(rng);
+  DasNet das(base);
+  Tensor x = Tensor::normal({2, 3, 32, 32}, 0, 1, rng);
+  Tensor expected;
+  {
+    NoGradGuard no_grad;
+    expected = base->forward(x);
+  }
+  CHECK(das.forward(x).to_vector() == expected.to_vector());
+  // the base keeps resnet20's names: a resnet20 state loads into it
+  CHECK(das.base->named_parameters().front().first == "conv1.weight");
+}
+
+TEST_CASE("dasnet gates: 784 observations, and theta != 0 changes the output", "[models][dasnet]") {
+  Rng rng(6);
+  DasNet das(frozen_resnet(rng), 5);
+  Tensor x = Tensor::normal({2, 3, 32, 32}, 0, 1, rng);
+  Tensor observation;
+  {
+    NoGradGuard no_grad;
+    das.gated_forward(x, Tensor::ones({2, dasnet_gates}), &observation);
+  }
+  CHECK(observation.shape() == Shape{2, 784});
+  Tensor plain = das.forward(x);
+  std::vector<real> theta(784 * 784);
+  for (real& v : theta) v = 0.05f * static_cast<real>(rng.normal());
+  das.set_theta(theta);
+  std::vector<real> gated = das.forward(x).to_vector(), before = plain.to_vector();
+  double change = 0;
+  for (size_t i = 0; i < gated.size(); i++) change += std::abs(gated[i] - before[i]);
+  CHECK(change > 1e-3);
+  CHECK_THROWS_AS(das.set_theta({1, 2, 3}), Error);
+  CHECK_THROWS_AS(das.gated_forward(x, Tensor::ones({2, 10})), Error);
+}
+
+TEST_CASE("dasnet SNES generation runs on a tiny batch", "[models][dasnet][snes]") {
+  Rng rng(7);
+  DasNet das(frozen_resnet(rng), 2);
+  Tensor x = Tensor::normal({2, 3, 32, 32}, 0, 1, rng);
+  Snes snes(std::vector<real>(784 * 784, 0), 0.01f, {.population = 4, .seed = 3});
+  std::vector<real> fitness = dasnet_snes_generation(snes, das, x, {3, 7});
+  REQUIRE(fitness.size() == 4);
+  for (real f : fitness) CHECK(std::isfinite(f));
+  CHECK(snes.generation() == 1);
+  // theta now holds the new mean, which moved away from zero
+  double moved = 0;
+  for (int64_t i = 0; i < das.theta.numel(); i++) moved += std::abs(das.theta.data()[i]);
+  CHECK(moved > 0);
+  CHECK(das.theta.data()[12345] == snes.mean()[12345]);
+}
