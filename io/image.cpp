@@ -10,11 +10,62 @@
 
 namespace glimpse {
 
+namespace {
+
+// stb_image 2.27 (Debian 12) builds a JPEG Huffman table without checking that its 16 code
+// counts add up to at most 256, the size of its symbol arrays: a corrupt DHT segment makes it
+// write past them (found by fuzz/fuzz_image.cpp; later stb releases check). So we walk the
+// JPEG's segments the way stb does and refuse such a table before stb sees it:
+//   FF D8 (start) | FF xx, 2-byte length, payload | ... | FF DA scan header, then entropy-coded
+//   bytes in which FF 00 is a literal FF and FF D0..D7 a restart, until the next marker.
+// A DHT payload holds tables: 1 byte class/id, 16 counts, then sum(counts) symbol bytes.
+bool jpeg_huffman_tables_fit(const std::vector<uint8_t>& bytes) {
+  const size_t size = bytes.size();
+  if (size < 2 || bytes[0] != 0xFF || bytes[1] != 0xD8) return true;  // not a JPEG
+  size_t pos = 2;
+  while (pos + 1 < size) {
+    if (bytes[pos] != 0xFF) {  // entropy-coded data: look for the next marker
+      pos++;
+      continue;
+    }
+    uint8_t marker = bytes[pos + 1];
+    if (marker == 0xFF) {  // fill byte before a marker
+      pos++;
+      continue;
+    }
+    if (marker == 0x00 || marker == 0x01 || (marker >= 0xD0 && marker <= 0xD9)) {  // no length
+      pos += 2;
+      continue;
+    }
+    if (pos + 4 > size) break;
+    size_t length = size_t(bytes[pos + 2]) << 8 | bytes[pos + 3];  // includes its own 2 bytes
+    if (length < 2) break;  // stb skips to the end of the file
+    if (marker == 0xC4) {  // DHT: stb reads tables while the length lasts
+      size_t at = pos + 4;
+      int64_t left = static_cast<int64_t>(length) - 2;
+      while (left > 0 && at + 17 <= size) {
+        size_t symbols = 0;
+        for (int i = 1; i <= 16; i++) symbols += bytes[at + i];
+        if (symbols > 256) return false;
+        at += 17 + symbols;
+        left -= 17 + static_cast<int64_t>(symbols);
+      }
+    }
+    pos += 2 + length;
+  }
+  return true;
+}
+
+}  // namespace
+
 Image decode_image(const std::vector<uint8_t>& bytes, int64_t channels, const std::string& what) {
   if (channels < 1 || channels > 4)
     fail("decode_image: channels must be 1, 2, 3 or 4, got " + std::to_string(channels));
   if (bytes.empty()) fail(what + ": empty file, not an image");
   if (bytes.size() > static_cast<size_t>(INT_MAX)) fail(what + ": file too large for an image");
+
+  if (!jpeg_huffman_tables_fit(bytes))
+    fail(what + ": not a readable image (Corrupt JPEG: a Huffman table has more than 256 codes)");
 
   int width = 0, height = 0, channels_in_file = 0;
   // stb converts whatever the file holds (grey, RGB, palette, 16-bit) to `channels` bytes/pixel

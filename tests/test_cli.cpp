@@ -51,9 +51,9 @@ Outcome run(const std::string& program, const std::string& arguments) {
   return outcome;
 }
 
-// A short train_mnist run on the sample: batch 16, 2 threads, quiet.
+// A short train_mnist run on the sample: batch 8, 2 threads, quiet.
 std::string mnist_run(const std::string& extra) {
-  return "--data " + kSampleMnist + " --batch 16 --threads 2 --seed 3 --quiet " + extra;
+  return "--data " + kSampleMnist + " --batch 8 --threads 2 --seed 3 --quiet " + extra;
 }
 
 struct TempDir {
@@ -211,28 +211,31 @@ TEST_CASE("a non-finite loss stops training and names the step", "[faults]") {
   Outcome anomaly = run("train_mnist", mnist_run("--optimizer sgd --lr 1e6 --max-steps 30 --detect-anomaly"));
   INFO(anomaly.output);
   CHECK(anomaly.status == 1);
-  CHECK_THAT(anomaly.output, Contains("ANOMALY_OP_TEXT"));
+  // "training stopped at step 1 (epoch 1): conv2d: forward produced a non-finite value in ..."
+  CHECK_THAT(anomaly.output, Contains("training stopped at step ") && Contains("(anomaly detection)"));
+  CHECK_THAT(anomaly.output, Contains(": forward produced a non-finite value") ||
+                                 Contains(" backward: produced a non-finite gradient"));
 }
 
 TEST_CASE("a run resumed from its checkpoint ends bitwise where an uninterrupted run ends", "[faults]") {
   TempDir dir;
-  Outcome whole = run("train_mnist", mnist_run("--max-steps 40 --save " + dir / "whole.ckpt"));
+  Outcome whole = run("train_mnist", mnist_run("--max-steps 20 --save " + dir / "whole.ckpt"));
   REQUIRE(whole.status == 0);
-  Outcome first = run("train_mnist", mnist_run("--max-steps 20 --save " + dir / "split.ckpt"));
+  Outcome first = run("train_mnist", mnist_run("--max-steps 10 --save " + dir / "split.ckpt"));
   REQUIRE(first.status == 0);
-  CHECK(read_checkpoint_metadata(dir / "split.ckpt").at("step") == "20");
-  Outcome second = run("train_mnist", mnist_run("--max-steps 40 --resume " + dir / "split.ckpt" + " --save " +
+  CHECK(read_checkpoint_metadata(dir / "split.ckpt").at("step") == "10");
+  Outcome second = run("train_mnist", mnist_run("--max-steps 20 --resume " + dir / "split.ckpt" + " --save " +
                                                 dir / "split.ckpt"));
   INFO(second.output);
   REQUIRE(second.status == 0);
   // the same parameters, optimiser state and metadata: the very same bytes
-  CHECK(read_checkpoint_metadata(dir / "split.ckpt").at("step") == "40");
+  CHECK(read_checkpoint_metadata(dir / "split.ckpt").at("step") == "20");
   CHECK(file_bytes(dir / "split.ckpt") == file_bytes(dir / "whole.ckpt"));
 }
 
 TEST_CASE("a run killed at a random moment leaves a checkpoint that loads, and resumes bitwise", "[faults]") {
   TempDir dir;
-  const std::string every = "--save-every 2 --max-steps 60 ";
+  const std::string every = "--save-every 2 --max-steps 30 ";
   Outcome whole = run("train_mnist", mnist_run(every + "--save " + dir / "whole.ckpt"));
   REQUIRE(whole.status == 0);
 

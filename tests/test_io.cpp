@@ -6,6 +6,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <random>
 #include <set>
 #include <tuple>
@@ -599,4 +600,19 @@ TEST_CASE("data loader never overwrites a batch the caller still holds", "[data]
   }
   for (size_t b = 0; b < kept.size(); b++) CHECK(kept[b].to_vector() == values[b]);
   for (size_t b = 1; b < kept.size(); b++) CHECK(!kept[b].same(kept[b - 1]));
+}
+
+TEST_CASE("a JPEG whose Huffman table has more than 256 codes is refused, not overflowed", "[data][image]") {
+  // found by fuzz/fuzz_image.cpp: stb_image 2.27 wrote past its 257-entry size table
+  std::ifstream file(std::string(GLIMPSE_SOURCE_DIR) + "/fuzz/corpus/image/regression_jpeg_huffman_overflow.jpg",
+                     std::ios::binary);
+  std::vector<uint8_t> bytes{std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
+  REQUIRE(bytes.size() > 100);
+  CHECK_THROWS_WITH(decode_image(bytes, 3, "bad.jpg"), Contains("bad.jpg") && Contains("Huffman table"));
+  // the valid JPEGs of the sample still decode
+  std::ifstream good_file(kSampleDir + "/cifar10/train/airplane/0000.jpg", std::ios::binary);
+  std::vector<uint8_t> good{std::istreambuf_iterator<char>(good_file), std::istreambuf_iterator<char>()};
+  Image image = decode_image(good, 3, "0000.jpg");
+  CHECK(image.height == 32);
+  CHECK(image.width == 32);
 }

@@ -134,15 +134,23 @@ TrainResult train_classifier(ClassifierTraining& run, const CommonFlags& flags) 
       run.optimizer->lr = static_cast<real>(lr);
       run.model->reseed(static_cast<uint64_t>(flags.seed) * 1000003 + static_cast<uint64_t>(step));
 
-      Tensor logits = run.forward(batch.images);          // (N, K)
-      Tensor loss = cross_entropy(logits, batch.labels);  // mean over N
-      double loss_value = loss.item();
-      if (!std::isfinite(loss_value)) non_finite("loss", loss_value, step, epoch);
-      run.optimizer->zero_grad();
-      backward(loss);
-      double norm = clip_grad_norm(params, run.clip_norm > 0 ? run.clip_norm : no_clipping);
-      if (!std::isfinite(norm)) non_finite("gradient norm", norm, step, epoch);
-      run.optimizer->step();
+      Tensor logits;
+      double loss_value = 0;
+      try {
+        logits = run.forward(batch.images);                 // (N, K)
+        Tensor loss = cross_entropy(logits, batch.labels);  // mean over N
+        loss_value = loss.item();
+        if (!std::isfinite(loss_value)) non_finite("loss", loss_value, step, epoch);
+        run.optimizer->zero_grad();
+        backward(loss);
+        double norm = clip_grad_norm(params, run.clip_norm > 0 ? run.clip_norm : no_clipping);
+        if (!std::isfinite(norm)) non_finite("gradient norm", norm, step, epoch);
+        run.optimizer->step();
+      } catch (const Error& e) {  // say where: e.g. the op --detect-anomaly caught
+        if (std::string(e.what()).starts_with("training stopped")) throw;
+        fail("training stopped at step " + std::to_string(step) + " (epoch " + std::to_string(epoch + 1) +
+             "): " + e.what());
+      }
       step++;
       batch_in_epoch++;
       // the periodic save; the end of an epoch and of the run save below anyway
