@@ -43,9 +43,9 @@ bool jpeg_huffman_tables_fit(const std::vector<uint8_t>& bytes) {
     if (marker == 0xC4) {  // DHT: stb reads tables while the length lasts
       size_t at = pos + 4;
       int64_t left = static_cast<int64_t>(length) - 2;
-      while (left > 0 && at + 17 <= size) {
-        size_t symbols = 0;
-        for (int i = 1; i <= 16; i++) symbols += bytes[at + i];
+      while (left > 0 && at < size) {
+        size_t symbols = 0;  // stb reads a count cut off by the end of the file as 0
+        for (size_t i = at + 1; i <= at + 16 && i < size; i++) symbols += bytes[i];
         if (symbols > 256) return false;
         at += 17 + symbols;
         left -= 17 + static_cast<int64_t>(symbols);
