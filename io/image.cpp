@@ -21,8 +21,11 @@ namespace {
 // A DHT payload holds tables: 1 byte class/id, 16 counts, then sum(counts) symbol bytes.
 bool jpeg_huffman_tables_fit(const std::vector<uint8_t>& bytes) {
   const size_t size = bytes.size();
-  if (size < 2 || bytes[0] != 0xFF || bytes[1] != 0xD8) return true;  // not a JPEG
-  size_t pos = 2;
+  // stb reads a marker as FF, any number of fill FFs, then the code: the start is FF.. D8
+  size_t pos = 0;
+  while (pos < size && bytes[pos] == 0xFF) pos++;
+  if (pos == 0 || pos >= size || bytes[pos] != 0xD8) return true;  // not a JPEG
+  pos++;
   while (pos + 1 < size) {
     if (bytes[pos] != 0xFF) {  // entropy-coded data: look for the next marker
       pos++;

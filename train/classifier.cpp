@@ -16,7 +16,7 @@ namespace glimpse {
 
 CommonFlags add_common_flags(Flags& flags, CommonDefaults defaults) {
   return CommonFlags{
-      .data = flags.add_string("data", "", "data directory (default: data/<set>, else the bundled sample)"),
+      .data = flags.add_string("data", "", "data directory; none: data/<set> if it holds the data, else the bundled sample"),
       .epochs = flags.add_int("epochs", defaults.epochs, "passes over the training set", 1, 100000),
       .batch = flags.add_int("batch", defaults.batch, "images per step", 1, 65536),
       .lr = flags.add_real("lr", defaults.lr, "peak learning rate", 0, 1e6),
