@@ -1,5 +1,6 @@
 #include "io/image.h"
 
+#include <algorithm>
 #include <climits>
 #include <memory>
 
@@ -59,6 +60,23 @@ bool jpeg_huffman_tables_fit(const std::vector<uint8_t>& bytes) {
   return true;
 }
 
+// stb_image grows its buffer to a PNG IDAT chunk's stated length before it reads the chunk,
+// so a 60-byte file that claims a 1.5 GB chunk costs a 1.5 GB allocation (found by fuzzing).
+// A chunk (4-byte length, 4-byte type, data, 4-byte CRC) that runs past the end of the file
+// would fail to read anyway: refuse it first. Chunks after IEND are never read.
+bool png_chunks_fit(const std::vector<uint8_t>& bytes) {
+  static const uint8_t signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+  const size_t size = bytes.size();
+  if (size < 8 || !std::equal(signature, signature + 8, bytes.begin())) return true;  // not a PNG
+  for (size_t pos = 8; pos + 8 <= size;) {
+    size_t length = size_t(bytes[pos]) << 24 | size_t(bytes[pos + 1]) << 16 | size_t(bytes[pos + 2]) << 8 | bytes[pos + 3];
+    if (length > size - pos - 8) return false;  // data (the CRC may be cut: stb does not read it for IEND)
+    if (std::equal(bytes.begin() + pos + 4, bytes.begin() + pos + 8, "IEND")) break;
+    pos += 12 + length;
+  }
+  return true;
+}
+
 }  // namespace
 
 Image decode_image(const std::vector<uint8_t>& bytes, int64_t channels, const std::string& what) {
@@ -69,6 +87,9 @@ Image decode_image(const std::vector<uint8_t>& bytes, int64_t channels, const st
 
   if (!jpeg_huffman_tables_fit(bytes))
     fail(what + ": not a readable image (Corrupt JPEG: a Huffman table has more than 256 codes)");
+
+  if (!png_chunks_fit(bytes))
+    fail(what + ": not a readable image (Corrupt PNG: a chunk runs past the end of the file)");
 
   int width = 0, height = 0, channels_in_file = 0;
   // stb converts whatever the file holds (grey, RGB, palette, 16-bit) to `channels` bytes/pixel

@@ -620,3 +620,18 @@ TEST_CASE("a JPEG whose Huffman table has more than 256 codes is refused, not ov
   CHECK(image.height == 32);
   CHECK(image.width == 32);
 }
+
+TEST_CASE("a PNG chunk that runs past the end of the file is refused before anything is allocated for it",
+          "[data][image]") {
+  // found by fuzz/fuzz_image.cpp: a 63-byte file whose IDAT claims ~1.5 GB made stb allocate that
+  auto read = [](const std::string& name) {
+    std::ifstream file(std::string(GLIMPSE_SOURCE_DIR) + "/fuzz/corpus/image/" + name, std::ios::binary);
+    return std::vector<uint8_t>{std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
+  };
+  std::vector<uint8_t> bad = read("regression_png_huge_chunk.png");
+  REQUIRE(bad.size() == 63);
+  CHECK_THROWS_WITH(decode_image(bad, 1, "huge.png"), Contains("huge.png") && Contains("runs past the end"));
+  Image good = decode_image(read("rgb_5x3.png"), 3, "rgb_5x3.png");  // a valid PNG still decodes
+  CHECK(good.height == 3);
+  CHECK(good.width == 5);
+}
