@@ -219,12 +219,11 @@ struct Reader {
 };
 
 // Magic, version, size and checksum: the checks that need no parsing.
-void check_envelope(const std::string& path, const Bytes& bytes) {
-  const size_t size = bytes.size();
+void check_envelope(const std::string& path, const uint8_t* bytes, size_t size) {
   if (size < 8) fail_file(path, "truncated: " + std::to_string(size) + " bytes, shorter than the 8-byte magic");
-  if (std::memcmp(bytes.data(), magic, 8) != 0) fail_file(path, "not a glimpse checkpoint (bad magic bytes)");
+  if (std::memcmp(bytes, magic, 8) != 0) fail_file(path, "not a glimpse checkpoint (bad magic bytes)");
   if (size < header_bytes) fail_file(path, "truncated: " + std::to_string(size) + " bytes, shorter than the header");
-  Reader header{path, bytes.data() + 8, bytes.data() + header_bytes};
+  Reader header{path, bytes + 8, bytes + header_bytes};
   uint32_t version = header.u32("version");
   if (version != format_version)
     fail_file(path, "unknown format version " + std::to_string(version) + " (this build reads version " +
@@ -235,8 +234,8 @@ void check_envelope(const std::string& path, const Bytes& bytes) {
   if (size > stated)
     fail_file(path, "corrupt: " + std::to_string(size) + " bytes, the header says " + std::to_string(stated));
   if (size < header_bytes + checksum_bytes) fail_file(path, "corrupt: too short to hold a checksum");
-  uint64_t stored = load_u64(bytes.data() + size - checksum_bytes);
-  if (stored != fnv1a64(bytes.data(), size - checksum_bytes))
+  uint64_t stored = load_u64(bytes + size - checksum_bytes);
+  if (stored != fnv1a64(bytes, size - checksum_bytes))
     fail_file(path, "checksum mismatch: the file is corrupt");
 }
 
@@ -266,9 +265,10 @@ uint64_t numel_up_to(const Shape& shape, uint64_t limit) {
   return numel;
 }
 
-Parsed parse(const std::string& path, const Bytes& bytes) {
-  check_envelope(path, bytes);
-  Reader r{path, bytes.data() + header_bytes, bytes.data() + bytes.size() - checksum_bytes};
+// Parses a whole file's bytes; the entries point into them.
+Parsed parse(const std::string& path, const uint8_t* bytes, size_t size) {
+  check_envelope(path, bytes, size);
+  Reader r{path, bytes + header_bytes, bytes + size - checksum_bytes};
   Parsed parsed;
 
   uint32_t metadata_count = r.u32("metadata count");
@@ -300,18 +300,9 @@ Parsed parse(const std::string& path, const Bytes& bytes) {
   return parsed;
 }
 
-}  // namespace
-
-void save_checkpoint(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& tensors,
-                     const Metadata& metadata) {
-  check_savable(tensors, metadata);
-  write_atomically(path, encode(tensors, metadata));
-}
-
-Metadata load_checkpoint(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& tensors) {
-  Bytes bytes = read_file(path);
-  Parsed parsed = parse(path, bytes);
-
+// Checks that a parsed file holds exactly the wanted tensors, then fills them.
+Metadata load_parsed(const std::string& path, Parsed parsed,
+                     const std::vector<std::pair<std::string, Tensor>>& tensors) {
   // Match names and shapes both ways before touching any tensor.
   std::map<std::string, const Entry*> in_file;
   for (const Entry& entry : parsed.entries)
@@ -342,9 +333,27 @@ Metadata load_checkpoint(const std::string& path, const std::vector<std::pair<st
   return std::move(parsed.metadata);
 }
 
+}  // namespace
+
+void save_checkpoint(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& tensors,
+                     const Metadata& metadata) {
+  check_savable(tensors, metadata);
+  write_atomically(path, encode(tensors, metadata));
+}
+
+Metadata load_checkpoint(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& tensors) {
+  Bytes bytes = read_file(path);
+  return load_parsed(path, parse(path, bytes.data(), bytes.size()), tensors);
+}
+
+Metadata load_checkpoint_from_bytes(const std::vector<uint8_t>& bytes, const std::string& path,
+                                    const std::vector<std::pair<std::string, Tensor>>& tensors) {
+  return load_parsed(path, parse(path, bytes.data(), bytes.size()), tensors);
+}
+
 Metadata read_checkpoint_metadata(const std::string& path) {
   Bytes bytes = read_file(path);
-  return std::move(parse(path, bytes).metadata);
+  return std::move(parse(path, bytes.data(), bytes.size()).metadata);
 }
 
 }  // namespace glimpse

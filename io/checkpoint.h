@@ -30,6 +30,7 @@
 // a glimpse::Error naming the file and what is wrong.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <utility>
@@ -47,6 +48,10 @@ void save_checkpoint(const std::string& path, const std::vector<std::pair<std::s
 // Fills each given tensor in place from the entry of the same name; the file must hold exactly
 // these names, with the same shapes. Returns the metadata.
 Metadata load_checkpoint(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& tensors);
+
+// The same from a checkpoint file's bytes (`path` only names it in error messages).
+Metadata load_checkpoint_from_bytes(const std::vector<uint8_t>& bytes, const std::string& path,
+                                    const std::vector<std::pair<std::string, Tensor>>& tensors);
 
 // The metadata alone (the whole file is still checked).
 Metadata read_checkpoint_metadata(const std::string& path);

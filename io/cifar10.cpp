@@ -40,34 +40,41 @@ fs::path find_batches_dir(const fs::path& dir, const std::string& first_file) {
   return {};
 }
 
-// Reads the records of every file in order; labels must index class_names.
-ImageDataset load_records(const std::vector<std::string>& files,
-                          const std::vector<std::string>& class_names) {
-  if (files.empty()) fail("cifar10: load_cifar10_binary needs at least one file");
+// Appends the records of one file's bytes to data; labels must index data.class_names.
+void append_records(ImageDataset& data, const std::vector<uint8_t>& bytes, const std::string& path) {
+  int64_t size = static_cast<int64_t>(bytes.size());
+  if (size == 0) fail("cifar10: '" + path + "' is empty");
+  if (size % kRecordBytes != 0)
+    fail("cifar10: '" + path + "' is " + std::to_string(size) + " bytes, not a whole number of " +
+         "3073-byte records (1 label + 3072 pixels): truncated, or not a CIFAR-10 binary batch");
+  int64_t records = size / kRecordBytes;
+  int64_t first = data.size();
+  data.labels.resize(first + records);
+  data.pixels.resize((first + records) * kImageBytes);
+  for (int64_t r = 0; r < records; r++) {
+    const uint8_t* record = bytes.data() + r * kRecordBytes;
+    if (record[0] >= data.classes())
+      fail("cifar10: '" + path + "': record " + std::to_string(r) + " has label " +
+           std::to_string(record[0]) + ", outside 0.." + std::to_string(data.classes() - 1));
+    data.labels[first + r] = record[0];
+    std::copy(record + 1, record + kRecordBytes, data.pixels.begin() + (first + r) * kImageBytes);
+  }
+}
+
+ImageDataset empty_cifar10(const std::vector<std::string>& class_names) {
   ImageDataset data;
   data.channels = kChannels;
   data.height = data.width = kSide;
   data.class_names = class_names;
-  for (const std::string& path : files) {
-    std::vector<uint8_t> bytes = read_binary_file(path, "cifar10");
-    int64_t size = static_cast<int64_t>(bytes.size());
-    if (size == 0) fail("cifar10: '" + path + "' is empty");
-    if (size % kRecordBytes != 0)
-      fail("cifar10: '" + path + "' is " + std::to_string(size) + " bytes, not a whole number of " +
-           "3073-byte records (1 label + 3072 pixels): truncated, or not a CIFAR-10 binary batch");
-    int64_t records = size / kRecordBytes;
-    int64_t first = data.size();
-    data.labels.resize(first + records);
-    data.pixels.resize((first + records) * kImageBytes);
-    for (int64_t r = 0; r < records; r++) {
-      const uint8_t* record = bytes.data() + r * kRecordBytes;
-      if (record[0] >= data.classes())
-        fail("cifar10: '" + path + "': record " + std::to_string(r) + " has label " +
-             std::to_string(record[0]) + ", outside 0.." + std::to_string(data.classes() - 1));
-      data.labels[first + r] = record[0];
-      std::copy(record + 1, record + kRecordBytes, data.pixels.begin() + (first + r) * kImageBytes);
-    }
-  }
+  return data;
+}
+
+// Reads the records of every file in order; labels must index class_names.
+ImageDataset load_records(const std::vector<std::string>& files,
+                          const std::vector<std::string>& class_names) {
+  if (files.empty()) fail("cifar10: load_cifar10_binary needs at least one file");
+  ImageDataset data = empty_cifar10(class_names);
+  for (const std::string& path : files) append_records(data, read_binary_file(path, "cifar10"), path);
   return data;
 }
 
@@ -81,6 +88,12 @@ const std::vector<std::string>& cifar10_class_names() {
 
 ImageDataset load_cifar10_binary(const std::vector<std::string>& files) {
   return load_records(files, cifar10_class_names());
+}
+
+ImageDataset decode_cifar10_binary(const std::vector<uint8_t>& bytes, const std::string& path) {
+  ImageDataset data = empty_cifar10(cifar10_class_names());
+  append_records(data, bytes, path);
+  return data;
 }
 
 ImageDataset load_cifar10_dir(const std::string& dir, bool train) {

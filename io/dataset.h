@@ -42,6 +42,10 @@ ImageDataset subset(const ImageDataset& data, int64_t first, int64_t count);
 
 // ---- MNIST ----
 ImageDataset load_mnist(const std::string& images_path, const std::string& labels_path);
+// The same from the two files' bytes (each raw or gzip), as load_mnist reads them; the paths
+// only name the files in error messages.
+ImageDataset decode_mnist(std::vector<uint8_t> images_file, std::vector<uint8_t> labels_file,
+                          const std::string& images_path, const std::string& labels_path);
 // train: train-images-idx3-ubyte / train-labels-idx1-ubyte, else t10k-...; each with or
 // without .gz
 ImageDataset load_mnist_dir(const std::string& dir, bool train);
@@ -49,6 +53,8 @@ ImageDataset load_mnist_dir(const std::string& dir, bool train);
 // ---- CIFAR-10 ----
 const std::vector<std::string>& cifar10_class_names();  // airplane, automobile, ..., truck
 ImageDataset load_cifar10_binary(const std::vector<std::string>& files);  // 3073-byte records
+// One binary batch file's bytes, as load_cifar10_binary reads each file; `path` names it in errors.
+ImageDataset decode_cifar10_binary(const std::vector<uint8_t>& bytes, const std::string& path);
 // train: data_batch_1.bin, data_batch_2.bin, ... (the official release has 5), else
 // test_batch.bin; directly in dir or in dir/cifar-10-batches-bin. Class names from
 // batches.meta.txt when present. Falls back to an image folder dir/train or dir/test.

@@ -1,5 +1,6 @@
 #include "io/image.h"
 
+#include <algorithm>
 #include <climits>
 #include <memory>
 
@@ -10,11 +11,85 @@
 
 namespace glimpse {
 
+namespace {
+
+// stb_image 2.27 (Debian 12) builds a JPEG Huffman table without checking that its 16 code
+// counts add up to at most 256, the size of its symbol arrays: a corrupt DHT segment makes it
+// write past them (found by fuzz/fuzz_image.cpp; later stb releases check). So we walk the
+// JPEG's segments the way stb does and refuse such a table before stb sees it:
+//   FF D8 (start) | FF xx, 2-byte length, payload | ... | FF DA scan header, then entropy-coded
+//   bytes in which FF 00 is a literal FF and FF D0..D7 a restart, until the next marker.
+// A DHT payload holds tables: 1 byte class/id, 16 counts, then sum(counts) symbol bytes.
+bool jpeg_huffman_tables_fit(const std::vector<uint8_t>& bytes) {
+  const size_t size = bytes.size();
+  // stb reads a marker as FF, any number of fill FFs, then the code: the start is FF.. D8
+  size_t pos = 0;
+  while (pos < size && bytes[pos] == 0xFF) pos++;
+  if (pos == 0 || pos >= size || bytes[pos] != 0xD8) return true;  // not a JPEG
+  pos++;
+  while (pos + 1 < size) {
+    if (bytes[pos] != 0xFF) {  // entropy-coded data: look for the next marker
+      pos++;
+      continue;
+    }
+    uint8_t marker = bytes[pos + 1];
+    if (marker == 0xFF) {  // fill byte before a marker
+      pos++;
+      continue;
+    }
+    if (marker == 0x00 || marker == 0x01 || (marker >= 0xD0 && marker <= 0xD9)) {  // no length
+      pos += 2;
+      continue;
+    }
+    if (pos + 4 > size) break;
+    size_t length = size_t(bytes[pos + 2]) << 8 | bytes[pos + 3];  // includes its own 2 bytes
+    if (length < 2) break;  // stb skips to the end of the file
+    if (marker == 0xC4) {  // DHT: stb reads tables while the length lasts
+      size_t at = pos + 4;
+      int64_t left = static_cast<int64_t>(length) - 2;
+      while (left > 0 && at < size) {
+        size_t symbols = 0;  // stb reads a count cut off by the end of the file as 0
+        for (size_t i = at + 1; i <= at + 16 && i < size; i++) symbols += bytes[i];
+        if (symbols > 256) return false;
+        at += 17 + symbols;
+        left -= 17 + static_cast<int64_t>(symbols);
+      }
+    }
+    pos += 2 + length;
+  }
+  return true;
+}
+
+// stb_image grows its buffer to a PNG IDAT chunk's stated length before it reads the chunk,
+// so a 60-byte file that claims a 1.5 GB chunk costs a 1.5 GB allocation (found by fuzzing).
+// A chunk (4-byte length, 4-byte type, data, 4-byte CRC) that runs past the end of the file
+// would fail to read anyway: refuse it first. Chunks after IEND are never read.
+bool png_chunks_fit(const std::vector<uint8_t>& bytes) {
+  static const uint8_t signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+  const size_t size = bytes.size();
+  if (size < 8 || !std::equal(signature, signature + 8, bytes.begin())) return true;  // not a PNG
+  for (size_t pos = 8; pos + 8 <= size;) {
+    size_t length = size_t(bytes[pos]) << 24 | size_t(bytes[pos + 1]) << 16 | size_t(bytes[pos + 2]) << 8 | bytes[pos + 3];
+    if (length > size - pos - 8) return false;  // data (the CRC may be cut: stb does not read it for IEND)
+    if (std::equal(bytes.begin() + pos + 4, bytes.begin() + pos + 8, "IEND")) break;
+    pos += 12 + length;
+  }
+  return true;
+}
+
+}  // namespace
+
 Image decode_image(const std::vector<uint8_t>& bytes, int64_t channels, const std::string& what) {
   if (channels < 1 || channels > 4)
     fail("decode_image: channels must be 1, 2, 3 or 4, got " + std::to_string(channels));
   if (bytes.empty()) fail(what + ": empty file, not an image");
   if (bytes.size() > static_cast<size_t>(INT_MAX)) fail(what + ": file too large for an image");
+
+  if (!jpeg_huffman_tables_fit(bytes))
+    fail(what + ": not a readable image (Corrupt JPEG: a Huffman table has more than 256 codes)");
+
+  if (!png_chunks_fit(bytes))
+    fail(what + ": not a readable image (Corrupt PNG: a chunk runs past the end of the file)");
 
   int width = 0, height = 0, channels_in_file = 0;
   // stb converts whatever the file holds (grey, RGB, palette, 16-bit) to `channels` bytes/pixel

@@ -23,9 +23,8 @@ std::string hex32(uint32_t value) {
   return text;
 }
 
-// The file's bytes, inflated when it starts with the gzip magic (whatever its name says).
-std::vector<uint8_t> read_maybe_gzip(const std::string& path) {
-  std::vector<uint8_t> bytes = read_binary_file(path, "mnist");
+// The bytes, inflated when they start with the gzip magic (whatever the file's name says).
+std::vector<uint8_t> maybe_gunzip(std::vector<uint8_t> bytes, const std::string& path) {
   if (is_gzip(bytes)) return gunzip(bytes, "mnist: '" + path + "'");
   return bytes;
 }
@@ -72,8 +71,14 @@ std::vector<int64_t> read_idx_header(const std::vector<uint8_t>& bytes, const st
 }  // namespace
 
 ImageDataset load_mnist(const std::string& images_path, const std::string& labels_path) {
-  std::vector<uint8_t> images = read_maybe_gzip(images_path);
-  std::vector<uint8_t> labels = read_maybe_gzip(labels_path);
+  return decode_mnist(read_binary_file(images_path, "mnist"), read_binary_file(labels_path, "mnist"),
+                      images_path, labels_path);
+}
+
+ImageDataset decode_mnist(std::vector<uint8_t> image_file, std::vector<uint8_t> label_file,
+                          const std::string& images_path, const std::string& labels_path) {
+  std::vector<uint8_t> images = maybe_gunzip(std::move(image_file), images_path);
+  std::vector<uint8_t> labels = maybe_gunzip(std::move(label_file), labels_path);
   std::vector<int64_t> image_shape = read_idx_header(images, images_path, kImagesMagic, 3, "images");
   std::vector<int64_t> label_shape = read_idx_header(labels, labels_path, kLabelsMagic, 1, "labels");
   int64_t count = image_shape[0];

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <random>
 #include <set>
 #include <tuple>
@@ -599,4 +600,38 @@ TEST_CASE("data loader never overwrites a batch the caller still holds", "[data]
   }
   for (size_t b = 0; b < kept.size(); b++) CHECK(kept[b].to_vector() == values[b]);
   for (size_t b = 1; b < kept.size(); b++) CHECK(!kept[b].same(kept[b - 1]));
+}
+
+TEST_CASE("a JPEG whose Huffman table has more than 256 codes is refused, not overflowed", "[data][image]") {
+  // found by fuzz/fuzz_image.cpp: stb_image 2.27 wrote past its 257-entry size table
+  // (the second file's table is cut off by the end of the file: stb reads the missing counts as 0; the
+  // third starts FF FF D8: stb skips fill bytes before a marker)
+  for (std::string name : {"regression_jpeg_huffman_overflow.jpg", "regression_jpeg_huffman_overflow_truncated.jpg",
+                           "regression_jpeg_huffman_overflow_fill_bytes.jpg"}) {
+    std::ifstream file(std::string(GLIMPSE_SOURCE_DIR) + "/fuzz/corpus/image/" + name, std::ios::binary);
+    std::vector<uint8_t> bytes{std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
+    REQUIRE(bytes.size() > 200);
+    CHECK_THROWS_WITH(decode_image(bytes, 3, name), Contains(name) && Contains("Huffman table"));
+  }
+  // the valid JPEGs of the sample still decode
+  std::ifstream good_file(kSampleDir + "/cifar10/train/airplane/0000.jpg", std::ios::binary);
+  std::vector<uint8_t> good{std::istreambuf_iterator<char>(good_file), std::istreambuf_iterator<char>()};
+  Image image = decode_image(good, 3, "0000.jpg");
+  CHECK(image.height == 32);
+  CHECK(image.width == 32);
+}
+
+TEST_CASE("a PNG chunk that runs past the end of the file is refused before anything is allocated for it",
+          "[data][image]") {
+  // found by fuzz/fuzz_image.cpp: a 63-byte file whose IDAT claims ~1.5 GB made stb allocate that
+  auto read = [](const std::string& name) {
+    std::ifstream file(std::string(GLIMPSE_SOURCE_DIR) + "/fuzz/corpus/image/" + name, std::ios::binary);
+    return std::vector<uint8_t>{std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
+  };
+  std::vector<uint8_t> bad = read("regression_png_huge_chunk.png");
+  REQUIRE(bad.size() == 63);
+  CHECK_THROWS_WITH(decode_image(bad, 1, "huge.png"), Contains("huge.png") && Contains("runs past the end"));
+  Image good = decode_image(read("rgb_5x3.png"), 3, "rgb_5x3.png");  // a valid PNG still decodes
+  CHECK(good.height == 3);
+  CHECK(good.width == 5);
 }

@@ -16,14 +16,15 @@ namespace glimpse {
 
 CommonFlags add_common_flags(Flags& flags, CommonDefaults defaults) {
   return CommonFlags{
-      .data = flags.add_string("data", "", "data directory (default: data/<set>, else the bundled sample)"),
+      .data = flags.add_string("data", "", "data directory; none: data/<set> if it holds the data, else the bundled sample"),
       .epochs = flags.add_int("epochs", defaults.epochs, "passes over the training set", 1, 100000),
       .batch = flags.add_int("batch", defaults.batch, "images per step", 1, 65536),
       .lr = flags.add_real("lr", defaults.lr, "peak learning rate", 0, 1e6),
       .seed = flags.add_int("seed", 1, "seed of initialisation, shuffling, augmentation and dropout", 0),
       .threads = flags.add_int("threads", 0, "worker threads (0: GLIMPSE_NUM_THREADS, else all cores)", 0, 1024),
       .max_steps = flags.add_int("max-steps", 0, "stop after this many steps in all (0: no limit)", 0),
-      .save = flags.add_string("save", "", "checkpoint file, written atomically after every epoch"),
+      .save = flags.add_string("save", "", "checkpoint file, written atomically after every epoch and at the end"),
+      .save_every = flags.add_int("save-every", 0, "with --save: also write it every N steps (0: only per epoch)", 0),
       .resume = flags.add_string("resume", "", "checkpoint file to continue from"),
       .log = flags.add_string("log", "", "CSV file that gets one row of metrics per epoch"),
       .plot = flags.add_string("plot", "", "SVG file: loss and accuracy per epoch, drawn at the end"),
@@ -105,6 +106,14 @@ TrainResult train_classifier(ClassifierTraining& run, const CommonFlags& flags) 
                   static_cast<long long>(step));
   }
 
+  // A checkpoint says where the run stands: the next step, and the batch of the epoch it starts.
+  auto save = [&](int64_t at_epoch, int64_t batch_in_epoch) {
+    save_checkpoint(flags.save, state,
+                    {{"model", run.model_name}, {"epoch", std::to_string(at_epoch)},
+                     {"batch_in_epoch", std::to_string(batch_in_epoch)}, {"step", std::to_string(step)},
+                     {"seed", std::to_string(flags.seed)}, {"batch", std::to_string(flags.batch)}});
+  };
+
   std::vector<Tensor> params = run.model->parameters();
   Progress progress(flags.quiet);
   Evaluation evaluation;
@@ -125,17 +134,29 @@ TrainResult train_classifier(ClassifierTraining& run, const CommonFlags& flags) 
       run.optimizer->lr = static_cast<real>(lr);
       run.model->reseed(static_cast<uint64_t>(flags.seed) * 1000003 + static_cast<uint64_t>(step));
 
-      Tensor logits = run.forward(batch.images);          // (N, K)
-      Tensor loss = cross_entropy(logits, batch.labels);  // mean over N
-      double loss_value = loss.item();
-      if (!std::isfinite(loss_value)) non_finite("loss", loss_value, step, epoch);
-      run.optimizer->zero_grad();
-      backward(loss);
-      double norm = clip_grad_norm(params, run.clip_norm > 0 ? run.clip_norm : no_clipping);
-      if (!std::isfinite(norm)) non_finite("gradient norm", norm, step, epoch);
-      run.optimizer->step();
+      Tensor logits;
+      double loss_value = 0;
+      try {
+        logits = run.forward(batch.images);                 // (N, K)
+        Tensor loss = cross_entropy(logits, batch.labels);  // mean over N
+        loss_value = loss.item();
+        if (!std::isfinite(loss_value)) non_finite("loss", loss_value, step, epoch);
+        run.optimizer->zero_grad();
+        backward(loss);
+        double norm = clip_grad_norm(params, run.clip_norm > 0 ? run.clip_norm : no_clipping);
+        if (!std::isfinite(norm)) non_finite("gradient norm", norm, step, epoch);
+        run.optimizer->step();
+      } catch (const Error& e) {  // say where: e.g. the op --detect-anomaly caught
+        if (std::string(e.what()).starts_with("training stopped")) throw;
+        fail("training stopped at step " + std::to_string(step) + " (epoch " + std::to_string(epoch + 1) +
+             "): " + e.what());
+      }
       step++;
       batch_in_epoch++;
+      // the periodic save; the end of an epoch and of the run save below anyway
+      if (!flags.save.empty() && flags.save_every > 0 && step % flags.save_every == 0 && step < total_steps &&
+          batch_in_epoch < steps_per_epoch)
+        save(epoch, batch_in_epoch);
 
       int64_t n = static_cast<int64_t>(batch.labels.size());
       std::vector<int64_t> predicted = argmax(logits.detach());
@@ -168,12 +189,7 @@ TrainResult train_classifier(ClassifierTraining& run, const CommonFlags& flags) 
       epoch++;
       batch_in_epoch = 0;
     }
-    if (!flags.save.empty()) {
-      save_checkpoint(flags.save, state,
-                      {{"model", run.model_name}, {"epoch", std::to_string(epoch)},
-                       {"batch_in_epoch", std::to_string(batch_in_epoch)}, {"step", std::to_string(step)},
-                       {"seed", std::to_string(flags.seed)}, {"batch", std::to_string(flags.batch)}});
-    }
+    if (!flags.save.empty()) save(epoch, batch_in_epoch);
   }
 
   if (!evaluated)  // a resumed run that had already finished: report where it stands

@@ -29,6 +29,7 @@ struct CommonFlags {
   int64_t& threads;
   int64_t& max_steps;
   std::string& save;
+  int64_t& save_every;
   std::string& resume;
   std::string& log;
   std::string& plot;

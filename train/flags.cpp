@@ -174,7 +174,7 @@ std::string Flags::help_text() const {
     if (left.size() < 30) out << std::string(30 - left.size(), ' ');
     else out << "\n" << std::string(30, ' ');
     out << flag.help;
-    if (flag.kind != Kind::Bool) out << " (default: " << flag.default_text << ")";
+    if (flag.name != "help") out << " (default: " << flag.default_text << ")";
     out << "\n";
   }
   return out.str();
