@@ -5,12 +5,11 @@
 
 namespace glimpse {
 
-// Side of the localisation net's last feature map: ((side - 6) / 2 - 4) / 2.
+// Side of the localisation net's last feature map: ((side - 6) / 2 - 4) / 2; at least 1 from side 18.
 static int64_t localisation_side(int64_t side) { return ((side - 6) / 2 - 4) / 2; }
 
 SpatialTransformer::SpatialTransformer(int64_t side, Rng& rng) : side(side) {
-  if (localisation_side(side) < 1 || (side - 6) / 2 < 5)
-    fail("SpatialTransformer: the input side must be at least 22, got " + std::to_string(side));
+  if (side < 18) fail("SpatialTransformer: the input side must be at least 18, got " + std::to_string(side));
   int64_t B = localisation_side(side);
   loc_conv1 = add_module("loc_conv1", std::make_shared<Conv2d>(Conv2d::Options{.in = 1, .out = 8, .kernel = 7}, rng));
   loc_conv2 = add_module("loc_conv2", std::make_shared<Conv2d>(Conv2d::Options{.in = 8, .out = 10, .kernel = 5}, rng));

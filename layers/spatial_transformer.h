@@ -10,7 +10,7 @@
 // The output has the input's size; coordinates are normalised to [-1, 1] with
 // align_corners = false, as PyTorch's affine_grid / grid_sample by default.
 //
-// Localisation net, for a 1 x S x S input (S = 28, 42, 60 or any S >= 22):
+// Localisation net, for a 1 x S x S input (S = 28, 42, 60 or any S >= 18):
 //   conv 7/1/0 1->8, maxpool 2, ReLU          -> 8 x A x A,   A = (S - 6) / 2
 //   conv 5/1/0 8->10, maxpool 2, ReLU         -> 10 x B x B,  B = (A - 4) / 2
 //   flatten, linear 10*B*B -> 32, ReLU        -> 32            (S = 28: 90 inputs, 42: 490, 60: 1210)

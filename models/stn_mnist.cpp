@@ -8,7 +8,8 @@ namespace glimpse {
 static int64_t classifier_side(int64_t side) { return ((side - 4) / 2 - 4) / 2; }
 
 StnMnist::StnMnist(int64_t side, Rng& rng, bool use_transformer) : side(side) {
-  if (side < 22) fail("StnMnist: the input side must be at least 22, got " + std::to_string(side));
+  // the classifier needs S >= 16, the transformer S >= 18
+  if (side < 16) fail("StnMnist: the input side must be at least 16, got " + std::to_string(side));
   const int64_t Q = classifier_side(side);
   if (use_transformer) transformer = add_module("transformer", std::make_shared<SpatialTransformer>(side, rng));
   conv1 = add_module("conv1", std::make_shared<Conv2d>(Conv2d::Options{.in = 1, .out = 10, .kernel = 5}, rng));

@@ -1,6 +1,6 @@
 // stn_mnist: the Spatial Transformer Network for distorted MNIST (Jaderberg et al., "Spatial
 // Transformer Networks", NIPS 2015, Sec. 4.1, Fig. 1-2), as specified in MODELS.md, for a
-// 1 x S x S input (S = 28 MNIST or rotated, 42 RTS, 60 cluttered; any S >= 22).
+// 1 x S x S input (S = 28 MNIST or rotated, 42 RTS, 60 cluttered; any S >= 18).
 //
 //   input U                                                  1 x S x S
 //   spatial transformer: theta = f_loc(U), V = sample(U)     1 x S x S    (layers/spatial_transformer.h)

@@ -118,9 +118,9 @@ TEST_CASE("SEBlock grad", "[models][se_block][grad]") {
 TEST_CASE("CBAM: one shared MLP over avg and max, then a 7x7 map of [mean; max]", "[models][cbam]") {
   Rng rng(3);
   CBAM cbam(16, rng);
-  CHECK_THAT(cbam.print(), Contains("channel: ChannelAttention(16, reduction=16)  50 parameters"));  // 16*1+1 + 1*16+16
+  CHECK_THAT(cbam.print(), Contains("channel: ChannelAttention(16, reduction=16)  49 parameters"));  // 16*1+1 + 1*16+16
   CHECK_THAT(cbam.print(), Contains("conv: Conv2d(2, 1, kernel=7, padding=3, bias=false)  98 parameters"));
-  CHECK(cbam.parameter_count() == 50 + 98 + 2);
+  CHECK(cbam.parameter_count() == 49 + 98 + 2);
   cbam.eval();
   fill_uniform(cbam.spatial->bn->running_mean, -0.3f, 0.3f, rng);
   Tensor x = Tensor::normal({2, 16, 5, 6}, 0, 1, rng);
@@ -257,24 +257,60 @@ TEST_CASE("SpatialTransformer at initialisation returns its input", "[models][sp
   CHECK(SpatialTransformer(28, rng).loc_fc1->options.in == 90);
   CHECK(SpatialTransformer(42, rng).loc_fc1->options.in == 490);
   CHECK(SpatialTransformer(60, rng).loc_fc1->options.in == 1210);
-  CHECK_THROWS_AS(SpatialTransformer(20, rng), Error);
+  CHECK(SpatialTransformer(18, rng)(Tensor::zeros({1, 1, 18, 18})).shape() == Shape{1, 1, 18, 18});  // the smallest side
+  CHECK_THROWS_WITH(SpatialTransformer(17, rng), Contains("the input side must be at least 18, got 17"));
 }
 
 TEST_CASE("SpatialTransformer grad", "[models][spatial_transformer][grad]") {
   Rng rng(9);
-  SpatialTransformer st(22, rng);  // the smallest side: a 1x1 map after the localisation convs
-  // A theta away from the identity that depends on the input, so the localisation net gets gradient.
-  fill_uniform(st.loc_fc2->weight, -0.05f, 0.05f, rng);
-  // A smooth image (a sum of blobs): bilinear sampling is then nearly smooth in its coordinates,
-  // and central differences hold across pixel borders.
-  Tensor U = Tensor::empty({2, 1, 22, 22});
+  const int64_t S = 22;
+  SpatialTransformer st(S, rng);  // a 1x1 map after the localisation convs
+  // Bilinear sampling has a kink wherever a sample point crosses a pixel centre line, and at the
+  // identity every point sits on one. theta = diag(0.5, 0.5) puts the points of a 22x22 grid at
+  // pixel coordinates 0.5 j + 5.25: a quarter pixel from every kink. Small weights in the last
+  // linear keep theta depending on the input (the localisation net gets gradient) while moving
+  // the points by hundredths of a pixel.
+  fill_uniform(st.loc_fc2->weight, -1e-4f, 1e-4f, rng);
+  const real theta0[6] = {0.5f, 0, 0, 0, 0.5f, 0};
+  for (int i = 0; i < 6; i++) st.loc_fc2->bias.data()[i] = theta0[i];
+  // A smooth image (a sum of blobs): the localisation net's feature maps are smooth too, so the
+  // values in a 2x2 max-pool window differ by a slope and seldom tie.
+  Tensor U = Tensor::empty({2, 1, S, S});
   for (int64_t n = 0; n < 2; n++)
-    for (int64_t y = 0; y < 22; y++)
-      for (int64_t x = 0; x < 22; x++) {
+    for (int64_t y = 0; y < S; y++)
+      for (int64_t x = 0; x < S; x++) {
         double a = (x - 8.0 - 3 * n) / 5, b = (y - 11.0) / 6, c = (x - 15.0) / 4, d = (y - 7.0 + 2 * n) / 4;
-        U.data()[(n * 22 + y) * 22 + x] = static_cast<real>(std::exp(-a * a - b * b) + 0.7 * std::exp(-c * c - d * d));
+        U.data()[(n * S + y) * S + x] = static_cast<real>(std::exp(-a * a - b * b) + 0.7 * std::exp(-c * c - d * d));
       }
-  CHECK(module_gradcheck(st, U, {.eps = 1e-3, .atol = 3e-3, .rtol = 3e-2, .max_entries = 40}));
+  {
+    NoGradGuard no_grad;
+    // Every ReLU of the localisation net is kept on: each layer's bias is raised until its
+    // smallest input to the ReLU is 1, so no perturbation crosses a ReLU kink.
+    auto raise_bias = [](const Tensor& pre, const Tensor& bias) {  // pre (N, K, ...) or (N, K)
+      int64_t N = pre.shape()[0], K = pre.shape()[1], inner = pre.numel() / (N * K);
+      for (int64_t k = 0; k < K; k++) {
+        real low = 1e30f;
+        for (int64_t n = 0; n < N; n++)
+          for (int64_t i = 0; i < inner; i++) low = std::min(low, pre.data()[(n * K + k) * inner + i]);
+        if (low < 1) bias.data()[k] += 1 - low;
+      }
+    };
+    raise_bias(max_pool2d(st.loc_conv1->forward(U)), st.loc_conv1->bias);
+    Tensor h = max_pool2d(st.loc_conv1->forward(U));
+    raise_bias(max_pool2d(st.loc_conv2->forward(h)), st.loc_conv2->bias);
+    h = max_pool2d(st.loc_conv2->forward(h));
+    raise_bias(st.loc_fc1->forward(flatten(h)), st.loc_fc1->bias);
+    Tensor grid = affine_grid(st.theta(U), S, S);
+    double nearest = 1;
+    for (int64_t i = 0; i < grid.numel(); i++) {
+      double p = ((grid.data()[i] + 1) * S - 1) / 2;  // pixel coordinate, align_corners = false
+      nearest = std::min(nearest, std::abs(p - std::round(p)));
+    }
+    REQUIRE(nearest > 0.2);
+  }
+  // eps = 1e-2 moves a sample point by at most 0.11 pixels; a much smaller eps drowns in the
+  // rounding of theta, whose every ulp moves all 484 points at once.
+  CHECK(module_gradcheck(st, U, {.max_entries = 40}));
 }
 
 // ---- the models ----
@@ -351,8 +387,14 @@ TEST_CASE("stn_mnist loss falls when overfitting one small batch", "[models][stn
   Rng rng(14);
   StnMnist model(28, rng);
   model.eval();  // no dropout: the same function at every step
-  Tensor x = Tensor::uniform({4, 1, 28, 28}, 0, 1, rng);
-  std::vector<real> losses = overfit(model, x, {0, 7, 2, 9}, 0.05f, 12);
+  Tensor x = Tensor::zeros({4, 1, 28, 28});  // four blobs of different places and shapes
+  for (int64_t n = 0; n < 4; n++)
+    for (int64_t y = 0; y < 28; y++)
+      for (int64_t xx = 0; xx < 28; xx++) {
+        double a = (xx - 8.0 - 4 * n) / 3, b = (y - 20.0 + 3 * n) / (2 + n);
+        x.data()[(n * 28 + y) * 28 + xx] = static_cast<real>(2 * std::exp(-a * a - b * b) - 0.3);
+      }
+  std::vector<real> losses = overfit(model, x, {0, 7, 2, 9}, 0.03f, 30);
   INFO("losses: " << Catch::Detail::stringify(losses));
   CHECK(losses.back() < 0.5f * losses.front());
 }
