@@ -6,6 +6,7 @@
 
 #include <cmath>
 
+#include "io/image_grid.h"
 #include "layers/cbam.h"
 #include "layers/init.h"
 #include "layers/residual_attention.h"
@@ -406,4 +407,27 @@ TEST_CASE("se_resnet20 loss falls when overfitting one small batch", "[models][s
   std::vector<real> losses = overfit(*model, x, {0, 7, 2, 9}, 0.05f, 8);
   INFO("losses: " << Catch::Detail::stringify(losses));
   CHECK(losses.back() < 0.5f * losses.front());
+}
+
+// ---- pictures of attention ----
+
+TEST_CASE("ImageGrid stretches maps to tiles and colours heat black to white", "[io][image_grid]") {
+  ImageGrid grid(1, 2, 4, 2);  // one row of two 4x4 tiles drawn 2x: 8x8 pixels each, 2-pixel borders
+  CHECK(grid.image().width == 2 + 2 * (8 + 2));
+  CHECK(grid.image().height == 2 + 8 + 2);
+  const float map[4] = {0, 1, 1, 0};  // 2x2: each value covers a 4x4 block of the 8x8 tile
+  grid.put_heat(0, 1, map, 2, 2);
+  auto pixel = [&](int64_t y, int64_t x) {
+    const uint8_t* p = grid.image().pixels.data() + (y * grid.image().width + x) * 3;
+    return std::vector<int>{p[0], p[1], p[2]};
+  };
+  const int64_t left = 2 + 8 + 2, top = 2;
+  CHECK(pixel(top, left) == std::vector<int>{0, 0, 0});          // 0: black
+  CHECK(pixel(top, left + 4) == std::vector<int>{255, 255, 255});  // 1: white
+  CHECK(pixel(top + 7, left + 7) == std::vector<int>{0, 0, 0});
+  CHECK(pixel(0, 0) == std::vector<int>{128, 128, 128});          // border
+  float values[3] = {2, 4, 6};
+  normalise_to_unit(values, 3);
+  CHECK(values[1] == Approx(0.5));
+  CHECK_THROWS_AS(grid.put_grey(1, 0, map, 2, 2), Error);
 }
