@@ -7,11 +7,21 @@
 // weight decay 5e-4, batch 128, learning rate 0.1 with one epoch of linear warm-up then cosine
 // decay to zero, random crops of the 4-pixel zero-padded image and horizontal flips, inputs
 // normalised per channel with CIFAR-10's training-set mean and standard deviation.
+//
+// --visualize FILE.png (cbam_resnet20, attention56) writes, at the end of the run, a row per test
+// image: the image, then its attention maps, each scaled to [0, 1] by its own range and drawn
+// black-red-yellow-white (white = most attended). cbam_resnet20: the spatial map M_s of the last
+// block (8x8). attention56: the soft mask M of each attention module, averaged over channels
+// (32x32, 16x16, 8x8).
 #include <algorithm>
 #include <cstdio>
 #include <memory>
 
 #include "io/dataset.h"
+#include "io/image_grid.h"
+#include "layers/cbam.h"
+#include "models/residual_attention.h"
+#include "models/resnet20.h"
 #include "models/zoo.h"
 #include "optim/schedule.h"
 #include "optim/sgd.h"
@@ -19,6 +29,48 @@
 #include "train/data_paths.h"
 
 using namespace glimpse;
+
+// The attention maps of the last forward, one (N, 1, h, w) tensor per map: CBAM's spatial map
+// of the last block, or each attention module's mask averaged over channels.
+static std::vector<Tensor> attention_maps(Module& model) {
+  if (auto* attention56 = dynamic_cast<Attention56*>(&model))
+    return {channel_mean(attention56->attention1->last_mask), channel_mean(attention56->attention2->last_mask),
+            channel_mean(attention56->attention3->last_mask)};
+  if (auto* resnet = dynamic_cast<ResNet20*>(&model)) {
+    auto block = std::dynamic_pointer_cast<BasicBlock>((*resnet->layer3)[resnet->layer3->size() - 1]);
+    if (auto cbam = block ? std::dynamic_pointer_cast<CBAM>(block->attention) : nullptr) return {cbam->spatial->last_map};
+  }
+  fail("--visualize draws the attention of cbam_resnet20 and attention56 only");
+}
+
+static void write_attention_picture(Module& model, const ImageDataset& test_set, const std::vector<float>& mean,
+                                    const std::vector<float>& stddev, const std::string& path) {
+  const int64_t count = std::min<int64_t>(8, test_set.size()), S = 32, plane = S * S;
+  Tensor raw = Tensor::empty({count, 3, S, S});  // pixels in [0, 1], for the picture
+  Tensor x = Tensor::empty({count, 3, S, S});    // normalised, for the model
+  for (int64_t i = 0; i < count * 3 * plane; i++) {
+    int64_t c = (i / plane) % 3;
+    raw.data()[i] = test_set.pixels[static_cast<size_t>(i)] / 255.0f;
+    x.data()[i] = (raw.data()[i] - mean[static_cast<size_t>(c)]) / stddev[static_cast<size_t>(c)];
+  }
+  model.eval();
+  NoGradGuard no_grad;
+  model.forward(x);
+  std::vector<Tensor> maps = attention_maps(model);
+  ImageGrid grid(count, 1 + static_cast<int64_t>(maps.size()), S, 3);
+  for (int64_t i = 0; i < count; i++) {
+    grid.put_rgb(i, 0, raw.data() + i * 3 * plane, S, S);
+    for (size_t k = 0; k < maps.size(); k++) {
+      int64_t h = maps[k].shape()[2], w = maps[k].shape()[3];
+      std::vector<float> map(maps[k].data() + i * h * w, maps[k].data() + (i + 1) * h * w);
+      normalise_to_unit(map.data(), h * w);
+      grid.put_heat(i, 1 + static_cast<int64_t>(k), map.data(), h, w);
+    }
+  }
+  grid.write(path);
+  std::printf("wrote %s: %lld test images, each followed by %zu attention map(s)\n", path.c_str(),
+              static_cast<long long>(count), maps.size());
+}
 
 int main(int argc, char** argv) {
   Flags flags("train_cifar", "Trains a CIFAR-10 model of the zoo and reports its test accuracy.");
@@ -28,12 +80,15 @@ int main(int argc, char** argv) {
   double& momentum = flags.add_real("momentum", 0.9, "SGD momentum", 0, 1);
   double& weight_decay = flags.add_real("weight-decay", 5e-4, "L2 weight decay", 0, 1);
   double& warmup_epochs = flags.add_real("warmup-epochs", 1, "epochs of linear learning-rate warm-up", 0, 1000);
+  std::string& visualize = flags.add_string("visualize", "", "cbam_resnet20, attention56: PNG of attention maps over test images");
   flags.parse(argc, argv);
 
   try {
     apply_common_flags(common, "train_cifar");
     Rng rng(static_cast<uint64_t>(common.seed));
     std::shared_ptr<Module> model = create_model(model_name, rng, {.width = width});
+    if (!visualize.empty() && model_name != "cbam_resnet20" && model_name != "attention56")
+      fail("--visualize draws the attention of cbam_resnet20 and attention56 only, not " + model_name);
     DataLocation data = find_data(common.data, "cifar10", common.quiet);
     ImageDataset train_set = load_cifar10_dir(data.dir, true);
     ImageDataset test_set = load_cifar10_dir(data.dir, false);
@@ -62,6 +117,7 @@ int main(int argc, char** argv) {
                            .test_loader = &test_loader, .optimizer = &optimizer,
                            .lr_at = [&](int64_t step) { return static_cast<double>(schedule.lr_at(step)); }};
     train_classifier(run, common);
+    if (!visualize.empty()) write_attention_picture(*model, test_set, mean, stddev, visualize);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "train_cifar: %s\n", e.what());
     return 1;

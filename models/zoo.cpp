@@ -2,8 +2,12 @@
 
 #include <functional>
 
+#include "models/cbam_resnet20.h"
 #include "models/mnist_cnn.h"
+#include "models/residual_attention.h"
 #include "models/resnet20.h"
+#include "models/senet.h"
+#include "models/stn_mnist.h"
 
 namespace glimpse {
 
@@ -22,6 +26,10 @@ const std::vector<ZooEntry>& zoo() {
   static const std::vector<ZooEntry> entries = {
       {"mnist_cnn", Dataset::mnist, [](Rng& rng, const ModelOptions&) { return std::make_shared<MnistCNN>(rng); }},
       {"resnet20", Dataset::cifar10, [](Rng& rng, const ModelOptions&) { return std::make_shared<ResNet20>(rng); }},
+      {"se_resnet20", Dataset::cifar10, [](Rng& rng, const ModelOptions&) { return se_resnet20(rng); }},
+      {"cbam_resnet20", Dataset::cifar10, [](Rng& rng, const ModelOptions&) { return cbam_resnet20(rng); }},
+      {"attention56", Dataset::cifar10, [](Rng& rng, const ModelOptions& o) { return std::make_shared<Attention56>(o.width, rng); }},
+      {"stn_mnist", Dataset::mnist, [](Rng& rng, const ModelOptions&) { return std::make_shared<StnMnist>(28, rng); }},
   };
   return entries;
 }

@@ -175,14 +175,16 @@ TEST_CASE("resnet20 loss falls when overfitting one small batch", "[models][resn
 // ---- the zoo ----
 
 TEST_CASE("zoo creates models by name", "[models][zoo]") {
-  CHECK(model_names() == std::vector<std::string>{"mnist_cnn", "resnet20"});
-  CHECK(mnist_model_names() == std::vector<std::string>{"mnist_cnn"});
-  CHECK(cifar_model_names() == std::vector<std::string>{"resnet20"});
+  CHECK(model_names() == std::vector<std::string>{"mnist_cnn", "resnet20", "se_resnet20", "cbam_resnet20", "attention56",
+                                               "stn_mnist"});
+  CHECK(mnist_model_names() == std::vector<std::string>{"mnist_cnn", "stn_mnist"});
+  CHECK(cifar_model_names() == std::vector<std::string>{"resnet20", "se_resnet20", "cbam_resnet20", "attention56"});
   Rng rng(9);
   CHECK(create_model("mnist_cnn", rng)->type_name() == "MnistCNN");
   CHECK(create_model("resnet20", rng)->parameter_count() == 272474);
   CHECK_THROWS_WITH(create_model("resnet21", rng),
-                    "create_model: unknown model 'resnet21'; known models: mnist_cnn, resnet20");
+                    "create_model: unknown model 'resnet21'; known models: mnist_cnn, resnet20, se_resnet20, cbam_resnet20, "
+                    "attention56, stn_mnist");
 }
 
 TEST_CASE("zoo: a seed fixes the whole model", "[models][zoo]") {
