@@ -81,7 +81,7 @@ int main(int argc, char** argv) {
       int64_t batch = 128, zero = 0;
       double lr = 0.1;
       CommonFlags base_flags{.data = data_dir, .epochs = base_epochs, .batch = batch, .lr = lr, .seed = common.seed,
-                             .threads = common.threads, .max_steps = zero, .save = no_path, .resume = no_path,
+                             .threads = common.threads, .max_steps = zero, .save = no_path, .save_every = zero, .resume = no_path,
                              .log = no_path, .plot = no_path, .quiet = common.quiet, .detect_anomaly = common.detect_anomaly};
       ClassifierTraining run{.model_name = "resnet20", .model = base.get(), .train_loader = &base_loader,
                              .test_loader = &test_loader, .optimizer = &sgd,
