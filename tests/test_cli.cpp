@@ -183,7 +183,7 @@ TEST_CASE("trainer --help lists every flag with its default", "[cli]") {
   for (const Trainer& trainer :
        {Trainer{"train_mnist", {"optimizer"}, {"epochs:3", "batch:64", "lr:0.001", "optimizer:adam", "quiet:off"}},
         Trainer{"train_cifar",
-                {"model", "width", "momentum", "weight-decay", "warmup-epochs"},
+                {"model", "width", "momentum", "weight-decay", "warmup-epochs", "visualize"},
                 {"model:resnet20", "epochs:50", "batch:128", "lr:0.1", "momentum:0.9", "weight-decay:0.0005"}}}) {
     INFO(trainer.name);
     Outcome outcome = run(trainer.name, "--help");
