@@ -177,8 +177,6 @@ static const TensorImpl& checked(const std::shared_ptr<TensorImpl>& impl) {
 }
 
 const Shape& Tensor::shape() const { return checked(impl_).shape; }
-int64_t Tensor::numel() const { return checked(impl_).storage ? shape_numel(impl_->shape) : 0; }
-real* Tensor::data() const { return checked(impl_).storage->data(); }
 
 int64_t Tensor::size(int64_t axis) const {
   int64_t d = dim();
