@@ -11,9 +11,12 @@
 // against the peak: the GFLOP/s of one large square product (gemm, M = N = K = 1536) at the
 // same thread count. The convolutions include im2col / col2im and the bias-free bookkeeping, so
 // the ratio is the end-to-end efficiency of the convolution, not of its GEMM alone.
-// Times are the best of R runs (wall clock): on a shared machine the best run is the one that
-// was least disturbed.
-#include <chrono>
+// Times are CPU times (the process's, all threads, divided by the thread count), best of R runs:
+// on a machine shared with other work the wall clock also counts the time spent waiting for a
+// core, CPU time does not. So "GFLOP/s" is the speed the threads would have on cores of their own.
+#include <time.h>
+
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
@@ -30,14 +33,20 @@ using namespace glimpse;
 
 namespace {
 
+double cpu_ms() {  // CPU time of the process so far, every thread
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return 1e3 * static_cast<double>(t.tv_sec) + 1e-6 * static_cast<double>(t.tv_nsec);
+}
+
+// The best of `repeats` runs of f, in CPU milliseconds per thread.
 double best_ms(int repeats, const std::function<void()>& f) {
   f();  // warm-up: caches, pages, the allocator
   double best = 1e30;
   for (int r = 0; r < repeats; r++) {
-    auto t0 = std::chrono::steady_clock::now();
+    const double t0 = cpu_ms();
     f();
-    auto t1 = std::chrono::steady_clock::now();
-    best = std::min(best, std::chrono::duration<double, std::milli>(t1 - t0).count());
+    best = std::min(best, (cpu_ms() - t0) / num_threads());
   }
   return best;
 }
