@@ -75,8 +75,19 @@ class Tensor {
   const Shape& shape() const;
   int64_t dim() const { return static_cast<int64_t>(shape().size()); }
   int64_t size(int64_t axis) const;  // negative axes count from the end
-  int64_t numel() const;
-  real* data() const;  // a handle gives mutable access, as torch's data_ptr() does
+  // numel() and data() are defined in the header so that they inline: kernels and optimisers
+  // call them in their loops, where an out-of-line call per element cost a few percent of a step.
+  int64_t numel() const {
+    if (!impl_) fail("tensor: use of an undefined tensor");
+    if (!impl_->storage) return 0;
+    int64_t n = 1;
+    for (int64_t d : impl_->shape) n *= d;  // the shape was checked when the storage was made
+    return n;
+  }
+  real* data() const {  // a handle gives mutable access, as torch's data_ptr() does
+    if (!impl_) fail("tensor: use of an undefined tensor");
+    return impl_->storage->data();
+  }
   real item() const;   // the value of a one-element tensor
   std::vector<real> to_vector() const;
   std::string str() const;  // "Tensor(2, 3) [..values..]" for debugging and test failures

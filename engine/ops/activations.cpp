@@ -17,13 +17,16 @@ constexpr int64_t elementwise_grain = 1 << 15;  // values per parallel task
 // ---- relu ----
 
 void relu_forward(real* y, const real* x, int64_t n) {
-  parallel_for(n, elementwise_grain, [&](int64_t i0, int64_t i1) {
+  parallel_for(n, elementwise_grain, [=](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; i++) y[i] = x[i] > 0 ? x[i] : 0;
   });
 }
 void relu_backward(real* dx, const real* dy, const real* y, int64_t n) {
-  parallel_for(n, elementwise_grain, [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; i++) dx[i] += y[i] > 0 ? dy[i] : 0;
+  parallel_for(n, elementwise_grain, [=](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; i++) {
+      const real g = dy[i];  // read whatever the sign: a select, not a branch, so the loop vectorises
+      dx[i] += y[i] > 0 ? g : 0;
+    }
   });
 }
 

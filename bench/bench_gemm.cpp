@@ -1,0 +1,135 @@
+// bench_gemm: how close resnet20's convolutions come to the machine's matrix-product speed.
+//
+//   bench_gemm [--threads T] [--batch B] [--repeats R]
+//
+// For each distinct convolution of resnet20 (batch B, default 128) it times conv2d's forward and
+// its backward (weight and input gradients), and turns the times into GFLOP/s:
+//
+//   forward  flops = 2 * N * K * C*KH*KW * OH*OW      (one multiply-add per weight per output)
+//   backward flops = 2 * forward flops                (dw and dx are one product each)
+//
+// against the peak: the GFLOP/s of one large square product (gemm, M = N = K = 1536) at the
+// same thread count. The convolutions include im2col / col2im and the bias-free bookkeeping, so
+// the ratio is the end-to-end efficiency of the convolution, not of its GEMM alone.
+// Times are CPU times (the process's, all threads, divided by the thread count), best of R runs:
+// on a machine shared with other work the wall clock also counts the time spent waiting for a
+// core, CPU time does not. So "GFLOP/s" is the speed the threads would have on cores of their own.
+#include <time.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "engine/autograd.h"
+#include "engine/blas.h"
+#include "engine/ops.h"
+#include "engine/parallel.h"
+#include "engine/random.h"
+
+using namespace glimpse;
+
+namespace {
+
+double cpu_ms() {  // CPU time of the process so far, every thread
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return 1e3 * static_cast<double>(t.tv_sec) + 1e-6 * static_cast<double>(t.tv_nsec);
+}
+
+// The best of `repeats` runs of f, in CPU milliseconds per thread.
+double best_ms(int repeats, const std::function<void()>& f) {
+  f();  // warm-up: caches, pages, the allocator
+  double best = 1e30;
+  for (int r = 0; r < repeats; r++) {
+    const double t0 = cpu_ms();
+    f();
+    best = std::min(best, (cpu_ms() - t0) / num_threads());
+  }
+  return best;
+}
+
+struct ConvLayer {
+  int64_t C, K, HW, kernel, stride, padding;
+  int count;  // how many convolutions of resnet20 have this shape
+};
+
+// The convolutions of resnet20 (MODELS.md): stem, three stages, the two projection shortcuts.
+const std::vector<ConvLayer> resnet20_convs = {
+    {3, 16, 32, 3, 1, 1, 1},   {16, 16, 32, 3, 1, 1, 6}, {16, 32, 32, 3, 2, 1, 1}, {16, 32, 32, 1, 2, 0, 1},
+    {32, 32, 16, 3, 1, 1, 5},  {32, 64, 16, 3, 2, 1, 1}, {32, 64, 16, 1, 2, 0, 1}, {64, 64, 8, 3, 1, 1, 5},
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int threads = 0, repeats = 10;
+  int64_t batch = 128;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string flag = argv[i];
+    if (flag == "--threads") threads = std::atoi(argv[i + 1]);
+    else if (flag == "--batch") batch = std::atoll(argv[i + 1]);
+    else if (flag == "--repeats") repeats = std::atoi(argv[i + 1]);
+    else {
+      std::fprintf(stderr, "usage: bench_gemm [--threads T] [--batch B] [--repeats R]\n");
+      return 2;
+    }
+  }
+  if (threads > 0) set_num_threads(threads);
+  Rng rng(7);
+
+  const int64_t S = 1536;  // the peak: one large square product
+  Tensor A = Tensor::normal({S, S}, 0, 1, rng), B = Tensor::normal({S, S}, 0, 1, rng), C = Tensor::zeros({S, S});
+  const double peak_ms = best_ms(repeats, [&] {
+    gemm(false, false, S, S, S, 1, A.data(), S, B.data(), S, 0, C.data(), S);
+  });
+  const double peak = 2.0 * S * S * S / peak_ms / 1e6;
+  std::printf("threads %d, batch %lld; sgemm %lldx%lld peak: %.1f GFLOP/s\n\n", num_threads(),
+              static_cast<long long>(batch), static_cast<long long>(S), static_cast<long long>(S), peak);
+  std::printf("%-26s %5s %9s %9s %9s %9s %7s %7s\n", "conv (C->K HxW k/s/p)", "count", "fwd ms", "fwd GF/s",
+              "bwd ms", "bwd GF/s", "fwd %", "bwd %");
+
+  double total_flops = 0, total_ms = 0, fwd_flops = 0, fwd_ms_all = 0, bwd_flops = 0, bwd_ms_all = 0;
+  for (const ConvLayer& l : resnet20_convs) {
+    Tensor x = Tensor::normal({batch, l.C, l.HW, l.HW}, 0, 1, rng).set_requires_grad(true);
+    Tensor w = Tensor::normal({l.K, l.C, l.kernel, l.kernel}, 0, 0.1f, rng).set_requires_grad(true);
+    const Conv2dOptions options{.stride = l.stride, .padding = l.padding};
+    const int64_t out_side = (l.HW + 2 * l.padding - l.kernel) / l.stride + 1;
+    const double flops = 2.0 * batch * l.K * l.C * l.kernel * l.kernel * out_side * out_side;
+
+    const double fwd = best_ms(repeats, [&] {
+      NoGradGuard no_grad;
+      conv2d(x, w, Tensor(), options);
+    });
+    // backward = (forward + sum + backward) - forward - (sum + its backward, on a leaf of y's shape)
+    const double full = best_ms(repeats, [&] {
+      x.zero_grad(), w.zero_grad();
+      sum(conv2d(x, w, Tensor(), options)).backward();
+    });
+    Tensor y = Tensor::zeros({batch, l.K, out_side, out_side}).set_requires_grad(true);
+    const double reduce = best_ms(repeats, [&] {
+      y.zero_grad();
+      sum(y).backward();
+    });
+    const double bwd = std::max(1e-3, full - fwd - reduce);
+    char name[64];
+    std::snprintf(name, sizeof name, "%lld->%lld %lldx%lld %lld/%lld/%lld", static_cast<long long>(l.C),
+                  static_cast<long long>(l.K), static_cast<long long>(l.HW), static_cast<long long>(l.HW),
+                  static_cast<long long>(l.kernel), static_cast<long long>(l.stride),
+                  static_cast<long long>(l.padding));
+    const double fwd_gf = flops / fwd / 1e6, bwd_gf = 2 * flops / bwd / 1e6;
+    std::printf("%-26s %5d %9.2f %9.1f %9.2f %9.1f %6.0f%% %6.0f%%\n", name, l.count, fwd, fwd_gf, bwd, bwd_gf,
+                100 * fwd_gf / peak, 100 * bwd_gf / peak);
+    fwd_flops += l.count * flops, fwd_ms_all += l.count * fwd;
+    bwd_flops += l.count * 2 * flops, bwd_ms_all += l.count * bwd;
+  }
+  total_flops = fwd_flops + bwd_flops, total_ms = fwd_ms_all + bwd_ms_all;
+  std::printf("\nall convolutions of one step: forward %.1f GFLOP/s (%.0f%%), backward %.1f GFLOP/s (%.0f%%), "
+              "overall %.1f GFLOP/s (%.0f%% of peak), %.1f ms\n",
+              fwd_flops / fwd_ms_all / 1e6, 100 * fwd_flops / fwd_ms_all / 1e6 / peak, bwd_flops / bwd_ms_all / 1e6,
+              100 * bwd_flops / bwd_ms_all / 1e6 / peak, total_flops / total_ms / 1e6,
+              100 * total_flops / total_ms / 1e6 / peak, total_ms);
+  return 0;
+}

@@ -1,0 +1,176 @@
+// bench_step: the time of one full training step of a zoo model, on random input.
+//
+//   bench_step --model NAME [--batch B] [--steps N] [--warmup W] [--threads T] [--size S]
+//
+// One step is what a trainer does per batch: zero the gradients, forward, cross-entropy loss,
+// backward, and an SGD update with momentum 0.9. The input and the labels are random (fixed
+// seed) and the same at every step; the first W steps are not timed (they fill the allocator's
+// cache and the OS's pages). Prints ONE JSON line, with the same fields as
+// bench/pytorch_reference.py so that bench/compare.sh can put the two side by side:
+//
+//   {"framework": "glimpse", "model": "resnet20", "batch": 128, "threads": 2, "ms_per_step": ..,
+//    "ms_p10": .., "ms_p90": .., "images_per_s": .., "peak_rss_mb": .., "params": ..}
+//
+// ms_per_step is the median over the timed steps (wall time), ms_p10 / ms_p90 the 10th and 90th
+// percentiles, peak_rss_mb the process's peak resident memory (getrusage ru_maxrss). One more
+// field, cpu_ms_per_step, is the mean CPU time (user + system, all threads) of a timed step.
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "engine/autograd.h"
+#include "engine/ops.h"
+#include "engine/parallel.h"
+#include "engine/random.h"
+#include "models/zoo.h"
+#include "optim/sgd.h"
+
+using namespace glimpse;
+
+namespace {
+
+struct Options {
+  std::string model;
+  int64_t batch = 0;  // 0: the model's default (64 for MNIST-scale models, 128 for CIFAR ones)
+  int steps = 20;
+  int warmup = 3;
+  int threads = 0;    // 0: GLIMPSE_NUM_THREADS or all cores
+  int64_t size = 28;  // MNIST-scale models: the side of the square input (28, or 42 for RTS MNIST)
+};
+
+[[noreturn]] void usage(const std::string& problem) {
+  std::fprintf(stderr,
+               "bench_step: %s\n"
+               "usage: bench_step --model NAME [--batch B] [--steps N] [--warmup W] [--threads T] [--size S]\n",
+               problem.c_str());
+  std::exit(2);
+}
+
+Options parse(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; i++) {
+    const std::string flag = argv[i];
+    if (i + 1 >= argc) usage("missing value after " + flag);
+    const std::string value = argv[++i];
+    if (flag == "--model") o.model = value;
+    else if (flag == "--batch") o.batch = std::atoll(value.c_str());
+    else if (flag == "--steps") o.steps = std::atoi(value.c_str());
+    else if (flag == "--warmup") o.warmup = std::atoi(value.c_str());
+    else if (flag == "--threads") o.threads = std::atoi(value.c_str());
+    else if (flag == "--size") o.size = std::atoll(value.c_str());
+    else usage("unknown flag " + flag);
+  }
+  if (o.model.empty()) usage("--model is required");
+  if (o.steps < 1 || o.warmup < 0) usage("--steps must be >= 1 and --warmup >= 0");
+  if (o.size != 28 && o.size != 42) usage("--size must be 28 or 42");
+  return o;
+}
+
+bool contains(const std::vector<std::string>& names, const std::string& name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+// The input of one batch, from the zoo's model table: MNIST-scale models take (B, 1, S, S),
+// CIFAR models (B, 3, 32, 32). Returns false for a model that is not an image classifier.
+bool image_input_shape(const Options& o, Shape& shape) {
+  if (contains(mnist_model_names(), o.model)) {
+    shape = {o.batch ? o.batch : 64, 1, o.size, o.size};
+    return true;
+  }
+  if (contains(cifar_model_names(), o.model)) {
+    shape = {o.batch ? o.batch : 128, 3, 32, 32};
+    return true;
+  }
+  return false;
+}
+
+// A training step and what it reports, built once for a model.
+struct Step {
+  std::function<void()> run;  // one complete step
+  int64_t batch = 0;
+  int64_t params = 0;
+};
+
+// The classifiers of the zoo: cross-entropy on the logits of a (B, ...) image batch.
+Step classifier_step(const Options& o, const Shape& input_shape, Rng& rng) {
+  auto model = create_model(o.model, rng);
+  model->train();
+  auto optimizer = std::make_shared<SGD>(model->parameters(), SgdOptions{.lr = 0.01f, .momentum = 0.9f});
+  Tensor x = Tensor::normal(input_shape, 0, 1, rng);
+  std::vector<int64_t> labels(input_shape[0]);
+  for (int64_t& label : labels) label = static_cast<int64_t>(rng.uniform(0, 10)) % 10;
+  Step step;
+  step.batch = input_shape[0];
+  step.params = model->parameter_count();
+  step.run = [model, optimizer, x, labels] {
+    optimizer->zero_grad();
+    Tensor loss = cross_entropy(model->forward(x), labels);
+    loss.backward();
+    optimizer->step();
+  };
+  return step;
+}
+
+// The models whose step is not "classify one image batch" get their own step here:
+// RAM (glimpses over time, REINFORCE on the locations) and dasnet (SNES) are added with them.
+Step build_step(const Options& o, Rng& rng) {
+  Shape input_shape;
+  if (image_input_shape(o, input_shape)) return classifier_step(o, input_shape, rng);
+  std::string known;
+  for (const std::string& n : model_names()) known += (known.empty() ? "" : ", ") + n;
+  usage("no training step for model '" + o.model + "'; image classifiers of the zoo: " + known);
+}
+
+// CPU time of the whole process (user + system, every thread), in seconds: on a machine shared
+// with other work it says more than the wall clock, which also counts the time spent waiting.
+double cpu_seconds() {
+  struct rusage r {};
+  getrusage(RUSAGE_SELF, &r);
+  return static_cast<double>(r.ru_utime.tv_sec + r.ru_stime.tv_sec) + 1e-6 * static_cast<double>(r.ru_utime.tv_usec + r.ru_stime.tv_usec);
+}
+
+double percentile(std::vector<double> values, double q) {
+  std::sort(values.begin(), values.end());
+  const size_t i = static_cast<size_t>(q * static_cast<double>(values.size() - 1) + 0.5);
+  return values[std::min(i, values.size() - 1)];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Options o = parse(argc, argv);
+  if (o.threads > 0) set_num_threads(o.threads);
+  Rng rng(1234);
+  Step step;
+  try {
+    step = build_step(o, rng);
+  } catch (const Error& e) {
+    usage(e.what());
+  }
+  for (int i = 0; i < o.warmup; i++) step.run();
+  std::vector<double> ms;
+  const double cpu_before = cpu_seconds();
+  for (int i = 0; i < o.steps; i++) {
+    auto t0 = std::chrono::steady_clock::now();
+    step.run();
+    auto t1 = std::chrono::steady_clock::now();
+    ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+  }
+  const double cpu_ms = 1000.0 * (cpu_seconds() - cpu_before) / o.steps;
+  struct rusage usage_now {};
+  getrusage(RUSAGE_SELF, &usage_now);
+  const double median = percentile(ms, 0.5);
+  std::printf(
+      "{\"framework\": \"glimpse\", \"model\": \"%s\", \"batch\": %lld, \"threads\": %d, \"ms_per_step\": %.3f, "
+      "\"ms_p10\": %.3f, \"ms_p90\": %.3f, \"images_per_s\": %.1f, \"peak_rss_mb\": %.1f, \"params\": %lld, \"cpu_ms_per_step\": %.2f}\n",
+      o.model.c_str(), static_cast<long long>(step.batch), num_threads(), median, percentile(ms, 0.1),
+      percentile(ms, 0.9), 1000.0 * static_cast<double>(step.batch) / median,
+      static_cast<double>(usage_now.ru_maxrss) / 1024.0, static_cast<long long>(step.params), cpu_ms);
+  return 0;
+}

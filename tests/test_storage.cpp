@@ -1,0 +1,42 @@
+// The storage cache (Note [The storage cache] in engine/tensor.cpp): a block freed by one tensor
+// is handed to the next tensor of the same size, and must then behave as fresh memory would.
+#include <catch2/catch.hpp>
+
+#include <vector>
+
+#include "engine/ops.h"
+#include "engine/parallel.h"
+#include "engine/random.h"
+
+using namespace glimpse;
+
+TEST_CASE("storage reuse gives clean tensors", "[tensor][storage]") {
+  const Shape shape{64, 100};  // 25 KB: above the size the cache leaves to malloc
+  { Tensor dirty = Tensor::full(shape, 7); }  // freed: its block may go to the next tensor
+  Tensor z = Tensor::zeros(shape);
+  for (real v : z.to_vector()) REQUIRE(v == 0);
+  { Tensor dirty = Tensor::full(shape, 7); }
+  Tensor o = Tensor::ones(shape);
+  for (real v : o.to_vector()) REQUIRE(v == 1);
+  // a gradient buffer built on a reused block starts at zero too
+  { Tensor dirty = Tensor::full(shape, 7); }
+  Tensor x = Tensor::ones(shape).set_requires_grad(true);
+  sum(x).backward();
+  for (real v : x.grad().to_vector()) REQUIRE(v == 1);
+}
+
+TEST_CASE("storage from many threads at once", "[tensor][storage]") {
+  // Tasks allocate, fill, check and free tensors of a few sizes, all at the same time: no block
+  // may be handed to two live tensors.
+  std::vector<int> failures(64, 0);
+  parallel_for(64, 1, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; t++)
+      for (int round = 0; round < 20; round++) {
+        const int64_t n = 1024 * (1 + (t + round) % 4);
+        Tensor a = Tensor::full({n}, static_cast<real>(t)), b = Tensor::full({n}, static_cast<real>(-t));
+        for (int64_t i = 0; i < n; i++)
+          if (a.data()[i] != static_cast<real>(t) || b.data()[i] != static_cast<real>(-t)) failures[t]++;
+      }
+  });
+  for (int f : failures) CHECK(f == 0);
+}
