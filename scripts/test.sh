@@ -15,7 +15,10 @@ if [[ "${1:-}" == "--sanitize" ]]; then
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 fi
 jobs=$(nproc)
+targets=()
+# the sanitizer build needs only the test binary (and the trainers its command-line tests run)
+if [[ "$build_dir" == build-asan ]]; then targets=(--target glimpse_tests); fi
 cmake -S . -B "$build_dir" "${flags[@]}" > /dev/null
-cmake --build "$build_dir" -j "$jobs"
+cmake --build "$build_dir" -j "$jobs" "${targets[@]}"
 cd "$build_dir"
 ctest --output-on-failure -j "$jobs"
