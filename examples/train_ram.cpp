@@ -238,7 +238,10 @@ int main(int argc, char** argv) {
         if (!std::isfinite(value)) fail("training stopped: the loss is not finite at step " + std::to_string(step));
         optimizer.zero_grad();
         backward(loss.total);
-        clip_grad_norm(params, clip_norm > 0 ? clip_norm : std::numeric_limits<double>::infinity());
+        double norm = clip_grad_norm(params, clip_norm > 0 ? clip_norm : std::numeric_limits<double>::infinity());
+        if (!std::isfinite(norm))
+          fail("training stopped: the gradient norm is not finite at step " + std::to_string(step) +
+               " (rerun with --detect-anomaly to name the first op whose output is not finite)");
         optimizer.step();
         step++;
         batch_in_epoch++;
