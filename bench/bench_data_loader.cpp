@@ -62,7 +62,7 @@ int main(int argc, char** argv) {
                 (long long)cifar.size(), seconds_since(start));
 
     DataLoader loader(cifar, {.batch_size = 128, .seed = 1, .crop_padding = 4, .horizontal_flip = true,
-                              .mean = {0.4914f, 0.4822f, 0.4465f}, .stddev = {0.2470f, 0.2435f, 0.2616f}});
+                              .mean = cifar10_mean, .stddev = cifar10_stddev});
     std::printf("CIFAR batches of 128, crop 4 + flip + normalise:\n");
     for (double work_ms : {0.0, 5.0}) run_epoch(loader, work_ms);
   } catch (const std::exception& error) {

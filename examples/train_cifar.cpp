@@ -98,7 +98,8 @@ int main(int argc, char** argv) {
       std::printf("%s", model->print().c_str());
     }
 
-    const std::vector<float> mean{0.4914f, 0.4822f, 0.4465f}, stddev{0.2470f, 0.2435f, 0.2616f};
+    const std::vector<float>& mean = cifar10_mean;
+    const std::vector<float>& stddev = cifar10_stddev;
     DataLoader train_loader(train_set, {.batch_size = common.batch, .shuffle = true,
                                         .seed = static_cast<uint64_t>(common.seed), .crop_padding = 4,
                                         .horizontal_flip = true, .mean = mean, .stddev = stddev});

@@ -59,7 +59,8 @@ int main(int argc, char** argv) {
     DataLocation data = find_data(common.data, "cifar10", common.quiet);
     ImageDataset train_set = load_cifar10_dir(data.dir, true);
     ImageDataset test_set = load_cifar10_dir(data.dir, false);
-    const std::vector<float> mean{0.4914f, 0.4822f, 0.4465f}, stddev{0.2470f, 0.2435f, 0.2616f};
+    const std::vector<float>& mean = cifar10_mean;
+    const std::vector<float>& stddev = cifar10_stddev;
     DataLoader test_loader(test_set, {.batch_size = 500, .shuffle = false, .mean = mean, .stddev = stddev});
     Rng rng(static_cast<uint64_t>(common.seed));
     auto base = std::make_shared<ResNet20>(rng);

@@ -37,7 +37,8 @@ int main(int argc, char** argv) {
     std::shared_ptr<Module> model = create_model("mnist_cnn", rng);
     if (!common.quiet) std::printf("%s", model->print().c_str());
 
-    const std::vector<float> mean{0.1307f}, stddev{0.3081f};
+    const std::vector<float>& mean = mnist_mean;
+    const std::vector<float>& stddev = mnist_stddev;
     DataLoader train_loader(train_set, {.batch_size = common.batch, .shuffle = true,
                                         .seed = static_cast<uint64_t>(common.seed), .mean = mean, .stddev = stddev});
     DataLoader test_loader(test_set, {.batch_size = 500, .shuffle = false, .mean = mean, .stddev = stddev});

@@ -52,6 +52,11 @@ ImageDataset load_mnist_dir(const std::string& dir, bool train);
 
 // ---- CIFAR-10 ----
 const std::vector<std::string>& cifar10_class_names();  // airplane, automobile, ..., truck
+
+// Per-channel mean and standard deviation of the training images (pixels scaled to [0, 1]),
+// the usual normalisation for LoaderOptions::mean / stddev.
+inline const std::vector<float> mnist_mean{0.1307f}, mnist_stddev{0.3081f};
+inline const std::vector<float> cifar10_mean{0.4914f, 0.4822f, 0.4465f}, cifar10_stddev{0.2470f, 0.2435f, 0.2616f};
 ImageDataset load_cifar10_binary(const std::vector<std::string>& files);  // 3073-byte records
 // One binary batch file's bytes, as load_cifar10_binary reads each file; `path` names it in errors.
 ImageDataset decode_cifar10_binary(const std::vector<uint8_t>& bytes, const std::string& path);

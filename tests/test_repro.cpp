@@ -30,7 +30,7 @@ std::vector<std::vector<real>> train_steps(uint64_t seed, int threads, int steps
   set_num_threads(threads);
   Rng rng(seed);
   std::shared_ptr<Module> model = create_model("mnist_cnn", rng);
-  DataLoader loader(mnist_sample(), {.batch_size = 32, .shuffle = true, .seed = seed, .mean = {0.1307f}, .stddev = {0.3081f}});
+  DataLoader loader(mnist_sample(), {.batch_size = 32, .shuffle = true, .seed = seed, .mean = mnist_mean, .stddev = mnist_stddev});
   SGD optimizer(model->parameters(), {.lr = 0.05f, .momentum = 0.9f, .weight_decay = 5e-4f});
   model->train();
   loader.start_epoch(0);
