@@ -16,6 +16,9 @@ struct Image {
   std::vector<uint8_t> pixels;
 };
 
+// The largest image decode_image accepts (4096 x 4096 pixels); larger headers are refused.
+inline constexpr int64_t max_image_pixels = int64_t{1} << 24;
+
 // Decodes an encoded image file's bytes to `channels` channels (1 grey, 2 grey+alpha, 3 RGB,
 // 4 RGBA; stb converts). `what` names the file in the error raised for a bad or unknown format.
 Image decode_image(const std::vector<uint8_t>& bytes, int64_t channels, const std::string& what);

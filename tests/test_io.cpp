@@ -635,3 +635,12 @@ TEST_CASE("a PNG chunk that runs past the end of the file is refused before anyt
   CHECK(good.height == 3);
   CHECK(good.width == 5);
 }
+
+TEST_CASE("an image header stating more pixels than glimpse reads is refused before decoding", "[data][image]") {
+  // found by fuzz/fuzz_image.cpp: a 96-byte BMP stating 15616 x 9532 pixels made stb allocate
+  // 446 MB and fill it for seconds
+  std::ifstream file(std::string(GLIMPSE_SOURCE_DIR) + "/fuzz/corpus/image/regression_bmp_huge_header", std::ios::binary);
+  std::vector<uint8_t> bad{std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
+  REQUIRE(bad.size() == 96);
+  CHECK_THROWS_WITH(decode_image(bad, 3, "huge.bmp"), Contains("huge.bmp") && Contains("15616x9532"));
+}
