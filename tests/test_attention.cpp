@@ -17,6 +17,7 @@
 #include "models/senet.h"
 #include "models/stn_mnist.h"
 #include "models/zoo.h"
+#include "tests/model_testing.h"
 #include "tests/module_gradcheck.h"
 
 using namespace glimpse;
@@ -43,24 +44,6 @@ void keep_relus_off_their_kinks(Module& m, Rng& rng) {
       k++;
     }
   }
-}
-
-// Plain SGD written out (p -= lr * dL/dp) on one batch; returns the loss before each step.
-std::vector<real> overfit(Module& model, const Tensor& x, const std::vector<int64_t>& labels, real lr, int steps) {
-  std::vector<real> losses;
-  for (int step = 0; step < steps; step++) {
-    model.zero_grad();
-    Tensor loss = cross_entropy(model(x), labels);
-    losses.push_back(loss.item());
-    backward(loss);
-    for (const Tensor& p : model.parameters()) {
-      if (!p.grad().defined()) continue;
-      real* w = p.data();
-      const real* dw = p.grad().data();
-      for (int64_t i = 0; i < p.numel(); i++) w[i] -= lr * dw[i];
-    }
-  }
-  return losses;
 }
 
 double sigmoid_of(double v) { return 1 / (1 + std::exp(-v)); }
@@ -395,7 +378,7 @@ TEST_CASE("stn_mnist loss falls when overfitting one small batch", "[models][stn
         double a = (xx - 8.0 - 4 * n) / 3, b = (y - 20.0 + 3 * n) / (2 + n);
         x.data()[(n * 28 + y) * 28 + xx] = static_cast<real>(2 * std::exp(-a * a - b * b) - 0.3);
       }
-  std::vector<real> losses = overfit(model, x, {0, 7, 2, 9}, 0.03f, 30);
+  std::vector<real> losses = overfit(model, x, {0, 7, 2, 9}, 0.03f, 30, false);
   INFO("losses: " << Catch::Detail::stringify(losses));
   CHECK(losses.back() < 0.5f * losses.front());
 }
@@ -404,7 +387,7 @@ TEST_CASE("se_resnet20 loss falls when overfitting one small batch", "[models][s
   Rng rng(15);
   auto model = se_resnet20(rng);
   Tensor x = Tensor::normal({4, 3, 16, 16}, 0, 1, rng);  // 16x16 keeps it quick; the pool makes any size fit
-  std::vector<real> losses = overfit(*model, x, {0, 7, 2, 9}, 0.05f, 8);
+  std::vector<real> losses = overfit(*model, x, {0, 7, 2, 9}, 0.05f, 8, false);
   INFO("losses: " << Catch::Detail::stringify(losses));
   CHECK(losses.back() < 0.5f * losses.front());
 }

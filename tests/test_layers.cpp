@@ -18,6 +18,7 @@
 #include "layers/sequential.h"
 #include "layers/sigmoid.h"
 #include "tests/gradcheck.h"
+#include "tests/model_testing.h"
 #include "tests/module_gradcheck.h"
 
 using namespace glimpse;
@@ -25,12 +26,6 @@ using namespace glimpse::testing;
 using Catch::Matchers::Contains;
 
 namespace {
-
-std::vector<std::string> names_of(const std::vector<NamedTensor>& list) {
-  std::vector<std::string> names;
-  for (const auto& [name, t] : list) names.push_back(name);
-  return names;
-}
 
 // A module with a parameter, a buffer and two children, registered interleaved.
 struct Toy : Module {

@@ -9,18 +9,13 @@
 #include "models/resnet20.h"
 #include "models/zoo.h"
 #include "tests/gradcheck.h"
+#include "tests/model_testing.h"
 
 using namespace glimpse;
 using namespace glimpse::testing;
 using Catch::Matchers::Contains;
 
 namespace {
-
-std::vector<std::string> names_of(const std::vector<NamedTensor>& list) {
-  std::vector<std::string> names;
-  for (const auto& [name, t] : list) names.push_back(name);
-  return names;
-}
 
 bool has_name(const std::vector<NamedTensor>& list, const std::string& name) {
   auto names = names_of(list);
@@ -31,24 +26,6 @@ int count_of(const std::string& text, const std::string& part) {
   int count = 0;
   for (size_t at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) count++;
   return count;
-}
-
-// Plain SGD written out (p -= lr * dL/dp) on one batch; returns the loss before each step.
-std::vector<real> overfit(Module& model, const Tensor& x, const std::vector<int64_t>& labels, real lr, int steps) {
-  std::vector<real> losses;
-  for (int step = 0; step < steps; step++) {
-    model.zero_grad();
-    Tensor loss = cross_entropy(model(x), labels);
-    losses.push_back(loss.item());
-    backward(loss);
-    for (const Tensor& p : model.parameters()) {
-      REQUIRE(p.grad().defined());
-      real* w = p.data();
-      const real* dw = p.grad().data();
-      for (int64_t i = 0; i < p.numel(); i++) w[i] -= lr * dw[i];
-    }
-  }
-  return losses;
 }
 
 }  // namespace
@@ -90,7 +67,7 @@ TEST_CASE("mnist_cnn loss falls when overfitting one small batch", "[models][mni
   Rng rng(3);
   MnistCNN model(rng);
   Tensor x = Tensor::normal({4, 1, 28, 28}, 0, 1, rng);
-  std::vector<real> losses = overfit(model, x, {3, 1, 4, 1}, 0.02f, 12);  // in training mode: with dropout
+  std::vector<real> losses = overfit(model, x, {3, 1, 4, 1}, 0.02f, 12, true);  // in training mode: with dropout
   INFO("losses: " << Catch::Detail::stringify(losses));
   real last_three = (losses[9] + losses[10] + losses[11]) / 3;  // dropout makes single steps noisy
   CHECK(last_three < 0.6f * losses.front());
@@ -167,7 +144,7 @@ TEST_CASE("resnet20 loss falls when overfitting one small batch", "[models][resn
   Rng rng(8);
   ResNet20 model(rng);
   Tensor x = Tensor::normal({4, 3, 16, 16}, 0, 1, rng);  // 16x16 keeps it quick; the pool makes any size fit
-  std::vector<real> losses = overfit(model, x, {0, 7, 2, 9}, 0.05f, 8);
+  std::vector<real> losses = overfit(model, x, {0, 7, 2, 9}, 0.05f, 8, true);
   INFO("losses: " << Catch::Detail::stringify(losses));
   CHECK(losses.back() < 0.5f * losses.front());
 }
