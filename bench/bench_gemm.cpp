@@ -86,8 +86,8 @@ int main(int argc, char** argv) {
     gemm(false, false, S, S, S, 1, A.data(), S, B.data(), S, 0, C.data(), S);
   });
   const double peak = 2.0 * S * S * S / peak_ms / 1e6;
-  std::printf("threads %d, batch %lld; sgemm %lldx%lld peak: %.1f GFLOP/s\n\n", num_threads(),
-              static_cast<long long>(batch), static_cast<long long>(S), static_cast<long long>(S), peak);
+  std::printf("threads %d, batch %lld; OpenBLAS %s kernels; sgemm %lldx%lld peak: %.1f GFLOP/s\n\n", num_threads(),
+              static_cast<long long>(batch), blas_kernels().c_str(), static_cast<long long>(S), static_cast<long long>(S), peak);
   std::printf("%-26s %5s %9s %9s %9s %9s %7s %7s\n", "conv (C->K HxW k/s/p)", "count", "fwd ms", "fwd GF/s",
               "bwd ms", "bwd GF/s", "fwd %", "bwd %");
 

@@ -10,6 +10,8 @@ namespace glimpse {
 
 void blas_use_one_thread() { openblas_set_num_threads(1); }
 
+std::string blas_kernels() { return openblas_get_corename(); }
+
 void gemm_serial(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, real alpha,
                  const real* A, int64_t lda, const real* B, int64_t ldb, real beta, real* C,
                  int64_t ldc) {

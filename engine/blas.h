@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "engine/tensor.h"
 
@@ -22,5 +23,9 @@ void gemm_serial(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, re
                  int64_t ldc);
 
 void blas_use_one_thread();
+
+// The kernels OpenBLAS chose for this CPU as it loaded ("Haswell" for AVX2, "SkylakeX" for
+// AVX-512, ...), or the ones the environment variable OPENBLAS_CORETYPE forced.
+std::string blas_kernels();
 
 }  // namespace glimpse
