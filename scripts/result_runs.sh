@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# The training runs behind the figures of docs/RESULTS.md, one after another, each resumable.
+#
+#   scripts/result_runs.sh --list                 the runs, in order, with their commands
+#   scripts/result_runs.sh [NAME...]              run these (default: every run), in the foreground
+#   nohup scripts/result_runs.sh > runs/queue.log 2>&1 &      the same in the background
+#
+# Each run writes $RUNS_DIR/NAME.log (what the trainer prints), NAME.csv (metrics per epoch),
+# NAME.ckpt (every 100 steps and every epoch, atomically) and NAME.svg (the plot). A run that
+# finished leaves NAME.done (its final line) and is skipped; one that was interrupted (a stop, a
+# kill, a reboot) resumes from NAME.ckpt the next time. RUNS_DIR defaults to runs/.
+# The full data sets: MNIST_DIR (default data/mnist) and CIFAR_DIR (default data/cifar10), where
+# scripts/download_data.sh puts them. THREADS (default 2) is every run's --threads.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+runs=${RUNS_DIR:-runs}
+mnist=${MNIST_DIR:-data/mnist}
+cifar=${CIFAR_DIR:-data/cifar10}
+threads=${THREADS:-2}
+
+# name | trainer and flags (every run also gets --threads, --save, --log, --plot, --resume)
+run_table() {
+  cat <<EOF
+resnet20|train_cifar --model resnet20 --data $cifar --epochs 50
+stn_rts|train_stn --dataset rts --data $mnist --epochs 20
+stn_rts_cnn|train_stn --dataset rts --data $mnist --epochs 20 --no-transformer
+ram_mnist|train_ram --dataset mnist --data $mnist --epochs 100 --mc-samples 10
+ram_translated|train_ram --dataset translated --data $mnist --epochs 100 --mc-samples 10
+ram_cluttered|train_ram --dataset cluttered --data $mnist --epochs 100 --mc-samples 10
+dasnet|train_dasnet --base $runs/resnet20.ckpt --data $cifar
+se_resnet20|train_cifar --model se_resnet20 --data $cifar --epochs 50
+cbam_resnet20|train_cifar --model cbam_resnet20 --data $cifar --epochs 50
+attention56|train_cifar --model attention56 --data $cifar --epochs 50
+EOF
+}
+
+command_of() {  # the trainer command of run $1, or nothing
+  run_table | while IFS='|' read -r name command; do
+    if [[ $name == "$1" ]]; then echo "$command"; fi
+  done
+}
+
+if [[ ${1:-} == --list ]]; then
+  run_table | while IFS='|' read -r name command; do printf '%-15s build/%s\n' "$name" "$command"; done
+  exit 0
+fi
+
+names=("$@")
+if [[ ${#names[@]} -eq 0 ]]; then mapfile -t names < <(run_table | cut -d'|' -f1); fi
+for name in "${names[@]}"; do
+  [[ -n $(command_of "$name") ]] || { echo "result_runs: no run named '$name' (see --list)" >&2; exit 2; }
+done
+
+mkdir -p "$runs"
+for name in "${names[@]}"; do
+  if [[ -f $runs/$name.done ]]; then
+    echo "$name: done ($(cat "$runs/$name.done"))"
+    continue
+  fi
+  read -r -a command <<<"$(command_of "$name")"
+  trainer=${command[0]}
+  [[ -x build/$trainer ]] || { echo "result_runs: build/$trainer is not built (cmake --build build -j2)" >&2; exit 2; }
+  resume=()
+  if [[ -f $runs/$name.ckpt ]]; then resume=(--resume "$runs/$name.ckpt"); fi
+  echo "== $(date -u +%FT%TZ) commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown): ${command[*]} ${resume[*]}" |
+    tee -a "$runs/$name.log"
+  if ! "build/$trainer" "${command[@]:1}" --threads "$threads" --save "$runs/$name.ckpt" --save-every 100 \
+       --log "$runs/$name.csv" --plot "$runs/$name.svg" "${resume[@]}" >>"$runs/$name.log" 2>&1; then
+    echo "$name: FAILED, see $runs/$name.log" >&2
+    exit 1
+  fi
+  tail -n 1 "$runs/$name.log" > "$runs/$name.done"
+  echo "$name: $(cat "$runs/$name.done")"
+done
