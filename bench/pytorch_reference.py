@@ -573,6 +573,8 @@ def main():
     # PyTorch picks its own thread counts unless told; both must be set before any parallel work.
     torch.set_num_threads(args.threads)
     torch.set_num_interop_threads(1)
+    if args.model and args.model != "stn_mnist" and args.size != 28:
+        parser.error("--size 42 is for stn_mnist only")      # not a 28x28 run under a 42x42 label
     if args.list:
         list_models(args)
     elif args.model:
