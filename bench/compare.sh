@@ -106,7 +106,10 @@ for token in tokens:
     batch = (p or g or {}).get("batch", "n/a")
     if g and p and g.get("batch") != p.get("batch"):
         batch = f"{g['batch']} / {p['batch']}"
-    ratio = f"{g['ms_per_step'] / p['ms_per_step']:.2f}" if g and p else "n/a"
+    ratio = "n/a"
+    if g and p:
+        r = g["ms_per_step"] / p["ms_per_step"]
+        ratio = f"{r:.2f}" if r >= 0.1 else f"{r:.2g}"  # 0.0029, not 0.00
     print(f"| {token} | {batch} | {cell(g, 'ms_per_step')} | {cell(p, 'ms_per_step')} | {ratio} "
           f"| {cell(g, 'peak_rss_mb', 0)} | {cell(p, 'peak_rss_mb', 0)} |")
 EOF
