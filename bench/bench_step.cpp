@@ -2,10 +2,15 @@
 //
 //   bench_step --model NAME [--batch B] [--steps N] [--warmup W] [--threads T] [--size S]
 //
-// One step is what a trainer does per batch: zero the gradients, forward, cross-entropy loss,
-// backward, and an SGD update with momentum 0.9. The input and the labels are random (fixed
-// seed) and the same at every step; the first W steps are not timed (they fill the allocator's
-// cache and the OS's pages). Prints ONE JSON line, with the same fields as
+// One step is what a trainer does per batch: zero the gradients, forward, loss, backward, and an
+// SGD update with momentum 0.9. The loss is cross-entropy for the image classifiers of the zoo
+// and the hybrid loss of Mnih et al. for ram (6 glimpses; cross-entropy + REINFORCE + the
+// baseline's squared error). dasnet is the exception: its CNN is frozen and its policy is trained
+// by SNES, without gradients, so its step is the gated inference (5 passes, no graph) and the
+// cross-entropy SNES ranks a candidate by. bench/README.md says what each step is, as
+// bench/pytorch_reference.py times it. The input and the labels are random (fixed seed) and the
+// same at every step; the first W steps are not timed (they fill the allocator's cache and the
+// OS's pages). Prints ONE JSON line, with the same fields as
 // bench/pytorch_reference.py so that bench/compare.sh can put the two side by side:
 //
 //   {"framework": "glimpse", "model": "resnet20", "batch": 128, "threads": 2, "ms_per_step": ..,
@@ -28,6 +33,9 @@
 #include "engine/ops.h"
 #include "engine/parallel.h"
 #include "engine/random.h"
+#include "models/dasnet.h"
+#include "models/ram.h"
+#include "models/resnet20.h"
 #include "models/zoo.h"
 #include "optim/sgd.h"
 
@@ -37,11 +45,11 @@ namespace {
 
 struct Options {
   std::string model;
-  int64_t batch = 0;  // 0: the model's default (64 for MNIST-scale models, 128 for CIFAR ones)
+  int64_t batch = 0;  // 0: the model's default (64 for MNIST-scale models, ram and dasnet, 128 for CIFAR ones)
   int steps = 20;
   int warmup = 3;
   int threads = 0;    // 0: GLIMPSE_NUM_THREADS or all cores
-  int64_t size = 28;  // MNIST-scale models: the side of the square input (28, or 42 for RTS MNIST)
+  int64_t size = 28;  // the side of the square MNIST input: 28, or 42 for stn_mnist on RTS MNIST
 };
 
 [[noreturn]] void usage(const std::string& problem) {
@@ -97,14 +105,23 @@ struct Step {
   int64_t params = 0;
 };
 
+std::vector<int64_t> random_labels(int64_t n, Rng& rng) {
+  std::vector<int64_t> labels(n);
+  for (int64_t& label : labels) label = static_cast<int64_t>(rng.uniform(0, 10)) % 10;
+  return labels;
+}
+
+std::shared_ptr<SGD> sgd_momentum(const std::vector<Tensor>& parameters) {
+  return std::make_shared<SGD>(parameters, SgdOptions{.lr = 0.01f, .momentum = 0.9f});
+}
+
 // The classifiers of the zoo: cross-entropy on the logits of a (B, ...) image batch.
 Step classifier_step(const Options& o, const Shape& input_shape, Rng& rng) {
-  auto model = create_model(o.model, rng);
+  auto model = create_model(o.model, rng, {.image_side = o.size});
   model->train();
-  auto optimizer = std::make_shared<SGD>(model->parameters(), SgdOptions{.lr = 0.01f, .momentum = 0.9f});
+  auto optimizer = sgd_momentum(model->parameters());
   Tensor x = Tensor::normal(input_shape, 0, 1, rng);
-  std::vector<int64_t> labels(input_shape[0]);
-  for (int64_t& label : labels) label = static_cast<int64_t>(rng.uniform(0, 10)) % 10;
+  std::vector<int64_t> labels = random_labels(input_shape[0], rng);
   Step step;
   step.batch = input_shape[0];
   step.params = model->parameter_count();
@@ -117,14 +134,60 @@ Step classifier_step(const Options& o, const Shape& input_shape, Rng& rng) {
   return step;
 }
 
-// The models whose step is not "classify one image batch" get their own step here:
-// RAM (glimpses over time, REINFORCE on the locations) and dasnet (SNES) are added with them.
+// ram on MNIST (g = 8, k = 1, 6 glimpses): one pass with freshly sampled locations, the hybrid
+// loss, backward, update. As in bench/pytorch_reference.py, REINFORCE and the baseline's error
+// also train the core and glimpse networks through h_t (RamOptions::reinforce_into_core).
+Step ram_step(const Options& o, Rng& rng) {
+  auto model = std::make_shared<RecurrentAttentionModel>(
+      RamOptions{.glimpse_side = 8, .scales = 1, .glimpses = 6, .image_side = 28, .reinforce_into_core = true}, rng);
+  model->train();
+  auto optimizer = sgd_momentum(model->parameters());
+  const int64_t batch = o.batch ? o.batch : 64;
+  Tensor x = Tensor::normal({batch, 1, 28, 28}, 0, 1, rng);
+  std::vector<int64_t> labels = random_labels(batch, rng);
+  Step step;
+  step.batch = batch;
+  step.params = model->parameter_count();
+  step.run = [model, optimizer, x, labels] {
+    optimizer->zero_grad();
+    RamLoss loss = ram_loss(model->run(x), labels);  // locations from the model's own Rng
+    loss.total.backward();
+    optimizer->step();
+  };
+  return step;
+}
+
+// dasnet: the gated inference SNES scores a candidate theta by, 5 passes of a frozen resnet20
+// (BN in evaluation mode) with the policy between them, then the cross-entropy; no graph.
+// theta stays at 0 (all gates 1, the SNES mean's start); the work does not depend on its values.
+Step dasnet_step(const Options& o, Rng& rng) {
+  auto net = std::make_shared<DasNet>(std::make_shared<ResNet20>(rng), 5);
+  const int64_t batch = o.batch ? o.batch : 64;
+  Tensor x = Tensor::normal({batch, 3, 32, 32}, 0, 1, rng);
+  std::vector<int64_t> labels = random_labels(batch, rng);
+  Step step;
+  step.batch = batch;
+  // theta is what dasnet learns, but SNES trains it, not back-propagation: the model holds it as
+  // a buffer, not a parameter. Counted here as the PyTorch side counts it: resnet20 + 784 x 784.
+  step.params = net->parameter_count() + net->theta.numel();
+  step.run = [net, x, labels] {
+    NoGradGuard no_grad;
+    cross_entropy(net->forward(x), labels);  // forward() puts the base in evaluation mode itself
+  };
+  return step;
+}
+
+// One function per kind of step: classifiers, ram (glimpses over time, REINFORCE on the
+// locations) and dasnet (gated inference).
 Step build_step(const Options& o, Rng& rng) {
+  if (o.size != 28 && o.model != "stn_mnist") usage("--size 42 is for stn_mnist only");
+  if (o.model == "ram") return ram_step(o, rng);
+  if (o.model == "dasnet") return dasnet_step(o, rng);
   Shape input_shape;
   if (image_input_shape(o, input_shape)) return classifier_step(o, input_shape, rng);
   std::string known;
   for (const std::string& n : model_names()) known += (known.empty() ? "" : ", ") + n;
-  usage("no training step for model '" + o.model + "'; image classifiers of the zoo: " + known);
+  usage("no training step for model '" + o.model + "'; known: " + known + ", ram, dasnet");
 }
 
 // CPU time of the whole process (user + system, every thread), in seconds: on a machine shared
@@ -153,16 +216,22 @@ int main(int argc, char** argv) {
   } catch (const Error& e) {
     usage(e.what());
   }
-  for (int i = 0; i < o.warmup; i++) step.run();
   std::vector<double> ms;
-  const double cpu_before = cpu_seconds();
-  for (int i = 0; i < o.steps; i++) {
-    auto t0 = std::chrono::steady_clock::now();
-    step.run();
-    auto t1 = std::chrono::steady_clock::now();
-    ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+  double cpu_ms = 0;
+  try {
+    for (int i = 0; i < o.warmup; i++) step.run();
+    const double cpu_before = cpu_seconds();
+    for (int i = 0; i < o.steps; i++) {
+      auto t0 = std::chrono::steady_clock::now();
+      step.run();
+      auto t1 = std::chrono::steady_clock::now();
+      ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+    }
+    cpu_ms = 1000.0 * (cpu_seconds() - cpu_before) / o.steps;
+  } catch (const Error& e) {  // e.g. an input side the model does not take (--size 42)
+    std::fprintf(stderr, "bench_step: a step of %s failed: %s\n", o.model.c_str(), e.what());
+    return 1;
   }
-  const double cpu_ms = 1000.0 * (cpu_seconds() - cpu_before) / o.steps;
   struct rusage usage_now {};
   getrusage(RUSAGE_SELF, &usage_now);
   const double median = percentile(ms, 0.5);

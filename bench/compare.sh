@@ -47,7 +47,8 @@ fi
 
 # ---- runs: one JSON line per run, tagged with the model token and the side ----
 results=$(mktemp)
-trap 'rm -f "$results"' EXIT
+errors=$(mktemp)  # the stderr of the last run, whose last line says why a run gave no JSON
+trap 'rm -f "$results" "$errors"' EXIT
 
 # run SIDE TOKEN: appends the run's JSON line (its last line starting with "{"), or nothing
 run() {
@@ -61,11 +62,11 @@ run() {
     cmd=("$python" bench/pytorch_reference.py --model "$name" --threads "$threads" --steps "$steps" "${size[@]}")
   fi
   local line
-  line=$("${cmd[@]}" 2>/dev/null | grep '^{' | tail -n 1) || true
+  line=$("${cmd[@]}" 2>"$errors" | grep '^{' | tail -n 1) || true
   if [[ -n "$line" ]]; then
     printf '%s\t%s\t%s\n' "$token" "$side" "$line" >>"$results"
   else
-    echo "compare.sh: $side could not run $token" >&2
+    echo "compare.sh: $side could not run $token: $(grep -v '^usage:' "$errors" | tail -n 1)" >&2
   fi
 }
 
@@ -105,7 +106,10 @@ for token in tokens:
     batch = (p or g or {}).get("batch", "n/a")
     if g and p and g.get("batch") != p.get("batch"):
         batch = f"{g['batch']} / {p['batch']}"
-    ratio = f"{g['ms_per_step'] / p['ms_per_step']:.2f}" if g and p else "n/a"
+    ratio = "n/a"
+    if g and p:
+        r = g["ms_per_step"] / p["ms_per_step"]
+        ratio = f"{r:.2f}" if r >= 0.1 else f"{r:.2g}"  # 0.0029, not 0.00
     print(f"| {token} | {batch} | {cell(g, 'ms_per_step')} | {cell(p, 'ms_per_step')} | {ratio} "
           f"| {cell(g, 'peak_rss_mb', 0)} | {cell(p, 'peak_rss_mb', 0)} |")
 EOF

@@ -428,16 +428,17 @@ def ram_loss(model, x, y):
 
 class Gates:
     """The gates a of one pass, spent one convolution at a time in the order the convolutions run.
-    Records the observation: the spatial mean of every gated channel."""
+    Records the observation if asked: the spatial mean of every gated channel."""
 
-    def __init__(self, a):
-        self.a, self.used, self.observation = a, 0, []
+    def __init__(self, a, observe=True):
+        self.a, self.used, self.observe, self.observation = a, 0, observe, []
 
     def __call__(self, h):                                  # h: (N, C, H, W) raw convolution output
         C = h.shape[1]
         h = h * self.a[:, self.used:self.used + C, None, None]
         self.used += C
-        self.observation.append(h.mean((2, 3)))
+        if self.observe:
+            self.observation.append(h.mean((2, 3)))
         return h
 
 
@@ -456,10 +457,12 @@ class DasNet(nn.Module):
     def forward(self, x):
         a = x.new_ones(x.shape[0], self.channels)           # (N, 784)
         for t in range(self.passes):
-            gates = Gates(a)
+            last = t == self.passes - 1                     # no next pass: no observation, no policy
+            gates = Gates(a, observe=not last)
             logits = self.cnn(x, gates)
-            o = torch.cat(gates.observation, 1)             # (N, 784)
-            a = 2 * torch.sigmoid(o @ self.theta.t())
+            if not last:
+                o = torch.cat(gates.observation, 1)         # (N, 784)
+                a = 2 * torch.sigmoid(o @ self.theta.t())
         return logits                                       # of the last pass
 
 
@@ -570,6 +573,8 @@ def main():
     # PyTorch picks its own thread counts unless told; both must be set before any parallel work.
     torch.set_num_threads(args.threads)
     torch.set_num_interop_threads(1)
+    if args.model and args.model != "stn_mnist" and args.size != 28:
+        parser.error("--size 42 is for stn_mnist only")      # not a 28x28 run under a 42x42 label
     if args.list:
         list_models(args)
     elif args.model:

@@ -29,7 +29,7 @@ const std::vector<ZooEntry>& zoo() {
       {"se_resnet20", Dataset::cifar10, [](Rng& rng, const ModelOptions&) { return se_resnet20(rng); }},
       {"cbam_resnet20", Dataset::cifar10, [](Rng& rng, const ModelOptions&) { return cbam_resnet20(rng); }},
       {"attention56", Dataset::cifar10, [](Rng& rng, const ModelOptions& o) { return std::make_shared<Attention56>(o.width, rng); }},
-      {"stn_mnist", Dataset::mnist, [](Rng& rng, const ModelOptions&) { return std::make_shared<StnMnist>(28, rng); }},
+      {"stn_mnist", Dataset::mnist, [](Rng& rng, const ModelOptions& o) { return std::make_shared<StnMnist>(o.image_side, rng); }},
   };
   return entries;
 }

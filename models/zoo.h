@@ -13,7 +13,8 @@ namespace glimpse {
 
 // The few knobs a model of the zoo takes; each model reads only its own.
 struct ModelOptions {
-  int64_t width = 16;  // attention56: the base width w (channels 4w, 8w, 16w)
+  int64_t width = 16;       // attention56: the base width w (channels 4w, 8w, 16w)
+  int64_t image_side = 28;  // stn_mnist: 28 (MNIST) or 42 (RTS-distorted MNIST)
 };
 
 // A new model, initialised from rng; an Error listing the known names if `name` is unknown.

@@ -164,6 +164,15 @@ TEST_CASE("zoo creates models by name", "[models][zoo]") {
                     "attention56, stn_mnist");
 }
 
+TEST_CASE("zoo: stn_mnist takes the image side of RTS MNIST", "[models][zoo]") {
+  Rng rng(11);
+  CHECK(create_model("stn_mnist", rng)->parameter_count() == 27360);  // 28x28, as in bench/README.md
+  auto rts = create_model("stn_mnist", rng, {.image_side = 42});
+  CHECK(rts->parameter_count() == 73160);
+  rts->eval();
+  CHECK(rts->forward(Tensor::normal({2, 1, 42, 42}, 0, 1, rng)).shape() == Shape{2, 10});
+}
+
 TEST_CASE("zoo: a seed fixes the whole model", "[models][zoo]") {
   Rng a(10), b(10);
   auto x = create_model("resnet20", a), y = create_model("resnet20", b);
