@@ -13,8 +13,13 @@
 // defaults (p = 8, n = --batch 32, sigma 0.005 per dimension, eta_mu 1) run in minutes; the
 // paper's runs were far longer. Reports the test accuracy with all gates at one (the frozen
 // net) and with the learnt policy.
+//
+// Checkpoints (--save, --save-every N generations) hold the base, theta and SNES's sigma;
+// --resume continues bitwise where the run stood (same flags, same --threads). A fitness that
+// is not finite stops the run with the generation named.
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 
 #include "engine/ops.h"
@@ -27,6 +32,7 @@
 #include "train/classifier.h"
 #include "train/data_paths.h"
 #include "train/metrics_log.h"
+#include "train/plot.h"
 
 using namespace glimpse;
 
@@ -41,16 +47,31 @@ static void load_base(ResNet20& net, const std::string& path) {
   if (meta["model"] != "resnet20") fail("--base " + path + ": holds model '" + meta["model"] + "', not resnet20");
 }
 
+static std::string fitness_text(const std::vector<real>& fitness) {
+  double best = *std::min_element(fitness.begin(), fitness.end()), sum = 0;
+  for (real f : fitness) sum += f;
+  char text[96];
+  std::snprintf(text, sizeof text, "best fitness %.4f, mean %.4f", best, sum / static_cast<double>(fitness.size()));
+  return text;
+}
+
 int main(int argc, char** argv) {
-  Flags flags("train_dasnet", "Trains dasNet's attention policy with SNES on a frozen resnet20 (CIFAR-10).");
-  std::string& base_path = flags.add_string("base", "", "resnet20 checkpoint from train_cifar (none: train one first)");
+  Flags flags("train_dasnet",
+              "Trains dasNet's attention policy with SNES on a frozen resnet20 (CIFAR-10).\n"
+              "A step (--max-steps, --save-every) is one SNES generation; --lr is SNES's eta_mu.");
+  std::string& base_path = flags.add_string("base", "", "resnet20 checkpoint from train_cifar (none: train one first; "
+                                                        "not needed with --resume)");
   int64_t& base_epochs = flags.add_int("base-epochs", 3, "without --base: epochs of the base's training", 1, 1000);
-  CommonFlags common = add_common_flags(flags, {.epochs = 2, .batch = 32, .lr = 1});
+  CommonFlags common = add_common_flags(flags, {.epochs = 2, .batch = 32, .lr = 1,
+                                                .epochs_help = "rounds of --generations generations and a test evaluation",
+                                                .batch_help = "training images that score each generation",
+                                                .lr_help = "SNES's learning rate of the mean, eta_mu"});
   int64_t& population = flags.add_int("population", 8, "SNES population p (even: mirrored sampling)", 2, 1000);
   int64_t& generations = flags.add_int("generations", 25, "generations per epoch", 1, 1000000);
   int64_t& passes = flags.add_int("passes", 5, "passes T over each image", 1, 100);
-  double& sigma0 = flags.add_real("sigma", 0.005, "initial SNES standard deviation of every theta entry", 0, 10);
+  double& sigma0 = flags.add_real("sigma", 0.005, "initial SNES standard deviation of every theta entry", 1e-30, 10);
   flags.parse(argc, argv);
+  if (!(common.lr > 0)) flags.usage_error("--lr 0: SNES's eta_mu must be above 0");  // 0 is the only value below
 
   try {
     using clock = std::chrono::steady_clock;
@@ -61,11 +82,38 @@ int main(int argc, char** argv) {
     ImageDataset test_set = load_cifar10_dir(data.dir, false);
     const std::vector<float>& mean = cifar10_mean;
     const std::vector<float>& stddev = cifar10_stddev;
+    DataLoader train_loader(train_set, {.batch_size = common.batch, .shuffle = true, .seed = static_cast<uint64_t>(common.seed),
+                                        .drop_last = true, .mean = mean, .stddev = stddev});
     DataLoader test_loader(test_set, {.batch_size = 500, .shuffle = false, .mean = mean, .stddev = stddev});
+    const int64_t batches = train_loader.batches_per_epoch();
+    if (batches == 0)
+      fail("--batch " + std::to_string(common.batch) + ": more than the " + std::to_string(train_set.size()) +
+           " training images");
     Rng rng(static_cast<uint64_t>(common.seed));
     auto base = std::make_shared<ResNet20>(rng);
+    DasNet das(base, passes);
+    Snes snes(std::vector<real>(static_cast<size_t>(dasnet_gates * dasnet_gates), 0), static_cast<real>(sigma0),
+              {.population = static_cast<int>(population), .eta_mu = static_cast<real>(common.lr),
+               .mirrored = population % 2 == 0, .seed = static_cast<uint64_t>(common.seed)});
 
-    if (!base_path.empty()) {
+    // A checkpoint holds the frozen base (so a resumed run needs neither --base nor a base run),
+    // theta = SNES's mean, and SNES's sigma; the metadata says how many generations are done.
+    // SNES's Rng is re-seeded from (seed, generation) before every generation and the batch of
+    // generation g is batch g of the loader's stream, so that is all a resumed run needs.
+    Tensor sigma = Tensor::empty({dasnet_gates, dasnet_gates});
+    std::vector<NamedTensor> state;
+    for (auto& [name, t] : das.state()) state.push_back({"model." + name, t});
+    state.push_back({"snes.sigma", sigma});
+    int64_t generation = 0;  // generations done
+    if (!common.resume.empty()) {
+      Metadata meta = load_checkpoint(common.resume, state);
+      if (meta["model"] != "dasnet") fail("--resume " + common.resume + ": not a dasnet checkpoint");
+      generation = std::stoll(meta.at("step"));
+      snes.restore(das.theta.to_vector(), sigma.to_vector(), generation);
+      if (!common.quiet)
+        std::printf("resumed from %s: %lld generations done; the base comes from the checkpoint\n",
+                    common.resume.c_str(), static_cast<long long>(generation));
+    } else if (!base_path.empty()) {
       load_base(*base, base_path);
       if (!common.quiet) std::printf("base resnet20 from %s\n", base_path.c_str());
     } else {
@@ -91,75 +139,94 @@ int main(int argc, char** argv) {
     }
     base->eval();
 
-    DasNet das(base, passes);
-    Evaluation frozen = evaluate_classifier(das, [&](const Tensor& x) { return base->forward(x); }, test_loader);
-    Evaluation gated_start = evaluate_classifier(das, [&](const Tensor& x) { return das.forward(x); }, test_loader);
-    std::printf("frozen resnet20: test acc %.2f%% | dasNet with theta = 0: test acc %.2f%% (the same net)\n",
-                100 * frozen.accuracy, 100 * gated_start.accuracy);
-
-    Snes snes(std::vector<real>(static_cast<size_t>(dasnet_gates * dasnet_gates), 0), static_cast<real>(sigma0),
-              {.population = static_cast<int>(population), .eta_mu = static_cast<real>(common.lr),
-               .mirrored = population % 2 == 0, .seed = static_cast<uint64_t>(common.seed)});
-    std::vector<NamedTensor> state{{"model.theta", das.theta}};
-    int64_t epoch = 0;
-    if (!common.resume.empty()) {  // restores the mean; SNES's sigma restarts at --sigma
-      Metadata meta = load_checkpoint(common.resume, state);
-      if (meta["model"] != "dasnet") fail("--resume " + common.resume + ": not a dasnet checkpoint");
-      epoch = std::stoll(meta.at("epoch"));
-      std::vector<real> theta = das.theta.to_vector();
-      snes = Snes(theta, static_cast<real>(sigma0), {.population = static_cast<int>(population),
-                  .eta_mu = static_cast<real>(common.lr), .mirrored = population % 2 == 0,
-                  .seed = static_cast<uint64_t>(common.seed + epoch)});
-      std::printf("resumed from %s at epoch %lld (SNES's sigma restarts at %g)\n", common.resume.c_str(),
-                  static_cast<long long>(epoch), sigma0);
+    auto evaluate_gated = [&] { return evaluate_classifier(das, [&](const Tensor& x) { return das.forward(x); }, test_loader); };
+    Evaluation frozen, evaluation;
+    bool evaluated = false;
+    try {  // say where: --detect-anomaly may stop a broken base here, before any generation
+      frozen = evaluate_classifier(das, [&](const Tensor& x) { return base->forward(x); }, test_loader);
+      if (generation == 0) evaluation = evaluate_gated();
+    } catch (const Error& e) {
+      fail("training stopped before generation " + std::to_string(generation + 1) +
+           ", evaluating the frozen resnet20 on the test set: " + e.what());
+    }
+    if (generation == 0) {
+      evaluated = true;
+      std::printf("frozen resnet20: test acc %.2f%% | dasNet with theta = 0: test acc %.2f%% (the same net)\n",
+                  100 * frozen.accuracy, 100 * evaluation.accuracy);
+    } else {
+      std::printf("frozen resnet20: test acc %.2f%%\n", 100 * frozen.accuracy);
     }
 
-    DataLoader train_loader(train_set, {.batch_size = common.batch, .shuffle = true, .seed = static_cast<uint64_t>(common.seed),
-                                        .drop_last = true, .mean = mean, .stddev = stddev});
-    int64_t generation = epoch * generations, total_generations = common.epochs * generations;
+    auto save = [&] {
+      std::copy(snes.sigma().begin(), snes.sigma().end(), sigma.data());
+      save_checkpoint(common.save, state, {{"model", "dasnet"}, {"epoch", std::to_string(generation / generations)},
+                                           {"batch_in_epoch", std::to_string(generation % generations)},
+                                           {"step", std::to_string(generation)}, {"seed", std::to_string(common.seed)},
+                                           {"batch", std::to_string(common.batch)}});
+    };
+    int64_t total_generations = common.epochs * generations;
     if (common.max_steps > 0) total_generations = std::min(total_generations, common.max_steps);
-    Evaluation evaluation = gated_start;
-    int64_t loader_epoch = 0;
-    train_loader.start_epoch(loader_epoch);
+    train_loader.start_epoch(generation / batches, generation % batches);  // generation g reads batch g of the stream
+    std::vector<EpochMetrics> history;
     while (generation < total_generations) {
       auto epoch_started = clock::now();
+      const int64_t epoch = generation / generations;
+      const int64_t epoch_end = std::min(total_generations, (epoch + 1) * generations);
       double fitness_sum = 0;
       int64_t done = 0;
-      for (; done < generations && generation < total_generations; done++, generation++) {
+      for (; generation < epoch_end; done++) {
         Batch batch;
         if (!train_loader.next(batch)) {
-          train_loader.start_epoch(++loader_epoch);
+          train_loader.start_epoch(generation / batches);
           train_loader.next(batch);
         }
-        std::vector<real> fitness = dasnet_snes_generation(snes, das, batch.images, batch.labels);
-        double best = *std::min_element(fitness.begin(), fitness.end());
-        fitness_sum += best;
-        if (!common.quiet)
-          std::printf("  generation %lld: best fitness %.4f, mean %.4f\n", static_cast<long long>(generation + 1), best,
-                      [&] { double s = 0; for (real f : fitness) s += f; return s / static_cast<double>(fitness.size()); }());
+        std::string where = "generation " + std::to_string(generation + 1) + " (epoch " + std::to_string(epoch + 1) + ")";
+        snes.reseed(static_cast<uint64_t>(common.seed) * 1000003 + static_cast<uint64_t>(generation));
+        std::vector<real> fitness;
+        try {
+          fitness = dasnet_snes_generation(snes, das, batch.images, batch.labels);
+        } catch (const Error& e) {  // say where: e.g. the op --detect-anomaly caught
+          fail("training stopped at " + where + ": " + e.what());
+        }
+        for (size_t k = 0; k < fitness.size(); k++)
+          if (!std::isfinite(fitness[k]))
+            fail("training stopped: the fitness of candidate " + std::to_string(k + 1) + " is " +
+                 (std::isnan(fitness[k]) ? std::string("nan") : std::to_string(fitness[k])) + " at " + where + ". " +
+                 (std::isfinite(frozen.loss) ? "Lower --sigma or --lr, or rerun"
+                                             : "The frozen resnet20's own test loss is not finite either: the base "
+                                               "is broken. Rerun") +
+                 " with --detect-anomaly to name the first op whose output is not finite.");
+        fitness_sum += *std::min_element(fitness.begin(), fitness.end());
+        if (!common.quiet) std::printf("  generation %lld: %s\n", static_cast<long long>(generation + 1), fitness_text(fitness).c_str());
+        generation++;
+        if (!common.save.empty() && common.save_every > 0 && generation % common.save_every == 0 && generation < epoch_end)
+          save();
       }
       double seconds = std::chrono::duration<double>(clock::now() - epoch_started).count();
-      evaluation = evaluate_classifier(das, [&](const Tensor& x) { return das.forward(x); }, test_loader);
-      epoch++;
-      std::printf("epoch %lld: %lld generations, best fitness %.4f | test loss %.4f acc %.2f%% (frozen %.2f%%) | %.1f s, %.2f gen/s\n",
-                  static_cast<long long>(epoch), static_cast<long long>(done), fitness_sum / static_cast<double>(done),
-                  evaluation.loss, 100 * evaluation.accuracy, 100 * frozen.accuracy, seconds,
-                  static_cast<double>(done) / seconds);
+      evaluation = evaluate_gated();
+      evaluated = true;
+      const bool epoch_complete = generation % generations == 0;
+      std::printf("epoch %lld%s: %lld generations, best fitness %.4f | test loss %.4f acc %.2f%% (frozen %.2f%%) | %.1f s, %.2f gen/s\n",
+                  static_cast<long long>(epoch + 1), epoch_complete ? "" : " (partial)", static_cast<long long>(done),
+                  fitness_sum / static_cast<double>(done), evaluation.loss, 100 * evaluation.accuracy,
+                  100 * frozen.accuracy, seconds, static_cast<double>(done) / seconds);
       std::fflush(stdout);
-      if (!common.log.empty())
-        append_metrics_csv(common.log, {.epoch = epoch, .step = generation, .lr = common.lr,
-                                        .train_loss = fitness_sum / static_cast<double>(done), .train_acc = 0,
-                                        .test_loss = evaluation.loss, .test_acc = evaluation.accuracy, .seconds = seconds,
-                                        .images_per_s = static_cast<double>(done * common.batch * population) / seconds});
-      if (!common.save.empty())
-        save_checkpoint(common.save, state, {{"model", "dasnet"}, {"epoch", std::to_string(epoch)}, {"batch_in_epoch", "0"},
-                                             {"step", std::to_string(generation)}, {"seed", std::to_string(common.seed)},
-                                             {"batch", std::to_string(common.batch)}});
+      EpochMetrics row{.epoch = epoch + 1, .step = generation, .lr = common.lr,
+                       .train_loss = fitness_sum / static_cast<double>(done), .train_acc = 0,
+                       .test_loss = evaluation.loss, .test_acc = evaluation.accuracy, .seconds = seconds,
+                       .images_per_s = static_cast<double>(done * common.batch * population) / seconds};
+      if (!common.log.empty()) append_metrics_csv(common.log, row);
+      history.push_back(row);
+      if (!common.save.empty()) save();
     }
+    if (!evaluated) evaluation = evaluate_gated();  // a resumed run that had already finished
+    if (!common.plot.empty() && (!history.empty() || !common.log.empty()))
+      write_metrics_svg(common.log.empty() ? history : read_metrics_csv(common.log), common.plot, "dasnet");
     std::printf("test accuracy: %.4f with all gates at one (frozen resnet20), %.4f with the learnt gates\n",
                 frozen.accuracy, evaluation.accuracy);
     double seconds = std::chrono::duration<double>(clock::now() - started).count();
-    std::printf("final test_acc=%.4f epochs=%lld seconds=%.1f\n", evaluation.accuracy, static_cast<long long>(epoch), seconds);
+    std::printf("final test_acc=%.4f epochs=%g seconds=%.1f\n", evaluation.accuracy,
+                static_cast<double>(generation) / static_cast<double>(generations), seconds);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "train_dasnet: %s\n", e.what());
     return 1;

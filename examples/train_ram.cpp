@@ -13,27 +13,24 @@
 // is drawn once from --seed; the distorted test set from its own fixed seed, so every run is
 // scored on the same images. Test accuracy is that of one sampled path of locations; with
 // --mc-samples S it is also reported for the mean of S paths' log-probabilities.
+//
+// The loop is train/classifier.h's with RAM's loss: the same checkpoints (--save, --save-every),
+// --resume that continues bitwise, and a stop with the step named when the loss or the
+// gradient is not finite.
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <limits>
 
 #include "engine/ops.h"
-#include "engine/parallel.h"
-#include "io/checkpoint.h"
 #include "io/data_loader.h"
 #include "io/dataset.h"
 #include "io/distorted_mnist.h"
 #include "io/image.h"
 #include "models/ram.h"
 #include "optim/adam.h"
-#include "optim/clip.h"
 #include "optim/schedule.h"
 #include "train/classifier.h"
 #include "train/data_paths.h"
-#include "train/metrics_log.h"
-#include "train/progress.h"
 
 using namespace glimpse;
 
@@ -166,8 +163,6 @@ int main(int argc, char** argv) {
   flags.parse(argc, argv);
 
   try {
-    using clock = std::chrono::steady_clock;
-    auto started = clock::now();
     apply_common_flags(common, "train_ram");
     DataLocation data = find_data(common.data, "mnist", common.quiet);
     ImageDataset train_set = load_mnist_dir(data.dir, true);
@@ -188,107 +183,44 @@ int main(int argc, char** argv) {
                        .image_side = train_set.height, .reinforce_into_core = into_core};
     Rng rng(static_cast<uint64_t>(common.seed));
     RecurrentAttentionModel model(options, rng);
-    const std::string model_name = "ram_" + dataset;
     if (!common.quiet) std::printf("%s", model.print().c_str());
 
     DataLoader train_loader(train_set, {.batch_size = common.batch, .shuffle = true,
                                         .seed = static_cast<uint64_t>(common.seed)});
     DataLoader test_loader(test_set, {.batch_size = 500, .shuffle = false});
     Adam optimizer(model.parameters(), {.lr = static_cast<real>(common.lr)});
-    const int64_t steps_per_epoch = train_loader.batches_per_epoch();
-    int64_t total_steps = common.epochs * steps_per_epoch;
-    CosineLr schedule(static_cast<real>(common.lr), total_steps);
-    if (common.max_steps > 0) total_steps = std::min(total_steps, common.max_steps);
+    CosineLr schedule(static_cast<real>(common.lr), common.epochs * train_loader.batches_per_epoch());
 
-    // Checkpoints as train/classifier.cpp writes them: "model.*", "optim.*", the same metadata.
-    std::vector<NamedTensor> state;
-    for (auto& [name, t] : model.state()) state.push_back({"model." + name, t});
-    for (auto& [name, t] : optimizer.state()) state.push_back({"optim." + name, t});
-    int64_t epoch = 0, skip_batches = 0, step = 0;
-    if (!common.resume.empty()) {
-      Metadata meta = load_checkpoint(common.resume, state);
-      if (meta["model"] != model_name)
-        fail("--resume " + common.resume + ": the checkpoint holds model '" + meta["model"] + "', not '" + model_name + "'");
-      epoch = std::stoll(meta.at("epoch"));
-      skip_batches = std::stoll(meta.at("batch_in_epoch"));
-      step = std::stoll(meta.at("step"));
-      if (!common.quiet)
-        std::printf("resumed from %s: epoch %lld, step %lld\n", common.resume.c_str(),
-                    static_cast<long long>(epoch + 1), static_cast<long long>(step));
-    }
-
-    std::vector<Tensor> params = model.parameters();
-    Progress progress(common.quiet);
-    RamEvaluation evaluation;
-    bool evaluated = false;
-    while (epoch < common.epochs && step < total_steps) {
-      auto epoch_started = clock::now();
-      model.train();
-      train_loader.start_epoch(epoch, skip_batches);
-      int64_t batch_in_epoch = skip_batches;
-      skip_batches = 0;
-      double loss_sum = 0, reward_sum = 0;
-      int64_t seen = 0;
-      Batch batch;
-      while (step < total_steps && train_loader.next(batch)) {
-        optimizer.lr = schedule.lr_at(step);
-        model.reseed(static_cast<uint64_t>(common.seed) * 1000003 + static_cast<uint64_t>(step));  // the locations
-        RamLoss loss = ram_loss(model.run(batch.images), batch.labels);
-        double value = loss.total.item();
-        if (!std::isfinite(value)) fail("training stopped: the loss is not finite at step " + std::to_string(step));
-        optimizer.zero_grad();
-        backward(loss.total);
-        double norm = clip_grad_norm(params, clip_norm > 0 ? clip_norm : std::numeric_limits<double>::infinity());
-        if (!std::isfinite(norm))
-          fail("training stopped: the gradient norm is not finite at step " + std::to_string(step) +
-               " (rerun with --detect-anomaly to name the first op whose output is not finite)");
-        optimizer.step();
-        step++;
-        batch_in_epoch++;
-        const int64_t n = static_cast<int64_t>(batch.labels.size());
-        loss_sum += loss.classification * static_cast<double>(n);
-        reward_sum += loss.reward * static_cast<double>(n);
-        seen += n;
-        double seconds = std::chrono::duration<double>(clock::now() - epoch_started).count();
-        progress.update(epoch + 1, common.epochs, step, total_steps, loss_sum / static_cast<double>(seen),
-                        reward_sum / static_cast<double>(seen), static_cast<double>(seen) / seconds);
-      }
-      progress.finish_line();
-      double train_seconds = std::chrono::duration<double>(clock::now() - epoch_started).count();
-      bool epoch_complete = batch_in_epoch == steps_per_epoch;
-      evaluation = evaluate_ram(model, test_loader, mc_samples);
-      evaluated = true;
-      EpochMetrics row{.epoch = epoch + 1, .step = step, .lr = schedule.lr_at(std::max<int64_t>(step - 1, 0)),
-                       .train_loss = seen ? loss_sum / static_cast<double>(seen) : 0,
-                       .train_acc = seen ? reward_sum / static_cast<double>(seen) : 0,
-                       .test_loss = evaluation.loss, .test_acc = evaluation.accuracy, .seconds = train_seconds,
-                       .images_per_s = static_cast<double>(seen) / train_seconds};
-      std::printf("epoch %lld%s: train loss %.4f acc %.2f%% | test loss %.4f acc %.2f%%", static_cast<long long>(epoch + 1),
-                  epoch_complete ? "" : " (partial)", row.train_loss, 100 * row.train_acc, row.test_loss,
-                  100 * row.test_acc);
-      if (mc_samples > 1)
-        std::printf(" (%lld paths: %.2f%%)", static_cast<long long>(mc_samples), 100 * evaluation.mc_accuracy);
-      std::printf(" | %.1f s, %.0f img/s\n", row.seconds, row.images_per_s);
-      std::fflush(stdout);
-      if (!common.log.empty()) append_metrics_csv(common.log, row);
-      if (epoch_complete) {
-        epoch++;
-        batch_in_epoch = 0;
-      }
-      if (!common.save.empty())
-        save_checkpoint(common.save, state,
-                        {{"model", model_name}, {"epoch", std::to_string(epoch)},
-                         {"batch_in_epoch", std::to_string(batch_in_epoch)}, {"step", std::to_string(step)},
-                         {"seed", std::to_string(common.seed)}, {"batch", std::to_string(common.batch)}});
-    }
-    if (!evaluated) evaluation = evaluate_ram(model, test_loader, mc_samples);
-    if (!visualize.empty()) draw_glimpses(model, test_set, visualize);
+    // The loop, checkpoints and --resume of train/classifier.h, with RAM's hybrid loss. The
+    // locations of a step come from the model's Rng, which the loop re-seeds from (seed, step).
+    RamEvaluation last;  // the latest evaluation, for the summary line
+    ClassifierTraining run{
+        .model_name = "ram_" + dataset, .model = &model, .train_loader = &train_loader,
+        .test_loader = &test_loader, .optimizer = &optimizer,
+        .lr_at = [&](int64_t step) { return static_cast<double>(schedule.lr_at(step)); },
+        .clip_norm = clip_norm,
+        .step_loss =
+            [&](const Batch& batch) {
+              RamLoss loss = ram_loss(model.run(batch.images), batch.labels);
+              return StepLoss{.loss = loss.total, .shown_loss = loss.classification, .predicted = loss.predicted};
+            },
+        .evaluate =
+            [&] {
+              last = evaluate_ram(model, test_loader, mc_samples);
+              std::string note;
+              if (mc_samples > 1) {
+                char text[64];
+                std::snprintf(text, sizeof text, " (%lld paths: %.2f%%)", static_cast<long long>(mc_samples),
+                              100 * last.mc_accuracy);
+                note = text;
+              }
+              return Evaluation{.accuracy = last.accuracy, .loss = last.loss, .note = note};
+            }};
+    train_classifier(run, common);
     if (mc_samples > 1)
-      std::printf("test accuracy: %.4f with one sampled path, %.4f with the mean of %lld paths\n",
-                  evaluation.accuracy, evaluation.mc_accuracy, static_cast<long long>(mc_samples));
-    double seconds = std::chrono::duration<double>(clock::now() - started).count();
-    std::printf("final test_acc=%.4f epochs=%g seconds=%.1f\n", evaluation.accuracy,
-                static_cast<double>(step) / static_cast<double>(steps_per_epoch), seconds);
+      std::printf("test accuracy: %.4f with one sampled path, %.4f with the mean of %lld paths\n", last.accuracy,
+                  last.mc_accuracy, static_cast<long long>(mc_samples));
+    if (!visualize.empty()) draw_glimpses(model, test_set, visualize);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "train_ram: %s\n", e.what());
     return 1;

@@ -104,4 +104,16 @@ void Snes::tell(const std::vector<real>& fitness) {
   generation_++;
 }
 
+void Snes::restore(std::vector<real> mu, std::vector<real> sigma, int64_t generation) {
+  if (mu.size() != mu_.size() || sigma.size() != sigma_.size())
+    fail("Snes::restore: expected mu and sigma of " + std::to_string(mu_.size()) + " dimensions, got " +
+         std::to_string(mu.size()) + " and " + std::to_string(sigma.size()));
+  for (real s : sigma)
+    if (!(s > 0)) fail("Snes::restore: every sigma must be > 0, got " + std::to_string(s));
+  mu_ = std::move(mu);
+  sigma_ = std::move(sigma);
+  generation_ = generation;
+  samples_.clear();  // the next call must be ask()
+}
+
 }  // namespace glimpse

@@ -53,6 +53,13 @@ class Snes {
   real eta_mu() const { return eta_mu_; }
   real eta_sigma() const { return eta_sigma_; }
 
+  // For checkpoints. The whole state of a search is mu, sigma, the generation count and the
+  // Rng; a trainer that re-seeds the Rng before every ask() from (run seed, generation) only
+  // has to save mu and sigma to continue a search bitwise (examples/train_dasnet.cpp).
+  void reseed(uint64_t seed) { rng_.seed(seed); }
+  // Continues a saved search: mu and sigma as they were after `generation` rounds.
+  void restore(std::vector<real> mu, std::vector<real> sigma, int64_t generation);
+
  private:
   std::vector<real> mu_;     // d, mean of the search distribution
   std::vector<real> sigma_;  // d, standard deviation per dimension

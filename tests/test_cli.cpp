@@ -3,15 +3,18 @@
 // ends bitwise where an uninterrupted run ends, and a non-finite loss stops the run with a
 // message naming the step (and, with --detect-anomaly, the op).
 //
-// The binaries are the ones built next to this test (GLIMPSE_BINARY_DIR); every run uses the
-// bundled sample, a few steps and small batches.
+// Every requirement is checked for every trainer (train_mnist, train_cifar, train_stn, train_ram,
+// train_dasnet). The binaries are the ones built next to this test (GLIMPSE_BINARY_DIR); every
+// run uses a small cut of the bundled sample, a few steps and small batches.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <random>
 #include <string>
 #include <thread>
@@ -24,6 +27,9 @@
 
 #include "io/checkpoint.h"
 #include "io/dataset.h"
+#include "models/dasnet.h"
+#include "models/resnet20.h"
+#include "optim/sgd.h"
 
 using namespace glimpse;
 using Catch::Contains;
@@ -93,10 +99,62 @@ const std::string& tiny_mnist_dir() {
   return path;
 }
 
-// A short train_mnist run: batch 8, 2 threads, quiet.
-std::string mnist_run(const std::string& extra) {
-  return "--data " + tiny_mnist_dir() + " --batch 8 --threads 2 --seed 3 --quiet " + extra;
+// A small CIFAR-10 image folder cut from the bundled sample: the first 8 training and 2 test
+// images of each class.
+const std::string& tiny_cifar_dir() {
+  static TempDir dir;
+  static bool written = false;
+  if (!written) {
+    const fs::path sample = fs::path(GLIMPSE_SOURCE_DIR) / "data" / "sample" / "cifar10";
+    for (auto [split, count] : {std::pair{"train", 8}, std::pair{"test", 2}})
+      for (const fs::directory_entry& class_dir : fs::directory_iterator(sample / split)) {
+        std::vector<fs::path> files;
+        for (const fs::directory_entry& file : fs::directory_iterator(class_dir)) files.push_back(file.path());
+        std::sort(files.begin(), files.end());
+        fs::path target = dir.path / split / class_dir.path().filename();
+        fs::create_directories(target);
+        for (int i = 0; i < count; i++) fs::copy_file(files[i], target / files[i].filename());
+      }
+    written = true;
+  }
+  static const std::string path = dir.path.string();
+  return path;
 }
+
+// A resnet20 checkpoint as train_cifar writes it (untrained: the parameters of seed 5); with
+// `poisoned`, one bias of its last layer is NaN.
+void write_resnet20_checkpoint(const std::string& path, bool poisoned) {
+  Rng rng(5);
+  ResNet20 net(rng);
+  if (poisoned) net.fc->bias.data()[3] = std::numeric_limits<real>::quiet_NaN();
+  SGD sgd(net.parameters(), {.lr = 0.1f, .momentum = 0.9f});
+  std::vector<NamedTensor> tensors;
+  for (auto& [name, t] : net.state()) tensors.push_back({"model." + name, t});
+  for (auto& [name, t] : sgd.state()) tensors.push_back({"optim." + name, t});
+  save_checkpoint(path, tensors, {{"model", "resnet20"}, {"epoch", "1"}, {"batch_in_epoch", "0"}, {"step", "0"}});
+}
+
+// The base of every train_dasnet run here (--base).
+const std::string& tiny_dasnet_base() {
+  static TempDir dir;
+  static const std::string path = dir / "base.ckpt";
+  if (!fs::exists(path)) write_resnet20_checkpoint(path, false);
+  return path;
+}
+
+// The arguments of a short run of `trainer` on the small data sets above: small batches (and
+// for train_dasnet a small population and few passes, generations of 3 per epoch), 2 threads,
+// quiet.
+std::string tiny_run(const std::string& trainer, const std::string& extra) {
+  std::string common = " --threads 2 --seed 3 --quiet " + extra;
+  if (trainer == "train_cifar") return "--data " + tiny_cifar_dir() + " --batch 8" + common;
+  if (trainer == "train_dasnet")
+    return "--data " + tiny_cifar_dir() + " --base " + tiny_dasnet_base() +
+           " --batch 4 --population 2 --passes 2 --generations 3" + common;
+  return "--data " + tiny_mnist_dir() + " --batch 8" + common;  // train_mnist, train_stn, train_ram
+}
+
+std::string mnist_run(const std::string& extra) { return tiny_run("train_mnist", extra); }
 
 std::string file_bytes(const std::string& path) {
   std::ifstream file(path, std::ios::binary);
@@ -112,9 +170,9 @@ std::string flag_help(const std::string& help, const std::string& name) {
   return help.substr(at, next == std::string::npos ? std::string::npos : next - at);
 }
 
-// Starts train_mnist with `arguments` (split at spaces) as a child process, output discarded.
-pid_t start_mnist(const std::string& arguments) {
-  std::vector<std::string> words = {kBinaryDir + "/train_mnist"};
+// Starts `program` with `arguments` (split at spaces) as a child process, output discarded.
+pid_t start(const std::string& program, const std::string& arguments) {
+  std::vector<std::string> words = {kBinaryDir + "/" + program};
   for (size_t begin = 0, end; begin < arguments.size(); begin = end + 1) {
     end = arguments.find(' ', begin);
     if (end == std::string::npos) end = arguments.size();
@@ -135,10 +193,75 @@ pid_t start_mnist(const std::string& arguments) {
   return pid;
 }
 
+// Runs `trainer` for `steps` steps in one go and, in a second directory, for `split` steps and
+// then --resume'd to `steps`: both must end with the very same checkpoint bytes (parameters,
+// optimiser or SNES state, metadata).
+void check_resume_is_bitwise(const std::string& trainer, int split, int steps, const std::string& extra = "") {
+  INFO(trainer << ", split at step " << split << " of " << steps);
+  TempDir dir;
+  const std::string whole = dir / "whole.ckpt", part = dir / "split.ckpt";
+  Outcome uninterrupted = run(trainer, tiny_run(trainer, extra + " --max-steps " + std::to_string(steps) + " --save " + whole));
+  INFO(uninterrupted.output);
+  REQUIRE(uninterrupted.status == 0);
+  Outcome first = run(trainer, tiny_run(trainer, extra + " --max-steps " + std::to_string(split) + " --save " + part));
+  INFO(first.output);
+  REQUIRE(first.status == 0);
+  CHECK(read_checkpoint_metadata(part).at("step") == std::to_string(split));
+  Outcome second = run(trainer, tiny_run(trainer, extra + " --max-steps " + std::to_string(steps) + " --resume " + part +
+                                                      " --save " + part));
+  INFO(second.output);
+  REQUIRE(second.status == 0);
+  CHECK(read_checkpoint_metadata(part).at("step") == std::to_string(steps));
+  CHECK(file_bytes(part) == file_bytes(whole));
+}
+
+// Kills a `trainer` run that saves every 2 steps at a random moment after its first
+// checkpoint (possibly while it writes the next one), checks that the checkpoint left behind
+// loads and sits at a multiple of 2 steps, and that --resume from it ends with the bytes of an
+// uninterrupted run.
+void check_kill_and_resume(const std::string& trainer, int steps, int max_wait_us) {
+  INFO(trainer);
+  TempDir dir;
+  const std::string every = "--save-every 2 --max-steps " + std::to_string(steps) + " ";
+  Outcome whole = run(trainer, tiny_run(trainer, every + "--save " + dir / "whole.ckpt"));
+  INFO(whole.output);
+  REQUIRE(whole.status == 0);
+
+  std::mt19937 random(std::random_device{}());
+  const std::string path = dir / "killed.ckpt";
+  int kills = 0;
+  for (int attempt = 0; attempt < 6 && kills < 1; attempt++) {
+    fs::remove(path);
+    pid_t pid = start(trainer, tiny_run(trainer, every + "--save " + path));
+    // wait for its first checkpoint, then kill it at a random moment of the steps that follow
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (!fs::exists(path) && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    std::this_thread::sleep_for(std::chrono::microseconds(std::uniform_int_distribution<int>(0, max_wait_us)(random)));
+    kill(pid, SIGKILL);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (!WIFSIGNALED(status)) continue;  // it finished first: try again
+    kills++;
+
+    Metadata metadata = read_checkpoint_metadata(path);  // checks the whole file: size, checksum, structure
+    INFO("killed at step " << metadata.at("step") << " or after");
+    CHECK(std::stoll(metadata.at("step")) % 2 == 0);
+    Outcome resumed = run(trainer, tiny_run(trainer, every + "--resume " + path + " --save " + path));
+    INFO(resumed.output);
+    REQUIRE(resumed.status == 0);
+    CHECK(file_bytes(path) == file_bytes(dir / "whole.ckpt"));
+  }
+  CHECK(kills > 0);
+}
+
 }  // namespace
 
+const std::vector<std::string> kTrainers = {"train_mnist", "train_cifar", "train_stn", "train_ram", "train_dasnet"};
+
 TEST_CASE("trainers refuse an unknown flag with status 2", "[cli]") {
-  for (const char* trainer : {"train_mnist", "train_cifar"}) {
+  for (const std::string& trainer : kTrainers) {
+    INFO(trainer);
     Outcome outcome = run(trainer, "--epochz 3");
     CHECK(outcome.status == 2);
     CHECK_THAT(outcome.output, Contains("unknown flag --epochz") && Contains("--help"));
@@ -170,6 +293,28 @@ TEST_CASE("trainers refuse a bad value with status 2", "[cli]") {
   Outcome sgd = run("train_mnist", "--optimizer adagrad");
   CHECK(sgd.status == 2);
   CHECK_THAT(sgd.output, Contains("choose one of: adam, sgd"));
+  // and each trainer's own flags
+  struct OwnCase {
+    const char* trainer;
+    const char* arguments;
+    const char* message;
+  };
+  for (OwnCase c : {OwnCase{"train_cifar", "--width 0", "--width 0: must be from 1"},
+                    OwnCase{"train_cifar", "--momentum 1.5", "--momentum 1.5: must be from 0 to 1"},
+                    OwnCase{"train_stn", "--dataset spiral", "choose one of: mnist, rotated, rts, cluttered"},
+                    OwnCase{"train_stn", "--no-transformer=1", "--no-transformer takes no value"},
+                    OwnCase{"train_ram", "--dataset rotated", "choose one of: mnist, translated, cluttered"},
+                    OwnCase{"train_ram", "--mc-samples 0", "--mc-samples 0: must be from 1"},
+                    OwnCase{"train_ram", "--clip x", "--clip x: not a finite number"},
+                    OwnCase{"train_dasnet", "--population 1", "--population 1: must be from 2"},
+                    OwnCase{"train_dasnet", "--sigma 0", "--sigma 0: must be from"},
+                    OwnCase{"train_dasnet", "--lr 0", "--lr 0: SNES's eta_mu must be above 0"},
+                    OwnCase{"train_dasnet", "--generations", "--generations needs a value"}}) {
+    INFO(c.trainer << " " << c.arguments);
+    Outcome outcome = run(c.trainer, c.arguments);
+    CHECK(outcome.status == 2);
+    CHECK_THAT(outcome.output, Contains(c.message) && Contains("--help"));
+  }
 }
 
 TEST_CASE("trainer --help lists every flag with its default", "[cli]") {
@@ -184,7 +329,17 @@ TEST_CASE("trainer --help lists every flag with its default", "[cli]") {
        {Trainer{"train_mnist", {"optimizer"}, {"epochs:3", "batch:64", "lr:0.001", "optimizer:adam", "quiet:off"}},
         Trainer{"train_cifar",
                 {"model", "width", "momentum", "weight-decay", "warmup-epochs", "visualize"},
-                {"model:resnet20", "epochs:50", "batch:128", "lr:0.1", "momentum:0.9", "weight-decay:0.0005"}}}) {
+                {"model:resnet20", "epochs:50", "batch:128", "lr:0.1", "momentum:0.9", "weight-decay:0.0005"}},
+        Trainer{"train_stn",
+                {"dataset", "no-transformer", "visualize", "momentum"},
+                {"dataset:rts", "epochs:10", "batch:64", "lr:0.01", "momentum:0.9", "no-transformer:off"}},
+        Trainer{"train_ram",
+                {"dataset", "glimpses", "mc-samples", "visualize", "reinforce-into-core", "clip"},
+                {"dataset:mnist", "epochs:20", "batch:64", "lr:0.001", "mc-samples:1", "clip:5"}},
+        Trainer{"train_dasnet",
+                {"base", "base-epochs", "population", "generations", "passes", "sigma"},
+                {"base:none", "base-epochs:3", "epochs:2", "batch:32", "lr:1", "population:8", "generations:25",
+                 "passes:5", "sigma:0.005"}}}) {
     INFO(trainer.name);
     Outcome outcome = run(trainer.name, "--help");
     CHECK(outcome.status == 0);
@@ -210,20 +365,21 @@ TEST_CASE("trainer --help lists every flag with its default", "[cli]") {
 }
 
 TEST_CASE("a missing --data dir says where the data should be and how to get it", "[cli]") {
-  for (const char* trainer : {"train_mnist", "train_cifar"}) {
+  for (const std::string& trainer : kTrainers) {
     INFO(trainer);
     Outcome outcome = run(trainer, "--data /nonexistent/glimpse-data --epochs 1");
-    CHECK(outcome.status != 0);
+    CHECK(outcome.status == 1);
     CHECK_THAT(outcome.output, Contains("--data /nonexistent/glimpse-data: no such directory") &&
                                    Contains("scripts/download_data.sh"));
+    const bool cifar = trainer == "train_cifar" || trainer == "train_dasnet";
+    CHECK_THAT(outcome.output, Contains(cifar ? "data_batch_1" : "train-images-idx3-ubyte"));
+    // a directory that exists but holds no data set
+    TempDir empty;
+    Outcome nothing = run(trainer, "--data " + empty.path.string());
+    CHECK(nothing.status == 1);
+    CHECK_THAT(nothing.output, Contains(cifar ? "no cifar10 data there" : "no mnist data there") &&
+                                   Contains("scripts/download_data.sh"));
   }
-  CHECK_THAT(run("train_mnist", "--data /nonexistent").output, Contains("train-images-idx3-ubyte"));
-  CHECK_THAT(run("train_cifar", "--data /nonexistent").output, Contains("data_batch_1"));
-  // a directory that exists but holds no data set
-  TempDir empty;
-  Outcome outcome = run("train_mnist", "--data " + empty.path.string());
-  CHECK(outcome.status != 0);
-  CHECK_THAT(outcome.output, Contains("no mnist data there") && Contains("scripts/download_data.sh"));
 }
 
 TEST_CASE("train_cifar with an unknown --model lists the known ones", "[cli]") {
@@ -232,67 +388,83 @@ TEST_CASE("train_cifar with an unknown --model lists the known ones", "[cli]") {
   CHECK_THAT(outcome.output, Contains("--model resnet21: unknown value; choose one of:") && Contains("resnet20"));
 }
 
-TEST_CASE("a non-finite loss stops training and names the step", "[faults]") {
-  Outcome outcome = run("train_mnist", mnist_run("--optimizer sgd --lr 1e6 --max-steps 30"));
+// A non-finite loss (or, for train_dasnet, fitness) stops `trainer` with status 1 and the step
+// named; with --detect-anomaly, the first op whose output was not finite.
+void check_non_finite_stops(const std::string& trainer, const std::string& arguments, const std::string& step_word) {
+  INFO(trainer << " " << arguments);
+  Outcome outcome = run(trainer, arguments);
   INFO(outcome.output);
   CHECK(outcome.status == 1);
-  CHECK_THAT(outcome.output, Contains("training stopped: the ") && Contains(" at step ") && Contains("--detect-anomaly"));
+  CHECK_THAT(outcome.output, Contains(trainer + ": training stopped") && Contains(" " + step_word + " "));
 
-  Outcome anomaly = run("train_mnist", mnist_run("--optimizer sgd --lr 1e6 --max-steps 30 --detect-anomaly"));
+  Outcome anomaly = run(trainer, arguments + " --detect-anomaly");
   INFO(anomaly.output);
   CHECK(anomaly.status == 1);
-  // "training stopped at step 1 (epoch 1): conv2d: forward produced a non-finite value in ..."
-  CHECK_THAT(anomaly.output, Contains("training stopped at step ") && Contains("(anomaly detection)"));
+  CHECK_THAT(anomaly.output, Contains("training stopped at " + step_word + " ") && Contains("(anomaly detection)"));
   CHECK_THAT(anomaly.output, Contains(": forward produced a non-finite value") ||
                                  Contains(" backward: produced a non-finite gradient"));
 }
 
-TEST_CASE("a run resumed from its checkpoint ends bitwise where an uninterrupted run ends", "[faults]") {
+TEST_CASE("a non-finite loss stops training and names the step", "[faults]") {
+  check_non_finite_stops("train_mnist", mnist_run("--optimizer sgd --lr 1e6 --max-steps 30"), "step");
+  // "train_mnist: training stopped: the loss is nan at step 2 (epoch 1). Lower --lr, or rerun with --detect-anomaly ..."
+  CHECK_THAT(run("train_mnist", mnist_run("--optimizer sgd --lr 1e6 --max-steps 30")).output,
+             Contains("training stopped: the ") && Contains(" at step ") && Contains("--detect-anomaly"));
+}
+
+TEST_CASE("a non-finite loss stops train_cifar, train_stn and train_ram and names the step", "[faults]") {
+  for (const std::string trainer : {"train_cifar", "train_stn", "train_ram"})
+    check_non_finite_stops(trainer, tiny_run(trainer, "--lr 1e6 --max-steps 30"), "step");
+}
+
+TEST_CASE("a non-finite fitness stops train_dasnet and names the generation", "[faults]") {
+  // a broken base: its last layer holds a NaN, which the frozen evaluation only reports
   TempDir dir;
-  Outcome whole = run("train_mnist", mnist_run("--max-steps 20 --save " + dir / "whole.ckpt"));
-  REQUIRE(whole.status == 0);
-  Outcome first = run("train_mnist", mnist_run("--max-steps 10 --save " + dir / "split.ckpt"));
-  REQUIRE(first.status == 0);
-  CHECK(read_checkpoint_metadata(dir / "split.ckpt").at("step") == "10");
-  Outcome second = run("train_mnist", mnist_run("--max-steps 20 --resume " + dir / "split.ckpt" + " --save " +
-                                                dir / "split.ckpt"));
-  INFO(second.output);
-  REQUIRE(second.status == 0);
-  // the same parameters, optimiser state and metadata: the very same bytes
-  CHECK(read_checkpoint_metadata(dir / "split.ckpt").at("step") == "20");
-  CHECK(file_bytes(dir / "split.ckpt") == file_bytes(dir / "whole.ckpt"));
+  const std::string poisoned = dir / "poisoned.ckpt";
+  write_resnet20_checkpoint(poisoned, true);
+  const std::string arguments = tiny_run("train_dasnet", "--max-steps 3") + " --base " + poisoned;  // the last --base counts
+  Outcome outcome = run("train_dasnet", arguments);
+  INFO(outcome.output);
+  CHECK(outcome.status == 1);
+  CHECK_THAT(outcome.output, Contains("train_dasnet: training stopped: the fitness of candidate 1 is nan at "
+                                      "generation 1 (epoch 1). The frozen resnet20's own test loss is not finite "
+                                      "either: the base is broken. Rerun with --detect-anomaly"));
+  // with --detect-anomaly the frozen evaluation, before any generation, meets the NaN first
+  Outcome anomaly = run("train_dasnet", arguments + " --detect-anomaly");
+  INFO(anomaly.output);
+  CHECK(anomaly.status == 1);
+  CHECK_THAT(anomaly.output, Contains("training stopped before generation 1, evaluating the frozen resnet20") &&
+                                 Contains(": forward produced a non-finite value") && Contains("(anomaly detection)"));
+}
+
+TEST_CASE("a run resumed from its checkpoint ends bitwise where an uninterrupted run ends", "[faults]") {
+  check_resume_is_bitwise("train_mnist", 10, 20);
+}
+
+TEST_CASE("train_cifar resumed from its checkpoint ends bitwise where an uninterrupted run ends", "[faults]") {
+  check_resume_is_bitwise("train_cifar", 4, 12);  // 10 steps an epoch: the split is mid-epoch, the end in epoch 2
+}
+
+TEST_CASE("train_stn resumed from its checkpoint ends bitwise where an uninterrupted run ends", "[faults]") {
+  check_resume_is_bitwise("train_stn", 5, 10);
+}
+
+TEST_CASE("train_ram resumed from its checkpoint ends bitwise where an uninterrupted run ends", "[faults]") {
+  check_resume_is_bitwise("train_ram", 5, 10, "--mc-samples 2");
+}
+
+TEST_CASE("train_dasnet resumed from its checkpoint ends bitwise where an uninterrupted run ends", "[faults]") {
+  check_resume_is_bitwise("train_dasnet", 2, 4);  // 3 generations an epoch: the end is mid-epoch 2
 }
 
 TEST_CASE("a run killed at a random moment leaves a checkpoint that loads, and resumes bitwise", "[faults]") {
-  TempDir dir;
-  const std::string every = "--save-every 2 --max-steps 30 ";
-  Outcome whole = run("train_mnist", mnist_run(every + "--save " + dir / "whole.ckpt"));
-  REQUIRE(whole.status == 0);
+  check_kill_and_resume("train_mnist", 30, 150000);
+}
 
-  std::mt19937 random(std::random_device{}());
-  const std::string path = dir / "killed.ckpt";
-  int kills = 0;
-  for (int attempt = 0; attempt < 6 && kills < 1; attempt++) {
-    fs::remove(path);
-    pid_t pid = start_mnist(mnist_run(every + "--save " + path));
-    // wait for its first checkpoint, then kill it at a random moment of the steps that follow
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    while (!fs::exists(path) && std::chrono::steady_clock::now() < deadline)
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    std::this_thread::sleep_for(std::chrono::microseconds(std::uniform_int_distribution<int>(0, 150000)(random)));
-    kill(pid, SIGKILL);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    if (!WIFSIGNALED(status)) continue;  // it finished first: try again
-    kills++;
+TEST_CASE("train_ram killed at a random moment leaves a checkpoint that loads, and resumes bitwise", "[faults]") {
+  check_kill_and_resume("train_ram", 40, 100000);
+}
 
-    Metadata metadata = read_checkpoint_metadata(path);  // checks the whole file: size, checksum, structure
-    INFO("killed at step " << metadata.at("step") << " or after");
-    CHECK(std::stoll(metadata.at("step")) % 2 == 0);
-    Outcome resumed = run("train_mnist", mnist_run(every + "--resume " + path + " --save " + path));
-    INFO(resumed.output);
-    REQUIRE(resumed.status == 0);
-    CHECK(file_bytes(path) == file_bytes(dir / "whole.ckpt"));
-  }
-  CHECK(kills > 0);
+TEST_CASE("train_dasnet killed at a random moment leaves a checkpoint that loads, and resumes bitwise", "[faults]") {
+  check_kill_and_resume("train_dasnet", 8, 300000);
 }

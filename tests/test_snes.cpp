@@ -148,3 +148,32 @@ TEST_CASE("SNES ranks NaN fitness last and refuses misuse", "[optim][snes]") {
   CHECK_THROWS_AS(Snes({}, 1), Error);
   CHECK_THROWS_AS(Snes({0}, 0), Error);
 }
+
+TEST_CASE("SNES restored from mu, sigma and generation continues bitwise when re-seeded per generation",
+          "[optim][snes]") {
+  // what train_dasnet does: re-seed before every ask() from (seed, generation), save mu and sigma
+  auto generation = [](Snes& snes) {
+    snes.reseed(1000 + static_cast<uint64_t>(snes.generation()));
+    std::vector<real> fitness;
+    for (const std::vector<real>& x : snes.ask()) fitness.push_back(static_cast<real>(sphere(x)));
+    snes.tell(fitness);
+  };
+  const std::vector<real> mu0(10, 1.5f);
+  Snes whole(mu0, 0.3f, {.population = 6, .mirrored = true, .seed = 1});
+  for (int g = 0; g < 8; g++) generation(whole);
+
+  Snes first(mu0, 0.3f, {.population = 6, .mirrored = true, .seed = 1});
+  for (int g = 0; g < 3; g++) generation(first);
+  Snes resumed(std::vector<real>(10, 0), 0.3f, {.population = 6, .mirrored = true, .seed = 99});
+  resumed.restore(first.mean(), first.sigma(), first.generation());
+  for (int g = 3; g < 8; g++) generation(resumed);
+  CHECK(resumed.generation() == 8);
+  CHECK(resumed.mean() == whole.mean());  // bitwise
+  CHECK(resumed.sigma() == whole.sigma());
+
+  CHECK_THROWS_WITH(resumed.restore(std::vector<real>(9, 0), std::vector<real>(10, 1), 0),
+                    Catch::Contains("expected mu and sigma of 10 dimensions"));
+  std::vector<real> bad_sigma(10, 1);
+  bad_sigma[4] = std::numeric_limits<real>::quiet_NaN();
+  CHECK_THROWS_WITH(resumed.restore(std::vector<real>(10, 0), bad_sigma, 0), Catch::Contains("every sigma must be > 0"));
+}

@@ -17,9 +17,9 @@ namespace glimpse {
 CommonFlags add_common_flags(Flags& flags, CommonDefaults defaults) {
   return CommonFlags{
       .data = flags.add_string("data", "", "data directory; none: data/<set> if it holds the data, else the bundled sample"),
-      .epochs = flags.add_int("epochs", defaults.epochs, "passes over the training set", 1, 100000),
-      .batch = flags.add_int("batch", defaults.batch, "images per step", 1, 65536),
-      .lr = flags.add_real("lr", defaults.lr, "peak learning rate", 0, 1e6),
+      .epochs = flags.add_int("epochs", defaults.epochs, defaults.epochs_help, 1, 100000),
+      .batch = flags.add_int("batch", defaults.batch, defaults.batch_help, 1, 65536),
+      .lr = flags.add_real("lr", defaults.lr, defaults.lr_help, 0, 1e6),
       .seed = flags.add_int("seed", 1, "seed of initialisation, shuffling, augmentation and dropout", 0),
       .threads = flags.add_int("threads", 0, "worker threads (0: GLIMPSE_NUM_THREADS, else all cores)", 0, 1024),
       .max_steps = flags.add_int("max-steps", 0, "stop after this many steps in all (0: no limit)", 0),
@@ -86,6 +86,14 @@ TrainResult train_classifier(ClassifierTraining& run, const CommonFlags& flags) 
   auto started = clock::now();
   if (!run.forward) run.forward = [&run](const Tensor& x) { return run.model->forward(x); };
   if (!run.lr_at) run.lr_at = [&flags](int64_t) { return flags.lr; };
+  if (!run.step_loss)
+    run.step_loss = [&run](const Batch& batch) {
+      Tensor logits = run.forward(batch.images);          // (N, K)
+      Tensor loss = cross_entropy(logits, batch.labels);  // mean over N
+      return StepLoss{.loss = loss, .shown_loss = loss.item(), .predicted = argmax(logits.detach())};
+    };
+  if (!run.evaluate)
+    run.evaluate = [&run] { return evaluate_classifier(*run.model, run.forward, *run.test_loader); };
 
   const int64_t steps_per_epoch = run.train_loader->batches_per_epoch();
   int64_t total_steps = flags.epochs * steps_per_epoch;
@@ -134,15 +142,13 @@ TrainResult train_classifier(ClassifierTraining& run, const CommonFlags& flags) 
       run.optimizer->lr = static_cast<real>(lr);
       run.model->reseed(static_cast<uint64_t>(flags.seed) * 1000003 + static_cast<uint64_t>(step));
 
-      Tensor logits;
-      double loss_value = 0;
+      StepLoss loss;
       try {
-        logits = run.forward(batch.images);                 // (N, K)
-        Tensor loss = cross_entropy(logits, batch.labels);  // mean over N
-        loss_value = loss.item();
+        loss = run.step_loss(batch);
+        double loss_value = loss.loss.item();
         if (!std::isfinite(loss_value)) non_finite("loss", loss_value, step, epoch);
         run.optimizer->zero_grad();
-        backward(loss);
+        backward(loss.loss);
         double norm = clip_grad_norm(params, run.clip_norm > 0 ? run.clip_norm : no_clipping);
         if (!std::isfinite(norm)) non_finite("gradient norm", norm, step, epoch);
         run.optimizer->step();
@@ -159,9 +165,8 @@ TrainResult train_classifier(ClassifierTraining& run, const CommonFlags& flags) 
         save(epoch, batch_in_epoch);
 
       int64_t n = static_cast<int64_t>(batch.labels.size());
-      std::vector<int64_t> predicted = argmax(logits.detach());
-      for (int64_t i = 0; i < n; i++) correct += predicted[i] == batch.labels[i];
-      loss_sum += loss_value * static_cast<double>(n);
+      for (int64_t i = 0; i < n; i++) correct += loss.predicted[i] == batch.labels[i];
+      loss_sum += loss.shown_loss * static_cast<double>(n);
       seen += n;
       double seconds = std::chrono::duration<double>(clock::now() - epoch_started).count();
       progress.update(epoch + 1, flags.epochs, step, total_steps, loss_sum / static_cast<double>(seen),
@@ -171,16 +176,17 @@ TrainResult train_classifier(ClassifierTraining& run, const CommonFlags& flags) 
     double train_seconds = std::chrono::duration<double>(clock::now() - epoch_started).count();
     bool epoch_complete = batch_in_epoch == steps_per_epoch;
 
-    evaluation = evaluate_classifier(*run.model, run.forward, *run.test_loader);
+    evaluation = run.evaluate();
     evaluated = true;
     EpochMetrics row{.epoch = epoch + 1, .step = step, .lr = run.lr_at(std::max<int64_t>(step - 1, 0)),
                      .train_loss = seen ? loss_sum / static_cast<double>(seen) : 0,
                      .train_acc = seen ? static_cast<double>(correct) / static_cast<double>(seen) : 0,
                      .test_loss = evaluation.loss, .test_acc = evaluation.accuracy, .seconds = train_seconds,
                      .images_per_s = static_cast<double>(seen) / train_seconds};
-    std::printf("epoch %lld%s: train loss %.4f acc %.2f%% | test loss %.4f acc %.2f%% | %.1f s, %.0f img/s\n",
+    std::printf("epoch %lld%s: train loss %.4f acc %.2f%% | test loss %.4f acc %.2f%%%s | %.1f s, %.0f img/s\n",
                 static_cast<long long>(epoch + 1), epoch_complete ? "" : " (partial)", row.train_loss,
-                100 * row.train_acc, row.test_loss, 100 * row.test_acc, row.seconds, row.images_per_s);
+                100 * row.train_acc, row.test_loss, 100 * row.test_acc, evaluation.note.c_str(), row.seconds,
+                row.images_per_s);
     std::fflush(stdout);
     if (!flags.log.empty()) append_metrics_csv(flags.log, row);
     history.push_back(row);
@@ -193,7 +199,7 @@ TrainResult train_classifier(ClassifierTraining& run, const CommonFlags& flags) 
   }
 
   if (!evaluated)  // a resumed run that had already finished: report where it stands
-    evaluation = evaluate_classifier(*run.model, run.forward, *run.test_loader);
+    evaluation = run.evaluate();
   if (!flags.plot.empty() && (!history.empty() || !flags.log.empty()))
     write_metrics_svg(flags.log.empty() ? history : read_metrics_csv(flags.log), flags.plot, run.model_name);
   TrainResult result;

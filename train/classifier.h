@@ -1,15 +1,22 @@
-// The training loop shared by the image-classification trainers (train_mnist, train_cifar,
-// train_stn): the common flags, epochs of SGD-style steps with a live progress line, evaluation
-// on the test set after each epoch, the CSV metrics log, atomic checkpoints and --resume.
+// The training loop shared by the gradient-trained trainers (train_mnist, train_cifar,
+// train_stn, train_ram): the common flags, epochs of SGD-style steps with a live progress line,
+// evaluation on the test set after each epoch, the CSV metrics log, atomic checkpoints and
+// --resume.
 //
 // One step, as in any PyTorch training script:
 //   logits = forward(images)              (N, K)
-//   loss   = cross_entropy(logits, labels)
+//   loss   = cross_entropy(logits, labels)      (or the trainer's own step_loss)
 //   zero_grad(); backward(loss); [clip]; optimizer.step()
+//
+// Everything random in a step is drawn from (seed, epoch, step): the data order and augmentation
+// by the loader, dropout and RAM's locations by the model's Rngs, re-seeded before every step.
+// So a checkpoint (parameters, buffers, optimiser state, position) is all that a resumed run
+// needs to go on bitwise as an uninterrupted one would.
 #pragma once
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "engine/ops.h"
 #include "io/data_loader.h"
@@ -39,10 +46,28 @@ struct CommonFlags {
 struct CommonDefaults {
   int64_t epochs, batch;
   double lr;
+  // the help of these three, for a trainer where an epoch, a batch or --lr mean something else
+  std::string epochs_help = "passes over the training set";
+  std::string batch_help = "images per step";
+  std::string lr_help = "peak learning rate";
 };
 CommonFlags add_common_flags(Flags& flags, CommonDefaults defaults);
 // Applies --threads and --detect-anomaly; prints the run's set-up line unless --quiet.
 void apply_common_flags(const CommonFlags& flags, const std::string& program);
+
+// Accuracy and mean loss over the test set; `note` is printed after the accuracy (e.g. RAM's
+// accuracy over several sampled paths).
+struct Evaluation {
+  double accuracy = 0, loss = 0;
+  std::string note = {};
+};
+
+// One step's loss, for a model trained by more than the cross-entropy of its logits.
+struct StepLoss {
+  Tensor loss;                     // the scalar to back-propagate
+  double shown_loss = 0;           // what the progress line and the log report as the train loss
+  std::vector<int64_t> predicted;  // (N) the predicted classes, for the train accuracy
+};
 
 struct ClassifierTraining {
   std::string model_name = {};  // stored in checkpoints; a resume with another model is refused
@@ -53,6 +78,10 @@ struct ClassifierTraining {
   Optimizer* optimizer = nullptr;
   std::function<double(int64_t step)> lr_at = {};  // the schedule; default: constant --lr
   double clip_norm = 0;                        // 0: no clipping
+  // Optional: the loss of one step (default: cross_entropy(forward(images), labels)), and the
+  // evaluation after each epoch (default: evaluate_classifier on test_loader).
+  std::function<StepLoss(const Batch& batch)> step_loss = {};
+  std::function<Evaluation()> evaluate = {};
 };
 
 struct TrainResult {
@@ -64,9 +93,6 @@ struct TrainResult {
 TrainResult train_classifier(ClassifierTraining& run, const CommonFlags& flags);
 
 // Accuracy and mean loss of `forward` over a loader, in evaluation mode without a graph.
-struct Evaluation {
-  double accuracy = 0, loss = 0;
-};
 Evaluation evaluate_classifier(Module& model, const std::function<Tensor(const Tensor&)>& forward, DataLoader& loader);
 
 }  // namespace glimpse
