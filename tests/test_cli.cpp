@@ -466,5 +466,5 @@ TEST_CASE("train_ram killed at a random moment leaves a checkpoint that loads, a
 }
 
 TEST_CASE("train_dasnet killed at a random moment leaves a checkpoint that loads, and resumes bitwise", "[faults]") {
-  check_kill_and_resume("train_dasnet", 8, 300000);
+  check_kill_and_resume("train_dasnet", 6, 200000);
 }
