@@ -99,14 +99,14 @@ const std::string& tiny_mnist_dir() {
   return path;
 }
 
-// A small CIFAR-10 image folder cut from the bundled sample: the first 8 training and 2 test
+// A small CIFAR-10 image folder cut from the bundled sample: the first 4 training and 2 test
 // images of each class.
 const std::string& tiny_cifar_dir() {
   static TempDir dir;
   static bool written = false;
   if (!written) {
     const fs::path sample = fs::path(GLIMPSE_SOURCE_DIR) / "data" / "sample" / "cifar10";
-    for (auto [split, count] : {std::pair{"train", 8}, std::pair{"test", 2}})
+    for (auto [split, count] : {std::pair{"train", 4}, std::pair{"test", 2}})
       for (const fs::directory_entry& class_dir : fs::directory_iterator(sample / split)) {
         std::vector<fs::path> files;
         for (const fs::directory_entry& file : fs::directory_iterator(class_dir)) files.push_back(file.path());
@@ -443,7 +443,7 @@ TEST_CASE("a run resumed from its checkpoint ends bitwise where an uninterrupted
 }
 
 TEST_CASE("train_cifar resumed from its checkpoint ends bitwise where an uninterrupted run ends", "[faults]") {
-  check_resume_is_bitwise("train_cifar", 4, 12);  // 10 steps an epoch: the split is mid-epoch, the end in epoch 2
+  check_resume_is_bitwise("train_cifar", 2, 7);  // 5 steps an epoch: the split is mid-epoch, the end in epoch 2
 }
 
 TEST_CASE("train_stn resumed from its checkpoint ends bitwise where an uninterrupted run ends", "[faults]") {
