@@ -1,4 +1,6 @@
 // relu, sigmoid, tanh: forward values by hand, backward by gradcheck.
+#include <cmath>
+
 #include <catch2/catch.hpp>
 
 #include "tests/gradcheck.h"
@@ -9,6 +11,14 @@ using namespace glimpse::testing;
 TEST_CASE("relu forward", "[ops][relu]") {
   Tensor x = Tensor::from_data({2, 2}, {-1.5f, 0.0f, 2.0f, 0.25f});
   CHECK(allclose(relu(x), Tensor::from_data({2, 2}, {0, 0, 2, 0.25f})));
+}
+
+TEST_CASE("relu passes a NaN on, so that a non-finite value is not hidden", "[ops][relu]") {
+  Tensor x = Tensor::from_data({3}, {-1.0f, std::nanf(""), 1.0f});
+  Tensor y = relu(x);
+  CHECK(y.data()[0] == 0.0f);
+  CHECK(std::isnan(y.data()[1]));
+  CHECK(y.data()[2] == 1.0f);
 }
 
 TEST_CASE("relu grad", "[ops][relu][grad]") {

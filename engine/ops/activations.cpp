@@ -1,6 +1,6 @@
 // Activations, element-wise on any shape.
 //
-//   relu:     y = max(x, 0)                     dx += dy * [x > 0]
+//   relu:     y = max(x, 0), NaN -> NaN          dx += dy * [x > 0]
 //   sigmoid:  y = 1 / (1 + e^-x)                dx += dy * y * (1 - y)
 //   tanh:     y = (e^x - e^-x) / (e^x + e^-x)   dx += dy * (1 - y^2)
 //
@@ -18,7 +18,7 @@ constexpr int64_t elementwise_grain = 1 << 15;  // values per parallel task
 
 void relu_forward(real* y, const real* x, int64_t n) {
   parallel_for(n, elementwise_grain, [=](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; i++) y[i] = x[i] > 0 ? x[i] : 0;
+    for (int64_t i = i0; i < i1; i++) y[i] = x[i] < 0 ? 0 : x[i];  // a NaN stays NaN (x < 0 is false)
   });
 }
 void relu_backward(real* dx, const real* dy, const real* y, int64_t n) {
