@@ -18,10 +18,12 @@
 // training images.
 //
 // The recipe: SGD with momentum 0.9, learning rate 0.01 with cosine decay to zero over the
-// run, batch 64, no weight decay. (Jaderberg et al. train with SGD; momentum and the cosine
-// schedule are this project's common choices.) One epoch of RTS (full MNIST, seed 1, 2 threads):
-// stn_mnist 63.4% test accuracy, the CNN baseline 30.2%; the transformer learns first to bring
-// the digits to the middle of the canvas.
+// run, batch 64, no weight decay, the gradient's global norm clipped at 1. (Jaderberg et al.
+// train with SGD; momentum and the cosine schedule are this project's common choices.) The
+// clipping keeps the localisation net from throwing the sampling grid off the canvas: without
+// it, RTS at 1 thread (seed 1) collapsed in its first epoch to a constant output (loss ln 10,
+// 11.35% test accuracy) and never recovered, with or without a 1-epoch warm-up; with it, the
+// same run had 76.5% test accuracy after one epoch and 84.7% after two.
 //
 // --visualize FILE.png writes, after training, a grid of test images beside what the spatial
 // transformer made of them (inputs on the left of each pair, warped on the right), 3x enlarged.
@@ -112,6 +114,8 @@ int main(int argc, char** argv) {
   std::string& visualize = flags.add_string("visualize", "", "PNG file: test images beside their transformed versions");
   CommonFlags common = add_common_flags(flags, {.epochs = 10, .batch = 64, .lr = 0.01});
   double& momentum = flags.add_real("momentum", 0.9, "SGD momentum", 0, 1);
+  double& warmup_epochs = flags.add_real("warmup-epochs", 0, "epochs of linear learning-rate warm-up", 0, 1000);
+  double& clip_norm = flags.add_real("clip", 1, "clip the gradient norm (0: no clipping)", 0, 1e9);
   flags.parse(argc, argv);
 
   try {
@@ -139,12 +143,18 @@ int main(int argc, char** argv) {
                                         .seed = static_cast<uint64_t>(common.seed), .mean = {mean}, .stddev = {stddev}});
     DataLoader test_loader(test_set, {.batch_size = 500, .shuffle = false, .mean = {mean}, .stddev = {stddev}});
     SGD optimizer(model->parameters(), {.lr = static_cast<real>(common.lr), .momentum = static_cast<real>(momentum)});
-    CosineLr schedule(static_cast<real>(common.lr), common.epochs * train_loader.batches_per_epoch());
+    int64_t steps_per_epoch = train_loader.batches_per_epoch();
+    int64_t total_steps = common.epochs * steps_per_epoch;
+    int64_t warmup_steps = std::min(total_steps / 2,
+                                    static_cast<int64_t>(warmup_epochs * static_cast<double>(steps_per_epoch)));
+    WarmupLr schedule(warmup_steps, std::make_shared<CosineLr>(static_cast<real>(common.lr),
+                                                               total_steps - warmup_steps));
 
     std::string model_name = std::string(no_transformer ? "stn_mnist_cnn_baseline" : "stn_mnist") + "_" + dataset;
     ClassifierTraining run{.model_name = model_name, .model = model.get(), .train_loader = &train_loader,
                            .test_loader = &test_loader, .optimizer = &optimizer,
-                           .lr_at = [&](int64_t step) { return static_cast<double>(schedule.lr_at(step)); }};
+                           .lr_at = [&](int64_t step) { return static_cast<double>(schedule.lr_at(step)); },
+                           .clip_norm = clip_norm};
     train_classifier(run, common);
     if (!visualize.empty()) write_visualization(*model, test_set, mean, stddev, visualize);
   } catch (const std::exception& e) {
