@@ -26,9 +26,8 @@ is not a dependency of the tests. It checks four things, and exits 1 if any diff
    augmented image must be one of PyTorch's standard pipeline's outputs (pad the raw image with
    4 zero bytes, crop 32x32, maybe flip, ToTensor, Normalize(mean, std)), and the offsets and
    flips must look uniform; the test loader's images must be Normalize(ToTensor(raw)). The mean and
-   std glimpse normalises with must be the
-   official figures; the data set's own figures are printed, and a note says when they are not
-   the official pixels' (the JPEG rendering of CIFAR-10 is not).
+   std glimpse normalises with must be the official figures; the data set's own figures are
+   printed, and a note says when they are not the official pixels' (the JPEG rendering is not).
 4. init: glimpse's own resnet20 initialisation (parity_step init), tensor by tensor, against
    MODELS.md: conv N(0, 2/fan_out), linear U(+-1/sqrt(fan_in)), BN 1 / 0, running 0 / 1.
 
