@@ -49,6 +49,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 if "--threads" not in sys.argv:
     sys.argv += ["--threads", "1"]  # pytorch_reference reads it before importing torch
 sys.path.insert(0, HERE)
+sys.dont_write_bytecode = True  # no __pycache__ left in bench/
 from pytorch_reference import ResNet20, init_weights  # noqa: E402  (sets OPENBLAS_NUM_THREADS)
 
 import torch  # noqa: E402
