@@ -23,8 +23,8 @@ threads=${THREADS:-2}
 run_table() {
   cat <<EOF
 resnet20|train_cifar --model resnet20 --data $cifar --epochs 50
-stn_rts|train_stn --dataset rts --data $mnist --epochs 20
-stn_rts_cnn|train_stn --dataset rts --data $mnist --epochs 20 --no-transformer
+stn_rts|train_stn --dataset rts --data $mnist --epochs 60
+stn_rts_cnn|train_stn --dataset rts --data $mnist --epochs 60 --no-transformer
 ram_mnist|train_ram --dataset mnist --data $mnist --epochs 100 --mc-samples 10
 ram_translated|train_ram --dataset translated --data $mnist --epochs 100 --mc-samples 10
 ram_cluttered|train_ram --dataset cluttered --data $mnist --epochs 100 --mc-samples 10
