@@ -332,8 +332,9 @@ TEST_CASE("trainer --help lists every flag with its default", "[cli]") {
                 {"model", "width", "momentum", "weight-decay", "warmup-epochs", "visualize"},
                 {"model:resnet20", "epochs:50", "batch:128", "lr:0.1", "momentum:0.9", "weight-decay:0.0005"}},
         Trainer{"train_stn",
-                {"dataset", "no-transformer", "visualize", "momentum"},
-                {"dataset:rts", "epochs:10", "batch:64", "lr:0.01", "momentum:0.9", "no-transformer:off"}},
+                {"dataset", "no-transformer", "visualize", "momentum", "warmup-epochs", "clip"},
+                {"dataset:rts", "epochs:10", "batch:64", "lr:0.01", "momentum:0.9", "no-transformer:off", "clip:1",
+                 "warmup-epochs:0"}},
         Trainer{"train_ram",
                 {"dataset", "glimpses", "mc-samples", "visualize", "reinforce-into-core", "clip"},
                 {"dataset:mnist", "epochs:20", "batch:64", "lr:0.001", "mc-samples:1", "clip:5"}},
@@ -414,8 +415,11 @@ TEST_CASE("a non-finite loss stops training and names the step", "[faults]") {
 }
 
 TEST_CASE("a non-finite loss stops train_cifar, train_stn and train_ram and names the step", "[faults]") {
-  for (const std::string trainer : {"train_cifar", "train_stn", "train_ram"})
-    check_non_finite_stops(trainer, tiny_run(trainer, "--lr 1e6 --max-steps 30"), "step");
+  for (const std::string trainer : {"train_cifar", "train_stn", "train_ram"}) {
+    // train_stn clips the gradient norm by default, which keeps even this rate finite
+    const std::string no_clipping = trainer == "train_stn" ? " --clip 0" : "";
+    check_non_finite_stops(trainer, tiny_run(trainer, "--lr 1e6 --max-steps 30" + no_clipping), "step");
+  }
 }
 
 TEST_CASE("a non-finite fitness stops train_dasnet and names the generation", "[faults]") {
