@@ -531,10 +531,12 @@ def benchmark(args):
     for _ in range(args.warmup):
         step(x, y)
     times_ms = []
+    cpu_before = time.process_time()                        # user + system, every thread
     for _ in range(args.steps):
         start = time.perf_counter()
         step(x, y)
         times_ms.append((time.perf_counter() - start) * 1000)
+    cpu_ms = (time.process_time() - cpu_before) * 1000 / args.steps
     median = statistics.median(times_ms)
     return {
         "framework": "pytorch",
@@ -548,6 +550,7 @@ def benchmark(args):
         "images_per_s": round(batch / median * 1000, 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "params": parameter_count(model),
+        "cpu_ms_per_step": round(cpu_ms, 2),
     }
 
 

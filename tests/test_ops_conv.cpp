@@ -45,6 +45,13 @@ static const std::vector<ConvCase> conv_cases = {
     {{2, 4, 5, 6}, {3, 4, 1, 1}, 1, 0, true},   // pointwise: no im2col
     {{2, 4, 5, 6}, {3, 4, 1, 1}, 2, 0, false},  // 1x1 with stride: im2col subsamples
     {{2, 3, 6, 5}, {2, 3, 3, 2}, 1, 0, true},   // a non-square kernel
+    {{2, 3, 6, 5}, {3, 3, 3, 3}, 1, 0, false},  // no padding
+    {{2, 2, 7, 6}, {3, 2, 5, 5}, 1, 2, true},   // 5x5, stride 1
+    {{2, 2, 4, 5}, {3, 2, 3, 3}, 1, 3, false},  // padding wider than the kernel's reach
+    // K <= 2 output channels run the direct loops, not im2col + GEMM
+    {{2, 2, 9, 8}, {1, 2, 7, 7}, 1, 3, false},  // CBAM's spatial attention: 2 -> 1, 7x7
+    {{2, 3, 7, 6}, {2, 3, 3, 3}, 2, 1, true},   // direct with stride 2
+    {{2, 2, 5, 4}, {1, 2, 1, 1}, 1, 0, false},  // direct pointwise
 };
 
 TEST_CASE("conv2d forward", "[ops][conv2d]") {
