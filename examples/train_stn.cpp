@@ -154,9 +154,11 @@ int main(int argc, char** argv) {
     ClassifierTraining run{.model_name = model_name, .model = model.get(), .train_loader = &train_loader,
                            .test_loader = &test_loader, .optimizer = &optimizer,
                            .lr_at = [&](int64_t step) { return static_cast<double>(schedule.lr_at(step)); },
-                           .clip_norm = clip_norm};
+                           .clip_norm = clip_norm,
+                           .before_final_line = [&] {
+                             if (!visualize.empty()) write_visualization(*model, test_set, mean, stddev, visualize);
+                           }};
     train_classifier(run, common);
-    if (!visualize.empty()) write_visualization(*model, test_set, mean, stddev, visualize);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "train_stn: %s\n", e.what());
     return 1;

@@ -47,7 +47,7 @@ Tensor RecurrentAttentionModel::glimpse_network(const Tensor& x, const Tensor& l
   return relu(glimpse_what_out->forward(h_g) + glimpse_where_out->forward(h_l));  // (N, 256)
 }
 
-RamOutput RecurrentAttentionModel::run(const Tensor& x, Rng& rng) {
+RamOutput RecurrentAttentionModel::run(const Tensor& x, Rng& rng, LocationChoice choice) {
   const Shape& s = x.shape();
   if (s.size() != 4 || s[1] != options.channels || s[2] != options.image_side || s[3] != options.image_side)
     fail("RecurrentAttentionModel: expected images (N, " + std::to_string(options.channels) + ", " +
@@ -69,7 +69,8 @@ RamOutput RecurrentAttentionModel::run(const Tensor& x, Rng& rng) {
     Tensor mean = tanh(location_mean->forward(h_policy));             // (N, 2)
     Tensor sample = mean.detach().clone();
     real* p = sample.data();
-    for (int64_t i = 0; i < 2 * N; i++) p[i] += sigma * static_cast<real>(rng.normal());
+    if (choice == LocationChoice::sampled)
+      for (int64_t i = 0; i < 2 * N; i++) p[i] += sigma * static_cast<real>(rng.normal());
     log_pis.push_back(sum(gaussian_log_prob(sample, mean, sigma), {1}, true));  // (N, 1) log pi(l_{t+1})
     baselines.push_back(baseline->forward(h_policy));                           // (N, 1) b_t
     l = clamp(sample, -1, 1);  // after the log-probability is taken: read inside the image

@@ -56,14 +56,20 @@ struct RamOutput {
   std::vector<Tensor> locations;     // T tensors (N, 2): the clamped locations read, l_1 .. l_T (no graph)
 };
 
+// How a pass picks l_2 .. l_T: drawn from the policy N(mean_t, sigma^2) (training, and the
+// stochastic evaluation), or the policy's mean itself (a deterministic path for evaluation).
+// l_1 is drawn uniformly either way.
+enum class LocationChoice { sampled, mean };
+
 class RecurrentAttentionModel : public Module {
  public:
   RecurrentAttentionModel(RamOptions options, Rng& rng);
   std::string type_name() const override { return "RecurrentAttentionModel"; }
   std::string describe() const override;
 
-  // One pass with locations drawn from `rng` (the first uniformly, the rest from the policy).
-  RamOutput run(const Tensor& x, Rng& rng);
+  // One pass with locations drawn from `rng` (the first uniformly, the rest from the policy,
+  // or with LocationChoice::mean the policy's means).
+  RamOutput run(const Tensor& x, Rng& rng, LocationChoice choice = LocationChoice::sampled);
   RamOutput run(const Tensor& x) { return run(x, rng_); }  // with the model's own Rng
   // A) the glimpse sensor: x (N, C, S, S), l (N, 2) -> (N, k*C, g, g)
   Tensor sensor(const Tensor& x, const Tensor& l) const;

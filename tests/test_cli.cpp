@@ -27,6 +27,7 @@
 
 #include "io/checkpoint.h"
 #include "io/dataset.h"
+#include "io/image.h"
 #include "models/dasnet.h"
 #include "models/resnet20.h"
 #include "optim/sgd.h"
@@ -472,4 +473,28 @@ TEST_CASE("train_ram killed at a random moment leaves a checkpoint that loads, a
 
 TEST_CASE("train_dasnet killed at a random moment leaves a checkpoint that loads, and resumes bitwise", "[faults]") {
   check_kill_and_resume("train_dasnet", 6, 200000, "--generations 2");  // the last --generations counts
+}
+
+// The last line a trainer prints is the final line that scripts read, with or without a
+// picture to draw; the picture is a PNG that decodes.
+TEST_CASE("a trainer's --visualize writes a PNG and the final line stays the last line", "[cli]") {
+  TempDir dir;
+  struct Case {
+    std::string trainer, extra;
+  };
+  for (const Case& c : {Case{"train_stn", "--dataset rts"}, Case{"train_ram", "--mc-samples 2"},
+                        Case{"train_cifar", "--model cbam_resnet20"}}) {
+    INFO(c.trainer);
+    const std::string picture = dir / (c.trainer + ".png");
+    Outcome outcome = run(c.trainer, tiny_run(c.trainer, c.extra + " --max-steps 2 --visualize " + picture));
+    INFO(outcome.output);
+    REQUIRE(outcome.status == 0);
+    std::string output = outcome.output;
+    while (!output.empty() && output.back() == '\n') output.pop_back();
+    CHECK(output.substr(output.rfind('\n') + 1).rfind("final test_acc=", 0) == 0);
+    std::string bytes = file_bytes(picture);
+    Image image = decode_image(std::vector<uint8_t>(bytes.begin(), bytes.end()), 3, picture);
+    CHECK(image.width > 0);
+    CHECK(image.height > 0);
+  }
 }

@@ -118,6 +118,25 @@ TEST_CASE("ram pass: shapes and locations", "[models]") {
   CHECK(ram_loss(one, {0, 1}).total.item() == Approx(ram_loss(one, {0, 1}).classification));
 }
 
+TEST_CASE("ram pass following the policy's mean: no sampling after the first location", "[models]") {
+  Rng rng(4);
+  RecurrentAttentionModel ram({.glimpses = 3}, rng);
+  Tensor x = Tensor::uniform({4, 1, 28, 28}, 0, 1, rng);
+  // With the same seed for l_1, two mean-following passes agree, whatever else the Rng would give.
+  Rng first(9), second(9);
+  RamOutput a = ram.run(x, first, LocationChoice::mean);
+  RamOutput b = ram.run(x, second, LocationChoice::mean);
+  CHECK(a.log_probs.to_vector() == b.log_probs.to_vector());
+  // l_1 is drawn as in a sampled pass; every later location is the mean itself, so its
+  // log-probability is the Gaussian's peak: -log(2 pi sigma^2) for the (x, y) pair.
+  Rng sampled_rng(9);
+  RamOutput sampled = ram.run(x, sampled_rng);
+  CHECK(a.locations[0].to_vector() == sampled.locations[0].to_vector());
+  CHECK(a.locations[1].to_vector() != sampled.locations[1].to_vector());
+  const double sigma = ram.options.location_sigma;
+  for (real v : a.location_log_probs.to_vector()) CHECK(v == Approx(-std::log(2 * M_PI * sigma * sigma)).epsilon(1e-4));
+}
+
 TEST_CASE("ram forward/backward: a few Adam steps lower the loss on a small batch", "[models][reinforce]") {
   Rng rng(4);
   RecurrentAttentionModel ram({.glimpse_side = 8, .scales = 1, .glimpses = 3, .image_side = 28}, rng);

@@ -207,6 +207,8 @@ TrainResult train_classifier(ClassifierTraining& run, const CommonFlags& flags) 
   result.epochs = epoch;
   result.seconds = std::chrono::duration<double>(clock::now() - started).count();
   double epochs_run = static_cast<double>(step) / static_cast<double>(steps_per_epoch);
+  if (!evaluation.summary.empty()) std::printf("%s\n", evaluation.summary.c_str());
+  if (run.before_final_line) run.before_final_line();
   std::printf("final test_acc=%.4f epochs=%g seconds=%.1f\n", result.test_accuracy, epochs_run, result.seconds);
   return result;
 }

@@ -59,7 +59,8 @@ void apply_common_flags(const CommonFlags& flags, const std::string& program);
 // accuracy over several sampled paths).
 struct Evaluation {
   double accuracy = 0, loss = 0;
-  std::string note = {};
+  std::string note = {};     // appended to the epoch's summary line
+  std::string summary = {};  // the last evaluation's, printed on its own line before the final line
 };
 
 // One step's loss, for a model trained by more than the cross-entropy of its logits.
@@ -82,6 +83,9 @@ struct ClassifierTraining {
   // evaluation after each epoch (default: evaluate_classifier on test_loader).
   std::function<StepLoss(const Batch& batch)> step_loss = {};
   std::function<Evaluation()> evaluate = {};
+  // Optional: work after the last evaluation, before the final line (a trainer's --visualize
+  // picture), so that "final test_acc=..." stays the last line printed.
+  std::function<void()> before_final_line = {};
 };
 
 struct TrainResult {
