@@ -65,13 +65,13 @@ struct RamEvaluation {
   double accuracy = 0, mc_accuracy = 0, mean_path_accuracy = 0, loss = 0;
 };
 
-// Accuracy of one sampled path, of the mean log-probabilities of `samples` paths, and of the
-// deterministic path that follows the policy's mean (its own Rng for l_1, so that the sampled
-// figures do not depend on whether it is computed).
+// Accuracy of one sampled path, of the mean log-probabilities of `samples` paths (that one and
+// samples - 1 more), and of the deterministic path that follows the policy's mean. Each kind of
+// path draws from its own Rng, so that no figure depends on whether another is computed.
 static RamEvaluation evaluate_ram(RecurrentAttentionModel& model, DataLoader& loader, int64_t samples) {
   NoGradGuard no_grad;
   model.eval();
-  Rng rng(evaluation_seed), mean_path_rng(evaluation_seed);
+  Rng rng(evaluation_seed), more_paths_rng(evaluation_seed + 1), mean_path_rng(evaluation_seed + 2);
   loader.start_epoch(0);
   Batch batch;
   RamEvaluation result;
@@ -82,7 +82,7 @@ static RamEvaluation evaluate_ram(RecurrentAttentionModel& model, DataLoader& lo
     result.loss += cross_entropy(first, batch.labels).item() * static_cast<double>(n);
     std::vector<int64_t> predicted = argmax(first);
     Tensor total = first;
-    for (int64_t s = 1; s < samples; s++) total = total + model.run(batch.images, rng).log_probs;
+    for (int64_t s = 1; s < samples; s++) total = total + model.run(batch.images, more_paths_rng).log_probs;
     std::vector<int64_t> mc_predicted = argmax(total);
     std::vector<int64_t> mean_path_predicted =
         argmax(model.run(batch.images, mean_path_rng, LocationChoice::mean).log_probs);
