@@ -1,5 +1,6 @@
 #include "engine/tensor.h"
 
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -113,11 +114,31 @@ size_t storage_bytes(int64_t count) {  // a multiple of 64, at least 64
   return bytes == 0 ? 64 : bytes;
 }
 
+// What the live storages hold, for storage_live_bytes() and storage_peak_bytes().
+std::atomic<int64_t> live_bytes{0};
+std::atomic<int64_t> peak_bytes{0};
+
+void count_allocation(int64_t bytes) {
+  const int64_t now = live_bytes.fetch_add(bytes) + bytes;
+  int64_t peak = peak_bytes.load();
+  while (now > peak && !peak_bytes.compare_exchange_weak(peak, now)) {
+  }
+}
+
 }  // namespace
 
+int64_t storage_live_bytes() { return live_bytes.load(); }
+int64_t storage_peak_bytes() { return peak_bytes.load(); }
+void reset_storage_peak() { peak_bytes.store(live_bytes.load()); }
+
 Storage::Storage(int64_t count)
-    : data_(static_cast<real*>(storage_cache().take(storage_bytes(count)))), size_(count) {}
-Storage::~Storage() { storage_cache().give_back(data_, storage_bytes(size_)); }
+    : data_(static_cast<real*>(storage_cache().take(storage_bytes(count)))), size_(count) {
+  count_allocation(static_cast<int64_t>(storage_bytes(count)));
+}
+Storage::~Storage() {
+  live_bytes.fetch_sub(static_cast<int64_t>(storage_bytes(size_)));
+  storage_cache().give_back(data_, storage_bytes(size_));
+}
 
 // ---- creation ----
 
@@ -205,19 +226,34 @@ std::string Tensor::str() const {
 }
 
 // ---- autograd ----
+// A tensor without an AutogradMeta has never taken part in autograd: it needs no gradient,
+// has none, and no node produced it.
 
-bool Tensor::requires_grad() const { return checked(impl_).requires_grad; }
+bool Tensor::requires_grad() const {
+  const AutogradMeta* meta = checked(impl_).autograd.get();
+  return meta && meta->requires_grad;
+}
 
 Tensor& Tensor::set_requires_grad(bool on) {
-  if (checked(impl_).grad_fn && !on)
-    fail("tensor: set_requires_grad(false) on a tensor inside the graph; use detach()");
-  impl_->requires_grad = on;
+  if (grad_fn() && !on) fail("tensor: set_requires_grad(false) on a tensor inside the graph; use detach()");
+  if (on || impl_->autograd) impl_->autograd_meta().requires_grad = on;
   return *this;
 }
 
-Tensor Tensor::grad() const { return checked(impl_).grad ? Tensor(impl_->grad) : Tensor(); }
-void Tensor::zero_grad() const { checked(impl_); impl_->grad.reset(); }
-const std::shared_ptr<Node>& Tensor::grad_fn() const { return checked(impl_).grad_fn; }
+Tensor Tensor::grad() const {
+  const AutogradMeta* meta = checked(impl_).autograd.get();
+  return meta && meta->grad ? Tensor(meta->grad) : Tensor();
+}
+
+void Tensor::zero_grad() const {
+  if (checked(impl_).autograd) impl_->autograd->grad.reset();
+}
+
+const std::shared_ptr<Node>& Tensor::grad_fn() const {
+  static const std::shared_ptr<Node> none;
+  const AutogradMeta* meta = checked(impl_).autograd.get();
+  return meta ? meta->grad_fn : none;
+}
 
 Tensor Tensor::detach() const {
   auto impl = std::make_shared<TensorImpl>();
