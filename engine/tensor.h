@@ -44,10 +44,9 @@ class Storage {
 };
 
 // The bytes held by every Storage alive now (whatever the storage cache keeps is not counted),
-// and the most held at once since the last reset_storage_peak(). For tests and benchmarks.
+// and the most they ever held at once. For tests and benchmarks (bench_step's peak_tensor_mb).
 int64_t storage_live_bytes();
 int64_t storage_peak_bytes();
-void reset_storage_peak();
 
 struct Node;  // autograd.h: the backward function that produced a tensor
 class Rng;    // random.h
