@@ -31,10 +31,15 @@ namespace glimpse {
 // So recording an op keeps none of its inputs' values alive. A backward that reads an input's
 // values (mul reads both operands, conv2d reads x and w) saves them explicitly, as detach()ed
 // tensors, in its Node, as PyTorch's save_for_backward does; one that needs only a shape (add,
-// reshape, a convolution's dx needs no x) saves nothing. An intermediate that no backward
-// reads (a batch-norm output that feeds a ReLU, which saves its own output; the operands of an
-// add) is freed as soon as the forward drops its last handle, instead of at the backward.
-// For a deep CNN this is a third of the memory a step holds at the end of its forward.
+// reshape, slice, average pooling) saves nothing. An intermediate that no backward reads (a
+// batch-norm output that feeds a ReLU, which saves its own output; the operands of an add) is
+// freed as soon as the forward drops its last handle, instead of at the backward: resnet20 and
+// attention56 hold ~40 % less at the end of their forward (bench/PERF.md, "Memory").
+// - The records stay: the graph is nodes and AutogradMetas, a few dozen bytes each. backward()
+//   walks the records, and an intermediate's gradient lives in its record, so it works the
+//   same whether or not the tensor itself is still alive.
+// - An input that needed no gradient when the op ran gets a null edge: a constant of this graph
+//   (calling set_requires_grad on it later does not reach back into the graph, as in PyTorch).
 struct Edge {
   std::shared_ptr<AutogradMeta> autograd;  // null: the input needed no gradient (a constant here)
   Shape shape;
