@@ -18,7 +18,9 @@
 //
 // ms_per_step is the median over the timed steps (wall time), ms_p10 / ms_p90 the 10th and 90th
 // percentiles, peak_rss_mb the process's peak resident memory (getrusage ru_maxrss). One more
-// field, cpu_ms_per_step, is the mean CPU time (user + system, all threads) of a timed step.
+// field, cpu_ms_per_step, is the mean CPU time (user + system, all threads) of a timed step, and
+// one more, peak_tensor_mb, the most the tensors' storages held at once (storage_peak_bytes(): what
+// the graph and the step keep alive, without the storage cache, the allocator or the code).
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -237,9 +239,11 @@ int main(int argc, char** argv) {
   const double median = percentile(ms, 0.5);
   std::printf(
       "{\"framework\": \"glimpse\", \"model\": \"%s\", \"batch\": %lld, \"threads\": %d, \"ms_per_step\": %.3f, "
-      "\"ms_p10\": %.3f, \"ms_p90\": %.3f, \"images_per_s\": %.1f, \"peak_rss_mb\": %.1f, \"params\": %lld, \"cpu_ms_per_step\": %.2f}\n",
+      "\"ms_p10\": %.3f, \"ms_p90\": %.3f, \"images_per_s\": %.1f, \"peak_rss_mb\": %.1f, \"params\": %lld, \"cpu_ms_per_step\": %.2f, "
+      "\"peak_tensor_mb\": %.1f}\n",
       o.model.c_str(), static_cast<long long>(step.batch), num_threads(), median, percentile(ms, 0.1),
       percentile(ms, 0.9), 1000.0 * static_cast<double>(step.batch) / median,
-      static_cast<double>(usage_now.ru_maxrss) / 1024.0, static_cast<long long>(step.params), cpu_ms);
+      static_cast<double>(usage_now.ru_maxrss) / 1024.0, static_cast<long long>(step.params), cpu_ms,
+      static_cast<double>(storage_peak_bytes()) / (1024.0 * 1024.0));
   return 0;
 }

@@ -24,10 +24,10 @@ void set_detect_anomaly(bool on) { anomaly_mode = on; }
 bool detect_anomaly() { return anomaly_mode; }
 
 Tensor Node::input_grad(size_t i) {
-  TensorImpl* input = inputs[i].impl();
-  if (!input->requires_grad) return Tensor::zeros(input->shape);  // discarded by the caller
-  if (!input->grad) input->grad = Tensor::zeros(input->shape).impl_ptr();
-  return Tensor(input->grad);
+  const Edge& input = inputs[i];
+  if (!needs_grad(i)) return Tensor::zeros(input.shape);  // discarded by the caller
+  if (!input.autograd->grad) input.autograd->grad = Tensor::zeros(input.shape).impl_ptr();
+  return Tensor(input.autograd->grad);
 }
 
 Tensor record(Tensor out, std::shared_ptr<Node> node, std::vector<Tensor> inputs) {
@@ -38,28 +38,33 @@ Tensor record(Tensor out, std::shared_ptr<Node> node, std::vector<Tensor> inputs
   bool any = false;
   for (const Tensor& t : inputs) any = any || (t.defined() && t.requires_grad());
   if (!any) return out;
-  for (Tensor& t : inputs)  // an absent optional input (no bias) becomes a constant zero
-    if (!t.defined()) t = Tensor::zeros({0});
-  node->inputs = std::move(inputs);
-  out.impl()->requires_grad = true;
-  out.impl()->grad_fn = std::move(node);
+  // The edges: each input's autograd record and shape, not its data (Note [Edges do not own data]).
+  // An absent optional input (no bias) becomes a constant of shape (0).
+  node->inputs.reserve(inputs.size());
+  for (const Tensor& t : inputs) {
+    if (!t.defined()) node->inputs.push_back({nullptr, {0}});
+    else node->inputs.push_back({t.requires_grad() ? t.impl()->autograd : nullptr, t.shape()});
+  }
+  AutogradMeta& meta = out.impl()->autograd_meta();
+  meta.requires_grad = true;
+  meta.grad_fn = std::move(node);
   return out;
 }
 
-// Topological order of the tensors that lead to `root`, inputs before outputs (iterative DFS,
-// so a deep graph, e.g. an unrolled RNN, cannot overflow the stack). The order owns its tensors:
-// backward() frees each node's inputs as it goes, and an intermediate held only by a node
-// (the operands of sum(a) + sum(b)) must outlive that until its own turn comes.
-static std::vector<std::shared_ptr<TensorImpl>> topological_order(const std::shared_ptr<TensorImpl>& root) {
-  std::vector<std::shared_ptr<TensorImpl>> order;
-  std::unordered_set<TensorImpl*> visited{root.get()};
-  std::vector<std::pair<std::shared_ptr<TensorImpl>, size_t>> stack{{root, 0}};  // (tensor, next input to visit)
+// Topological order of the tensors that lead to `root` (their autograd records), inputs before
+// outputs (iterative DFS, so a deep graph, e.g. an unrolled RNN, cannot overflow the stack). The
+// order owns its records: backward() frees each node's edges as it goes, and a record held only by
+// a node (the operands of sum(a) + sum(b)) must outlive that until its own turn comes.
+static std::vector<std::shared_ptr<AutogradMeta>> topological_order(const std::shared_ptr<AutogradMeta>& root) {
+  std::vector<std::shared_ptr<AutogradMeta>> order;
+  std::unordered_set<AutogradMeta*> visited{root.get()};
+  std::vector<std::pair<std::shared_ptr<AutogradMeta>, size_t>> stack{{root, 0}};  // (tensor, next input to visit)
   while (!stack.empty()) {
     auto& [t, next] = stack.back();
     Node* node = t->grad_fn.get();
     if (node && next < node->inputs.size()) {
-      const std::shared_ptr<TensorImpl>& input = node->inputs[next++].impl_ptr();
-      if (input->requires_grad && visited.insert(input.get()).second) stack.push_back({input, 0});
+      const std::shared_ptr<AutogradMeta>& input = node->inputs[next++].autograd;
+      if (input && input->requires_grad && visited.insert(input.get()).second) stack.push_back({input, 0});
     } else {
       order.push_back(std::move(t));
       stack.pop_back();
@@ -78,24 +83,26 @@ void backward(const Tensor& loss, bool retain_graph) {
          "it was computed in no-grad mode, or its graph was already freed by an earlier backward "
          "(pass retain_graph = true to backward twice through one graph)");
 
-  std::vector<std::shared_ptr<TensorImpl>> order = topological_order(loss.impl_ptr());
-  if (!loss.impl()->grad) loss.impl()->grad = Tensor::zeros(loss.shape()).impl_ptr();
-  loss.impl()->grad->storage->data()[0] += 1;  // dloss/dloss = 1
+  const std::shared_ptr<AutogradMeta>& root = loss.impl()->autograd;
+  std::vector<std::shared_ptr<AutogradMeta>> order = topological_order(root);
+  if (!root->grad) root->grad = Tensor::zeros(loss.shape()).impl_ptr();
+  root->grad->storage->data()[0] += 1;  // dloss/dloss = 1
 
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
-    std::shared_ptr<TensorImpl> t = std::move(*it);  // released after its step unless held elsewhere
+    std::shared_ptr<AutogradMeta> t = std::move(*it);  // released after its step unless held elsewhere
     std::shared_ptr<Node> node = t->grad_fn;
     if (!node || !t->grad) continue;  // a leaf, or a branch that no gradient reached
     node->backward(Tensor(t->grad));
     for (size_t i = 0; i < node->inputs.size(); i++) {
-      const Tensor& input = node->inputs[i];
-      if (!input.requires_grad() || !input.impl()->grad) continue;
-      if (input.impl()->grad->shape != input.shape())  // PyTorch's validate_outputs
-        fail(node->name() + " backward: gradient of shape " + shape_str(input.impl()->grad->shape) +
-             " for an input of shape " + shape_str(input.shape()));
-      if (anomaly_mode && !all_finite(Tensor(input.impl()->grad)))
+      const Edge& input = node->inputs[i];
+      if (!node->needs_grad(i) || !input.autograd->grad) continue;
+      const Tensor grad(input.autograd->grad);
+      if (grad.shape() != input.shape)  // PyTorch's validate_outputs
+        fail(node->name() + " backward: gradient of shape " + shape_str(grad.shape()) + " for an input of shape " +
+             shape_str(input.shape));
+      if (anomaly_mode && !all_finite(grad))
         fail(node->name() + " backward: produced a non-finite gradient for an input of shape " +
-             shape_str(input.shape()) + " (anomaly detection)");
+             shape_str(input.shape) + " (anomaly detection)");
     }
     t->grad.reset();  // an intermediate's gradient is used once, not kept (leaves keep theirs)
     if (!retain_graph) {

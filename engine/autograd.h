@@ -3,7 +3,7 @@
 // Every op that runs while grad mode is on, with at least one input that requires a gradient,
 // creates a Node (its backward function) and records it as the grad_fn of its output:
 //
-//     x ──┐                    y.grad_fn = MulBackward{inputs = {x, w}, saved ...}
+//     x ──┐                    y.grad_fn = MulBackward{inputs = {x, w}, saved x, w}
 //         ├─ mul ──> y
 //     w ──┘
 //
@@ -21,14 +21,39 @@
 
 namespace glimpse {
 
+// Note [Edges do not own data]
+// A tensor is two things: its values (TensorImpl::storage) and its place in the graph
+// (TensorImpl::autograd: requires_grad, grad, grad_fn). An edge of the graph points at the
+// second only, plus the input's shape, which is all that sizing its gradient needs:
+//
+//     Edge{autograd, shape} ──> AutogradMeta{requires_grad, grad, grad_fn ──> the next Node}
+//
+// So recording an op keeps none of its inputs' values alive. A backward that reads an input's
+// values (mul reads both operands, conv2d reads x and w) saves them explicitly, as detach()ed
+// tensors, in its Node, as PyTorch's save_for_backward does; one that needs only a shape (add,
+// reshape, slice, average pooling) saves nothing. An intermediate that no backward reads (a
+// batch-norm output that feeds a ReLU, which saves its own output; the operands of an add) is
+// freed as soon as the forward drops its last handle, instead of at the backward: resnet20 and
+// attention56 hold ~40 % less at the end of their forward (bench/PERF.md, "Memory").
+// - The records stay: the graph is nodes and AutogradMetas, a few dozen bytes each. backward()
+//   walks the records, and an intermediate's gradient lives in its record, so it works the
+//   same whether or not the tensor itself is still alive.
+// - An input that needed no gradient when the op ran gets a null edge: a constant of this graph
+//   (calling set_requires_grad on it later does not reach back into the graph, as in PyTorch).
+struct Edge {
+  std::shared_ptr<AutogradMeta> autograd;  // null: the input needed no gradient (a constant here)
+  Shape shape;
+};
+
 struct Node {
   virtual ~Node() = default;
   virtual std::string name() const = 0;               // e.g. "conv2d", used in error messages
   virtual void backward(const Tensor& dout) = 0;      // add d(loss)/d(input i) into input_grad(i)
 
-  std::vector<Tensor> inputs;  // the edges of the graph: the tensors this op read
+  std::vector<Edge> inputs;  // the edges of the graph: where the tensors this op read sit in it
 
-  bool needs_grad(size_t i) const { return inputs[i].requires_grad(); }
+  bool needs_grad(size_t i) const { return inputs[i].autograd && inputs[i].autograd->requires_grad; }
+  const Shape& input_shape(size_t i) const { return inputs[i].shape; }
   // The gradient buffer of input i, zeroed on first use, into which backward adds (+=).
   // For an input that needs no gradient it returns a throw-away zero buffer, so a simple
   // backward may ignore needs_grad(); an expensive one should test it and skip the work.
@@ -38,7 +63,9 @@ struct Node {
 // Note [Saved tensors and cycles]
 // A node must never hold a handle to its own output: the output holds the node (grad_fn), so
 // the pair would keep each other alive forever. A node that needs its output (sigmoid, exp,
-// softmax) saves y.detach(), a new handle onto the same storage with no grad_fn.
+// softmax) saves y.detach(), a new handle onto the same storage with no grad_fn. Saved inputs
+// are detach()ed too: the edge already links the node to the input's place in the graph, and a
+// saved handle should hold values, nothing more.
 // After backward() has used a node it drops the node's inputs, so the graph of a step is freed
 // even while the user still holds the loss.
 

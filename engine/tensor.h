@@ -43,15 +43,33 @@ class Storage {
   int64_t size_;
 };
 
+// The bytes held by every Storage alive now (whatever the storage cache keeps is not counted),
+// and the most they ever held at once. For tests and benchmarks (bench_step's peak_tensor_mb).
+int64_t storage_live_bytes();
+int64_t storage_peak_bytes();
+
 struct Node;  // autograd.h: the backward function that produced a tensor
 class Rng;    // random.h
+
+struct TensorImpl;
+
+// A tensor's place in the autograd graph, kept apart from its data so that the graph can point
+// at a tensor without keeping its values alive (autograd.h, Note [Edges do not own data]).
+struct AutogradMeta {
+  bool requires_grad = false;
+  std::shared_ptr<TensorImpl> grad;  // same shape as the tensor; allocated on first use
+  std::shared_ptr<Node> grad_fn;     // null for leaves and for tensors outside the graph
+};
 
 struct TensorImpl {
   Shape shape;
   std::shared_ptr<Storage> storage;
-  bool requires_grad = false;
-  std::shared_ptr<TensorImpl> grad;  // same shape as the tensor; allocated on first use
-  std::shared_ptr<Node> grad_fn;     // null for leaves and for tensors outside the graph
+  std::shared_ptr<AutogradMeta> autograd;  // null until the tensor first takes part in autograd
+
+  AutogradMeta& autograd_meta() {  // creates the record on first use
+    if (!autograd) autograd = std::make_shared<AutogradMeta>();
+    return *autograd;
+  }
 };
 
 class Tensor {

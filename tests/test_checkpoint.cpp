@@ -134,7 +134,7 @@ TEST_CASE("checkpoint carries optimiser state: resumed training repeats exactly"
     for (int i = 0; i < steps; i++) {
       std::vector<real> g(w.numel());
       for (int64_t j = 0; j < w.numel(); j++) g[j] = w.data()[j] - 1;  // gradient of |w - 1|^2 / 2
-      w.impl()->grad = Tensor::from_data(w.shape(), g).impl_ptr();
+      w.impl()->autograd_meta().grad = Tensor::from_data(w.shape(), g).impl_ptr();
       sgd.step();
     }
   };

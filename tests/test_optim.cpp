@@ -14,7 +14,7 @@ using namespace glimpse;
 
 // Sets p's gradient buffer directly, as a backward pass would have filled it.
 static void set_grad(const Tensor& p, const std::vector<real>& values) {
-  p.impl()->grad = Tensor::from_data(p.shape(), values).impl_ptr();
+  p.impl()->autograd_meta().grad = Tensor::from_data(p.shape(), values).impl_ptr();
 }
 
 static Tensor param(const std::vector<real>& values) {

@@ -215,11 +215,12 @@ struct AddBackward : Node {
 
 // ---- mul ----
 
-struct MulBackward : Node {  // a and b are read from inputs
+struct MulBackward : Node {
+  // saved inputs, detached: da reads b and db reads a, so each is saved only if the other
+  // operand needs a gradient (x * a constant mask keeps no copy of x alive)
+  Tensor a, b;
   std::string name() const override { return "mul"; }
   void backward(const Tensor& dy) override {
-    const Tensor& a = inputs[0];
-    const Tensor& b = inputs[1];
     // in the forward this was: y = a * b
     if (needs_grad(0)) accumulate_broadcast_grad(*this, 0, dy, b, [](real& da, real dy, real b) { da += dy * b; });
     if (needs_grad(1)) accumulate_broadcast_grad(*this, 1, dy, a, [](real& db, real dy, real a) { db += dy * a; });
@@ -229,10 +230,10 @@ struct MulBackward : Node {  // a and b are read from inputs
 // ---- div ----
 
 struct DivBackward : Node {
+  Tensor b;  // saved input, detached
   Tensor y;  // saved output, detached: db = -dy * a / b^2 = -dy * y / b
   std::string name() const override { return "div"; }
   void backward(const Tensor& dy) override {
-    const Tensor& b = inputs[1];
     // in the forward this was: y = a / b
     if (needs_grad(0)) accumulate_broadcast_grad(*this, 0, dy, b, [](real& da, real dy, real b) { da += dy / b; });
     if (needs_grad(1)) {
@@ -297,12 +298,16 @@ Tensor sub(const Tensor& a, const Tensor& b) {
 
 Tensor mul(const Tensor& a, const Tensor& b) {
   Tensor y = broadcast_binary(a, b, "mul", [](real& y, real a, real b) { y = a * b; });
-  return record(y, std::make_shared<MulBackward>(), {a, b});
+  auto node = std::make_shared<MulBackward>();
+  if (b.requires_grad()) node->a = a.detach();
+  if (a.requires_grad()) node->b = b.detach();
+  return record(y, node, {a, b});
 }
 
 Tensor div(const Tensor& a, const Tensor& b) {
   Tensor y = broadcast_binary(a, b, "div", [](real& y, real a, real b) { y = a / b; });
   auto node = std::make_shared<DivBackward>();
+  node->b = b.detach();
   node->y = y.detach();
   return record(y, node, {a, b});
 }

@@ -7,7 +7,7 @@
 //   abs:    y = |x|                     dx += dy * sign(x)
 //   clamp:  y = min(max(x, low), high)  dx += dy * [low < x < high]
 //
-// exp and sqrt save their output y; the others read x from the node's inputs. At the kinks
+// exp and sqrt save their output y; the others save their input x. At the kinks
 // (abs at 0, clamp at low and high) the gradient is taken as 0: the value does not move there
 // with x on one side.
 #include <algorithm>
@@ -59,10 +59,11 @@ struct ExpBackward : Node {
 // ---- log ----
 
 struct LogBackward : Node {
+  Tensor x;  // saved input, detached
   std::string name() const override { return "log"; }
   void backward(const Tensor& dy) override {
-    const real* x = inputs[0].data();
-    accumulate_chain(input_grad(0), dy, [&](int64_t i) { return 1 / x[i]; });
+    const real* xp = x.data();
+    accumulate_chain(input_grad(0), dy, [&](int64_t i) { return 1 / xp[i]; });
   }
 };
 
@@ -80,33 +81,36 @@ struct SqrtBackward : Node {
 // ---- pow ----
 
 struct PowBackward : Node {
+  Tensor x;  // saved input, detached
   real p;
   std::string name() const override { return "pow"; }
   void backward(const Tensor& dy) override {
-    const real* x = inputs[0].data();
-    accumulate_chain(input_grad(0), dy, [&](int64_t i) { return p * std::pow(x[i], p - 1); });
+    const real* xp = x.data();
+    accumulate_chain(input_grad(0), dy, [&](int64_t i) { return p * std::pow(xp[i], p - 1); });
   }
 };
 
 // ---- abs ----
 
 struct AbsBackward : Node {
+  Tensor x;  // saved input, detached
   std::string name() const override { return "abs"; }
   void backward(const Tensor& dy) override {
-    const real* x = inputs[0].data();
-    accumulate_chain(input_grad(0), dy, [&](int64_t i) { return real((x[i] > 0) - (x[i] < 0)); });
+    const real* xp = x.data();
+    accumulate_chain(input_grad(0), dy, [&](int64_t i) { return real((xp[i] > 0) - (xp[i] < 0)); });
   }
 };
 
 // ---- clamp ----
 
 struct ClampBackward : Node {
+  Tensor x;  // saved input, detached
   real low, high;
   std::string name() const override { return "clamp"; }
   void backward(const Tensor& dy) override {
-    const real* x = inputs[0].data();
+    const real* xp = x.data();
     // only values strictly inside (low, high) passed through unchanged
-    accumulate_chain(input_grad(0), dy, [&](int64_t i) { return real(x[i] > low && x[i] < high); });
+    accumulate_chain(input_grad(0), dy, [&](int64_t i) { return real(xp[i] > low && xp[i] < high); });
   }
 };
 
@@ -121,7 +125,11 @@ Tensor exp(const Tensor& x) {
   return record(y, node, {x});
 }
 
-Tensor log(const Tensor& x) { return record(map(x, [](real v) { return std::log(v); }), std::make_shared<LogBackward>(), {x}); }
+Tensor log(const Tensor& x) {
+  auto node = std::make_shared<LogBackward>();
+  node->x = x.detach();
+  return record(map(x, [](real v) { return std::log(v); }), node, {x});
+}
 
 Tensor sqrt(const Tensor& x) {
   Tensor y = map(x, [](real v) { return std::sqrt(v); });
@@ -133,10 +141,15 @@ Tensor sqrt(const Tensor& x) {
 Tensor pow(const Tensor& x, real p) {
   auto node = std::make_shared<PowBackward>();
   node->p = p;
+  node->x = x.detach();
   return record(map(x, [p](real v) { return std::pow(v, p); }), node, {x});
 }
 
-Tensor abs(const Tensor& x) { return record(map(x, [](real v) { return std::abs(v); }), std::make_shared<AbsBackward>(), {x}); }
+Tensor abs(const Tensor& x) {
+  auto node = std::make_shared<AbsBackward>();
+  node->x = x.detach();
+  return record(map(x, [](real v) { return std::abs(v); }), node, {x});
+}
 
 Tensor clamp(const Tensor& x, real low, real high) {
   if (!(low <= high))
@@ -144,6 +157,7 @@ Tensor clamp(const Tensor& x, real low, real high) {
   auto node = std::make_shared<ClampBackward>();
   node->low = low;
   node->high = high;
+  node->x = x.detach();
   return record(map(x, [=](real v) { return std::min(std::max(v, low), high); }), node, {x});
 }
 

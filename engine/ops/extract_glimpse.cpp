@@ -126,9 +126,8 @@ struct GlimpseBackward : Node {
   int64_t g = 0, k = 0;
   std::string name() const override { return "extract_glimpse"; }
   void backward(const Tensor& dy) override {
-    const Tensor& x = inputs[0];  // only its shape is used
-    glimpse_backward(input_grad(0).data(), dy.data(), centres.data(), x.size(0), x.size(1), x.size(2), x.size(3),
-                     g, k);
+    const Shape& x = input_shape(0);  // (N, C, H, W): no values of x are needed
+    glimpse_backward(input_grad(0).data(), dy.data(), centres.data(), x[0], x[1], x[2], x[3], g, k);
   }
 };
 

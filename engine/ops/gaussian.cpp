@@ -7,7 +7,7 @@
 // forward:   y = -(s - mu)^2 / (2 sigma^2) - log(sigma) - log(2 pi) / 2
 // backward:  dmean   += dy * (s - mu) / sigma^2
 //            dsample += dy * -(s - mu) / sigma^2        (the same term, with the opposite sign)
-// Both read only the two inputs, which the node already holds: nothing else is saved.
+// Both read only the two inputs, which the node saves (detached).
 #include <cmath>
 #include <numbers>
 #include <string>
@@ -44,11 +44,10 @@ void gaussian_log_prob_backward(real* dsample, real* dmean, const real* dy, cons
 }
 
 struct GaussianLogProbBackward : Node {
+  Tensor sample, mean;  // saved inputs, detached
   real sigma = 1;
   std::string name() const override { return "gaussian_log_prob"; }
   void backward(const Tensor& dy) override {
-    const Tensor& sample = inputs[0];
-    const Tensor& mean = inputs[1];
     real* dsample = needs_grad(0) ? input_grad(0).data() : nullptr;
     real* dmean = needs_grad(1) ? input_grad(1).data() : nullptr;
     gaussian_log_prob_backward(dsample, dmean, dy.data(), sample.data(), mean.data(), sigma, sample.numel());
@@ -65,6 +64,8 @@ Tensor gaussian_log_prob(const Tensor& sample, const Tensor& mean, real sigma) {
   gaussian_log_prob_forward(y.data(), sample.data(), mean.data(), sigma, y.numel());
   auto node = std::make_shared<GaussianLogProbBackward>();
   node->sigma = sigma;
+  node->sample = sample.detach();
+  node->mean = mean.detach();
   return record(y, node, {sample, mean});
 }
 

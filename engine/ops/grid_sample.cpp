@@ -212,10 +212,9 @@ void grid_sample_backward(real* dx, real* dgrid, const real* dy, const real* x, 
 
 struct GridSampleBackward : Node {
   // both inputs are read again by the backward: the weights come from the grid, dgrid from x
+  Tensor x, grid;  // saved inputs, detached
   std::string name() const override { return "grid_sample"; }
   void backward(const Tensor& dy) override {
-    const Tensor& x = inputs[0];
-    const Tensor& grid = inputs[1];
     real* dx = needs_grad(0) ? input_grad(0).data() : nullptr;
     real* dgrid = needs_grad(1) ? input_grad(1).data() : nullptr;
     grid_sample_backward(dx, dgrid, dy.data(), x.data(), grid.data(), x.size(0), x.size(1), x.size(2), x.size(3),
@@ -231,7 +230,10 @@ Tensor grid_sample(const Tensor& x, const Tensor& grid) {
   int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3), OH = grid.size(1), OW = grid.size(2);
   Tensor y = Tensor::empty({N, C, OH, OW});
   grid_sample_forward(y.data(), x.data(), grid.data(), N, C, H, W, OH, OW);
-  return record(y, std::make_shared<GridSampleBackward>(), {x, grid});
+  auto node = std::make_shared<GridSampleBackward>();
+  node->x = x.detach();
+  node->grid = grid.detach();
+  return record(y, node, {x, grid});
 }
 
 }  // namespace glimpse

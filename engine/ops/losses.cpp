@@ -84,11 +84,12 @@ struct CrossEntropyBackward : Node {
 // ---- mse_loss ----
 
 struct MseLossBackward : Node {
+  Tensor prediction, target;  // saved inputs, detached
   std::string name() const override { return "mse_loss"; }
   void backward(const Tensor& dL) override {
-    const real* p = inputs[0].data();
-    const real* t = inputs[1].data();
-    const int64_t n = inputs[0].numel();
+    const real* p = prediction.data();
+    const real* t = target.data();
+    const int64_t n = prediction.numel();
     const real scale = 2 * dL.item() / static_cast<real>(n);
     // in the forward this was: L += (p_i - t_i)^2 / n
     if (needs_grad(0)) {
@@ -125,7 +126,10 @@ Tensor mse_loss(const Tensor& prediction, const Tensor& target) {
   const int64_t n = prediction.numel();
   double total = 0;
   for (int64_t i = 0; i < n; i++) total += (double(p[i]) - t[i]) * (double(p[i]) - t[i]);
-  return record(Tensor::scalar(static_cast<real>(total / n)), std::make_shared<MseLossBackward>(), {prediction, target});
+  auto node = std::make_shared<MseLossBackward>();
+  node->prediction = prediction.detach();
+  node->target = target.detach();
+  return record(Tensor::scalar(static_cast<real>(total / n)), node, {prediction, target});
 }
 
 }  // namespace glimpse

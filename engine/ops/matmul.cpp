@@ -22,13 +22,14 @@ namespace glimpse {
 namespace {
 
 struct MatmulBackward : Node {
+  // saved inputs, detached: dA reads B and dB reads A, so each is saved only if the other
+  // operand needs a gradient (a linear layer's weight gradient keeps x, its dx keeps w)
+  Tensor A, B;
   bool transpose_a, transpose_b;
   int64_t M, N, K;
   std::string name() const override { return "matmul"; }
   void backward(const Tensor& dC) override {
-    const Tensor& A = inputs[0];
-    const Tensor& B = inputs[1];
-    const int64_t lda = A.size(1), ldb = B.size(1);  // row strides as stored
+    const int64_t lda = input_shape(0)[1], ldb = input_shape(1)[1];  // row strides as stored
     if (needs_grad(0)) {
       real* dA = input_grad(0).data();
       if (!transpose_a)  // dA (M, K) += dC (M, N) op(B)^T (N, K)
@@ -67,6 +68,8 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose
   node->transpose_a = transpose_a;
   node->transpose_b = transpose_b;
   node->M = M, node->N = N, node->K = K;
+  if (b.requires_grad()) node->A = a.detach();
+  if (a.requires_grad()) node->B = b.detach();
   return record(C, node, {a, b});
 }
 

@@ -120,8 +120,7 @@ struct PermuteBackward : Node {
   std::vector<int64_t> order;
   std::string name() const override { return "permute"; }
   void backward(const Tensor& dy) override {
-    const Tensor& x = inputs[0];
-    std::vector<int64_t> x_strides = contiguous_strides(x.shape()), strides(order.size());
+    std::vector<int64_t> x_strides = contiguous_strides(input_shape(0)), strides(order.size());
     for (size_t k = 0; k < order.size(); k++) strides[k] = x_strides[order[k]];
     real* dx = input_grad(0).data();
     const real* g = dy.data();
@@ -154,7 +153,7 @@ struct ConcatBackward : Node {
     const int64_t row = dy.size(axis) * inner;  // one block of dy: every input's block side by side
     int64_t offset = 0;
     for (size_t i = 0; i < inputs.size(); i++) {
-      const int64_t block = inputs[i].size(axis) * inner;
+      const int64_t block = input_shape(i)[axis] * inner;
       if (needs_grad(i)) copy_blocks(input_grad(i).data(), block, dy.data() + offset, row, outer, block, true);
       offset += block;
     }
@@ -167,7 +166,7 @@ struct SliceBackward : Node {
   int64_t axis, start;
   std::string name() const override { return "slice"; }
   void backward(const Tensor& dy) override {
-    const Shape& x_shape = inputs[0].shape();
+    const Shape& x_shape = input_shape(0);
     const int64_t outer = outer_size(x_shape, axis), inner = inner_size(x_shape, axis);
     // in the forward this was: y block o = x[o, start:end, :]
     copy_blocks(input_grad(0).data() + start * inner, x_shape[axis] * inner, dy.data(), dy.size(axis) * inner, outer,
@@ -197,7 +196,7 @@ struct PadBackward : Node {
     PadPlacement placement = pad_placement(dy.shape(), before);
     real* dx = input_grad(0).data();
     const real* g = dy.data();
-    walk_rows(inputs[0].shape(), placement.strides, placement.base, [&](int64_t xo, int64_t yo, int64_t n, int64_t s) {
+    walk_rows(input_shape(0), placement.strides, placement.base, [&](int64_t xo, int64_t yo, int64_t n, int64_t s) {
       for (int64_t j = 0; j < n; j++) dx[xo + j] += g[yo + j * s];
     });
   }
