@@ -107,12 +107,8 @@ int main(int argc, char** argv) {
 
     SGD optimizer(model->parameters(), {.lr = static_cast<real>(common.lr), .momentum = static_cast<real>(momentum),
                                         .weight_decay = static_cast<real>(weight_decay)});
-    int64_t steps_per_epoch = train_loader.batches_per_epoch();
-    int64_t total_steps = common.epochs * steps_per_epoch;
-    int64_t warmup_steps = std::min(total_steps / 2,  // a short run still gets its cosine half
-                                    static_cast<int64_t>(warmup_epochs * static_cast<double>(steps_per_epoch)));
-    WarmupLr schedule(warmup_steps, std::make_shared<CosineLr>(static_cast<real>(common.lr),
-                                                               total_steps - warmup_steps));
+    WarmupLr schedule = warmup_then_cosine(static_cast<real>(common.lr), common.epochs,
+                                           train_loader.batches_per_epoch(), warmup_epochs);
 
     ClassifierTraining run{.model_name = model_name, .model = model.get(), .train_loader = &train_loader,
                            .test_loader = &test_loader, .optimizer = &optimizer,

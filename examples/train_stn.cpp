@@ -143,12 +143,8 @@ int main(int argc, char** argv) {
                                         .seed = static_cast<uint64_t>(common.seed), .mean = {mean}, .stddev = {stddev}});
     DataLoader test_loader(test_set, {.batch_size = 500, .shuffle = false, .mean = {mean}, .stddev = {stddev}});
     SGD optimizer(model->parameters(), {.lr = static_cast<real>(common.lr), .momentum = static_cast<real>(momentum)});
-    int64_t steps_per_epoch = train_loader.batches_per_epoch();
-    int64_t total_steps = common.epochs * steps_per_epoch;
-    int64_t warmup_steps = std::min(total_steps / 2,
-                                    static_cast<int64_t>(warmup_epochs * static_cast<double>(steps_per_epoch)));
-    WarmupLr schedule(warmup_steps, std::make_shared<CosineLr>(static_cast<real>(common.lr),
-                                                               total_steps - warmup_steps));
+    WarmupLr schedule = warmup_then_cosine(static_cast<real>(common.lr), common.epochs,
+                                           train_loader.batches_per_epoch(), warmup_epochs);
 
     std::string model_name = std::string(no_transformer ? "stn_mnist_cnn_baseline" : "stn_mnist") + "_" + dataset;
     ClassifierTraining run{.model_name = model_name, .model = model.get(), .train_loader = &train_loader,

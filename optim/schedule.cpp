@@ -1,5 +1,6 @@
 #include "optim/schedule.h"
 
+#include <algorithm>
 #include <cmath>
 #include <numbers>
 
@@ -65,6 +66,13 @@ real WarmupLr::lr_at(int64_t step) const {
   if (step < warmup_steps_)
     return static_cast<real>(after_->lr_at(0) * static_cast<double>(step + 1) / static_cast<double>(warmup_steps_));
   return after_->lr_at(step - warmup_steps_);
+}
+
+WarmupLr warmup_then_cosine(real lr, int64_t epochs, int64_t steps_per_epoch, double warmup_epochs) {
+  const int64_t total_steps = epochs * steps_per_epoch;
+  const int64_t warmup_steps =
+      std::min(total_steps / 2, static_cast<int64_t>(warmup_epochs * static_cast<double>(steps_per_epoch)));
+  return WarmupLr(warmup_steps, std::make_shared<CosineLr>(lr, total_steps - warmup_steps));
 }
 
 }  // namespace glimpse

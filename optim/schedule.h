@@ -88,4 +88,8 @@ class WarmupLr : public Schedule {
   std::shared_ptr<const Schedule> after_;
 };
 
+// The trainers' recipe: `warmup_epochs` of linear warm-up (at most half the run, so a short run
+// still gets its cosine half), then a cosine from `lr` to 0 over the remaining steps.
+WarmupLr warmup_then_cosine(real lr, int64_t epochs, int64_t steps_per_epoch, double warmup_epochs);
+
 }  // namespace glimpse
