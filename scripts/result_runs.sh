@@ -32,6 +32,7 @@ dasnet|train_dasnet --base $runs/resnet20.ckpt --data $cifar
 se_resnet20|train_cifar --model se_resnet20 --data $cifar --epochs 50
 cbam_resnet20|train_cifar --model cbam_resnet20 --data $cifar --epochs 50
 attention56|train_cifar --model attention56 --data $cifar --epochs 50
+resnet20_164|train_cifar --model resnet20 --data $cifar --epochs 164
 EOF
 }
 
