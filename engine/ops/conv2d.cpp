@@ -66,6 +66,7 @@
 
 #include "engine/blas.h"
 #include "engine/ops.h"
+#include "engine/ops/conv2d_direct.h"
 #include "engine/parallel.h"
 
 namespace glimpse {
@@ -80,6 +81,12 @@ struct ConvShape {
   bool pointwise() const { return KH == 1 && KW == 1 && stride == 1 && padding == 0; }  // cols = x itself
   bool direct() const { return K <= direct_max_channels; }  // Note [conv2d: direct for few output channels]
   static constexpr int64_t direct_max_channels = 2;
+  // Note [conv2d: direct 3x3]: the forward, and the input gradient when C is a multiple of 16 too
+  bool direct3x3() const {
+    return KH == 3 && KW == 3 && stride == 1 && padding == 1 && K % detail::conv3x3_block == 0 && !direct();
+  }
+  bool direct3x3_dx() const { return direct3x3() && C % detail::conv3x3_block == 0; }
+  detail::PaddedGrid grid() const { return {H, W}; }  // for direct3x3: OH = H, OW = W
 };
 
 // Output positions o in [0, out) that read input position o*s - p + k inside [0, size):
@@ -217,8 +224,30 @@ static const real* image_cols(real* scratch, const real* x_n, const ConvShape& g
   return scratch;
 }
 
+// out (N, K, H, W) = b + conv3x3(pad(x[n])), for each image n (Note [conv2d: direct 3x3])
+static void conv2d_direct3x3_forward(real* out, const real* x, const real* w, const real* b, const ConvShape& g) {
+  const ImageChunks chunks(g.N);
+  const detail::PaddedGrid grid = g.grid();
+  std::vector<real> packed(g.K * g.C * 9);  // w as (K/16, C, 3, 3, 16)
+  detail::conv3x3_pack_weight(packed.data(), w, g.K, g.C);
+  parallel_for(chunks.count, 1, [&](int64_t c0, int64_t c1) {
+    std::vector<real> x_padded(grid.padded_size(g.C), real{0});  // (C, H+2, W+2): the border stays 0
+    auto out_grid = std::make_unique_for_overwrite<real[]>(g.K * grid.positions());  // (K, positions)
+    for (int64_t chunk = c0; chunk < c1; chunk++)
+      for (int64_t n = chunks.begin(chunk); n < chunks.end(chunk, g.N); n++) {
+        real* out_n = out + n * g.K * g.cols();                                   // (K, H, W)
+        for (int64_t k = 0; k < g.K; k++)                                         // out_n = b (or 0), broadcast
+          std::fill(out_n + k * g.cols(), out_n + (k + 1) * g.cols(), b ? b[k] : real{0});
+        detail::conv3x3_pad(x_padded.data(), x + n * g.C * g.H * g.W, g.C, grid);  // x_padded = pad(x[n])
+        detail::conv3x3_padded(out_grid.get(), x_padded.data(), packed.data(), g.C, g.K, grid);
+        detail::conv3x3_add_unpadded(out_n, out_grid.get(), g.K, grid);         // out_n += out_grid
+      }
+  });
+}
+
 // out (N, K, OH*OW) = w (K, C*KH*KW) @ im2col(x[n]) + b, for each image n
 void conv2d_forward(real* out, const real* x, const real* w, const real* b, const ConvShape& g) {
+  if (g.direct3x3()) return conv2d_direct3x3_forward(out, x, w, b, g);
   const ImageChunks chunks(g.N);
   parallel_for(chunks.count, 1, [&](int64_t c0, int64_t c1) {
     auto scratch = std::make_unique_for_overwrite<real[]>(g.pointwise() || g.direct() ? 0 : g.rows() * g.cols());  // cols
@@ -247,9 +276,15 @@ void conv2d_backward(real* dx, real* dw, const real* dout, const real* x, const 
   const ImageChunks chunks(g.N);
   const int64_t dw_size = g.K * g.rows();
   std::vector<real> dw_partials(dw ? chunks.count * dw_size : 0, real{0});  // one (K, C*KH*KW) per chunk
+  const bool dx_direct3x3 = dx && g.direct3x3_dx();  // Note [conv2d: direct 3x3]
+  const detail::PaddedGrid grid = g.grid();
+  std::vector<real> packed(dx_direct3x3 ? g.C * g.K * 9 : 0);  // w transposed and flipped, (C/16, K, 3, 3, 16)
+  if (dx_direct3x3) detail::conv3x3_pack_weight_flipped(packed.data(), w, g.K, g.C);
   parallel_for(chunks.count, 1, [&](int64_t c0, int64_t c1) {
     const int64_t scratch_size = g.direct() ? g.OW : g.pointwise() ? 0 : g.rows() * g.cols();
     auto scratch = std::make_unique_for_overwrite<real[]>(scratch_size);  // cols, then dcols (direct: row sums)
+    std::vector<real> dout_padded(dx_direct3x3 ? grid.padded_size(g.K) : 0, real{0});  // (K, H+2, W+2), border 0
+    auto dx_grid = std::make_unique_for_overwrite<real[]>(dx_direct3x3 ? g.C * grid.positions() : 0);  // (C, positions)
     for (int64_t chunk = c0; chunk < c1; chunk++)
       for (int64_t n = chunks.begin(chunk); n < chunks.end(chunk, g.N); n++) {
         const real* dout_n = dout + n * g.K * g.cols();                        // (K, OH*OW)
@@ -264,7 +299,11 @@ void conv2d_backward(real* dx, real* dw, const real* dout, const real* x, const 
           gemm_serial(false, true, g.K, g.rows(), g.cols(), 1, dout_n, g.cols(),  // dw_chunk += dout_n @ cols^T
                       cols, g.cols(), 1, dw_partials.data() + chunk * dw_size, g.rows());
         }
-        if (dx && g.pointwise()) {  // cols was x[n] itself, so dcols is dx[n]: add straight into it
+        if (dx_direct3x3) {  // dx[n] += conv3x3(pad(dout_n)) by the flipped, transposed weight
+          detail::conv3x3_pad(dout_padded.data(), dout_n, g.K, grid);
+          detail::conv3x3_padded(dx_grid.get(), dout_padded.data(), packed.data(), g.K, g.C, grid);
+          detail::conv3x3_add_unpadded(dx + n * g.C * g.H * g.W, dx_grid.get(), g.C, grid);
+        } else if (dx && g.pointwise()) {  // cols was x[n] itself, so dcols is dx[n]: add straight into it
           gemm_serial(true, false, g.rows(), g.cols(), g.K, 1, w, g.rows(),    // dx[n] += w^T @ dout_n
                       dout_n, g.cols(), 1, dx + n * g.C * g.H * g.W, g.cols());
         } else if (dx) {
