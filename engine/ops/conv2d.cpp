@@ -81,11 +81,11 @@ struct ConvShape {
   bool pointwise() const { return KH == 1 && KW == 1 && stride == 1 && padding == 0; }  // cols = x itself
   bool direct() const { return K <= direct_max_channels; }  // Note [conv2d: direct for few output channels]
   static constexpr int64_t direct_max_channels = 2;
-  // Note [conv2d: direct 3x3]: the forward, and the input gradient when C is a multiple of 16 too
+  // Note [conv2d: direct 3x3]: the forward and dw; dx too when C is a multiple of 16 as well
   bool direct3x3() const {
     return KH == 3 && KW == 3 && stride == 1 && padding == 1 && K % detail::conv3x3_block == 0 && !direct();
   }
-  bool direct3x3_dx() const { return direct3x3() && C % detail::conv3x3_block == 0; }
+  bool direct3x3_backward(bool with_dx) const { return direct3x3() && (!with_dx || C % detail::conv3x3_block == 0); }
   detail::PaddedGrid grid() const { return {H, W}; }  // for direct3x3: OH = H, OW = W
 };
 
@@ -270,21 +270,52 @@ void conv2d_forward(real* out, const real* x, const real* w, const real* b, cons
   });
 }
 
+// dx (N, C, H, W) += conv3x3(pad(dout[n])) by w transposed and flipped, dw (K, C, 3, 3) += the sum
+// over n and the padded grid's positions (Note [conv2d: direct 3x3]); dx or dw may be null.
+static void conv2d_direct3x3_backward(real* dx, real* dw, const real* dout, const real* x, const real* w,
+                                      const ConvShape& g) {
+  const ImageChunks chunks(g.N);
+  const detail::PaddedGrid grid = g.grid();
+  const int64_t dw_size = g.K * g.C * 9;
+  std::vector<real> dw_partials(dw ? chunks.count * dw_size : 0, real{0});  // one (K/16, C, 3, 3, 16) per chunk
+  std::vector<real> w_flipped(dx ? dw_size : 0);                              // (C/16, K, 3, 3, 16)
+  if (dx) detail::conv3x3_pack_weight_flipped(w_flipped.data(), w, g.K, g.C);
+  parallel_for(chunks.count, 1, [&](int64_t c0, int64_t c1) {
+    std::vector<real> x_padded(dw ? grid.padded_size(g.C) : 0, real{0});     // (C, H+2, W+2): the border stays 0
+    std::vector<real> dout_t(dw ? g.H * grid.row() * g.K : 0, real{0});      // (H*row, K): 0 past each row's end
+    std::vector<real> dout_padded(dx ? grid.padded_size(g.K) : 0, real{0});  // (K, H+2, W+2): the border stays 0
+    auto dx_grid = std::make_unique_for_overwrite<real[]>(dx ? g.C * grid.positions() : 0);  // (C, positions)
+    for (int64_t chunk = c0; chunk < c1; chunk++)
+      for (int64_t n = chunks.begin(chunk); n < chunks.end(chunk, g.N); n++) {
+        const real* dout_n = dout + n * g.K * g.cols();  // (K, H, W)
+        if (dw) {  // dw_chunk += sum_q dout_t[q, k] * x_padded[c, q + kh*row + kw]
+          detail::conv3x3_pad(x_padded.data(), x + n * g.C * g.H * g.W, g.C, grid);
+          detail::conv3x3_transpose_grad(dout_t.data(), dout_n, g.K, grid);
+          detail::conv3x3_weight_grad(dw_partials.data() + chunk * dw_size, dout_t.data(), x_padded.data(), g.C, g.K,
+                                      grid);
+        }
+        if (dx) {  // dx[n] += conv3x3(pad(dout_n)) by the flipped, transposed weight
+          detail::conv3x3_pad(dout_padded.data(), dout_n, g.K, grid);
+          detail::conv3x3_padded(dx_grid.get(), dout_padded.data(), w_flipped.data(), g.K, g.C, grid);
+          detail::conv3x3_add_unpadded(dx + n * g.C * g.H * g.W, dx_grid.get(), g.C, grid);
+        }
+      }
+  });
+  if (dw)  // the chunks' partials in a fixed order: the same dw whatever the thread count
+    for (int64_t chunk = 0; chunk < chunks.count; chunk++)
+      detail::conv3x3_unpack_weight_add(dw, dw_partials.data() + chunk * dw_size, g.K, g.C);
+}
+
 // dx (N, C, H, W) += col2im(w^T @ dout[n]), dw (K, C*KH*KW) += sum_n dout[n] @ im2col(x[n])^T;
 // dx or dw may be null when that gradient is not wanted (dx of the first layer).
 void conv2d_backward(real* dx, real* dw, const real* dout, const real* x, const real* w, const ConvShape& g) {
+  if (g.direct3x3_backward(dx != nullptr)) return conv2d_direct3x3_backward(dx, dw, dout, x, w, g);
   const ImageChunks chunks(g.N);
   const int64_t dw_size = g.K * g.rows();
   std::vector<real> dw_partials(dw ? chunks.count * dw_size : 0, real{0});  // one (K, C*KH*KW) per chunk
-  const bool dx_direct3x3 = dx && g.direct3x3_dx();  // Note [conv2d: direct 3x3]
-  const detail::PaddedGrid grid = g.grid();
-  std::vector<real> packed(dx_direct3x3 ? g.C * g.K * 9 : 0);  // w transposed and flipped, (C/16, K, 3, 3, 16)
-  if (dx_direct3x3) detail::conv3x3_pack_weight_flipped(packed.data(), w, g.K, g.C);
   parallel_for(chunks.count, 1, [&](int64_t c0, int64_t c1) {
     const int64_t scratch_size = g.direct() ? g.OW : g.pointwise() ? 0 : g.rows() * g.cols();
     auto scratch = std::make_unique_for_overwrite<real[]>(scratch_size);  // cols, then dcols (direct: row sums)
-    std::vector<real> dout_padded(dx_direct3x3 ? grid.padded_size(g.K) : 0, real{0});  // (K, H+2, W+2), border 0
-    auto dx_grid = std::make_unique_for_overwrite<real[]>(dx_direct3x3 ? g.C * grid.positions() : 0);  // (C, positions)
     for (int64_t chunk = c0; chunk < c1; chunk++)
       for (int64_t n = chunks.begin(chunk); n < chunks.end(chunk, g.N); n++) {
         const real* dout_n = dout + n * g.K * g.cols();                        // (K, OH*OW)
@@ -299,11 +330,7 @@ void conv2d_backward(real* dx, real* dw, const real* dout, const real* x, const 
           gemm_serial(false, true, g.K, g.rows(), g.cols(), 1, dout_n, g.cols(),  // dw_chunk += dout_n @ cols^T
                       cols, g.cols(), 1, dw_partials.data() + chunk * dw_size, g.rows());
         }
-        if (dx_direct3x3) {  // dx[n] += conv3x3(pad(dout_n)) by the flipped, transposed weight
-          detail::conv3x3_pad(dout_padded.data(), dout_n, g.K, grid);
-          detail::conv3x3_padded(dx_grid.get(), dout_padded.data(), packed.data(), g.K, g.C, grid);
-          detail::conv3x3_add_unpadded(dx + n * g.C * g.H * g.W, dx_grid.get(), g.C, grid);
-        } else if (dx && g.pointwise()) {  // cols was x[n] itself, so dcols is dx[n]: add straight into it
+        if (dx && g.pointwise()) {  // cols was x[n] itself, so dcols is dx[n]: add straight into it
           gemm_serial(true, false, g.rows(), g.cols(), g.K, 1, w, g.rows(),    // dx[n] += w^T @ dout_n
                       dout_n, g.cols(), 1, dx + n * g.C * g.H * g.W, g.cols());
         } else if (dx) {

@@ -45,4 +45,16 @@ void conv3x3_padded(real* out, const real* padded, const real* packed, int64_t C
 // y (K, H, W) += out (K, positions): each row's first W positions, the two past its end dropped
 void conv3x3_add_unpadded(real* y, const real* out, int64_t K, const PaddedGrid& g);
 
+// dout_t (H*row, K) from dout (K, H, W): dout_t[oh*row + ow, k] = dout[k, oh, ow]. The two
+// positions past each row's end (ow = W, W+1) are not written: zero them once, they add nothing.
+void conv3x3_transpose_grad(real* dout_t, const real* dout, int64_t K, const PaddedGrid& g);
+
+// dw_packed (K/16, C, 3, 3, 16) += sum_q dout_t[q, k] * padded[c, q + kh*row + kw], the weight
+// gradient of one image in the packed layout (padded: x (C, H+2, W+2), K a multiple of 16)
+void conv3x3_weight_grad(real* dw_packed, const real* dout_t, const real* padded, int64_t C, int64_t K,
+                         const PaddedGrid& g);
+
+// dw (K, C, 3, 3) += packed (K/16, C, 3, 3, 16): conv3x3_pack_weight's layout back
+void conv3x3_unpack_weight_add(real* dw, const real* packed, int64_t K, int64_t C);
+
 }  // namespace glimpse::detail
