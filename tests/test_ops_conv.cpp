@@ -156,10 +156,10 @@ static std::pair<Tensor, Tensor> conv2d_reference_grads(const Tensor& x, const T
   return {dx_t, dw_t};
 }
 
-// 3x3, stride 1, padding 1 with K (and C) a multiple of 16 runs the direct 3x3 kernel (Note
-// [conv2d: direct 3x3]): output, dx, dw and db against the definition, on maps whose rows are and
-// are not a whole number of 16-position blocks (8, 9, 16, 32, 5) and with C not a multiple of 16
-// (forward direct, dx by im2col).
+// 3x3, stride 1, padding 1 with K (and C) a multiple of 16 runs the direct 3x3 kernels (Note
+// [conv2d: direct 3x3]): output, dx, dw and db against the definition, on maps whose padded grid
+// is and is not a whole number of 16-position blocks (sides 8, 9, 16, 32, 5), and with C = 5
+// (direct forward, im2col backward).
 TEST_CASE("conv2d direct 3x3 against the definition", "[ops][conv2d]") {
   Rng rng(15);
   const std::vector<int64_t> sizes = {8, 9, 16, 32, 5};

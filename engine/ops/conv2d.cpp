@@ -1,4 +1,5 @@
-// conv2d: a 2-D convolution (cross-correlation, as in every framework) by im2col + GEMM.
+// conv2d: a 2-D convolution (cross-correlation, as in every framework) by im2col + GEMM; the
+// common 3x3 ResNet layer by direct kernels instead (Note [conv2d: direct 3x3]).
 //
 //   x (N, C, H, W), w (K, C, KH, KW), b (K) or none, stride s, padding p (zeros on every side)
 //   out[n,k,oh,ow] = b[k] + sum_{c,kh,kw} w[k,c,kh,kw] * x[n, c, oh*s - p + kh, ow*s - p + kw]
@@ -60,6 +61,33 @@
 //
 // where ':' is the run of output columns ow whose input column ow*s - p + kw is inside the image.
 // cbam_resnet20 (batch 128, 1 thread, A B A B): 631, 614 -> 598, 603 ms of CPU time per step.
+//
+// Note [conv2d: direct 3x3]
+// ResNet's common layer, 3x3 with stride 1 and padding 1 and 16, 32 or 64 channels on each side,
+// gives OpenBLAS thin products (K = 16..64 rows, C*9 = 144..576 inner) that it packs anew for
+// every image, after im2col has copied the image 9 times. conv2d_direct.cpp computes it directly
+// on the zero-padded image with 16 x 16 blocks of sums kept in registers (its header has the math
+// and the blocking): the forward when K is a multiple of 16, and, when C is one too, dx (the same
+// kernel on the padded dout, by the weight transposed and flipped) and dw (a sum over positions,
+// 16 output channels to a vector). The stem (3 -> 16) runs the forward directly and its weight
+// gradient by im2col + GEMM: a direct dw with C = 3 measured 3 % slower. Everything else (stride 2,
+// 1x1, 5x5, 7x7, K not a multiple of 16) keeps im2col + GEMM.
+//
+// bench_gemm --threads 1 (batch 128, CPU ms, OpenBLAS's own kernels), im2col + GEMM -> direct:
+//
+//   C->K   HxW      forward         backward (dw + dx)
+//   16->16 32x32   10.38 -> 4.09    25.68 -> 10.97
+//   32->32 16x16    7.29 -> 3.81    15.83 ->  8.12
+//   64->64  8x8     6.33 -> 4.17    12.17 ->  8.83
+//   3->16  32x32    1.35 -> 0.90    (im2col both)
+//   all convolutions of one step: 456 -> 247 ms, 68.7 -> 126.9 GFLOP/s
+//
+// Also faster on maps of 2x2 and 4x4 (64->64: 0.90 -> 0.82 and 2.40 -> 1.67 ms forward), so no
+// size limit. Whole training steps, 1 thread, CPU ms per step, A B A B A B on the shared machine:
+//
+//   bench/ab_step.sh resnet20 5 3 BEFORE AFTER         648, 592, 688 -> 414, 491, 383
+//   bench/ab_step.sh cbam_resnet20 5 3 BEFORE AFTER    896, 837, 885 -> 787, 672, 664
+//   bench/ab_step.sh attention56 2 3 BEFORE AFTER     2305, 2471, 2227 -> 2021, 1818, 2054
 #include <algorithm>
 #include <memory>
 #include <vector>
@@ -81,11 +109,11 @@ struct ConvShape {
   bool pointwise() const { return KH == 1 && KW == 1 && stride == 1 && padding == 0; }  // cols = x itself
   bool direct() const { return K <= direct_max_channels; }  // Note [conv2d: direct for few output channels]
   static constexpr int64_t direct_max_channels = 2;
-  // Note [conv2d: direct 3x3]: the forward and dw; dx too when C is a multiple of 16 as well
+  // Note [conv2d: direct 3x3]: the forward when K is a multiple of 16, the backward when C is too
   bool direct3x3() const {
     return KH == 3 && KW == 3 && stride == 1 && padding == 1 && K % detail::conv3x3_block == 0 && !direct();
   }
-  bool direct3x3_backward(bool with_dx) const { return direct3x3() && (!with_dx || C % detail::conv3x3_block == 0); }
+  bool direct3x3_backward() const { return direct3x3() && C % detail::conv3x3_block == 0; }
   detail::PaddedGrid grid() const { return {H, W}; }  // for direct3x3: OH = H, OW = W
 };
 
@@ -309,7 +337,7 @@ static void conv2d_direct3x3_backward(real* dx, real* dw, const real* dout, cons
 // dx (N, C, H, W) += col2im(w^T @ dout[n]), dw (K, C*KH*KW) += sum_n dout[n] @ im2col(x[n])^T;
 // dx or dw may be null when that gradient is not wanted (dx of the first layer).
 void conv2d_backward(real* dx, real* dw, const real* dout, const real* x, const real* w, const ConvShape& g) {
-  if (g.direct3x3_backward(dx != nullptr)) return conv2d_direct3x3_backward(dx, dw, dout, x, w, g);
+  if (g.direct3x3_backward()) return conv2d_direct3x3_backward(dx, dw, dout, x, w, g);
   const ImageChunks chunks(g.N);
   const int64_t dw_size = g.K * g.rows();
   std::vector<real> dw_partials(dw ? chunks.count * dw_size : 0, real{0});  // one (K, C*KH*KW) per chunk

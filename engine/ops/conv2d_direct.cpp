@@ -131,38 +131,33 @@ void conv3x3_transpose_grad(real* dout_t, const real* dout, int64_t K, const Pad
       for (int64_t ow = 0; ow < g.W; ow++) dout_t[(oh * g.row() + ow) * K + k] = dout[(k * g.H + oh) * g.W + ow];
 }
 
-// One block: dw[k0..k0+15, c0..c0+Channels-1, all taps] += the sum over the image's positions
-// (dw_k0c0: Channels*9 runs of 16 in the packed layout; dout_t_k0 = dout_t + k0, rows K apart;
-// padded_c0: the plane of channel c0). Channels is 2, or 1 for the last of an odd C.
-template <int64_t Channels>
+// One block: dw[k0..k0+15, c0..c0+1, all taps] += the sum over the image's positions (dw_k0c0:
+// 2*9 runs of 16 in the packed layout; dout_t_k0 = dout_t + k0, rows K apart; padded_c0: the
+// plane of channel c0). The pragmas unroll the taps so that the 18 sums stay in registers.
 static void conv3x3_weight_grad_block(real* dw_k0c0, const real* dout_t_k0, int64_t K, const real* padded_c0,
                                       const PaddedGrid& g) {
-  vec16 acc[Channels][9];
-  for (int64_t cc = 0; cc < Channels; cc++)
+  vec16 acc[2][9];
+  for (int64_t cc = 0; cc < 2; cc++)
     for (int64_t tap = 0; tap < 9; tap++) acc[cc][tap] = load_vec16(dw_k0c0 + (cc * 9 + tap) * conv3x3_block);
   for (int64_t q = 0; q < g.H * g.row(); q++) {
     const vec16 d = load_vec16(dout_t_k0 + q * K);  // dout[k0+j, oh, ow] at q = oh*row + ow, j = 0..15
 #pragma GCC unroll 2
-    for (int64_t cc = 0; cc < Channels; cc++)
+    for (int64_t cc = 0; cc < 2; cc++)
 #pragma GCC unroll 3
       for (int64_t kh = 0; kh < 3; kh++)
 #pragma GCC unroll 3
         for (int64_t kw = 0; kw < 3; kw++)
           acc[cc][kh * 3 + kw] += padded_c0[cc * g.plane() + q + kh * g.row() + kw] * d;
   }
-  for (int64_t cc = 0; cc < Channels; cc++)
+  for (int64_t cc = 0; cc < 2; cc++)
     for (int64_t tap = 0; tap < 9; tap++) store_vec16(dw_k0c0 + (cc * 9 + tap) * conv3x3_block, acc[cc][tap]);
 }
 
 void conv3x3_weight_grad(real* dw_packed, const real* dout_t, const real* padded, int64_t C, int64_t K,
                          const PaddedGrid& g) {
-  for (int64_t k0 = 0; k0 < K; k0 += conv3x3_block) {
-    real* dw_k0 = dw_packed + k0 * C * 9;  // (C, 3, 3, 16)
-    int64_t c0 = 0;
-    for (; c0 + 2 <= C; c0 += 2)
-      conv3x3_weight_grad_block<2>(dw_k0 + c0 * 9 * conv3x3_block, dout_t + k0, K, padded + c0 * g.plane(), g);
-    if (c0 < C) conv3x3_weight_grad_block<1>(dw_k0 + c0 * 9 * conv3x3_block, dout_t + k0, K, padded + c0 * g.plane(), g);
-  }
+  for (int64_t k0 = 0; k0 < K; k0 += conv3x3_block)
+    for (int64_t c0 = 0; c0 < C; c0 += 2)
+      conv3x3_weight_grad_block(dw_packed + (k0 * C + c0 * conv3x3_block) * 9, dout_t + k0, K, padded + c0 * g.plane(), g);
 }
 
 void conv3x3_unpack_weight_add(real* dw, const real* packed, int64_t K, int64_t C) {

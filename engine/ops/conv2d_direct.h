@@ -50,7 +50,7 @@ void conv3x3_add_unpadded(real* y, const real* out, int64_t K, const PaddedGrid&
 void conv3x3_transpose_grad(real* dout_t, const real* dout, int64_t K, const PaddedGrid& g);
 
 // dw_packed (K/16, C, 3, 3, 16) += sum_q dout_t[q, k] * padded[c, q + kh*row + kw], the weight
-// gradient of one image in the packed layout (padded: x (C, H+2, W+2), K a multiple of 16)
+// gradient of one image in the packed layout (padded: x (C, H+2, W+2); K a multiple of 16, C even)
 void conv3x3_weight_grad(real* dw_packed, const real* dout_t, const real* padded, int64_t C, int64_t K,
                          const PaddedGrid& g);
 
