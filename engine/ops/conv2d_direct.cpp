@@ -60,6 +60,10 @@ namespace glimpse::detail {
 typedef float vec16 __attribute__((vector_size(conv3x3_block * sizeof(float))));
 static_assert(sizeof(real) == sizeof(float), "vec16 holds floats");
 
+// Built without AVX-512 (GLIMPSE_NATIVE=OFF), GCC runs vec16 as smaller vectors and warns that
+// passing one to a function changes the ABI: harmless for these file-local, inlined helpers.
+#pragma GCC diagnostic ignored "-Wpsabi"
+
 static vec16 load_vec16(const real* p) {
   vec16 v;
   std::memcpy(&v, p, sizeof v);
