@@ -1,6 +1,8 @@
 // conv2d: forward against a direct 7-loop convolution, backward by gradcheck, shape errors.
 #include <catch2/catch.hpp>
 
+#include <cmath>
+
 #include "engine/parallel.h"
 #include "tests/gradcheck.h"
 
@@ -125,6 +127,83 @@ TEST_CASE("conv2d weight grad is deterministic across thread counts", "[ops][con
   Tensor dw_one = weight_grad(1), dw_two = weight_grad(2);
   set_num_threads(threads_before);
   CHECK(allclose(dw_one, dw_two, 0, 0));
+}
+
+// The gradients of L = sum(conv2d(x, w, b) * r), from the definition: each product
+// w[k,c,kh,kw] * x[n,c,ih,iw] inside out[n,k,oh,ow] sends r[n,k,oh,ow] * w to dx, r * x to dw.
+static std::pair<Tensor, Tensor> conv2d_reference_grads(const Tensor& x, const Tensor& w, const Tensor& r, int64_t s,
+                                                        int64_t p) {
+  const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
+  const int64_t K = w.size(0), KH = w.size(2), KW = w.size(3), OH = r.size(2), OW = r.size(3);
+  std::vector<double> dx(x.numel(), 0), dw(w.numel(), 0);
+  for (int64_t n = 0; n < N; n++)
+    for (int64_t k = 0; k < K; k++)
+      for (int64_t oh = 0; oh < OH; oh++)
+        for (int64_t ow = 0; ow < OW; ow++)
+          for (int64_t c = 0; c < C; c++)
+            for (int64_t kh = 0; kh < KH; kh++)
+              for (int64_t kw = 0; kw < KW; kw++) {
+                int64_t ih = oh * s - p + kh, iw = ow * s - p + kw;
+                if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+                const int64_t pixel = ((n * C + c) * H + ih) * W + iw, tap = ((k * C + c) * KH + kh) * KW + kw;
+                const double dout = r.data()[((n * K + k) * OH + oh) * OW + ow];
+                dx[pixel] += dout * w.data()[tap];
+                dw[tap] += dout * x.data()[pixel];
+              }
+  Tensor dx_t = Tensor::empty(x.shape()), dw_t = Tensor::empty(w.shape());
+  std::copy(dx.begin(), dx.end(), dx_t.data());
+  std::copy(dw.begin(), dw.end(), dw_t.data());
+  return {dx_t, dw_t};
+}
+
+// 3x3, stride 1, padding 1 with K (and C) a multiple of 16 runs the direct 3x3 kernels (Note
+// [conv2d: direct 3x3]): output, dx, dw and db against the definition, on maps whose padded grid
+// is and is not a whole number of 16-position blocks (sides 8, 9, 16, 32, 5), and with C = 5
+// (direct forward, im2col backward).
+TEST_CASE("conv2d direct 3x3 against the definition", "[ops][conv2d]") {
+  Rng rng(15);
+  const std::vector<int64_t> sizes = {8, 9, 16, 32, 5};
+  const std::vector<std::pair<int64_t, int64_t>> channels = {{16, 16}, {16, 32}, {32, 16}, {32, 32}, {5, 16}};  // C, K
+  int case_index = 0;
+  for (int64_t H : sizes)
+    for (int64_t W : sizes) {
+      auto [C, K] = channels[case_index % channels.size()];
+      const int64_t N = case_index % 2 ? 3 : 1;
+      const bool bias = case_index % 3 != 0;
+      case_index++;
+      CAPTURE(N, C, K, H, W, bias);
+      Tensor x = Tensor::normal({N, C, H, W}, 0, 1, rng).set_requires_grad(true);
+      Tensor w = Tensor::normal({K, C, 3, 3}, 0, 1.0 / std::sqrt(C * 9.0), rng).set_requires_grad(true);
+      Tensor b = bias ? Tensor::normal({K}, 0, 1, rng).set_requires_grad(true) : Tensor();
+      Tensor r = Tensor::normal({N, K, H, W}, 0, 1, rng);
+      Tensor y = conv2d(x, w, b, {.stride = 1, .padding = 1});
+      CHECK(allclose(y, conv2d_reference(x, w, b, 1, 1), 1e-4));
+      auto node = std::make_shared<WeightedSumBackward>();
+      node->r = r;
+      backward(record(Tensor::scalar(0), node, {y}));
+      auto [dx, dw] = conv2d_reference_grads(x, w, r, 1, 1);
+      CHECK(allclose(x.grad(), dx, 1e-4));
+      CHECK(allclose(w.grad(), dw, 1e-3));  // sums of N*H*W products of size ~1
+      if (bias) {
+        Tensor db = Tensor::zeros({K});
+        for (int64_t i = 0; i < r.numel(); i++) db.data()[i / (H * W) % K] += r.data()[i];  // r is (N, K, H, W)
+        CHECK(allclose(b.grad(), db, 1e-3));
+      }
+    }
+}
+
+// The direct 3x3 path by finite differences, also when x feeds two convolutions (dx accumulates).
+TEST_CASE("conv2d direct 3x3 grad", "[ops][conv2d][grad]") {
+  Rng rng(16);
+  Tensor x = Tensor::normal({2, 16, 5, 5}, 0, 1, rng), b = Tensor::normal({16}, 0, 1, rng);
+  Tensor w = Tensor::normal({16, 16, 3, 3}, 0, 0.1, rng), w2 = Tensor::normal({32, 16, 3, 3}, 0, 0.1, rng);
+  Conv2dOptions options{.stride = 1, .padding = 1};
+  CHECK(gradcheck([&](auto& in) { return conv2d(in[0], in[1], in[2], options); }, {x, w, b}));
+  CHECK(gradcheck([&](auto& in) { return conv2d(in[0], in[1], Tensor(), options); },
+                  {Tensor::normal({1, 16, 4, 7}, 0, 1, rng), w2}));
+  // x feeds two convolutions: the second backward adds its dx to the first's
+  CHECK(gradcheck([&](auto& in) { return conv2d(in[0], in[1], in[2], options) + conv2d(in[0], in[3], Tensor(), options); },
+                  {x, w, b, Tensor::normal({16, 16, 3, 3}, 0, 0.1, rng)}));
 }
 
 TEST_CASE("conv2d errors", "[ops][conv2d]") {

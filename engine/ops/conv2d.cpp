@@ -1,4 +1,5 @@
-// conv2d: a 2-D convolution (cross-correlation, as in every framework) by im2col + GEMM.
+// conv2d: a 2-D convolution (cross-correlation, as in every framework) by im2col + GEMM; the
+// common 3x3 ResNet layer by direct kernels instead (Note [conv2d: direct 3x3]).
 //
 //   x (N, C, H, W), w (K, C, KH, KW), b (K) or none, stride s, padding p (zeros on every side)
 //   out[n,k,oh,ow] = b[k] + sum_{c,kh,kw} w[k,c,kh,kw] * x[n, c, oh*s - p + kh, ow*s - p + kw]
@@ -60,12 +61,40 @@
 //
 // where ':' is the run of output columns ow whose input column ow*s - p + kw is inside the image.
 // cbam_resnet20 (batch 128, 1 thread, A B A B): 631, 614 -> 598, 603 ms of CPU time per step.
+//
+// Note [conv2d: direct 3x3]
+// ResNet's common layer, 3x3 with stride 1 and padding 1 and 16, 32 or 64 channels on each side,
+// gives OpenBLAS thin products (K = 16..64 rows, C*9 = 144..576 inner) that it packs anew for
+// every image, after im2col has copied the image 9 times. conv2d_direct.cpp computes it directly
+// on the zero-padded image with 16 x 16 blocks of sums kept in registers (its header has the math
+// and the blocking): the forward when K is a multiple of 16, and, when C is one too, dx (the same
+// kernel on the padded dout, by the weight transposed and flipped) and dw (a sum over positions,
+// 16 output channels to a vector). The stem (3 -> 16) runs the forward directly and its weight
+// gradient by im2col + GEMM: a direct dw with C = 3 measured 3 % slower. Everything else (stride 2,
+// 1x1, 5x5, 7x7, K not a multiple of 16) keeps im2col + GEMM.
+//
+// bench_gemm --threads 1 (batch 128, CPU ms, OpenBLAS's own kernels), im2col + GEMM -> direct:
+//
+//   C->K   HxW      forward         backward (dw + dx)
+//   16->16 32x32   10.38 -> 4.09    25.68 -> 10.97
+//   32->32 16x16    7.29 -> 3.81    15.83 ->  8.12
+//   64->64  8x8     6.33 -> 4.17    12.17 ->  8.83
+//   3->16  32x32    1.35 -> 0.90    (im2col both)
+//   all convolutions of one step: 456 -> 247 ms, 68.7 -> 126.9 GFLOP/s
+//
+// Also faster on maps of 2x2 and 4x4 (64->64: 0.90 -> 0.82 and 2.40 -> 1.67 ms forward), so no
+// size limit. Whole training steps, 1 thread, CPU ms per step, A B A B A B on the shared machine:
+//
+//   bench/ab_step.sh resnet20 5 3 BEFORE AFTER         648, 592, 688 -> 414, 491, 383
+//   bench/ab_step.sh cbam_resnet20 5 3 BEFORE AFTER    896, 837, 885 -> 787, 672, 664
+//   bench/ab_step.sh attention56 2 3 BEFORE AFTER     2305, 2471, 2227 -> 2021, 1818, 2054
 #include <algorithm>
 #include <memory>
 #include <vector>
 
 #include "engine/blas.h"
 #include "engine/ops.h"
+#include "engine/ops/conv2d_direct.h"
 #include "engine/parallel.h"
 
 namespace glimpse {
@@ -80,6 +109,12 @@ struct ConvShape {
   bool pointwise() const { return KH == 1 && KW == 1 && stride == 1 && padding == 0; }  // cols = x itself
   bool direct() const { return K <= direct_max_channels; }  // Note [conv2d: direct for few output channels]
   static constexpr int64_t direct_max_channels = 2;
+  // Note [conv2d: direct 3x3]: the forward when K is a multiple of 16, the backward when C is too
+  bool direct3x3() const {
+    return KH == 3 && KW == 3 && stride == 1 && padding == 1 && K % detail::conv3x3_block == 0 && !direct();
+  }
+  bool direct3x3_backward() const { return direct3x3() && C % detail::conv3x3_block == 0; }
+  detail::PaddedGrid grid() const { return {H, W}; }  // for direct3x3: OH = H, OW = W
 };
 
 // Output positions o in [0, out) that read input position o*s - p + k inside [0, size):
@@ -217,8 +252,30 @@ static const real* image_cols(real* scratch, const real* x_n, const ConvShape& g
   return scratch;
 }
 
+// out (N, K, H, W) = b + conv3x3(pad(x[n])), for each image n (Note [conv2d: direct 3x3])
+static void conv2d_direct3x3_forward(real* out, const real* x, const real* w, const real* b, const ConvShape& g) {
+  const ImageChunks chunks(g.N);
+  const detail::PaddedGrid grid = g.grid();
+  std::vector<real> packed(g.K * g.C * 9);  // w as (K/16, C, 3, 3, 16)
+  detail::conv3x3_pack_weight(packed.data(), w, g.K, g.C);
+  parallel_for(chunks.count, 1, [&](int64_t c0, int64_t c1) {
+    std::vector<real> x_padded(grid.padded_size(g.C), real{0});  // (C, H+2, W+2): the border stays 0
+    auto out_grid = std::make_unique_for_overwrite<real[]>(g.K * grid.positions());  // (K, positions)
+    for (int64_t chunk = c0; chunk < c1; chunk++)
+      for (int64_t n = chunks.begin(chunk); n < chunks.end(chunk, g.N); n++) {
+        real* out_n = out + n * g.K * g.cols();                                   // (K, H, W)
+        for (int64_t k = 0; k < g.K; k++)                                         // out_n = b (or 0), broadcast
+          std::fill(out_n + k * g.cols(), out_n + (k + 1) * g.cols(), b ? b[k] : real{0});
+        detail::conv3x3_pad(x_padded.data(), x + n * g.C * g.H * g.W, g.C, grid);  // x_padded = pad(x[n])
+        detail::conv3x3_padded(out_grid.get(), x_padded.data(), packed.data(), g.C, g.K, grid);
+        detail::conv3x3_add_unpadded(out_n, out_grid.get(), g.K, grid);         // out_n += out_grid
+      }
+  });
+}
+
 // out (N, K, OH*OW) = w (K, C*KH*KW) @ im2col(x[n]) + b, for each image n
 void conv2d_forward(real* out, const real* x, const real* w, const real* b, const ConvShape& g) {
+  if (g.direct3x3()) return conv2d_direct3x3_forward(out, x, w, b, g);
   const ImageChunks chunks(g.N);
   parallel_for(chunks.count, 1, [&](int64_t c0, int64_t c1) {
     auto scratch = std::make_unique_for_overwrite<real[]>(g.pointwise() || g.direct() ? 0 : g.rows() * g.cols());  // cols
@@ -241,9 +298,46 @@ void conv2d_forward(real* out, const real* x, const real* w, const real* b, cons
   });
 }
 
+// dx (N, C, H, W) += conv3x3(pad(dout[n])) by w transposed and flipped, dw (K, C, 3, 3) += the sum
+// over n and the padded grid's positions (Note [conv2d: direct 3x3]); dx or dw may be null.
+static void conv2d_direct3x3_backward(real* dx, real* dw, const real* dout, const real* x, const real* w,
+                                      const ConvShape& g) {
+  const ImageChunks chunks(g.N);
+  const detail::PaddedGrid grid = g.grid();
+  const int64_t dw_size = g.K * g.C * 9;
+  std::vector<real> dw_partials(dw ? chunks.count * dw_size : 0, real{0});  // one (K/16, C, 3, 3, 16) per chunk
+  std::vector<real> w_flipped(dx ? dw_size : 0);                              // (C/16, K, 3, 3, 16)
+  if (dx) detail::conv3x3_pack_weight_flipped(w_flipped.data(), w, g.K, g.C);
+  parallel_for(chunks.count, 1, [&](int64_t c0, int64_t c1) {
+    std::vector<real> x_padded(dw ? grid.padded_size(g.C) : 0, real{0});     // (C, H+2, W+2): the border stays 0
+    std::vector<real> dout_t(dw ? g.H * grid.row() * g.K : 0, real{0});      // (H*row, K): 0 past each row's end
+    std::vector<real> dout_padded(dx ? grid.padded_size(g.K) : 0, real{0});  // (K, H+2, W+2): the border stays 0
+    auto dx_grid = std::make_unique_for_overwrite<real[]>(dx ? g.C * grid.positions() : 0);  // (C, positions)
+    for (int64_t chunk = c0; chunk < c1; chunk++)
+      for (int64_t n = chunks.begin(chunk); n < chunks.end(chunk, g.N); n++) {
+        const real* dout_n = dout + n * g.K * g.cols();  // (K, H, W)
+        if (dw) {  // dw_chunk += sum_q dout_t[q, k] * x_padded[c, q + kh*row + kw]
+          detail::conv3x3_pad(x_padded.data(), x + n * g.C * g.H * g.W, g.C, grid);
+          detail::conv3x3_transpose_grad(dout_t.data(), dout_n, g.K, grid);
+          detail::conv3x3_weight_grad(dw_partials.data() + chunk * dw_size, dout_t.data(), x_padded.data(), g.C, g.K,
+                                      grid);
+        }
+        if (dx) {  // dx[n] += conv3x3(pad(dout_n)) by the flipped, transposed weight
+          detail::conv3x3_pad(dout_padded.data(), dout_n, g.K, grid);
+          detail::conv3x3_padded(dx_grid.get(), dout_padded.data(), w_flipped.data(), g.K, g.C, grid);
+          detail::conv3x3_add_unpadded(dx + n * g.C * g.H * g.W, dx_grid.get(), g.C, grid);
+        }
+      }
+  });
+  if (dw)  // the chunks' partials in a fixed order: the same dw whatever the thread count
+    for (int64_t chunk = 0; chunk < chunks.count; chunk++)
+      detail::conv3x3_unpack_weight_add(dw, dw_partials.data() + chunk * dw_size, g.K, g.C);
+}
+
 // dx (N, C, H, W) += col2im(w^T @ dout[n]), dw (K, C*KH*KW) += sum_n dout[n] @ im2col(x[n])^T;
 // dx or dw may be null when that gradient is not wanted (dx of the first layer).
 void conv2d_backward(real* dx, real* dw, const real* dout, const real* x, const real* w, const ConvShape& g) {
+  if (g.direct3x3_backward()) return conv2d_direct3x3_backward(dx, dw, dout, x, w, g);
   const ImageChunks chunks(g.N);
   const int64_t dw_size = g.K * g.rows();
   std::vector<real> dw_partials(dw ? chunks.count * dw_size : 0, real{0});  // one (K, C*KH*KW) per chunk
