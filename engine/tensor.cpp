@@ -3,6 +3,8 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
+#include <list>
 #include <mutex>
 #include <unordered_map>
 #include <sstream>
@@ -45,10 +47,15 @@ int64_t shape_numel(const Shape& shape) {
 // - Thread-safe: one mutex around the free lists (ops allocate outside their parallel loops,
 //   so it is taken a few hundred times per step, never contended in a hot loop).
 // - Bounded: the lists hold at most the most that the storages ever held at once (their peak,
-//   storage_peak_bytes()); beyond that a block is freed at once. So a training loop keeps every
-//   block its next step needs, however large the step (a fixed bound of 2 GiB once made
-//   attention56's 2.7 GB step return 0.7 GB to the OS after every step and fault it in again,
-//   1.4 s of a 3.6 s step), and a process never holds more than twice its peak in storages.
+//   storage_peak_bytes()). So a training loop keeps every block its next step needs, however
+//   large the step (a fixed bound of 2 GiB once made attention56's 2.7 GB step return 0.7 GB to
+//   the OS after every step and fault it in again, 1.4 s of a 3.6 s step), and a process never
+//   holds more than twice its peak in storages.
+// - Least recently freed out first: a block given back to a full cache makes room by freeing
+//   the blocks that have waited longest. Without that, the blocks of sizes used once (setup,
+//   the first steps) filled the cache for good and every later block went back to the OS:
+//   mnist_cnn's step then faulted ~1,100 pages (its gradient buffers) and took 52 ms instead of
+//   38 (2 threads, bench/PERF.md).
 //   The cache does not raise the peak of a training loop: attention56's peak RSS is 1673 MB
 //   with it and 1819 MB without (malloc fragments more), bench/PERF.md.
 // - Released at exit: the cache's destructor frees every block it holds.
@@ -84,8 +91,10 @@ class StorageCache {
       std::lock_guard<std::mutex> lock(mutex_);
       auto it = free_.find(bytes);
       if (it != free_.end() && !it->second.empty()) {
-        void* block = it->second.back();
+        const auto entry = it->second.back();  // the most recently freed block of this size
         it->second.pop_back();
+        void* block = entry->block;
+        by_age_.erase(entry);
         cached_bytes_ -= bytes;
         return block;
       }
@@ -95,12 +104,15 @@ class StorageCache {
     return block;
   }
 
-  // Gives the block back: into its free list, or to the C library if the cache is full.
+  // Gives the block back: into its free list, after freeing the oldest cached blocks if the
+  // cache would pass its bound; to the C library if the block alone is larger than the bound.
   void give_back(void* block, size_t bytes) {
     if (storage_cache_enabled && bytes >= min_cached_bytes) {
       std::lock_guard<std::mutex> lock(mutex_);
-      if (cached_bytes_ + bytes <= static_cast<size_t>(peak_bytes.load())) {
-        free_[bytes].push_back(block);
+      const size_t bound = static_cast<size_t>(peak_bytes.load());
+      if (bytes <= bound) {
+        while (cached_bytes_ + bytes > bound) free_oldest();
+        free_[bytes].push_back(by_age_.insert(by_age_.end(), {block, bytes}));
         cached_bytes_ += bytes;
         return;
       }
@@ -108,14 +120,33 @@ class StorageCache {
     std::free(block);
   }
 
+  size_t cached_bytes() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return cached_bytes_;
+  }
+
   ~StorageCache() {
-    for (auto& [bytes, blocks] : free_)
-      for (void* block : blocks) std::free(block);
+    for (const Cached& cached : by_age_) std::free(cached.block);
   }
 
  private:
+  struct Cached {
+    void* block;
+    size_t bytes;
+  };
+
+  // The block that has waited longest is also the oldest of its own size: the front of both.
+  void free_oldest() {
+    const Cached oldest = by_age_.front();
+    free_[oldest.bytes].pop_front();
+    by_age_.pop_front();
+    cached_bytes_ -= oldest.bytes;
+    std::free(oldest.block);
+  }
+
   std::mutex mutex_;
-  std::unordered_map<size_t, std::vector<void*>> free_;  // block size in bytes -> free blocks
+  std::list<Cached> by_age_;  // every cached block, the least recently freed first
+  std::unordered_map<size_t, std::deque<std::list<Cached>::iterator>> free_;  // size -> its blocks, oldest first
   size_t cached_bytes_ = 0;
 };
 
@@ -135,6 +166,7 @@ size_t storage_bytes(int64_t count) {  // a multiple of 64, at least 64
 
 int64_t storage_live_bytes() { return live_bytes.load(); }
 int64_t storage_peak_bytes() { return peak_bytes.load(); }
+int64_t storage_cached_bytes() { return static_cast<int64_t>(storage_cache().cached_bytes()); }
 
 Storage::Storage(int64_t count)
     : data_(static_cast<real*>(storage_cache().take(storage_bytes(count)))), size_(count) {

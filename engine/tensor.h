@@ -47,6 +47,8 @@ class Storage {
 // and the most they ever held at once. For tests and benchmarks (bench_step's peak_tensor_mb).
 int64_t storage_live_bytes();
 int64_t storage_peak_bytes();
+// The bytes the storage cache keeps for reuse (Note [The storage cache]); 0 in a sanitizer build.
+int64_t storage_cached_bytes();
 
 struct Node;  // autograd.h: the backward function that produced a tensor
 class Rng;    // random.h

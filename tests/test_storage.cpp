@@ -2,6 +2,7 @@
 // is handed to the next tensor of the same size, and must then behave as fresh memory would.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <vector>
 
 #include "engine/ops.h"
@@ -39,4 +40,29 @@ TEST_CASE("storage from many threads at once", "[tensor][storage]") {
       }
   });
   for (int f : failures) CHECK(f == 0);
+}
+
+TEST_CASE("a full storage cache makes room for the block freed last", "[tensor][storage]") {
+  // Note [The storage cache]: the cache holds at most the storages' peak. Fill it with blocks of
+  // a size nobody asks for again, then free a block of a new size: the new block must be kept
+  // (the oldest ones freed to make room), so that the next tensor of its size reuses it.
+  { Tensor probe = Tensor::empty({1 << 14}); }
+  if (storage_cached_bytes() == 0) {
+    SUCCEED("the storage cache is off in this build (sanitizers)");
+    return;
+  }
+  const int64_t wanted = std::max<int64_t>(1 << 20, storage_live_bytes() / 2);  // floats: 4 MiB at least
+  const int64_t wanted_bytes = wanted * static_cast<int64_t>(sizeof(real));
+  {
+    std::vector<Tensor> fillers;  // together more than any earlier peak and than the wanted block
+    const int64_t filler = wanted / 2 + 16;
+    while (storage_live_bytes() < 2 * storage_peak_bytes() / 3 + 4 * wanted_bytes || fillers.size() < 8)
+      fillers.push_back(Tensor::empty({filler}));
+  }  // freed: the cache is now full of filler blocks
+  REQUIRE(storage_cached_bytes() + wanted_bytes > storage_peak_bytes());  // the wanted block does not fit as is
+  { Tensor once = Tensor::empty({wanted}); }  // freed into the full cache
+  const int64_t cached_before = storage_cached_bytes();
+  Tensor again = Tensor::empty({wanted});
+  CHECK(cached_before - storage_cached_bytes() == wanted_bytes);  // it came from the cache
+  CHECK(storage_cached_bytes() <= storage_peak_bytes());
 }
