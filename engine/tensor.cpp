@@ -41,23 +41,25 @@ int64_t shape_numel(const Shape& shape) {
 // memory again: a quarter of resnet20's step went to page faults and to the kernel zeroing
 // pages. So Storage keeps the blocks it frees, in free lists by exact size (a multiple of 64
 // bytes), and hands them out again to the next Storage of that size. In the steady state of a
-// training loop nothing is allocated at all; the cache holds at most what one step had live at
-// once. Blocks smaller than a page are left to malloc, which keeps those without faulting.
+// training loop nothing is allocated at all. Blocks smaller than a page are left to malloc, which keeps those without faulting.
 //
 // - Thread-safe: one mutex around the free lists (ops allocate outside their parallel loops,
 //   so it is taken a few hundred times per step, never contended in a hot loop).
-// - Bounded: the lists hold at most the most that the storages ever held at once (their peak,
-//   storage_peak_bytes()). So a training loop keeps every block its next step needs, however
-//   large the step (a fixed bound of 2 GiB once made attention56's 2.7 GB step return 0.7 GB to
-//   the OS after every step and fault it in again, 1.4 s of a 3.6 s step), and a process never
-//   holds more than twice its peak in storages.
+// - Bounded: the lists hold at most twice the most that the storages ever held at once (their
+//   peak, storage_peak_bytes()). A bound of the peak itself was too tight: the blocks of each
+//   size are most numerous at different moments of a step (activations in the forward, their
+//   gradients in the backward), so a step can need more distinct blocks than it ever holds at
+//   once, and with the peak as bound resnet20 returned ~1,300 pages to the OS and faulted them
+//   in again at every step (164 ms a step at 2 threads with twice the peak, 212 ms before). A
+//   fixed bound of 2 GiB, earlier, made attention56's 2.7 GB step return 0.7 GB to the OS after
+//   every step (1.4 s of a 3.6 s step). The bound does not raise the peak RSS of a training loop
+//   (resnet20 237 MB, attention56 1674 MB with either bound; 1819 MB without a cache, where
+//   malloc fragments more), because a loop's blocks are reused, not added to.
 // - Least recently freed out first: a block given back to a full cache makes room by freeing
-//   the blocks that have waited longest. Without that, the blocks of sizes used once (setup,
-//   the first steps) filled the cache for good and every later block went back to the OS:
-//   mnist_cnn's step then faulted ~1,100 pages (its gradient buffers) and took 52 ms instead of
-//   38 (2 threads, bench/PERF.md).
-//   The cache does not raise the peak of a training loop: attention56's peak RSS is 1673 MB
-//   with it and 1819 MB without (malloc fragments more), bench/PERF.md.
+//   the blocks that have waited longest, so that blocks of sizes used once (setup, the first
+//   steps) cannot fill the cache for good and turn every later block away: that made
+//   mnist_cnn's step fault ~1,100 pages (its gradient buffers) and take 52 ms instead of 37
+//   (2 threads).
 // - Released at exit: the cache's destructor frees every block it holds.
 // - Not under AddressSanitizer: a reused block would hide a use-after-free from ASan and its
 //   leaks would not be the caller's, so a sanitizer build allocates and frees every block.
@@ -105,11 +107,11 @@ class StorageCache {
   }
 
   // Gives the block back: into its free list, after freeing the oldest cached blocks if the
-  // cache would pass its bound; to the C library if the block alone is larger than the bound.
+  // cache would pass its bound (twice the peak); to the C library if the block alone is larger.
   void give_back(void* block, size_t bytes) {
     if (storage_cache_enabled && bytes >= min_cached_bytes) {
       std::lock_guard<std::mutex> lock(mutex_);
-      const size_t bound = static_cast<size_t>(peak_bytes.load());
+      const size_t bound = 2 * static_cast<size_t>(peak_bytes.load());
       if (bytes <= bound) {
         while (cached_bytes_ + bytes > bound) free_oldest();
         free_[bytes].push_back(by_age_.insert(by_age_.end(), {block, bytes}));

@@ -234,6 +234,20 @@ void conv2d_direct_backward(real* dx, real* dw, real* row_sums, const real* dout
         }
 }
 
+// Scratch memory for one call, taken from the storage cache (Note [The storage cache] in
+// engine/tensor.cpp) instead of malloc: a training step asks for the same sizes every time, and
+// glibc hands large freed blocks back to the OS, after which resnet20's step faulted ~1,500 pages
+// (6 MB) in again at every step.
+class Scratch {
+ public:
+  explicit Scratch(int64_t count) : block_(count) {}  // uninitialised
+  Scratch(int64_t count, real value) : block_(count) { std::fill(data(), data() + count, value); }
+  real* data() { return block_.data(); }
+
+ private:
+  Storage block_;
+};
+
 // ---- kernels: the batch (Note [conv2d: one image per task]) ----
 
 // The batch split into chunks of consecutive images; a fixed split, whatever the thread count.
@@ -256,19 +270,19 @@ static const real* image_cols(real* scratch, const real* x_n, const ConvShape& g
 static void conv2d_direct3x3_forward(real* out, const real* x, const real* w, const real* b, const ConvShape& g) {
   const ImageChunks chunks(g.N);
   const detail::PaddedGrid grid = g.grid();
-  std::vector<real> packed(g.K * g.C * 9);  // w as (K/16, C, 3, 3, 16)
+  Scratch packed(g.K * g.C * 9);  // w as (K/16, C, 3, 3, 16)
   detail::conv3x3_pack_weight(packed.data(), w, g.K, g.C);
   parallel_for(chunks.count, 1, [&](int64_t c0, int64_t c1) {
-    std::vector<real> x_padded(grid.padded_size(g.C), real{0});  // (C, H+2, W+2): the border stays 0
-    auto out_grid = std::make_unique_for_overwrite<real[]>(g.K * grid.positions());  // (K, positions)
+    Scratch x_padded(grid.padded_size(g.C), real{0});  // (C, H+2, W+2): the border stays 0
+    Scratch out_grid(g.K * grid.positions());  // (K, positions)
     for (int64_t chunk = c0; chunk < c1; chunk++)
       for (int64_t n = chunks.begin(chunk); n < chunks.end(chunk, g.N); n++) {
         real* out_n = out + n * g.K * g.cols();                                   // (K, H, W)
         for (int64_t k = 0; k < g.K; k++)                                         // out_n = b (or 0), broadcast
           std::fill(out_n + k * g.cols(), out_n + (k + 1) * g.cols(), b ? b[k] : real{0});
         detail::conv3x3_pad(x_padded.data(), x + n * g.C * g.H * g.W, g.C, grid);  // x_padded = pad(x[n])
-        detail::conv3x3_padded(out_grid.get(), x_padded.data(), packed.data(), g.C, g.K, grid);
-        detail::conv3x3_add_unpadded(out_n, out_grid.get(), g.K, grid);         // out_n += out_grid
+        detail::conv3x3_padded(out_grid.data(), x_padded.data(), packed.data(), g.C, g.K, grid);
+        detail::conv3x3_add_unpadded(out_n, out_grid.data(), g.K, grid);         // out_n += out_grid
       }
   });
 }
@@ -278,7 +292,7 @@ void conv2d_forward(real* out, const real* x, const real* w, const real* b, cons
   if (g.direct3x3()) return conv2d_direct3x3_forward(out, x, w, b, g);
   const ImageChunks chunks(g.N);
   parallel_for(chunks.count, 1, [&](int64_t c0, int64_t c1) {
-    auto scratch = std::make_unique_for_overwrite<real[]>(g.pointwise() || g.direct() ? 0 : g.rows() * g.cols());  // cols
+    Scratch scratch(g.pointwise() || g.direct() ? 0 : g.rows() * g.cols());  // cols
     for (int64_t chunk = c0; chunk < c1; chunk++)
       for (int64_t n = chunks.begin(chunk); n < chunks.end(chunk, g.N); n++) {
         real* out_n = out + n * g.K * g.cols();                                   // (K, OH*OW)
@@ -291,7 +305,7 @@ void conv2d_forward(real* out, const real* x, const real* w, const real* b, cons
         }
         for (int64_t k = 0; b && k < g.K; k++)                                     // out_n = b, broadcast
           std::fill(out_n + k * g.cols(), out_n + (k + 1) * g.cols(), b[k]);
-        const real* cols = image_cols(scratch.get(), x_n, g);                      // (C*KH*KW, OH*OW)
+        const real* cols = image_cols(scratch.data(), x_n, g);                      // (C*KH*KW, OH*OW)
         gemm_serial(false, false, g.K, g.cols(), g.rows(), 1, w, g.rows(),        // out_n (+)= w @ cols
                     cols, g.cols(), b ? 1 : 0, out_n, g.cols());  // beta 0 without bias: out_n not read
       }
@@ -305,14 +319,14 @@ static void conv2d_direct3x3_backward(real* dx, real* dw, const real* dout, cons
   const ImageChunks chunks(g.N);
   const detail::PaddedGrid grid = g.grid();
   const int64_t dw_size = g.K * g.C * 9;
-  std::vector<real> dw_partials(dw ? chunks.count * dw_size : 0, real{0});  // one (K/16, C, 3, 3, 16) per chunk
-  std::vector<real> w_flipped(dx ? dw_size : 0);                              // (C/16, K, 3, 3, 16)
+  Scratch dw_partials(dw ? chunks.count * dw_size : 0, real{0});  // one (K/16, C, 3, 3, 16) per chunk
+  Scratch w_flipped(dx ? dw_size : 0);                              // (C/16, K, 3, 3, 16)
   if (dx) detail::conv3x3_pack_weight_flipped(w_flipped.data(), w, g.K, g.C);
   parallel_for(chunks.count, 1, [&](int64_t c0, int64_t c1) {
-    std::vector<real> x_padded(dw ? grid.padded_size(g.C) : 0, real{0});     // (C, H+2, W+2): the border stays 0
-    std::vector<real> dout_t(dw ? g.H * grid.row() * g.K : 0, real{0});      // (H*row, K): 0 past each row's end
-    std::vector<real> dout_padded(dx ? grid.padded_size(g.K) : 0, real{0});  // (K, H+2, W+2): the border stays 0
-    auto dx_grid = std::make_unique_for_overwrite<real[]>(dx ? g.C * grid.positions() : 0);  // (C, positions)
+    Scratch x_padded(dw ? grid.padded_size(g.C) : 0, real{0});     // (C, H+2, W+2): the border stays 0
+    Scratch dout_t(dw ? g.H * grid.row() * g.K : 0, real{0});      // (H*row, K): 0 past each row's end
+    Scratch dout_padded(dx ? grid.padded_size(g.K) : 0, real{0});  // (K, H+2, W+2): the border stays 0
+    Scratch dx_grid(dx ? g.C * grid.positions() : 0);  // (C, positions)
     for (int64_t chunk = c0; chunk < c1; chunk++)
       for (int64_t n = chunks.begin(chunk); n < chunks.end(chunk, g.N); n++) {
         const real* dout_n = dout + n * g.K * g.cols();  // (K, H, W)
@@ -324,8 +338,8 @@ static void conv2d_direct3x3_backward(real* dx, real* dw, const real* dout, cons
         }
         if (dx) {  // dx[n] += conv3x3(pad(dout_n)) by the flipped, transposed weight
           detail::conv3x3_pad(dout_padded.data(), dout_n, g.K, grid);
-          detail::conv3x3_padded(dx_grid.get(), dout_padded.data(), w_flipped.data(), g.K, g.C, grid);
-          detail::conv3x3_add_unpadded(dx + n * g.C * g.H * g.W, dx_grid.get(), g.C, grid);
+          detail::conv3x3_padded(dx_grid.data(), dout_padded.data(), w_flipped.data(), g.K, g.C, grid);
+          detail::conv3x3_add_unpadded(dx + n * g.C * g.H * g.W, dx_grid.data(), g.C, grid);
         }
       }
   });
@@ -340,21 +354,21 @@ void conv2d_backward(real* dx, real* dw, const real* dout, const real* x, const 
   if (g.direct3x3_backward()) return conv2d_direct3x3_backward(dx, dw, dout, x, w, g);
   const ImageChunks chunks(g.N);
   const int64_t dw_size = g.K * g.rows();
-  std::vector<real> dw_partials(dw ? chunks.count * dw_size : 0, real{0});  // one (K, C*KH*KW) per chunk
+  Scratch dw_partials(dw ? chunks.count * dw_size : 0, real{0});  // one (K, C*KH*KW) per chunk
   parallel_for(chunks.count, 1, [&](int64_t c0, int64_t c1) {
     const int64_t scratch_size = g.direct() ? g.OW : g.pointwise() ? 0 : g.rows() * g.cols();
-    auto scratch = std::make_unique_for_overwrite<real[]>(scratch_size);  // cols, then dcols (direct: row sums)
+    Scratch scratch(scratch_size);  // cols, then dcols (direct: row sums)
     for (int64_t chunk = c0; chunk < c1; chunk++)
       for (int64_t n = chunks.begin(chunk); n < chunks.end(chunk, g.N); n++) {
         const real* dout_n = dout + n * g.K * g.cols();                        // (K, OH*OW)
         if (g.direct()) {
           real* dx_n = dx ? dx + n * g.C * g.H * g.W : nullptr;
           real* dw_chunk = dw ? dw_partials.data() + chunk * dw_size : nullptr;
-          conv2d_direct_backward(dx_n, dw_chunk, scratch.get(), dout_n, x + n * g.C * g.H * g.W, w, g);
+          conv2d_direct_backward(dx_n, dw_chunk, scratch.data(), dout_n, x + n * g.C * g.H * g.W, w, g);
           continue;
         }
         if (dw) {
-          const real* cols = image_cols(scratch.get(), x + n * g.C * g.H * g.W, g);  // (C*KH*KW, OH*OW)
+          const real* cols = image_cols(scratch.data(), x + n * g.C * g.H * g.W, g);  // (C*KH*KW, OH*OW)
           gemm_serial(false, true, g.K, g.rows(), g.cols(), 1, dout_n, g.cols(),  // dw_chunk += dout_n @ cols^T
                       cols, g.cols(), 1, dw_partials.data() + chunk * dw_size, g.rows());
         }
@@ -363,14 +377,14 @@ void conv2d_backward(real* dx, real* dw, const real* dout, const real* x, const 
                       dout_n, g.cols(), 1, dx + n * g.C * g.H * g.W, g.cols());
         } else if (dx) {
           gemm_serial(true, false, g.rows(), g.cols(), g.K, 1, w, g.rows(),    // dcols = w^T @ dout_n
-                      dout_n, g.cols(), 0, scratch.get(), g.cols());
-          col2im(dx + n * g.C * g.H * g.W, scratch.get(), g);                  // dx[n] += col2im(dcols)
+                      dout_n, g.cols(), 0, scratch.data(), g.cols());
+          col2im(dx + n * g.C * g.H * g.W, scratch.data(), g);                  // dx[n] += col2im(dcols)
         }
       }
   });
   if (dw)  // the chunks' partials in a fixed order: the same dw whatever the thread count
     for (int64_t chunk = 0; chunk < chunks.count; chunk++)
-      for (int64_t i = 0; i < dw_size; i++) dw[i] += dw_partials[chunk * dw_size + i];
+      for (int64_t i = 0; i < dw_size; i++) dw[i] += dw_partials.data()[chunk * dw_size + i];
 }
 
 // db (K) += sum over n, oh, ow of dout (N, K, OH*OW)
