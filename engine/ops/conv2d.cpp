@@ -89,8 +89,6 @@
 //   bench/ab_step.sh cbam_resnet20 5 3 BEFORE AFTER    896, 837, 885 -> 787, 672, 664
 //   bench/ab_step.sh attention56 2 3 BEFORE AFTER     2305, 2471, 2227 -> 2021, 1818, 2054
 #include <algorithm>
-#include <memory>
-#include <vector>
 
 #include "engine/blas.h"
 #include "engine/ops.h"
@@ -235,9 +233,9 @@ void conv2d_direct_backward(real* dx, real* dw, real* row_sums, const real* dout
 }
 
 // Scratch memory for one call, taken from the storage cache (Note [The storage cache] in
-// engine/tensor.cpp) instead of malloc: a training step asks for the same sizes every time, and
-// glibc hands large freed blocks back to the OS, after which resnet20's step faulted ~1,500 pages
-// (6 MB) in again at every step.
+// engine/tensor.cpp) like a tensor's: a training step asks for the same sizes every time, and the
+// cache hands the same blocks back, where glibc may return a large freed block to the OS and
+// fault it in again on the next call.
 class Scratch {
  public:
   explicit Scratch(int64_t count) : block_(count) {}  // uninitialised
