@@ -10,9 +10,8 @@
 
 #include "io/dataset.h"
 #include "models/zoo.h"
-#include "optim/adam.h"
+#include "optim/optimizer.h"
 #include "optim/schedule.h"
-#include "optim/sgd.h"
 #include "train/classifier.h"
 #include "train/data_paths.h"
 
@@ -43,11 +42,7 @@ int main(int argc, char** argv) {
                                         .seed = static_cast<uint64_t>(common.seed), .mean = mean, .stddev = stddev});
     DataLoader test_loader(test_set, {.batch_size = 500, .shuffle = false, .mean = mean, .stddev = stddev});
 
-    std::unique_ptr<Optimizer> optimizer;
-    if (optimizer_name == "adam")
-      optimizer = std::make_unique<Adam>(model->parameters(), AdamOptions{.lr = static_cast<real>(common.lr)});
-    else
-      optimizer = std::make_unique<SGD>(model->parameters(), SgdOptions{.lr = static_cast<real>(common.lr), .momentum = 0.9f});
+    std::unique_ptr<Optimizer> optimizer = make_optimizer(optimizer_name, model->parameters(), static_cast<real>(common.lr), 0.9f);
     int64_t total_steps = common.epochs * train_loader.batches_per_epoch();
     CosineLr schedule(static_cast<real>(common.lr), total_steps);
 

@@ -39,9 +39,8 @@
 #include "io/distorted_mnist.h"
 #include "io/image_grid.h"
 #include "models/stn_mnist.h"
-#include "optim/adam.h"
+#include "optim/optimizer.h"
 #include "optim/schedule.h"
-#include "optim/sgd.h"
 #include "train/classifier.h"
 #include "train/data_paths.h"
 
@@ -146,12 +145,8 @@ int main(int argc, char** argv) {
     DataLoader train_loader(train_set, {.batch_size = common.batch, .shuffle = true,
                                         .seed = static_cast<uint64_t>(common.seed), .mean = {mean}, .stddev = {stddev}});
     DataLoader test_loader(test_set, {.batch_size = 500, .shuffle = false, .mean = {mean}, .stddev = {stddev}});
-    std::unique_ptr<Optimizer> optimizer;
-    if (optimizer_name == "adam")
-      optimizer = std::make_unique<Adam>(model->parameters(), AdamOptions{.lr = static_cast<real>(common.lr)});
-    else
-      optimizer = std::make_unique<SGD>(model->parameters(), SgdOptions{.lr = static_cast<real>(common.lr),
-                                                                        .momentum = static_cast<real>(momentum)});
+    std::unique_ptr<Optimizer> optimizer =
+        make_optimizer(optimizer_name, model->parameters(), static_cast<real>(common.lr), static_cast<real>(momentum));
     WarmupLr schedule = warmup_then_cosine(static_cast<real>(common.lr), common.epochs,
                                            train_loader.batches_per_epoch(), warmup_epochs);
 

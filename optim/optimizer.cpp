@@ -1,5 +1,8 @@
 #include "optim/optimizer.h"
 
+#include "optim/adam.h"
+#include "optim/sgd.h"
+
 #include <set>
 
 namespace glimpse {
@@ -33,6 +36,13 @@ std::vector<Tensor> zeros_like_each(const std::vector<Tensor>& params) {
   buffers.reserve(params.size());
   for (const Tensor& p : params) buffers.push_back(Tensor::zeros(p.shape()));
   return buffers;
+}
+
+std::unique_ptr<Optimizer> make_optimizer(const std::string& name, std::vector<Tensor> params, real lr,
+                                          real sgd_momentum) {
+  if (name == "adam") return std::make_unique<Adam>(std::move(params), AdamOptions{.lr = lr});
+  if (name == "sgd") return std::make_unique<SGD>(std::move(params), SgdOptions{.lr = lr, .momentum = sgd_momentum});
+  fail("make_optimizer: no optimizer named '" + name + "' (adam or sgd)");
 }
 
 }  // namespace glimpse

@@ -16,6 +16,7 @@
 // Every buffer is allocated in the constructor, so state() is complete before the first step.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -50,6 +51,11 @@ class Optimizer {
   // float, which counts exactly up to 2^24 (16.7 million) steps.
   Tensor step_count_;
 };
+
+// The optimiser a trainer's --optimizer flag names: "adam" (Adam, default betas) or "sgd" (SGD
+// with the given momentum), both starting at learning rate lr.
+std::unique_ptr<Optimizer> make_optimizer(const std::string& name, std::vector<Tensor> params, real lr,
+                                          real sgd_momentum);
 
 // Zero-filled buffers shaped like each parameter (momentum, Adam's moments).
 std::vector<Tensor> zeros_like_each(const std::vector<Tensor>& params);
