@@ -9,10 +9,11 @@
 // normalised per channel with CIFAR-10's training-set mean and standard deviation.
 //
 // --visualize FILE.png (cbam_resnet20, attention56) writes, at the end of the run, a row per test
-// image: the image, then its attention maps, each scaled to [0, 1] by its own range and drawn
+// image (the first of each class, so ten rows on the full test set): the image, then its
+// attention maps at the three scales, each scaled to [0, 1] by its own range and drawn
 // black-red-yellow-white (white = most attended). cbam_resnet20: the spatial map M_s of the last
-// block (8x8). attention56: the soft mask M of each attention module, averaged over channels
-// (32x32, 16x16, 8x8).
+// block of each stage (32x32, 16x16, 8x8). attention56: the soft mask M of each attention
+// module, averaged over channels (32x32, 16x16, 8x8).
 #include <algorithm>
 #include <cstdio>
 #include <memory>
@@ -30,28 +31,55 @@
 
 using namespace glimpse;
 
-// The attention maps of the last forward, one (N, 1, h, w) tensor per map: CBAM's spatial map
-// of the last block, or each attention module's mask averaged over channels.
+// CBAM's spatial map M_s of the last forward in the last block of a stage, (N, 1, h, w).
+static Tensor cbam_spatial_map(Sequential& stage) {
+  auto block = std::dynamic_pointer_cast<BasicBlock>(stage[stage.size() - 1]);
+  auto cbam = block ? std::dynamic_pointer_cast<CBAM>(block->attention) : nullptr;
+  if (!cbam) fail("--visualize draws the attention of cbam_resnet20 and attention56 only");
+  return cbam->spatial->last_map;
+}
+
+// The attention maps of the last forward, one (N, 1, h, w) tensor per scale: CBAM's spatial map
+// at the end of each stage, or each attention module's mask averaged over channels.
 static std::vector<Tensor> attention_maps(Module& model) {
   if (auto* attention56 = dynamic_cast<Attention56*>(&model))
     return {channel_mean(attention56->attention1->last_mask), channel_mean(attention56->attention2->last_mask),
             channel_mean(attention56->attention3->last_mask)};
-  if (auto* resnet = dynamic_cast<ResNet20*>(&model)) {
-    auto block = std::dynamic_pointer_cast<BasicBlock>((*resnet->layer3)[resnet->layer3->size() - 1]);
-    if (auto cbam = block ? std::dynamic_pointer_cast<CBAM>(block->attention) : nullptr) return {cbam->spatial->last_map};
-  }
+  if (auto* resnet = dynamic_cast<ResNet20*>(&model))
+    return {cbam_spatial_map(*resnet->layer1), cbam_spatial_map(*resnet->layer2), cbam_spatial_map(*resnet->layer3)};
   fail("--visualize draws the attention of cbam_resnet20 and attention56 only");
+}
+
+// The first image of each class in label order (ten on CIFAR-10), then, if the set lacks a
+// class, the next images, up to ten in all.
+static std::vector<int64_t> one_image_per_class(const ImageDataset& set) {
+  const int64_t wanted = std::min<int64_t>(10, set.size());
+  std::vector<int64_t> chosen;
+  for (int64_t label = 0; label < 10; label++)
+    for (int64_t i = 0; i < set.size(); i++)
+      if (set.labels[static_cast<size_t>(i)] == label) {
+        chosen.push_back(i);
+        break;
+      }
+  for (int64_t i = 0; i < set.size() && static_cast<int64_t>(chosen.size()) < wanted; i++)
+    if (std::find(chosen.begin(), chosen.end(), i) == chosen.end()) chosen.push_back(i);
+  return chosen;
 }
 
 static void write_attention_picture(Module& model, const ImageDataset& test_set, const std::vector<float>& mean,
                                     const std::vector<float>& stddev, const std::string& path) {
-  const int64_t count = std::min<int64_t>(8, test_set.size()), S = 32, plane = S * S;
+  const std::vector<int64_t> chosen = one_image_per_class(test_set);
+  const int64_t count = static_cast<int64_t>(chosen.size()), S = 32, plane = S * S;
   Tensor raw = Tensor::empty({count, 3, S, S});  // pixels in [0, 1], for the picture
   Tensor x = Tensor::empty({count, 3, S, S});    // normalised, for the model
-  for (int64_t i = 0; i < count * 3 * plane; i++) {
-    int64_t c = (i / plane) % 3;
-    raw.data()[i] = test_set.pixels[static_cast<size_t>(i)] / 255.0f;
-    x.data()[i] = (raw.data()[i] - mean[static_cast<size_t>(c)]) / stddev[static_cast<size_t>(c)];
+  for (int64_t row = 0; row < count; row++) {
+    const uint8_t* image = test_set.image(chosen[static_cast<size_t>(row)]);  // (3, 32, 32)
+    for (int64_t i = 0; i < 3 * plane; i++) {
+      const size_t c = static_cast<size_t>(i / plane);
+      const int64_t at = row * 3 * plane + i;
+      raw.data()[at] = image[i] / 255.0f;
+      x.data()[at] = (raw.data()[at] - mean[c]) / stddev[c];
+    }
   }
   model.eval();
   NoGradGuard no_grad;

@@ -28,6 +28,7 @@
 #include "io/checkpoint.h"
 #include "io/dataset.h"
 #include "io/image.h"
+#include "io/image_grid.h"
 #include "models/dasnet.h"
 #include "models/resnet20.h"
 #include "optim/sgd.h"
@@ -496,5 +497,10 @@ TEST_CASE("a trainer's --visualize writes a PNG and the final line stays the las
     Image image = decode_image(std::vector<uint8_t>(bytes.begin(), bytes.end()), 3, picture);
     CHECK(image.width > 0);
     CHECK(image.height > 0);
+    if (c.trainer == "train_cifar") {  // a row per class of the sample's test set: the image, 3 maps
+      const Image expected = ImageGrid(10, 4, 32, 3).image();
+      CHECK(image.width == expected.width);
+      CHECK(image.height == expected.height);
+    }
   }
 }
