@@ -1,17 +1,33 @@
-// plot_metrics: draws a trainer's metrics CSV (--log) as an SVG of loss and accuracy per epoch.
-//   build/plot_metrics runs/mnist.csv runs/mnist.svg ["title"]
+// plot_metrics: draws trainers' metrics CSVs (--log) as SVG pictures of loss and accuracy per epoch.
+//   build/plot_metrics runs/mnist.csv runs/mnist.svg ["title"]           one run: train and test
+//   build/plot_metrics --compare runs/cifar.svg runs/resnet20.csv runs/se_resnet20.csv ...
+//                                                  several runs: their test curves, named by file
 #include <cstdio>
+#include <filesystem>
 #include <string>
+#include <vector>
 
 #include "train/plot.h"
 
+static int usage() {
+  std::fprintf(stderr,
+               "usage: plot_metrics METRICS.csv OUT.svg [TITLE]\n"
+               "       plot_metrics --compare OUT.svg A.csv B.csv ...   (at most 8 runs, named by file)\n");
+  return 2;
+}
+
 int main(int argc, char** argv) {
-  if (argc < 3 || argc > 4) {
-    std::fprintf(stderr, "usage: plot_metrics METRICS.csv OUT.svg [TITLE]\n");
-    return 2;
-  }
+  const bool compare = argc >= 2 && std::string(argv[1]) == "--compare";
+  if (compare ? argc < 4 : argc < 3 || argc > 4) return usage();
   try {
-    glimpse::write_metrics_svg(glimpse::read_metrics_csv(argv[1]), argv[2], argc == 4 ? argv[3] : argv[1]);
+    if (compare) {
+      std::vector<glimpse::NamedRun> runs;
+      for (int i = 3; i < argc; i++)
+        runs.push_back({std::filesystem::path(argv[i]).stem().string(), glimpse::read_metrics_csv(argv[i])});
+      glimpse::write_comparison_svg(runs, argv[2], "test loss and accuracy per epoch");
+    } else {
+      glimpse::write_metrics_svg(glimpse::read_metrics_csv(argv[1]), argv[2], argc == 4 ? argv[3] : argv[1]);
+    }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "plot_metrics: %s\n", e.what());
     return 1;

@@ -32,6 +32,7 @@
 #include "models/dasnet.h"
 #include "models/resnet20.h"
 #include "optim/sgd.h"
+#include "train/metrics_log.h"
 
 using namespace glimpse;
 using Catch::Contains;
@@ -503,4 +504,36 @@ TEST_CASE("a trainer's --visualize writes a PNG and the final line stays the las
       CHECK(image.height == expected.height);
     }
   }
+}
+
+// plot_metrics: one run's train and test curves, or the test curves of several runs named by
+// their files; a missing CSV is status 1 naming the file, wrong arguments the usage and status 2.
+TEST_CASE("plot_metrics draws a run or compares runs, and says what is wrong", "[cli]") {
+  TempDir dir;
+  for (const char* name : {"resnet20", "se_resnet20"})
+    for (int64_t epoch = 1; epoch <= 3; epoch++)
+      append_metrics_csv(dir / (std::string(name) + ".csv"),
+                         {.epoch = epoch, .step = 10 * epoch, .lr = 0.1, .train_loss = 2.0 / epoch, .train_acc = 0.3 * epoch,
+                          .test_loss = 2.1 / epoch, .test_acc = 0.25 * epoch, .seconds = 1, .images_per_s = 100});
+
+  Outcome one = run("plot_metrics", dir / "resnet20.csv " + dir / "one.svg");
+  INFO(one.output);
+  CHECK(one.status == 0);
+  CHECK_THAT(file_bytes(dir / "one.svg"), Contains("<svg") && Contains(">train</text>") && Contains(">test</text>"));
+
+  Outcome both = run("plot_metrics", "--compare " + dir / "both.svg " + dir / "resnet20.csv " + dir / "se_resnet20.csv");
+  INFO(both.output);
+  CHECK(both.status == 0);
+  const std::string svg = file_bytes(dir / "both.svg");
+  CHECK_THAT(svg, Contains(">resnet20</text>") && Contains(">se_resnet20</text>"));
+  size_t curves = 0;
+  for (size_t at = svg.find("<polyline"); at != std::string::npos; at = svg.find("<polyline", at + 1)) curves++;
+  CHECK(curves == 4);  // test loss and test accuracy of each run
+
+  Outcome missing = run("plot_metrics", "--compare " + dir / "x.svg " + dir / "absent.csv");
+  CHECK(missing.status == 1);
+  CHECK_THAT(missing.output, Contains("absent.csv"));
+  Outcome wrong = run("plot_metrics", "--compare " + dir / "x.svg");
+  CHECK(wrong.status == 2);
+  CHECK_THAT(wrong.output, Contains("usage: plot_metrics"));
 }
