@@ -12,10 +12,12 @@
 //   rts        rotation, scale and translation on a 42x42 canvas
 //   cluttered  translated on a 60x60 canvas with 4 8x8 fragments of other digits
 // The distorted training images are drawn ONCE PER RUN from --seed (every epoch sees the same
-// distortions); the distorted test images are drawn from a fixed seed of their own, so every
-// run, whatever its --seed, evaluates the same test images. The model's input side follows the
-// data (28, 42 or 60). Inputs are normalised with the mean and standard deviation of the
-// training images.
+// distortions), or with --redraw afresh for every epoch after the first, from --seed and the
+// epoch (an endless supply of distortions of the same 60,000 digits; a resumed run draws what
+// the uninterrupted one drew). The distorted test images are drawn from a fixed seed of their
+// own, so every run, whatever its --seed, evaluates the same test images. The model's input
+// side follows the data (28, 42 or 60). Inputs are normalised with the mean and standard
+// deviation of the first draw of training images.
 //
 // The recipe: SGD with momentum 0.9, learning rate 0.01 with cosine decay to zero over the
 // run, batch 64, no weight decay, the gradient's global norm clipped at 1. (Jaderberg et al.
@@ -73,6 +75,13 @@ static ImageDataset distort(const ImageDataset& mnist, const std::string& kind, 
   return out;
 }
 
+// Where the distortions of the training digits for `epoch` come from: epoch 0's are the run's
+// first draw; with --redraw each later epoch has its own stream, a function of (seed, epoch).
+static Rng training_distortions(int64_t seed, int64_t epoch) {
+  Rng first(static_cast<uint64_t>(seed) ^ 0x5354'4E00ull);
+  return epoch == 0 ? first : first.split(static_cast<uint64_t>(epoch));
+}
+
 // Mean and standard deviation of all pixels, scaled to [0, 1].
 static std::pair<float, float> pixel_statistics(const ImageDataset& data) {
   double sum = 0, sum_sq = 0;
@@ -112,6 +121,7 @@ int main(int argc, char** argv) {
   std::string& dataset = flags.add_choice("dataset", "rts", {"mnist", "rotated", "rts", "cluttered"},
                                           "the digits as they are, or distorted (io/distorted_mnist.h)");
   bool& no_transformer = flags.add_bool("no-transformer", "the CNN baseline: the classifier without the transformer");
+  bool& redraw = flags.add_bool("redraw", "fresh distortions of the training digits every epoch, not once per run");
   std::string& visualize = flags.add_string("visualize", "", "PNG file: test images beside their transformed versions");
   CommonFlags common = add_common_flags(flags, {.epochs = 10, .batch = 64, .lr = 0.01});
   std::string& optimizer_name = flags.add_choice("optimizer", "sgd", {"sgd", "adam"},
@@ -124,10 +134,11 @@ int main(int argc, char** argv) {
   try {
     apply_common_flags(common, "train_stn");
     if (!visualize.empty() && no_transformer) fail("--visualize needs the transformer; drop --no-transformer");
+    if (redraw && dataset == "mnist") fail("--redraw needs distorted digits: --dataset rotated, rts or cluttered");
     DataLocation data = find_data(common.data, "mnist", common.quiet);
     ImageDataset mnist_train = load_mnist_dir(data.dir, true);
     ImageDataset mnist_test = load_mnist_dir(data.dir, false);
-    Rng train_distortions(static_cast<uint64_t>(common.seed) ^ 0x5354'4E00ull);
+    Rng train_distortions = training_distortions(common.seed, 0);
     Rng test_distortions(test_distortion_seed);
     ImageDataset train_set = distort(mnist_train, dataset, train_distortions);
     ImageDataset test_set = distort(mnist_test, dataset, test_distortions);
@@ -155,6 +166,13 @@ int main(int argc, char** argv) {
                            .test_loader = &test_loader, .optimizer = optimizer.get(),
                            .lr_at = [&](int64_t step) { return static_cast<double>(schedule.lr_at(step)); },
                            .clip_norm = clip_norm,
+                           .before_epoch =
+                               [&, drawn_for = int64_t{0}](int64_t epoch) mutable {
+                                 if (!redraw || epoch == drawn_for) return;
+                                 Rng distortions = training_distortions(common.seed, epoch);
+                                 train_set = distort(mnist_train, dataset, distortions);
+                                 drawn_for = epoch;
+                               },
                            .before_final_line = [&] {
                              if (!visualize.empty()) write_visualization(*model, test_set, mean, stddev, visualize);
                            }};

@@ -335,9 +335,9 @@ TEST_CASE("trainer --help lists every flag with its default", "[cli]") {
                 {"model", "width", "momentum", "weight-decay", "warmup-epochs", "visualize"},
                 {"model:resnet20", "epochs:50", "batch:128", "lr:0.1", "momentum:0.9", "weight-decay:0.0005"}},
         Trainer{"train_stn",
-                {"dataset", "no-transformer", "visualize", "optimizer", "momentum", "warmup-epochs", "clip"},
+                {"dataset", "no-transformer", "redraw", "visualize", "optimizer", "momentum", "warmup-epochs", "clip"},
                 {"dataset:rts", "epochs:10", "batch:64", "lr:0.01", "optimizer:sgd", "momentum:0.9", "no-transformer:off",
-                 "clip:1", "warmup-epochs:0"}},
+                 "redraw:off", "clip:1", "warmup-epochs:0"}},
         Trainer{"train_ram",
                 {"dataset", "glimpses", "mc-samples", "visualize", "reinforce-into-core", "clip"},
                 {"dataset:mnist", "epochs:20", "batch:64", "lr:0.001", "mc-samples:1", "clip:5"}},
@@ -455,6 +455,28 @@ TEST_CASE("train_cifar resumed from its checkpoint ends bitwise where an uninter
 
 TEST_CASE("train_stn resumed from its checkpoint ends bitwise where an uninterrupted run ends", "[faults]") {
   check_resume_is_bitwise("train_stn", 5, 10);
+}
+
+// With --redraw the first epoch trains on the run's first draw of distortions, as without it;
+// the second on fresh ones; and a run resumed inside the second epoch draws them again.
+// (The tiny MNIST has 400 digits: 50 steps of 8 an epoch.)
+TEST_CASE("train_stn --redraw: the first epoch as without it, fresh distortions after, the same when resumed",
+          "[faults]") {
+  TempDir dir;
+  auto checkpoint_after = [&](int steps, const std::string& extra) {
+    const std::string path = dir / ("run" + std::to_string(steps) + extra + ".ckpt");
+    Outcome outcome = run("train_stn", tiny_run("train_stn", extra + " --max-steps " + std::to_string(steps) + " --save " + path));
+    INFO(outcome.output);
+    REQUIRE(outcome.status == 0);
+    return file_bytes(path);
+  };
+  CHECK(checkpoint_after(50, "--redraw") == checkpoint_after(50, ""));
+  CHECK(checkpoint_after(60, "--redraw") != checkpoint_after(60, ""));
+  check_resume_is_bitwise("train_stn", 55, 60, "--redraw");
+
+  Outcome plain = run("train_stn", tiny_run("train_stn", "--dataset mnist --redraw --max-steps 1"));
+  CHECK(plain.status == 1);
+  CHECK_THAT(plain.output, Contains("--redraw needs distorted digits"));
 }
 
 TEST_CASE("train_ram resumed from its checkpoint ends bitwise where an uninterrupted run ends", "[faults]") {

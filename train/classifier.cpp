@@ -131,6 +131,7 @@ TrainResult train_classifier(ClassifierTraining& run, const CommonFlags& flags) 
   while (epoch < flags.epochs && step < total_steps) {
     auto epoch_started = clock::now();
     run.model->train();
+    if (run.before_epoch) run.before_epoch(epoch);
     run.train_loader->start_epoch(epoch, skip_batches);
     int64_t batch_in_epoch = skip_batches;
     skip_batches = 0;

@@ -83,6 +83,9 @@ struct ClassifierTraining {
   // evaluation after each epoch (default: evaluate_classifier on test_loader).
   std::function<StepLoss(const Batch& batch)> step_loss = {};
   std::function<Evaluation()> evaluate = {};
+  // Optional: work before each epoch's batches are drawn, also for the epoch a resumed run
+  // starts in (train_stn --redraw: that epoch's distortions of the training digits).
+  std::function<void(int64_t epoch)> before_epoch = {};
   // Optional: work after the last evaluation, before the final line (a trainer's --visualize
   // picture), so that "final test_acc=..." stays the last line printed.
   std::function<void()> before_final_line = {};
