@@ -35,8 +35,8 @@ attention56|train_cifar --model attention56 --data $cifar --epochs 50
 resnet20_164|train_cifar --model resnet20 --data $cifar --epochs 164
 stn_rts_adam|train_stn --dataset rts --data $mnist --epochs 60 --optimizer adam --lr 1e-3
 stn_rts_adam_cnn|train_stn --dataset rts --data $mnist --epochs 60 --optimizer adam --lr 1e-3 --no-transformer
-stn_rts_adam_150|train_stn --dataset rts --data $mnist --epochs 150 --optimizer adam --lr 1e-3
-stn_rts_adam_150_cnn|train_stn --dataset rts --data $mnist --epochs 150 --optimizer adam --lr 1e-3 --no-transformer
+stn_rts_redraw_150|train_stn --dataset rts --data $mnist --epochs 150 --optimizer adam --lr 1e-3 --redraw
+stn_rts_redraw_150_cnn|train_stn --dataset rts --data $mnist --epochs 150 --optimizer adam --lr 1e-3 --redraw --no-transformer
 EOF
 }
 
