@@ -538,10 +538,11 @@ TEST_CASE("plot_metrics draws a run or compares runs, and says what is wrong", "
                          {.epoch = epoch, .step = 10 * epoch, .lr = 0.1, .train_loss = 2.0 / epoch, .train_acc = 0.3 * epoch,
                           .test_loss = 2.1 / epoch, .test_acc = 0.25 * epoch, .seconds = 1, .images_per_s = 100});
 
-  Outcome one = run("plot_metrics", dir / "resnet20.csv " + dir / "one.svg");
+  Outcome one = run("plot_metrics", dir / "resnet20.csv " + dir / "one.svg 'lr <0.1> & more'");
   INFO(one.output);
   CHECK(one.status == 0);
-  CHECK_THAT(file_bytes(dir / "one.svg"), Contains("<svg") && Contains(">train</text>") && Contains(">test</text>"));
+  CHECK_THAT(file_bytes(dir / "one.svg"), Contains("<svg") && Contains(">train</text>") && Contains(">test</text>") &&
+                                              Contains(">lr &lt;0.1&gt; &amp; more</text>"));
 
   Outcome both = run("plot_metrics", "--compare " + dir / "both.svg " + dir / "resnet20.csv " + dir / "se_resnet20.csv");
   INFO(both.output);

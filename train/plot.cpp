@@ -30,10 +30,24 @@ std::string polyline(const Panel& panel, const std::vector<EpochMetrics>& rows,
          (dashed ? " stroke-dasharray=\"6,4\"" : "") + " points=\"" + points + "\"/>\n";
 }
 
+// s as SVG text: the characters XML gives a meaning replaced by their entities (a title or a
+// run named "a&b" must not break the file)
+std::string xml_escaped(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '&') out += "&amp;";
+    else if (c == '<') out += "&lt;";
+    else if (c == '>') out += "&gt;";
+    else if (c == '"') out += "&quot;";
+    else out += c;
+  }
+  return out;
+}
+
 std::string text(double x, double y, const std::string& s, const char* anchor = "middle", int size = 12) {
   char buffer[128];
   std::snprintf(buffer, sizeof buffer, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"%d\" text-anchor=\"%s\">", x, y, size, anchor);
-  return buffer + s + "</text>\n";
+  return buffer + xml_escaped(s) + "</text>\n";
 }
 
 std::string number(double v, const char* format) {
