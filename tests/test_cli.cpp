@@ -507,9 +507,10 @@ TEST_CASE("a trainer's --visualize writes a PNG and the final line stays the las
     std::string trainer, extra;
   };
   for (const Case& c : {Case{"train_stn", "--dataset rts"}, Case{"train_ram", "--mc-samples 2"},
-                        Case{"train_cifar", "--model cbam_resnet20"}}) {
-    INFO(c.trainer);
-    const std::string picture = dir / (c.trainer + ".png");
+                        Case{"train_cifar", "--model cbam_resnet20"}, Case{"train_cifar", "--model attention56 --width 4"}}) {
+    INFO(c.trainer << " " << c.extra);
+    static int pictures = 0;
+    const std::string picture = dir / (c.trainer + std::to_string(pictures++) + ".png");
     Outcome outcome = run(c.trainer, tiny_run(c.trainer, c.extra + " --max-steps 2 --visualize " + picture));
     INFO(outcome.output);
     REQUIRE(outcome.status == 0);
