@@ -31,11 +31,15 @@
 
 using namespace glimpse;
 
+[[noreturn]] static void no_attention_to_draw() {
+  fail("--visualize draws the attention of cbam_resnet20 and attention56 only");
+}
+
 // CBAM's spatial map M_s of the last forward in the last block of a stage, (N, 1, h, w).
 static Tensor cbam_spatial_map(Sequential& stage) {
   auto block = std::dynamic_pointer_cast<BasicBlock>(stage[stage.size() - 1]);
   auto cbam = block ? std::dynamic_pointer_cast<CBAM>(block->attention) : nullptr;
-  if (!cbam) fail("--visualize draws the attention of cbam_resnet20 and attention56 only");
+  if (!cbam) no_attention_to_draw();
   return cbam->spatial->last_map;
 }
 
@@ -47,7 +51,7 @@ static std::vector<Tensor> attention_maps(Module& model) {
             channel_mean(attention56->attention3->last_mask)};
   if (auto* resnet = dynamic_cast<ResNet20*>(&model))
     return {cbam_spatial_map(*resnet->layer1), cbam_spatial_map(*resnet->layer2), cbam_spatial_map(*resnet->layer3)};
-  fail("--visualize draws the attention of cbam_resnet20 and attention56 only");
+  no_attention_to_draw();
 }
 
 // The first image of each class in label order (ten on CIFAR-10), then, if the set lacks a
