@@ -29,13 +29,18 @@
 // trains with Adam instead (same schedule and clipping).
 //
 // --visualize FILE.png writes, after training, a grid of test images beside what the spatial
-// transformer made of them (inputs on the left of each pair, warped on the right), 3x enlarged.
+// transformer made of them (inputs on the left of each pair, warped on the right), 3x enlarged;
+// --mistakes FILE.png the same for the test images the model gets wrong, with their labels and
+// predictions on stdout (see the remaining error of a trained model: --resume its checkpoint
+// with the --epochs it was trained for, and nothing is trained).
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <memory>
+#include <numeric>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "io/dataset.h"
 #include "io/distorted_mnist.h"
@@ -94,26 +99,88 @@ static std::pair<float, float> pixel_statistics(const ImageDataset& data) {
   return {static_cast<float>(mean), static_cast<float>(std::sqrt(std::max(sum_sq / n - mean * mean, 1e-12)))};
 }
 
-// Pairs (test image, its warped version) for the first `rows * pairs` test images.
-static void write_visualization(StnMnist& model, const ImageDataset& test_set, float mean, float stddev,
-                                const std::string& path) {
-  const int64_t rows = 6, pairs = 4, count = std::min<int64_t>(rows * pairs, test_set.size());
+// The test images `indices` as pixels in [0, 1], a (count, 1, S, S) tensor.
+static Tensor test_images(const ImageDataset& test_set, const std::vector<int64_t>& indices) {
   const int64_t S = test_set.height;
-  Tensor raw = Tensor::empty({count, 1, S, S});  // pixels in [0, 1]
-  for (int64_t i = 0; i < count * S * S; i++) raw.data()[i] = test_set.pixels[static_cast<size_t>(i)] / 255.0f;
+  Tensor raw = Tensor::empty({static_cast<int64_t>(indices.size()), 1, S, S});
+  for (size_t k = 0; k < indices.size(); k++) {
+    const uint8_t* image = test_set.image(indices[k]);
+    for (int64_t p = 0; p < S * S; p++) raw.data()[static_cast<int64_t>(k) * S * S + p] = image[p] / 255.0f;
+  }
+  return raw;
+}
+
+// Draws the test images `indices` beside what the spatial transformer made of them (input on the
+// left of each pair, warped on the right), `pairs` pairs per row.
+static void draw_warped_pairs(StnMnist& model, const ImageDataset& test_set, const std::vector<int64_t>& indices,
+                              float mean, float stddev, int64_t pairs, int64_t scale, const std::string& path) {
+  const int64_t count = static_cast<int64_t>(indices.size()), S = test_set.height;
+  Tensor raw = test_images(test_set, indices);
   model.eval();
   NoGradGuard no_grad;
   Tensor normalised = (raw - mean) / stddev;  // what the model sees
   // theta from what the model sees, applied to the raw image so that outside reads as black
   Tensor warped = grid_sample(raw, affine_grid(model.transformer->theta(normalised), S, S));
-  ImageGrid grid(rows, 2 * pairs, S, 3);
+  ImageGrid grid(std::max<int64_t>(1, (count + pairs - 1) / pairs), 2 * pairs, S, scale);
   for (int64_t i = 0; i < count; i++) {
     grid.put_grey(i / pairs, 2 * (i % pairs), raw.data() + i * S * S, S, S);
     grid.put_grey(i / pairs, 2 * (i % pairs) + 1, warped.data() + i * S * S, S, S);
   }
   grid.write(path);
-  std::printf("wrote %s: %lld test images (left) and their transformed versions (right)\n", path.c_str(),
-              static_cast<long long>(count));
+}
+
+// --visualize: the first 24 test images and their transformed versions, 4 pairs a row.
+static void write_visualization(StnMnist& model, const ImageDataset& test_set, float mean, float stddev,
+                                const std::string& path) {
+  std::vector<int64_t> first(static_cast<size_t>(std::min<int64_t>(24, test_set.size())));
+  std::iota(first.begin(), first.end(), 0);
+  draw_warped_pairs(model, test_set, first, mean, stddev, 4, 3, path);
+  std::printf("wrote %s: %zu test images (left) and their transformed versions (right)\n", path.c_str(),
+              first.size());
+}
+
+// --mistakes: every test image the model gets wrong (the first 120 of them drawn, 6 pairs a row,
+// like --visualize), and on stdout each one's label and prediction in the picture's order and the
+// most frequent confusions: whether the transformer failed to straighten a digit or the
+// classifier misread a straight one is for the eye to judge.
+static void write_mistakes(StnMnist& model, const ImageDataset& test_set, float mean, float stddev,
+                           const std::string& path) {
+  model.eval();
+  std::vector<int64_t> wrong, predicted_of_wrong;
+  for (int64_t start = 0; start < test_set.size(); start += 500) {
+    std::vector<int64_t> batch(static_cast<size_t>(std::min<int64_t>(500, test_set.size() - start)));
+    std::iota(batch.begin(), batch.end(), start);
+    NoGradGuard no_grad;
+    std::vector<int64_t> predicted = argmax(model.forward((test_images(test_set, batch) - mean) / stddev));
+    for (size_t k = 0; k < batch.size(); k++) {
+      if (predicted[k] == test_set.labels[static_cast<size_t>(batch[k])]) continue;
+      wrong.push_back(batch[k]);
+      predicted_of_wrong.push_back(predicted[k]);
+    }
+  }
+  const size_t drawn = std::min<size_t>(wrong.size(), 120);
+  draw_warped_pairs(model, test_set, std::vector<int64_t>(wrong.begin(), wrong.begin() + static_cast<long>(drawn)),
+                    mean, stddev, 6, 2, path);
+  std::printf("wrote %s: %zu of the %zu mistakes on %lld test images (%.2f%% error), each beside its "
+              "transformed version\n",
+              path.c_str(), drawn, wrong.size(), static_cast<long long>(test_set.size()),
+              100.0 * static_cast<double>(wrong.size()) / static_cast<double>(test_set.size()));
+  int confusions[10][10] = {};
+  for (size_t k = 0; k < wrong.size(); k++) {
+    int label = test_set.labels[static_cast<size_t>(wrong[k])], guess = static_cast<int>(predicted_of_wrong[k]);
+    confusions[label][guess]++;
+    if (k < drawn) std::printf("%s%d->%d%s", k % 6 == 0 ? "  " : " ", label, guess, k % 6 == 5 || k + 1 == drawn ? "\n" : "");
+  }
+  std::vector<std::pair<int, std::string>> ranked;
+  for (int label = 0; label < 10; label++)
+    for (int guess = 0; guess < 10; guess++)
+      if (confusions[label][guess] > 0)
+        ranked.emplace_back(confusions[label][guess], std::to_string(label) + "->" + std::to_string(guess));
+  std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::printf("most frequent (label->prediction):");
+  for (size_t k = 0; k < std::min<size_t>(ranked.size(), 8); k++)
+    std::printf(" %s %d", ranked[k].second.c_str(), ranked[k].first);
+  std::printf("\n");
 }
 
 int main(int argc, char** argv) {
@@ -123,6 +190,7 @@ int main(int argc, char** argv) {
   bool& no_transformer = flags.add_bool("no-transformer", "the CNN baseline: the classifier without the transformer");
   bool& redraw = flags.add_bool("redraw", "fresh distortions of the training digits every epoch, not once per run");
   std::string& visualize = flags.add_string("visualize", "", "PNG file: test images beside their transformed versions");
+  std::string& mistakes = flags.add_string("mistakes", "", "PNG file: the test images the model gets wrong, warped too");
   CommonFlags common = add_common_flags(flags, {.epochs = 10, .batch = 64, .lr = 0.01});
   std::string& optimizer_name = flags.add_choice("optimizer", "sgd", {"sgd", "adam"},
                                                  "SGD with --momentum, or Adam (give it a smaller --lr, e.g. 1e-3)");
@@ -133,7 +201,8 @@ int main(int argc, char** argv) {
 
   try {
     apply_common_flags(common, "train_stn");
-    if (!visualize.empty() && no_transformer) fail("--visualize needs the transformer; drop --no-transformer");
+    if ((!visualize.empty() || !mistakes.empty()) && no_transformer)
+      fail("--visualize and --mistakes draw the transformer's output; drop --no-transformer");
     if (redraw && dataset == "mnist") fail("--redraw needs distorted digits: --dataset rotated, rts or cluttered");
     DataLocation data = find_data(common.data, "mnist", common.quiet);
     ImageDataset mnist_train = load_mnist_dir(data.dir, true);
@@ -175,6 +244,7 @@ int main(int argc, char** argv) {
                                },
                            .before_final_line = [&] {
                              if (!visualize.empty()) write_visualization(*model, test_set, mean, stddev, visualize);
+                             if (!mistakes.empty()) write_mistakes(*model, test_set, mean, stddev, mistakes);
                            }};
     train_classifier(run, common);
   } catch (const std::exception& e) {

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -335,7 +336,7 @@ TEST_CASE("trainer --help lists every flag with its default", "[cli]") {
                 {"model", "width", "momentum", "weight-decay", "warmup-epochs", "visualize"},
                 {"model:resnet20", "epochs:50", "batch:128", "lr:0.1", "momentum:0.9", "weight-decay:0.0005"}},
         Trainer{"train_stn",
-                {"dataset", "no-transformer", "redraw", "visualize", "optimizer", "momentum", "warmup-epochs", "clip"},
+                {"dataset", "no-transformer", "redraw", "visualize", "mistakes", "optimizer", "momentum", "warmup-epochs", "clip"},
                 {"dataset:rts", "epochs:10", "batch:64", "lr:0.01", "optimizer:sgd", "momentum:0.9", "no-transformer:off",
                  "redraw:off", "clip:1", "warmup-epochs:0"}},
         Trainer{"train_ram",
@@ -527,6 +528,34 @@ TEST_CASE("a trainer's --visualize writes a PNG and the final line stays the las
       CHECK(image.height == expected.height);
     }
   }
+}
+
+// train_stn --mistakes: the number of mistakes it reports is the final line's error, the picture
+// has a tile pair for each (up to 120, 6 pairs a row); the CNN baseline has nothing to draw.
+TEST_CASE("train_stn --mistakes draws the test images it gets wrong and counts them", "[cli]") {
+  TempDir dir;
+  const std::string picture = dir / "mistakes.png";
+  Outcome outcome = run("train_stn", tiny_run("train_stn", "--dataset rts --max-steps 2 --mistakes " + picture));
+  INFO(outcome.output);
+  REQUIRE(outcome.status == 0);
+  long drawn = 0, mistakes = 0, tested = 0;
+  const size_t wrote = outcome.output.find("wrote " + picture + ": ");
+  REQUIRE(wrote != std::string::npos);
+  REQUIRE(std::sscanf(outcome.output.c_str() + wrote + picture.size() + 8, "%ld of the %ld mistakes on %ld test images",
+                      &drawn, &mistakes, &tested) == 3);
+  double accuracy = 0;
+  REQUIRE(std::sscanf(outcome.output.c_str() + outcome.output.rfind("final test_acc="), "final test_acc=%lf", &accuracy) == 1);
+  CHECK(mistakes == std::lround((1 - accuracy) * static_cast<double>(tested)));
+  CHECK(drawn == std::min(mistakes, 120L));
+  std::string bytes = file_bytes(picture);
+  Image image = decode_image(std::vector<uint8_t>(bytes.begin(), bytes.end()), 3, picture);
+  const Image expected = ImageGrid(std::max(1L, (drawn + 5) / 6), 12, 42, 2).image();
+  CHECK(image.width == expected.width);
+  CHECK(image.height == expected.height);
+
+  Outcome baseline = run("train_stn", tiny_run("train_stn", "--no-transformer --max-steps 1 --mistakes " + picture));
+  CHECK(baseline.status == 1);
+  CHECK_THAT(baseline.output, Contains("drop --no-transformer"));
 }
 
 // plot_metrics: one run's train and test curves, or the test curves of several runs named by
