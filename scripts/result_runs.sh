@@ -37,6 +37,8 @@ stn_rts_adam|train_stn --dataset rts --data $mnist --epochs 60 --optimizer adam 
 stn_rts_adam_cnn|train_stn --dataset rts --data $mnist --epochs 60 --optimizer adam --lr 1e-3 --no-transformer
 stn_rts_redraw_150|train_stn --dataset rts --data $mnist --epochs 150 --optimizer adam --lr 1e-3 --redraw
 stn_rts_redraw_150_cnn|train_stn --dataset rts --data $mnist --epochs 150 --optimizer adam --lr 1e-3 --redraw --no-transformer
+stn_rts_redraw_300|train_stn --dataset rts --data $mnist --epochs 300 --optimizer adam --lr 1e-3 --redraw
+stn_rts_redraw_300_cnn|train_stn --dataset rts --data $mnist --epochs 300 --optimizer adam --lr 1e-3 --redraw --no-transformer
 EOF
 }
 
