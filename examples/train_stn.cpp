@@ -139,48 +139,64 @@ static void write_visualization(StnMnist& model, const ImageDataset& test_set, f
               first.size());
 }
 
+struct Mistake {
+  int64_t index;  // in the test set
+  int label, predicted;
+};
+
+// Every test image the model gets wrong, in test-set order.
+static std::vector<Mistake> find_mistakes(StnMnist& model, const ImageDataset& test_set, float mean, float stddev) {
+  model.eval();
+  NoGradGuard no_grad;
+  std::vector<Mistake> mistakes;
+  for (int64_t start = 0; start < test_set.size(); start += 500) {
+    std::vector<int64_t> batch(static_cast<size_t>(std::min<int64_t>(500, test_set.size() - start)));
+    std::iota(batch.begin(), batch.end(), start);
+    std::vector<int64_t> predicted = argmax(model.forward((test_images(test_set, batch) - mean) / stddev));
+    for (size_t k = 0; k < batch.size(); k++) {
+      int label = test_set.labels[static_cast<size_t>(batch[k])];
+      if (predicted[k] != label) mistakes.push_back({batch[k], label, static_cast<int>(predicted[k])});
+    }
+  }
+  return mistakes;
+}
+
+// "label->prediction" for the first `drawn` mistakes, six a line like the picture's rows, then the
+// eight most frequent confusions with their counts.
+static void print_mistakes(const std::vector<Mistake>& mistakes, size_t drawn) {
+  for (size_t k = 0; k < drawn; k++) {
+    std::printf("%s%d->%d", k % 6 == 0 ? "  " : " ", mistakes[k].label, mistakes[k].predicted);
+    if (k % 6 == 5 || k + 1 == drawn) std::printf("\n");
+  }
+  int confusions[10][10] = {};
+  for (const Mistake& m : mistakes) confusions[m.label][m.predicted]++;
+  std::vector<std::pair<int, std::string>> ranked;  // (count, "label->prediction")
+  for (int label = 0; label < 10; label++)
+    for (int guess = 0; guess < 10; guess++)
+      if (confusions[label][guess] > 0)
+        ranked.emplace_back(confusions[label][guess], std::to_string(label) + "->" + std::to_string(guess));
+  std::stable_sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::printf("most frequent (label->prediction):");
+  for (size_t k = 0; k < std::min<size_t>(ranked.size(), 8); k++)
+    std::printf(" %s %d", ranked[k].second.c_str(), ranked[k].first);
+  std::printf("\n");
+}
+
 // --mistakes: every test image the model gets wrong (the first 120 of them drawn, 6 pairs a row,
 // like --visualize), and on stdout each one's label and prediction in the picture's order and the
 // most frequent confusions: whether the transformer failed to straighten a digit or the
 // classifier misread a straight one is for the eye to judge.
 static void write_mistakes(StnMnist& model, const ImageDataset& test_set, float mean, float stddev,
                            const std::string& path) {
-  model.eval();
-  std::vector<int64_t> wrong, predicted_of_wrong;
-  for (int64_t start = 0; start < test_set.size(); start += 500) {
-    std::vector<int64_t> batch(static_cast<size_t>(std::min<int64_t>(500, test_set.size() - start)));
-    std::iota(batch.begin(), batch.end(), start);
-    NoGradGuard no_grad;
-    std::vector<int64_t> predicted = argmax(model.forward((test_images(test_set, batch) - mean) / stddev));
-    for (size_t k = 0; k < batch.size(); k++) {
-      if (predicted[k] == test_set.labels[static_cast<size_t>(batch[k])]) continue;
-      wrong.push_back(batch[k]);
-      predicted_of_wrong.push_back(predicted[k]);
-    }
-  }
-  const size_t drawn = std::min<size_t>(wrong.size(), 120);
-  draw_warped_pairs(model, test_set, std::vector<int64_t>(wrong.begin(), wrong.begin() + static_cast<long>(drawn)),
-                    mean, stddev, 6, 2, path);
+  std::vector<Mistake> mistakes = find_mistakes(model, test_set, mean, stddev);
+  std::vector<int64_t> drawn;
+  for (size_t k = 0; k < std::min<size_t>(mistakes.size(), 120); k++) drawn.push_back(mistakes[k].index);
+  draw_warped_pairs(model, test_set, drawn, mean, stddev, 6, 2, path);
   std::printf("wrote %s: %zu of the %zu mistakes on %lld test images (%.2f%% error), each beside its "
               "transformed version\n",
-              path.c_str(), drawn, wrong.size(), static_cast<long long>(test_set.size()),
-              100.0 * static_cast<double>(wrong.size()) / static_cast<double>(test_set.size()));
-  int confusions[10][10] = {};
-  for (size_t k = 0; k < wrong.size(); k++) {
-    int label = test_set.labels[static_cast<size_t>(wrong[k])], guess = static_cast<int>(predicted_of_wrong[k]);
-    confusions[label][guess]++;
-    if (k < drawn) std::printf("%s%d->%d%s", k % 6 == 0 ? "  " : " ", label, guess, k % 6 == 5 || k + 1 == drawn ? "\n" : "");
-  }
-  std::vector<std::pair<int, std::string>> ranked;
-  for (int label = 0; label < 10; label++)
-    for (int guess = 0; guess < 10; guess++)
-      if (confusions[label][guess] > 0)
-        ranked.emplace_back(confusions[label][guess], std::to_string(label) + "->" + std::to_string(guess));
-  std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
-  std::printf("most frequent (label->prediction):");
-  for (size_t k = 0; k < std::min<size_t>(ranked.size(), 8); k++)
-    std::printf(" %s %d", ranked[k].second.c_str(), ranked[k].first);
-  std::printf("\n");
+              path.c_str(), drawn.size(), mistakes.size(), static_cast<long long>(test_set.size()),
+              100.0 * static_cast<double>(mistakes.size()) / static_cast<double>(test_set.size()));
+  print_mistakes(mistakes, drawn.size());
 }
 
 int main(int argc, char** argv) {
