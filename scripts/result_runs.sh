@@ -39,6 +39,8 @@ stn_rts_redraw_150|train_stn --dataset rts --data $mnist --epochs 150 --optimize
 stn_rts_redraw_150_cnn|train_stn --dataset rts --data $mnist --epochs 150 --optimizer adam --lr 1e-3 --redraw --no-transformer
 stn_rts_redraw_300|train_stn --dataset rts --data $mnist --epochs 300 --optimizer adam --lr 1e-3 --redraw
 stn_rts_redraw_300_cnn|train_stn --dataset rts --data $mnist --epochs 300 --optimizer adam --lr 1e-3 --redraw --no-transformer
+stn_rts_redraw_150_seed2|train_stn --dataset rts --data $mnist --epochs 150 --optimizer adam --lr 1e-3 --redraw --seed 2
+stn_rts_redraw_150_seed3|train_stn --dataset rts --data $mnist --epochs 150 --optimizer adam --lr 1e-3 --redraw --seed 3
 EOF
 }
 
