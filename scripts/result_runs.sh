@@ -32,6 +32,7 @@ dasnet|train_dasnet --base $runs/resnet20.ckpt --data $cifar
 se_resnet20|train_cifar --model se_resnet20 --data $cifar --epochs 50
 cbam_resnet20|train_cifar --model cbam_resnet20 --data $cifar --epochs 50
 attention56|train_cifar --model attention56 --data $cifar --epochs 50
+attention56_16|train_cifar --model attention56 --data $cifar --epochs 16
 resnet20_164|train_cifar --model resnet20 --data $cifar --epochs 164
 stn_rts_adam|train_stn --dataset rts --data $mnist --epochs 60 --optimizer adam --lr 1e-3
 stn_rts_adam_cnn|train_stn --dataset rts --data $mnist --epochs 60 --optimizer adam --lr 1e-3 --no-transformer
