@@ -7,6 +7,10 @@
 // weight decay 5e-4, batch 128, learning rate 0.1 with one epoch of linear warm-up then cosine
 // decay to zero, random crops of the 4-pixel zero-padded image and horizontal flips, inputs
 // normalised per channel with CIFAR-10's training-set mean and standard deviation.
+// --lr-drops replaces the cosine by the ResNet paper's steps (He et al. 2016, Sec. 4.2: the rate
+// divided by 10 at 32k and 48k of 64k steps, weight decay 1e-4, no warm-up for ResNet-20):
+//
+//   build/train_cifar --epochs 164 --lr-drops 82,123 --weight-decay 1e-4 --warmup-epochs 0
 //
 // --visualize FILE.png (cbam_resnet20, attention56) writes, at the end of the run, a row per test
 // image (the first of each class, so ten rows on the full test set): the image, then its
@@ -17,6 +21,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <memory>
+#include <sstream>
 
 #include "io/dataset.h"
 #include "io/image_grid.h"
@@ -104,6 +109,23 @@ static void write_attention_picture(Module& model, const ImageDataset& test_set,
               static_cast<long long>(count), maps.size());
 }
 
+// "82,123" -> {82, 123}: the rate is divided by 10 after 82 epochs and again after 123.
+static std::vector<int64_t> parse_drop_epochs(const Flags& flags, const std::string& text, int64_t epochs) {
+  const std::string where = "--lr-drops " + text;
+  if (text.back() == ',') flags.usage_error(where + ": ends with a comma");
+  std::vector<int64_t> drops;
+  std::stringstream items(text);
+  for (std::string item; std::getline(items, item, ',');) {
+    char* end = nullptr;
+    const long long epoch = std::strtoll(item.c_str(), &end, 10);
+    if (item.empty() || *end != '\0' || epoch < 1 || epoch >= epochs)
+      flags.usage_error(where + ": '" + item + "' is not a number of epochs from 1 to " + std::to_string(epochs - 1));
+    if (!drops.empty() && epoch <= drops.back()) flags.usage_error(where + ": the numbers must increase");
+    drops.push_back(epoch);
+  }
+  return drops;
+}
+
 int main(int argc, char** argv) {
   Flags flags("train_cifar", "Trains a CIFAR-10 model of the zoo and reports its test accuracy.");
   std::string& model_name = flags.add_choice("model", "resnet20", cifar_model_names(), "the model to train");
@@ -112,8 +134,11 @@ int main(int argc, char** argv) {
   double& momentum = flags.add_real("momentum", 0.9, "SGD momentum", 0, 1);
   double& weight_decay = flags.add_real("weight-decay", 5e-4, "L2 weight decay", 0, 1);
   double& warmup_epochs = flags.add_real("warmup-epochs", 1, "epochs of linear learning-rate warm-up", 0, 1000);
+  std::string& lr_drops = flags.add_string("lr-drops", "", "divide the rate by 10 after each of these numbers of epochs, e.g. 82,123 (none: cosine decay to 0)");
   std::string& visualize = flags.add_string("visualize", "", "cbam_resnet20, attention56: PNG of attention maps over test images");
   flags.parse(argc, argv);
+  const std::vector<int64_t> drop_epochs =
+      lr_drops.empty() ? std::vector<int64_t>{} : parse_drop_epochs(flags, lr_drops, common.epochs);
 
   try {
     apply_common_flags(common, "train_cifar");
@@ -139,8 +164,11 @@ int main(int argc, char** argv) {
 
     SGD optimizer(model->parameters(), {.lr = static_cast<real>(common.lr), .momentum = static_cast<real>(momentum),
                                         .weight_decay = static_cast<real>(weight_decay)});
-    WarmupLr schedule = warmup_then_cosine(static_cast<real>(common.lr), common.epochs,
-                                           train_loader.batches_per_epoch(), warmup_epochs);
+    const int64_t steps_per_epoch = train_loader.batches_per_epoch();
+    WarmupLr schedule =
+        drop_epochs.empty()
+            ? warmup_then_cosine(static_cast<real>(common.lr), common.epochs, steps_per_epoch, warmup_epochs)
+            : warmup_then_drops(static_cast<real>(common.lr), drop_epochs, steps_per_epoch, warmup_epochs);
 
     ClassifierTraining run{.model_name = model_name, .model = model.get(), .train_loader = &train_loader,
                            .test_loader = &test_loader, .optimizer = &optimizer,

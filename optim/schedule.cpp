@@ -75,4 +75,16 @@ WarmupLr warmup_then_cosine(real lr, int64_t epochs, int64_t steps_per_epoch, do
   return WarmupLr(warmup_steps, std::make_shared<CosineLr>(lr, total_steps - warmup_steps));
 }
 
+WarmupLr warmup_then_drops(real lr, const std::vector<int64_t>& drop_epochs, int64_t steps_per_epoch,
+                           double warmup_epochs) {
+  const auto warmup_steps = static_cast<int64_t>(warmup_epochs * static_cast<double>(steps_per_epoch));
+  std::vector<int64_t> milestones;  // counted from the end of the warm-up, as WarmupLr's `after` sees them
+  for (int64_t epoch : drop_epochs) {
+    if (epoch * steps_per_epoch <= warmup_steps)
+      fail("the rate cannot drop at epoch " + std::to_string(epoch) + ", inside the warm-up");
+    milestones.push_back(epoch * steps_per_epoch - warmup_steps);
+  }
+  return WarmupLr(warmup_steps, std::make_shared<MultiStepLr>(lr, milestones, 0.1f));
+}
+
 }  // namespace glimpse

@@ -92,4 +92,10 @@ class WarmupLr : public Schedule {
 // still gets its cosine half), then a cosine from `lr` to 0 over the remaining steps.
 WarmupLr warmup_then_cosine(real lr, int64_t epochs, int64_t steps_per_epoch, double warmup_epochs);
 
+// The ResNet paper's recipe (He et al., CVPR 2016, Sec. 4.2: 0.1, divided by 10 at 32k and 48k
+// steps): `warmup_epochs` of linear warm-up, then `lr`, divided by 10 after each number of epochs in
+// `drop_epochs` (increasing, each past the warm-up).
+WarmupLr warmup_then_drops(real lr, const std::vector<int64_t>& drop_epochs, int64_t steps_per_epoch,
+                           double warmup_epochs);
+
 }  // namespace glimpse

@@ -34,6 +34,7 @@ cbam_resnet20|train_cifar --model cbam_resnet20 --data $cifar --epochs 50
 attention56|train_cifar --model attention56 --data $cifar --epochs 50
 attention56_16|train_cifar --model attention56 --data $cifar --epochs 16
 resnet20_164|train_cifar --model resnet20 --data $cifar --epochs 164
+resnet20_paper|train_cifar --model resnet20 --data $cifar --epochs 164 --lr-drops 82,123 --weight-decay 1e-4 --warmup-epochs 0
 stn_rts_adam|train_stn --dataset rts --data $mnist --epochs 60 --optimizer adam --lr 1e-3
 stn_rts_adam_cnn|train_stn --dataset rts --data $mnist --epochs 60 --optimizer adam --lr 1e-3 --no-transformer
 stn_rts_redraw_150|train_stn --dataset rts --data $mnist --epochs 150 --optimizer adam --lr 1e-3 --redraw

@@ -306,6 +306,10 @@ TEST_CASE("trainers refuse a bad value with status 2", "[cli]") {
   };
   for (OwnCase c : {OwnCase{"train_cifar", "--width 0", "--width 0: must be from 1"},
                     OwnCase{"train_cifar", "--momentum 1.5", "--momentum 1.5: must be from 0 to 1"},
+                    OwnCase{"train_cifar", "--lr-drops 30,20", "--lr-drops 30,20: the numbers must increase"},
+                    OwnCase{"train_cifar", "--lr-drops 20,x", "--lr-drops 20,x: 'x' is not a number of epochs from 1 to 49"},
+                    OwnCase{"train_cifar", "--lr-drops 50", "--lr-drops 50: '50' is not a number of epochs from 1 to 49"},
+                    OwnCase{"train_cifar", "--lr-drops 20,", "--lr-drops 20,: ends with a comma"},
                     OwnCase{"train_stn", "--dataset spiral", "choose one of: mnist, rotated, rts, cluttered"},
                     OwnCase{"train_stn", "--no-transformer=1", "--no-transformer takes no value"},
                     OwnCase{"train_ram", "--dataset rotated", "choose one of: mnist, translated, cluttered"},
@@ -333,7 +337,7 @@ TEST_CASE("trainer --help lists every flag with its default", "[cli]") {
   for (const Trainer& trainer :
        {Trainer{"train_mnist", {"optimizer"}, {"epochs:3", "batch:64", "lr:0.001", "optimizer:adam", "quiet:off"}},
         Trainer{"train_cifar",
-                {"model", "width", "momentum", "weight-decay", "warmup-epochs", "visualize"},
+                {"model", "width", "momentum", "weight-decay", "warmup-epochs", "lr-drops", "visualize"},
                 {"model:resnet20", "epochs:50", "batch:128", "lr:0.1", "momentum:0.9", "weight-decay:0.0005"}},
         Trainer{"train_stn",
                 {"dataset", "no-transformer", "redraw", "visualize", "mistakes", "optimizer", "momentum", "warmup-epochs", "clip"},
@@ -452,6 +456,23 @@ TEST_CASE("a run resumed from its checkpoint ends bitwise where an uninterrupted
 
 TEST_CASE("train_cifar resumed from its checkpoint ends bitwise where an uninterrupted run ends", "[faults]") {
   check_resume_is_bitwise("train_cifar", 2, 7);  // 5 steps an epoch: the split is mid-epoch, the end in epoch 2
+}
+
+// Each epoch's rate in the metrics log (the rate of its last step), with --lr-drops.
+TEST_CASE("train_cifar --lr-drops divides the rate by 10 after each number of epochs named", "[cli]") {
+  TempDir dir;
+  Outcome drops = run("train_cifar", tiny_run("train_cifar", "--epochs 3 --warmup-epochs 0 --lr-drops 1,2 --log " +
+                                                                 dir / "drops.csv"));
+  INFO(drops.output);
+  REQUIRE(drops.status == 0);
+  std::vector<EpochMetrics> rows = read_metrics_csv(dir / "drops.csv");
+  REQUIRE(rows.size() == 3);
+  CHECK(rows[0].lr == Approx(0.1));  // the rate of each epoch's last step
+  CHECK(rows[1].lr == Approx(0.01));
+  CHECK(rows[2].lr == Approx(0.001));
+  Outcome inside_warmup = run("train_cifar", tiny_run("train_cifar", "--epochs 3 --warmup-epochs 1 --lr-drops 1"));
+  CHECK(inside_warmup.status == 1);
+  CHECK_THAT(inside_warmup.output, Contains("cannot drop at epoch 1, inside the warm-up"));
 }
 
 TEST_CASE("train_stn resumed from its checkpoint ends bitwise where an uninterrupted run ends", "[faults]") {

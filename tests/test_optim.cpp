@@ -257,6 +257,17 @@ TEST_CASE("learning-rate schedules at chosen steps", "[optim][schedule]") {
   CHECK(warm_step.lr_at(12) == Approx(0.1));  // StepLr at 10
   CHECK(WarmupLr(0, std::make_shared<ConstantLr>(0.3f)).lr_at(0) == Approx(0.3));
 
+  // train_cifar's drops: 10 steps an epoch, 1 epoch of warm-up, / 10 after 3 epochs and after 5
+  WarmupLr drops = warmup_then_drops(0.1f, {3, 5}, 10, 1);
+  CHECK(drops.lr_at(0) == Approx(0.01));   // 0.1 * 1/10
+  CHECK(drops.lr_at(10) == Approx(0.1));   // the warm-up's end
+  CHECK(drops.lr_at(29) == Approx(0.1));   // the last step of the third epoch
+  CHECK(drops.lr_at(30) == Approx(0.01));  // the first of the fourth
+  CHECK(drops.lr_at(50) == Approx(0.001));
+  CHECK(warmup_then_drops(0.1f, {2}, 10, 0).lr_at(19) == Approx(0.1));
+  CHECK_THROWS_WITH(warmup_then_drops(0.1f, {1, 3}, 10, 1), Catch::Contains("cannot drop at epoch 1, inside the warm-up"));
+  CHECK_THROWS_AS(warmup_then_drops(0.1f, {4, 3}, 10, 1), Error);
+
   CHECK_THROWS_AS(StepLr(0.1f, 0), Error);
   CHECK_THROWS_AS(MultiStepLr(0.1f, {20, 10}), Error);
   CHECK_THROWS_AS(CosineLr(0.1f, 0), Error);
