@@ -43,6 +43,7 @@ stn_rts_redraw_300|train_stn --dataset rts --data $mnist --epochs 300 --optimize
 stn_rts_redraw_300_cnn|train_stn --dataset rts --data $mnist --epochs 300 --optimizer adam --lr 1e-3 --redraw --no-transformer
 stn_rts_redraw_150_seed2|train_stn --dataset rts --data $mnist --epochs 150 --optimizer adam --lr 1e-3 --redraw --seed 2
 stn_rts_redraw_150_seed3|train_stn --dataset rts --data $mnist --epochs 150 --optimizer adam --lr 1e-3 --redraw --seed 3
+stn_rts_redraw_150_seed4|train_stn --dataset rts --data $mnist --epochs 150 --optimizer adam --lr 1e-3 --redraw --seed 4
 EOF
 }
 
