@@ -29,7 +29,8 @@
 // trains with Adam instead (same schedule and clipping).
 //
 // --visualize FILE.png writes, after training, a grid of test images beside what the spatial
-// transformer made of them (inputs on the left of each pair, warped on the right), 3x enlarged;
+// transformer made of them (inputs on the left of each pair, warped on the right), 3x enlarged,
+// and prints how far it zooms (the median share of the input's area that its output shows);
 // --mistakes FILE.png the same for the test images the model gets wrong, with their labels and
 // predictions on stdout (see the remaining error of a trained model: --resume its checkpoint
 // with the --epochs it was trained for, and nothing is trained).
@@ -129,7 +130,33 @@ static void draw_warped_pairs(StnMnist& model, const ImageDataset& test_set, con
   grid.write(path);
 }
 
-// --visualize: the first 24 test images and their transformed versions, 4 pairs a row.
+// How far the transformer zooms, for every test image. theta = [A | t] maps an output pixel to
+// the input point it reads, so |det A| is the area of the input that the whole output covers,
+// as a fraction of the input: 1 keeps the scale, below 1 zooms in (the digit is drawn larger),
+// above 1 zooms out (the digit is drawn smaller and loses detail).
+static std::vector<float> sampled_areas(StnMnist& model, const ImageDataset& test_set, float mean, float stddev) {
+  model.eval();
+  NoGradGuard no_grad;
+  std::vector<float> areas;
+  for (int64_t start = 0; start < test_set.size(); start += 500) {
+    std::vector<int64_t> batch(static_cast<size_t>(std::min<int64_t>(500, test_set.size() - start)));
+    std::iota(batch.begin(), batch.end(), start);
+    Tensor theta = model.transformer->theta((test_images(test_set, batch) - mean) / stddev);  // (n, 2, 3)
+    for (size_t k = 0; k < batch.size(); k++) {
+      const float* t = theta.data() + 6 * k;  // a11 a12 t1 / a21 a22 t2
+      areas.push_back(std::fabs(t[0] * t[4] - t[1] * t[3]));
+    }
+  }
+  return areas;
+}
+
+// The value below which `fraction` of the (sorted) values lie.
+static float percentile(const std::vector<float>& sorted, double fraction) {
+  return sorted[static_cast<size_t>(fraction * static_cast<double>(sorted.size() - 1))];
+}
+
+// --visualize: the first 24 test images and their transformed versions, 4 pairs a row, and on
+// stdout how far the transformer zooms over the whole test set.
 static void write_visualization(StnMnist& model, const ImageDataset& test_set, float mean, float stddev,
                                 const std::string& path) {
   std::vector<int64_t> first(static_cast<size_t>(std::min<int64_t>(24, test_set.size())));
@@ -137,6 +164,11 @@ static void write_visualization(StnMnist& model, const ImageDataset& test_set, f
   draw_warped_pairs(model, test_set, first, mean, stddev, 4, 3, path);
   std::printf("wrote %s: %zu test images (left) and their transformed versions (right)\n", path.c_str(),
               first.size());
+  std::vector<float> areas = sampled_areas(model, test_set, mean, stddev);
+  std::sort(areas.begin(), areas.end());
+  std::printf("transformer zoom: the output shows a median %.1f%% of the input's area (10th-90th percentile "
+              "%.1f-%.1f%%; below 100%% enlarges the digit, above shrinks it)\n",
+              100 * percentile(areas, 0.5), 100 * percentile(areas, 0.1), 100 * percentile(areas, 0.9));
 }
 
 struct Mistake {

@@ -539,6 +539,13 @@ TEST_CASE("a trainer's --visualize writes a PNG and the final line stays the las
     std::string output = outcome.output;
     while (!output.empty() && output.back() == '\n') output.pop_back();
     CHECK(output.substr(output.rfind('\n') + 1).rfind("final test_acc=", 0) == 0);
+    if (c.trainer == "train_stn") {  // the transformer starts as the identity: it shows all of its input
+      const std::string zoom = "the output shows a median ";
+      REQUIRE(output.find(zoom) != std::string::npos);
+      const double median_area = std::stod(output.substr(output.find(zoom) + zoom.size()));
+      CHECK(median_area > 95);
+      CHECK(median_area < 105);
+    }
     std::string bytes = file_bytes(picture);
     Image image = decode_image(std::vector<uint8_t>(bytes.begin(), bytes.end()), 3, picture);
     CHECK(image.width > 0);
