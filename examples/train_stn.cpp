@@ -111,6 +111,19 @@ static Tensor test_images(const ImageDataset& test_set, const std::vector<int64_
   return raw;
 }
 
+// Calls visit(indices, input) for the whole test set in batches of 500, the model in evaluation
+// mode and without a tape; input is the batch as the model sees it (normalised).
+template <typename Visit>
+static void for_each_test_batch(StnMnist& model, const ImageDataset& test_set, float mean, float stddev, Visit visit) {
+  model.eval();
+  NoGradGuard no_grad;
+  for (int64_t start = 0; start < test_set.size(); start += 500) {
+    std::vector<int64_t> batch(static_cast<size_t>(std::min<int64_t>(500, test_set.size() - start)));
+    std::iota(batch.begin(), batch.end(), start);
+    visit(batch, (test_images(test_set, batch) - mean) / stddev);
+  }
+}
+
 // Draws the test images `indices` beside what the spatial transformer made of them (input on the
 // left of each pair, warped on the right), `pairs` pairs per row.
 static void draw_warped_pairs(StnMnist& model, const ImageDataset& test_set, const std::vector<int64_t>& indices,
@@ -135,18 +148,14 @@ static void draw_warped_pairs(StnMnist& model, const ImageDataset& test_set, con
 // as a fraction of the input: 1 keeps the scale, below 1 zooms in (the digit is drawn larger),
 // above 1 zooms out (the digit is drawn smaller and loses detail).
 static std::vector<float> sampled_areas(StnMnist& model, const ImageDataset& test_set, float mean, float stddev) {
-  model.eval();
-  NoGradGuard no_grad;
   std::vector<float> areas;
-  for (int64_t start = 0; start < test_set.size(); start += 500) {
-    std::vector<int64_t> batch(static_cast<size_t>(std::min<int64_t>(500, test_set.size() - start)));
-    std::iota(batch.begin(), batch.end(), start);
-    Tensor theta = model.transformer->theta((test_images(test_set, batch) - mean) / stddev);  // (n, 2, 3)
+  for_each_test_batch(model, test_set, mean, stddev, [&](const std::vector<int64_t>& batch, const Tensor& input) {
+    Tensor theta = model.transformer->theta(input);  // (n, 2, 3)
     for (size_t k = 0; k < batch.size(); k++) {
       const float* t = theta.data() + 6 * k;  // a11 a12 t1 / a21 a22 t2
       areas.push_back(std::fabs(t[0] * t[4] - t[1] * t[3]));
     }
-  }
+  });
   return areas;
 }
 
@@ -178,18 +187,14 @@ struct Mistake {
 
 // Every test image the model gets wrong, in test-set order.
 static std::vector<Mistake> find_mistakes(StnMnist& model, const ImageDataset& test_set, float mean, float stddev) {
-  model.eval();
-  NoGradGuard no_grad;
   std::vector<Mistake> mistakes;
-  for (int64_t start = 0; start < test_set.size(); start += 500) {
-    std::vector<int64_t> batch(static_cast<size_t>(std::min<int64_t>(500, test_set.size() - start)));
-    std::iota(batch.begin(), batch.end(), start);
-    std::vector<int64_t> predicted = argmax(model.forward((test_images(test_set, batch) - mean) / stddev));
+  for_each_test_batch(model, test_set, mean, stddev, [&](const std::vector<int64_t>& batch, const Tensor& input) {
+    std::vector<int64_t> predicted = argmax(model.forward(input));
     for (size_t k = 0; k < batch.size(); k++) {
       int label = test_set.labels[static_cast<size_t>(batch[k])];
       if (predicted[k] != label) mistakes.push_back({batch[k], label, static_cast<int>(predicted[k])});
     }
-  }
+  });
   return mistakes;
 }
 
