@@ -36,6 +36,7 @@ AdamW::AdamW(std::vector<Tensor> params_, AdamWOptions o)
 //     v_hat = v / (1 - beta2^t)              and are too small in the first steps
 //     p <- p - lr m_hat / (sqrt(v_hat) + eps)
 //
+// (lr is p's own rate: the live lr times p's factor, if scale_lr gave it one.)
 // With Adam's L2 penalty the decay passes through m / sqrt(v) and so is weaker on weights
 // with large gradients; AdamW's decay acts on every weight alike (Loshchilov & Hutter, Sec. 2).
 // The scalars are computed in double; the per-weight arithmetic stays in float.
@@ -44,14 +45,15 @@ void Adam::step() {
   const real beta1 = options.beta1, beta2 = options.beta2, lambda = options.weight_decay;
   const double bias_correction1 = 1 - std::pow(static_cast<double>(beta1), static_cast<double>(t));
   const double bias_correction2 = 1 - std::pow(static_cast<double>(beta2), static_cast<double>(t));
-  const real step_size = static_cast<real>(lr / bias_correction1);          // lr / (1 - beta1^t)
   const real inv_sqrt_bc2 = static_cast<real>(1 / std::sqrt(bias_correction2));  // sqrt(v_hat) = sqrt(v) * this
-  const real decay = decoupled_weight_decay_ ? 1 - lr * lambda : 1;  // AdamW's shrink factor
   const real l2 = decoupled_weight_decay_ ? 0 : lambda;                // Adam's L2 coefficient
 
   for (size_t i = 0; i < params.size(); i++) {
     Tensor grad = params[i].grad();
     if (!grad.defined()) continue;  // no gradient reached this parameter
+    const real lr_i = lr_of(i);
+    const real step_size = static_cast<real>(lr_i / bias_correction1);  // lr / (1 - beta1^t)
+    const real decay = decoupled_weight_decay_ ? 1 - lr_i * lambda : 1;  // AdamW's shrink factor
     real* p = params[i].data();
     const real* dp = grad.data();
     real* m = exp_avg_[i].data();

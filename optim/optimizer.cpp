@@ -3,12 +3,13 @@
 #include "optim/adam.h"
 #include "optim/sgd.h"
 
+#include <algorithm>
 #include <set>
 
 namespace glimpse {
 
 Optimizer::Optimizer(std::vector<Tensor> params_, real lr_)
-    : params(std::move(params_)), lr(lr_), step_count_(Tensor::zeros({1})) {
+    : params(std::move(params_)), lr(lr_), step_count_(Tensor::zeros({1})), lr_scale_(params.size(), 1) {
   std::set<const TensorImpl*> seen;
   for (size_t i = 0; i < params.size(); i++) {
     if (!params[i].defined()) fail("optimizer: parameter " + std::to_string(i) + " is an undefined tensor");
@@ -16,6 +17,16 @@ Optimizer::Optimizer(std::vector<Tensor> params_, real lr_)
     if (!seen.insert(params[i].impl()).second) fail("optimizer: parameter " + std::to_string(i) + " appears twice");
   }
   if (!(lr >= 0)) fail("optimizer: learning rate must be >= 0, got " + std::to_string(lr));
+}
+
+void Optimizer::scale_lr(const std::vector<Tensor>& some, real factor) {
+  if (!(factor >= 0)) fail("optimizer: a learning-rate factor must be >= 0, got " + std::to_string(factor));
+  for (const Tensor& tensor : some) {
+    auto found = std::find_if(params.begin(), params.end(),
+                              [&](const Tensor& p) { return p.impl() == tensor.impl(); });
+    if (found == params.end()) fail("optimizer: scale_lr was given a tensor that is not one of its parameters");
+    lr_scale_[static_cast<size_t>(found - params.begin())] = factor;
+  }
 }
 
 void Optimizer::zero_grad() {

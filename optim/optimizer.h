@@ -40,6 +40,14 @@ class Optimizer {
 
   int64_t steps_taken() const;  // how many times step() has run (the "step" tensor)
 
+  // Gives `some` of the parameters the learning rate factor * lr (PyTorch's parameter groups
+  // with their own lr, under one schedule), e.g. a smaller rate for an STN's localisation net.
+  // Every parameter starts at factor 1; each of `some` must be one of the optimiser's.
+  void scale_lr(const std::vector<Tensor>& some, real factor);
+
+  // Parameter i's learning rate this step: lr * its factor.
+  real lr_of(size_t i) const { return lr * lr_scale_[i]; }
+
   std::vector<Tensor> params;
   real lr;  // the live learning rate; a schedule sets it before each step
 
@@ -50,6 +58,9 @@ class Optimizer {
   // A one-element tensor so that a checkpoint saves and restores it with the rest. It is a
   // float, which counts exactly up to 2^24 (16.7 million) steps.
   Tensor step_count_;
+
+ private:
+  std::vector<real> lr_scale_;  // one factor per parameter (scale_lr), 1 unless set
 };
 
 // The optimiser a trainer's --optimizer flag names: "adam" (Adam, default betas) or "sgd" (SGD

@@ -17,7 +17,7 @@ SGD::SGD(std::vector<Tensor> params_, SgdOptions options_)
 //     b <- mu b + g                      momentum buffer; b starts at 0, so b_1 = g_1
 //     g <- g + mu b   if nesterov        look ahead along the velocity
 //          b          otherwise          heavy ball
-//     p <- p - lr g
+//     p <- p - lr g                     (lr times p's factor, if scale_lr gave it one)
 //
 // (Sutskever et al. 2013 write Nesterov's method with the velocity; this is the same method
 // rewritten in terms of the gradient at the current parameters, as PyTorch does.)
@@ -30,13 +30,14 @@ void SGD::step() {
     real* p = params[i].data();
     const real* dp = grad.data();
     real* b = mu > 0 ? momentum_[i].data() : nullptr;
+    const real lr_i = lr_of(i);
     for (int64_t j = 0; j < params[i].numel(); j++) {
       real g = dp[j] + lambda * p[j];
       if (b) {
         b[j] = mu * b[j] + g;
         g = options.nesterov ? g + mu * b[j] : b[j];
       }
-      p[j] -= lr * g;
+      p[j] -= lr_i * g;
     }
   }
 }

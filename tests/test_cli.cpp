@@ -340,9 +340,10 @@ TEST_CASE("trainer --help lists every flag with its default", "[cli]") {
                 {"model", "width", "momentum", "weight-decay", "warmup-epochs", "lr-drops", "visualize"},
                 {"model:resnet20", "epochs:50", "batch:128", "lr:0.1", "momentum:0.9", "weight-decay:0.0005"}},
         Trainer{"train_stn",
-                {"dataset", "no-transformer", "redraw", "visualize", "mistakes", "optimizer", "momentum", "warmup-epochs", "clip"},
+                {"dataset", "no-transformer", "redraw", "visualize", "mistakes", "optimizer", "momentum", "warmup-epochs", "clip",
+                 "loc-lr-factor"},
                 {"dataset:rts", "epochs:10", "batch:64", "lr:0.01", "optimizer:sgd", "momentum:0.9", "no-transformer:off",
-                 "redraw:off", "clip:1", "warmup-epochs:0"}},
+                 "redraw:off", "clip:1", "warmup-epochs:0", "loc-lr-factor:1"}},
         Trainer{"train_ram",
                 {"dataset", "glimpses", "mc-samples", "visualize", "reinforce-into-core", "clip"},
                 {"dataset:mnist", "epochs:20", "batch:64", "lr:0.001", "mc-samples:1", "clip:5"}},
@@ -584,6 +585,9 @@ TEST_CASE("train_stn --mistakes draws the test images it gets wrong and counts t
   Outcome baseline = run("train_stn", tiny_run("train_stn", "--no-transformer --max-steps 1 --mistakes " + picture));
   CHECK(baseline.status == 1);
   CHECK_THAT(baseline.output, Contains("drop --no-transformer"));
+  Outcome no_localisation_net = run("train_stn", tiny_run("train_stn", "--no-transformer --max-steps 1 --loc-lr-factor 0.1"));
+  CHECK(no_localisation_net.status == 1);
+  CHECK_THAT(no_localisation_net.output, Contains("--loc-lr-factor needs the transformer"));
 }
 
 // plot_metrics: one run's train and test curves, or the test curves of several runs named by

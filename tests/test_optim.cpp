@@ -193,6 +193,44 @@ TEST_CASE("Adam state names, skipped parameters, options checks", "[optim][adam]
   CHECK_THROWS_WITH(AdamW({a}, {.weight_decay = -1}), Catch::Contains("AdamW"));
 }
 
+// scale_lr: PyTorch's parameter groups with their own rate. A factor f is the same step as an
+// optimiser of rate f * lr for that parameter, and leaves the others at lr.
+TEST_CASE("scale_lr gives some parameters their own learning rate", "[optim]") {
+  SECTION("SGD with momentum: the scaled parameter takes f times the step") {
+    Tensor fast = param({1}), slow = param({1});
+    SGD sgd({fast, slow}, {.lr = 0.1f, .momentum = 0.9f});
+    sgd.scale_lr({slow}, 0.25f);
+    for (int t = 0; t < 2; t++) {
+      set_grad(fast, {2});
+      set_grad(slow, {2});
+      sgd.step();
+    }
+    CHECK(fast.item() == Approx(1 - 0.1 * (2 + 3.8)));   // b_1 = 2, b_2 = 0.9 * 2 + 2
+    CHECK(slow.item() == Approx(1 - 0.025 * (2 + 3.8)));
+  }
+  SECTION("Adam: the first step is f * lr against the gradient's sign; factor 0 freezes") {
+    Tensor a = param({1}), b = param({1}), frozen = param({1});
+    Adam adam({a, b, frozen}, {.lr = 0.01f});
+    adam.scale_lr({b}, 0.1f);
+    adam.scale_lr({frozen}, 0);
+    set_grad(a, {3});
+    set_grad(b, {3});
+    set_grad(frozen, {3});
+    adam.step();
+    CHECK(a.item() == Approx(0.99));
+    CHECK(b.item() == Approx(0.999));
+    CHECK(frozen.item() == 1);
+    CHECK(adam.lr_of(0) == Approx(0.01));
+    CHECK(adam.lr_of(1) == Approx(0.001));
+  }
+  SECTION("a tensor that is not a parameter, or a negative factor, is refused") {
+    Tensor p = param({1});
+    SGD sgd({p}, {.lr = 0.1f});
+    CHECK_THROWS_WITH(sgd.scale_lr({param({1})}, 0.5f), Catch::Contains("not one of its parameters"));
+    CHECK_THROWS_WITH(sgd.scale_lr({p}, -1), Catch::Contains(">= 0"));
+  }
+}
+
 TEST_CASE("optimiser state restored into a fresh optimiser continues the same trajectory", "[optim]") {
   auto run = [](Optimizer& opt, Tensor& p, int steps, real& g) {
     for (int i = 0; i < steps; i++) {
