@@ -542,8 +542,9 @@ TEST_CASE("a trainer's --visualize writes a PNG and the final line stays the las
     CHECK(output.substr(output.rfind('\n') + 1).rfind("final test_acc=", 0) == 0);
     if (c.trainer == "train_stn") {  // the transformer starts as the identity: it shows all of its input
       const std::string zoom = "the output shows a median ";
-      REQUIRE(output.find(zoom) != std::string::npos);
-      const double median_area = std::stod(output.substr(output.find(zoom) + zoom.size()));
+      const size_t at = output.find(zoom);
+      REQUIRE(at != std::string::npos);
+      const double median_area = std::stod(output.substr(at + zoom.size()));
       CHECK(median_area > 95);
       CHECK(median_area < 105);
     }
