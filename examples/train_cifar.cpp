@@ -131,6 +131,7 @@ int main(int argc, char** argv) {
   std::string& model_name = flags.add_choice("model", "resnet20", cifar_model_names(), "the model to train");
   int64_t& width = flags.add_int("width", 16, "attention56 only: the base width w (channels 4w/8w/16w)", 1, 256);
   CommonFlags common = add_common_flags(flags, {.epochs = 50, .batch = 128, .lr = 0.1});
+  double& ema_decay = add_ema_flag(flags);
   double& momentum = flags.add_real("momentum", 0.9, "SGD momentum", 0, 1);
   double& weight_decay = flags.add_real("weight-decay", 5e-4, "L2 weight decay", 0, 1);
   double& warmup_epochs = flags.add_real("warmup-epochs", 1, "epochs of linear learning-rate warm-up", 0, 1000);
@@ -173,6 +174,7 @@ int main(int argc, char** argv) {
     ClassifierTraining run{.model_name = model_name, .model = model.get(), .train_loader = &train_loader,
                            .test_loader = &test_loader, .optimizer = &optimizer,
                            .lr_at = [&](int64_t step) { return static_cast<double>(schedule.lr_at(step)); },
+                           .ema_decay = ema_decay,
                            .before_final_line = [&] {
                              if (!visualize.empty()) write_attention_picture(*model, test_set, mean, stddev, visualize);
                            }};

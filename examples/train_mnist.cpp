@@ -20,6 +20,7 @@ using namespace glimpse;
 int main(int argc, char** argv) {
   Flags flags("train_mnist", "Trains mnist_cnn on MNIST and reports its test accuracy.");
   CommonFlags common = add_common_flags(flags, {.epochs = 3, .batch = 64, .lr = 1e-3});
+  double& ema_decay = add_ema_flag(flags);
   std::string& optimizer_name = flags.add_choice("optimizer", "adam", {"adam", "sgd"}, "adam, or SGD with momentum 0.9");
   flags.parse(argc, argv);
 
@@ -48,7 +49,8 @@ int main(int argc, char** argv) {
 
     ClassifierTraining run{.model_name = "mnist_cnn", .model = model.get(), .train_loader = &train_loader,
                            .test_loader = &test_loader, .optimizer = optimizer.get(),
-                           .lr_at = [&](int64_t step) { return static_cast<double>(schedule.lr_at(step)); }};
+                           .lr_at = [&](int64_t step) { return static_cast<double>(schedule.lr_at(step)); },
+                           .ema_decay = ema_decay};
     train_classifier(run, common);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "train_mnist: %s\n", e.what());

@@ -163,6 +163,7 @@ int main(int argc, char** argv) {
                                           "28x28 MNIST, or 60x60 translated / cluttered MNIST");
   int64_t& glimpses = flags.add_int("glimpses", 0, "glimpses T (0: 6, and 8 for cluttered as in the paper)", 0, 64);
   CommonFlags common = add_common_flags(flags, {.epochs = 20, .batch = 64, .lr = 1e-3});
+  double& ema_decay = add_ema_flag(flags);
   int64_t& mc_samples = flags.add_int("mc-samples", 1, "also score the mean of S sampled location paths", 1, 1000);
   std::string& visualize = flags.add_string("visualize", "", "PNG file: test digits with their glimpse paths");
   bool& into_core = flags.add_bool("reinforce-into-core", "let REINFORCE train the core and glimpse networks too");
@@ -206,6 +207,7 @@ int main(int argc, char** argv) {
         .test_loader = &test_loader, .optimizer = &optimizer,
         .lr_at = [&](int64_t step) { return static_cast<double>(schedule.lr_at(step)); },
         .clip_norm = clip_norm,
+        .ema_decay = ema_decay,
         .step_loss =
             [&](const Batch& batch) {
               RamLoss loss = ram_loss(model.run(batch.images), batch.labels);

@@ -246,6 +246,7 @@ int main(int argc, char** argv) {
   std::string& visualize = flags.add_string("visualize", "", "PNG file: test images beside their transformed versions");
   std::string& mistakes = flags.add_string("mistakes", "", "PNG file: the test images the model gets wrong, warped too");
   CommonFlags common = add_common_flags(flags, {.epochs = 10, .batch = 64, .lr = 0.01});
+  double& ema_decay = add_ema_flag(flags);
   std::string& optimizer_name = flags.add_choice("optimizer", "sgd", {"sgd", "adam"},
                                                  "SGD with --momentum, or Adam (give it a smaller --lr, e.g. 1e-3)");
   double& momentum = flags.add_real("momentum", 0.9, "SGD momentum", 0, 1);
@@ -292,6 +293,7 @@ int main(int argc, char** argv) {
                            .test_loader = &test_loader, .optimizer = optimizer.get(),
                            .lr_at = [&](int64_t step) { return static_cast<double>(schedule.lr_at(step)); },
                            .clip_norm = clip_norm,
+                           .ema_decay = ema_decay,
                            .before_epoch =
                                [&, drawn_for = int64_t{0}](int64_t epoch) mutable {
                                  if (!redraw || epoch == drawn_for) return;

@@ -47,6 +47,8 @@ stn_rts_redraw_150_seed4|train_stn --dataset rts --data $mnist --epochs 150 --op
 stn_rts_redraw_150_seed3_loc01|train_stn --dataset rts --data $mnist --epochs 150 --optimizer adam --lr 1e-3 --redraw --seed 3 --loc-lr-factor 0.1
 stn_rts_redraw_150_loc01|train_stn --dataset rts --data $mnist --epochs 150 --optimizer adam --lr 1e-3 --redraw --loc-lr-factor 0.1
 stn_rts_redraw_150_seed2_loc01|train_stn --dataset rts --data $mnist --epochs 150 --optimizer adam --lr 1e-3 --redraw --seed 2 --loc-lr-factor 0.1
+stn_rts_redraw_150_ema|train_stn --dataset rts --data $mnist --epochs 150 --optimizer adam --lr 1e-3 --redraw --ema 0.9999
+stn_rts_redraw_150_seed2_ema|train_stn --dataset rts --data $mnist --epochs 150 --optimizer adam --lr 1e-3 --redraw --seed 2 --ema 0.9999
 EOF
 }
 

@@ -32,6 +32,8 @@
 #include "io/image_grid.h"
 #include "models/dasnet.h"
 #include "models/resnet20.h"
+#include "models/zoo.h"
+#include "optim/ema.h"
 #include "optim/sgd.h"
 #include "train/metrics_log.h"
 
@@ -335,17 +337,17 @@ TEST_CASE("trainer --help lists every flag with its default", "[cli]") {
     std::vector<std::string> defaults;  // "--flag ... (default: value)" for a few of them
   };
   for (const Trainer& trainer :
-       {Trainer{"train_mnist", {"optimizer"}, {"epochs:3", "batch:64", "lr:0.001", "optimizer:adam", "quiet:off"}},
+       {Trainer{"train_mnist", {"ema", "optimizer"}, {"epochs:3", "batch:64", "lr:0.001", "optimizer:adam", "quiet:off", "ema:0"}},
         Trainer{"train_cifar",
-                {"model", "width", "momentum", "weight-decay", "warmup-epochs", "lr-drops", "visualize"},
+                {"ema", "model", "width", "momentum", "weight-decay", "warmup-epochs", "lr-drops", "visualize"},
                 {"model:resnet20", "epochs:50", "batch:128", "lr:0.1", "momentum:0.9", "weight-decay:0.0005"}},
         Trainer{"train_stn",
-                {"dataset", "no-transformer", "redraw", "visualize", "mistakes", "optimizer", "momentum", "warmup-epochs", "clip",
-                 "loc-lr-factor"},
+                {"ema", "dataset", "no-transformer", "redraw", "visualize", "mistakes", "optimizer", "momentum", "warmup-epochs",
+                 "clip", "loc-lr-factor"},
                 {"dataset:rts", "epochs:10", "batch:64", "lr:0.01", "optimizer:sgd", "momentum:0.9", "no-transformer:off",
                  "redraw:off", "clip:1", "warmup-epochs:0", "loc-lr-factor:1"}},
         Trainer{"train_ram",
-                {"dataset", "glimpses", "mc-samples", "visualize", "reinforce-into-core", "clip"},
+                {"ema", "dataset", "glimpses", "mc-samples", "visualize", "reinforce-into-core", "clip"},
                 {"dataset:mnist", "epochs:20", "batch:64", "lr:0.001", "mc-samples:1", "clip:5"}},
         Trainer{"train_dasnet",
                 {"base", "base-epochs", "population", "generations", "passes", "sigma"},
@@ -457,6 +459,53 @@ TEST_CASE("a run resumed from its checkpoint ends bitwise where an uninterrupted
 
 TEST_CASE("train_cifar resumed from its checkpoint ends bitwise where an uninterrupted run ends", "[faults]") {
   check_resume_is_bitwise("train_cifar", 2, 7);  // 5 steps an epoch: the split is mid-epoch, the end in epoch 2
+}
+
+// --ema only reads the weights: the trained ones end as they do without it, the checkpoint
+// carries the average, a resumed run goes on averaging bitwise, and a resume that changes the
+// decay is refused.
+TEST_CASE("train_mnist --ema averages the weights without changing the training", "[cli][faults]") {
+  TempDir dir;
+  Outcome plain = run("train_mnist", mnist_run("--max-steps 30 --save " + dir / "plain.ckpt"));
+  Outcome averaged = run("train_mnist", mnist_run("--max-steps 30 --ema 0.9 --save " + dir / "ema.ckpt"));
+  INFO(plain.output << averaged.output);
+  REQUIRE(plain.status == 0);
+  REQUIRE(averaged.status == 0);
+  CHECK_THAT(averaged.output, Contains("(averaged weights; trained weights "));
+  CHECK(read_checkpoint_metadata(dir / "ema.ckpt").at("ema") == "0.9");
+
+  // the tensors train_mnist saves: model, Adam's state, and under --ema the averages
+  auto checkpoint_tensors = [](Module& model, Optimizer& adam, ExponentialMovingAverage* ema) {
+    std::vector<NamedTensor> tensors;
+    for (auto& [name, t] : model.state()) tensors.push_back({"model." + name, t});
+    for (auto& [name, t] : adam.state()) tensors.push_back({"optim." + name, t});
+    if (ema)
+      for (auto& [name, t] : ema->state()) tensors.push_back({"ema." + name, t});
+    return tensors;
+  };
+  Rng rng(1);
+  std::shared_ptr<Module> without = create_model("mnist_cnn", rng), with = create_model("mnist_cnn", rng);
+  auto adam_without = make_optimizer("adam", without->parameters(), 1e-3f, 0.9f);
+  auto adam_with = make_optimizer("adam", with->parameters(), 1e-3f, 0.9f);
+  ExponentialMovingAverage ema(with->state(), 0.9f);
+  load_checkpoint(dir / "plain.ckpt", checkpoint_tensors(*without, *adam_without, nullptr));
+  load_checkpoint(dir / "ema.ckpt", checkpoint_tensors(*with, *adam_with, &ema));
+  CHECK(ema.updates() == 30);
+  std::vector<Tensor> trained_without = without->parameters(), trained_with = with->parameters();
+  for (size_t i = 0; i < trained_with.size(); i++) CHECK(trained_with[i].to_vector() == trained_without[i].to_vector());
+  CHECK(ema.state()[1].second.to_vector() != trained_with[0].to_vector());  // the average is its own
+
+  check_resume_is_bitwise("train_mnist", 10, 20, "--ema 0.9");
+
+  Outcome other_decay = run("train_mnist", mnist_run("--max-steps 40 --ema 0.99 --resume " + dir / "ema.ckpt"));
+  CHECK(other_decay.status == 1);
+  CHECK_THAT(other_decay.output, Contains("the checkpoint was written with --ema 0.9, this run has --ema 0.99"));
+  Outcome no_average = run("train_mnist", mnist_run("--max-steps 40 --resume " + dir / "ema.ckpt"));
+  CHECK(no_average.status == 1);
+  CHECK_THAT(no_average.output, Contains("written with --ema 0.9, this run has --ema 0;"));
+  Outcome from_plain = run("train_mnist", mnist_run("--max-steps 40 --ema 0.9 --resume " + dir / "plain.ckpt"));
+  CHECK(from_plain.status == 1);
+  CHECK_THAT(from_plain.output, Contains("written with --ema 0, this run has --ema 0.9;"));
 }
 
 // Each epoch's rate in the metrics log (the rate of its last step), with --lr-drops.

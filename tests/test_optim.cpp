@@ -7,6 +7,7 @@
 
 #include "optim/adam.h"
 #include "optim/clip.h"
+#include "optim/ema.h"
 #include "optim/schedule.h"
 #include "optim/sgd.h"
 
@@ -255,6 +256,60 @@ TEST_CASE("optimiser state restored into a fresh optimiser continues the same tr
   run(opt, p, 2, g);
   run(resumed, q, 2, g2);
   CHECK(p.to_vector() == q.to_vector());  // bitwise
+}
+
+// ---- exponential moving average of the weights ----
+
+TEST_CASE("ExponentialMovingAverage: a <- d a + (1 - d) w with d = min(decay, (1 + t) / (10 + t))", "[optim][ema]") {
+  Tensor w = param({1, -2});
+  Tensor buffer = Tensor::from_data({1}, {4});  // buffers (BN statistics) are averaged too
+  ExponentialMovingAverage ema({{"w", w}, {"running", buffer}}, 0.5f);
+  NamedTensors state = ema.state();
+  REQUIRE(state.size() == 3);
+  CHECK(state[0].first == "updates");
+  CHECK(state[1].first == "average.w");
+  CHECK(state[2].first == "average.running");
+  CHECK(state[1].second.to_vector() == std::vector<real>{1, -2});  // the average starts at the weights
+
+  w.data()[0] = 3;  // as an optimiser step would move it
+  buffer.data()[0] = 0;
+  ema.update();  // t = 1: d = min(0.5, 2 / 11) = 2 / 11
+  const real d1 = 2.0f / 11;
+  CHECK(state[1].second.data()[0] == Approx(d1 * 1 + (1 - d1) * 3));
+  CHECK(state[1].second.data()[1] == Approx(-2));
+  CHECK(state[2].second.data()[0] == Approx(d1 * 4));
+  for (int t = 2; t <= 20; t++) ema.update();  // from t = 9 on, (1 + t) / (10 + t) > 0.5: d = 0.5
+  const real before = state[1].second.data()[0];
+  w.data()[0] = 5;
+  ema.update();
+  CHECK(state[1].second.data()[0] == Approx(0.5 * before + 0.5 * 5));
+  CHECK(ema.updates() == 21);
+  CHECK(w.to_vector() == std::vector<real>{5, -2});  // the weights are only read
+}
+
+TEST_CASE("ExponentialMovingAverage: averaged weights in place for a scope, the trained ones after", "[optim][ema]") {
+  Tensor w = param({1, 2});
+  ExponentialMovingAverage ema({{"w", w}}, 0.9f);
+  w.data()[0] = 7;
+  ema.update();
+  const std::vector<real> trained = w.to_vector(), averaged = ema.state()[1].second.to_vector();
+  REQUIRE(trained != averaged);
+  {
+    AveragedWeightsInPlace use(&ema);
+    CHECK(w.to_vector() == averaged);
+  }
+  CHECK(w.to_vector() == trained);
+  try {
+    AveragedWeightsInPlace use(&ema);
+    fail("an error inside the scope");
+  } catch (const Error&) {
+  }
+  CHECK(w.to_vector() == trained);  // put back on the way out of an exception too
+  AveragedWeightsInPlace nothing(nullptr);  // no average: nothing changes
+  CHECK(w.to_vector() == trained);
+
+  CHECK_THROWS_WITH(ExponentialMovingAverage({{"w", w}}, 1), Catch::Contains("decay must be in [0, 1)"));
+  CHECK_THROWS_WITH(ExponentialMovingAverage({{"w", w}}, -0.1f), Catch::Contains("decay must be in [0, 1)"));
 }
 
 // ---- schedules ----

@@ -4,10 +4,12 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <memory>
 
 #include "engine/parallel.h"
 #include "io/checkpoint.h"
 #include "optim/clip.h"
+#include "optim/ema.h"
 #include "train/metrics_log.h"
 #include "train/plot.h"
 #include "train/progress.h"
@@ -31,6 +33,13 @@ CommonFlags add_common_flags(Flags& flags, CommonDefaults defaults) {
       .quiet = flags.add_bool("quiet", "print only the epoch summaries and the final line"),
       .detect_anomaly = flags.add_bool("detect-anomaly", "check every op's output and gradient for NaN/inf (slow)"),
   };
+}
+
+double& add_ema_flag(Flags& flags) {
+  return flags.add_real("ema", 0,
+                        "evaluate an exponential moving average of the weights with this decay per step, "
+                        "e.g. 0.9999 (0: the trained weights)",
+                        0, 0.999999999);
 }
 
 void apply_common_flags(const CommonFlags& flags, const std::string& program) {
@@ -60,12 +69,33 @@ Evaluation evaluate_classifier(Module& model, const std::function<Tensor(const T
   return {static_cast<double>(correct) / static_cast<double>(seen), loss_sum / static_cast<double>(seen)};
 }
 
-// Everything a checkpoint holds: the model's parameters and buffers, and the optimiser's state.
-static std::vector<NamedTensor> checkpoint_tensors(const ClassifierTraining& run) {
+// Everything a checkpoint holds: the model's parameters and buffers, the optimiser's state and,
+// under --ema, the averaged weights.
+static std::vector<NamedTensor> checkpoint_tensors(const ClassifierTraining& run, ExponentialMovingAverage* ema) {
   std::vector<NamedTensor> tensors;
   for (auto& [name, t] : run.model->state()) tensors.push_back({"model." + name, t});
   for (auto& [name, t] : run.optimizer->state()) tensors.push_back({"optim." + name, t});
+  if (ema)
+    for (auto& [name, t] : ema->state()) tensors.push_back({"ema." + name, t});
   return tensors;
+}
+
+// The decay as the checkpoint's metadata and its messages write it ("0" without --ema).
+static std::string decay_text(double decay) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.9g", decay);
+  return text;
+}
+
+// A checkpoint holds averaged weights only if it was written under --ema; resuming must keep
+// the same decay, or the average would change its meaning halfway.
+static void check_resume_ema(const std::string& path, double ema_decay) {
+  Metadata meta = read_checkpoint_metadata(path);
+  auto it = meta.find("ema");
+  std::string saved = it == meta.end() ? "0" : it->second;
+  if (saved != decay_text(ema_decay))
+    fail("--resume " + path + ": the checkpoint was written with --ema " + saved + ", this run has --ema " +
+         decay_text(ema_decay) + "; resume with the same --ema");
 }
 
 static int64_t metadata_int(const std::map<std::string, std::string>& meta, const std::string& key,
@@ -99,9 +129,29 @@ TrainResult train_classifier(ClassifierTraining& run, const CommonFlags& flags) 
   int64_t total_steps = flags.epochs * steps_per_epoch;
   if (flags.max_steps > 0) total_steps = std::min(total_steps, flags.max_steps);
 
+  std::unique_ptr<ExponentialMovingAverage> ema;
+  if (run.ema_decay > 0)
+    ema = std::make_unique<ExponentialMovingAverage>(run.model->state(), static_cast<real>(run.ema_decay));
+  // Under --ema the averaged weights are the ones evaluated and reported; the trained ones'
+  // accuracy goes in the note.
+  auto evaluate = [&] {
+    if (!ema) return run.evaluate();
+    Evaluation trained = run.evaluate();
+    Evaluation averaged;
+    {
+      AveragedWeightsInPlace use(ema.get());
+      averaged = run.evaluate();
+    }
+    char note[96];
+    std::snprintf(note, sizeof note, " (averaged weights; trained weights %.2f%%)", 100 * trained.accuracy);
+    averaged.note += note;
+    return averaged;
+  };
+
   int64_t epoch = 0, skip_batches = 0, step = 0;
-  std::vector<NamedTensor> state = checkpoint_tensors(run);
+  std::vector<NamedTensor> state = checkpoint_tensors(run, ema.get());
   if (!flags.resume.empty()) {
+    check_resume_ema(flags.resume, run.ema_decay);
     auto meta = load_checkpoint(flags.resume, state);
     if (meta["model"] != run.model_name)
       fail("--resume " + flags.resume + ": the checkpoint holds model '" + meta["model"] + "', not '" +
@@ -119,7 +169,8 @@ TrainResult train_classifier(ClassifierTraining& run, const CommonFlags& flags) 
     save_checkpoint(flags.save, state,
                     {{"model", run.model_name}, {"epoch", std::to_string(at_epoch)},
                      {"batch_in_epoch", std::to_string(batch_in_epoch)}, {"step", std::to_string(step)},
-                     {"seed", std::to_string(flags.seed)}, {"batch", std::to_string(flags.batch)}});
+                     {"seed", std::to_string(flags.seed)}, {"batch", std::to_string(flags.batch)},
+                     {"ema", decay_text(run.ema_decay)}});
   };
 
   std::vector<Tensor> params = run.model->parameters();
@@ -153,6 +204,7 @@ TrainResult train_classifier(ClassifierTraining& run, const CommonFlags& flags) 
         double norm = clip_grad_norm(params, run.clip_norm > 0 ? run.clip_norm : no_clipping);
         if (!std::isfinite(norm)) non_finite("gradient norm", norm, step, epoch);
         run.optimizer->step();
+        if (ema) ema->update();
       } catch (const Error& e) {  // say where: e.g. the op --detect-anomaly caught
         if (std::string(e.what()).starts_with("training stopped")) throw;
         fail("training stopped at step " + std::to_string(step) + " (epoch " + std::to_string(epoch + 1) +
@@ -177,7 +229,7 @@ TrainResult train_classifier(ClassifierTraining& run, const CommonFlags& flags) 
     double train_seconds = std::chrono::duration<double>(clock::now() - epoch_started).count();
     bool epoch_complete = batch_in_epoch == steps_per_epoch;
 
-    evaluation = run.evaluate();
+    evaluation = evaluate();
     evaluated = true;
     EpochMetrics row{.epoch = epoch + 1, .step = step, .lr = run.lr_at(std::max<int64_t>(step - 1, 0)),
                      .train_loss = seen ? loss_sum / static_cast<double>(seen) : 0,
@@ -200,7 +252,7 @@ TrainResult train_classifier(ClassifierTraining& run, const CommonFlags& flags) 
   }
 
   if (!evaluated)  // a resumed run that had already finished: report where it stands
-    evaluation = run.evaluate();
+    evaluation = evaluate();
   if (!flags.plot.empty() && (!history.empty() || !flags.log.empty()))
     write_metrics_svg(flags.log.empty() ? history : read_metrics_csv(flags.log), flags.plot, run.model_name);
   TrainResult result;
@@ -209,7 +261,10 @@ TrainResult train_classifier(ClassifierTraining& run, const CommonFlags& flags) 
   result.seconds = std::chrono::duration<double>(clock::now() - started).count();
   double epochs_run = static_cast<double>(step) / static_cast<double>(steps_per_epoch);
   if (!evaluation.summary.empty()) std::printf("%s\n", evaluation.summary.c_str());
-  if (run.before_final_line) run.before_final_line();
+  if (run.before_final_line) {
+    AveragedWeightsInPlace use(ema.get());
+    run.before_final_line();
+  }
   std::printf("final test_acc=%.4f epochs=%g seconds=%.1f\n", result.test_accuracy, epochs_run, result.seconds);
   return result;
 }

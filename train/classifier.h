@@ -52,6 +52,8 @@ struct CommonDefaults {
   std::string lr_help = "peak learning rate";
 };
 CommonFlags add_common_flags(Flags& flags, CommonDefaults defaults);
+// --ema DECAY, for the trainers whose steps follow gradients (ClassifierTraining::ema_decay).
+double& add_ema_flag(Flags& flags);
 // Applies --threads and --detect-anomaly; prints the run's set-up line unless --quiet.
 void apply_common_flags(const CommonFlags& flags, const std::string& program);
 
@@ -79,6 +81,10 @@ struct ClassifierTraining {
   Optimizer* optimizer = nullptr;
   std::function<double(int64_t step)> lr_at = {};  // the schedule; default: constant --lr
   double clip_norm = 0;                        // 0: no clipping
+  // > 0: keep an exponential moving average of the weights with this decay per step
+  // (optim/ema.h) and evaluate, draw and report it; the trained weights' accuracy goes in the
+  // epoch's summary line too.
+  double ema_decay = 0;
   // Optional: the loss of one step (default: cross_entropy(forward(images), labels)), and the
   // evaluation after each epoch (default: evaluate_classifier on test_loader).
   std::function<StepLoss(const Batch& batch)> step_loss = {};
@@ -87,7 +93,8 @@ struct ClassifierTraining {
   // starts in (train_stn --redraw: that epoch's distortions of the training digits).
   std::function<void(int64_t epoch)> before_epoch = {};
   // Optional: work after the last evaluation, before the final line (a trainer's --visualize
-  // picture), so that "final test_acc=..." stays the last line printed.
+  // picture, drawn with the averaged weights under --ema), so that "final test_acc=..." stays
+  // the last line printed.
   std::function<void()> before_final_line = {};
 };
 
