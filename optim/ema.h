@@ -1,8 +1,8 @@
 // ExponentialMovingAverage: a running average of a model's weights, evaluated in their place
-// (Polyak averaging as TensorFlow's tf.train.ExponentialMovingAverage and timm's ModelEma do
+// (Polyak averaging, as TensorFlow's tf.train.ExponentialMovingAverage with num_updates does
 // it). The weights an optimiser ends on wander with the noise of the last steps; their average
-// over the last few thousand steps usually sits nearer the middle of the valley and tests a
-// little better.
+// over the last few thousand steps can sit nearer the middle of the valley and test a little
+// better.
 //
 //     ExponentialMovingAverage ema(model.state(), 0.9999f);
 //     ... optimizer.step(); ema.update(); ...            after every step
