@@ -1,0 +1,176 @@
+#!/usr/bin/python3
+"""resnet20 trained by PyTorch on the same CIFAR-10 files with train_cifar's recipe, to tell the
+engine from the data: if PyTorch ends where `train_cifar --model resnet20` does, what separates
+both from the paper's figure is not glimpse.
+
+    /usr/bin/python3 bench/train_resnet20_torch.py --cifar DIR --epochs 50 --threads 2 \\
+        --save runs/torch_resnet20.pt --log runs/torch_resnet20.csv
+
+DIR holds data_batch_1..5.bin and test_batch.bin (the official binary files, or what
+build/convert_cifar10 wrote from an image folder). The recipe is train_cifar's default, the one
+bench/parity_resnet20.py checks step by step: MODELS.md's resnet20 and initialisation
+(bench/pytorch_reference.py); SGD, momentum 0.9, weight decay 5e-4 (L2 in the gradient, PyTorch's
+weight_decay); batch 128, the last partial batch a step; lr 0.1, one epoch of linear warm-up, then
+a cosine to 0, set before every step; a random 32x32 crop of the image padded with 4 black pixels,
+a horizontal flip with probability 1/2, then the official mean and standard deviation. After each
+epoch: test accuracy, a CSV row in train_cifar's columns (--log) and an atomic checkpoint (--save),
+from which a rerun of the same command resumes. The last line is train_cifar's:
+`final test_acc=<fraction> epochs=<n> seconds=<s>`.
+
+Run with Debian's /usr/bin/python3 (python3-torch, PyTorch 1.13, CPU). Not part of ctest.
+"""
+import argparse
+import math
+import os
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.dont_write_bytecode = True  # no __pycache__ left in bench/
+from pytorch_reference import ResNet20, init_weights, requested_threads  # noqa: E402  (sets OPENBLAS_NUM_THREADS)
+
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+MEAN = torch.tensor([0.4914, 0.4822, 0.4465]).view(1, 3, 1, 1)  # io/dataset.h's cifar10_mean
+STD = torch.tensor([0.2470, 0.2435, 0.2616]).view(1, 3, 1, 1)   # and cifar10_stddev
+RECORD = 1 + 3 * 32 * 32  # label byte, then the red, green and blue planes
+
+
+def read_cifar(paths):
+    """The binary records of `paths` -> (images uint8 (N, 3, 32, 32), labels int64 (N,))."""
+    data = bytearray()
+    for path in paths:
+        with open(path, "rb") as f:
+            chunk = f.read()
+        if len(chunk) == 0 or len(chunk) % RECORD != 0:
+            sys.exit(f"{path}: {len(chunk)} bytes is not a whole number of {RECORD}-byte CIFAR-10 records")
+        data += chunk
+    records = torch.frombuffer(data, dtype=torch.uint8).reshape(-1, RECORD)
+    labels = records[:, 0].long()
+    if labels.max() > 9:
+        sys.exit(f"{paths[0]}...: a label above 9")
+    return records[:, 1:].reshape(-1, 3, 32, 32).clone(), labels
+
+
+def normalise(images):  # uint8 (N, 3, 32, 32) -> float, per channel (x / 255 - mean) / std
+    return (images.float() / 255 - MEAN) / STD
+
+
+def augment(images, generator, padding=4):
+    """Random crop of the image padded with black, then a random horizontal flip."""
+    n = images.shape[0]
+    padded = F.pad(images, (padding,) * 4, value=0)
+    tops = torch.randint(0, 2 * padding + 1, (n,), generator=generator).tolist()
+    lefts = torch.randint(0, 2 * padding + 1, (n,), generator=generator).tolist()
+    flips = torch.rand(n, generator=generator) < 0.5
+    crops = torch.stack([padded[i, :, t:t + 32, l:l + 32] for i, (t, l) in enumerate(zip(tops, lefts))])
+    return torch.where(flips.view(-1, 1, 1, 1), crops.flip(-1), crops)
+
+
+def lr_at(step, peak, warmup, total):
+    """One warm-up epoch climbing to `peak`, then half a cosine to 0 (optim/schedule.h)."""
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    return peak * (1 + math.cos(math.pi * (step - warmup) / (total - warmup))) / 2
+
+
+def evaluate(model, images, labels):
+    model.eval()
+    correct, loss_sum = 0, 0.0
+    with torch.no_grad():
+        for start in range(0, len(labels), 500):
+            logits = model(normalise(images[start:start + 500]))
+            y = labels[start:start + 500]
+            loss_sum += F.cross_entropy(logits, y, reduction="sum").item()
+            correct += (logits.argmax(1) == y).sum().item()
+    return correct / len(labels), loss_sum / len(labels)
+
+
+def save_atomically(state, path):
+    temporary = path + ".tmp"
+    torch.save(state, temporary)
+    os.replace(temporary, path)  # a crash mid-write leaves the previous checkpoint
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--cifar", required=True, help="folder with data_batch_1..5.bin and test_batch.bin")
+    parser.add_argument("--epochs", type=int, default=50)
+    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--lr", type=float, default=0.1)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=int(requested_threads(sys.argv)))
+    parser.add_argument("--save", default="", help="checkpoint after every epoch; resumed from if it exists")
+    parser.add_argument("--log", default="", help="CSV of every epoch, train_cifar's columns")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+
+    train_images, train_labels = read_cifar([os.path.join(args.cifar, f"data_batch_{i}.bin") for i in range(1, 6)])
+    test_images, test_labels = read_cifar([os.path.join(args.cifar, "test_batch.bin")])
+    print(f"CIFAR-10 from {args.cifar}: {len(train_labels)} training, {len(test_labels)} test images; "
+          f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads")
+
+    torch.manual_seed(args.seed)
+    model = init_weights(ResNet20())
+    optimizer = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9, weight_decay=5e-4)
+    steps_per_epoch = math.ceil(len(train_labels) / args.batch)
+    total_steps = args.epochs * steps_per_epoch
+    first_epoch, train_seconds = 0, 0.0
+    if args.save and os.path.exists(args.save):
+        state = torch.load(args.save)
+        if state["epochs"] != args.epochs or state["seed"] != args.seed:
+            sys.exit(f"--save {args.save}: written by a run of {state['epochs']} epochs, seed {state['seed']}; "
+                     f"this run has {args.epochs}, seed {args.seed}")
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        first_epoch, train_seconds = state["epoch"], state["train_seconds"]
+        print(f"resumed from {args.save} after epoch {first_epoch}")
+    if args.log and first_epoch == 0:
+        with open(args.log, "w") as f:
+            f.write("epoch,step,lr,train_loss,train_acc,test_loss,test_acc,seconds,images_per_s\n")
+
+    test_acc = None
+    for epoch in range(first_epoch, args.epochs):
+        generator = torch.Generator().manual_seed(args.seed * 1_000_003 + epoch)  # resumable: per epoch
+        order = torch.randperm(len(train_labels), generator=generator)
+        model.train()
+        started = time.perf_counter()
+        loss_sum, correct = 0.0, 0
+        for b in range(steps_per_epoch):
+            step = epoch * steps_per_epoch + b
+            index = order[b * args.batch:(b + 1) * args.batch]
+            x = normalise(augment(train_images[index], generator))
+            y = train_labels[index]
+            for group in optimizer.param_groups:
+                group["lr"] = lr_at(step, args.lr, steps_per_epoch, total_steps)
+            logits = model(x)
+            loss = F.cross_entropy(logits, y)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            loss_sum += loss.item() * len(y)
+            correct += (logits.argmax(1) == y).sum().item()
+        seconds = time.perf_counter() - started
+        train_seconds += seconds
+        test_acc, test_loss = evaluate(model, test_images, test_labels)
+        n = len(train_labels)
+        last_lr = lr_at((epoch + 1) * steps_per_epoch - 1, args.lr, steps_per_epoch, total_steps)
+        print(f"epoch {epoch + 1}: train loss {loss_sum / n:.4f} acc {100 * correct / n:.2f}% | "
+              f"test loss {test_loss:.4f} acc {100 * test_acc:.2f}% | {seconds:.1f} s, {n / seconds:.0f} img/s",
+              flush=True)
+        if args.log:
+            with open(args.log, "a") as f:
+                f.write(f"{epoch + 1},{(epoch + 1) * steps_per_epoch},{last_lr:.9g},{loss_sum / n:.6f},"
+                        f"{correct / n:.6f},{test_loss:.6f},{test_acc:.6f},{seconds:.2f},{n / seconds:.1f}\n")
+        if args.save:
+            save_atomically({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch + 1,
+                             "epochs": args.epochs, "seed": args.seed, "train_seconds": train_seconds}, args.save)
+    if test_acc is None:  # resumed after the last epoch: report where it stands
+        test_acc, _ = evaluate(model, test_images, test_labels)
+    print(f"final test_acc={test_acc:.4f} epochs={args.epochs} seconds={train_seconds:.1f}")
+
+
+if __name__ == "__main__":
+    main()
