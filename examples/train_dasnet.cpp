@@ -39,11 +39,8 @@ using namespace glimpse;
 // Loads the resnet20 of a train_cifar checkpoint: "model.*" into the net; the file also holds
 // SGD's state ("optim.*"), which load_checkpoint needs named, so a like optimiser receives it.
 static void load_base(ResNet20& net, const std::string& path) {
-  std::vector<NamedTensor> tensors;
-  for (auto& [name, t] : net.state()) tensors.push_back({"model." + name, t});
   SGD sgd(net.parameters(), {.lr = 0.1f, .momentum = 0.9f});
-  for (auto& [name, t] : sgd.state()) tensors.push_back({"optim." + name, t});
-  Metadata meta = load_checkpoint(path, tensors);
+  Metadata meta = load_checkpoint(path, classifier_checkpoint_tensors(net, sgd));
   if (meta["model"] != "resnet20") fail("--base " + path + ": holds model '" + meta["model"] + "', not resnet20");
 }
 

@@ -35,6 +35,7 @@
 #include "models/zoo.h"
 #include "optim/ema.h"
 #include "optim/sgd.h"
+#include "train/classifier.h"
 #include "train/metrics_log.h"
 
 using namespace glimpse;
@@ -134,10 +135,7 @@ void write_resnet20_checkpoint(const std::string& path, bool poisoned) {
   ResNet20 net(rng);
   if (poisoned) net.fc->bias.data()[3] = std::numeric_limits<real>::quiet_NaN();
   SGD sgd(net.parameters(), {.lr = 0.1f, .momentum = 0.9f});
-  std::vector<NamedTensor> tensors;
-  for (auto& [name, t] : net.state()) tensors.push_back({"model." + name, t});
-  for (auto& [name, t] : sgd.state()) tensors.push_back({"optim." + name, t});
-  save_checkpoint(path, tensors, {{"model", "resnet20"}, {"epoch", "1"}, {"batch_in_epoch", "0"}, {"step", "0"}});
+  save_checkpoint(path, classifier_checkpoint_tensors(net, sgd), {{"model", "resnet20"}, {"epoch", "1"}, {"batch_in_epoch", "0"}, {"step", "0"}});
 }
 
 // The base of every train_dasnet run here (--base).
@@ -474,22 +472,13 @@ TEST_CASE("train_mnist --ema averages the weights without changing the training"
   CHECK_THAT(averaged.output, Contains("(averaged weights; trained weights "));
   CHECK(read_checkpoint_metadata(dir / "ema.ckpt").at("ema") == "0.9");
 
-  // the tensors train_mnist saves: model, Adam's state, and under --ema the averages
-  auto checkpoint_tensors = [](Module& model, Optimizer& adam, ExponentialMovingAverage* ema) {
-    std::vector<NamedTensor> tensors;
-    for (auto& [name, t] : model.state()) tensors.push_back({"model." + name, t});
-    for (auto& [name, t] : adam.state()) tensors.push_back({"optim." + name, t});
-    if (ema)
-      for (auto& [name, t] : ema->state()) tensors.push_back({"ema." + name, t});
-    return tensors;
-  };
   Rng rng(1);
   std::shared_ptr<Module> without = create_model("mnist_cnn", rng), with = create_model("mnist_cnn", rng);
   auto adam_without = make_optimizer("adam", without->parameters(), 1e-3f, 0.9f);
   auto adam_with = make_optimizer("adam", with->parameters(), 1e-3f, 0.9f);
   ExponentialMovingAverage ema(with->state(), 0.9f);
-  load_checkpoint(dir / "plain.ckpt", checkpoint_tensors(*without, *adam_without, nullptr));
-  load_checkpoint(dir / "ema.ckpt", checkpoint_tensors(*with, *adam_with, &ema));
+  load_checkpoint(dir / "plain.ckpt", classifier_checkpoint_tensors(*without, *adam_without));
+  load_checkpoint(dir / "ema.ckpt", classifier_checkpoint_tensors(*with, *adam_with, &ema));
   CHECK(ema.updates() == 30);
   std::vector<Tensor> trained_without = without->parameters(), trained_with = with->parameters();
   for (size_t i = 0; i < trained_with.size(); i++) CHECK(trained_with[i].to_vector() == trained_without[i].to_vector());

@@ -69,12 +69,10 @@ Evaluation evaluate_classifier(Module& model, const std::function<Tensor(const T
   return {static_cast<double>(correct) / static_cast<double>(seen), loss_sum / static_cast<double>(seen)};
 }
 
-// Everything a checkpoint holds: the model's parameters and buffers, the optimiser's state and,
-// under --ema, the averaged weights.
-static std::vector<NamedTensor> checkpoint_tensors(const ClassifierTraining& run, ExponentialMovingAverage* ema) {
+std::vector<NamedTensor> classifier_checkpoint_tensors(Module& model, Optimizer& optimizer, ExponentialMovingAverage* ema) {
   std::vector<NamedTensor> tensors;
-  for (auto& [name, t] : run.model->state()) tensors.push_back({"model." + name, t});
-  for (auto& [name, t] : run.optimizer->state()) tensors.push_back({"optim." + name, t});
+  for (auto& [name, t] : model.state()) tensors.push_back({"model." + name, t});
+  for (auto& [name, t] : optimizer.state()) tensors.push_back({"optim." + name, t});
   if (ema)
     for (auto& [name, t] : ema->state()) tensors.push_back({"ema." + name, t});
   return tensors;
@@ -149,7 +147,7 @@ TrainResult train_classifier(ClassifierTraining& run, const CommonFlags& flags) 
   };
 
   int64_t epoch = 0, skip_batches = 0, step = 0;
-  std::vector<NamedTensor> state = checkpoint_tensors(run, ema.get());
+  std::vector<NamedTensor> state = classifier_checkpoint_tensors(*run.model, *run.optimizer, ema.get());
   if (!flags.resume.empty()) {
     check_resume_ema(flags.resume, run.ema_decay);
     auto meta = load_checkpoint(flags.resume, state);

@@ -106,6 +106,13 @@ struct TrainResult {
 
 TrainResult train_classifier(ClassifierTraining& run, const CommonFlags& flags);
 
+class ExponentialMovingAverage;
+// The tensors of a train_classifier checkpoint, under the names it saves them by: the model's
+// parameters and buffers ("model.*"), the optimiser's state ("optim.*") and, under --ema, the
+// averaged weights ("ema.*"). Reading one back needs the same list.
+std::vector<NamedTensor> classifier_checkpoint_tensors(Module& model, Optimizer& optimizer,
+                                                       ExponentialMovingAverage* ema = nullptr);
+
 // Accuracy and mean loss of `forward` over a loader, in evaluation mode without a graph.
 Evaluation evaluate_classifier(Module& model, const std::function<Tensor(const Tensor&)>& forward, DataLoader& loader);
 
