@@ -1,6 +1,7 @@
 #include "io/image.h"
 
 #include <algorithm>
+#include <array>
 #include <climits>
 #include <memory>
 
@@ -13,20 +14,53 @@ namespace glimpse {
 
 namespace {
 
-// stb_image 2.27 (Debian 12) builds a JPEG Huffman table without checking that its 16 code
-// counts add up to at most 256, the size of its symbol arrays: a corrupt DHT segment makes it
-// write past them (found by fuzz/fuzz_image.cpp; later stb releases check). So we walk the
-// JPEG's segments the way stb does and refuse such a table before stb sees it:
+// Which Huffman tables a JPEG has defined so far: [0 = DC, 1 = AC][table id 0..3].
+using HuffmanTablesDefined = std::array<std::array<bool, 4>, 2>;
+
+// A scan header (SOS payload): n, then n x (component id, DC table << 4 | AC table), then the
+// spectral start Ss, the spectral end and Ah << 4 | Al. A baseline scan decodes with both tables of
+// each component; a progressive scan with the DC table in its first DC scan (Ss = 0, Ah = 0), with
+// none in a DC refinement, with the AC table in an AC scan (Ss > 0). Returns the first table it
+// uses that is not defined, or "". Table ids over 3, and a cut header, are stb's to refuse.
+std::string undefined_scan_table(const uint8_t* payload, size_t available, bool progressive,
+                                 const HuffmanTablesDefined& defined) {
+  if (available < 1) return "";
+  const size_t components = payload[0];
+  if (available < 1 + 2 * components + 3) return "";
+  const uint8_t spectral_start = payload[1 + 2 * components];
+  const uint8_t approximation_high = payload[3 + 2 * components] >> 4;
+  const bool uses_dc = !progressive || (spectral_start == 0 && approximation_high == 0);
+  const bool uses_ac = !progressive || spectral_start > 0;
+  for (size_t c = 0; c < components; c++) {
+    const int dc_table = payload[2 + 2 * c] >> 4, ac_table = payload[2 + 2 * c] & 15;
+    if (uses_dc && dc_table <= 3 && !defined[0][dc_table])
+      return "a scan uses DC Huffman table " + std::to_string(dc_table) + ", which the file does not define";
+    if (uses_ac && ac_table <= 3 && !defined[1][ac_table])
+      return "a scan uses AC Huffman table " + std::to_string(ac_table) + ", which the file does not define";
+  }
+  return "";
+}
+
+// stb_image 2.27 (Debian 12) trusts a JPEG's Huffman tables more than a corrupt file deserves
+// (found by fuzz/fuzz_image.cpp; later stb releases check both):
+//  - it builds a table without checking that its 16 code counts add up to at most 256, the size
+//    of its symbol arrays: a corrupt DHT segment makes it write past them;
+//  - it decodes a scan with whatever table ids the scan names, defined or not: a table the file
+//    never defined is memory stb never filled (io/stb_image_impl.cpp zeroes it; still garbage).
+// So we walk the JPEG's segments the way stb does and name such a table before stb sees it:
 //   FF D8 (start) | FF xx, 2-byte length, payload | ... | FF DA scan header, then entropy-coded
 //   bytes in which FF 00 is a literal FF and FF D0..D7 a restart, until the next marker.
 // A DHT payload holds tables: 1 byte class/id, 16 counts, then sum(counts) symbol bytes.
-bool jpeg_huffman_tables_fit(const std::vector<uint8_t>& bytes) {
+// Returns what is wrong, or "" for a JPEG stb may decode (and for a file that is not a JPEG).
+std::string jpeg_huffman_problem(const std::vector<uint8_t>& bytes) {
   const size_t size = bytes.size();
   // stb reads a marker as FF, any number of fill FFs, then the code: the start is FF.. D8
   size_t pos = 0;
   while (pos < size && bytes[pos] == 0xFF) pos++;
-  if (pos == 0 || pos >= size || bytes[pos] != 0xD8) return true;  // not a JPEG
+  if (pos == 0 || pos >= size || bytes[pos] != 0xD8) return "";  // not a JPEG
   pos++;
+  HuffmanTablesDefined defined{};
+  bool progressive = false;
   while (pos + 1 < size) {
     if (bytes[pos] != 0xFF) {  // entropy-coded data: look for the next marker
       pos++;
@@ -44,20 +78,27 @@ bool jpeg_huffman_tables_fit(const std::vector<uint8_t>& bytes) {
     if (pos + 4 > size) break;
     size_t length = size_t(bytes[pos + 2]) << 8 | bytes[pos + 3];  // includes its own 2 bytes
     if (length < 2) break;  // stb skips to the end of the file
+    if (marker == 0xC2) progressive = true;  // SOF2: a progressive frame
     if (marker == 0xC4) {  // DHT: stb reads tables while the length lasts
       size_t at = pos + 4;
       int64_t left = static_cast<int64_t>(length) - 2;
       while (left > 0 && at < size) {
+        const int table_class = bytes[at] >> 4, table_id = bytes[at] & 15;
         size_t symbols = 0;  // stb reads a count cut off by the end of the file as 0
         for (size_t i = at + 1; i <= at + 16 && i < size; i++) symbols += bytes[i];
-        if (symbols > 256) return false;
+        if (symbols > 256) return "a Huffman table has more than 256 codes";
+        if (table_class <= 1 && table_id <= 3) defined[table_class][table_id] = true;
         at += 17 + symbols;
         left -= 17 + static_cast<int64_t>(symbols);
       }
     }
+    if (marker == 0xDA) {  // SOS: the tables this scan decodes with must exist by now
+      std::string problem = undefined_scan_table(bytes.data() + pos + 4, size - pos - 4, progressive, defined);
+      if (!problem.empty()) return problem;
+    }
     pos += 2 + length;
   }
-  return true;
+  return "";
 }
 
 // stb_image grows its buffer to a PNG IDAT chunk's stated length before it reads the chunk,
@@ -85,8 +126,8 @@ Image decode_image(const std::vector<uint8_t>& bytes, int64_t channels, const st
   if (bytes.empty()) fail(what + ": empty file, not an image");
   if (bytes.size() > static_cast<size_t>(INT_MAX)) fail(what + ": file too large for an image");
 
-  if (!jpeg_huffman_tables_fit(bytes))
-    fail(what + ": not a readable image (Corrupt JPEG: a Huffman table has more than 256 codes)");
+  if (std::string problem = jpeg_huffman_problem(bytes); !problem.empty())
+    fail(what + ": not a readable image (Corrupt JPEG: " + problem + ")");
 
   if (!png_chunks_fit(bytes))
     fail(what + ": not a readable image (Corrupt PNG: a chunk runs past the end of the file)");

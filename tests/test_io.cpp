@@ -621,6 +621,33 @@ TEST_CASE("a JPEG whose Huffman table has more than 256 codes is refused, not ov
   CHECK(image.width == 32);
 }
 
+TEST_CASE("a JPEG scan that uses a Huffman table the file never defines is refused", "[data][image]") {
+  // found by fuzz/fuzz_image.cpp: the scan gives its second component AC table 3, which no DHT
+  // segment defines; stb_image 2.27 decoded with whatever memory held and indexed past a table
+  std::ifstream file(std::string(GLIMPSE_SOURCE_DIR) + "/fuzz/corpus/image/regression_jpeg_undefined_huffman_table.jpg",
+                     std::ios::binary);
+  std::vector<uint8_t> bytes{std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
+  REQUIRE(bytes.size() == 924);
+  CHECK_THROWS_WITH(decode_image(bytes, 3, "scan.jpg"),
+                    Contains("scan.jpg") && Contains("uses AC Huffman table 3, which the file does not define"));
+}
+
+TEST_CASE("a corrupt JPEG whose DC coefficient overflows int decodes without undefined behaviour", "[data][image]") {
+  // found by fuzz/fuzz_image.cpp under UBSan: stb_image multiplies a block's DC coefficient by its
+  // quantisation entry in int. This 211-byte JPEG (16x8 grey, two blocks) has a 16-bit quantisation
+  // table of 65535s and a DC table whose one code means "+32767": the second block's coefficient
+  // 65534 times 65535 overflows. io/stb_image_impl.cpp is compiled with -fwrapv, so the product
+  // wraps (defined, garbage pixels of a corrupt file); test.sh --sanitize would stop here otherwise.
+  // fuzz/make_jpeg_dc_overflow.py writes the file.
+  std::ifstream file(std::string(GLIMPSE_SOURCE_DIR) + "/fuzz/corpus/image/regression_jpeg_dc_overflow.jpg",
+                     std::ios::binary);
+  std::vector<uint8_t> bytes{std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
+  REQUIRE(bytes.size() == 211);
+  Image image = decode_image(bytes, 1, "dc.jpg");
+  CHECK(image.height == 8);
+  CHECK(image.width == 16);
+}
+
 TEST_CASE("a PNG chunk that runs past the end of the file is refused before anything is allocated for it",
           "[data][image]") {
   // found by fuzz/fuzz_image.cpp: a 63-byte file whose IDAT claims ~1.5 GB made stb allocate that
