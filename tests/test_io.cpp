@@ -648,6 +648,29 @@ TEST_CASE("a corrupt JPEG whose DC coefficient overflows int decodes without und
   CHECK(image.width == 16);
 }
 
+TEST_CASE("every image file fuzzing failed on is decoded or refused with a message, never a crash", "[data][image]") {
+  // fuzz/corpus/image/regression_* keeps each input on which fuzz/fuzz_image.cpp found a fault;
+  // under scripts/test.sh --sanitize this also checks that stb's code stays quiet on them
+  int files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(std::string(GLIMPSE_SOURCE_DIR) + "/fuzz/corpus/image")) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("regression_", 0) != 0) continue;
+    std::ifstream file(entry.path(), std::ios::binary);
+    std::vector<uint8_t> bytes{std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
+    for (int64_t channels = 1; channels <= 4; channels++) {
+      INFO(name << " as " << channels << " channels");
+      try {
+        Image image = decode_image(bytes, channels, name);
+        CHECK(image.pixels.size() == static_cast<size_t>(image.height * image.width * channels));
+      } catch (const Error& error) {
+        CHECK_THAT(error.what(), Contains(name));
+      }
+    }
+    files++;
+  }
+  CHECK(files >= 9);
+}
+
 TEST_CASE("a PNG chunk that runs past the end of the file is refused before anything is allocated for it",
           "[data][image]") {
   // found by fuzz/fuzz_image.cpp: a 63-byte file whose IDAT claims ~1.5 GB made stb allocate that
