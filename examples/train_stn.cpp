@@ -11,6 +11,9 @@
 //   rotated    a random rotation in [-90, 90] degrees, 28x28            (io/distorted_mnist.h)
 //   rts        rotation, scale and translation on a 42x42 canvas
 //   cluttered  translated on a 60x60 canvas with 4 8x8 fragments of other digits
+//   rts-upright  the rts digits (the same draws) turned back upright, to their size and centred
+//              from the generator's record (upright_rts): what a perfect transformer would show
+//              the classifier; a diagnostic of the classifier's ceiling, with --no-transformer
 // The distorted training images are drawn ONCE PER RUN from --seed (every epoch sees the same
 // distortions), or with --redraw afresh for every epoch after the first, from --seed and the
 // epoch (an endless supply of distortions of the same 60,000 digits; a resumed run draws what
@@ -60,7 +63,8 @@ constexpr uint64_t test_distortion_seed = 20150605;  // fixed: every run evaluat
 // The distorted copy of a set of 28x28 digits, each drawn from rng.
 static ImageDataset distort(const ImageDataset& mnist, const std::string& kind, Rng& rng) {
   if (kind == "mnist") return mnist;
-  const int64_t side = kind == "rotated" ? mnist_side : kind == "rts" ? rts_side : translated_side;
+  const bool rts_canvas = kind == "rts" || kind == "rts-upright";
+  const int64_t side = kind == "rotated" ? mnist_side : rts_canvas ? rts_side : translated_side;
   ImageDataset out{.channels = 1, .height = side, .width = side, .pixels = {}, .labels = mnist.labels,
                    .class_names = mnist.class_names};
   out.pixels.resize(static_cast<size_t>(mnist.size() * side * side));
@@ -70,6 +74,10 @@ static ImageDataset distort(const ImageDataset& mnist, const std::string& kind, 
       rotated_digit(mnist.image(i), rng, canvas);
     } else if (kind == "rts") {
       rts_digit(mnist.image(i), rng, canvas);
+    } else if (kind == "rts-upright") {  // the same draws as rts, then undone
+      std::vector<uint8_t> distorted(rts_side * rts_side);
+      DigitPlacement drawn = rts_digit(mnist.image(i), rng, distorted.data());
+      upright_rts(distorted.data(), drawn, canvas);
     } else {  // cluttered: fragments cut from 4 other digits of the same set
       std::vector<const uint8_t*> others;
       while (others.size() < 4) {
@@ -239,8 +247,9 @@ static void write_mistakes(StnMnist& model, const ImageDataset& test_set, float 
 
 int main(int argc, char** argv) {
   Flags flags("train_stn", "Trains stn_mnist (or its CNN baseline) on MNIST or a distorted MNIST.");
-  std::string& dataset = flags.add_choice("dataset", "rts", {"mnist", "rotated", "rts", "cluttered"},
-                                          "the digits as they are, or distorted (io/distorted_mnist.h)");
+  std::string& dataset = flags.add_choice("dataset", "rts", {"mnist", "rotated", "rts", "cluttered", "rts-upright"},
+                                          "the digits as they are, or distorted (io/distorted_mnist.h); rts-upright: "
+                                          "the rts digits undone, as a perfect transformer would show them");
   bool& no_transformer = flags.add_bool("no-transformer", "the CNN baseline: the classifier without the transformer");
   bool& redraw = flags.add_bool("redraw", "fresh distortions of the training digits every epoch, not once per run");
   std::string& visualize = flags.add_string("visualize", "", "PNG file: test images beside their transformed versions");

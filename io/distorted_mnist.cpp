@@ -17,18 +17,20 @@ namespace glimpse {
 
 namespace {  // helpers of this file only
 
-// The digit at the fractional pixel (x, y), bilinear, 0 outside.
-double sample_digit(const uint8_t* digit, double x, double y) {
+// A side x side image at the fractional pixel (x, y), bilinear, 0 outside.
+double sample_bilinear(const uint8_t* image, int64_t side, double x, double y) {
   double fx = std::floor(x), fy = std::floor(y);
-  if (!(fx >= -1 && fx < mnist_side && fy >= -1 && fy < mnist_side)) return 0;
+  if (!(fx >= -1 && fx < side && fy >= -1 && fy < side)) return 0;
   int64_t x0 = static_cast<int64_t>(fx), y0 = static_cast<int64_t>(fy);
   double wx = x - fx, wy = y - fy;
   auto at = [&](int64_t row, int64_t col) -> double {
-    return (row >= 0 && row < mnist_side && col >= 0 && col < mnist_side) ? digit[row * mnist_side + col] : 0.0;
+    return (row >= 0 && row < side && col >= 0 && col < side) ? image[row * side + col] : 0.0;
   };
   return (1 - wy) * ((1 - wx) * at(y0, x0) + wx * at(y0, x0 + 1)) +
          wy * ((1 - wx) * at(y0 + 1, x0) + wx * at(y0 + 1, x0 + 1));
 }
+
+uint8_t to_byte(double value) { return static_cast<uint8_t>(std::clamp(std::lround(value), 0L, 255L)); }
 
 // Draws the digit rotated by angle and scaled about its centre onto the centre of a side x side canvas.
 void draw_transformed(const uint8_t* digit, double angle_degrees, double scale, uint8_t* out, int64_t side) {
@@ -39,7 +41,7 @@ void draw_transformed(const uint8_t* digit, double angle_degrees, double scale, 
       double dx = j - c_out, dy = i - c_out;  // the inverse rotation of (dx, dy), then the inverse scale
       double x = (cos_a * dx + sin_a * dy) / scale + c_digit;
       double y = (-sin_a * dx + cos_a * dy) / scale + c_digit;
-      out[i * side + j] = static_cast<uint8_t>(std::clamp(std::lround(sample_digit(digit, x, y)), 0L, 255L));
+      out[i * side + j] = to_byte(sample_bilinear(digit, mnist_side, x, y));
     }
   }
 }
@@ -83,6 +85,8 @@ DigitPlacement rts_digit(const uint8_t* digit, Rng& rng, uint8_t* out) {
   int64_t box_h = r1 - r0 + 1, box_w = c1 - c0 + 1;
   drawn.top = box_h <= rts_side ? rng.randint(rts_side - box_h + 1) : (rts_side - box_h) / 2;
   drawn.left = box_w <= rts_side ? rng.randint(rts_side - box_w + 1) : (rts_side - box_w) / 2;
+  drawn.centre_x = (work_side - 1) / 2.0 - c0 + drawn.left;  // the work canvas's centre, moved with the box
+  drawn.centre_y = (work_side - 1) / 2.0 - r0 + drawn.top;
   std::fill(out, out + rts_side * rts_side, uint8_t{0});
   for (int64_t i = 0; i < rts_side; i++) {
     for (int64_t j = 0; j < rts_side; j++) {
@@ -91,6 +95,23 @@ DigitPlacement rts_digit(const uint8_t* digit, Rng& rng, uint8_t* out) {
     }
   }
   return drawn;
+}
+
+// The forward map of draw_transformed, moved to the canvas: a digit point x lands at
+//     p = scale R(angle) (x - c_digit) + centre.
+// Each output pixel, read as a digit point x = o - c_out + c_digit (the digit at its size, centred),
+// takes the canvas at that p.
+void upright_rts(const uint8_t* canvas, const DigitPlacement& drawn, uint8_t* out) {
+  double a = drawn.angle_degrees * std::numbers::pi / 180, cos_a = std::cos(a), sin_a = std::sin(a);
+  double c_out = (rts_side - 1) / 2.0;
+  for (int64_t i = 0; i < rts_side; i++) {
+    for (int64_t j = 0; j < rts_side; j++) {
+      double u = j - c_out, v = i - c_out;  // x - c_digit
+      double x = drawn.scale * (cos_a * u - sin_a * v) + drawn.centre_x;
+      double y = drawn.scale * (sin_a * u + cos_a * v) + drawn.centre_y;
+      out[i * rts_side + j] = to_byte(sample_bilinear(canvas, rts_side, x, y));
+    }
+  }
 }
 
 DigitPlacement translated_digit(const uint8_t* digit, Rng& rng, uint8_t* out, int64_t side) {

@@ -33,6 +33,7 @@ struct DigitPlacement {
   double angle_degrees = 0;
   double scale = 1;
   int64_t left = 0, top = 0;
+  double centre_x = 0, centre_y = 0;  // RTS: where the digit's centre (13.5, 13.5) landed, in canvas pixels
 };
 
 // out: 28*28 bytes.
@@ -41,6 +42,12 @@ DigitPlacement rotated_digit(const uint8_t* digit, Rng& rng, uint8_t* out);
 // out: 42*42 bytes. The ink of any real MNIST digit (inside its central 20x20 box) fits at
 // every angle and scale; a larger blob is centred and cut at the canvas edges.
 DigitPlacement rts_digit(const uint8_t* digit, Rng& rng, uint8_t* out);
+
+// out: 42*42 bytes. Undoes what rts_digit drew, from its record: the canvas turned back upright,
+// scaled back to the digit's size and centred, as a perfect spatial transformer would show it
+// to the classifier (less what two bilinear resamplings and rounding to bytes lose). A diagnostic:
+// train_stn --dataset rts-upright trains the classifier alone on these.
+void upright_rts(const uint8_t* canvas, const DigitPlacement& drawn, uint8_t* out);
 
 // out: side*side bytes, side >= 28.
 DigitPlacement translated_digit(const uint8_t* digit, Rng& rng, uint8_t* out, int64_t side = translated_side);

@@ -139,3 +139,28 @@ TEST_CASE("distorted mnist: cluttered adds fragments of other digits only", "[da
     CHECK(clutter_pixels <= 4 * 64);
   }
 }
+
+TEST_CASE("distorted mnist: upright_rts undoes what rts_digit drew", "[data]") {
+  // The digit centred on a 42x42 canvas (7 pixels of margin) is what a perfect transformer would
+  // show; after two bilinear resamplings the undone canvas matches it up to blurred edges.
+  Image digit = synthetic_digit();
+  Image centred(rts_side * rts_side, 0);
+  for (int64_t i = 0; i < mnist_side; i++)
+    std::copy(digit.begin() + i * mnist_side, digit.begin() + (i + 1) * mnist_side, centred.begin() + (i + 7) * rts_side + 7);
+  for (uint64_t seed = 1; seed <= 50; seed++) {
+    DigitPlacement drawn;
+    Image distorted = run([&](Rng& rng, uint8_t* out) { return rts_digit(digit.data(), rng, out); }, rts_side, seed, &drawn);
+    Image upright(rts_side * rts_side);
+    upright_rts(distorted.data(), drawn, upright.data());
+    double sum_xy = 0, sum_xx = 0, sum_yy = 0;
+    for (size_t p = 0; p < upright.size(); p++) {
+      sum_xy += double(upright[p]) * centred[p];
+      sum_xx += double(upright[p]) * upright[p];
+      sum_yy += double(centred[p]) * centred[p];
+    }
+    double correlation = sum_xy / std::sqrt(sum_xx * sum_yy);  // 1: the same picture up to brightness
+    INFO("seed " << seed << ": angle " << drawn.angle_degrees << ", scale " << drawn.scale);
+    CHECK(correlation > 0.95);
+    CHECK(std::abs(double(ink(upright)) / double(ink(digit)) - 1) < 0.1);  // scaled back to its size
+  }
+}

@@ -648,6 +648,21 @@ TEST_CASE("a corrupt JPEG whose DC coefficient overflows int decodes without und
   CHECK(image.width == 16);
 }
 
+TEST_CASE("a progressive JPEG decodes to the same pixels as its baseline twin", "[data][image]") {
+  // cjpeg -quality 75 [-progressive] of one CIFAR-10 image: the same quantised coefficients, sent in
+  // one scan or in ten (each with the Huffman tables it needs defined just before it), so the
+  // check that a scan's tables exist must pass both and stb must decode both alike
+  auto read = [](const std::string& name) {
+    std::ifstream file(std::string(GLIMPSE_SOURCE_DIR) + "/fuzz/corpus/image/" + name, std::ios::binary);
+    return std::vector<uint8_t>{std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
+  };
+  Image progressive = decode_image(read("progressive_32x32.jpg"), 3, "progressive_32x32.jpg");
+  Image baseline = decode_image(read("progressive_32x32_baseline_twin.jpg"), 3, "progressive_32x32_baseline_twin.jpg");
+  CHECK(progressive.height == 32);
+  CHECK(progressive.width == 32);
+  CHECK(progressive.pixels == baseline.pixels);
+}
+
 TEST_CASE("every image file fuzzing failed on is decoded or refused with a message, never a crash", "[data][image]") {
   // fuzz/corpus/image/regression_* keeps each input on which fuzz/fuzz_image.cpp found a fault;
   // under scripts/test.sh --sanitize this also checks that stb's code stays quiet on them
