@@ -68,6 +68,7 @@ static ImageDataset distort(const ImageDataset& mnist, const std::string& kind, 
   ImageDataset out{.channels = 1, .height = side, .width = side, .pixels = {}, .labels = mnist.labels,
                    .class_names = mnist.class_names};
   out.pixels.resize(static_cast<size_t>(mnist.size() * side * side));
+  std::vector<uint8_t> distorted(kind == "rts-upright" ? rts_side * rts_side : 0);  // rts-upright's first draw
   for (int64_t i = 0; i < mnist.size(); i++) {
     uint8_t* canvas = out.pixels.data() + i * side * side;
     if (kind == "rotated") {
@@ -75,7 +76,6 @@ static ImageDataset distort(const ImageDataset& mnist, const std::string& kind, 
     } else if (kind == "rts") {
       rts_digit(mnist.image(i), rng, canvas);
     } else if (kind == "rts-upright") {  // the same draws as rts, then undone
-      std::vector<uint8_t> distorted(rts_side * rts_side);
       DigitPlacement drawn = rts_digit(mnist.image(i), rng, distorted.data());
       upright_rts(distorted.data(), drawn, canvas);
     } else {  // cluttered: fragments cut from 4 other digits of the same set
