@@ -25,6 +25,12 @@ namespace fs = std::filesystem;
 namespace {
 
 const std::string kSampleDir = std::string(GLIMPSE_SOURCE_DIR) + "/data/sample";
+const std::string kImageCorpusDir = std::string(GLIMPSE_SOURCE_DIR) + "/fuzz/corpus/image";
+
+// A file of fuzz/corpus/image: the seeds of fuzz/fuzz_image.cpp and the inputs it failed on.
+std::vector<uint8_t> read_corpus_image(const std::string& name) {
+  return read_binary_file(kImageCorpusDir + "/" + name, name);
+}
 
 // A fresh folder under the system's temp dir, removed with everything in it at scope exit.
 struct TempDir {
@@ -608,8 +614,7 @@ TEST_CASE("a JPEG whose Huffman table has more than 256 codes is refused, not ov
   // third starts FF FF D8: stb skips fill bytes before a marker)
   for (std::string name : {"regression_jpeg_huffman_overflow.jpg", "regression_jpeg_huffman_overflow_truncated.jpg",
                            "regression_jpeg_huffman_overflow_fill_bytes.jpg"}) {
-    std::ifstream file(std::string(GLIMPSE_SOURCE_DIR) + "/fuzz/corpus/image/" + name, std::ios::binary);
-    std::vector<uint8_t> bytes{std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
+    std::vector<uint8_t> bytes = read_corpus_image(name);
     REQUIRE(bytes.size() > 200);
     CHECK_THROWS_WITH(decode_image(bytes, 3, name), Contains(name) && Contains("Huffman table"));
   }
@@ -624,9 +629,7 @@ TEST_CASE("a JPEG whose Huffman table has more than 256 codes is refused, not ov
 TEST_CASE("a JPEG scan that uses a Huffman table the file never defines is refused", "[data][image]") {
   // found by fuzz/fuzz_image.cpp: the scan gives its second component AC table 3, which no DHT
   // segment defines; stb_image 2.27 decoded with whatever memory held and indexed past a table
-  std::ifstream file(std::string(GLIMPSE_SOURCE_DIR) + "/fuzz/corpus/image/regression_jpeg_undefined_huffman_table.jpg",
-                     std::ios::binary);
-  std::vector<uint8_t> bytes{std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
+  std::vector<uint8_t> bytes = read_corpus_image("regression_jpeg_undefined_huffman_table.jpg");
   REQUIRE(bytes.size() == 924);
   CHECK_THROWS_WITH(decode_image(bytes, 3, "scan.jpg"),
                     Contains("scan.jpg") && Contains("uses AC Huffman table 3, which the file does not define"));
@@ -639,9 +642,7 @@ TEST_CASE("a corrupt JPEG whose DC coefficient overflows int decodes without und
   // 65534 times 65535 overflows. io/stb_image_impl.cpp is compiled with -fwrapv, so the product
   // wraps (defined, garbage pixels of a corrupt file); test.sh --sanitize would stop here otherwise.
   // fuzz/make_jpeg_dc_overflow.py writes the file.
-  std::ifstream file(std::string(GLIMPSE_SOURCE_DIR) + "/fuzz/corpus/image/regression_jpeg_dc_overflow.jpg",
-                     std::ios::binary);
-  std::vector<uint8_t> bytes{std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
+  std::vector<uint8_t> bytes = read_corpus_image("regression_jpeg_dc_overflow.jpg");
   REQUIRE(bytes.size() == 211);
   Image image = decode_image(bytes, 1, "dc.jpg");
   CHECK(image.height == 8);
@@ -652,12 +653,9 @@ TEST_CASE("a progressive JPEG decodes to the same pixels as its baseline twin", 
   // cjpeg -quality 75 [-progressive] of one CIFAR-10 image: the same quantised coefficients, sent in
   // one scan or in ten (each with the Huffman tables it needs defined just before it), so the
   // check that a scan's tables exist must pass both and stb must decode both alike
-  auto read = [](const std::string& name) {
-    std::ifstream file(std::string(GLIMPSE_SOURCE_DIR) + "/fuzz/corpus/image/" + name, std::ios::binary);
-    return std::vector<uint8_t>{std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
-  };
-  Image progressive = decode_image(read("progressive_32x32.jpg"), 3, "progressive_32x32.jpg");
-  Image baseline = decode_image(read("progressive_32x32_baseline_twin.jpg"), 3, "progressive_32x32_baseline_twin.jpg");
+  Image progressive = decode_image(read_corpus_image("progressive_32x32.jpg"), 3, "progressive_32x32.jpg");
+  Image baseline = decode_image(read_corpus_image("progressive_32x32_baseline_twin.jpg"), 3,
+                                "progressive_32x32_baseline_twin.jpg");
   CHECK(progressive.height == 32);
   CHECK(progressive.width == 32);
   CHECK(progressive.pixels == baseline.pixels);
@@ -667,11 +665,10 @@ TEST_CASE("every image file fuzzing failed on is decoded or refused with a messa
   // fuzz/corpus/image/regression_* keeps each input on which fuzz/fuzz_image.cpp found a fault;
   // under scripts/test.sh --sanitize this also checks that stb's code stays quiet on them
   int files = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(std::string(GLIMPSE_SOURCE_DIR) + "/fuzz/corpus/image")) {
+  for (const auto& entry : std::filesystem::directory_iterator(kImageCorpusDir)) {
     const std::string name = entry.path().filename().string();
     if (name.rfind("regression_", 0) != 0) continue;
-    std::ifstream file(entry.path(), std::ios::binary);
-    std::vector<uint8_t> bytes{std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
+    std::vector<uint8_t> bytes = read_corpus_image(name);
     for (int64_t channels = 1; channels <= 4; channels++) {
       INFO(name << " as " << channels << " channels");
       try {
@@ -689,14 +686,10 @@ TEST_CASE("every image file fuzzing failed on is decoded or refused with a messa
 TEST_CASE("a PNG chunk that runs past the end of the file is refused before anything is allocated for it",
           "[data][image]") {
   // found by fuzz/fuzz_image.cpp: a 63-byte file whose IDAT claims ~1.5 GB made stb allocate that
-  auto read = [](const std::string& name) {
-    std::ifstream file(std::string(GLIMPSE_SOURCE_DIR) + "/fuzz/corpus/image/" + name, std::ios::binary);
-    return std::vector<uint8_t>{std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
-  };
-  std::vector<uint8_t> bad = read("regression_png_huge_chunk.png");
+  std::vector<uint8_t> bad = read_corpus_image("regression_png_huge_chunk.png");
   REQUIRE(bad.size() == 63);
   CHECK_THROWS_WITH(decode_image(bad, 1, "huge.png"), Contains("huge.png") && Contains("runs past the end"));
-  Image good = decode_image(read("rgb_5x3.png"), 3, "rgb_5x3.png");  // a valid PNG still decodes
+  Image good = decode_image(read_corpus_image("rgb_5x3.png"), 3, "rgb_5x3.png");  // a valid PNG still decodes
   CHECK(good.height == 3);
   CHECK(good.width == 5);
 }
@@ -704,8 +697,7 @@ TEST_CASE("a PNG chunk that runs past the end of the file is refused before anyt
 TEST_CASE("an image header stating more pixels than glimpse reads is refused before decoding", "[data][image]") {
   // found by fuzz/fuzz_image.cpp: a 96-byte BMP stating 15616 x 9532 pixels made stb allocate
   // 446 MB and fill it for seconds
-  std::ifstream file(std::string(GLIMPSE_SOURCE_DIR) + "/fuzz/corpus/image/regression_bmp_huge_header", std::ios::binary);
-  std::vector<uint8_t> bad{std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
+  std::vector<uint8_t> bad = read_corpus_image("regression_bmp_huge_header");
   REQUIRE(bad.size() == 96);
   CHECK_THROWS_WITH(decode_image(bad, 3, "huge.bmp"), Contains("huge.bmp") && Contains("15616x9532"));
 }
