@@ -34,7 +34,8 @@
 //
 // --visualize FILE.png writes, after training, a grid of test images beside what the spatial
 // transformer made of them (inputs on the left of each pair, warped on the right), 3x enlarged,
-// and prints how far it zooms (the median share of the input's area that its output shows);
+// and prints how far it zooms (the median share of the input's area that its output shows) and,
+// on rts, how the digits sit in its output (angle, scale, centre: pose_after_transform);
 // --mistakes FILE.png the same for the test images the model gets wrong, with their labels and
 // predictions on stdout (see the remaining error of a trained model: --resume its checkpoint
 // with the --epochs it was trained for, and nothing is trained).
@@ -60,8 +61,10 @@ using namespace glimpse;
 
 constexpr uint64_t test_distortion_seed = 20150605;  // fixed: every run evaluates the same test images
 
-// The distorted copy of a set of 28x28 digits, each drawn from rng.
-static ImageDataset distort(const ImageDataset& mnist, const std::string& kind, Rng& rng) {
+// The distorted copy of a set of 28x28 digits, each drawn from rng. For rts and rts-upright,
+// `draws` (when given) receives the generator's record of each digit's draw.
+static ImageDataset distort(const ImageDataset& mnist, const std::string& kind, Rng& rng,
+                            std::vector<DigitPlacement>* draws = nullptr) {
   if (kind == "mnist") return mnist;
   const bool rts_canvas = kind == "rts" || kind == "rts-upright";
   const int64_t side = kind == "rotated" ? mnist_side : rts_canvas ? rts_side : translated_side;
@@ -74,10 +77,12 @@ static ImageDataset distort(const ImageDataset& mnist, const std::string& kind, 
     if (kind == "rotated") {
       rotated_digit(mnist.image(i), rng, canvas);
     } else if (kind == "rts") {
-      rts_digit(mnist.image(i), rng, canvas);
+      DigitPlacement drawn = rts_digit(mnist.image(i), rng, canvas);
+      if (draws) draws->push_back(drawn);
     } else if (kind == "rts-upright") {  // the same draws as rts, then undone
       DigitPlacement drawn = rts_digit(mnist.image(i), rng, distorted.data());
       upright_rts(distorted.data(), drawn, canvas);
+      if (draws) draws->push_back(drawn);
     } else {  // cluttered: fragments cut from 4 other digits of the same set
       std::vector<const uint8_t*> others;
       while (others.size() < 4) {
@@ -173,10 +178,49 @@ static float percentile(const std::vector<float>& sorted, double fraction) {
   return sorted[static_cast<size_t>(fraction * static_cast<double>(sorted.size() - 1))];
 }
 
+// "median (10th..90th percentile)" of the values, each printed with `format`.
+static std::string spread(std::vector<float> values, const char* format) {
+  std::sort(values.begin(), values.end());
+  char text[96];
+  std::string f = std::string(format) + " (" + format + ".." + format + ")";
+  std::snprintf(text, sizeof text, f.c_str(), percentile(values, 0.5), percentile(values, 0.1), percentile(values, 0.9));
+  return text;
+}
+
+// How the digit sits in the transformer's output over the whole RTS test set, beside how it sits
+// in the input, from the generator's record of each test draw (pose_after_transform). A perfect
+// transformer shows every digit in one pose (upright_rts: angle 0, scale 1, centred); the spread
+// between the 10th and 90th percentiles is how far this one is from that.
+static void print_pose_spread(StnMnist& model, const ImageDataset& test_set, const std::vector<DigitPlacement>& draws,
+                              float mean, float stddev) {
+  const float identity[6] = {1, 0, 0, 0, 1, 0};
+  std::vector<float> angle[2], scale[2], centre_x[2], centre_y[2];  // [0] the input, [1] the output
+  for_each_test_batch(model, test_set, mean, stddev, [&](const std::vector<int64_t>& batch, const Tensor& input) {
+    Tensor theta = model.transformer->theta(input);  // (n, 2, 3)
+    for (size_t k = 0; k < batch.size(); k++) {
+      const DigitPlacement& drawn = draws[static_cast<size_t>(batch[k])];
+      DigitPose poses[2] = {pose_after_transform(identity, drawn), pose_after_transform(theta.data() + 6 * k, drawn)};
+      for (int side = 0; side < 2; side++) {
+        angle[side].push_back(static_cast<float>(poses[side].angle_degrees));
+        scale[side].push_back(static_cast<float>(poses[side].scale));
+        centre_x[side].push_back(static_cast<float>(poses[side].centre_dx));
+        centre_y[side].push_back(static_cast<float>(poses[side].centre_dy));
+      }
+    }
+  });
+  std::printf("digit pose, median (10th..90th percentile) over the test set; a perfect transformer shows one pose:\n");
+  const char* names[2] = {"input", "transformed"};
+  for (int side = 0; side < 2; side++)
+    std::printf("  %-11s  angle %s deg  scale %s  centre x %s px, y %s px\n", names[side],
+                spread(angle[side], "%+.1f").c_str(), spread(scale[side], "%.2f").c_str(),
+                spread(centre_x[side], "%+.1f").c_str(), spread(centre_y[side], "%+.1f").c_str());
+}
+
 // --visualize: the first 24 test images and their transformed versions, 4 pairs a row, and on
-// stdout how far the transformer zooms over the whole test set.
-static void write_visualization(StnMnist& model, const ImageDataset& test_set, float mean, float stddev,
-                                const std::string& path) {
+// stdout how far the transformer zooms over the whole test set and, on rts, the digits' pose in
+// its output (`test_draws`: the generator's record of the test set, empty for other data).
+static void write_visualization(StnMnist& model, const ImageDataset& test_set, const std::vector<DigitPlacement>& test_draws,
+                                float mean, float stddev, const std::string& path) {
   std::vector<int64_t> first(static_cast<size_t>(std::min<int64_t>(24, test_set.size())));
   std::iota(first.begin(), first.end(), 0);
   draw_warped_pairs(model, test_set, first, mean, stddev, 4, 3, path);
@@ -187,6 +231,7 @@ static void write_visualization(StnMnist& model, const ImageDataset& test_set, f
   std::printf("transformer zoom: the output shows a median %.1f%% of the input's area (10th-90th percentile "
               "%.1f-%.1f%%; below 100%% enlarges the digit, above shrinks it)\n",
               100 * percentile(areas, 0.5), 100 * percentile(areas, 0.1), 100 * percentile(areas, 0.9));
+  if (!test_draws.empty()) print_pose_spread(model, test_set, test_draws, mean, stddev);
 }
 
 struct Mistake {
@@ -276,7 +321,8 @@ int main(int argc, char** argv) {
     Rng train_distortions = training_distortions(common.seed, 0);
     Rng test_distortions(test_distortion_seed);
     ImageDataset train_set = distort(mnist_train, dataset, train_distortions);
-    ImageDataset test_set = distort(mnist_test, dataset, test_distortions);
+    std::vector<DigitPlacement> test_draws;  // rts: the generator's record, for --visualize
+    ImageDataset test_set = distort(mnist_test, dataset, test_distortions, &test_draws);
     auto [mean, stddev] = pixel_statistics(train_set);
     const int64_t side = train_set.height;
     if (!common.quiet)
@@ -311,7 +357,7 @@ int main(int argc, char** argv) {
                                  drawn_for = epoch;
                                },
                            .before_final_line = [&] {
-                             if (!visualize.empty()) write_visualization(*model, test_set, mean, stddev, visualize);
+                             if (!visualize.empty()) write_visualization(*model, test_set, test_draws, mean, stddev, visualize);
                              if (!mistakes.empty()) write_mistakes(*model, test_set, mean, stddev, mistakes);
                            }};
     train_classifier(run, common);

@@ -15,6 +15,7 @@
 // reads as 0. Nothing here knows about tensors: the canvases are bytes like the data sets'.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <vector>
 
@@ -48,6 +49,26 @@ DigitPlacement rts_digit(const uint8_t* digit, Rng& rng, uint8_t* out);
 // to the classifier (less what two bilinear resamplings and rounding to bytes lose). A diagnostic:
 // train_stn --dataset rts-upright trains the classifier alone on these.
 void upright_rts(const uint8_t* canvas, const DigitPlacement& drawn, uint8_t* out);
+
+// upright_rts as a spatial transformer: the theta = [A | t] (row-major a11 a12 t1 a21 a22 t2, in
+// affine_grid's coordinates: [-1, 1] across the canvas, align_corners = false) whose grid_sample
+// of the canvas reads the points upright_rts reads. In pixels from the canvas centre c = 20.5 an
+// output pixel o reads the canvas at A (o - c) + t * 42 / 2, so A = scale R(angle) and
+// t = (centre - c) * 2 / 42.
+std::array<double, 6> upright_rts_theta(const DigitPlacement& drawn);
+
+// Where a transformer's output shows the digit that rts_digit drew: turned by angle_degrees, at
+// `scale` times its own size, its centre (centre_dx, centre_dy) output pixels from the output's
+// centre. theta as above, for an output of the canvas's size. Composing theta (output -> canvas)
+// with the draw undone (canvas -> digit) gives an affine map M from output to digit pixels;
+// angle and scale are those of M's similarity part (a shear is left out). For the identity
+// theta this is the draw itself (angle, scale, centre - c); for upright_rts_theta it is
+// (0, 1, 0, 0). A perfect transformer shows every digit in one pose: the spread of these over a
+// test set is how far a trained one is from it.
+struct DigitPose {
+  double angle_degrees = 0, scale = 1, centre_dx = 0, centre_dy = 0;
+};
+DigitPose pose_after_transform(const float* theta, const DigitPlacement& drawn);
 
 // out: side*side bytes, side >= 28.
 DigitPlacement translated_digit(const uint8_t* digit, Rng& rng, uint8_t* out, int64_t side = translated_side);

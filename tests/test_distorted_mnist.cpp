@@ -7,6 +7,7 @@
 #include <cmath>
 #include <functional>
 
+#include "engine/ops.h"
 #include "io/distorted_mnist.h"
 
 using namespace glimpse;
@@ -162,5 +163,58 @@ TEST_CASE("distorted mnist: upright_rts undoes what rts_digit drew", "[data]") {
     INFO("seed " << seed << ": angle " << drawn.angle_degrees << ", scale " << drawn.scale);
     CHECK(correlation > 0.95);
     CHECK(std::abs(double(ink(upright)) / double(ink(digit)) - 1) < 0.1);  // scaled back to its size
+  }
+}
+
+TEST_CASE("distorted mnist: upright_rts_theta is upright_rts as a spatial transformer", "[data]") {
+  // grid_sample reads the canvas at the points upright_rts reads, so the two agree up to
+  // upright_rts's rounding to bytes: this ties the generator's record to affine_grid's coordinates.
+  Image digit = synthetic_digit();
+  for (uint64_t seed = 1; seed <= 20; seed++) {
+    DigitPlacement drawn;
+    Image distorted = run([&](Rng& rng, uint8_t* out) { return rts_digit(digit.data(), rng, out); }, rts_side, seed, &drawn);
+    Image upright(rts_side * rts_side);
+    upright_rts(distorted.data(), drawn, upright.data());
+    Tensor canvas = Tensor::empty({1, 1, rts_side, rts_side}), theta = Tensor::empty({1, 2, 3});
+    std::copy(distorted.begin(), distorted.end(), canvas.data());
+    std::array<double, 6> t = upright_rts_theta(drawn);
+    std::copy(t.begin(), t.end(), theta.data());
+    Tensor warped = grid_sample(canvas, affine_grid(theta, rts_side, rts_side));
+    double worst = 0;
+    for (size_t p = 0; p < upright.size(); p++) worst = std::max(worst, std::fabs(double(warped.data()[p]) - upright[p]));
+    INFO("seed " << seed << ": angle " << drawn.angle_degrees << ", scale " << drawn.scale);
+    CHECK(worst <= 0.51);
+  }
+}
+
+TEST_CASE("distorted mnist: pose_after_transform reads the digit's pose in a transformer's output", "[data]") {
+  Image digit = synthetic_digit();
+  const double c = (rts_side - 1) / 2.0;
+  for (uint64_t seed = 1; seed <= 20; seed++) {
+    DigitPlacement drawn;
+    run([&](Rng& rng, uint8_t* out) { return rts_digit(digit.data(), rng, out); }, rts_side, seed, &drawn);
+    INFO("seed " << seed << ": angle " << drawn.angle_degrees << ", scale " << drawn.scale);
+    // the identity shows the draw itself
+    const float identity[6] = {1, 0, 0, 0, 1, 0};
+    DigitPose as_drawn = pose_after_transform(identity, drawn);
+    CHECK(as_drawn.angle_degrees == Approx(drawn.angle_degrees).margin(1e-9));
+    CHECK(as_drawn.scale == Approx(drawn.scale));
+    CHECK(as_drawn.centre_dx == Approx(drawn.centre_x - c).margin(1e-9));
+    CHECK(as_drawn.centre_dy == Approx(drawn.centre_y - c).margin(1e-9));
+    // the perfect transformer shows every digit upright, at its size, centred
+    std::array<double, 6> t = upright_rts_theta(drawn);
+    float perfect[6];
+    std::copy(t.begin(), t.end(), perfect);
+    DigitPose undone = pose_after_transform(perfect, drawn);
+    CHECK(undone.angle_degrees == Approx(0).margin(1e-4));
+    CHECK(undone.scale == Approx(1).epsilon(1e-5));
+    CHECK(undone.centre_dx == Approx(0).margin(1e-4));
+    CHECK(undone.centre_dy == Approx(0).margin(1e-4));
+    // reading half the canvas's extent around the same point shows the digit twice as large
+    float zoomed[6] = {perfect[0] / 2, perfect[1] / 2, perfect[2], perfect[3] / 2, perfect[4] / 2, perfect[5]};
+    DigitPose larger = pose_after_transform(zoomed, drawn);
+    CHECK(larger.scale == Approx(2).epsilon(1e-5));
+    CHECK(larger.angle_degrees == Approx(0).margin(1e-4));
+    CHECK(larger.centre_dx == Approx(0).margin(1e-4));
   }
 }
