@@ -187,10 +187,27 @@ static std::string spread(std::vector<float> values, const char* format) {
   return text;
 }
 
+// Each value less the median of the values of its class (the ratio to it with `ratio`).
+static std::vector<float> less_class_median(const std::vector<float>& values, const std::vector<int>& labels,
+                                            bool ratio = false) {
+  std::vector<float> of_class[10], out(values.size());
+  for (size_t i = 0; i < values.size(); i++) of_class[labels[i]].push_back(values[i]);
+  float median[10] = {};
+  for (int c = 0; c < 10; c++) {
+    std::sort(of_class[c].begin(), of_class[c].end());
+    if (!of_class[c].empty()) median[c] = percentile(of_class[c], 0.5);
+  }
+  for (size_t i = 0; i < values.size(); i++)
+    out[i] = ratio ? values[i] / median[labels[i]] : values[i] - median[labels[i]];
+  return out;
+}
+
 // How the digit sits in the transformer's output over the whole RTS test set, beside how it sits
 // in the input, from the generator's record of each test draw (pose_after_transform). A perfect
 // transformer shows every digit in one pose (upright_rts: angle 0, scale 1, centred); the spread
-// between the 10th and 90th percentiles is how far this one is from that.
+// between the 10th and 90th percentiles is how far this one is from that. One pose per class
+// serves the classifier as well (a transformer may leave all 7s slanted alike), so the last line
+// takes each digit's pose relative to the median pose of its class.
 static void print_pose_spread(StnMnist& model, const ImageDataset& test_set, const std::vector<DigitPlacement>& draws,
                               float mean, float stddev) {
   const float identity[6] = {1, 0, 0, 0, 1, 0};
@@ -209,11 +226,16 @@ static void print_pose_spread(StnMnist& model, const ImageDataset& test_set, con
     }
   });
   std::printf("digit pose, median (10th..90th percentile) over the test set; a perfect transformer shows one pose:\n");
-  const char* names[2] = {"input", "transformed"};
-  for (int side = 0; side < 2; side++)
-    std::printf("  %-11s  angle %s deg  scale %s  centre x %s px, y %s px\n", names[side],
-                spread(angle[side], "%+.1f").c_str(), spread(scale[side], "%.2f").c_str(),
-                spread(centre_x[side], "%+.1f").c_str(), spread(centre_y[side], "%+.1f").c_str());
+  auto print_line = [](const char* name, const std::vector<float>& angles, const std::vector<float>& scales,
+                       const std::vector<float>& xs, const std::vector<float>& ys) {
+    std::printf("  %-26s angle %s deg  scale %s  centre x %s px, y %s px\n", name, spread(angles, "%+.1f").c_str(),
+                spread(scales, "%.2f").c_str(), spread(xs, "%+.1f").c_str(), spread(ys, "%+.1f").c_str());
+  };
+  print_line("input", angle[0], scale[0], centre_x[0], centre_y[0]);
+  print_line("transformed", angle[1], scale[1], centre_x[1], centre_y[1]);
+  std::vector<int> labels(test_set.labels.begin(), test_set.labels.end());
+  print_line("transformed, to its class", less_class_median(angle[1], labels), less_class_median(scale[1], labels, true),
+             less_class_median(centre_x[1], labels), less_class_median(centre_y[1], labels));
 }
 
 // --visualize: the first 24 test images and their transformed versions, 4 pairs a row, and on

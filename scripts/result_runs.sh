@@ -51,6 +51,8 @@ stn_rts_redraw_150_ema|train_stn --dataset rts --data $mnist --epochs 150 --opti
 stn_rts_redraw_150_seed2_ema|train_stn --dataset rts --data $mnist --epochs 150 --optimizer adam --lr 1e-3 --redraw --seed 2 --ema 0.9999
 stn_rts_redraw_150_loc01_ema|train_stn --dataset rts --data $mnist --epochs 150 --optimizer adam --lr 1e-3 --redraw --loc-lr-factor 0.1 --ema 0.9999
 stn_rts_redraw_150_seed2_loc01_ema|train_stn --dataset rts --data $mnist --epochs 150 --optimizer adam --lr 1e-3 --redraw --seed 2 --loc-lr-factor 0.1 --ema 0.9999
+stn_rts_redraw_150_loc3_ema|train_stn --dataset rts --data $mnist --epochs 150 --optimizer adam --lr 1e-3 --redraw --loc-lr-factor 3 --ema 0.9999
+stn_rts_redraw_150_seed2_loc3_ema|train_stn --dataset rts --data $mnist --epochs 150 --optimizer adam --lr 1e-3 --redraw --seed 2 --loc-lr-factor 3 --ema 0.9999
 stn_rts_upright_150_cnn|train_stn --dataset rts-upright --data $mnist --epochs 150 --optimizer adam --lr 1e-3 --redraw --no-transformer
 stn_rts_upright_150_seed2_cnn|train_stn --dataset rts-upright --data $mnist --epochs 150 --optimizer adam --lr 1e-3 --redraw --no-transformer --seed 2
 EOF
