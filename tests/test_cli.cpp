@@ -585,7 +585,7 @@ TEST_CASE("a trainer's --visualize writes a PNG and the final line stays the las
       const double median_area = std::stod(output.substr(at + zoom.size()));
       CHECK(median_area > 95);
       CHECK(median_area < 105);
-      CHECK(output.find("  transformed  angle ") != std::string::npos);  // rts: the digits' pose in its output
+      CHECK(output.find("\n  transformed, to its class  angle ") != std::string::npos);  // rts: the digits' pose
     }
     std::string bytes = file_bytes(picture);
     Image image = decode_image(std::vector<uint8_t>(bytes.begin(), bytes.end()), 3, picture);
