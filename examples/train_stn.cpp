@@ -202,12 +202,23 @@ static std::vector<float> less_class_median(const std::vector<float>& values, co
   return out;
 }
 
+// The least-squares slope of ys on xs: how much of a change in x is left in y.
+static double slope(const std::vector<float>& xs, const std::vector<float>& ys) {
+  double n = static_cast<double>(xs.size()), mean_x = 0, mean_y = 0, cov = 0, var = 0;
+  for (size_t i = 0; i < xs.size(); i++) mean_x += xs[i] / n, mean_y += ys[i] / n;
+  for (size_t i = 0; i < xs.size(); i++) cov += (xs[i] - mean_x) * (ys[i] - mean_y), var += (xs[i] - mean_x) * (xs[i] - mean_x);
+  return var > 0 ? cov / var : 0;
+}
+
 // How the digit sits in the transformer's output over the whole RTS test set, beside how it sits
 // in the input, from the generator's record of each test draw (pose_after_transform). A perfect
 // transformer shows every digit in one pose (upright_rts: angle 0, scale 1, centred); the spread
 // between the 10th and 90th percentiles is how far this one is from that. One pose per class
 // serves the classifier as well (a transformer may leave all 7s slanted alike), so the last line
-// takes each digit's pose relative to the median pose of its class.
+// takes each digit's pose relative to the median pose of its class. A transformer may also
+// straighten a digit its writer slanted, which moves the angle away from the drawn one's inverse
+// without harm; what it leaves of the draw itself is the slope of the output's pose on the input's
+// (0: the draw undone, 1: left as drawn; scales on a log scale).
 static void print_pose_spread(StnMnist& model, const ImageDataset& test_set, const std::vector<DigitPlacement>& draws,
                               float mean, float stddev) {
   const float identity[6] = {1, 0, 0, 0, 1, 0};
@@ -236,6 +247,13 @@ static void print_pose_spread(StnMnist& model, const ImageDataset& test_set, con
   std::vector<int> labels(test_set.labels.begin(), test_set.labels.end());
   print_line("transformed, to its class", less_class_median(angle[1], labels), less_class_median(scale[1], labels, true),
              less_class_median(centre_x[1], labels), less_class_median(centre_y[1], labels));
+  auto logs = [](std::vector<float> values) {
+    for (float& v : values) v = std::log(v);
+    return values;
+  };
+  std::printf("  left of the draw (slope)   angle %.2f  scale %.2f  centre x %.2f, y %.2f  (0: undone, 1: left as drawn)\n",
+              slope(angle[0], angle[1]), slope(logs(scale[0]), logs(scale[1])), slope(centre_x[0], centre_x[1]),
+              slope(centre_y[0], centre_y[1]));
 }
 
 // --visualize: the first 24 test images and their transformed versions, 4 pairs a row, and on
