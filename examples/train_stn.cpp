@@ -30,7 +30,10 @@
 // 11.35% test accuracy) and never recovered, with or without a 1-epoch warm-up; with it, the
 // same run had 76.5% test accuracy after one epoch and 84.7% after two. `--optimizer adam`
 // trains with Adam instead (same schedule and clipping). --loc-lr-factor F trains the
-// localisation net at F times the learning rate of the rest (e.g. 0.1).
+// localisation net at F times the learning rate of the rest (e.g. 0.1). --upright-epochs N is a
+// curriculum: the first N epochs train on the digits as they are, upright and centred on the
+// canvas, the rest on the distorted ones (drawn as without it, the first draw first), all under
+// the one schedule over --epochs.
 //
 // --visualize FILE.png writes, after training, a grid of test images beside what the spatial
 // transformer made of them (inputs on the left of each pair, warped on the right), 3x enlarged,
@@ -61,13 +64,32 @@ using namespace glimpse;
 
 constexpr uint64_t test_distortion_seed = 20150605;  // fixed: every run evaluates the same test images
 
+// The canvas side of a --dataset.
+static int64_t canvas_side(const std::string& kind) {
+  if (kind == "mnist" || kind == "rotated") return mnist_side;
+  if (kind == "rts" || kind == "rts-upright") return rts_side;
+  return translated_side;  // cluttered
+}
+
+// The digits as they are, upright and centred on a side x side canvas (--upright-epochs).
+static ImageDataset centred_digits(const ImageDataset& mnist, int64_t side) {
+  ImageDataset out{.channels = 1, .height = side, .width = side, .pixels = {}, .labels = mnist.labels,
+                   .class_names = mnist.class_names};
+  out.pixels.assign(static_cast<size_t>(mnist.size() * side * side), 0);
+  const int64_t margin = (side - mnist_side) / 2;
+  for (int64_t i = 0; i < mnist.size(); i++)
+    for (int64_t row = 0; row < mnist_side; row++)
+      std::copy_n(mnist.image(i) + row * mnist_side, mnist_side,
+                  out.pixels.data() + (i * side + margin + row) * side + margin);
+  return out;
+}
+
 // The distorted copy of a set of 28x28 digits, each drawn from rng. For rts and rts-upright,
 // `draws` (when given) receives the generator's record of each digit's draw.
 static ImageDataset distort(const ImageDataset& mnist, const std::string& kind, Rng& rng,
                             std::vector<DigitPlacement>* draws = nullptr) {
   if (kind == "mnist") return mnist;
-  const bool rts_canvas = kind == "rts" || kind == "rts-upright";
-  const int64_t side = kind == "rotated" ? mnist_side : rts_canvas ? rts_side : translated_side;
+  const int64_t side = canvas_side(kind);
   ImageDataset out{.channels = 1, .height = side, .width = side, .pixels = {}, .labels = mnist.labels,
                    .class_names = mnist.class_names};
   out.pixels.resize(static_cast<size_t>(mnist.size() * side * side));
@@ -347,6 +369,9 @@ int main(int argc, char** argv) {
   double& warmup_epochs = flags.add_real("warmup-epochs", 0, "epochs of linear learning-rate warm-up", 0, 1000);
   double& clip_norm = flags.add_real("clip", 1, "clip the gradient norm (0: no clipping)", 0, 1e9);
   double& loc_lr_factor = flags.add_real("loc-lr-factor", 1, "the localisation net's learning rate as a fraction of --lr", 0, 1e3);
+  int64_t& upright_epochs = flags.add_int("upright-epochs", 0,
+                                          "a curriculum: the first N epochs on the digits upright and centred on the "
+                                          "canvas, the rest on the distorted ones", 0, 1000000);
   flags.parse(argc, argv);
 
   try {
@@ -355,15 +380,31 @@ int main(int argc, char** argv) {
       fail("--visualize and --mistakes draw the transformer's output; drop --no-transformer");
     if (loc_lr_factor != 1 && no_transformer) fail("--loc-lr-factor needs the transformer; drop --no-transformer");
     if (redraw && dataset == "mnist") fail("--redraw needs distorted digits: --dataset rotated, rts or cluttered");
+    if (upright_epochs > 0 && dataset == "mnist")
+      fail("--upright-epochs needs distorted digits to go on to: --dataset rotated, rts or cluttered");
+    if (upright_epochs >= common.epochs)
+      fail("--upright-epochs " + std::to_string(upright_epochs) + " leaves none of the --epochs " +
+           std::to_string(common.epochs) + " for the distorted digits");
     DataLocation data = find_data(common.data, "mnist", common.quiet);
     ImageDataset mnist_train = load_mnist_dir(data.dir, true);
     ImageDataset mnist_test = load_mnist_dir(data.dir, false);
-    Rng train_distortions = training_distortions(common.seed, 0);
+    // The training digits of an epoch are those of its draw: -1 the digits upright and centred
+    // (the first --upright-epochs), 0 the run's first distortions, k > 0 --redraw's k-th.
+    auto draw_of_epoch = [&](int64_t epoch) -> int64_t {
+      if (epoch < upright_epochs) return -1;
+      return redraw ? epoch - upright_epochs : 0;
+    };
+    auto training_digits = [&](int64_t draw) {
+      if (draw < 0) return centred_digits(mnist_train, canvas_side(dataset));
+      Rng distortions = training_distortions(common.seed, draw);
+      return distort(mnist_train, dataset, distortions);
+    };
+    ImageDataset train_set = training_digits(0);
+    auto [mean, stddev] = pixel_statistics(train_set);  // of the first distortions, for every epoch
+    int64_t drawn = 0;                                    // the draw train_set holds
     Rng test_distortions(test_distortion_seed);
-    ImageDataset train_set = distort(mnist_train, dataset, train_distortions);
     std::vector<DigitPlacement> test_draws;  // rts: the generator's record, for --visualize
     ImageDataset test_set = distort(mnist_test, dataset, test_distortions, &test_draws);
-    auto [mean, stddev] = pixel_statistics(train_set);
     const int64_t side = train_set.height;
     if (!common.quiet)
       std::printf("%s MNIST (%lldx%lld) from %s: %lld training, %lld test images; pixel mean %.4f, std %.4f\n",
@@ -390,11 +431,10 @@ int main(int argc, char** argv) {
                            .clip_norm = clip_norm,
                            .ema_decay = ema_decay,
                            .before_epoch =
-                               [&, drawn_for = int64_t{0}](int64_t epoch) mutable {
-                                 if (!redraw || epoch == drawn_for) return;
-                                 Rng distortions = training_distortions(common.seed, epoch);
-                                 train_set = distort(mnist_train, dataset, distortions);
-                                 drawn_for = epoch;
+                               [&](int64_t epoch) {
+                                 if (draw_of_epoch(epoch) == drawn) return;
+                                 drawn = draw_of_epoch(epoch);
+                                 train_set = training_digits(drawn);
                                },
                            .before_final_line = [&] {
                              if (!visualize.empty()) write_visualization(*model, test_set, test_draws, mean, stddev, visualize);

@@ -341,9 +341,10 @@ TEST_CASE("trainer --help lists every flag with its default", "[cli]") {
                 {"model:resnet20", "epochs:50", "batch:128", "lr:0.1", "momentum:0.9", "weight-decay:0.0005"}},
         Trainer{"train_stn",
                 {"ema", "dataset", "no-transformer", "redraw", "visualize", "mistakes", "optimizer", "momentum", "warmup-epochs",
-                 "clip", "loc-lr-factor"},
+                 "clip", "loc-lr-factor", "upright-epochs"},
                 {"dataset:rts", "epochs:10", "batch:64", "lr:0.01", "optimizer:sgd", "momentum:0.9", "no-transformer:off",
-                 "redraw:off", "clip:1", "warmup-epochs:0", "loc-lr-factor:1"}},
+                 "redraw:off", "clip:1", "warmup-epochs:0", "loc-lr-factor:1",
+                 "upright-epochs:0"}},
         Trainer{"train_ram",
                 {"ema", "dataset", "glimpses", "mc-samples", "visualize", "reinforce-into-core", "clip"},
                 {"dataset:mnist", "epochs:20", "batch:64", "lr:0.001", "mc-samples:1", "clip:5"}},
@@ -538,6 +539,31 @@ TEST_CASE("train_stn --redraw: the first epoch as without it, fresh distortions 
   Outcome plain = run("train_stn", tiny_run("train_stn", "--dataset mnist --redraw --max-steps 1"));
   CHECK(plain.status == 1);
   CHECK_THAT(plain.output, Contains("--redraw needs distorted digits"));
+}
+
+// --upright-epochs 1: the first epoch on the digits upright and centred (so not what a run without
+// it trains on), the second on the distortions; a run resumed in either epoch, or across the
+// switch, ends where the uninterrupted one does.
+TEST_CASE("train_stn --upright-epochs: the undistorted digits first, then the distortions, the same when resumed",
+          "[faults]") {
+  TempDir dir;
+  auto checkpoint_after = [&, runs = 0](int steps, const std::string& extra) mutable {
+    const std::string path = dir / ("run" + std::to_string(runs++) + ".ckpt");
+    Outcome outcome = run("train_stn", tiny_run("train_stn", extra + " --max-steps " + std::to_string(steps) + " --save " + path));
+    INFO(outcome.output);
+    REQUIRE(outcome.status == 0);
+    return file_bytes(path);
+  };
+  CHECK(checkpoint_after(50, "--upright-epochs 1") != checkpoint_after(50, ""));
+  check_resume_is_bitwise("train_stn", 45, 60, "--upright-epochs 1 --redraw");
+  check_resume_is_bitwise("train_stn", 55, 60, "--upright-epochs 1");
+
+  Outcome all_upright = run("train_stn", tiny_run("train_stn", "--upright-epochs 2 --epochs 2 --max-steps 1"));
+  CHECK(all_upright.status == 1);
+  CHECK_THAT(all_upright.output, Contains("--upright-epochs 2 leaves none of the --epochs 2 for the distorted digits"));
+  Outcome plain = run("train_stn", tiny_run("train_stn", "--dataset mnist --upright-epochs 1 --max-steps 1"));
+  CHECK(plain.status == 1);
+  CHECK_THAT(plain.output, Contains("--upright-epochs needs distorted digits"));
 }
 
 TEST_CASE("train_ram resumed from its checkpoint ends bitwise where an uninterrupted run ends", "[faults]") {
