@@ -33,7 +33,10 @@
 // localisation net at F times the learning rate of the rest (e.g. 0.1). --upright-epochs N is a
 // curriculum: the first N epochs train on the digits as they are, upright and centred on the
 // canvas, the rest on the distorted ones (drawn as without it, the first draw first), all under
-// the one schedule over --epochs.
+// the one schedule over --epochs. --pose-supervision W is a diagnostic, not the paper's training:
+// on rts it adds W times the mean squared distance between theta and the theta that undoes each
+// training digit's draw (upright_rts_theta) to the loss, so the localisation net is told the pose
+// instead of finding it through the classifier: what the net can learn when taught directly.
 //
 // --visualize FILE.png writes, after training, a grid of test images beside what the spatial
 // transformer made of them (inputs on the left of each pair, warped on the right), 3x enlarged,
@@ -43,8 +46,10 @@
 // predictions on stdout (see the remaining error of a trained model: --resume its checkpoint
 // with the --epochs it was trained for, and nothing is trained).
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <numeric>
 #include <string>
@@ -71,8 +76,13 @@ static int64_t canvas_side(const std::string& kind) {
   return translated_side;  // cluttered
 }
 
-// The digits as they are, upright and centred on a side x side canvas (--upright-epochs).
-static ImageDataset centred_digits(const ImageDataset& mnist, int64_t side) {
+// The digits as they are, upright and centred on a side x side canvas (--upright-epochs); `draws`
+// (when given) receives, for each, the record of such a draw: angle 0, scale 1, centred.
+static ImageDataset centred_digits(const ImageDataset& mnist, int64_t side, std::vector<DigitPlacement>* draws = nullptr) {
+  if (draws) {
+    const double centre = (side - 1) / 2.0;
+    draws->assign(static_cast<size_t>(mnist.size()), DigitPlacement{.centre_x = centre, .centre_y = centre});
+  }
   ImageDataset out{.channels = 1, .height = side, .width = side, .pixels = {}, .labels = mnist.labels,
                    .class_names = mnist.class_names};
   out.pixels.assign(static_cast<size_t>(mnist.size() * side * side), 0);
@@ -369,6 +379,10 @@ int main(int argc, char** argv) {
   double& warmup_epochs = flags.add_real("warmup-epochs", 0, "epochs of linear learning-rate warm-up", 0, 1000);
   double& clip_norm = flags.add_real("clip", 1, "clip the gradient norm (0: no clipping)", 0, 1e9);
   double& loc_lr_factor = flags.add_real("loc-lr-factor", 1, "the localisation net's learning rate as a fraction of --lr", 0, 1e3);
+  double& pose_supervision = flags.add_real(
+      "pose-supervision", 0,
+      "a diagnostic, not the paper's training (rts): adds W x the mean squared distance between theta and the theta "
+      "that undoes each training digit's draw (upright_rts_theta) to the loss", 0, 1e6);
   int64_t& upright_epochs = flags.add_int("upright-epochs", 0,
                                           "a curriculum: the first N epochs on the digits upright and centred on the "
                                           "canvas, the rest on the distorted ones", 0, 1000000);
@@ -382,6 +396,8 @@ int main(int argc, char** argv) {
     if (redraw && dataset == "mnist") fail("--redraw needs distorted digits: --dataset rotated, rts or cluttered");
     if (upright_epochs > 0 && dataset == "mnist")
       fail("--upright-epochs needs distorted digits to go on to: --dataset rotated, rts or cluttered");
+    if (pose_supervision > 0 && (dataset != "rts" || no_transformer))
+      fail("--pose-supervision needs the transformer on --dataset rts");
     if (upright_epochs >= common.epochs)
       fail("--upright-epochs " + std::to_string(upright_epochs) + " leaves none of the --epochs " +
            std::to_string(common.epochs) + " for the distorted digits");
@@ -394,10 +410,12 @@ int main(int argc, char** argv) {
       if (epoch < upright_epochs) return -1;
       return redraw ? epoch - upright_epochs : 0;
     };
+    std::vector<DigitPlacement> train_draws;  // rts: the generator's record of the digits train_set holds
     auto training_digits = [&](int64_t draw) {
-      if (draw < 0) return centred_digits(mnist_train, canvas_side(dataset));
+      train_draws.clear();
+      if (draw < 0) return centred_digits(mnist_train, canvas_side(dataset), &train_draws);
       Rng distortions = training_distortions(common.seed, draw);
-      return distort(mnist_train, dataset, distortions);
+      return distort(mnist_train, dataset, distortions, &train_draws);
     };
     ImageDataset train_set = training_digits(0);
     auto [mean, stddev] = pixel_statistics(train_set);  // of the first distortions, for every epoch
@@ -424,12 +442,29 @@ int main(int argc, char** argv) {
     WarmupLr schedule = warmup_then_cosine(static_cast<real>(common.lr), common.epochs,
                                            train_loader.batches_per_epoch(), warmup_epochs);
 
+    // --pose-supervision: the classification loss plus W mean (theta - theta*)^2 over the batch,
+    // theta* = upright_rts_theta of each digit's draw; the train loss shown is the classification's.
+    auto pose_supervised_loss = [&](const Batch& batch) {
+      Tensor logits = model->forward(batch.images);
+      Tensor theta = model->transformer->theta(batch.images);  // (N, 2, 3), as forward computed it
+      Tensor target = Tensor::empty(theta.shape());
+      for (size_t k = 0; k < batch.indices.size(); k++) {
+        std::array<double, 6> undo = upright_rts_theta(train_draws[static_cast<size_t>(batch.indices[k])]);
+        std::copy(undo.begin(), undo.end(), target.data() + 6 * k);
+      }
+      Tensor classification = cross_entropy(logits, batch.labels);
+      Tensor loss = classification + mse_loss(theta, target) * static_cast<real>(pose_supervision);
+      return StepLoss{.loss = loss, .shown_loss = classification.item(), .predicted = argmax(logits.detach())};
+    };
+
     std::string model_name = std::string(no_transformer ? "stn_mnist_cnn_baseline" : "stn_mnist") + "_" + dataset;
     ClassifierTraining run{.model_name = model_name, .model = model.get(), .train_loader = &train_loader,
                            .test_loader = &test_loader, .optimizer = optimizer.get(),
                            .lr_at = [&](int64_t step) { return static_cast<double>(schedule.lr_at(step)); },
                            .clip_norm = clip_norm,
                            .ema_decay = ema_decay,
+                           .step_loss = pose_supervision > 0 ? std::function<StepLoss(const Batch&)>(pose_supervised_loss)
+                                                             : nullptr,
                            .before_epoch =
                                [&](int64_t epoch) {
                                  if (draw_of_epoch(epoch) == drawn) return;

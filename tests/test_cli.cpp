@@ -341,10 +341,10 @@ TEST_CASE("trainer --help lists every flag with its default", "[cli]") {
                 {"model:resnet20", "epochs:50", "batch:128", "lr:0.1", "momentum:0.9", "weight-decay:0.0005"}},
         Trainer{"train_stn",
                 {"ema", "dataset", "no-transformer", "redraw", "visualize", "mistakes", "optimizer", "momentum", "warmup-epochs",
-                 "clip", "loc-lr-factor", "upright-epochs"},
+                 "clip", "loc-lr-factor", "upright-epochs", "pose-supervision"},
                 {"dataset:rts", "epochs:10", "batch:64", "lr:0.01", "optimizer:sgd", "momentum:0.9", "no-transformer:off",
                  "redraw:off", "clip:1", "warmup-epochs:0", "loc-lr-factor:1",
-                 "upright-epochs:0"}},
+                 "upright-epochs:0", "pose-supervision:0"}},
         Trainer{"train_ram",
                 {"ema", "dataset", "glimpses", "mc-samples", "visualize", "reinforce-into-core", "clip"},
                 {"dataset:mnist", "epochs:20", "batch:64", "lr:0.001", "mc-samples:1", "clip:5"}},
@@ -564,6 +564,28 @@ TEST_CASE("train_stn --upright-epochs: the undistorted digits first, then the di
   Outcome plain = run("train_stn", tiny_run("train_stn", "--dataset mnist --upright-epochs 1 --max-steps 1"));
   CHECK(plain.status == 1);
   CHECK_THAT(plain.output, Contains("--upright-epochs needs distorted digits"));
+}
+
+// --pose-supervision (a diagnostic) adds a loss on theta: the run trains differently from one
+// without it, resumes bitwise (the record of each digit's draw follows the draws), and is
+// refused where there is no record or no transformer.
+TEST_CASE("train_stn --pose-supervision trains, resumes and is refused off rts", "[faults]") {
+  TempDir dir;
+  auto checkpoint_after = [&, runs = 0](int steps, const std::string& extra) mutable {
+    const std::string path = dir / ("run" + std::to_string(runs++) + ".ckpt");
+    Outcome outcome = run("train_stn", tiny_run("train_stn", extra + " --max-steps " + std::to_string(steps) + " --save " + path));
+    INFO(outcome.output);
+    REQUIRE(outcome.status == 0);
+    return file_bytes(path);
+  };
+  CHECK(checkpoint_after(10, "--dataset rts --pose-supervision 1") != checkpoint_after(10, "--dataset rts"));
+  check_resume_is_bitwise("train_stn", 45, 60, "--dataset rts --pose-supervision 1 --redraw --upright-epochs 1");
+  for (const std::string extra : {"--dataset rotated --pose-supervision 1", "--dataset rts --no-transformer --pose-supervision 1"}) {
+    Outcome refused = run("train_stn", tiny_run("train_stn", extra + " --max-steps 1"));
+    INFO(extra);
+    CHECK(refused.status == 1);
+    CHECK_THAT(refused.output, Contains("--pose-supervision needs the transformer on --dataset rts"));
+  }
 }
 
 TEST_CASE("train_ram resumed from its checkpoint ends bitwise where an uninterrupted run ends", "[faults]") {
