@@ -200,6 +200,24 @@ pid_t start(const std::string& program, const std::string& arguments) {
 // Runs `trainer` for `steps` steps in one go and, in a second directory, for `split` steps and
 // then --resume'd to `steps`: both must end with the very same checkpoint bytes (parameters,
 // optimiser or SNES state, metadata).
+// The checkpoint (its bytes) that a tiny train_stn run of `steps` steps with `extra` flags saves.
+std::string stn_checkpoint_after(int steps, const std::string& extra) {
+  TempDir dir;
+  const std::string path = dir / "run.ckpt";
+  Outcome outcome = run("train_stn", tiny_run("train_stn", extra + " --max-steps " + std::to_string(steps) + " --save " + path));
+  INFO(outcome.output);
+  REQUIRE(outcome.status == 0);
+  return file_bytes(path);
+}
+
+// A tiny `trainer` run with `extra` flags is refused: status 1, and the output says `message`.
+void check_refused(const std::string& trainer, const std::string& extra, const std::string& message) {
+  Outcome outcome = run(trainer, tiny_run(trainer, extra));
+  INFO(trainer << " " << extra << "\n" << outcome.output);
+  CHECK(outcome.status == 1);
+  CHECK_THAT(outcome.output, Contains(message));
+}
+
 void check_resume_is_bitwise(const std::string& trainer, int split, int steps, const std::string& extra = "") {
   INFO(trainer << ", split at step " << split << " of " << steps);
   TempDir dir;
@@ -524,21 +542,11 @@ TEST_CASE("train_stn resumed from its checkpoint ends bitwise where an uninterru
 // (The tiny MNIST has 400 digits: 50 steps of 8 an epoch.)
 TEST_CASE("train_stn --redraw: the first epoch as without it, fresh distortions after, the same when resumed",
           "[faults]") {
-  TempDir dir;
-  auto checkpoint_after = [&](int steps, const std::string& extra) {
-    const std::string path = dir / ("run" + std::to_string(steps) + extra + ".ckpt");
-    Outcome outcome = run("train_stn", tiny_run("train_stn", extra + " --max-steps " + std::to_string(steps) + " --save " + path));
-    INFO(outcome.output);
-    REQUIRE(outcome.status == 0);
-    return file_bytes(path);
-  };
-  CHECK(checkpoint_after(50, "--redraw") == checkpoint_after(50, ""));
-  CHECK(checkpoint_after(60, "--redraw") != checkpoint_after(60, ""));
+  CHECK(stn_checkpoint_after(50, "--redraw") == stn_checkpoint_after(50, ""));
+  CHECK(stn_checkpoint_after(60, "--redraw") != stn_checkpoint_after(60, ""));
   check_resume_is_bitwise("train_stn", 55, 60, "--redraw");
 
-  Outcome plain = run("train_stn", tiny_run("train_stn", "--dataset mnist --redraw --max-steps 1"));
-  CHECK(plain.status == 1);
-  CHECK_THAT(plain.output, Contains("--redraw needs distorted digits"));
+  check_refused("train_stn", "--dataset mnist --redraw --max-steps 1", "--redraw needs distorted digits");
 }
 
 // --upright-epochs 1: the first epoch on the digits upright and centred (so not what a run without
@@ -546,46 +554,24 @@ TEST_CASE("train_stn --redraw: the first epoch as without it, fresh distortions 
 // switch, ends where the uninterrupted one does.
 TEST_CASE("train_stn --upright-epochs: the undistorted digits first, then the distortions, the same when resumed",
           "[faults]") {
-  TempDir dir;
-  auto checkpoint_after = [&, runs = 0](int steps, const std::string& extra) mutable {
-    const std::string path = dir / ("run" + std::to_string(runs++) + ".ckpt");
-    Outcome outcome = run("train_stn", tiny_run("train_stn", extra + " --max-steps " + std::to_string(steps) + " --save " + path));
-    INFO(outcome.output);
-    REQUIRE(outcome.status == 0);
-    return file_bytes(path);
-  };
-  CHECK(checkpoint_after(50, "--upright-epochs 1") != checkpoint_after(50, ""));
+  CHECK(stn_checkpoint_after(50, "--upright-epochs 1") != stn_checkpoint_after(50, ""));
   check_resume_is_bitwise("train_stn", 45, 60, "--upright-epochs 1 --redraw");
   check_resume_is_bitwise("train_stn", 55, 60, "--upright-epochs 1");
 
-  Outcome all_upright = run("train_stn", tiny_run("train_stn", "--upright-epochs 2 --epochs 2 --max-steps 1"));
-  CHECK(all_upright.status == 1);
-  CHECK_THAT(all_upright.output, Contains("--upright-epochs 2 leaves none of the --epochs 2 for the distorted digits"));
-  Outcome plain = run("train_stn", tiny_run("train_stn", "--dataset mnist --upright-epochs 1 --max-steps 1"));
-  CHECK(plain.status == 1);
-  CHECK_THAT(plain.output, Contains("--upright-epochs needs distorted digits"));
+  check_refused("train_stn", "--upright-epochs 2 --epochs 2 --max-steps 1",
+                "--upright-epochs 2 leaves none of the --epochs 2 for the distorted digits");
+  check_refused("train_stn", "--dataset mnist --upright-epochs 1 --max-steps 1", "--upright-epochs needs distorted digits");
 }
 
 // --pose-supervision (a diagnostic) adds a loss on theta: the run trains differently from one
 // without it, resumes bitwise (the record of each digit's draw follows the draws), and is
 // refused where there is no record or no transformer.
 TEST_CASE("train_stn --pose-supervision trains, resumes and is refused off rts", "[faults]") {
-  TempDir dir;
-  auto checkpoint_after = [&, runs = 0](int steps, const std::string& extra) mutable {
-    const std::string path = dir / ("run" + std::to_string(runs++) + ".ckpt");
-    Outcome outcome = run("train_stn", tiny_run("train_stn", extra + " --max-steps " + std::to_string(steps) + " --save " + path));
-    INFO(outcome.output);
-    REQUIRE(outcome.status == 0);
-    return file_bytes(path);
-  };
-  CHECK(checkpoint_after(10, "--dataset rts --pose-supervision 1") != checkpoint_after(10, "--dataset rts"));
+  CHECK(stn_checkpoint_after(10, "--dataset rts --pose-supervision 1") != stn_checkpoint_after(10, "--dataset rts"));
   check_resume_is_bitwise("train_stn", 45, 60, "--dataset rts --pose-supervision 1 --redraw --upright-epochs 1");
-  for (const std::string extra : {"--dataset rotated --pose-supervision 1", "--dataset rts --no-transformer --pose-supervision 1"}) {
-    Outcome refused = run("train_stn", tiny_run("train_stn", extra + " --max-steps 1"));
-    INFO(extra);
-    CHECK(refused.status == 1);
-    CHECK_THAT(refused.output, Contains("--pose-supervision needs the transformer on --dataset rts"));
-  }
+  for (const char* extra : {"--dataset rotated --pose-supervision 1 --max-steps 1",
+                            "--dataset rts --no-transformer --pose-supervision 1 --max-steps 1"})
+    check_refused("train_stn", extra, "--pose-supervision needs the transformer on --dataset rts");
 }
 
 TEST_CASE("train_ram resumed from its checkpoint ends bitwise where an uninterrupted run ends", "[faults]") {
@@ -673,9 +659,7 @@ TEST_CASE("train_stn --mistakes draws the test images it gets wrong and counts t
   Outcome baseline = run("train_stn", tiny_run("train_stn", "--no-transformer --max-steps 1 --mistakes " + picture));
   CHECK(baseline.status == 1);
   CHECK_THAT(baseline.output, Contains("drop --no-transformer"));
-  Outcome no_localisation_net = run("train_stn", tiny_run("train_stn", "--no-transformer --max-steps 1 --loc-lr-factor 0.1"));
-  CHECK(no_localisation_net.status == 1);
-  CHECK_THAT(no_localisation_net.output, Contains("--loc-lr-factor needs the transformer"));
+  check_refused("train_stn", "--no-transformer --max-steps 1 --loc-lr-factor 0.1", "--loc-lr-factor needs the transformer");
 }
 
 // plot_metrics: one run's train and test curves, or the test curves of several runs named by
