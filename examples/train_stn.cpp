@@ -446,7 +446,7 @@ int main(int argc, char** argv) {
     // theta* = upright_rts_theta of each digit's draw; the train loss shown is the classification's.
     auto pose_supervised_loss = [&](const Batch& batch) {
       Tensor logits = model->forward(batch.images);
-      Tensor theta = model->transformer->theta(batch.images);  // (N, 2, 3), as forward computed it
+      Tensor theta = model->transformer->theta(batch.images);  // (N, 2, 3): the localisation net run again, as in forward
       Tensor target = Tensor::empty(theta.shape());
       for (size_t k = 0; k < batch.indices.size(); k++) {
         std::array<double, 6> undo = upright_rts_theta(train_draws[static_cast<size_t>(batch.indices[k])]);
