@@ -189,19 +189,28 @@ static void draw_warped_pairs(StnMnist& model, const ImageDataset& test_set, con
   grid.write(path);
 }
 
+// The transformer's theta for every test image, in test-set order: 6 values each, a11 a12 t1 /
+// a21 a22 t2.
+static std::vector<float> test_thetas(StnMnist& model, const ImageDataset& test_set, float mean, float stddev) {
+  std::vector<float> thetas;
+  thetas.reserve(static_cast<size_t>(6 * test_set.size()));
+  for_each_test_batch(model, test_set, mean, stddev, [&](const std::vector<int64_t>&, const Tensor& input) {
+    std::vector<float> batch = model.transformer->theta(input).to_vector();  // (n, 2, 3)
+    thetas.insert(thetas.end(), batch.begin(), batch.end());
+  });
+  return thetas;
+}
+
 // How far the transformer zooms, for every test image. theta = [A | t] maps an output pixel to
 // the input point it reads, so |det A| is the area of the input that the whole output covers,
 // as a fraction of the input: 1 keeps the scale, below 1 zooms in (the digit is drawn larger),
 // above 1 zooms out (the digit is drawn smaller and loses detail).
-static std::vector<float> sampled_areas(StnMnist& model, const ImageDataset& test_set, float mean, float stddev) {
+static std::vector<float> sampled_areas(const std::vector<float>& thetas) {
   std::vector<float> areas;
-  for_each_test_batch(model, test_set, mean, stddev, [&](const std::vector<int64_t>& batch, const Tensor& input) {
-    Tensor theta = model.transformer->theta(input);  // (n, 2, 3)
-    for (size_t k = 0; k < batch.size(); k++) {
-      const float* t = theta.data() + 6 * k;  // a11 a12 t1 / a21 a22 t2
-      areas.push_back(std::fabs(t[0] * t[4] - t[1] * t[3]));
-    }
-  });
+  for (size_t k = 0; k < thetas.size(); k += 6) {
+    const float* t = thetas.data() + k;
+    areas.push_back(std::fabs(t[0] * t[4] - t[1] * t[3]));
+  }
   return areas;
 }
 
@@ -251,23 +260,19 @@ static double slope(const std::vector<float>& xs, const std::vector<float>& ys) 
 // straighten a digit its writer slanted, which moves the angle away from the drawn one's inverse
 // without harm; what it leaves of the draw itself is the slope of the output's pose on the input's
 // (0: the draw undone, 1: left as drawn; scales on a log scale).
-static void print_pose_spread(StnMnist& model, const ImageDataset& test_set, const std::vector<DigitPlacement>& draws,
-                              float mean, float stddev) {
+static void print_pose_spread(const std::vector<float>& thetas, const ImageDataset& test_set,
+                              const std::vector<DigitPlacement>& draws) {
   const float identity[6] = {1, 0, 0, 0, 1, 0};
   std::vector<float> angle[2], scale[2], centre_x[2], centre_y[2];  // [0] the input, [1] the output
-  for_each_test_batch(model, test_set, mean, stddev, [&](const std::vector<int64_t>& batch, const Tensor& input) {
-    Tensor theta = model.transformer->theta(input);  // (n, 2, 3)
-    for (size_t k = 0; k < batch.size(); k++) {
-      const DigitPlacement& drawn = draws[static_cast<size_t>(batch[k])];
-      DigitPose poses[2] = {pose_after_transform(identity, drawn), pose_after_transform(theta.data() + 6 * k, drawn)};
-      for (int side = 0; side < 2; side++) {
-        angle[side].push_back(static_cast<float>(poses[side].angle_degrees));
-        scale[side].push_back(static_cast<float>(poses[side].scale));
-        centre_x[side].push_back(static_cast<float>(poses[side].centre_dx));
-        centre_y[side].push_back(static_cast<float>(poses[side].centre_dy));
-      }
+  for (size_t i = 0; i < draws.size(); i++) {
+    DigitPose poses[2] = {pose_after_transform(identity, draws[i]), pose_after_transform(thetas.data() + 6 * i, draws[i])};
+    for (int side = 0; side < 2; side++) {
+      angle[side].push_back(static_cast<float>(poses[side].angle_degrees));
+      scale[side].push_back(static_cast<float>(poses[side].scale));
+      centre_x[side].push_back(static_cast<float>(poses[side].centre_dx));
+      centre_y[side].push_back(static_cast<float>(poses[side].centre_dy));
     }
-  });
+  }
   std::printf("digit pose, median (10th..90th percentile) over the test set; a perfect transformer shows one pose:\n");
   auto print_line = [](const char* name, const std::vector<float>& angles, const std::vector<float>& scales,
                        const std::vector<float>& xs, const std::vector<float>& ys) {
@@ -298,12 +303,13 @@ static void write_visualization(StnMnist& model, const ImageDataset& test_set, c
   draw_warped_pairs(model, test_set, first, mean, stddev, 4, 3, path);
   std::printf("wrote %s: %zu test images (left) and their transformed versions (right)\n", path.c_str(),
               first.size());
-  std::vector<float> areas = sampled_areas(model, test_set, mean, stddev);
+  std::vector<float> thetas = test_thetas(model, test_set, mean, stddev);  // one pass of the localisation net
+  std::vector<float> areas = sampled_areas(thetas);
   std::sort(areas.begin(), areas.end());
   std::printf("transformer zoom: the output shows a median %.1f%% of the input's area (10th-90th percentile "
               "%.1f-%.1f%%; below 100%% enlarges the digit, above shrinks it)\n",
               100 * percentile(areas, 0.5), 100 * percentile(areas, 0.1), 100 * percentile(areas, 0.9));
-  if (!test_draws.empty()) print_pose_spread(model, test_set, test_draws, mean, stddev);
+  if (!test_draws.empty()) print_pose_spread(thetas, test_set, test_draws);
 }
 
 struct Mistake {
