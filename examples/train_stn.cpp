@@ -293,11 +293,83 @@ static void print_pose_spread(const std::vector<float>& thetas, const ImageDatas
               slope(centre_y[0], centre_y[1]));
 }
 
+// Each test digit's pose in the output (angle, log scale, centre x, y) over several draws of the
+// digit: poses[r][q][i] is quantity q of digit i in draw r.
+using PosesOfDraws = std::vector<std::array<std::vector<float>, 4>>;
+
+// The spread of one pose quantity q_ir (digit i, draw r of R), split in two:
+//   within a digit   w = sqrt(mean_i var_r q_ir)      how much the pose still follows the draw
+//   between digits   b = sqrt(mean_i (m_i - c_i)^2 - w^2 / R)
+// with m_i the digit's mean over its draws and c_i the mean of m over the digit's class; a mean
+// over R draws keeps w^2 / R of their variance, which the second line takes out.
+struct WithinBetween {
+  double within = 0, between = 0;
+};
+static WithinBetween spread_within_and_between(const PosesOfDraws& poses, int quantity, const std::vector<int>& labels) {
+  const size_t draws = poses.size(), digits = labels.size();
+  std::vector<double> digit_mean(digits, 0);
+  double within_var = 0;
+  for (size_t i = 0; i < digits; i++) {
+    for (size_t r = 0; r < draws; r++) digit_mean[i] += poses[r][quantity][i] / static_cast<double>(draws);
+    for (size_t r = 0; r < draws; r++) within_var += std::pow(poses[r][quantity][i] - digit_mean[i], 2);
+  }
+  within_var /= static_cast<double>(digits * (draws - 1));
+  double class_sum[10] = {}, class_count[10] = {}, between_var = 0;
+  for (size_t i = 0; i < digits; i++) class_sum[labels[i]] += digit_mean[i], class_count[labels[i]] += 1;
+  for (size_t i = 0; i < digits; i++)
+    between_var += std::pow(digit_mean[i] - class_sum[labels[i]] / class_count[labels[i]], 2) / static_cast<double>(digits);
+  return {std::sqrt(within_var), std::sqrt(std::max(0.0, between_var - within_var / static_cast<double>(draws)))};
+}
+
+// Does the transformer show the same handwritten digit the same way however it was drawn? Every
+// test digit is drawn `draws` times (the test set's own draw, then fresh ones from the seeds after
+// test_distortion_seed) and its poses in the input and the output are split as above. In the input
+// the within-digit spread is the generator's (angles uniform in [-45, 45]: 90 / sqrt(12) = 26.0
+// degrees) and the between-digit spread 0. A transformer that undoes each draw has a within-digit
+// spread of 0 in the output; if it also straightens each writer's slant, which the generator's record
+// does not know, that shows between digits, as does anything else it does to one digit every time.
+static void print_pose_across_draws(StnMnist& model, const ImageDataset& mnist_test, const std::vector<float>& thetas,
+                                    const std::vector<DigitPlacement>& test_draws, float mean, float stddev) {
+  constexpr int64_t draws = 5;
+  const float identity[6] = {1, 0, 0, 0, 1, 0};
+  PosesOfDraws input(draws), output(draws);
+  for (int64_t r = 0; r < draws; r++) {
+    std::vector<DigitPlacement> redraws;
+    std::vector<float> redrawn_thetas;
+    if (r > 0) {
+      Rng rng(test_distortion_seed + static_cast<uint64_t>(r));
+      redrawn_thetas = test_thetas(model, distort(mnist_test, "rts", rng, &redraws), mean, stddev);
+    }
+    const std::vector<DigitPlacement>& drawn = r == 0 ? test_draws : redraws;
+    const std::vector<float>& theta = r == 0 ? thetas : redrawn_thetas;
+    for (size_t i = 0; i < drawn.size(); i++) {
+      DigitPose in = pose_after_transform(identity, drawn[i]), out = pose_after_transform(theta.data() + 6 * i, drawn[i]);
+      for (auto [poses, pose] : {std::pair{&input, in}, std::pair{&output, out}}) {
+        (*poses)[r][0].push_back(static_cast<float>(pose.angle_degrees));
+        (*poses)[r][1].push_back(static_cast<float>(std::log(pose.scale)));
+        (*poses)[r][2].push_back(static_cast<float>(pose.centre_dx));
+        (*poses)[r][3].push_back(static_cast<float>(pose.centre_dy));
+      }
+    }
+  }
+  std::vector<int> labels(mnist_test.labels.begin(), mnist_test.labels.end());
+  std::printf("the same digit drawn %lld times, spread (root mean square) within a digit's draws | between the digits of a class:\n",
+              static_cast<long long>(draws));
+  for (auto [name, poses] : {std::pair{"input", &input}, std::pair{"transformed", &output}}) {
+    WithinBetween q[4];
+    for (int k = 0; k < 4; k++) q[k] = spread_within_and_between(*poses, k, labels);
+    std::printf("  %-12s angle %.1f | %.1f deg  scale %.1f | %.1f %% (log)  centre x %.1f | %.1f px, y %.1f | %.1f px\n",
+                name, q[0].within, q[0].between, 100 * q[1].within, 100 * q[1].between, q[2].within, q[2].between,
+                q[3].within, q[3].between);
+  }
+}
+
 // --visualize: the first 24 test images and their transformed versions, 4 pairs a row, and on
 // stdout how far the transformer zooms over the whole test set and, on rts, the digits' pose in
 // its output (`test_draws`: the generator's record of the test set, empty for other data).
-static void write_visualization(StnMnist& model, const ImageDataset& test_set, const std::vector<DigitPlacement>& test_draws,
-                                float mean, float stddev, const std::string& path) {
+static void write_visualization(StnMnist& model, const ImageDataset& test_set, const ImageDataset& mnist_test,
+                                const std::vector<DigitPlacement>& test_draws, float mean, float stddev,
+                                const std::string& path) {
   std::vector<int64_t> first(static_cast<size_t>(std::min<int64_t>(24, test_set.size())));
   std::iota(first.begin(), first.end(), 0);
   draw_warped_pairs(model, test_set, first, mean, stddev, 4, 3, path);
@@ -309,7 +381,9 @@ static void write_visualization(StnMnist& model, const ImageDataset& test_set, c
   std::printf("transformer zoom: the output shows a median %.1f%% of the input's area (10th-90th percentile "
               "%.1f-%.1f%%; below 100%% enlarges the digit, above shrinks it)\n",
               100 * percentile(areas, 0.5), 100 * percentile(areas, 0.1), 100 * percentile(areas, 0.9));
-  if (!test_draws.empty()) print_pose_spread(thetas, test_set, test_draws);
+  if (test_draws.empty()) return;
+  print_pose_spread(thetas, test_set, test_draws);
+  print_pose_across_draws(model, mnist_test, thetas, test_draws, mean, stddev);
 }
 
 struct Mistake {
@@ -478,7 +552,7 @@ int main(int argc, char** argv) {
                                  train_set = training_digits(drawn);
                                },
                            .before_final_line = [&] {
-                             if (!visualize.empty()) write_visualization(*model, test_set, test_draws, mean, stddev, visualize);
+                             if (!visualize.empty()) write_visualization(*model, test_set, mnist_test, dataset == "rts" ? test_draws : std::vector<DigitPlacement>{}, mean, stddev, visualize);
                              if (!mistakes.empty()) write_mistakes(*model, test_set, mean, stddev, mistakes);
                            }};
     train_classifier(run, common);
