@@ -58,6 +58,7 @@ stn_rts_redraw_60_pose10_ema|train_stn --dataset rts --data $mnist --epochs 60 -
 stn_rts_redraw_60_seed2_ema|train_stn --dataset rts --data $mnist --epochs 60 --optimizer adam --lr 1e-3 --redraw --ema 0.9999 --seed 2
 stn_rts_redraw_60_seed2_pose10_ema|train_stn --dataset rts --data $mnist --epochs 60 --optimizer adam --lr 1e-3 --redraw --ema 0.9999 --pose-supervision 10 --seed 2
 stn_rts_redraw_60_pose100_ema|train_stn --dataset rts --data $mnist --epochs 60 --optimizer adam --lr 1e-3 --redraw --ema 0.9999 --pose-supervision 100
+stn_rts_redraw_60_seed2_pose100_ema|train_stn --dataset rts --data $mnist --epochs 60 --optimizer adam --lr 1e-3 --redraw --ema 0.9999 --pose-supervision 100 --seed 2
 stn_rts_redraw_150_pose10_ema|train_stn --dataset rts --data $mnist --epochs 150 --optimizer adam --lr 1e-3 --redraw --ema 0.9999 --pose-supervision 10
 stn_rts_redraw_60_slowcls_ema|train_stn --dataset rts --data $mnist --epochs 60 --optimizer adam --lr 1e-4 --loc-lr-factor 10 --redraw --ema 0.9999
 stn_rts_upright_150_cnn|train_stn --dataset rts-upright --data $mnist --epochs 150 --optimizer adam --lr 1e-3 --redraw --no-transformer
