@@ -45,10 +45,17 @@
 // --mistakes FILE.png the same for the test images the model gets wrong, with their labels and
 // predictions on stdout (see the remaining error of a trained model: --resume its checkpoint
 // with the --epochs it was trained for, and nothing is trained).
+//
+// --write-digits DIR writes, instead of training, the digits a run of the same flags would see
+// as the four idx files of MNIST (raw, any side: 42x42 for rts): train-images/-labels, the
+// training digits of epoch --write-epoch (1 by default; with --redraw each epoch has its own),
+// and t10k-images/-labels, the test digits every run is scored on. Another framework reads
+// them to train the same model on the very same images (bench/train_stn_torch.py).
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <numeric>
@@ -132,6 +139,16 @@ static ImageDataset distort(const ImageDataset& mnist, const std::string& kind, 
 static Rng training_distortions(int64_t seed, int64_t epoch) {
   Rng first(static_cast<uint64_t>(seed) ^ 0x5354'4E00ull);
   return epoch == 0 ? first : first.split(static_cast<uint64_t>(epoch));
+}
+
+// --write-digits: a training and a test set as the four idx files of MNIST in dir.
+static void write_digit_files(const ImageDataset& train, const ImageDataset& test, const std::string& dir) {
+  std::error_code error;
+  std::filesystem::create_directories(dir, error);
+  if (error) fail("--write-digits: cannot create the folder '" + dir + "': " + error.message());
+  const std::filesystem::path folder(dir);
+  write_mnist(train, folder / "train-images-idx3-ubyte", folder / "train-labels-idx1-ubyte");
+  write_mnist(test, folder / "t10k-images-idx3-ubyte", folder / "t10k-labels-idx1-ubyte");
 }
 
 // Mean and standard deviation of all pixels, scaled to [0, 1].
@@ -466,6 +483,11 @@ int main(int argc, char** argv) {
   int64_t& upright_epochs = flags.add_int("upright-epochs", 0,
                                           "a curriculum: the first N epochs on the digits upright and centred on the "
                                           "canvas, the rest on the distorted ones", 0, 1000000);
+  std::string& write_digits = flags.add_string("write-digits", "",
+                                              "DIR: write the training digits of --write-epoch and the test digits as "
+                                              "idx files into DIR, and train nothing");
+  int64_t& write_epoch = flags.add_int("write-epoch", 1, "the epoch whose training digits --write-digits writes",
+                                       1, 1000000);
   flags.parse(argc, argv);
 
   try {
@@ -504,6 +526,13 @@ int main(int argc, char** argv) {
     std::vector<DigitPlacement> test_draws;  // rts: the generator's record, for --visualize
     ImageDataset test_set = distort(mnist_test, dataset, test_distortions, &test_draws);
     const int64_t side = train_set.height;
+    if (!write_digits.empty()) {
+      write_digit_files(training_digits(draw_of_epoch(write_epoch - 1)), test_set, write_digits);
+      std::printf("wrote the %s training digits of epoch %lld and the test digits (%lldx%lld; pixel mean %.6f, "
+                  "std %.6f) to %s\n", dataset.c_str(), static_cast<long long>(write_epoch),
+                  static_cast<long long>(side), static_cast<long long>(side), mean, stddev, write_digits.c_str());
+      return 0;
+    }
     if (!common.quiet)
       std::printf("%s MNIST (%lldx%lld) from %s: %lld training, %lld test images; pixel mean %.4f, std %.4f\n",
                   dataset.c_str(), static_cast<long long>(side), static_cast<long long>(side), data.dir.c_str(),

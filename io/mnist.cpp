@@ -1,6 +1,7 @@
 // MNIST in its official idx format, raw or gzip-compressed (see dataset.h for the layout).
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 
 #include "engine/tensor.h"
 #include "io/dataset.h"
@@ -119,6 +120,41 @@ ImageDataset load_mnist_dir(const std::string& dir, bool train) {
   std::string images = find(prefix + "-images-idx3-ubyte");
   std::string labels = find(prefix + "-labels-idx1-ubyte");
   return load_mnist(images, labels);
+}
+
+// Big-endian, as idx stores every integer.
+static void append_be32(std::vector<uint8_t>& out, uint32_t value) {
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<uint8_t>(value >> shift));
+}
+
+static void write_file(const std::string& path, const std::vector<uint8_t>& bytes) {
+  std::ofstream file(path, std::ios::binary);
+  if (!file) fail("write_mnist: cannot create '" + path + "'");
+  file.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  if (!file) fail("write_mnist: writing '" + path + "' failed (disk full?)");
+}
+
+void write_mnist(const ImageDataset& data, const std::string& images_path, const std::string& labels_path) {
+  if (data.channels != 1 || data.height < 1 || data.height > kMaxSide || data.width < 1 || data.width > kMaxSide)
+    fail("write_mnist: idx images have one channel and sides 1.." + std::to_string(kMaxSide) + ", got " +
+         std::to_string(data.channels) + "x" + std::to_string(data.height) + "x" + std::to_string(data.width));
+  if (static_cast<int64_t>(data.pixels.size()) != data.size() * data.image_bytes())
+    fail("write_mnist: " + std::to_string(data.size()) + " labels but " + std::to_string(data.pixels.size()) +
+         " pixel bytes");
+  std::vector<uint8_t> images, labels;
+  append_be32(images, kImagesMagic);
+  for (int64_t n : {data.size(), data.height, data.width}) append_be32(images, static_cast<uint32_t>(n));
+  images.insert(images.end(), data.pixels.begin(), data.pixels.end());
+  append_be32(labels, kLabelsMagic);
+  append_be32(labels, static_cast<uint32_t>(data.size()));
+  for (int64_t i = 0; i < data.size(); i++) {
+    if (data.labels[i] < 0 || data.labels[i] > 9)
+      fail("write_mnist: label " + std::to_string(data.labels[i]) + " of image " + std::to_string(i) +
+           " is outside 0..9, which load_mnist refuses");
+    labels.push_back(static_cast<uint8_t>(data.labels[i]));
+  }
+  write_file(images_path, images);
+  write_file(labels_path, labels);
 }
 
 }  // namespace glimpse
