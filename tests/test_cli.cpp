@@ -77,29 +77,16 @@ struct TempDir {
   std::string operator/(const std::string& name) const { return (path / name).string(); }
 };
 
-void append_be32(std::string& bytes, uint32_t value) {
-  for (int shift = 24; shift >= 0; shift -= 8) bytes.push_back(static_cast<char>(value >> shift));
-}
-
-// Writes the first `count` images of a data set as an idx pair (raw, not gzip).
-void write_idx(const ImageDataset& data, int64_t count, const std::string& images_path, const std::string& labels_path) {
-  std::string images, labels;
-  for (uint32_t v : {0x803u, uint32_t(count), uint32_t(data.height), uint32_t(data.width)}) append_be32(images, v);
-  images.append(reinterpret_cast<const char*>(data.pixels.data()), count * data.image_bytes());
-  for (uint32_t v : {0x801u, uint32_t(count)}) append_be32(labels, v);
-  for (int64_t i = 0; i < count; i++) labels.push_back(static_cast<char>(data.labels[i]));
-  std::ofstream(images_path, std::ios::binary) << images;
-  std::ofstream(labels_path, std::ios::binary) << labels;
-}
-
 // A small MNIST folder cut from the bundled sample (400 training, 100 test digits), so that
 // the trainer runs below spend their time training rather than loading and evaluating.
 const std::string& tiny_mnist_dir() {
   static TempDir dir;
   static bool written = false;
   if (!written) {
-    write_idx(load_mnist_dir(kSampleMnist, true), 400, dir / "train-images-idx3-ubyte", dir / "train-labels-idx1-ubyte");
-    write_idx(load_mnist_dir(kSampleMnist, false), 100, dir / "t10k-images-idx3-ubyte", dir / "t10k-labels-idx1-ubyte");
+    write_mnist(subset(load_mnist_dir(kSampleMnist, true), 0, 400), dir / "train-images-idx3-ubyte",
+                dir / "train-labels-idx1-ubyte");
+    write_mnist(subset(load_mnist_dir(kSampleMnist, false), 0, 100), dir / "t10k-images-idx3-ubyte",
+                dir / "t10k-labels-idx1-ubyte");
     written = true;
   }
   static const std::string path = dir.path.string();
@@ -561,6 +548,40 @@ TEST_CASE("train_stn --upright-epochs: the undistorted digits first, then the di
   check_refused("train_stn", "--upright-epochs 2 --epochs 2 --max-steps 1",
                 "--upright-epochs 2 leaves none of the --epochs 2 for the distorted digits");
   check_refused("train_stn", "--dataset mnist --upright-epochs 1 --max-steps 1", "--upright-epochs needs distorted digits");
+}
+
+// --write-digits writes what a run would train and test on, as idx files, and trains nothing:
+// epoch 1's training digits are the run's first draw (the same with or without --redraw), a later
+// epoch's are that draw again without --redraw and fresh ones with it; the test digits do not
+// depend on --seed; the labels are the digits' own.
+TEST_CASE("train_stn --write-digits writes the digits of an epoch and the test digits as idx files", "[cli]") {
+  TempDir dir;
+  auto digits = [&](const std::string& name, const std::string& extra) {
+    const std::string folder = dir / name;
+    Outcome outcome = run("train_stn", tiny_run("train_stn", "--dataset rts --write-digits " + folder + " " + extra));
+    INFO(outcome.output);
+    REQUIRE(outcome.status == 0);
+    CHECK_THAT(outcome.output, Contains("wrote the rts training digits"));
+    return std::pair{load_mnist_dir(folder, true), load_mnist_dir(folder, false)};
+  };
+  auto [first, test] = digits("first", "");
+  CHECK(first.height == 42);
+  CHECK(first.width == 42);
+  CHECK(first.size() == 400);
+  CHECK(test.size() == 100);
+  CHECK(first.labels == load_mnist_dir(tiny_mnist_dir(), true).labels);
+  CHECK(test.labels == load_mnist_dir(tiny_mnist_dir(), false).labels);
+  CHECK(digits("first_redraw", "--redraw").first.pixels == first.pixels);
+  CHECK(digits("second", "--write-epoch 2").first.pixels == first.pixels);
+  auto [second_redraw, same_test] = digits("second_redraw", "--redraw --write-epoch 2");
+  CHECK(second_redraw.pixels != first.pixels);
+  CHECK(same_test.pixels == test.pixels);
+  auto [other_seed, other_seed_test] = digits("other_seed", "--seed 4");
+  CHECK(other_seed.pixels != first.pixels);
+  CHECK(other_seed_test.pixels == test.pixels);
+
+  std::ofstream(dir / "a_file") << "x";
+  check_refused("train_stn", "--write-digits " + dir / "a_file", "--write-digits: cannot create the folder");
 }
 
 // --pose-supervision (a diagnostic) adds a loss on theta: the run trains differently from one

@@ -208,6 +208,26 @@ TEST_CASE("cifar10 binary format round trip", "[data][cifar10]") {
   CHECK_THROWS_WITH(subset(test, 450, 51), Contains("data set of 500"));
 }
 
+TEST_CASE("mnist idx writer round trip, any side", "[data][mnist]") {
+  TempDir tmp;
+  ImageDataset digits = make_dataset(5, 1, 42, 30, 10);
+  write_mnist(digits, tmp / "images", tmp / "labels");
+  CHECK(fs::file_size(tmp / "images") == 16u + 5u * 42u * 30u);
+  CHECK(fs::file_size(tmp / "labels") == 8u + 5u);
+  ImageDataset back = load_mnist(tmp / "images", tmp / "labels");
+  CHECK(back.channels == 1);
+  CHECK(back.height == 42);
+  CHECK(back.width == 30);
+  CHECK(back.pixels == digits.pixels);
+  CHECK(back.labels == digits.labels);
+
+  CHECK_THROWS_WITH(write_mnist(make_dataset(2, 3, 32, 32), tmp / "i", tmp / "l"), Contains("one channel"));
+  ImageDataset label_ten = make_dataset(2, 1, 28, 28);
+  label_ten.labels[1] = 10;
+  CHECK_THROWS_WITH(write_mnist(label_ten, tmp / "i", tmp / "l"), Contains("label 10 of image 1 is outside 0..9"));
+  CHECK_THROWS_WITH(write_mnist(digits, tmp / "no_such_folder/i", tmp / "l"), Contains("cannot create"));
+}
+
 // ---- bad files: each gives an Error that names the file and the problem ----
 
 TEST_CASE("mnist loader rejects bad files", "[data][mnist]") {
