@@ -29,6 +29,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.dont_write_bytecode = True  # no __pycache__ left in bench/
 from pytorch_reference import ResNet20, init_weights, requested_threads  # noqa: E402  (sets OPENBLAS_NUM_THREADS)
+from torch_training import CSV_HEADER, evaluate, report_epoch, save_atomically  # noqa: E402
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
@@ -76,24 +77,6 @@ def lr_at(step, peak, warmup, total):
     return peak * (1 + math.cos(math.pi * (step - warmup) / (total - warmup))) / 2
 
 
-def evaluate(model, images, labels):
-    model.eval()
-    correct, loss_sum = 0, 0.0
-    with torch.no_grad():
-        for start in range(0, len(labels), 500):
-            logits = model(normalise(images[start:start + 500]))
-            y = labels[start:start + 500]
-            loss_sum += F.cross_entropy(logits, y, reduction="sum").item()
-            correct += (logits.argmax(1) == y).sum().item()
-    return correct / len(labels), loss_sum / len(labels)
-
-
-def save_atomically(state, path):
-    temporary = path + ".tmp"
-    torch.save(state, temporary)
-    os.replace(temporary, path)  # a crash mid-write leaves the previous checkpoint
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cifar", required=True, help="folder with data_batch_1..5.bin and test_batch.bin")
@@ -129,7 +112,7 @@ def main():
         print(f"resumed from {args.save} after epoch {first_epoch}")
     if args.log and first_epoch == 0:
         with open(args.log, "w") as f:
-            f.write("epoch,step,lr,train_loss,train_acc,test_loss,test_acc,seconds,images_per_s\n")
+            f.write(CSV_HEADER)
 
     test_acc = None
     for epoch in range(first_epoch, args.epochs):
@@ -154,21 +137,15 @@ def main():
             correct += (logits.argmax(1) == y).sum().item()
         seconds = time.perf_counter() - started
         train_seconds += seconds
-        test_acc, test_loss = evaluate(model, test_images, test_labels)
-        n = len(train_labels)
+        test_acc, test_loss = evaluate(model, test_images, test_labels, normalise)
         last_lr = lr_at((epoch + 1) * steps_per_epoch - 1, args.lr, steps_per_epoch, total_steps)
-        print(f"epoch {epoch + 1}: train loss {loss_sum / n:.4f} acc {100 * correct / n:.2f}% | "
-              f"test loss {test_loss:.4f} acc {100 * test_acc:.2f}% | {seconds:.1f} s, {n / seconds:.0f} img/s",
-              flush=True)
-        if args.log:
-            with open(args.log, "a") as f:
-                f.write(f"{epoch + 1},{(epoch + 1) * steps_per_epoch},{last_lr:.9g},{loss_sum / n:.6f},"
-                        f"{correct / n:.6f},{test_loss:.6f},{test_acc:.6f},{seconds:.2f},{n / seconds:.1f}\n")
+        report_epoch(args.log, epoch + 1, steps_per_epoch, last_lr, (loss_sum, correct, len(train_labels)),
+                     (test_acc, test_loss), seconds)
         if args.save:
             save_atomically({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch + 1,
                              "epochs": args.epochs, "seed": args.seed, "train_seconds": train_seconds}, args.save)
     if test_acc is None:  # resumed after the last epoch: report where it stands
-        test_acc, _ = evaluate(model, test_images, test_labels)
+        test_acc, _ = evaluate(model, test_images, test_labels, normalise)
     print(f"final test_acc={test_acc:.4f} epochs={args.epochs} seconds={train_seconds:.1f}")
 
 

@@ -37,6 +37,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.dont_write_bytecode = True  # no __pycache__ left in bench/
 from pytorch_reference import STN, init_weights, requested_threads  # noqa: E402  (sets OPENBLAS_NUM_THREADS)
+from torch_training import CSV_HEADER, evaluate, report_epoch, save_atomically  # noqa: E402
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
@@ -105,24 +106,6 @@ class Average:
                 a.copy_(kept)
 
 
-def evaluate(model, images, labels, mean, std):
-    model.eval()
-    correct, loss_sum = 0, 0.0
-    with torch.no_grad():
-        for start in range(0, len(labels), 500):
-            logits = model((images[start:start + 500].float() / 255 - mean) / std)
-            y = labels[start:start + 500]
-            loss_sum += F.cross_entropy(logits, y, reduction="sum").item()
-            correct += (logits.argmax(1) == y).sum().item()
-    return correct / len(labels), loss_sum / len(labels)
-
-
-def save_atomically(state, path):
-    temporary = path + ".tmp"
-    torch.save(state, temporary)
-    os.replace(temporary, path)  # a crash mid-write leaves the previous checkpoint
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--mnist", required=True, help="folder with the four MNIST idx files")
@@ -150,6 +133,9 @@ def main():
     print(f"{args.dataset} digits ({side}x{side}) written by {args.train_stn}: {len(test_labels)} test images; "
           f"pixel mean {mean:.4f}, std {std:.4f}; PyTorch {torch.__version__}, {torch.get_num_threads()} threads")
 
+    def normalise(images):  # uint8 -> (x / 255 - mean) / std, train_stn's normalisation
+        return (images.float() / 255 - mean) / std
+
     torch.manual_seed(args.seed)
     model = init_weights(STN(side))
     model.reset_theta()
@@ -170,7 +156,7 @@ def main():
         print(f"resumed from {args.save} after epoch {first_epoch}")
     if args.log and first_epoch == 0:
         with open(args.log, "w") as f:
-            f.write("epoch,step,lr,train_loss,train_acc,test_loss,test_acc,seconds,images_per_s\n")
+            f.write(CSV_HEADER)
 
     test_acc = None
     for epoch in range(first_epoch, args.epochs):
@@ -188,7 +174,7 @@ def main():
         for b in range(steps_per_epoch):
             step = epoch * steps_per_epoch + b
             index = order[b * args.batch:(b + 1) * args.batch]
-            x = (train_images[index].float() / 255 - mean) / std
+            x = normalise(train_images[index])
             y = train_labels[index]
             for group in optimizer.param_groups:
                 group["lr"] = lr_at(step, args.lr, total_steps)
@@ -204,22 +190,16 @@ def main():
             correct += (logits.argmax(1) == y).sum().item()
         seconds = time.perf_counter() - started
         train_seconds += seconds
-        trained_acc, test_loss = evaluate(model, test_images, test_labels, mean, std)
-        test_acc = trained_acc
-        shown = ""
-        if average:
+        test_acc, test_loss = evaluate(model, test_images, test_labels, normalise)
+        trained_acc = None
+        if average:  # the averaged weights are the ones reported, the trained ones shown beside
+            trained_acc = test_acc
             average.swap(model)
-            test_acc, test_loss = evaluate(model, test_images, test_labels, mean, std)
+            test_acc, test_loss = evaluate(model, test_images, test_labels, normalise)
             average.swap(model)
-            shown = f" (averaged weights; trained weights {100 * trained_acc:.2f}%)"
         last_lr = lr_at((epoch + 1) * steps_per_epoch - 1, args.lr, total_steps)
-        print(f"epoch {epoch + 1}: train loss {loss_sum / n:.4f} acc {100 * correct / n:.2f}% | "
-              f"test loss {test_loss:.4f} acc {100 * test_acc:.2f}%{shown} | {seconds:.1f} s, {n / seconds:.0f} img/s",
-              flush=True)
-        if args.log:
-            with open(args.log, "a") as f:
-                f.write(f"{epoch + 1},{(epoch + 1) * steps_per_epoch},{last_lr:.9g},{loss_sum / n:.6f},"
-                        f"{correct / n:.6f},{test_loss:.6f},{test_acc:.6f},{seconds:.2f},{n / seconds:.1f}\n")
+        report_epoch(args.log, epoch + 1, steps_per_epoch, last_lr, (loss_sum, correct, n), (test_acc, test_loss),
+                     seconds, trained_acc)
         if args.save:
             state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch + 1,
                      "epochs": args.epochs, "seed": args.seed, "dataset": args.dataset, "redraw": args.redraw,
@@ -230,7 +210,7 @@ def main():
     if test_acc is None:  # resumed after the last epoch: report where it stands
         if average:
             average.swap(model)
-        test_acc, _ = evaluate(model, test_images, test_labels, mean, std)
+        test_acc, _ = evaluate(model, test_images, test_labels, normalise)
     for name in os.listdir(folder):
         os.remove(os.path.join(folder, name))
     os.rmdir(folder)
