@@ -1,6 +1,7 @@
 """What bench's PyTorch trainers (train_resnet20_torch.py, train_stn_torch.py) share: scoring a
 model on a test set, an atomic checkpoint, and the epoch lines and CSV rows of glimpse's trainers."""
 import os
+import sys
 
 import torch
 import torch.nn.functional as F
@@ -26,6 +27,25 @@ def save_atomically(state, path):
     temporary = path + ".tmp"
     torch.save(state, temporary)
     os.replace(temporary, path)  # a crash mid-write leaves the previous checkpoint
+
+
+def resume_or_start(save, log, run, model, optimizer):
+    """Resumes from the checkpoint `save` when it exists, which must have been written by a run of
+    the same settings `run` (a dict also stored in every checkpoint): loads the model and the
+    optimiser and returns the checkpoint. Else starts the CSV `log` (when given) and returns None."""
+    if save and os.path.exists(save):
+        state = torch.load(save)
+        saved = {key: state.get(key) for key in run}
+        if saved != run:
+            sys.exit(f"--save {save}: written by the run {saved}; this run is {run}")
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        print(f"resumed from {save} after epoch {state['epoch']}")
+        return state
+    if log:
+        with open(log, "w") as f:
+            f.write(CSV_HEADER)
+    return None
 
 
 def report_epoch(log, epoch, steps_per_epoch, lr, train, test, seconds, trained_acc=None):

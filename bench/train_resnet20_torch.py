@@ -29,7 +29,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.dont_write_bytecode = True  # no __pycache__ left in bench/
 from pytorch_reference import ResNet20, init_weights, requested_threads  # noqa: E402  (sets OPENBLAS_NUM_THREADS)
-from torch_training import CSV_HEADER, evaluate, report_epoch, save_atomically  # noqa: E402
+from torch_training import evaluate, report_epoch, resume_or_start, save_atomically  # noqa: E402
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
@@ -100,19 +100,9 @@ def main():
     optimizer = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9, weight_decay=5e-4)
     steps_per_epoch = math.ceil(len(train_labels) / args.batch)
     total_steps = args.epochs * steps_per_epoch
-    first_epoch, train_seconds = 0, 0.0
-    if args.save and os.path.exists(args.save):
-        state = torch.load(args.save)
-        if state["epochs"] != args.epochs or state["seed"] != args.seed:
-            sys.exit(f"--save {args.save}: written by a run of {state['epochs']} epochs, seed {state['seed']}; "
-                     f"this run has {args.epochs}, seed {args.seed}")
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        first_epoch, train_seconds = state["epoch"], state["train_seconds"]
-        print(f"resumed from {args.save} after epoch {first_epoch}")
-    if args.log and first_epoch == 0:
-        with open(args.log, "w") as f:
-            f.write(CSV_HEADER)
+    run = {"epochs": args.epochs, "seed": args.seed}
+    state = resume_or_start(args.save, args.log, run, model, optimizer)
+    first_epoch, train_seconds = (state["epoch"], state["train_seconds"]) if state else (0, 0.0)
 
     test_acc = None
     for epoch in range(first_epoch, args.epochs):
@@ -142,8 +132,8 @@ def main():
         report_epoch(args.log, epoch + 1, steps_per_epoch, last_lr, (loss_sum, correct, len(train_labels)),
                      (test_acc, test_loss), seconds)
         if args.save:
-            save_atomically({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch + 1,
-                             "epochs": args.epochs, "seed": args.seed, "train_seconds": train_seconds}, args.save)
+            save_atomically({**run, "model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch + 1,
+                             "train_seconds": train_seconds}, args.save)
     if test_acc is None:  # resumed after the last epoch: report where it stands
         test_acc, _ = evaluate(model, test_images, test_labels, normalise)
     print(f"final test_acc={test_acc:.4f} epochs={args.epochs} seconds={train_seconds:.1f}")

@@ -37,7 +37,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.dont_write_bytecode = True  # no __pycache__ left in bench/
 from pytorch_reference import STN, init_weights, requested_threads  # noqa: E402  (sets OPENBLAS_NUM_THREADS)
-from torch_training import CSV_HEADER, evaluate, report_epoch, save_atomically  # noqa: E402
+from torch_training import evaluate, report_epoch, resume_or_start, save_atomically  # noqa: E402
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
@@ -141,22 +141,11 @@ def main():
     model.reset_theta()
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     average = Average(model, args.ema) if args.ema > 0 else None
-    first_epoch, train_seconds = 0, 0.0
-    if args.save and os.path.exists(args.save):
-        state = torch.load(args.save)
-        run = {"epochs": args.epochs, "seed": args.seed, "dataset": args.dataset, "redraw": args.redraw, "ema": args.ema}
-        saved = {k: state[k] for k in run}
-        if saved != run:
-            sys.exit(f"--save {args.save}: written by the run {saved}; this run is {run}")
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        if average:
-            average.averages, average.updates = state["averages"], state["updates"]
-        first_epoch, train_seconds = state["epoch"], state["train_seconds"]
-        print(f"resumed from {args.save} after epoch {first_epoch}")
-    if args.log and first_epoch == 0:
-        with open(args.log, "w") as f:
-            f.write(CSV_HEADER)
+    run = {"epochs": args.epochs, "seed": args.seed, "dataset": args.dataset, "redraw": args.redraw, "ema": args.ema}
+    state = resume_or_start(args.save, args.log, run, model, optimizer)
+    first_epoch, train_seconds = (state["epoch"], state["train_seconds"]) if state else (0, 0.0)
+    if state and average:
+        average.averages, average.updates = state["averages"], state["updates"]
 
     test_acc = None
     for epoch in range(first_epoch, args.epochs):
@@ -201,9 +190,8 @@ def main():
         report_epoch(args.log, epoch + 1, steps_per_epoch, last_lr, (loss_sum, correct, n), (test_acc, test_loss),
                      seconds, trained_acc)
         if args.save:
-            state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch + 1,
-                     "epochs": args.epochs, "seed": args.seed, "dataset": args.dataset, "redraw": args.redraw,
-                     "ema": args.ema, "train_seconds": train_seconds}
+            state = {**run, "model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch + 1,
+                     "train_seconds": train_seconds}
             if average:
                 state.update(averages=average.averages, updates=average.updates)
             save_atomically(state, args.save)
