@@ -18,7 +18,8 @@ gradient's global norm clipped at 1; with --ema D the weights averaged after eve
 a <- d a + (1 - d) w with d = min(D, (1 + t) / (10 + t)), and the averaged weights the ones
 reported (optim/ema.h). After each epoch: test accuracy (averaged and trained weights), a CSV row
 in train_stn's columns (--log) and an atomic checkpoint (--save), from which a rerun of the same
-command resumes. The last line is train_stn's: `final test_acc=<fraction> epochs=<n> seconds=<s>`.
+command resumes (each epoch's order and dropout masks come from the seed and the epoch). The last
+line is train_stn's: `final test_acc=<fraction> epochs=<n> seconds=<s>`.
 PyTorch's random streams (initialisation, shuffling, dropout) are its own, so a run here and a
 train_stn run are two seeds of one recipe on the same images.
 
@@ -28,6 +29,7 @@ import argparse
 import math
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -126,7 +128,14 @@ def main():
         parser.error("--ema must be in [0, 1)")
     torch.set_num_threads(args.threads)
     folder = tempfile.mkdtemp(prefix="train_stn_torch.")
+    try:
+        train(args, folder)
+    finally:
+        shutil.rmtree(folder)
 
+
+def train(args, folder):
+    """The run, with the digits train_stn writes into folder."""
     mean, std = write_digits(args, 1, folder)
     test_images, test_labels = read_digits(folder, "t10k")
     side = test_images.shape[-1]
@@ -149,14 +158,14 @@ def main():
 
     test_acc = None
     for epoch in range(first_epoch, args.epochs):
-        if epoch > 0 or first_epoch > 0:
+        if epoch > 0:  # epoch 1's digits are in the folder already
             write_digits(args, epoch + 1, folder)
         train_images, train_labels = read_digits(folder, "train")
         n = len(train_labels)
         steps_per_epoch = math.ceil(n / args.batch)
         total_steps = args.epochs * steps_per_epoch
-        generator = torch.Generator().manual_seed(args.seed * 1_000_003 + epoch)  # resumable: per epoch
-        order = torch.randperm(n, generator=generator)
+        torch.manual_seed(args.seed * 1_000_003 + epoch)  # the epoch's order and dropout: resumable
+        order = torch.randperm(n)
         model.train()
         started = time.perf_counter()
         loss_sum, correct = 0.0, 0
@@ -199,9 +208,6 @@ def main():
         if average:
             average.swap(model)
         test_acc, _ = evaluate(model, test_images, test_labels, normalise)
-    for name in os.listdir(folder):
-        os.remove(os.path.join(folder, name))
-    os.rmdir(folder)
     print(f"final test_acc={test_acc:.4f} epochs={args.epochs} seconds={train_seconds:.1f}")
 
 
