@@ -168,6 +168,7 @@ int main(int argc, char** argv) {
   std::string& visualize = flags.add_string("visualize", "", "PNG file: test digits with their glimpse paths");
   bool& into_core = flags.add_bool("reinforce-into-core", "let REINFORCE train the core and glimpse networks too");
   double& clip_norm = flags.add_real("clip", 5, "clip the gradient norm (0: no clipping)", 0, 1e9);
+  double& location_std = flags.add_real("location-std", 0.17, "standard deviation of the location policy", 1e-3, 1);
   flags.parse(argc, argv);
 
   try {
@@ -188,7 +189,8 @@ int main(int argc, char** argv) {
     const bool small = dataset == "mnist";
     RamOptions options{.glimpse_side = small ? 8 : 12, .scales = small ? 1 : 3,
                        .glimpses = glimpses > 0 ? glimpses : (dataset == "cluttered" ? 8 : 6),
-                       .image_side = train_set.height, .reinforce_into_core = into_core};
+                       .location_sigma = static_cast<real>(location_std), .image_side = train_set.height,
+                       .reinforce_into_core = into_core};
     Rng rng(static_cast<uint64_t>(common.seed));
     RecurrentAttentionModel model(options, rng);
     if (!common.quiet) std::printf("%s", model.print().c_str());
