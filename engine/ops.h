@@ -60,6 +60,7 @@ Tensor pad(const Tensor& x, const std::vector<int64_t>& before, const std::vecto
 
 // ---- linear algebra (ops/matmul.cpp) ----
 Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a = false, bool transpose_b = false);  // (M,K)(K,N) -> (M,N)
+Tensor bmm(const Tensor& a, const Tensor& b, bool transpose_a = false, bool transpose_b = false);  // (B,M,K)(B,K,N) -> (B,M,N), B products
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b);  // x (N, in), w (out, in), b (out) or undefined -> x w^T + b
 
 // ---- convolution and pooling (ops/conv2d.cpp, ops/pool.cpp) ----
@@ -68,6 +69,7 @@ struct Conv2dOptions {
   int64_t padding = 0;  // zeros on every side
 };
 Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, Conv2dOptions options = {});  // (N,C,H,W) * (K,C,KH,KW) + b (K) -> (N,K,OH,OW); b may be undefined
+Tensor conv1d(const Tensor& x, const Tensor& w, const Tensor& b, int64_t padding = 0);  // (N,C,L) * (K,C,KL) + b (K) -> (N,K,OL); direct loops (ops/conv1d.cpp)
 struct Pool2dOptions {
   int64_t kernel = 2;
   int64_t stride = 0;   // 0 means stride = kernel
@@ -87,6 +89,9 @@ Tensor upsample_bilinear2d(const Tensor& x, int64_t out_h, int64_t out_w, bool a
 // running variance); in evaluation, normalises with the running statistics.
 Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& running_mean,
                   const Tensor& running_var, bool training, real momentum = 0.1f, real eps = 1e-5f);
+// x (..., D_1..D_k); gamma, beta (D_1..D_k): each sample normalised over its last k axes, then scaled
+// and shifted per position (ops/layer_norm.cpp)
+Tensor layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, real eps = 1e-5f);
 Tensor dropout(const Tensor& x, real p, bool training, Rng& rng);    // zero each value with prob p, scale the rest by 1/(1-p)
 Tensor dropout2d(const Tensor& x, real p, bool training, Rng& rng);  // the same for whole channels of (N,C,H,W)
 
@@ -98,6 +103,13 @@ Tensor grid_sample(const Tensor& x, const Tensor& grid);  // (N,C,H,W), (N,OH,OW
 // floor((l + 1) / 2 * size). Not differentiable in l; gradient flows to x.
 Tensor extract_glimpse(const Tensor& x, const Tensor& l, int64_t g, int64_t k);  // (N,C,H,W), (N,2) -> (N, k*C, g, g)
 Tensor gaussian_log_prob(const Tensor& sample, const Tensor& mean, real sigma);  // log N(sample; mean, sigma^2), element-wise
+
+// ---- attention over positions (ops/criss_cross.cpp, ops/relative_logits.cpp) ----
+// CCNet: each position's query against the keys of its column (itself skipped) and its row
+Tensor criss_cross_logits(const Tensor& Q, const Tensor& K);  // (N,C,H,W) x2 -> (N,H,W,H+W-1)
+Tensor criss_cross_sum(const Tensor& A, const Tensor& V);     // weights (N,H,W,H+W-1), values (N,C,H,W) -> (N,C,H,W)
+// attention-augmented convolution: q_i . (rel_w[x_j - x_i] + rel_h[y_j - y_i]) for every pair of pixels
+Tensor relative_logits(const Tensor& q, const Tensor& rel_w, const Tensor& rel_h);  // (B,D,H,W), (2W-1,D), (2H-1,D) -> (B,HW,HW)
 
 // ---- operators: shorthands for the ops above ----
 inline Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }

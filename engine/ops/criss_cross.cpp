@@ -1,0 +1,159 @@
+// criss_cross_logits and criss_cross_sum: the two halves of CCNet's criss-cross attention
+// (Huang et al., ICCV 2019, Sec. 3.2, Eq. 1-2), where each position attends to the H + W - 1
+// positions of its own column and row (itself once) instead of all H * W.
+//
+// The keys of position u = (i, j), numbered t = 0 .. H+W-2:
+//   t <  H-1:  the column, (i', j) with i' = t for t < i, else t + 1   (u itself skipped)
+//   t >= H-1:  the row,    (i, j') with j' = t - (H-1)                  (u itself included)
+//
+//   criss_cross_logits:  E[n,i,j,t] = sum_c Q[n,c,i,j] * K[n,c,key(i,j,t)]          Eq. 1 ("affinity")
+//     Q, K (N, C, H, W) -> E (N, H, W, H+W-1)
+//   criss_cross_sum:     out[n,c,i,j] = sum_t A[n,i,j,t] * V[n,c,key(i,j,t)]       Eq. 2 ("aggregation")
+//     A (N, H, W, H+W-1), V (N, C, H, W) -> out (N, C, H, W)
+// Between them the layer takes the softmax over t (layers/criss_cross.h).
+//
+// Backward, each product read the other way round:
+//   logits:  dQ[n,c,i,j]          += sum_t dE[n,i,j,t] * K[n,c,key(i,j,t)]
+//            dK[n,c,key(i,j,t)]   += dE[n,i,j,t] * Q[n,c,i,j]
+//   sum:     dA[n,i,j,t]          += sum_c dout[n,c,i,j] * V[n,c,key(i,j,t)]
+//            dV[n,c,key(i,j,t)]   += A[n,i,j,t] * dout[n,c,i,j]
+//
+// Why ops of their own: the same products composed of existing ops need the column and the row
+// as two batched matrix products over permuted copies, a mask of -inf on the column's diagonal
+// and a concatenation, which hides the "row and column" of the paper behind the data movement.
+// Here the loops read as Eq. 1 and 2, and at CCNet's size in cc_resnet20 (8x8 positions, 15 keys
+// each) they cost little next to the convolutions.
+#include <string>
+
+#include "engine/ops.h"
+#include "engine/parallel.h"
+
+namespace glimpse {
+
+namespace {
+
+struct CrissCross {
+  int64_t N, C, H, W;
+  int64_t keys() const { return H + W - 1; }
+  // the flat index (row * W + col) of key t of position (i, j)
+  int64_t key(int64_t i, int64_t j, int64_t t) const {
+    if (t < H - 1) return (t < i ? t : t + 1) * W + j;  // the column, u itself skipped
+    return i * W + (t - (H - 1));                       // the row
+  }
+};
+
+// ---- kernels: every image on its own, so the loops over n run in parallel ----
+
+void criss_cross_logits_forward(real* E, const real* Q, const real* K, const CrissCross& s) {
+  const int64_t HW = s.H * s.W, T = s.keys();
+  parallel_for(s.N, 1, [&](int64_t n0, int64_t n1) {
+    for (int64_t n = n0; n < n1; n++)
+      for (int64_t u = 0; u < HW; u++)
+        for (int64_t t = 0; t < T; t++) {
+          const int64_t v = s.key(u / s.W, u % s.W, t);
+          real e = 0;
+          for (int64_t c = 0; c < s.C; c++) e += Q[(n * s.C + c) * HW + u] * K[(n * s.C + c) * HW + v];
+          E[(n * HW + u) * T + t] = e;
+        }
+  });
+}
+
+void criss_cross_logits_backward(real* dQ, real* dK, const real* dE, const real* Q, const real* K, const CrissCross& s) {
+  const int64_t HW = s.H * s.W, T = s.keys();
+  parallel_for(s.N, 1, [&](int64_t n0, int64_t n1) {
+    for (int64_t n = n0; n < n1; n++)
+      for (int64_t u = 0; u < HW; u++)
+        for (int64_t t = 0; t < T; t++) {
+          const int64_t v = s.key(u / s.W, u % s.W, t);
+          const real g = dE[(n * HW + u) * T + t];
+          for (int64_t c = 0; c < s.C; c++) {
+            if (dQ) dQ[(n * s.C + c) * HW + u] += g * K[(n * s.C + c) * HW + v];
+            if (dK) dK[(n * s.C + c) * HW + v] += g * Q[(n * s.C + c) * HW + u];
+          }
+        }
+  });
+}
+
+void criss_cross_sum_forward(real* out, const real* A, const real* V, const CrissCross& s) {
+  const int64_t HW = s.H * s.W, T = s.keys();
+  parallel_for(s.N, 1, [&](int64_t n0, int64_t n1) {
+    for (int64_t n = n0; n < n1; n++)
+      for (int64_t c = 0; c < s.C; c++)
+        for (int64_t u = 0; u < HW; u++) {
+          real total = 0;
+          for (int64_t t = 0; t < T; t++)
+            total += A[(n * HW + u) * T + t] * V[(n * s.C + c) * HW + s.key(u / s.W, u % s.W, t)];
+          out[(n * s.C + c) * HW + u] = total;
+        }
+  });
+}
+
+void criss_cross_sum_backward(real* dA, real* dV, const real* dout, const real* A, const real* V, const CrissCross& s) {
+  const int64_t HW = s.H * s.W, T = s.keys();
+  parallel_for(s.N, 1, [&](int64_t n0, int64_t n1) {
+    for (int64_t n = n0; n < n1; n++)
+      for (int64_t c = 0; c < s.C; c++)
+        for (int64_t u = 0; u < HW; u++) {
+          const real g = dout[(n * s.C + c) * HW + u];
+          for (int64_t t = 0; t < T; t++) {
+            const int64_t v = s.key(u / s.W, u % s.W, t);
+            if (dA) dA[(n * HW + u) * T + t] += g * V[(n * s.C + c) * HW + v];
+            if (dV) dV[(n * s.C + c) * HW + v] += A[(n * HW + u) * T + t] * g;
+          }
+        }
+  });
+}
+
+// ---- autograd glue ----
+
+struct CrissCrossLogitsBackward : Node {
+  Tensor Q, K;  // detached
+  CrissCross s;
+  std::string name() const override { return "criss_cross_logits"; }
+  void backward(const Tensor& dE) override {
+    criss_cross_logits_backward(needs_grad(0) ? input_grad(0).data() : nullptr,
+                                needs_grad(1) ? input_grad(1).data() : nullptr, dE.data(), Q.data(), K.data(), s);
+  }
+};
+
+struct CrissCrossSumBackward : Node {
+  Tensor A, V;  // detached
+  CrissCross s;
+  std::string name() const override { return "criss_cross_sum"; }
+  void backward(const Tensor& dout) override {
+    criss_cross_sum_backward(needs_grad(0) ? input_grad(0).data() : nullptr,
+                             needs_grad(1) ? input_grad(1).data() : nullptr, dout.data(), A.data(), V.data(), s);
+  }
+};
+
+}  // namespace
+
+Tensor criss_cross_logits(const Tensor& Q, const Tensor& K) {
+  if (Q.dim() != 4 || Q.shape() != K.shape())
+    fail("criss_cross_logits: expects queries and keys of one shape (N, C, H, W), got " + shape_str(Q.shape()) +
+         " and " + shape_str(K.shape()));
+  CrissCross s{.N = Q.size(0), .C = Q.size(1), .H = Q.size(2), .W = Q.size(3)};
+  Tensor E = Tensor::empty({s.N, s.H, s.W, s.keys()});
+  criss_cross_logits_forward(E.data(), Q.data(), K.data(), s);
+  auto node = std::make_shared<CrissCrossLogitsBackward>();
+  node->Q = Q.detach();
+  node->K = K.detach();
+  node->s = s;
+  return record(E, node, {Q, K});
+}
+
+Tensor criss_cross_sum(const Tensor& A, const Tensor& V) {
+  if (V.dim() != 4 || A.shape() != Shape{V.size(0), V.size(2), V.size(3), V.size(2) + V.size(3) - 1})
+    fail("criss_cross_sum: expects weights (N, H, W, H+W-1) for values (N, C, H, W), got " + shape_str(A.shape()) +
+         " and " + shape_str(V.shape()));
+  CrissCross s{.N = V.size(0), .C = V.size(1), .H = V.size(2), .W = V.size(3)};
+  Tensor out = Tensor::empty(V.shape());
+  criss_cross_sum_forward(out.data(), A.data(), V.data(), s);
+  auto node = std::make_shared<CrissCrossSumBackward>();
+  node->A = A.detach();
+  node->V = V.detach();
+  node->s = s;
+  return record(out, node, {A, V});
+}
+
+}  // namespace glimpse
