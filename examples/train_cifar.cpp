@@ -25,9 +25,6 @@
 
 #include "io/dataset.h"
 #include "io/image_grid.h"
-#include "layers/cbam.h"
-#include "models/residual_attention.h"
-#include "models/resnet20.h"
 #include "models/zoo.h"
 #include "optim/schedule.h"
 #include "optim/sgd.h"
@@ -36,27 +33,17 @@
 
 using namespace glimpse;
 
-[[noreturn]] static void no_attention_to_draw() {
-  fail("--visualize draws the attention of cbam_resnet20 and attention56 only");
-}
-
-// CBAM's spatial map M_s of the last forward in the last block of a stage, (N, 1, h, w).
-static Tensor cbam_spatial_map(Sequential& stage) {
-  auto block = std::dynamic_pointer_cast<BasicBlock>(stage[stage.size() - 1]);
-  auto cbam = block ? std::dynamic_pointer_cast<CBAM>(block->attention) : nullptr;
-  if (!cbam) no_attention_to_draw();
-  return cbam->spatial->last_map;
-}
-
-// The attention maps of the last forward, one (N, 1, h, w) tensor per scale: CBAM's spatial map
-// at the end of each stage, or each attention module's mask averaged over channels.
-static std::vector<Tensor> attention_maps(Module& model) {
-  if (auto* attention56 = dynamic_cast<Attention56*>(&model))
-    return {channel_mean(attention56->attention1->last_mask), channel_mean(attention56->attention2->last_mask),
-            channel_mean(attention56->attention3->last_mask)};
-  if (auto* resnet = dynamic_cast<ResNet20*>(&model))
-    return {cbam_spatial_map(*resnet->layer1), cbam_spatial_map(*resnet->layer2), cbam_spatial_map(*resnet->layer3)};
-  no_attention_to_draw();
+// The attention maps of one forward of `model`, one (N, 1, h, w) tensor per scale, as its layers
+// observe them (Note [Observing a forward]): CBAM's spatial map in the last block of each stage,
+// or each attention module's mask averaged over channels.
+static std::vector<Tensor> attention_maps(Module& model, const std::string& name, const Tensor& x) {
+  Observer seen(model);
+  model.forward(x);
+  if (name == "attention56")
+    return {channel_mean(seen.get("attention1.mask")), channel_mean(seen.get("attention2.mask")),
+            channel_mean(seen.get("attention3.mask"))};
+  return {seen.get("layer1.2.attention.spatial.map"), seen.get("layer2.2.attention.spatial.map"),
+          seen.get("layer3.2.attention.spatial.map")};
 }
 
 // The first image of each class in label order (ten on CIFAR-10), then, if the set lacks a
@@ -75,7 +62,7 @@ static std::vector<int64_t> one_image_per_class(const ImageDataset& set) {
   return chosen;
 }
 
-static void write_attention_picture(Module& model, const ImageDataset& test_set, const std::vector<float>& mean,
+static void write_attention_picture(Module& model, const std::string& name, const ImageDataset& test_set, const std::vector<float>& mean,
                                     const std::vector<float>& stddev, const std::string& path) {
   const std::vector<int64_t> chosen = one_image_per_class(test_set);
   const int64_t count = static_cast<int64_t>(chosen.size()), S = 32, plane = S * S;
@@ -92,8 +79,7 @@ static void write_attention_picture(Module& model, const ImageDataset& test_set,
   }
   model.eval();
   NoGradGuard no_grad;
-  model.forward(x);
-  std::vector<Tensor> maps = attention_maps(model);
+  std::vector<Tensor> maps = attention_maps(model, name, x);
   ImageGrid grid(count, 1 + static_cast<int64_t>(maps.size()), S, 3);
   for (int64_t i = 0; i < count; i++) {
     grid.put_rgb(i, 0, raw.data() + i * 3 * plane, S, S);
@@ -176,7 +162,7 @@ int main(int argc, char** argv) {
                            .lr_at = [&](int64_t step) { return static_cast<double>(schedule.lr_at(step)); },
                            .ema_decay = ema_decay,
                            .before_final_line = [&] {
-                             if (!visualize.empty()) write_attention_picture(*model, test_set, mean, stddev, visualize);
+                             if (!visualize.empty()) write_attention_picture(*model, model_name, test_set, mean, stddev, visualize);
                            }};
     train_classifier(run, common);
   } catch (const std::exception& e) {

@@ -49,7 +49,7 @@ Tensor SpatialAttention::forward(const Tensor& x) {                          // 
   if (x.dim() != 4) fail("SpatialAttention: expected input (N, C, H, W), got " + shape_str(x.shape()));
   Tensor pooled = concat({channel_mean(x), channel_max(x)}, 1);              // (N, 2, H, W)  [mean; max]
   Tensor map = sigmoid(bn->forward(conv->forward(pooled)));                  // (N, 1, H, W)  M_s, Eq. 3
-  last_map = map.detach();
+  observe("map", map);
   return x * map;                                                            // (N, C, H, W)
 }
 

@@ -44,11 +44,10 @@ class SpatialAttention : public Module {
   explicit SpatialAttention(Rng& rng, int64_t kernel = 7);
 
   std::string type_name() const override { return "SpatialAttention"; }
-  Tensor forward(const Tensor& x) override;  // (N, C, H, W) -> M_s(x) * x
+  Tensor forward(const Tensor& x) override;  // (N, C, H, W) -> M_s(x) * x; observes "map" M_s (N, 1, H, W)
 
   std::shared_ptr<Conv2d> conv;   // 7/1/3, 2 -> 1, no bias
   std::shared_ptr<BatchNorm2d> bn;
-  Tensor last_map;  // M_s of the last forward, (N, 1, H, W), detached: for pictures of the attention
 };
 
 class CBAM : public Module {

@@ -134,4 +134,47 @@ std::string Module::print() const {
   return out;
 }
 
+// ---- observing a forward (Note [Observing a forward] in module.h) ----
+
+namespace {
+Observer* active_observer = nullptr;
+}
+
+void Module::observe(const std::string& what, const Tensor& value) const {
+  if (active_observer) active_observer->record(this, what, value);
+}
+
+Observer::Observer(const Module& root) : previous_(active_observer) {
+  name_tree(root, "");
+  active_observer = this;
+}
+
+Observer::~Observer() { active_observer = previous_; }
+
+void Observer::name_tree(const Module& module, const std::string& prefix) {
+  paths_[&module] = prefix;
+  for (const auto& [name, child] : module.children()) name_tree(*child, prefix + name + ".");
+}
+
+void Observer::record(const Module* module, const std::string& what, const Tensor& value) {
+  auto it = paths_.find(module);
+  if (it != paths_.end()) values_.emplace_back(it->second + what, value.detach());
+}
+
+Tensor Observer::get(const std::string& path) const {
+  for (const auto& [name, value] : values_)
+    if (name == path) return value;
+  std::string seen;
+  for (const auto& [name, value] : values_) seen += (seen.empty() ? "" : ", ") + name;
+  fail("Observer: nothing observed at '" + path + "'; observed: " + (seen.empty() ? "nothing" : seen));
+}
+
+std::vector<NamedTensor> Observer::ending_with(const std::string& suffix) const {
+  std::vector<NamedTensor> out;
+  for (const auto& entry : values_)
+    if (entry.first.size() >= suffix.size() && entry.first.compare(entry.first.size() - suffix.size(), suffix.size(), suffix) == 0)
+      out.push_back(entry);
+  return out;
+}
+
 }  // namespace glimpse

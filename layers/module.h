@@ -20,9 +20,22 @@
 // not repeat or contain '.'. named_parameters() joins the names along the tree with '.', as
 // PyTorch does ("layer1.0.conv1.weight"), listing a module's own tensors before its children's,
 // each in registration order.
+//
+// Note [Observing a forward]
+// A layer marks what a reader may want to see of its forward, an attention map say, with
+// observe("map", M). Nothing is kept unless an Observer is alive: then every such value in the
+// tree it watches is recorded, detached, under its path in the tree, as parameters are named:
+//
+//   Observer seen(*model);
+//   model->forward(x);
+//   Tensor M = seen.get("layer3.2.attention.spatial.map");     // (N, 1, 8, 8)
+//
+// It is PyTorch's forward hook turned to the values inside a module rather than its output. Layers
+// keep nothing of their last call, and a model drawn for a picture is asked through one door.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -75,6 +88,8 @@ class Module {
     return m;
   }
   virtual void reseed_self(uint64_t seed) {}  // overridden by layers that own an Rng
+  // Hands `value` to the Observer watching this module, if there is one (Note [Observing a forward]).
+  void observe(const std::string& what, const Tensor& value) const;
 
  private:
   void register_module(const std::string& name, std::shared_ptr<Module> m);
@@ -86,6 +101,30 @@ class Module {
   std::vector<NamedTensor> buffers_;
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
   bool training_ = true;
+};
+
+// Records the values the modules of one tree observe while it is alive (Note [Observing a
+// forward]). One at a time: a second Observer replaces the first until it is destroyed.
+class Observer {
+ public:
+  explicit Observer(const Module& root);
+  ~Observer();
+  Observer(const Observer&) = delete;
+  Observer& operator=(const Observer&) = delete;
+
+  const std::vector<NamedTensor>& values() const { return values_; }  // in the order observed
+  Tensor get(const std::string& path) const;                         // an Error listing the paths if absent
+  std::vector<NamedTensor> ending_with(const std::string& suffix) const;  // e.g. every ".spatial.map"
+  void clear() { values_.clear(); }
+
+ private:
+  friend class Module;
+  void record(const Module* module, const std::string& what, const Tensor& value);
+  void name_tree(const Module& module, const std::string& prefix);
+
+  std::map<const Module*, std::string> paths_;  // each module of the tree -> "layer3.2.attention."
+  std::vector<NamedTensor> values_;
+  Observer* previous_;
 };
 
 }  // namespace glimpse

@@ -99,7 +99,7 @@ Tensor AttentionModule::forward(const Tensor& x) {                        // x: 
   }
   if (down_samplings > 0) m = upsample_bilinear2d(m, size, size, true);  // (N, C, S, S)
   Tensor M = sigmoid(mask_head->forward(m));                              // (N, C, S, S)  soft mask in (0, 1)
-  last_mask = M.detach();
+  observe("mask", M);
 
   Tensor H = (1.0f + M) * T;                                              // (N, C, S, S)  Eq. 3
   return last->forward(H);                                                // (N, C, S, S)

@@ -79,7 +79,6 @@ class AttentionModule : public Module {
   std::shared_ptr<Sequential> mask_units;         // D = 0 only: the 2r units of the mask
   std::shared_ptr<Sequential> mask_head;          // BN-ReLU-conv1x1-BN-ReLU-conv1x1
   std::shared_ptr<Sequential> last;               // p units
-  Tensor last_mask;  // M of the last forward, (N, C, size, size), detached: for pictures
 };
 
 }  // namespace glimpse

@@ -24,44 +24,26 @@ Tensor DasNet::next_gates(const Tensor& observation) const {
   return 2 * sigmoid(matmul(observation, theta, false, true));  // (N, 784) theta^T
 }
 
-// BN(a * conv(x)) for the `first`.. channels of the gates; appends the observation (N, K) and
-// advances `first` past this convolution's K channels.
-Tensor DasNet::gated_conv_bn(Conv2d& conv, BatchNorm2d& bn, const Tensor& x, const Tensor& gates, int64_t& first,
-                             std::vector<Tensor>& observations) {
-  Tensor y = conv.forward(x);  // (N, K, H, W)
-  const int64_t N = y.shape()[0], K = y.shape()[1];
-  Tensor a = reshape(slice(gates, 1, first, first + K), {N, K, 1, 1});
-  first += K;
-  y = y * a;
-  observations.push_back(global_avg_pool2d(y));  // (N, K)
-  return bn.forward(y);
-}
-
 Tensor DasNet::gated_forward(const Tensor& x, const Tensor& gates, Tensor* observation) {
   if (gates.dim() != 2 || gates.shape()[1] != dasnet_gates || x.dim() != 4 || gates.shape()[0] != x.shape()[0])
     fail("DasNet: gates must be (N, 784) for images (N, 3, 32, 32), got " + shape_str(gates.shape()) + " and " +
          shape_str(x.shape()));
+  // resnet20 calls the gate on each convolution's raw output in the order of the gates: the next
+  // K gates scale its K channels, and the gated channels' spatial means are the observation.
   int64_t first = 0;
   std::vector<Tensor> observations;
-  // The same walk as ResNet20::forward and BasicBlock::forward, with every convolution gated.
-  Tensor h = relu(gated_conv_bn(*base->conv1, *base->bn1, x, gates, first, observations));
-  for (const auto& stage : {base->layer1, base->layer2, base->layer3})
-    for (size_t i = 0; i < stage->size(); i++) {
-      auto block = std::dynamic_pointer_cast<BasicBlock>((*stage)[i]);
-      if (!block || block->attention) fail("DasNet: the base must be a plain resnet20");
-      Tensor F = relu(gated_conv_bn(*block->conv1, *block->bn1, h, gates, first, observations));
-      F = gated_conv_bn(*block->conv2, *block->bn2, F, gates, first, observations);
-      Tensor identity = h;
-      if (block->shortcut) {
-        auto conv = std::dynamic_pointer_cast<Conv2d>((*block->shortcut)[0]);
-        auto bn = std::dynamic_pointer_cast<BatchNorm2d>((*block->shortcut)[1]);
-        identity = gated_conv_bn(*conv, *bn, h, gates, first, observations);
-      }
-      h = relu(F + identity);
-    }
+  ConvolutionGate gate = [&](const Tensor& y) {                       // y: (N, K, H, W)
+    const int64_t N = y.shape()[0], K = y.shape()[1];
+    if (first + K > dasnet_gates) fail("DasNet: the base has more than 784 convolution channels");
+    Tensor gated = y * reshape(slice(gates, 1, first, first + K), {N, K, 1, 1});  // a_c * conv(x)
+    first += K;
+    observations.push_back(global_avg_pool2d(gated));                // (N, K)
+    return gated;
+  };
+  Tensor logits = base->forward(x, gate);
   if (first != dasnet_gates) fail("DasNet: the base has " + std::to_string(first) + " channels, not 784");
   if (observation) *observation = concat(observations, 1);  // (N, 784), in the order of the gates
-  return base->fc->forward(base->pool->forward(h));
+  return logits;
 }
 
 Tensor DasNet::forward(const Tensor& x) {

@@ -15,8 +15,8 @@
 //
 // With theta = 0 every gate stays 2 * sigmoid(0) = 1: the frozen network, exactly. theta is not
 // trained by back-propagation but by SNES (examples/train_dasnet.cpp), so the whole pass runs
-// without a graph. resnet20's own forward and parameter names are untouched: the gated pass
-// walks the same Conv2d and BatchNorm2d modules itself, and a resnet20 checkpoint loads into base.
+// without a graph. The gated pass is resnet20's own forward with a gate on every convolution
+// (models/resnet20.h), and a resnet20 checkpoint loads into base.
 #pragma once
 #include <memory>
 #include <vector>
@@ -46,9 +46,6 @@ class DasNet : public Module {
   int64_t passes;
   Tensor theta;  // (784, 784), buffer "theta"; zeros at the start
 
- private:
-  Tensor gated_conv_bn(Conv2d& conv, BatchNorm2d& bn, const Tensor& x, const Tensor& gates, int64_t& first,
-                       std::vector<Tensor>& observations);
 };
 
 // One generation of the paper's Algorithm 1: draw p candidate thetas from SNES, score each by

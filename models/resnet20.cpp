@@ -4,36 +4,53 @@
 
 namespace glimpse {
 
-// One stage: `blocks` BasicBlocks of `out` channels, the first with the stage's stride.
-static std::shared_ptr<Sequential> make_stage(int64_t in, int64_t out, int64_t stride, int blocks, Rng& rng,
-                                              const AttentionFactory& attention) {
-  auto stage = std::make_shared<Sequential>();
-  for (int i = 0; i < blocks; i++)
-    stage->push_back(std::make_shared<BasicBlock>(
-        BasicBlock::Options{.in = i == 0 ? in : out, .out = out, .stride = i == 0 ? stride : 1, .attention = attention},
-        rng));
-  return stage;
+ResNetStage::ResNetStage(BasicBlock::Options first, int64_t count, Rng& rng, const AttentionFactory& after_second_block) {
+  for (int64_t i = 0; i < count; i++) {
+    BasicBlock::Options options = first;
+    if (i > 0) options.in = first.out, options.stride = 1;
+    blocks.push_back(add_module(std::to_string(i), std::make_shared<BasicBlock>(options, rng)));
+  }
+  if (after_second_block && count >= 2) non_local = add_module("non_local", after_second_block(first.out, rng));
 }
 
-ResNet20::ResNet20(Rng& rng, AttentionFactory attention, int64_t classes) {
+Tensor ResNetStage::forward(const Tensor& x, const ConvolutionGate& gate) {
+  Tensor h = x;
+  for (size_t i = 0; i < blocks.size(); i++) {
+    h = blocks[i]->forward(h, gate);
+    if (i == 1 && non_local) h = non_local->forward(h);
+  }
+  return h;
+}
+
+ResNet20::ResNet20(Rng& rng) : ResNet20(rng, Options{}) {}
+
+ResNet20::ResNet20(Rng& rng, Options o) {
   conv1 = add_module("conv1", std::make_shared<Conv2d>(
                                   Conv2d::Options{.in = 3, .out = 16, .kernel = 3, .stride = 1, .padding = 1, .bias = false},
                                   rng));
   bn1 = add_module("bn1", std::make_shared<BatchNorm2d>(16));
-  layer1 = add_module("layer1", make_stage(16, 16, 1, 3, rng, attention));
-  layer2 = add_module("layer2", make_stage(16, 32, 2, 3, rng, attention));
-  layer3 = add_module("layer3", make_stage(32, 64, 2, 3, rng, attention));
+  const AttentionFactory& A = o.branch_attention;
+  layer1 = add_module("layer1", std::make_shared<ResNetStage>(BasicBlock::Options{.in = 16, .out = 16, .stride = 1, .attention = A},
+                                                              3, rng, nullptr));
+  layer2 = add_module("layer2", std::make_shared<ResNetStage>(BasicBlock::Options{.in = 16, .out = 32, .stride = 2, .attention = A},
+                                                              3, rng, o.non_local));
+  layer3 = add_module("layer3", std::make_shared<ResNetStage>(BasicBlock::Options{.in = 32, .out = 64, .stride = 2,
+                                                                                  .attention = A, .conv1 = o.stage3_conv1},
+                                                              3, rng, o.non_local));
+  if (o.head_attention) attention = add_module("attention", o.head_attention(64, rng));
   pool = add_module("pool", std::make_shared<GlobalAvgPool>());
-  fc = add_module("fc", std::make_shared<Linear>(Linear::Options{.in = 64, .out = classes}, rng));
+  fc = add_module("fc", std::make_shared<Linear>(Linear::Options{.in = 64, .out = o.classes}, rng));
 }
 
-Tensor ResNet20::forward(const Tensor& x) {                // x: (N, 3, 32, 32)
-  Tensor h = relu(bn1->forward(conv1->forward(x)));        // (N, 16, 32, 32)
-  h = layer1->forward(h);                                  // (N, 16, 32, 32)
-  h = layer2->forward(h);                                  // (N, 32, 16, 16)
-  h = layer3->forward(h);                                  // (N, 64, 8, 8)
-  h = pool->forward(h);                                    // (N, 64)
-  return fc->forward(h);                                   // (N, classes) logits
+Tensor ResNet20::forward(const Tensor& x, const ConvolutionGate& gate) {  // x: (N, 3, 32, 32)
+  Tensor h = conv1->forward(x);                                          // (N, 16, 32, 32)
+  h = relu(bn1->forward(gate ? gate(h) : h));
+  h = layer1->forward(h, gate);                                          // (N, 16, 32, 32)
+  h = layer2->forward(h, gate);                                          // (N, 32, 16, 16)
+  h = layer3->forward(h, gate);                                          // (N, 64, 8, 8)
+  if (attention) h = attention->forward(h);                              // (N, 64, 8, 8)
+  h = pool->forward(h);                                                  // (N, 64)
+  return fc->forward(h);                                                 // (N, classes) logits
 }
 
 }  // namespace glimpse

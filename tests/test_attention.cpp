@@ -153,7 +153,9 @@ TEST_CASE("CBAM: one shared MLP over avg and max, then a 7x7 map of [mean; max]"
         }
       }
   }
-  CHECK(cbam.spatial->last_map.shape() == Shape{2, 1, 5, 6});
+  Observer seen(cbam);
+  cbam(x);
+  CHECK(seen.get("spatial.map").shape() == Shape{2, 1, 5, 6});
 }
 
 TEST_CASE("CBAM grad", "[models][cbam][grad]") {
@@ -195,8 +197,11 @@ TEST_CASE("AttentionModule: mask structure and (1 + M) * T", "[models][residual_
   CHECK(two.skip.size() == 1);
   CHECK(two.up.size() == 1);
   CHECK(two.trunk->size() == 2);
-  CHECK(two(Tensor::normal({1, 8, 32, 32}, 0, 1, rng)).shape() == Shape{1, 8, 32, 32});
-  CHECK(two.last_mask.shape() == Shape{1, 8, 32, 32});
+  {
+    Observer seen(two);
+    CHECK(two(Tensor::normal({1, 8, 32, 32}, 0, 1, rng)).shape() == Shape{1, 8, 32, 32});
+    CHECK(seen.get("mask").shape() == Shape{1, 8, 32, 32});
+  }
   AttentionModule none(8, 8, 0, rng);
   CHECK(none.down.empty());
   REQUIRE(none.mask_units);
@@ -211,8 +216,9 @@ TEST_CASE("AttentionModule: mask structure and (1 + M) * T", "[models][residual_
   Tensor T = one.trunk->forward(h);
   Tensor m = one.down[0]->forward(max_pool2d(h, {.kernel = 3, .stride = 2, .padding = 1}));  // (2, 8, 4, 4)
   Tensor M = sigmoid(one.mask_head->forward(upsample_bilinear2d(m, 8, 8, true)));
+  Observer seen(one);
   CHECK(allclose(one(x), one.last->forward((1.0f + M) * T)));
-  CHECK(allclose(one.last_mask, M));
+  CHECK(allclose(seen.get("mask"), M));
 }
 
 TEST_CASE("AttentionModule grad", "[models][residual_attention][grad]") {
@@ -312,12 +318,10 @@ TEST_CASE("se_resnet20 and cbam_resnet20: shapes and parameters", "[models][se_r
   CHECK(cbam->parameter_count() == 272474 + 2373 + 900);
   Tensor x = Tensor::normal({2, 3, 32, 32}, 0, 1, rng);
   CHECK(se->forward(x).shape() == Shape{2, 10});
+  Observer seen(*cbam);
   CHECK(cbam->forward(x).shape() == Shape{2, 10});
-  auto last = std::dynamic_pointer_cast<BasicBlock>((*cbam->layer3)[2]);
-  REQUIRE(last);
-  auto block_cbam = std::dynamic_pointer_cast<CBAM>(last->attention);
-  REQUIRE(block_cbam);
-  CHECK(block_cbam->spatial->last_map.shape() == Shape{2, 1, 8, 8});
+  CHECK(seen.ending_with(".spatial.map").size() == 9);  // one map per block
+  CHECK(seen.get("layer3.2.attention.spatial.map").shape() == Shape{2, 1, 8, 8});
 }
 
 TEST_CASE("attention56: shapes and parameters", "[models][attention56]") {
@@ -337,10 +341,11 @@ TEST_CASE("attention56: shapes and parameters", "[models][attention56]") {
   std::printf("attention56 (w=4): %lld parameters\n", static_cast<long long>(model.parameter_count()));
   CHECK(model.parameter_count() == 70830);
   Tensor x = Tensor::normal({2, 3, 32, 32}, 0, 1, rng);
+  Observer seen(model);
   CHECK(model(x).shape() == Shape{2, 10});
-  CHECK(model.attention1->last_mask.shape() == Shape{2, 16, 32, 32});
-  CHECK(model.attention2->last_mask.shape() == Shape{2, 32, 16, 16});
-  CHECK(model.attention3->last_mask.shape() == Shape{2, 64, 8, 8});
+  CHECK(seen.get("attention1.mask").shape() == Shape{2, 16, 32, 32});
+  CHECK(seen.get("attention2.mask").shape() == Shape{2, 32, 16, 16});
+  CHECK(seen.get("attention3.mask").shape() == Shape{2, 64, 8, 8});
   Rng rng16(12);
   CHECK(create_model("attention56", rng16, {.width = 16})->parameter_count() == 1081818);
 }

@@ -351,7 +351,7 @@ TEST_CASE("trainer --help lists every flag with its default", "[cli]") {
                  "redraw:off", "clip:1", "warmup-epochs:0", "loc-lr-factor:1",
                  "upright-epochs:0", "pose-supervision:0", "write-epoch:1"}},
         Trainer{"train_ram",
-                {"ema", "dataset", "glimpses", "mc-samples", "visualize", "reinforce-into-core", "clip"},
+                {"ema", "dataset", "glimpses", "mc-samples", "visualize", "reinforce-into-core", "clip", "location-std"},
                 {"dataset:mnist", "epochs:20", "batch:64", "lr:0.001", "mc-samples:1", "clip:5"}},
         Trainer{"train_dasnet",
                 {"base", "base-epochs", "population", "generations", "passes", "sigma"},

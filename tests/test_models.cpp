@@ -111,7 +111,7 @@ TEST_CASE("resnet20 print shows the stages", "[models][resnet20]") {
   std::string tree = model.print();
   CHECK_THAT(tree, Contains("ResNet20  272,474 parameters\n"));
   CHECK_THAT(tree, Contains("\n  conv1: Conv2d(3, 16, kernel=3, padding=1, bias=false)  432 parameters\n"));
-  CHECK_THAT(tree, Contains("\n  layer2: Sequential  51,648 parameters\n"));
+  CHECK_THAT(tree, Contains("\n  layer2: ResNetStage  51,648 parameters\n"));
   CHECK_THAT(tree, Contains("\n    0: BasicBlock(16, 32, stride=2)  14,528 parameters\n"));
   CHECK_THAT(tree, Contains("\n      shortcut: Sequential  576 parameters\n"));
   CHECK_THAT(tree, Contains("\n  fc: Linear(64, 10)  650 parameters\n"));
@@ -130,10 +130,10 @@ TEST_CASE("resnet20 output shape", "[models][resnet20]") {
 TEST_CASE("resnet20 takes an attention module in every block", "[models][resnet20]") {
   Rng rng(7);
   std::vector<int64_t> channels;
-  ResNet20 model(rng, [&](int64_t c, Rng&) -> std::shared_ptr<Module> {
-    channels.push_back(c);
-    return std::make_shared<Sigmoid>();
-  });
+  ResNet20 model(rng, {.branch_attention = [&](int64_t c, Rng&) -> std::shared_ptr<Module> {
+                         channels.push_back(c);
+                         return std::make_shared<Sigmoid>();
+                       }});
   CHECK(channels == std::vector<int64_t>{16, 16, 16, 32, 32, 32, 64, 64, 64});
   CHECK(count_of(model.print(), "attention: Sigmoid") == 9);
   CHECK(model.parameter_count() == 272474);  // a Sigmoid has no parameters
@@ -153,15 +153,18 @@ TEST_CASE("resnet20 loss falls when overfitting one small batch", "[models][resn
 
 TEST_CASE("zoo creates models by name", "[models][zoo]") {
   CHECK(model_names() == std::vector<std::string>{"mnist_cnn", "resnet20", "se_resnet20", "cbam_resnet20", "attention56",
-                                               "stn_mnist"});
+                                               "eca_resnet20", "gc_resnet20", "nl_resnet20", "da_resnet20", "cc_resnet20",
+                                               "aa_resnet20", "stn_mnist"});
   CHECK(mnist_model_names() == std::vector<std::string>{"mnist_cnn", "stn_mnist"});
-  CHECK(cifar_model_names() == std::vector<std::string>{"resnet20", "se_resnet20", "cbam_resnet20", "attention56"});
+  CHECK(cifar_model_names() == std::vector<std::string>{"resnet20", "se_resnet20", "cbam_resnet20", "attention56",
+                                                     "eca_resnet20", "gc_resnet20", "nl_resnet20", "da_resnet20",
+                                                     "cc_resnet20", "aa_resnet20"});
   Rng rng(9);
   CHECK(create_model("mnist_cnn", rng)->type_name() == "MnistCNN");
   CHECK(create_model("resnet20", rng)->parameter_count() == 272474);
   CHECK_THROWS_WITH(create_model("resnet21", rng),
                     "create_model: unknown model 'resnet21'; known models: mnist_cnn, resnet20, se_resnet20, cbam_resnet20, "
-                    "attention56, stn_mnist");
+                    "attention56, eca_resnet20, gc_resnet20, nl_resnet20, da_resnet20, cc_resnet20, aa_resnet20, stn_mnist");
 }
 
 TEST_CASE("zoo: stn_mnist takes the image side of RTS MNIST", "[models][zoo]") {
