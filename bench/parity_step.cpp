@@ -1,18 +1,20 @@
-// parity_step: glimpse's half of the resnet20 training parity check against PyTorch.
+// parity_step: glimpse's half of the training parity check against PyTorch (resnet20 and the
+// other CIFAR-10 models of the zoo).
 //
 // Run it through the driver, which builds the PyTorch side and compares:
 //
 //   cmake --build build --target parity_step
-//   /usr/bin/python3 bench/parity_resnet20.py [--glimpse build/parity_step] [--steps 3] [--batch 16]
+//   /usr/bin/python3 bench/parity.py [--glimpse build/parity_step] [--steps 3] [--batch 16]
 //                                             [--cifar /path/to/cifar-10-batches-bin]
 //
 // The driver writes the starting state and a batch; this program does on them what train_cifar
 // does per batch, and writes everything it saw. Three sub-commands, each a part of the recipe:
 //
 //   parity_step step IN OUT
-//     IN (a checkpoint file, io/checkpoint.h) holds resnet20's parameters and buffers under
+//     IN (a checkpoint file, io/checkpoint.h) holds the model's parameters and buffers under
 //     PyTorch's names ("layer2.0.shortcut.1.running_var"), "input.images" (N, 3, 32, 32),
-//     "input.labels" (N, as floats) and metadata steps, lr, momentum, weight_decay. K training
+//     "input.labels" (N, as floats) and metadata model (a name of the zoo; resnet20 if absent),
+//     steps, lr, momentum, weight_decay. K training
 //     steps on that one batch, as train_classifier takes them (train mode, forward, mean
 //     cross-entropy, zero_grad, backward, clip_grad_norm with no limit, SGD step), then the
 //     logits in eval mode. OUT holds, for step s = 0 .. K-1: "s.loss", "s.logits", "s.grad.<p>"
@@ -112,7 +114,9 @@ Shape entry_shape(const std::string& path, const std::string& wanted) {
 
 int run_step(const std::string& in_path, const std::string& out_path) {
   Rng rng(0);  // any seed: every parameter and buffer is overwritten from the file
-  std::shared_ptr<Module> model = create_model("resnet20", rng);
+  const Metadata header = read_checkpoint_metadata(in_path);
+  const std::string model_name = header.count("model") ? header.at("model") : "resnet20";
+  std::shared_ptr<Module> model = create_model(model_name, rng);
   Tensor images = Tensor::empty(entry_shape(in_path, "input.images"));
   Tensor label_values = Tensor::empty(entry_shape(in_path, "input.labels"));
   std::vector<NamedTensor> wanted = model->state();
@@ -153,7 +157,7 @@ int run_step(const std::string& in_path, const std::string& out_path) {
     model->eval();
     out.push_back({"eval.logits", model->forward(images).clone()});
   }
-  save_checkpoint(out_path, out, {{"model", "resnet20"}});
+  save_checkpoint(out_path, out, {{"model", model_name}});
   std::printf("parity_step: %d steps on %lld images, wrote %zu tensors to %s\n", steps,
               static_cast<long long>(images.size(0)), out.size(), out_path.c_str());
   return 0;

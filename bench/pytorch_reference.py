@@ -147,11 +147,12 @@ class CBAM(nn.Module):
 class BasicBlock(nn.Module):
     """He et al. 2016, Fig. 2: relu(A(BN(conv(relu(BN(conv(x)))))) + shortcut(x)), A the optional
     attention on the residual branch; a shortcut that changes shape is conv1x1/s + BN (option B).
+    `conv1` builds the first convolution (a 3x3 one unless given: aa_resnet20's).
     `gate` multiplies each raw convolution output before its BN (dasnet; identity otherwise)."""
 
-    def __init__(self, cin, cout, stride, attention=None):
+    def __init__(self, cin, cout, stride, attention=None, conv1=None):
         super().__init__()
-        self.conv1 = conv(cin, cout, 3, stride, 1)
+        self.conv1 = conv1(cin, cout, stride) if conv1 else conv(cin, cout, 3, stride, 1)
         self.bn1 = nn.BatchNorm2d(cout)
         self.conv2 = conv(cout, cout, 3, 1, 1)
         self.bn2 = nn.BatchNorm2d(cout)
@@ -172,27 +173,48 @@ class BasicBlock(nn.Module):
         return F.relu(F_ + identity)
 
 
-class ResNet20(nn.Module):
-    """He et al. 2016, Sec. 4.2 (CIFAR): 6n+2 layers with n = 3; stages of 16, 32, 64 channels."""
+class ResNetStage(nn.Module):
+    """Three BasicBlocks named "0", "1", "2" (as a Sequential names them), the first with the
+    stage's stride, and optionally a module after the second block, named "non_local"."""
 
-    def __init__(self, attention=None, classes=10):
+    def __init__(self, cin, cout, stride, attention=None, conv1=None, non_local=None, blocks=3):
+        super().__init__()
+        for i in range(blocks):
+            self.add_module(str(i), BasicBlock(cin if i == 0 else cout, cout, stride if i == 0 else 1,
+                                               attention, conv1))
+        self.blocks = blocks
+        self.non_local = non_local(cout) if non_local else None
+
+    def forward(self, x, gate=no_gate):
+        for i in range(self.blocks):
+            x = getattr(self, str(i))(x, gate)
+            if i == 1 and self.non_local is not None:
+                x = self.non_local(x)
+        return x
+
+
+class ResNet20(nn.Module):
+    """He et al. 2016, Sec. 4.2 (CIFAR): 6n+2 layers with n = 3; stages of 16, 32, 64 channels.
+    The attention variants plug in where MODELS.md puts them: `attention` on every residual
+    branch (SE, CBAM, ECA, GC), `non_local` after the second block of stages 2 and 3, `head`
+    after stage 3 (DANet, CCNet), `stage3_conv1` as the first convolution of stage 3's blocks
+    (attention-augmented convolution)."""
+
+    def __init__(self, attention=None, classes=10, non_local=None, head=None, stage3_conv1=None):
         super().__init__()
         self.conv1 = conv(3, 16, 3, 1, 1)
         self.bn1 = nn.BatchNorm2d(16)
-        self.layer1 = self.stage(16, 16, 1, attention)
-        self.layer2 = self.stage(16, 32, 2, attention)
-        self.layer3 = self.stage(32, 64, 2, attention)
+        self.layer1 = ResNetStage(16, 16, 1, attention)
+        self.layer2 = ResNetStage(16, 32, 2, attention, non_local=non_local)
+        self.layer3 = ResNetStage(32, 64, 2, attention, conv1=stage3_conv1, non_local=non_local)
+        self.attention = head(64) if head else None
         self.fc = nn.Linear(64, classes)
-
-    @staticmethod
-    def stage(cin, cout, stride, attention, blocks=3):
-        return nn.ModuleList(BasicBlock(cin if i == 0 else cout, cout, stride if i == 0 else 1, attention)
-                             for i in range(blocks))
 
     def forward(self, x, gate=no_gate):                     # x: (N, 3, 32, 32)
         h = F.relu(self.bn1(gate(self.conv1(x))))           # (N, 16, 32, 32)
-        for block in [*self.layer1, *self.layer2, *self.layer3]:
-            h = block(h, gate)                              # (N, 16|32|64, 32|16|8, ...)
+        h = self.layer3(self.layer2(self.layer1(h, gate), gate), gate)  # (N, 64, 8, 8)
+        if self.attention is not None:
+            h = self.attention(h)
         return self.fc(h.mean((2, 3)))                      # (N, classes) logits
 
 
@@ -204,6 +226,186 @@ class SEResNet20(ResNet20):
 class CBAMResNet20(ResNet20):
     def __init__(self):
         super().__init__(attention=CBAM)
+
+
+# ---- the rest of the survey's mechanisms on resnet20 (MODELS.md, "The rest of the seed's
+# attention mechanisms"). A module with an `after_init` method re-initialises what MODELS.md
+# starts at zero (or otherwise) after init_weights' conventions have run. ----
+
+class ECA(nn.Module):
+    """ECA-Net, Wang et al. 2020, Fig. 2: w = sigmoid(conv1d_k(GAP(x))) across the channels."""
+
+    def __init__(self, C):
+        super().__init__()
+        t = int((math.log2(C) + 1) / 2)
+        k = t if t % 2 else t + 1                           # Eq. 12: 3 for C = 16, 32, 64
+        self.weight = nn.Parameter(torch.empty(1, 1, k))
+        bound = 1 / math.sqrt(k)                            # PyTorch's Conv1d default
+        nn.init.uniform_(self.weight, -bound, bound)
+
+    def forward(self, x):                                   # x: (N, C, H, W)
+        y = x.mean((2, 3))[:, None, :]                      # (N, 1, C)
+        w = torch.sigmoid(F.conv1d(y, self.weight, padding=self.weight.shape[2] // 2))
+        return x * w[:, 0, :, None, None]
+
+
+class GlobalContext(nn.Module):
+    """GCNet, Cao et al. 2019, Fig. 4(d): x + W_v2 ReLU(LN(W_v1 sum_j softmax_j(W_k x) x_j))."""
+
+    def __init__(self, C, reduction=4):
+        super().__init__()
+        self.Wk = nn.Conv2d(C, 1, 1)
+        self.Wv1 = nn.Conv2d(C, C // reduction, 1)
+        self.ln = nn.LayerNorm([C // reduction, 1, 1])
+        self.Wv2 = nn.Conv2d(C // reduction, C, 1)
+
+    def after_init(self):
+        nn.init.zeros_(self.Wv2.weight)
+        nn.init.zeros_(self.Wv2.bias)
+
+    def forward(self, x):                                   # x: (N, C, H, W)
+        N, C, H, W = x.shape
+        alpha = torch.softmax(self.Wk(x).reshape(N, 1, H * W), -1)       # (N, 1, HW)
+        c = torch.bmm(x.reshape(N, C, H * W), alpha.transpose(1, 2))     # (N, C, 1)
+        t = self.Wv2(F.relu(self.ln(self.Wv1(c[..., None]))))           # (N, C, 1, 1)
+        return x + t
+
+
+class NonLocal(nn.Module):
+    """Wang et al. 2018, Fig. 2, embedded Gaussian with max-pooled keys: z = BN(W_z f g) + x."""
+
+    def __init__(self, C):
+        super().__init__()
+        self.theta = nn.Conv2d(C, C // 2, 1)
+        self.phi = nn.Conv2d(C, C // 2, 1)
+        self.g = nn.Conv2d(C, C // 2, 1)
+        self.Wz = nn.Conv2d(C // 2, C, 1)
+        self.bn = nn.BatchNorm2d(C)
+
+    def after_init(self):
+        nn.init.zeros_(self.bn.weight)
+
+    def forward(self, x):                                   # x: (N, C, H, W)
+        N, C, H, W = x.shape
+        q = self.theta(x).reshape(N, C // 2, H * W)
+        k = F.max_pool2d(self.phi(x), 2).reshape(N, C // 2, -1)
+        v = F.max_pool2d(self.g(x), 2).reshape(N, C // 2, -1)
+        f = torch.softmax(torch.bmm(q.transpose(1, 2), k), -1)           # (N, HW, HW/4)
+        y = torch.bmm(v, f.transpose(1, 2))                              # (N, C/2, HW)
+        return self.bn(self.Wz(y.reshape(N, C // 2, H, W))) + x
+
+
+class PositionAttention(nn.Module):
+    """DANet, Fu et al. 2019, Fig. 3(A): gamma * D S^T + x, S = softmax(B^T C)."""
+
+    def __init__(self, C, reduction=8):
+        super().__init__()
+        self.query = nn.Conv2d(C, C // reduction, 1)
+        self.key = nn.Conv2d(C, C // reduction, 1)
+        self.value = nn.Conv2d(C, C, 1)
+        self.gamma = nn.Parameter(torch.zeros(1))
+
+    def forward(self, x):
+        N, C, H, W = x.shape
+        B = self.query(x).reshape(N, -1, H * W)
+        C_ = self.key(x).reshape(N, -1, H * W)
+        D = self.value(x).reshape(N, C, H * W)
+        S = torch.softmax(torch.bmm(B.transpose(1, 2), C_), -1)          # (N, HW, HW)
+        return self.gamma * torch.bmm(D, S.transpose(1, 2)).reshape(x.shape) + x
+
+
+class ChannelAttentionModule(nn.Module):
+    """DANet, Fig. 3(B): beta * softmax(max(E) - E) x + x, E = x x^T over the positions."""
+
+    def __init__(self):
+        super().__init__()
+        self.beta = nn.Parameter(torch.zeros(1))
+
+    def forward(self, x):
+        N, C, H, W = x.shape
+        A = x.reshape(N, C, H * W)
+        E = torch.bmm(A, A.transpose(1, 2))                              # (N, C, C)
+        X = torch.softmax(E.amax(-1, keepdim=True) - E, -1)
+        return self.beta * torch.bmm(X, A).reshape(x.shape) + x
+
+
+class DualAttention(nn.Module):
+    def __init__(self, C):
+        super().__init__()
+        self.position = PositionAttention(C)
+        self.channel = ChannelAttentionModule()
+
+    def forward(self, x):
+        return (self.position(x) + self.channel(x)) / 2
+
+
+class CrissCrossAttention(nn.Module):
+    """CCNet, Huang et al. 2019, Fig. 2-3: each position attends to its row and column (itself
+    once), R = 2 passes with shared weights. Written here as attention over all H*W keys with the
+    keys off the cross masked to -inf: the same weights, at 8x8 a cheap way to get them."""
+
+    def __init__(self, C, recurrence=2):
+        super().__init__()
+        self.query = nn.Conv2d(C, C // 8, 1)
+        self.key = nn.Conv2d(C, C // 8, 1)
+        self.value = nn.Conv2d(C, C, 1)
+        self.gamma = nn.Parameter(torch.zeros(1))
+        self.recurrence = recurrence
+
+    def forward(self, x):
+        N, C, H, W = x.shape
+        rows = torch.arange(H * W) // W
+        cols = torch.arange(H * W) % W
+        off_cross = (rows[:, None] != rows[None, :]) & (cols[:, None] != cols[None, :])  # (HW, HW)
+        for _ in range(self.recurrence):
+            Q = self.query(x).reshape(N, -1, H * W)
+            K = self.key(x).reshape(N, -1, H * W)
+            V = self.value(x).reshape(N, C, H * W)
+            E = torch.bmm(Q.transpose(1, 2), K).masked_fill(off_cross, float("-inf"))
+            A = torch.softmax(E, -1)                                     # (N, HW, HW), zero off the cross
+            x = self.gamma * torch.bmm(V, A.transpose(1, 2)).reshape(x.shape) + x
+        return x
+
+
+class AugmentedConv2d(nn.Module):
+    """Bello et al. 2019, Fig. 2: concat[conv3x3(x), MHA(x)] with 2-D relative position logits;
+    with stride 2 the attention sees x average-pooled 2x2."""
+
+    def __init__(self, cin, cout, stride, dk=16, dv=16, heads=4, size=8):
+        super().__init__()
+        self.conv = conv(cin, cout - dv, 3, stride, 1)
+        self.qkv = conv(cin, 2 * dk + dv, 1)
+        self.attention_out = conv(dv, dv, 1)
+        self.rel_w = nn.Parameter(torch.empty(2 * size - 1, dk // heads))
+        self.rel_h = nn.Parameter(torch.empty(2 * size - 1, dk // heads))
+        self.stride, self.dk, self.dv, self.heads, self.size = stride, dk, dv, heads, size
+        pixels = torch.arange(size * size)
+        ys, xs = pixels // size, pixels % size
+        self.w_offset = xs[None, :] - xs[:, None] + size - 1  # [i, j]: x_j - x_i, as a row of rel_w
+        self.h_offset = ys[None, :] - ys[:, None] + size - 1
+
+    def after_init(self):
+        std = (self.dk // self.heads) ** -0.5
+        nn.init.normal_(self.rel_w, 0, std)
+        nn.init.normal_(self.rel_h, 0, std)
+
+    def forward(self, x):
+        a = F.avg_pool2d(x, self.stride) if self.stride > 1 else x
+        N, _, S, _ = a.shape
+        B, dkh, dvh = N * self.heads, self.dk // self.heads, self.dv // self.heads
+        q, k, v = self.qkv(a).split([self.dk, self.dk, self.dv], 1)
+        q = q.reshape(B, dkh, S * S) * dkh ** -0.5
+        k = k.reshape(B, dkh, S * S)
+        v = v.reshape(B, dvh, S * S)
+        relative = self.rel_w[self.w_offset] + self.rel_h[self.h_offset]     # (HW, HW, dkh)
+        logits = torch.bmm(q.transpose(1, 2), k) + torch.einsum("bdi,ijd->bij", q, relative)
+        heads = torch.bmm(v, torch.softmax(logits, -1).transpose(1, 2))       # (B, dvh, HW)
+        attended = self.attention_out(heads.reshape(N, self.dv, S, S))
+        return torch.cat([self.conv(x), attended], 1)
+
+
+def augmented_conv(cin, cout, stride):
+    return AugmentedConv2d(cin, cout, stride)
 
 
 # ---- attention56: Residual Attention Network, Wang et al. 2017 (MODELS.md, "attention56") ----
@@ -479,12 +681,21 @@ MODELS = {
     "se_resnet20": (lambda a: SEResNet20(), lambda a: CIFAR, 128),
     "cbam_resnet20": (lambda a: CBAMResNet20(), lambda a: CIFAR, 128),
     "attention56": (lambda a: Attention56(a.width), lambda a: CIFAR, 128),
+    "eca_resnet20": (lambda a: ResNet20(attention=ECA), lambda a: CIFAR, 128),
+    "gc_resnet20": (lambda a: ResNet20(attention=GlobalContext), lambda a: CIFAR, 128),
+    "nl_resnet20": (lambda a: ResNet20(non_local=NonLocal), lambda a: CIFAR, 128),
+    "da_resnet20": (lambda a: ResNet20(head=DualAttention), lambda a: CIFAR, 128),
+    "cc_resnet20": (lambda a: ResNet20(head=CrissCrossAttention), lambda a: CIFAR, 128),
+    "aa_resnet20": (lambda a: ResNet20(stage3_conv1=augmented_conv), lambda a: CIFAR, 128),
     "dasnet": (lambda a: DasNet(), lambda a: CIFAR, 64),
 }
 
 
 def build(name, args):
     model = init_weights(MODELS[name][0](args))
+    for m in model.modules():
+        if hasattr(m, "after_init"):
+            m.after_init()
     if isinstance(model, STN):
         model.reset_theta()
     return model

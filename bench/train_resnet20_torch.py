@@ -8,7 +8,7 @@ both from the paper's figure is not glimpse.
 
 DIR holds data_batch_1..5.bin and test_batch.bin (the official binary files, or what
 build/convert_cifar10 wrote from an image folder). The recipe is train_cifar's default, the one
-bench/parity_resnet20.py checks step by step: MODELS.md's resnet20 and initialisation
+bench/parity.py checks step by step: MODELS.md's resnet20 and initialisation
 (bench/pytorch_reference.py); SGD, momentum 0.9, weight decay 5e-4 (L2 in the gradient, PyTorch's
 weight_decay); batch 128, the last partial batch a step; lr 0.1, one epoch of linear warm-up, then
 a cosine to 0, set before every step; a random 32x32 crop of the image padded with 4 black pixels,

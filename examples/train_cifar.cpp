@@ -12,39 +12,23 @@
 //
 //   build/train_cifar --epochs 164 --lr-drops 82,123 --weight-decay 1e-4 --warmup-epochs 0
 //
-// --visualize FILE.png (cbam_resnet20, attention56) writes, at the end of the run, a row per test
-// image (the first of each class, so ten rows on the full test set): the image, then its
-// attention maps at the three scales, each scaled to [0, 1] by its own range and drawn
-// black-red-yellow-white (white = most attended). cbam_resnet20: the spatial map M_s of the last
-// block of each stage (32x32, 16x16, 8x8). attention56: the soft mask M of each attention
-// module, averaged over channels (32x32, 16x16, 8x8).
+// --visualize FILE.png (the attention models) writes, at the end of the run, a row per test image
+// (the first of each class, so ten rows on the full test set): the image, then what the model's
+// attention made of it (train/attention_pictures.h says what each model's columns are).
 #include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <sstream>
 
 #include "io/dataset.h"
-#include "io/image_grid.h"
 #include "models/zoo.h"
 #include "optim/schedule.h"
 #include "optim/sgd.h"
+#include "train/attention_pictures.h"
 #include "train/classifier.h"
 #include "train/data_paths.h"
 
 using namespace glimpse;
-
-// The attention maps of one forward of `model`, one (N, 1, h, w) tensor per scale, as its layers
-// observe them (Note [Observing a forward]): CBAM's spatial map in the last block of each stage,
-// or each attention module's mask averaged over channels.
-static std::vector<Tensor> attention_maps(Module& model, const std::string& name, const Tensor& x) {
-  Observer seen(model);
-  model.forward(x);
-  if (name == "attention56")
-    return {channel_mean(seen.get("attention1.mask")), channel_mean(seen.get("attention2.mask")),
-            channel_mean(seen.get("attention3.mask"))};
-  return {seen.get("layer1.2.attention.spatial.map"), seen.get("layer2.2.attention.spatial.map"),
-          seen.get("layer3.2.attention.spatial.map")};
-}
 
 // The first image of each class in label order (ten on CIFAR-10), then, if the set lacks a
 // class, the next images, up to ten in all.
@@ -62,8 +46,9 @@ static std::vector<int64_t> one_image_per_class(const ImageDataset& set) {
   return chosen;
 }
 
-static void write_attention_picture(Module& model, const std::string& name, const ImageDataset& test_set, const std::vector<float>& mean,
-                                    const std::vector<float>& stddev, const std::string& path) {
+static void write_attention_picture(Module& model, const std::string& name, const ImageDataset& test_set,
+                                    const std::vector<float>& mean, const std::vector<float>& stddev,
+                                    const std::string& path) {
   const std::vector<int64_t> chosen = one_image_per_class(test_set);
   const int64_t count = static_cast<int64_t>(chosen.size()), S = 32, plane = S * S;
   Tensor raw = Tensor::empty({count, 3, S, S});  // pixels in [0, 1], for the picture
@@ -77,22 +62,9 @@ static void write_attention_picture(Module& model, const std::string& name, cons
       x.data()[at] = (raw.data()[at] - mean[c]) / stddev[c];
     }
   }
-  model.eval();
-  NoGradGuard no_grad;
-  std::vector<Tensor> maps = attention_maps(model, name, x);
-  ImageGrid grid(count, 1 + static_cast<int64_t>(maps.size()), S, 3);
-  for (int64_t i = 0; i < count; i++) {
-    grid.put_rgb(i, 0, raw.data() + i * 3 * plane, S, S);
-    for (size_t k = 0; k < maps.size(); k++) {
-      int64_t h = maps[k].shape()[2], w = maps[k].shape()[3];
-      std::vector<float> map(maps[k].data() + i * h * w, maps[k].data() + (i + 1) * h * w);
-      normalise_to_unit(map.data(), h * w);
-      grid.put_heat(i, 1 + static_cast<int64_t>(k), map.data(), h, w);
-    }
-  }
-  grid.write(path);
-  std::printf("wrote %s: %lld test images, each followed by %zu attention map(s)\n", path.c_str(),
-              static_cast<long long>(count), maps.size());
+  const int64_t maps = draw_attention(model, name, raw, x, path);
+  std::printf("wrote %s: %lld test images, each followed by %lld attention map(s)\n", path.c_str(),
+              static_cast<long long>(count), static_cast<long long>(maps));
 }
 
 // "82,123" -> {82, 123}: the rate is divided by 10 after 82 epochs and again after 123.
@@ -122,7 +94,7 @@ int main(int argc, char** argv) {
   double& weight_decay = flags.add_real("weight-decay", 5e-4, "L2 weight decay", 0, 1);
   double& warmup_epochs = flags.add_real("warmup-epochs", 1, "epochs of linear learning-rate warm-up", 0, 1000);
   std::string& lr_drops = flags.add_string("lr-drops", "", "divide the rate by 10 after each of these numbers of epochs, e.g. 82,123 (none: cosine decay to 0)");
-  std::string& visualize = flags.add_string("visualize", "", "cbam_resnet20, attention56: PNG of attention maps over test images");
+  std::string& visualize = flags.add_string("visualize", "", "attention models: PNG of what the attention does on test images");
   flags.parse(argc, argv);
   const std::vector<int64_t> drop_epochs =
       lr_drops.empty() ? std::vector<int64_t>{} : parse_drop_epochs(flags, lr_drops, common.epochs);
@@ -131,8 +103,8 @@ int main(int argc, char** argv) {
     apply_common_flags(common, "train_cifar");
     Rng rng(static_cast<uint64_t>(common.seed));
     std::shared_ptr<Module> model = create_model(model_name, rng, {.width = width});
-    if (!visualize.empty() && model_name != "cbam_resnet20" && model_name != "attention56")
-      fail("--visualize draws the attention of cbam_resnet20 and attention56 only, not " + model_name);
+    if (!visualize.empty() && !draws_attention(model_name))
+      fail("--visualize draws the attention of the attention models (train/attention_pictures.h), not " + model_name);
     DataLocation data = find_data(common.data, "cifar10", common.quiet);
     ImageDataset train_set = load_cifar10_dir(data.dir, true);
     ImageDataset test_set = load_cifar10_dir(data.dir, false);

@@ -57,6 +57,23 @@ void ImageGrid::put_rgb(int64_t row, int64_t col, const float* rgb_planes, int64
   });
 }
 
+void ImageGrid::mark(int64_t row, int64_t col, double top, double left, double bottom, double right) {
+  if (row < 0 || row >= rows_ || col < 0 || col >= cols_)
+    fail("ImageGrid: tile (" + std::to_string(row) + ", " + std::to_string(col) + ") is outside the grid");
+  const int64_t side = tile_ * scale_;
+  const int64_t y0 = border + row * (side + border), x0 = border + col * (side + border);
+  auto pixel = [side](double f) { return std::lround(f * static_cast<double>(side)); };  // a fraction's edge
+  auto first = [&](double f) { return std::clamp<int64_t>(pixel(f), 0, side - 1); };
+  auto last = [&](double f) { return std::clamp<int64_t>(pixel(f) - 1, 0, side - 1); };
+  const int64_t t = first(top), l = first(left), b = std::max(last(bottom), t), r = std::max(last(right), l);
+  auto put = [&](int64_t y, int64_t x) {
+    uint8_t* out = image_.pixels.data() + ((y0 + y) * image_.width + x0 + x) * 3;
+    out[0] = 0, out[1] = 255, out[2] = 255;
+  };
+  for (int64_t x = l; x <= r; x++) put(t, x), put(b, x);
+  for (int64_t y = t; y <= b; y++) put(y, l), put(y, r);
+}
+
 void normalise_to_unit(float* values, int64_t n) {
   if (n <= 0) return;
   auto [lo, hi] = std::minmax_element(values, values + n);

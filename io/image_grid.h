@@ -4,6 +4,7 @@
 //   ImageGrid grid(rows, cols, tile_side, scale);   // every tile tile_side x tile_side, drawn scale x
 //   grid.put_grey(r, c, values, h, w);              // values (h, w) in [0, 1]
 //   grid.put_heat(r, c, values, h, w);              // values (h, w) in [0, 1], black-red-yellow-white
+//   grid.mark(r, c, top, left, bottom, right);      // a cyan box over a tile (a query position)
 //   grid.write("maps.png");
 // A map smaller than the tile is stretched to it by nearest neighbour (an 8x8 attention map
 // covers a 32x32 image). Tiles are separated by a 2-pixel grey border.
@@ -24,6 +25,9 @@ class ImageGrid {
   void put_heat(int64_t row, int64_t col, const float* values, int64_t h, int64_t w);
   // rgb: (3, h, w) planes in [0, 1], as a CHW image tensor stores them.
   void put_rgb(int64_t row, int64_t col, const float* rgb, int64_t h, int64_t w);
+  // Outlines a box in cyan over tile (row, col); top, left, bottom, right are fractions of the tile's
+  // side (a query cell (i, j) of an h x w map: i / h, j / w, (i + 1) / h, (j + 1) / w).
+  void mark(int64_t row, int64_t col, double top, double left, double bottom, double right);
   void write(const std::string& path) const { write_png(image_, path); }
 
   const Image& image() const { return image_; }

@@ -418,4 +418,9 @@ TEST_CASE("ImageGrid stretches maps to tiles and colours heat black to white", "
   normalise_to_unit(values, 3);
   CHECK(values[1] == Approx(0.5));
   CHECK_THROWS_AS(grid.put_grey(1, 0, map, 2, 2), Error);
+  grid.mark(0, 1, 0.5, 0.5, 1, 1);  // the bottom-right quarter of tile (0, 1): a box from (4, 4) to (7, 7)
+  CHECK(pixel(top + 4, left + 4) == std::vector<int>{0, 255, 255});
+  CHECK(pixel(top + 7, left + 5) == std::vector<int>{0, 255, 255});
+  CHECK(pixel(top + 5, left + 5) == std::vector<int>{0, 0, 0});  // inside the box: the map as it was
+  CHECK_THROWS_AS(grid.mark(0, 2, 0, 0, 1, 1), Error);
 }

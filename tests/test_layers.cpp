@@ -444,3 +444,46 @@ TEST_CASE("BasicBlock grad", "[layers][basic_block][grad]") {
     CHECK(module_gradcheck(block, Tensor::normal({3, 3, 4, 4}, 0, 1, rng), {.max_entries = 40}));
   }
 }
+
+// ---- observing a forward (Note [Observing a forward]) ----
+
+namespace {
+// Doubles its input and lets an Observer see the input, as an attention layer shows its map.
+class Doubler : public Module {
+ public:
+  std::string type_name() const override { return "Doubler"; }
+  Tensor forward(const Tensor& x) override {
+    observe("seen", x);
+    return x * 2.0f;
+  }
+};
+}  // namespace
+
+TEST_CASE("an Observer records what the layers of its tree observe, under their paths", "[layers][observer]") {
+  Sequential outer({std::make_shared<Doubler>(), std::make_shared<Sequential>(std::vector<std::shared_ptr<Module>>{
+                                                     std::make_shared<Doubler>()})});
+  Tensor x = Tensor::from_data({2}, {1, 3});
+  outer(x);  // nobody watches: nothing is kept anywhere
+  {
+    Observer seen(outer);
+    Tensor y = outer(x);
+    REQUIRE(seen.values().size() == 2);
+    CHECK(seen.values()[0].first == "0.seen");
+    CHECK(seen.values()[1].first == "1.0.seen");
+    CHECK(seen.get("1.0.seen").to_vector() == std::vector<real>{2, 6});
+    CHECK(!seen.get("0.seen").requires_grad());
+    CHECK(seen.ending_with(".seen").size() == 2);
+    CHECK_THROWS_WITH(seen.get("2.seen"), Catch::Contains("nothing observed at '2.seen'") && Catch::Contains("1.0.seen"));
+    {
+      Sequential other({std::make_shared<Doubler>()});
+      Observer inner(other);  // a second Observer takes over while it lives
+      outer(x);
+      other(x);
+      CHECK(inner.values().size() == 1);
+      CHECK(inner.values()[0].first == "0.seen");
+    }
+    CHECK(seen.values().size() == 2);
+    outer(x);  // the first one watches again
+    CHECK(seen.values().size() == 4);
+  }
+}

@@ -1,0 +1,163 @@
+#include "train/attention_pictures.h"
+
+#include <cstdio>
+#include <functional>
+#include <vector>
+
+#include "engine/ops.h"
+#include "io/image_grid.h"
+
+namespace glimpse {
+
+namespace {
+
+// One column of the picture: for image i, an h x w map, and maybe a query cell to outline (a cell
+// of a qh x qw grid of query positions over the same image).
+struct MapColumn {
+  std::function<std::vector<float>(int64_t i)> values;
+  int64_t h = 0, w = 0;
+  bool absolute = false;  // drawn as it is, on [0, 1], instead of scaled by its own range
+  int64_t query = -1, qh = 1, qw = 1;
+};
+
+// A map per image from a (N, 1, h, w) or (N, C, h, w) tensor: channel 0 or the channel mean.
+MapColumn spatial(const Tensor& maps) {
+  Tensor m = maps.shape()[1] == 1 ? maps : channel_mean(maps);
+  const int64_t h = m.shape()[2], w = m.shape()[3];
+  return {.values = [m, h, w](int64_t i) { return std::vector<float>(m.data() + i * h * w, m.data() + (i + 1) * h * w); },
+          .h = h, .w = w};
+}
+
+// ECA's weights (N, C) as one row of C bars.
+MapColumn channel_bars(const Tensor& weights) {
+  const int64_t C = weights.shape()[1];
+  return {.values = [weights, C](int64_t i) { return std::vector<float>(weights.data() + i * C, weights.data() + (i + 1) * C); },
+          .h = 1, .w = C, .absolute = true};
+}
+
+// Row `query` of attention weights A (N * heads, Q, K): the weights of that query over a kh x kw
+// grid of keys, for image i's head `head` (or the mean of its `heads` heads when head < 0).
+MapColumn query_row(const Tensor& A, int64_t query, int64_t qh, int64_t qw, int64_t kh, int64_t kw, int64_t heads = 1,
+                    int64_t head = 0) {
+  const int64_t Q = A.shape()[1], K = A.shape()[2];
+  return {.values =
+              [A, query, Q, K, heads, head](int64_t i) {
+                std::vector<float> row(static_cast<size_t>(K), 0.0f);
+                for (int64_t h = 0; h < heads; h++) {
+                  if (head >= 0 && h != head) continue;
+                  const real* a = A.data() + ((i * heads + h) * Q + query) * K;
+                  for (int64_t k = 0; k < K; k++) row[static_cast<size_t>(k)] += a[k];
+                }
+                return row;
+              },
+          .h = kh, .w = kw, .query = query, .qh = qh, .qw = qw};
+}
+
+// The key position (row, col) of criss-cross weight t of position (i, j): its column without
+// itself, then its row (the order of engine/ops/criss_cross.cpp).
+int64_t cross_key(int64_t i, int64_t j, int64_t t, int64_t H, int64_t W) {
+  return t < H - 1 ? (t < i ? t : t + 1) * W + j : i * W + (t - (H - 1));
+}
+
+// CCNet's weights of query u spread over the H x W map: after one pass (A1), or after both
+// composed, sum over w in cross(u) of A2[u, w] A1[w, v] (how the second pass reaches every v).
+MapColumn criss_cross_reach(const Tensor& A1, const Tensor& A2, int64_t u, bool both_passes) {
+  const int64_t H = A1.shape()[1], W = A1.shape()[2], T = A1.shape()[3];
+  return {.values =
+              [A1, A2, u, both_passes, H, W, T](int64_t i) {
+                std::vector<float> map(static_cast<size_t>(H * W), 0.0f);
+                const real* a1 = A1.data() + i * H * W * T;
+                const real* a2 = A2.data() + i * H * W * T;
+                for (int64_t t = 0; t < T; t++) {
+                  const int64_t w = cross_key(u / W, u % W, t, H, W);
+                  if (!both_passes) {
+                    map[static_cast<size_t>(w)] += a1[u * T + t];
+                    continue;
+                  }
+                  for (int64_t s = 0; s < T; s++) map[static_cast<size_t>(cross_key(w / W, w % W, s, H, W))] += a2[u * T + t] * a1[w * T + s];
+                }
+                return map;
+              },
+          .h = H, .w = W, .query = u, .qh = H, .qw = W};
+}
+
+// The columns of each model, from what one forward observed.
+std::vector<MapColumn> columns_of(const std::string& name, const Observer& seen) {
+  auto stages = [&](const std::string& what) {
+    std::vector<MapColumn> out;
+    for (const char* stage : {"layer1.2.attention.", "layer2.2.attention.", "layer3.2.attention."})
+      out.push_back(spatial(seen.get(stage + what)));
+    return out;
+  };
+  if (name == "cbam_resnet20") return stages("spatial.map");
+  if (name == "gc_resnet20") return stages("alpha");
+  if (name == "attention56")
+    return {spatial(seen.get("attention1.mask")), spatial(seen.get("attention2.mask")), spatial(seen.get("attention3.mask"))};
+  if (name == "eca_resnet20") {
+    std::vector<MapColumn> out;
+    for (const char* stage : {"layer1.2.attention.weights", "layer2.2.attention.weights", "layer3.2.attention.weights"})
+      out.push_back(channel_bars(seen.get(stage)));
+    return out;
+  }
+  if (name == "nl_resnet20") {
+    Tensor f2 = seen.get("layer2.non_local.f"), f3 = seen.get("layer3.non_local.f");  // (N, 256, 64), (N, 64, 16)
+    return {query_row(f2, 4 * 16 + 4, 16, 16, 8, 8), query_row(f2, 11 * 16 + 11, 16, 16, 8, 8),
+            query_row(f3, 2 * 8 + 2, 8, 8, 4, 4), query_row(f3, 5 * 8 + 5, 8, 8, 4, 4)};
+  }
+  if (name == "da_resnet20") {
+    Tensor S = seen.get("attention.position.S");  // (N, 64, 64)
+    return {query_row(S, 1 * 8 + 1, 8, 8, 8, 8), query_row(S, 4 * 8 + 4, 8, 8, 8, 8), query_row(S, 6 * 8 + 2, 8, 8, 8, 8)};
+  }
+  if (name == "cc_resnet20") {
+    Tensor A1 = seen.get("attention.A1"), A2 = seen.get("attention.A2");  // (N, 8, 8, 15)
+    return {criss_cross_reach(A1, A2, 2 * 8 + 2, false), criss_cross_reach(A1, A2, 2 * 8 + 2, true),
+            criss_cross_reach(A1, A2, 5 * 8 + 5, false), criss_cross_reach(A1, A2, 5 * 8 + 5, true)};
+  }
+  if (name == "aa_resnet20") {
+    Tensor A = seen.get("layer3.2.conv1.weights");  // (N * 4, 64, 64)
+    std::vector<MapColumn> out;
+    for (int64_t head = 0; head < 4; head++) out.push_back(query_row(A, 2 * 8 + 2, 8, 8, 8, 8, 4, head));
+    out.push_back(query_row(A, 5 * 8 + 5, 8, 8, 8, 8, 4, -1));
+    return out;
+  }
+  fail("--visualize draws the attention of cbam_resnet20, attention56, eca_resnet20, gc_resnet20, nl_resnet20, "
+       "da_resnet20, cc_resnet20 and aa_resnet20, not " + name);
+}
+
+}  // namespace
+
+bool draws_attention(const std::string& model_name) {
+  for (const char* name : {"cbam_resnet20", "attention56", "eca_resnet20", "gc_resnet20", "nl_resnet20", "da_resnet20",
+                           "cc_resnet20", "aa_resnet20"})
+    if (model_name == name) return true;
+  return false;
+}
+
+int64_t draw_attention(Module& model, const std::string& model_name, const Tensor& raw, const Tensor& x,
+                       const std::string& path) {
+  model.eval();
+  NoGradGuard no_grad;
+  Observer seen(model);
+  model.forward(x);
+  std::vector<MapColumn> columns = columns_of(model_name, seen);
+  const int64_t count = raw.shape()[0], S = raw.shape()[2], plane = S * S;
+  ImageGrid grid(count, 1 + static_cast<int64_t>(columns.size()), S, 3);
+  for (int64_t i = 0; i < count; i++) {
+    grid.put_rgb(i, 0, raw.data() + i * 3 * plane, S, S);
+    for (size_t k = 0; k < columns.size(); k++) {
+      const MapColumn& column = columns[k];
+      const int64_t col = 1 + static_cast<int64_t>(k);
+      std::vector<float> map = column.values(i);
+      if (!column.absolute) normalise_to_unit(map.data(), column.h * column.w);
+      grid.put_heat(i, col, map.data(), column.h, column.w);
+      if (column.query >= 0) {
+        const double qy = static_cast<double>(column.query / column.qw), qx = static_cast<double>(column.query % column.qw);
+        grid.mark(i, col, qy / column.qh, qx / column.qw, (qy + 1) / column.qh, (qx + 1) / column.qw);
+      }
+    }
+  }
+  grid.write(path);
+  return static_cast<int64_t>(columns.size());
+}
+
+}  // namespace glimpse
