@@ -20,7 +20,9 @@
 // percentiles, peak_rss_mb the process's peak resident memory (getrusage ru_maxrss). One more
 // field, cpu_ms_per_step, is the mean CPU time (user + system, all threads) of a timed step, and
 // one more, peak_tensor_mb, the most the tensors' storages held at once (storage_peak_bytes(): what
-// the graph and the step keep alive, without the storage cache, the allocator or the code).
+// the graph and the step keep alive, without the storage cache, the allocator or the code). For
+// the classifiers, inference_ms is the median time of a forward of the same batch in evaluation
+// mode without a graph, timed after the training steps (null for ram and dasnet).
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -102,7 +104,8 @@ bool image_input_shape(const Options& o, Shape& shape) {
 
 // A training step and what it reports, built once for a model.
 struct Step {
-  std::function<void()> run;  // one complete step
+  std::function<void()> run;    // one complete step
+  std::function<void()> infer;  // a forward in evaluation mode without a graph (the classifiers); may be empty
   int64_t batch = 0;
   int64_t params = 0;
 };
@@ -128,10 +131,16 @@ Step classifier_step(const Options& o, const Shape& input_shape, Rng& rng) {
   step.batch = input_shape[0];
   step.params = model->parameter_count();
   step.run = [model, optimizer, x, labels] {
+    model->train();
     optimizer->zero_grad();
     Tensor loss = cross_entropy(model->forward(x), labels);
     loss.backward();
     optimizer->step();
+  };
+  step.infer = [model, x] {
+    model->eval();
+    NoGradGuard no_grad;
+    model->forward(x);
   };
   return step;
 }
@@ -218,7 +227,7 @@ int main(int argc, char** argv) {
   } catch (const Error& e) {
     usage(e.what());
   }
-  std::vector<double> ms;
+  std::vector<double> ms, inference_ms;
   double cpu_ms = 0;
   try {
     for (int i = 0; i < o.warmup; i++) step.run();
@@ -230,6 +239,15 @@ int main(int argc, char** argv) {
       ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
     }
     cpu_ms = 1000.0 * (cpu_seconds() - cpu_before) / o.steps;
+    if (step.infer) {
+      step.infer();  // warm-up
+      for (int i = 0; i < o.steps; i++) {
+        auto t0 = std::chrono::steady_clock::now();
+        step.infer();
+        auto t1 = std::chrono::steady_clock::now();
+        inference_ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+      }
+    }
   } catch (const Error& e) {  // e.g. an input side the model does not take (--size 42)
     std::fprintf(stderr, "bench_step: a step of %s failed: %s\n", o.model.c_str(), e.what());
     return 1;
@@ -240,10 +258,11 @@ int main(int argc, char** argv) {
   std::printf(
       "{\"framework\": \"glimpse\", \"model\": \"%s\", \"batch\": %lld, \"threads\": %d, \"ms_per_step\": %.3f, "
       "\"ms_p10\": %.3f, \"ms_p90\": %.3f, \"images_per_s\": %.1f, \"peak_rss_mb\": %.1f, \"params\": %lld, \"cpu_ms_per_step\": %.2f, "
-      "\"peak_tensor_mb\": %.1f}\n",
+      "\"peak_tensor_mb\": %.1f, \"inference_ms\": %s}\n",
       o.model.c_str(), static_cast<long long>(step.batch), num_threads(), median, percentile(ms, 0.1),
       percentile(ms, 0.9), 1000.0 * static_cast<double>(step.batch) / median,
       static_cast<double>(usage_now.ru_maxrss) / 1024.0, static_cast<long long>(step.params), cpu_ms,
-      static_cast<double>(storage_peak_bytes()) / (1024.0 * 1024.0));
+      static_cast<double>(storage_peak_bytes()) / (1024.0 * 1024.0),
+      inference_ms.empty() ? "null" : std::to_string(percentile(inference_ms, 0.5)).c_str());
   return 0;
 }

@@ -294,16 +294,23 @@ def check_steps(args, workdir):
           f"and updates with glimpse's gradients,\n"
           f"       so each quantity is one stage of one step. Over the {len(seeds)} batches: the smallest and the "
           f"largest difference (a kink flip hits some batches, a real\n"
-          f"       difference all of them); 'differs' when even the smallest exceeds {TOLERANCE:g}.")
-    print(f"   {'quantity':18s} {'min over batches':>16s} {'max over batches':>16s}  {'worst tensor (min batch)':34s} {'torch32-torch64':>16s}")
+          f"       difference all of them). A batch agrees on a quantity when glimpse is within {TOLERANCE:g} of PyTorch's "
+          f"float32 run, or no farther\n"
+          f"       from the float64 run than 3x PyTorch's own float32 run is (the kink flips of deep nets with "
+          f"attention); 'differs' when no batch agrees.")
+    print(f"   {'quantity':18s} {'min over batches':>16s} {'max over batches':>16s}  {'worst tensor (min batch)':34s} "
+          f"{'glimpse-torch64':>16s} {'torch32-torch64':>16s}")
     first_bad = None
     for label, group in groups:
         per_batch = [worst(group, b["glimpse"], b["forced32"]) for b in batches]
+        to64 = [worst(group, b["glimpse"], b["forced64"])[0] for b in batches]
+        own = [worst(group, b["forced32"], b["forced64"])[0] for b in batches]
+        agrees = [d[0] <= TOLERANCE or d64 <= 3 * t64 for d, d64, t64 in zip(per_batch, to64, own)]
         best = min(per_batch)
         largest = max(per_batch)[0]
-        t64 = max(worst(group, b["forced32"], b["forced64"])[0] for b in batches)
-        flag = "  <-- differs" if best[0] > TOLERANCE else ""
-        print(f"   {label:18s} {best[0]:16.2e} {largest:16.2e}  {best[1].split('.', 2)[-1] if len(group) > 1 else '':34.34s} {t64:16.2e}{flag}")
+        flag = "" if any(agrees) else "  <-- differs"
+        print(f"   {label:18s} {best[0]:16.2e} {largest:16.2e}  {best[1].split('.', 2)[-1] if len(group) > 1 else '':34.34s} "
+              f"{min(to64):16.2e} {max(own):16.2e}{flag}")
         if args.verbose and len(group) > 1:
             for n in group:
                 print(f"       {n:48s} " + " ".join(f"{difference(b['glimpse'][n], b['forced32'][n]):9.2e}" for b in batches))
@@ -313,7 +320,7 @@ def check_steps(args, workdir):
         label, (rel, name) = first_bad
         print(f"   FIRST DIFFERENCE: {label}: {name}, relative {rel:.3e} in every batch")
         return False
-    print("   every quantity agrees within the tolerance in at least one batch, most in all")
+    print("   every quantity agrees in at least one batch, most in all")
     return True
 
 

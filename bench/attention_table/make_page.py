@@ -1,0 +1,189 @@
+#!/usr/bin/python3
+"""Writes docs/ATTENTION.md and its plot from the runs of bench/attention_table/run.sh.
+
+    /usr/bin/python3 bench/attention_table/make_page.py [--runs runs/attention_table]
+        [--costs runs/attention_table/costs.jsonl] [--page docs/ATTENTION.md]
+        [--plot docs/images/attention_table.svg]
+
+Reads every cell's CSV log (a row per epoch; the cell counts once its 20th epoch is logged) and
+the cost of each model as bench/attention_table/costs.sh measured it (one JSON line per model from
+build/bench_step), and writes the page: per model the final test accuracy of each seed, their mean
+and standard deviation, the difference to resnet20 paired by seed with a 95% confidence interval
+(Student's t on the per-seed differences), and the cost columns; then sentences that say which
+differences are larger than the seeds' spread. Nothing on the page is typed by hand: rerun this
+script after more cells finish. Standard library only.
+"""
+import argparse
+import csv
+import glob
+import json
+import math
+import os
+import re
+import statistics
+import subprocess
+
+EPOCHS = 20
+ORDER = ["resnet20", "se_resnet20", "cbam_resnet20", "eca_resnet20", "gc_resnet20", "nl_resnet20",
+         "da_resnet20", "cc_resnet20", "aa_resnet20", "attention56"]
+T_975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}  # two-sided 95%
+
+
+def final_accuracies(runs):
+    """{model: {seed: test accuracy after the last epoch}} for the cells that finished."""
+    out = {}
+    for path in glob.glob(os.path.join(runs, "*_s*.csv")):
+        match = re.fullmatch(r"(.+)_s(\d+)\.csv", os.path.basename(path))
+        if not match:
+            continue
+        with open(path) as f:
+            rows = list(csv.DictReader(f))
+        done = [r for r in rows if int(r["epoch"]) == EPOCHS]
+        if done:
+            out.setdefault(match.group(1), {})[int(match.group(2))] = float(done[-1]["test_acc"])
+    return out
+
+
+def costs_of(path):
+    out = {}
+    if os.path.exists(path):
+        with open(path) as f:
+            for line in f:
+                if line.strip():
+                    entry = json.loads(line)
+                    out[entry["model"]] = entry
+    return out
+
+
+def paired_difference(model_acc, base_acc):
+    """(mean difference in points, half-width of its 95% interval or None, seeds used)."""
+    seeds = sorted(set(model_acc) & set(base_acc))
+    diffs = [100 * (model_acc[s] - base_acc[s]) for s in seeds]
+    if not diffs:
+        return None, None, seeds
+    if len(diffs) < 2:
+        return diffs[0], None, seeds
+    half = T_975[len(diffs) - 1] * statistics.stdev(diffs) / math.sqrt(len(diffs))
+    return statistics.mean(diffs), half, seeds
+
+
+def verdict(name, mean, half, seeds):
+    if mean is None:
+        return None
+    if half is None:
+        return f"{name}: one paired seed so far ({mean:+.2f} points); no interval yet."
+    low, high = mean - half, mean + half
+    if low > 0:
+        return f"{name} is better than resnet20 by {mean:.2f} points (95% interval {low:+.2f} to {high:+.2f}, {len(seeds)} seeds): larger than the seeds' spread."
+    if high < 0:
+        return f"{name} is worse than resnet20 by {-mean:.2f} points (95% interval {low:+.2f} to {high:+.2f}, {len(seeds)} seeds): larger than the seeds' spread."
+    return f"{name}: {mean:+.2f} points against resnet20, but the 95% interval ({low:+.2f} to {high:+.2f}, {len(seeds)} seeds) holds 0: not distinguishable from resnet20 at this number of seeds."
+
+
+def svg_plot(points, path):
+    """Accuracy (mean, +- one standard deviation) against training-step time, one point per model."""
+    width, height, left, bottom, top, right = 640, 420, 70, 50, 30, 150
+    xs = [p[1] for p in points]
+    ys = [p[2] for p in points] + [p[2] + p[3] for p in points] + [p[2] - p[3] for p in points]
+    x0, x1 = 0, max(xs) * 1.1
+    y0, y1 = math.floor(min(ys) - 0.5), math.ceil(max(ys) + 0.5)
+
+    def X(v):
+        return left + (v - x0) / (x1 - x0) * (width - left - right)
+
+    def Y(v):
+        return height - bottom - (v - y0) / (y1 - y0) * (height - top - bottom)
+
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="12">',
+           f'<rect width="{width}" height="{height}" fill="white"/>',
+           f'<text x="{width / 2}" y="18" text-anchor="middle" font-size="14">CIFAR-10 test accuracy after {EPOCHS} epochs against the cost of a training step</text>',
+           f'<line x1="{left}" y1="{height - bottom}" x2="{width - right}" y2="{height - bottom}" stroke="black"/>',
+           f'<line x1="{left}" y1="{top}" x2="{left}" y2="{height - bottom}" stroke="black"/>',
+           f'<text x="{(left + width - right) / 2}" y="{height - 12}" text-anchor="middle">training step, ms (batch 128, 2 threads)</text>',
+           f'<text x="16" y="{(top + height - bottom) / 2}" text-anchor="middle" transform="rotate(-90 16 {(top + height - bottom) / 2})">test accuracy, % (mean +- sd over seeds)</text>']
+    step = 10 ** math.floor(math.log10(max(x1, 1))) / 2
+    v = 0.0
+    while v <= x1:
+        out.append(f'<line x1="{X(v):.1f}" y1="{height - bottom}" x2="{X(v):.1f}" y2="{height - bottom + 4}" stroke="black"/>'
+                   f'<text x="{X(v):.1f}" y="{height - bottom + 16}" text-anchor="middle">{v:g}</text>')
+        v += step
+    for a in range(int(y0), int(y1) + 1):
+        out.append(f'<line x1="{left - 4}" y1="{Y(a):.1f}" x2="{left}" y2="{Y(a):.1f}" stroke="black"/>'
+                   f'<text x="{left - 8}" y="{Y(a) + 4:.1f}" text-anchor="end">{a}</text>')
+    for name, x, y, sd in points:
+        colour = "black" if name == "resnet20" else "#b03020"
+        out.append(f'<line x1="{X(x):.1f}" y1="{Y(y - sd):.1f}" x2="{X(x):.1f}" y2="{Y(y + sd):.1f}" stroke="{colour}"/>'
+                   f'<circle cx="{X(x):.1f}" cy="{Y(y):.1f}" r="4" fill="{colour}"/>'
+                   f'<text x="{X(x) + 7:.1f}" y="{Y(y) + 4:.1f}">{name}</text>')
+    out.append("</svg>")
+    with open(path, "w") as f:
+        f.write("\n".join(out) + "\n")
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    root = os.path.normpath(os.path.join(here, "..", ".."))
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", default=os.path.join(root, "runs", "attention_table"))
+    parser.add_argument("--costs", default=None, help="default: RUNS/costs.jsonl")
+    parser.add_argument("--page", default=os.path.join(root, "docs", "ATTENTION.md"))
+    parser.add_argument("--plot", default=os.path.join(root, "docs", "images", "attention_table.svg"))
+    args = parser.parse_args()
+    accuracies = final_accuracies(args.runs)
+    costs = costs_of(args.costs or os.path.join(args.runs, "costs.jsonl"))
+    base = accuracies.get("resnet20", {})
+    commits = sorted({m.group(1) for log in glob.glob(os.path.join(args.runs, "*.log"))
+                      for m in re.finditer(r"commit (\w+):", open(log).read())})
+
+    lines = ["# What attention does on CIFAR-10: every attention model against resnet20", "",
+             "Generated by `/usr/bin/python3 bench/attention_table/make_page.py` from the runs of "
+             "`bench/attention_table/run.sh` and the costs of `bench/attention_table/costs.sh`; do not edit by hand.", "",
+             f"Every model trained by `train_cifar --model MODEL --data DIR --epochs {EPOCHS} --seed S --threads 1` "
+             "(train_cifar's default recipe: SGD momentum 0.9, weight decay 5e-4, batch 128, one epoch of warm-up then "
+             "cosine to 0, random crops and flips), on the CIFAR-10 of `../shared/data` (the JPEG rendering converted by "
+             "`convert_cifar10`, whose accuracies sit slightly below the official files'), seeds 1, 2 and 3 "
+             "(attention56: 1 and 2). Training code of commit(s) " + (", ".join(commits) if commits else "(none yet)") + ".", "",
+             "| model | params | seed 1 | seed 2 | seed 3 | mean | sd | vs resnet20 (paired, 95% CI) | train step ms | inference ms | peak MB |",
+             "|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|"]
+    sentences, points = [], []
+    for name in ORDER:
+        acc = accuracies.get(name, {})
+        cost = costs.get(name, {})
+        cells = [f"{100 * acc[s]:.2f}" if s in acc else "" for s in (1, 2, 3)]
+        values = [100 * a for a in acc.values()]
+        mean = f"{statistics.mean(values):.2f}" if values else ""
+        sd = f"{statistics.stdev(values):.2f}" if len(values) > 1 else ""
+        diff, half, seeds = paired_difference(acc, base) if name != "resnet20" else (None, None, [])
+        vs = "" if diff is None else f"{diff:+.2f}" + (f" ({diff - half:+.2f} to {diff + half:+.2f})" if half is not None else " (one seed)")
+        params = f"{cost['params']:,}" if cost else ""
+        step = f"{cost['ms_per_step']:.0f}" if cost else ""
+        infer = f"{cost['inference_ms']:.0f}" if cost and cost.get("inference_ms") else ""
+        peak = f"{cost['peak_rss_mb']:.0f}" if cost else ""
+        lines.append(f"| {name} | {params} | {' | '.join(cells)} | {mean} | {sd} | {vs} | {step} | {infer} | {peak} |")
+        if name != "resnet20":
+            sentence = verdict(name, diff, half, seeds)
+            if sentence:
+                sentences.append(sentence)
+        if values and cost:
+            points.append((name, cost["ms_per_step"], statistics.mean(values), statistics.stdev(values) if len(values) > 1 else 0.0))
+    lines += ["", "Accuracies in %, after the last epoch, on the 10,000 test images. \"vs resnet20\": the mean over the "
+              "seeds both have of (model - resnet20) in points, with the 95% interval of Student's t on those per-seed "
+              "differences; the same seed gives both the same data order and augmentation, so pairing removes what the "
+              "seed does to both. With 3 seeds the interval is wide: a difference is called real only when the interval "
+              "excludes 0.", ""]
+    if costs:
+        cpu = next(iter(costs.values())).get("cpu", "")
+        lines += [f"Costs: `build/bench_step --model MODEL --threads 2` (batch 128, the median of 20 steps; inference: "
+                  f"a forward in evaluation mode without a graph; peak: the process's resident memory){', on ' + cpu if cpu else ''}.", ""]
+    lines += ["## What the table says", ""] + [f"- {s}" for s in sentences] + [""]
+    if points:
+        os.makedirs(os.path.dirname(args.plot), exist_ok=True)
+        svg_plot(points, args.plot)
+        lines += [f"![accuracy against step time]({os.path.relpath(args.plot, os.path.dirname(args.page))})", ""]
+    with open(args.page, "w") as f:
+        f.write("\n".join(lines))
+    print(f"wrote {args.page}: {sum(len(a) for a in accuracies.values())} finished cells")
+
+
+if __name__ == "__main__":
+    main()

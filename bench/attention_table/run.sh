@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# The runs behind docs/ATTENTION.md: every attention model of the zoo against resnet20 on CIFAR-10,
+# one recipe (train_cifar's default, 20 epochs), seeds 1, 2 and 3 (attention56: 1 and 2).
+#
+#   bench/attention_table/run.sh --list          the cells, in the order they run
+#   bench/attention_table/run.sh [CELL...]       run these (default: every cell not done yet)
+#   nohup bench/attention_table/run.sh > $RUNS_DIR/attention_table/queue.log 2>&1 &
+#
+# Each cell (MODEL_sSEED) writes RUNS/NAME.log (what the trainer printed), NAME.csv (a row per
+# epoch), NAME.ckpt (every 100 steps and every epoch, atomically); a finished cell leaves NAME.done
+# and is skipped, an interrupted one resumes from NAME.ckpt, bitwise as if it had not stopped.
+# The seeds run in rounds (every model's seed 1, then seed 2, ...), so a table cut short still
+# compares every model. Every cell must train with the same training code: build/ from one commit
+# (BUILD), recorded in each log. Then bench/attention_table/make_page.py writes the page.
+#
+# RUNS_DIR (default runs/): the cells go to RUNS_DIR/attention_table/. CIFAR_DIR (default
+# data/cifar10): CIFAR-10 in the binary format (convert_cifar10 makes it from the image folder).
+# BUILD (default build): where train_cifar is. THREADS (default 1): each run's --threads.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+runs=${RUNS_DIR:-runs}/attention_table
+cifar=${CIFAR_DIR:-data/cifar10}
+build=${BUILD:-build}
+threads=${THREADS:-1}
+models=(resnet20 se_resnet20 cbam_resnet20 eca_resnet20 gc_resnet20 nl_resnet20 da_resnet20 cc_resnet20 aa_resnet20)
+
+cells() {  # "NAME MODEL SEED", in the order they run
+  for seed in 1 2 3; do
+    for model in "${models[@]}"; do echo "${model}_s$seed $model $seed"; done
+  done
+  for seed in 1 2; do echo "attention56_s$seed attention56 $seed"; done
+}
+
+if [[ ${1:-} == --list ]]; then
+  cells | while read -r name model seed; do
+    echo "$name: $build/train_cifar --model $model --data $cifar --epochs 20 --seed $seed --threads $threads"
+  done
+  exit 0
+fi
+
+wanted=("$@")
+[[ -x $build/train_cifar ]] || { echo "run.sh: $build/train_cifar is not built" >&2; exit 2; }
+mkdir -p "$runs"
+cells | while read -r name model seed; do
+  if [[ ${#wanted[@]} -gt 0 && ! " ${wanted[*]} " =~ " $name " ]]; then continue; fi
+  if [[ -f $runs/$name.done ]]; then continue; fi
+  resume=()
+  if [[ -f $runs/$name.ckpt ]]; then resume=(--resume "$runs/$name.ckpt"); fi
+  commit=$(git -C "$build/.." rev-parse --short HEAD 2>/dev/null || echo unknown)
+  echo "== $(date -u +%FT%TZ) commit $commit: train_cifar --model $model --epochs 20 --seed $seed ${resume[*]}" |
+    tee -a "$runs/$name.log"
+  if ! "$build/train_cifar" --model "$model" --data "$cifar" --epochs 20 --seed "$seed" --threads "$threads" \
+       --save "$runs/$name.ckpt" --save-every 100 --log "$runs/$name.csv" --quiet "${resume[@]}" \
+       >>"$runs/$name.log" 2>&1 < /dev/null; then
+    echo "$name: FAILED, see $runs/$name.log" >&2
+    exit 1
+  fi
+  tail -n 1 "$runs/$name.log" > "$runs/$name.done"
+  echo "$name: $(cat "$runs/$name.done")"
+done
