@@ -505,9 +505,9 @@ def main():
     parser.add_argument("--glimpse", default=os.path.join(HERE, "..", "build", "parity_step"),
                         help="the parity_step executable")
     parser.add_argument("--only", choices=["step", "schedule", "data", "init"], help="run one check")
-    cifar_models = [n for n in MODELS if MODELS[n][1](argparse.Namespace(width=16, size=28)) == (3, 32, 32)
-                    and n not in ("dasnet", "attention56")]
-    parser.add_argument("--model", default="resnet20", choices=cifar_models, help="the model of the step check")
+    same_names = ["resnet20", "se_resnet20", "cbam_resnet20", "eca_resnet20", "gc_resnet20", "nl_resnet20",
+                  "da_resnet20", "cc_resnet20", "aa_resnet20"]  # whose PyTorch twin names its tensors as glimpse does
+    parser.add_argument("--model", default="resnet20", choices=same_names, help="the model of the step check")
     parser.add_argument("--steps", type=int, default=3, help="training steps compared")
     parser.add_argument("--batch", type=int, default=16, help="images in the batch")
     parser.add_argument("--lr", type=float, default=0.1)

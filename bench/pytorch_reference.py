@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The model zoo of /work/shared/MODELS.md in PyTorch, and a timer of one training step.
+"""The model zoo of docs/MODELS.md in PyTorch, and a timer of one training step.
 
 glimpse's bench/bench_step times the same step on the same models; bench/compare.sh runs both.
 Every model here is written to have exactly the architecture, biases and initialisation that
@@ -106,12 +106,17 @@ class SEBlock(nn.Module):
 
 
 class ChannelAttention(nn.Module):
-    """CBAM, Woo et al. 2018, Eq. (2): Mc(F) = sigmoid(MLP(AvgPool(F)) + MLP(MaxPool(F)))."""
+    """CBAM, Woo et al. 2018, Eq. (2): Mc(F) = sigmoid(MLP(AvgPool(F)) + MLP(MaxPool(F))), one MLP
+    (fc1, ReLU, fc2) shared by both descriptors."""
 
     def __init__(self, C, r=16):
         super().__init__()
         hidden = max(1, C // r)
-        self.mlp = nn.Sequential(nn.Linear(C, hidden), nn.ReLU(), nn.Linear(hidden, C))  # shared
+        self.fc1 = nn.Linear(C, hidden)
+        self.fc2 = nn.Linear(hidden, C)
+
+    def mlp(self, descriptor):
+        return self.fc2(F.relu(self.fc1(descriptor)))
 
     def forward(self, F_):                                  # F: (N, C, H, W) -> Mc: (N, C, 1, 1)
         Mc = self.mlp(F_.mean((2, 3))) + self.mlp(F_.amax((2, 3)))
@@ -136,12 +141,12 @@ class CBAM(nn.Module):
 
     def __init__(self, C):
         super().__init__()
-        self.channel_attention = ChannelAttention(C)
-        self.spatial_attention = SpatialAttention()
+        self.channel = ChannelAttention(C)
+        self.spatial = SpatialAttention()
 
     def forward(self, F_):
-        F1 = self.channel_attention(F_) * F_
-        return self.spatial_attention(F1) * F1
+        F1 = self.channel(F_) * F_
+        return self.spatial(F1) * F1
 
 
 class BasicBlock(nn.Module):

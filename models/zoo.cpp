@@ -35,13 +35,13 @@ const std::vector<ZooEntry>& zoo() {
       {"se_resnet20", Dataset::cifar10, [](Rng& rng, const ModelOptions&) { return se_resnet20(rng); }},
       {"cbam_resnet20", Dataset::cifar10, [](Rng& rng, const ModelOptions&) { return cbam_resnet20(rng); }},
       {"attention56", Dataset::cifar10, [](Rng& rng, const ModelOptions& o) { return std::make_shared<Attention56>(o.width, rng); }},
+      {"stn_mnist", Dataset::mnist, [](Rng& rng, const ModelOptions& o) { return std::make_shared<StnMnist>(o.image_side, rng); }},
       {"eca_resnet20", Dataset::cifar10, [](Rng& rng, const ModelOptions&) { return eca_resnet20(rng); }},
       {"gc_resnet20", Dataset::cifar10, [](Rng& rng, const ModelOptions&) { return gc_resnet20(rng); }},
       {"nl_resnet20", Dataset::cifar10, [](Rng& rng, const ModelOptions&) { return nl_resnet20(rng); }},
       {"da_resnet20", Dataset::cifar10, [](Rng& rng, const ModelOptions&) { return da_resnet20(rng); }},
       {"cc_resnet20", Dataset::cifar10, [](Rng& rng, const ModelOptions&) { return cc_resnet20(rng); }},
       {"aa_resnet20", Dataset::cifar10, [](Rng& rng, const ModelOptions&) { return aa_resnet20(rng); }},
-      {"stn_mnist", Dataset::mnist, [](Rng& rng, const ModelOptions& o) { return std::make_shared<StnMnist>(o.image_side, rng); }},
   };
   return entries;
 }
