@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 threads=2
 steps=20
 rounds=2
-models="mnist_cnn stn_mnist stn_mnist@42 ram resnet20 se_resnet20 cbam_resnet20 attention56 dasnet"
+models="mnist_cnn stn_mnist stn_mnist@42 ram resnet20 se_resnet20 cbam_resnet20 attention56 dasnet eca_resnet20 gc_resnet20 nl_resnet20 da_resnet20 cc_resnet20 aa_resnet20"
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --threads) threads="$2"; shift 2 ;;

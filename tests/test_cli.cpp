@@ -463,6 +463,9 @@ TEST_CASE("a run resumed from its checkpoint ends bitwise where an uninterrupted
 
 TEST_CASE("train_cifar resumed from its checkpoint ends bitwise where an uninterrupted run ends", "[faults]") {
   check_resume_is_bitwise("train_cifar", 2, 7);  // 5 steps an epoch: the split is mid-epoch, the end in epoch 2
+  // the attention models with learnt scalars and ops of their own resume the same way
+  check_resume_is_bitwise("train_cifar", 2, 4, "--model cc_resnet20");
+  check_resume_is_bitwise("train_cifar", 2, 4, "--model aa_resnet20");
 }
 
 // --ema only reads the weights: the trained ones end as they do without it, the checkpoint
@@ -621,9 +624,13 @@ TEST_CASE("a trainer's --visualize writes a PNG and the final line stays the las
   TempDir dir;
   struct Case {
     std::string trainer, extra;
+    int64_t maps = 3;  // train_cifar: the attention columns after each image (train/attention_pictures.h)
   };
   for (const Case& c : {Case{"train_stn", "--dataset rts"}, Case{"train_ram", "--mc-samples 2"},
-                        Case{"train_cifar", "--model cbam_resnet20"}, Case{"train_cifar", "--model attention56 --width 4"}}) {
+                        Case{"train_cifar", "--model cbam_resnet20"}, Case{"train_cifar", "--model attention56 --width 4"},
+                        Case{"train_cifar", "--model eca_resnet20"}, Case{"train_cifar", "--model gc_resnet20"},
+                        Case{"train_cifar", "--model nl_resnet20", 4}, Case{"train_cifar", "--model da_resnet20"},
+                        Case{"train_cifar", "--model cc_resnet20", 4}, Case{"train_cifar", "--model aa_resnet20", 5}}) {
     INFO(c.trainer << " " << c.extra);
     static int pictures = 0;
     const std::string picture = dir / (c.trainer + std::to_string(pictures++) + ".png");
@@ -661,8 +668,8 @@ TEST_CASE("a trainer's --visualize writes a PNG and the final line stays the las
     Image image = decode_image(std::vector<uint8_t>(bytes.begin(), bytes.end()), 3, picture);
     CHECK(image.width > 0);
     CHECK(image.height > 0);
-    if (c.trainer == "train_cifar") {  // a row per class of the sample's test set: the image, 3 maps
-      const Image expected = ImageGrid(10, 4, 32, 3).image();
+    if (c.trainer == "train_cifar") {  // a row per class of the sample's test set: the image, then the maps
+      const Image expected = ImageGrid(10, 1 + c.maps, 32, 3).image();
       CHECK(image.width == expected.width);
       CHECK(image.height == expected.height);
     }
