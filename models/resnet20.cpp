@@ -4,7 +4,8 @@
 
 namespace glimpse {
 
-ResNetStage::ResNetStage(BasicBlock::Options first, int64_t count, Rng& rng, const AttentionFactory& after_second_block) {
+ResNetStage::ResNetStage(BasicBlock::Options first, int64_t count, Rng& rng,
+                         const AttentionFactory& after_second_block) {
   for (int64_t i = 0; i < count; i++) {
     BasicBlock::Options options = first;
     if (i > 0) options.in = first.out, options.stride = 1;
@@ -25,18 +26,17 @@ Tensor ResNetStage::forward(const Tensor& x, const ConvolutionGate& gate) {
 ResNet20::ResNet20(Rng& rng) : ResNet20(rng, Options{}) {}
 
 ResNet20::ResNet20(Rng& rng, Options o) {
-  conv1 = add_module("conv1", std::make_shared<Conv2d>(
-                                  Conv2d::Options{.in = 3, .out = 16, .kernel = 3, .stride = 1, .padding = 1, .bias = false},
-                                  rng));
+  const Conv2d::Options stem{.in = 3, .out = 16, .kernel = 3, .stride = 1, .padding = 1, .bias = false};
+  conv1 = add_module("conv1", std::make_shared<Conv2d>(stem, rng));
   bn1 = add_module("bn1", std::make_shared<BatchNorm2d>(16));
-  const AttentionFactory& A = o.branch_attention;
-  layer1 = add_module("layer1", std::make_shared<ResNetStage>(BasicBlock::Options{.in = 16, .out = 16, .stride = 1, .attention = A},
-                                                              3, rng, nullptr));
-  layer2 = add_module("layer2", std::make_shared<ResNetStage>(BasicBlock::Options{.in = 16, .out = 32, .stride = 2, .attention = A},
-                                                              3, rng, o.non_local));
-  layer3 = add_module("layer3", std::make_shared<ResNetStage>(BasicBlock::Options{.in = 32, .out = 64, .stride = 2,
-                                                                                  .attention = A, .conv1 = o.stage3_conv1},
-                                                              3, rng, o.non_local));
+  auto stage = [&](int64_t in, int64_t out, int64_t stride, const AttentionFactory& non_local,
+                   const ConvolutionFactory& first_conv) {
+    BasicBlock::Options first{.in = in, .out = out, .stride = stride, .attention = o.branch_attention, .conv1 = first_conv};
+    return std::make_shared<ResNetStage>(first, 3, rng, non_local);
+  };
+  layer1 = add_module("layer1", stage(16, 16, 1, nullptr, nullptr));
+  layer2 = add_module("layer2", stage(16, 32, 2, o.non_local, nullptr));
+  layer3 = add_module("layer3", stage(32, 64, 2, o.non_local, o.stage3_conv1));
   if (o.head_attention) attention = add_module("attention", o.head_attention(64, rng));
   pool = add_module("pool", std::make_shared<GlobalAvgPool>());
   fc = add_module("fc", std::make_shared<Linear>(Linear::Options{.in = 64, .out = o.classes}, rng));

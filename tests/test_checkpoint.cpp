@@ -141,9 +141,9 @@ TEST_CASE("checkpoint carries optimiser state: resumed training repeats exactly"
   Tensor w = Tensor::from_data({3}, {3, -1, 0.5f});
   SGD sgd({w}, {.lr = 0.1f, .momentum = 0.9f, .nesterov = true});
   train(sgd, w, 4);
-  auto everything = [](Tensor& w, SGD& sgd) {
-    NamedTensors all = {{"w", w}};
-    for (auto& [name, t] : sgd.state()) all.emplace_back("optim." + name, t);
+  auto everything = [](Tensor& weights, SGD& optimizer) {
+    NamedTensors all = {{"w", weights}};
+    for (auto& [name, t] : optimizer.state()) all.emplace_back("optim." + name, t);
     return all;
   };
   save_checkpoint(dir.file("run.ckpt"), everything(w, sgd), {{"step", "4"}});

@@ -651,10 +651,10 @@ TEST_CASE("a trainer's --visualize writes a PNG and the final line stays the las
       // each test digit drawn 5 times: in the input the angle follows the draw alone (uniform in
       // [-45, 45]: 26.0 degrees RMS within a digit, 0 between digits); the identity shows the same
       auto angle_spread = [&](const std::string& line) {
-        const size_t at = output.find("\n  " + line + " angle ");
-        REQUIRE(at != std::string::npos);
+        const size_t found = output.find("\n  " + line + " angle ");
+        REQUIRE(found != std::string::npos);
         double within = -1, between = -1;
-        REQUIRE(std::sscanf(output.c_str() + at + line.size() + 10, "%lf | %lf", &within, &between) == 2);
+        REQUIRE(std::sscanf(output.c_str() + found + line.size() + 10, "%lf | %lf", &within, &between) == 2);
         return std::pair{within, between};
       };
       auto [input_within, input_between] = angle_spread("input       ");

@@ -92,7 +92,7 @@ TEST_CASE("linear grad", "[ops][linear][grad]") {
   for (auto [N, in, out] : std::vector<std::array<int64_t, 3>>{{1, 3, 2}, {5, 4, 3}, {2, 7, 1}}) {
     Tensor x = Tensor::normal({N, in}, 0, 1, rng), w = Tensor::normal({out, in}, 0, 1, rng);
     Tensor b = Tensor::normal({out}, 0, 1, rng);
-    CHECK(gradcheck([](auto& in) { return linear(in[0], in[1], in[2]); }, {x, w, b}));
-    CHECK(gradcheck([](auto& in) { return linear(in[0], in[1], Tensor()); }, {x, w}));
+    CHECK(gradcheck([](auto& inputs) { return linear(inputs[0], inputs[1], inputs[2]); }, {x, w, b}));
+    CHECK(gradcheck([](auto& inputs) { return linear(inputs[0], inputs[1], Tensor()); }, {x, w}));
   }
 }

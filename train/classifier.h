@@ -26,7 +26,7 @@
 
 namespace glimpse {
 
-// The flags every trainer takes (README, "Trainers"). Each field refers to the parsed value.
+// The flags every trainer takes (docs/TRAINERS.md). Each field refers to the parsed value.
 struct CommonFlags {
   std::string& data;
   int64_t& epochs;

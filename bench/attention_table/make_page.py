@@ -142,7 +142,8 @@ def main():
              "(train_cifar's default recipe: SGD momentum 0.9, weight decay 5e-4, batch 128, one epoch of warm-up then "
              "cosine to 0, random crops and flips), on the CIFAR-10 of `../shared/data` (the JPEG rendering converted by "
              "`convert_cifar10`, whose accuracies sit slightly below the official files'), seeds 1, 2 and 3 "
-             "(attention56: 1 and 2). Training code of commit(s) " + (", ".join(commits) if commits else "(none yet)") + ".", "",
+             "(attention56: 1 and 2). Training code of commit(s) " + (", ".join(commits) if commits else "(none yet)") + ". "
+             f"Cells finished: {sum(len(a) for a in accuracies.values())} of 29.", "",
              "| model | params | seed 1 | seed 2 | seed 3 | mean | sd | vs resnet20 (paired, 95% CI) | train step ms | inference ms | peak MB |",
              "|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|"]
     sentences, points = [], []

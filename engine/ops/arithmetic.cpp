@@ -287,17 +287,17 @@ Tensor sum_to(const Tensor& x, const Shape& shape) {
 }
 
 Tensor add(const Tensor& a, const Tensor& b) {
-  Tensor y = broadcast_binary(a, b, "add", [](real& y, real a, real b) { y = a + b; });
+  Tensor y = broadcast_binary(a, b, "add", [](real& out, real lhs, real rhs) { out = lhs + rhs; });
   return record(y, std::make_shared<AddBackward>(1), {a, b});
 }
 
 Tensor sub(const Tensor& a, const Tensor& b) {
-  Tensor y = broadcast_binary(a, b, "sub", [](real& y, real a, real b) { y = a - b; });
+  Tensor y = broadcast_binary(a, b, "sub", [](real& out, real lhs, real rhs) { out = lhs - rhs; });
   return record(y, std::make_shared<AddBackward>(-1), {a, b});
 }
 
 Tensor mul(const Tensor& a, const Tensor& b) {
-  Tensor y = broadcast_binary(a, b, "mul", [](real& y, real a, real b) { y = a * b; });
+  Tensor y = broadcast_binary(a, b, "mul", [](real& out, real lhs, real rhs) { out = lhs * rhs; });
   auto node = std::make_shared<MulBackward>();
   if (b.requires_grad()) node->a = a.detach();
   if (a.requires_grad()) node->b = b.detach();
@@ -305,7 +305,7 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 }
 
 Tensor div(const Tensor& a, const Tensor& b) {
-  Tensor y = broadcast_binary(a, b, "div", [](real& y, real a, real b) { y = a / b; });
+  Tensor y = broadcast_binary(a, b, "div", [](real& out, real lhs, real rhs) { out = lhs / rhs; });
   auto node = std::make_shared<DivBackward>();
   node->b = b.detach();
   node->y = y.detach();
