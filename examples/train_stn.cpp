@@ -520,7 +520,8 @@ int main(int argc, char** argv) {
       return distort(mnist_train, dataset, distortions, &train_draws);
     };
     ImageDataset train_set = training_digits(0);
-    auto [mean, stddev] = pixel_statistics(train_set);  // of the first distortions, for every epoch
+    const auto statistics = pixel_statistics(train_set);  // of the first distortions, for every epoch
+    const float mean = statistics.first, stddev = statistics.second;
     int64_t drawn = 0;                                    // the draw train_set holds
     Rng test_distortions(test_distortion_seed);
     std::vector<DigitPlacement> test_draws;  // rts: the generator's record, for --visualize

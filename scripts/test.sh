@@ -2,6 +2,7 @@
 # Sets up, builds and runs the whole test suite through ctest.
 #   scripts/test.sh               Release build in build/
 #   scripts/test.sh --sanitize    AddressSanitizer + UndefinedBehaviorSanitizer (+ LeakSanitizer) in build-asan/
+# GLIMPSE_WERROR=ON in the environment turns warnings into errors (CI does).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +15,7 @@ if [[ "${1:-}" == "--sanitize" ]]; then
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 fi
+flags+=(-DGLIMPSE_WERROR="${GLIMPSE_WERROR:-OFF}")
 jobs=$(nproc)
 targets=()
 # the sanitizer build needs only the test binary (and the trainers its command-line tests run)

@@ -110,7 +110,8 @@ TEST_CASE("affine_grid grad", "[ops][affine_grid][grad]") {
   Rng rng(11);
   for (auto [N, OH, OW] : {std::tuple{1, 3, 4}, std::tuple{3, 5, 2}, std::tuple{2, 1, 7}}) {
     Tensor theta = Tensor::normal({N, 2, 3}, 0, 1, rng);
-    CHECK(gradcheck([&](auto& in) { return affine_grid(in[0], OH, OW); }, {theta}));
+    const int64_t out_h = OH, out_w = OW;  // clang 14 cannot capture a structured binding
+    CHECK(gradcheck([=](auto& in) { return affine_grid(in[0], out_h, out_w); }, {theta}));
   }
 }
 

@@ -222,8 +222,8 @@ struct MulBackward : Node {
   std::string name() const override { return "mul"; }
   void backward(const Tensor& dy) override {
     // in the forward this was: y = a * b
-    if (needs_grad(0)) accumulate_broadcast_grad(*this, 0, dy, b, [](real& da, real dy, real b) { da += dy * b; });
-    if (needs_grad(1)) accumulate_broadcast_grad(*this, 1, dy, a, [](real& db, real dy, real a) { db += dy * a; });
+    if (needs_grad(0)) accumulate_broadcast_grad(*this, 0, dy, b, [](real& da, real dy_i, real b_i) { da += dy_i * b_i; });
+    if (needs_grad(1)) accumulate_broadcast_grad(*this, 1, dy, a, [](real& db, real dy_i, real a_i) { db += dy_i * a_i; });
   }
 };
 
@@ -235,7 +235,7 @@ struct DivBackward : Node {
   std::string name() const override { return "div"; }
   void backward(const Tensor& dy) override {
     // in the forward this was: y = a / b
-    if (needs_grad(0)) accumulate_broadcast_grad(*this, 0, dy, b, [](real& da, real dy, real b) { da += dy / b; });
+    if (needs_grad(0)) accumulate_broadcast_grad(*this, 0, dy, b, [](real& da, real dy_i, real b_i) { da += dy_i / b_i; });
     if (needs_grad(1)) {
       Tensor dy_y = Tensor::empty(dy.shape());  // dy * y, both y-shaped
       real* p = dy_y.data();
@@ -244,7 +244,7 @@ struct DivBackward : Node {
       parallel_for(dy.numel(), elementwise_grain, [&](int64_t i0, int64_t i1) {
         for (int64_t i = i0; i < i1; i++) p[i] = g[i] * yp[i];
       });
-      accumulate_broadcast_grad(*this, 1, dy_y, b, [](real& db, real dy_y, real b) { db -= dy_y / b; });
+      accumulate_broadcast_grad(*this, 1, dy_y, b, [](real& db, real dy_y_i, real b_i) { db -= dy_y_i / b_i; });
     }
   }
 };
