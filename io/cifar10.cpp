@@ -40,14 +40,19 @@ fs::path find_batches_dir(const fs::path& dir, const std::string& first_file) {
   return {};
 }
 
-// Appends the records of one file's bytes to data; labels must index data.class_names.
-void append_records(ImageDataset& data, const std::vector<uint8_t>& bytes, const std::string& path) {
-  int64_t size = static_cast<int64_t>(bytes.size());
+// Refuses a file size that is not a whole number of records; checked before a file is read,
+// so a huge file that is no batch is refused without reading it.
+void check_record_file_size(uint64_t size, const std::string& path) {
   if (size == 0) fail("cifar10: '" + path + "' is empty");
   if (size % kRecordBytes != 0)
     fail("cifar10: '" + path + "' is " + std::to_string(size) + " bytes, not a whole number of " +
          "3073-byte records (1 label + 3072 pixels): truncated, or not a CIFAR-10 binary batch");
-  int64_t records = size / kRecordBytes;
+}
+
+// Appends the records of one file's bytes to data; labels must index data.class_names.
+void append_records(ImageDataset& data, const std::vector<uint8_t>& bytes, const std::string& path) {
+  check_record_file_size(bytes.size(), path);
+  int64_t records = static_cast<int64_t>(bytes.size()) / kRecordBytes;
   int64_t first = data.size();
   data.labels.resize(first + records);
   data.pixels.resize((first + records) * kImageBytes);
@@ -74,7 +79,10 @@ ImageDataset load_records(const std::vector<std::string>& files,
                           const std::vector<std::string>& class_names) {
   if (files.empty()) fail("cifar10: load_cifar10_binary needs at least one file");
   ImageDataset data = empty_cifar10(class_names);
-  for (const std::string& path : files) append_records(data, read_binary_file(path, "cifar10"), path);
+  for (const std::string& path : files) {
+    check_record_file_size(read_file_head(path, "cifar10", 0).size, path);
+    append_records(data, read_binary_file(path, "cifar10"), path);
+  }
   return data;
 }
 

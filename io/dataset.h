@@ -76,9 +76,20 @@ ImageDataset load_image_folder(const std::string& dir, int64_t channels);
 
 // ---- bytes on disk ----
 // The whole file, read in binary. `what` starts the error message ("mnist", "cifar10", ...).
-std::vector<uint8_t> read_binary_file(const std::string& path, const std::string& what);
+// A file larger than max_bytes is refused before it is read.
+std::vector<uint8_t> read_binary_file(const std::string& path, const std::string& what,
+                                      uint64_t max_bytes = UINT64_MAX);
+// A file's first n bytes (fewer if it is shorter) and its size: enough to check a header
+// against the size before a file that may be huge is read whole.
+struct FileHead {
+  std::vector<uint8_t> bytes;
+  uint64_t size = 0;
+};
+FileHead read_file_head(const std::string& path, const std::string& what, size_t n);
 // Decompresses a gzip file's bytes (RFC 1952: header, deflate stream, CRC-32 and length
-// trailer, both checked). `what` names the file in error messages.
+// trailer, both checked). `what` names the file in error messages. Data that inflates to more
+// than gunzip_max_bytes is refused (stb's inflater counts its output in an int).
+inline constexpr int64_t gunzip_max_bytes = 2147483647;  // 2^31 - 1
 std::vector<uint8_t> gunzip(const std::vector<uint8_t>& bytes, const std::string& what);
 bool is_gzip(const std::vector<uint8_t>& bytes);  // starts with the magic bytes 1f 8b
 

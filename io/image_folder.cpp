@@ -42,6 +42,13 @@ std::string size_str(const Image& image) {
   return std::to_string(image.width) + "x" + std::to_string(image.height);
 }
 
+// One image file, decoded to `channels`; a file too large for stb is refused before it is read.
+Image read_image(const fs::path& file, int64_t channels) {
+  const std::string path = file.string();
+  return decode_image(read_binary_file(path, "image_folder", max_image_file_bytes), channels,
+                      "image_folder: '" + path + "'");
+}
+
 // (H, W, C) interleaved -> (C, H, W) planar
 void hwc_to_chw(uint8_t* chw, const Image& image) {
   int64_t plane = image.height * image.width;
@@ -77,8 +84,7 @@ ImageDataset load_image_folder(const std::string& dir, int64_t channels) {
   if (files.empty()) fail("image_folder: '" + dir + "' holds no images in class folders");
 
   // ---- decode: the first image sets the size every other must have ----
-  Image first = decode_image(read_binary_file(files[0].string(), "image_folder"), channels,
-                             "image_folder: '" + files[0].string() + "'");
+  Image first = read_image(files[0], channels);
   data.channels = channels;
   data.height = first.height;
   data.width = first.width;
@@ -90,8 +96,7 @@ ImageDataset load_image_folder(const std::string& dir, int64_t channels) {
     for (int64_t i = i0 + 1; i < i1 + 1; i++) {
       const std::string path = files[i].string();
       try {
-        Image image = decode_image(read_binary_file(path, "image_folder"), channels,
-                                   "image_folder: '" + path + "'");
+        Image image = read_image(files[i], channels);
         if (image.height != first.height || image.width != first.width)
           fail("image_folder: '" + path + "' is " + size_str(image) + " but '" + files[0].string() +
                "' is " + size_str(first) + "; all images must have one size");
