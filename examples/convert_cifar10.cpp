@@ -35,8 +35,7 @@ void convert(const fs::path& folder, const fs::path& out_dir) {
   auto start = std::chrono::steady_clock::now();
   ImageDataset train = load_image_folder((folder / "train").string(), 3);
   ImageDataset test = load_image_folder((folder / "test").string(), 3);
-  if (train.class_names != test.class_names)
-    fail("convert_cifar10: train/ and test/ must hold the same class folders");
+  check_same_classes((folder / "train").string(), train.class_names, (folder / "test").string(), test.class_names);
   if (train.classes() > 256) fail("convert_cifar10: the format's label is one byte: at most 256 classes");
   std::printf("read %lld training and %lld test images of %lldx%lld, %lld classes in %.2f s\n",
               (long long)train.size(), (long long)test.size(), (long long)train.height,

@@ -114,8 +114,15 @@ ImageDataset load_cifar10_dir(const std::string& dir, bool train) {
       files.push_back((batches / ("data_batch_" + std::to_string(k) + ".bin")).string());
     return load_records(files, read_class_names(batches));
   }
-  fs::path folder = fs::path(dir) / (train ? "train" : "test");
-  if (fs::is_directory(folder)) return load_image_folder(folder.string(), kChannels);
+  const fs::path train_dir = fs::path(dir) / "train", test_dir = fs::path(dir) / "test";
+  const fs::path folder = train ? train_dir : test_dir;
+  if (fs::is_directory(folder)) {
+    // train/ and test/ are read by two calls: each checks that both hold the same classes
+    if (fs::is_directory(train_dir) && fs::is_directory(test_dir))
+      check_same_classes(train_dir.string(), image_folder_classes(train_dir.string()), test_dir.string(),
+                         image_folder_classes(test_dir.string()));
+    return load_image_folder(folder.string(), kChannels);
+  }
   fail("cifar10: found neither '" + first_file + "' in '" + dir + "' or '" +
        (fs::path(dir) / "cifar-10-batches-bin").string() + "', nor an image folder '" +
        folder.string() + "' (scripts/download_data.sh fetches the official files into " +

@@ -73,6 +73,13 @@ void write_cifar10_binary(const ImageDataset& data, const std::string& path);  /
 // dir/<class>/*.png|jpg|jpeg|bmp, classes and files sorted by name; every image is converted
 // to `channels` channels (1 grey, 3 RGB) and all must have one size. Hidden files are skipped.
 ImageDataset load_image_folder(const std::string& dir, int64_t channels);
+// The class names load_image_folder gives dir: its sub-folders, sorted, hidden ones skipped.
+std::vector<std::string> image_folder_classes(const std::string& dir);
+// Refuses two folders' class lists that differ (a train/ and a test/ folder), naming the first
+// class one holds and the other lacks: the labels follow the sorted class names, so a class
+// missing from one folder would shift every label after it.
+void check_same_classes(const std::string& dir_a, const std::vector<std::string>& classes_a,
+                        const std::string& dir_b, const std::vector<std::string>& classes_b);
 
 // ---- bytes on disk ----
 // The whole file, read in binary. `what` starts the error message ("mnist", "cifar10", ...).

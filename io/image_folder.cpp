@@ -58,6 +58,32 @@ void hwc_to_chw(uint8_t* chw, const Image& image) {
 
 }  // namespace
 
+std::vector<std::string> image_folder_classes(const std::string& dir) {
+  if (!fs::is_directory(dir)) fail("image_folder: '" + dir + "' is not a folder");
+  std::vector<std::string> classes;
+  for (const fs::path& entry : sorted_entries(dir))
+    if (fs::is_directory(entry)) classes.push_back(entry.filename().string());
+  return classes;
+}
+
+void check_same_classes(const std::string& dir_a, const std::vector<std::string>& classes_a,
+                        const std::string& dir_b, const std::vector<std::string>& classes_b) {
+  auto first_missing = [](const std::vector<std::string>& from, const std::vector<std::string>& in) {
+    for (const std::string& name : from)
+      if (std::find(in.begin(), in.end(), name) == in.end()) return name;
+    return std::string();
+  };
+  auto refuse = [&](const std::string& name, const std::string& has, const std::string& lacks) {
+    fail("image_folder: the class folder '" + name + "' is in '" + has + "' but not in '" + lacks + "'; '" +
+         dir_a + "' and '" + dir_b + "' must hold the same classes (labels follow the sorted class " +
+         "folders, so a class missing from one would shift every label after it)");
+  };
+  if (std::string name = first_missing(classes_a, classes_b); !name.empty()) refuse(name, dir_a, dir_b);
+  if (std::string name = first_missing(classes_b, classes_a); !name.empty()) refuse(name, dir_b, dir_a);
+  if (classes_a != classes_b)  // the same names in another order: sorted, they cannot be
+    fail("image_folder: '" + dir_a + "' and '" + dir_b + "' list their classes in different orders");
+}
+
 ImageDataset load_image_folder(const std::string& dir, int64_t channels) {
   if (channels < 1 || channels > 4)
     fail("image_folder: channels must be 1 to 4, got " + std::to_string(channels));

@@ -419,6 +419,36 @@ TEST_CASE("loaders check a huge file's header against its size before reading it
   CHECK_THROWS_WITH(load_image_folder(tmp / "folder", 3), Contains(image) && Contains("is 3221225472 bytes, more than"));
 }
 
+// A CIFAR-10 image folder whose test/ lacked a class read without a word, every test label after
+// the missing class shifted by one (test accuracy 0.0000): the loader compares the class folders
+// of train/ and test/ whichever it reads, and names the class and both folders.
+TEST_CASE("cifar10 image folders: train/ and test/ must hold the same classes", "[data][cifar10]") {
+  TempDir tmp;
+  Image pixel{.height = 32, .width = 32, .channels = 3, .pixels = std::vector<uint8_t>(3072, 50)};
+  for (const char* split : {"train", "test"})
+    for (const char* name : {"bird", "cat", "dog"}) {
+      fs::create_directories(tmp.path / split / name);
+      write_png(pixel, (tmp.path / split / name / "0.png").string());
+    }
+  CHECK(load_cifar10_dir(tmp.path.string(), false).labels == std::vector<int64_t>{0, 1, 2});
+
+  const std::string train = tmp / "train", test = tmp / "test";
+  fs::remove_all(tmp.path / "test" / "cat");
+  for (bool is_train : {true, false}) {
+    INFO("train " << is_train);
+    CHECK_THROWS_WITH(load_cifar10_dir(tmp.path.string(), is_train),
+                      Contains("class folder 'cat' is in '" + train + "' but not in '" + test + "'"));
+  }
+  fs::create_directories(tmp.path / "test" / "cat");  // an empty class folder still counts
+  fs::create_directories(tmp.path / "test" / "emu");
+  CHECK_THROWS_WITH(load_cifar10_dir(tmp.path.string(), true),
+                    Contains("class folder 'emu' is in '" + test + "' but not in '" + train + "'"));
+  std::vector<std::string> a = {"cat", "dog"}, b = {"cat"};
+  CHECK_THROWS_WITH(check_same_classes("x/train", a, "x/test", b),
+                    Contains("'dog' is in 'x/train' but not in 'x/test'") && Contains("shift every label"));
+  CHECK_NOTHROW(check_same_classes("x/train", a, "x/test", a));
+}
+
 TEST_CASE("cifar10 loader rejects bad files", "[data][cifar10]") {
   TempDir tmp;
   const std::string path = tmp / "data_batch_1.bin";
