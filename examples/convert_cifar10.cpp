@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <string>
 
 #include "engine/tensor.h"
 #include "io/dataset.h"
@@ -78,10 +79,27 @@ void convert(const fs::path& folder, const fs::path& out_dir) {
 
 }  // namespace
 
+constexpr const char* kUsage =
+    "usage: convert_cifar10 IMAGE_FOLDER OUT_DIR\n"
+    "  IMAGE_FOLDER holds train/<class>/*.jpg and test/<class>/*.jpg (32x32 images); OUT_DIR gets\n"
+    "  data_batch_1.bin ..., test_batch.bin and batches.meta.txt, the official binary format\n";
+
 int main(int argc, char** argv) {
+  // --help prints the usage (status 0); any other flag, or a wrong count of arguments, is a
+  // usage error (status 2) rather than a folder of that name
+  for (int i = 1; i < argc; i++) {
+    const std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+    if (arg.starts_with("--")) {
+      std::fprintf(stderr, "convert_cifar10: unknown flag '%s'\n%s", arg.c_str(), kUsage);
+      return 2;
+    }
+  }
   if (argc != 3) {
-    std::fprintf(stderr, "usage: convert_cifar10 IMAGE_FOLDER OUT_DIR\n"
-                         "  IMAGE_FOLDER holds train/<class>/*.jpg and test/<class>/*.jpg\n");
+    std::fputs(kUsage, stderr);
     return 2;
   }
   try {

@@ -489,20 +489,21 @@ int main(int argc, char** argv) {
   int64_t& write_epoch = flags.add_int("write-epoch", 1, "the epoch whose training digits --write-digits writes",
                                        1, 1000000);
   flags.parse(argc, argv);
+  // flags that exclude or need each other: usage errors, like a bad value
+  if ((!visualize.empty() || !mistakes.empty()) && no_transformer)
+    flags.usage_error("--visualize and --mistakes draw the transformer's output; drop --no-transformer");
+  if (loc_lr_factor != 1 && no_transformer) flags.usage_error("--loc-lr-factor needs the transformer; drop --no-transformer");
+  if (redraw && dataset == "mnist") flags.usage_error("--redraw needs distorted digits: --dataset rotated, rts or cluttered");
+  if (upright_epochs > 0 && dataset == "mnist")
+    flags.usage_error("--upright-epochs needs distorted digits to go on to: --dataset rotated, rts or cluttered");
+  if (pose_supervision > 0 && (dataset != "rts" || no_transformer))
+    flags.usage_error("--pose-supervision needs the transformer on --dataset rts");
+  if (upright_epochs >= common.epochs)
+    flags.usage_error("--upright-epochs " + std::to_string(upright_epochs) + " leaves none of the --epochs " +
+                      std::to_string(common.epochs) + " for the distorted digits");
 
   try {
     apply_common_flags(common, "train_stn");
-    if ((!visualize.empty() || !mistakes.empty()) && no_transformer)
-      fail("--visualize and --mistakes draw the transformer's output; drop --no-transformer");
-    if (loc_lr_factor != 1 && no_transformer) fail("--loc-lr-factor needs the transformer; drop --no-transformer");
-    if (redraw && dataset == "mnist") fail("--redraw needs distorted digits: --dataset rotated, rts or cluttered");
-    if (upright_epochs > 0 && dataset == "mnist")
-      fail("--upright-epochs needs distorted digits to go on to: --dataset rotated, rts or cluttered");
-    if (pose_supervision > 0 && (dataset != "rts" || no_transformer))
-      fail("--pose-supervision needs the transformer on --dataset rts");
-    if (upright_epochs >= common.epochs)
-      fail("--upright-epochs " + std::to_string(upright_epochs) + " leaves none of the --epochs " +
-           std::to_string(common.epochs) + " for the distorted digits");
     DataLocation data = find_data(common.data, "mnist", common.quiet);
     ImageDataset mnist_train = load_mnist_dir(data.dir, true);
     ImageDataset mnist_test = load_mnist_dir(data.dir, false);
