@@ -463,6 +463,41 @@ TEST_CASE("flag combinations a trainer refuses are usage errors, status 2", "[cl
   check_usage_error("train_stn", "--dataset rotated --pose-supervision 1", "--pose-supervision needs the transformer");
 }
 
+// A tiny MNIST folder whose sets are cut or replaced: `train` and `test` images of the sample.
+std::string mnist_dir_with(const TempDir& dir, int64_t train, int64_t test) {
+  write_mnist(subset(load_mnist_dir(kSampleMnist, true), 0, train), dir / "train-images-idx3-ubyte",
+              dir / "train-labels-idx1-ubyte");
+  write_mnist(subset(load_mnist_dir(kSampleMnist, false), 0, test), dir / "t10k-images-idx3-ubyte",
+              dir / "t10k-labels-idx1-ubyte");
+  return dir.path.string();
+}
+
+// train_ram --dataset cluttered on a one-image test set died of SIGFPE (a random integer in an
+// empty range); digits that are not 28x28 were read past their end (train_ram, train_stn) and
+// trained on with status 0. Both are refused with status 1 and a message naming the set.
+TEST_CASE("the distorted-MNIST trainers refuse sets they cannot distort", "[cli]") {
+  TempDir one_test;
+  mnist_dir_with(one_test, 40, 1);
+  for (std::string trainer : {"train_ram", "train_stn"}) {
+    Outcome outcome = run(trainer, "--data " + one_test.path.string() + " --dataset cluttered --max-steps 1 --quiet");
+    INFO(trainer << "\n" << outcome.output);
+    CHECK(outcome.status == 1);
+    CHECK_THAT(outcome.output, Contains("the test digits") && Contains("needs at least 2 digits; the set has 1"));
+  }
+  // train_stn --write-digits writes 42x42 rts digits as MNIST files: not digits to distort again
+  TempDir big;
+  Outcome written = run("train_stn", tiny_run("train_stn", "--dataset rts --write-digits " + big.path.string()));
+  REQUIRE(written.status == 0);
+  for (auto [trainer, dataset] : {std::pair{"train_ram", "translated"}, {"train_ram", "cluttered"}, {"train_stn", "rts"},
+                                  {"train_stn", "rotated"}, {"train_stn", "cluttered"}}) {
+    Outcome outcome = run(trainer, "--data " + big.path.string() + " --dataset " + dataset + " --max-steps 1 --quiet");
+    INFO(trainer << " --dataset " << dataset << "\n" << outcome.output);
+    CHECK(outcome.status == 1);
+    CHECK_THAT(outcome.output, Contains("the training digits") && Contains("the digits are 1x42x42") &&
+                                   Contains("take 1x28x28 MNIST digits"));
+  }
+}
+
 // A non-finite loss (or, for train_dasnet, fitness) stops `trainer` with status 1 and the step
 // named; with --detect-anomaly, the first op whose output was not finite.
 void check_non_finite_stops(const std::string& trainer, const std::string& arguments, const std::string& step_word) {
