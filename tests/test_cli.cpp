@@ -498,6 +498,66 @@ TEST_CASE("the distorted-MNIST trainers refuse sets they cannot distort", "[cli]
   }
 }
 
+// A CIFAR-10 image folder whose test/ lacks a class trained to test accuracy 0.0000 (every label
+// after the class shifted); the trainers refuse it, naming the class and both folders.
+TEST_CASE("a CIFAR-10 image folder whose train/ and test/ classes differ is refused", "[cli]") {
+  TempDir dir;
+  fs::copy(tiny_cifar_dir(), dir.path, fs::copy_options::recursive);
+  fs::remove_all(dir.path / "test" / "cat");
+  for (std::string trainer : {"train_cifar", "train_dasnet"}) {
+    Outcome outcome = run(trainer, "--data " + dir.path.string() + " --max-steps 1 --quiet");
+    INFO(trainer << "\n" << outcome.output);
+    CHECK(outcome.status == 1);
+    CHECK_THAT(outcome.output, Contains("class folder 'cat' is in '" + (dir.path / "train").string() + "' but not in '" +
+                                        (dir.path / "test").string() + "'"));
+  }
+}
+
+// A metadata entry as a checkpoint stores it: u32 length and bytes of the key, then of the value.
+std::string metadata_entry(const std::string& key, const std::string& value) {
+  auto field = [](const std::string& text) { return std::string{char(text.size()), 0, 0, 0} + text; };
+  return field(key) + field(value);
+}
+
+// Edits a checkpoint as a user could: the bytes `from` replaced by `to` (of the same length), the
+// FNV-1a checksum recomputed, so that the file passes every check before the metadata's meaning.
+void edit_checkpoint(const std::string& path, const std::string& from, const std::string& to) {
+  std::string bytes = file_bytes(path);
+  const size_t at = bytes.find(from);
+  REQUIRE(at != std::string::npos);
+  REQUIRE(from.size() == to.size());
+  bytes.replace(at, from.size(), to);
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (size_t i = 0; i + 8 < bytes.size(); i++) h = (h ^ static_cast<uint8_t>(bytes[i])) * 0x100000001b3ull;
+  for (int b = 0; b < 8; b++) bytes[bytes.size() - 8 + b] = static_cast<char>(h >> (8 * b));
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+}
+
+// A checkpoint whose metadata was edited (checksum valid) gave "stoll" or "map::at" on --resume;
+// the message names the key, the file and what was expected.
+TEST_CASE("resuming from a checkpoint with edited metadata names the key, the file and what it expected", "[cli]") {
+  TempDir dir;
+  for (auto [trainer, model] : {std::pair<std::string, std::string>{"train_mnist", "mnist_cnn"}, {"train_dasnet", "dasnet"}}) {
+    INFO(trainer);
+    const std::string path = dir / (trainer + ".ckpt"), resume = "--max-steps 3 --resume " + path;
+    Outcome saved = run(trainer, tiny_run(trainer, "--max-steps 2 --save " + path));
+    INFO(saved.output);
+    REQUIRE(saved.status == 0);
+    edit_checkpoint(path, metadata_entry("step", "2"), metadata_entry("step", "x"));
+    Outcome not_a_number = run(trainer, tiny_run(trainer, resume));
+    CHECK(not_a_number.status == 1);
+    CHECK_THAT(not_a_number.output, Contains("checkpoint '" + path + "': metadata 'step' is 'x', expected a whole number from 0"));
+    edit_checkpoint(path, metadata_entry("step", "x"), metadata_entry("stop", "2"));
+    Outcome missing = run(trainer, tiny_run(trainer, resume));
+    CHECK(missing.status == 1);
+    CHECK_THAT(missing.output, Contains("checkpoint '" + path + "': no metadata entry 'step'"));
+    edit_checkpoint(path, metadata_entry("model", model), metadata_entry("mode!", model));
+    Outcome no_model = run(trainer, tiny_run(trainer, resume));
+    CHECK(no_model.status == 1);
+    CHECK_THAT(no_model.output, Contains("checkpoint '" + path + "': no metadata entry 'model'"));
+  }
+}
+
 // A non-finite loss (or, for train_dasnet, fitness) stops `trainer` with status 1 and the step
 // named; with --detect-anomaly, the first op whose output was not finite.
 void check_non_finite_stops(const std::string& trainer, const std::string& arguments, const std::string& step_word) {
