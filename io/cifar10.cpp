@@ -20,6 +20,11 @@ namespace fs = std::filesystem;
 std::vector<std::string> read_class_names(const fs::path& dir) {
   fs::path path = dir / "batches.meta.txt";
   if (!fs::exists(path)) return cifar10_class_names();
+  // 256 names of a line each: anything near a megabyte is not such a list (and is not read)
+  constexpr uintmax_t max_bytes = 1 << 20;
+  if (const uintmax_t size = fs::file_size(path); size > max_bytes)
+    fail("cifar10: '" + path.string() + "' is " + std::to_string(size) + " bytes, more than the " +
+         std::to_string(max_bytes) + " a list of at most 256 class names takes");
   std::ifstream file(path);
   std::vector<std::string> names;
   for (std::string line; std::getline(file, line);) {

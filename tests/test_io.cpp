@@ -413,6 +413,11 @@ TEST_CASE("loaders check a huge file's header against its size before reading it
   // CIFAR-10: not a whole number of records
   std::string batch = sparse_file("data_batch_1.bin", {}, huge);
   CHECK_THROWS_WITH(load_cifar10_binary({batch}), Contains(batch) && Contains("not a whole number of 3073-byte records"));
+  // CIFAR-10's list of class names
+  fs::create_directories(tmp / "cifar");
+  write_file(tmp / "cifar/data_batch_1.bin", std::vector<uint8_t>(3073, 0));
+  std::string names = sparse_file("cifar/batches.meta.txt", {'c', 'a', 't', '\n'}, huge);
+  CHECK_THROWS_WITH(load_cifar10_dir(tmp / "cifar", true), Contains(names) && Contains("is 68719476736 bytes"));
   // an image file larger than stb reads
   fs::create_directories(tmp / "folder/a_class");
   std::string image = sparse_file("folder/a_class/0.png", {0x89, 'P', 'N', 'G'}, uintmax_t{3} << 30);
