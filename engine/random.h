@@ -20,8 +20,11 @@ class Rng {
   // uniform in [0, 1): the top 24 bits, so every value is exact in a float
   real uniform() { return static_cast<real>(engine_() >> 40) * (1.0f / 16777216.0f); }
   real uniform(real low, real high) { return low + (high - low) * uniform(); }
-  // uniform integer in [0, n)
-  int64_t randint(int64_t n) { return static_cast<int64_t>(engine_() % static_cast<uint64_t>(n)); }
+  // uniform integer in [0, n); an empty range is an error (x % 0 would be SIGFPE)
+  int64_t randint(int64_t n) {
+    if (n <= 0) fail("Rng::randint: no integer in the empty range [0, " + std::to_string(n) + ")");
+    return static_cast<int64_t>(engine_() % static_cast<uint64_t>(n));
+  }
   double normal();  // standard normal, N(0, 1)
   real normal(real mean, real stddev) { return mean + stddev * static_cast<real>(normal()); }
   bool bernoulli(real p) { return uniform() < p; }

@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <string>
 
 #include "engine/tensor.h"
 #include "io/dataset.h"
@@ -35,8 +36,7 @@ void convert(const fs::path& folder, const fs::path& out_dir) {
   auto start = std::chrono::steady_clock::now();
   ImageDataset train = load_image_folder((folder / "train").string(), 3);
   ImageDataset test = load_image_folder((folder / "test").string(), 3);
-  if (train.class_names != test.class_names)
-    fail("convert_cifar10: train/ and test/ must hold the same class folders");
+  check_same_classes((folder / "train").string(), train.class_names, (folder / "test").string(), test.class_names);
   if (train.classes() > 256) fail("convert_cifar10: the format's label is one byte: at most 256 classes");
   std::printf("read %lld training and %lld test images of %lldx%lld, %lld classes in %.2f s\n",
               (long long)train.size(), (long long)test.size(), (long long)train.height,
@@ -79,10 +79,27 @@ void convert(const fs::path& folder, const fs::path& out_dir) {
 
 }  // namespace
 
+constexpr const char* kUsage =
+    "usage: convert_cifar10 IMAGE_FOLDER OUT_DIR\n"
+    "  IMAGE_FOLDER holds train/<class>/*.jpg and test/<class>/*.jpg (32x32 images); OUT_DIR gets\n"
+    "  data_batch_1.bin ..., test_batch.bin and batches.meta.txt, the official binary format\n";
+
 int main(int argc, char** argv) {
+  // --help prints the usage (status 0); any other flag, or a wrong count of arguments, is a
+  // usage error (status 2) rather than a folder of that name
+  for (int i = 1; i < argc; i++) {
+    const std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+    if (arg.starts_with("--")) {
+      std::fprintf(stderr, "convert_cifar10: unknown flag '%s'\n%s", arg.c_str(), kUsage);
+      return 2;
+    }
+  }
   if (argc != 3) {
-    std::fprintf(stderr, "usage: convert_cifar10 IMAGE_FOLDER OUT_DIR\n"
-                         "  IMAGE_FOLDER holds train/<class>/*.jpg and test/<class>/*.jpg\n");
+    std::fputs(kUsage, stderr);
     return 2;
   }
   try {

@@ -9,16 +9,30 @@
 
 #include "train/plot.h"
 
-static int usage() {
-  std::fprintf(stderr,
-               "usage: plot_metrics METRICS.csv OUT.svg [TITLE]\n"
-               "       plot_metrics --compare OUT.svg A.csv B.csv ...   (at most 8 runs, named by file)\n");
+constexpr const char* kUsage =
+    "usage: plot_metrics METRICS.csv OUT.svg [TITLE]             one run: train and test curves\n"
+    "       plot_metrics --compare OUT.svg A.csv B.csv ...   several runs' test curves (at most 8, named by file)\n"
+    "  the CSVs are the trainers' --log files; OUT.svg shows loss and accuracy per epoch\n";
+
+static int usage_error(const std::string& message) {
+  if (!message.empty()) std::fprintf(stderr, "plot_metrics: %s\n", message.c_str());
+  std::fputs(kUsage, stderr);
   return 2;
 }
 
 int main(int argc, char** argv) {
+  // --help prints the usage (status 0); a first argument that is a flag other than --compare is
+  // a usage error (the title, free text, may start with anything)
+  for (int i = 1; i < argc; i++) {
+    if (std::string(argv[i]) == "--help" || std::string(argv[i]) == "-h") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+  }
   const bool compare = argc >= 2 && std::string(argv[1]) == "--compare";
-  if (compare ? argc < 4 : argc < 3 || argc > 4) return usage();
+  if (argc >= 2 && !compare && std::string(argv[1]).starts_with("--"))
+    return usage_error("unknown flag '" + std::string(argv[1]) + "'");
+  if (compare ? argc < 4 : argc < 3 || argc > 4) return usage_error("");
   try {
     if (compare) {
       std::vector<glimpse::NamedRun> runs;

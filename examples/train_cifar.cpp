@@ -98,13 +98,14 @@ int main(int argc, char** argv) {
   flags.parse(argc, argv);
   const std::vector<int64_t> drop_epochs =
       lr_drops.empty() ? std::vector<int64_t>{} : parse_drop_epochs(flags, lr_drops, common.epochs);
+  if (!visualize.empty() && !draws_attention(model_name))
+    flags.usage_error("--visualize draws the attention of the attention models (train/attention_pictures.h), not " +
+                      model_name);
 
   try {
     apply_common_flags(common, "train_cifar");
     Rng rng(static_cast<uint64_t>(common.seed));
     std::shared_ptr<Module> model = create_model(model_name, rng, {.width = width});
-    if (!visualize.empty() && !draws_attention(model_name))
-      fail("--visualize draws the attention of the attention models (train/attention_pictures.h), not " + model_name);
     DataLocation data = find_data(common.data, "cifar10", common.quiet);
     ImageDataset train_set = load_cifar10_dir(data.dir, true);
     ImageDataset test_set = load_cifar10_dir(data.dir, false);

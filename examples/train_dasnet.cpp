@@ -41,7 +41,8 @@ using namespace glimpse;
 static void load_base(ResNet20& net, const std::string& path) {
   SGD sgd(net.parameters(), {.lr = 0.1f, .momentum = 0.9f});
   Metadata meta = load_checkpoint(path, classifier_checkpoint_tensors(net, sgd));
-  if (meta["model"] != "resnet20") fail("--base " + path + ": holds model '" + meta["model"] + "', not resnet20");
+  const std::string& model = metadata_text(meta, "model", path);
+  if (model != "resnet20") fail("--base " + path + ": holds model '" + model + "', not resnet20");
 }
 
 static std::string fitness_text(const std::vector<real>& fitness) {
@@ -104,8 +105,9 @@ int main(int argc, char** argv) {
     int64_t generation = 0;  // generations done
     if (!common.resume.empty()) {
       Metadata meta = load_checkpoint(common.resume, state);
-      if (meta["model"] != "dasnet") fail("--resume " + common.resume + ": not a dasnet checkpoint");
-      generation = std::stoll(meta.at("step"));
+      const std::string& model = metadata_text(meta, "model", common.resume);
+      if (model != "dasnet") fail("--resume " + common.resume + ": holds model '" + model + "', not a dasnet checkpoint");
+      generation = metadata_int(meta, "step", common.resume);
       snes.restore(das.theta.to_vector(), sigma.to_vector(), generation);
       if (!common.quiet)
         std::printf("resumed from %s: %lld generations done; the base comes from the checkpoint\n",

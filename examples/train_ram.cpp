@@ -38,29 +38,6 @@ using namespace glimpse;
 constexpr uint64_t distorted_test_seed = 20140624;  // the distorted test set: the same in every run
 constexpr uint64_t evaluation_seed = 7;             // the locations sampled at evaluation
 
-// The translated (fragments = 0) or cluttered (4 fragments of other digits) 60x60 set.
-static ImageDataset distorted(const ImageDataset& digits, bool cluttered, uint64_t seed) {
-  ImageDataset out{.channels = 1, .height = translated_side, .width = translated_side, .pixels = {},
-                   .labels = digits.labels, .class_names = digits.class_names};
-  const int64_t canvas = translated_side * translated_side;
-  out.pixels.resize(static_cast<size_t>(digits.size() * canvas));
-  Rng rng(seed);
-  std::vector<const uint8_t*> others(4);
-  for (int64_t i = 0; i < digits.size(); i++) {
-    uint8_t* image = out.pixels.data() + i * canvas;
-    if (!cluttered) {
-      translated_digit(digits.image(i), rng, image);
-      continue;
-    }
-    for (const uint8_t*& other : others) {  // clutter is cut from other digits than the one shown
-      int64_t j = rng.randint(digits.size() - 1);
-      other = digits.image(j >= i ? j + 1 : j);
-    }
-    cluttered_digit(digits.image(i), others, rng, image);
-  }
-  return out;
-}
-
 struct RamEvaluation {
   double accuracy = 0, mc_accuracy = 0, mean_path_accuracy = 0, loss = 0;
 };
@@ -177,9 +154,10 @@ int main(int argc, char** argv) {
     ImageDataset train_set = load_mnist_dir(data.dir, true);
     ImageDataset test_set = load_mnist_dir(data.dir, false);
     if (dataset != "mnist") {
-      bool cluttered = dataset == "cluttered";
-      train_set = distorted(train_set, cluttered, static_cast<uint64_t>(common.seed));
-      test_set = distorted(test_set, cluttered, distorted_test_seed);
+      auto distort = dataset == "cluttered" ? cluttered_mnist : translated_mnist;
+      Rng train_rng(static_cast<uint64_t>(common.seed)), test_rng(distorted_test_seed);
+      train_set = distort(train_set, train_rng, "the training digits of " + data.dir);
+      test_set = distort(test_set, test_rng, "the test digits of " + data.dir);
     }
     if (!common.quiet)
       std::printf("%s MNIST (%lldx%lld) from %s: %lld training, %lld test images\n", dataset.c_str(),

@@ -86,6 +86,7 @@ static int64_t canvas_side(const std::string& kind) {
 // The digits as they are, upright and centred on a side x side canvas (--upright-epochs); `draws`
 // (when given) receives, for each, the record of such a draw: angle 0, scale 1, centred.
 static ImageDataset centred_digits(const ImageDataset& mnist, int64_t side, std::vector<DigitPlacement>* draws = nullptr) {
+  check_mnist_digits(mnist, "the training digits (--upright-epochs)");
   if (draws) {
     const double centre = (side - 1) / 2.0;
     draws->assign(static_cast<size_t>(mnist.size()), DigitPlacement{.centre_x = centre, .centre_y = centre});
@@ -101,11 +102,15 @@ static ImageDataset centred_digits(const ImageDataset& mnist, int64_t side, std:
   return out;
 }
 
-// The distorted copy of a set of 28x28 digits, each drawn from rng. For rts and rts-upright,
-// `draws` (when given) receives the generator's record of each digit's draw.
-static ImageDataset distort(const ImageDataset& mnist, const std::string& kind, Rng& rng,
+// The distorted copy of a set of 28x28 digits, each drawn from rng; `what` names the set in
+// errors. For rts and rts-upright, `draws` (when given) receives the generator's record of each
+// digit's draw.
+static ImageDataset distort(const ImageDataset& mnist, const std::string& kind, Rng& rng, const std::string& what,
                             std::vector<DigitPlacement>* draws = nullptr) {
   if (kind == "mnist") return mnist;
+  const std::string where = what + " (--dataset " + kind + ")";
+  if (kind == "cluttered") return cluttered_mnist(mnist, rng, where);  // train_ram's generator
+  check_mnist_digits(mnist, where);
   const int64_t side = canvas_side(kind);
   ImageDataset out{.channels = 1, .height = side, .width = side, .pixels = {}, .labels = mnist.labels,
                    .class_names = mnist.class_names};
@@ -122,13 +127,6 @@ static ImageDataset distort(const ImageDataset& mnist, const std::string& kind, 
       DigitPlacement drawn = rts_digit(mnist.image(i), rng, distorted.data());
       upright_rts(distorted.data(), drawn, canvas);
       if (draws) draws->push_back(drawn);
-    } else {  // cluttered: fragments cut from 4 other digits of the same set
-      std::vector<const uint8_t*> others;
-      while (others.size() < 4) {
-        int64_t j = rng.randint(mnist.size());
-        if (j != i || mnist.size() == 1) others.push_back(mnist.image(j));
-      }
-      cluttered_digit(mnist.image(i), others, rng, canvas);
     }
   }
   return out;
@@ -355,7 +353,7 @@ static void print_pose_across_draws(StnMnist& model, const ImageDataset& mnist_t
     std::vector<float> redrawn_thetas;
     if (r > 0) {
       Rng rng(test_distortion_seed + static_cast<uint64_t>(r));
-      redrawn_thetas = test_thetas(model, distort(mnist_test, "rts", rng, &redraws), mean, stddev);
+      redrawn_thetas = test_thetas(model, distort(mnist_test, "rts", rng, "the test digits", &redraws), mean, stddev);
     }
     const std::vector<DigitPlacement>& drawn = r == 0 ? test_draws : redraws;
     const std::vector<float>& theta = r == 0 ? thetas : redrawn_thetas;
@@ -489,20 +487,21 @@ int main(int argc, char** argv) {
   int64_t& write_epoch = flags.add_int("write-epoch", 1, "the epoch whose training digits --write-digits writes",
                                        1, 1000000);
   flags.parse(argc, argv);
+  // flags that exclude or need each other: usage errors, like a bad value
+  if ((!visualize.empty() || !mistakes.empty()) && no_transformer)
+    flags.usage_error("--visualize and --mistakes draw the transformer's output; drop --no-transformer");
+  if (loc_lr_factor != 1 && no_transformer) flags.usage_error("--loc-lr-factor needs the transformer; drop --no-transformer");
+  if (redraw && dataset == "mnist") flags.usage_error("--redraw needs distorted digits: --dataset rotated, rts or cluttered");
+  if (upright_epochs > 0 && dataset == "mnist")
+    flags.usage_error("--upright-epochs needs distorted digits to go on to: --dataset rotated, rts or cluttered");
+  if (pose_supervision > 0 && (dataset != "rts" || no_transformer))
+    flags.usage_error("--pose-supervision needs the transformer on --dataset rts");
+  if (upright_epochs >= common.epochs)
+    flags.usage_error("--upright-epochs " + std::to_string(upright_epochs) + " leaves none of the --epochs " +
+                      std::to_string(common.epochs) + " for the distorted digits");
 
   try {
     apply_common_flags(common, "train_stn");
-    if ((!visualize.empty() || !mistakes.empty()) && no_transformer)
-      fail("--visualize and --mistakes draw the transformer's output; drop --no-transformer");
-    if (loc_lr_factor != 1 && no_transformer) fail("--loc-lr-factor needs the transformer; drop --no-transformer");
-    if (redraw && dataset == "mnist") fail("--redraw needs distorted digits: --dataset rotated, rts or cluttered");
-    if (upright_epochs > 0 && dataset == "mnist")
-      fail("--upright-epochs needs distorted digits to go on to: --dataset rotated, rts or cluttered");
-    if (pose_supervision > 0 && (dataset != "rts" || no_transformer))
-      fail("--pose-supervision needs the transformer on --dataset rts");
-    if (upright_epochs >= common.epochs)
-      fail("--upright-epochs " + std::to_string(upright_epochs) + " leaves none of the --epochs " +
-           std::to_string(common.epochs) + " for the distorted digits");
     DataLocation data = find_data(common.data, "mnist", common.quiet);
     ImageDataset mnist_train = load_mnist_dir(data.dir, true);
     ImageDataset mnist_test = load_mnist_dir(data.dir, false);
@@ -517,7 +516,7 @@ int main(int argc, char** argv) {
       train_draws.clear();
       if (draw < 0) return centred_digits(mnist_train, canvas_side(dataset), &train_draws);
       Rng distortions = training_distortions(common.seed, draw);
-      return distort(mnist_train, dataset, distortions, &train_draws);
+      return distort(mnist_train, dataset, distortions, "the training digits", &train_draws);
     };
     ImageDataset train_set = training_digits(0);
     const auto statistics = pixel_statistics(train_set);  // of the first distortions, for every epoch
@@ -525,7 +524,7 @@ int main(int argc, char** argv) {
     int64_t drawn = 0;                                    // the draw train_set holds
     Rng test_distortions(test_distortion_seed);
     std::vector<DigitPlacement> test_draws;  // rts: the generator's record, for --visualize
-    ImageDataset test_set = distort(mnist_test, dataset, test_distortions, &test_draws);
+    ImageDataset test_set = distort(mnist_test, dataset, test_distortions, "the test digits", &test_draws);
     const int64_t side = train_set.height;
     if (!write_digits.empty()) {
       write_digit_files(training_digits(draw_of_epoch(write_epoch - 1)), test_set, write_digits);

@@ -4,13 +4,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <bit>
+#include <cctype>
 #include <cerrno>
+#include <cstdlib>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <limits>
 #include <memory>
+#include <new>
 
 namespace glimpse {
 
@@ -165,22 +169,6 @@ void write_atomically(const std::string& path, const Bytes& bytes) {
 
 // ---- reading: the whole file is checked before anything is returned ----
 
-Bytes read_file(const std::string& path) {
-  FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) fail_file(path, "cannot open: " + system_error());
-  struct stat info;
-  if (::fstat(::fileno(f), &info) != 0 || !S_ISREG(info.st_mode)) {
-    std::fclose(f);
-    fail_file(path, "not a regular file");
-  }
-  Bytes bytes(static_cast<size_t>(info.st_size));  // the real size, never a header's claim
-  size_t got = std::fread(bytes.data(), 1, bytes.size(), f);
-  std::fclose(f);
-  if (got != bytes.size())
-    fail_file(path, "read error: got " + std::to_string(got) + " of " + std::to_string(bytes.size()) + " bytes");
-  return bytes;
-}
-
 struct Entry {
   std::string name;
   Shape shape;
@@ -218,21 +206,62 @@ struct Reader {
   }
 };
 
-// Magic, version, size and checksum: the checks that need no parsing.
-void check_envelope(const std::string& path, const uint8_t* bytes, size_t size) {
-  if (size < 8) fail_file(path, "truncated: " + std::to_string(size) + " bytes, shorter than the 8-byte magic");
+// Magic, version and the size the header states against the file's size: the checks that need
+// only the header. `bytes` holds the file's first `available` bytes (at least the header when
+// the file is that long), so a file can be checked before it is read whole.
+void check_header(const std::string& path, const uint8_t* bytes, size_t available, uint64_t file_size) {
+  if (file_size < 8 || available < 8)
+    fail_file(path, "truncated: " + std::to_string(file_size) + " bytes, shorter than the 8-byte magic");
   if (std::memcmp(bytes, magic, 8) != 0) fail_file(path, "not a glimpse checkpoint (bad magic bytes)");
-  if (size < header_bytes) fail_file(path, "truncated: " + std::to_string(size) + " bytes, shorter than the header");
+  if (file_size < header_bytes || available < header_bytes)
+    fail_file(path, "truncated: " + std::to_string(file_size) + " bytes, shorter than the header");
   Reader header{path, bytes + 8, bytes + header_bytes};
   uint32_t version = header.u32("version");
   if (version != format_version)
     fail_file(path, "unknown format version " + std::to_string(version) + " (this build reads version " +
                         std::to_string(format_version) + ")");
   uint64_t stated = header.u64("file size");
-  if (size < stated)
-    fail_file(path, "truncated: " + std::to_string(size) + " bytes, the header says " + std::to_string(stated));
-  if (size > stated)
-    fail_file(path, "corrupt: " + std::to_string(size) + " bytes, the header says " + std::to_string(stated));
+  if (file_size < stated)
+    fail_file(path, "truncated: " + std::to_string(file_size) + " bytes, the header says " + std::to_string(stated));
+  if (file_size > stated)
+    fail_file(path, "corrupt: " + std::to_string(file_size) + " bytes, the header says " + std::to_string(stated));
+}
+
+// A buffer for a whole file; a size no allocation can hold is an error naming the file.
+Bytes allocate_for(const std::string& path, uint64_t size) {
+  try {
+    return Bytes(static_cast<size_t>(size));
+  } catch (const std::bad_alloc&) {
+    fail_file(path, std::to_string(size) + " bytes: more than this machine can hold in memory");
+  }
+}
+
+// Reads the header first and checks it against the file's size, then the rest: a file that is
+// no checkpoint, or whose size is not the one its header states, is refused without being read
+// whole (a 100 GB file of anything else costs one small read).
+Bytes read_file(const std::string& path) {
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) fail_file(path, "cannot open: " + system_error());
+  std::unique_ptr<FILE, int (*)(FILE*)> closer(f, std::fclose);
+  struct stat info;
+  if (::fstat(::fileno(f), &info) != 0 || !S_ISREG(info.st_mode)) fail_file(path, "not a regular file");
+  const uint64_t size = static_cast<uint64_t>(info.st_size);  // the real size, never a header's claim
+
+  uint8_t header[header_bytes];
+  size_t got = std::fread(header, 1, static_cast<size_t>(std::min<uint64_t>(size, header_bytes)), f);
+  check_header(path, header, got, size);
+
+  Bytes bytes = allocate_for(path, size);
+  std::memcpy(bytes.data(), header, header_bytes);
+  got += std::fread(bytes.data() + header_bytes, 1, size - header_bytes, f);
+  if (got != size)
+    fail_file(path, "read error: got " + std::to_string(got) + " of " + std::to_string(size) + " bytes");
+  return bytes;
+}
+
+// The header's checks and the checksum: the checks that need no parsing.
+void check_envelope(const std::string& path, const uint8_t* bytes, size_t size) {
+  check_header(path, bytes, size, size);
   if (size < header_bytes + checksum_bytes) fail_file(path, "corrupt: too short to hold a checksum");
   uint64_t stored = load_u64(bytes + size - checksum_bytes);
   if (stored != fnv1a64(bytes, size - checksum_bytes))
@@ -354,6 +383,28 @@ Metadata load_checkpoint_from_bytes(const std::vector<uint8_t>& bytes, const std
 Metadata read_checkpoint_metadata(const std::string& path) {
   Bytes bytes = read_file(path);
   return std::move(parse(path, bytes.data(), bytes.size()).metadata);
+}
+
+const std::string& metadata_text(const Metadata& metadata, const std::string& key, const std::string& path) {
+  auto it = metadata.find(key);
+  if (it == metadata.end())
+    fail_file(path, "no metadata entry '" + key + "' (every checkpoint a trainer writes has one)");
+  return it->second;
+}
+
+int64_t metadata_int(const Metadata& metadata, const std::string& key, const std::string& path, int64_t min_value,
+                     int64_t max_value) {
+  const std::string& text = metadata_text(metadata, key, path);
+  errno = 0;
+  char* end = nullptr;
+  long long value = std::strtoll(text.c_str(), &end, 10);
+  // the whole text, digits only (strtoll would skip leading spaces and stop at a stray character)
+  bool whole_number = !text.empty() && (std::isdigit(static_cast<unsigned char>(text[0])) || text[0] == '-') &&
+                      end == text.c_str() + text.size() && errno != ERANGE;
+  if (!whole_number || value < min_value || value > max_value)
+    fail_file(path, "metadata '" + key + "' is '" + (text.size() > 40 ? text.substr(0, 40) + "..." : text) + "', expected a whole number from " +
+                        std::to_string(min_value) + " to " + std::to_string(max_value));
+  return value;
 }
 
 }  // namespace glimpse

@@ -20,6 +20,11 @@ namespace fs = std::filesystem;
 std::vector<std::string> read_class_names(const fs::path& dir) {
   fs::path path = dir / "batches.meta.txt";
   if (!fs::exists(path)) return cifar10_class_names();
+  // 256 names of a line each: anything near a megabyte is not such a list (and is not read)
+  constexpr uintmax_t max_bytes = 1 << 20;
+  if (const uintmax_t size = fs::file_size(path); size > max_bytes)
+    fail("cifar10: '" + path.string() + "' is " + std::to_string(size) + " bytes, more than the " +
+         std::to_string(max_bytes) + " a list of at most 256 class names takes");
   std::ifstream file(path);
   std::vector<std::string> names;
   for (std::string line; std::getline(file, line);) {
@@ -40,14 +45,19 @@ fs::path find_batches_dir(const fs::path& dir, const std::string& first_file) {
   return {};
 }
 
-// Appends the records of one file's bytes to data; labels must index data.class_names.
-void append_records(ImageDataset& data, const std::vector<uint8_t>& bytes, const std::string& path) {
-  int64_t size = static_cast<int64_t>(bytes.size());
+// Refuses a file size that is not a whole number of records; checked before a file is read,
+// so a huge file that is no batch is refused without reading it.
+void check_record_file_size(uint64_t size, const std::string& path) {
   if (size == 0) fail("cifar10: '" + path + "' is empty");
   if (size % kRecordBytes != 0)
     fail("cifar10: '" + path + "' is " + std::to_string(size) + " bytes, not a whole number of " +
          "3073-byte records (1 label + 3072 pixels): truncated, or not a CIFAR-10 binary batch");
-  int64_t records = size / kRecordBytes;
+}
+
+// Appends the records of one file's bytes to data; labels must index data.class_names.
+void append_records(ImageDataset& data, const std::vector<uint8_t>& bytes, const std::string& path) {
+  check_record_file_size(bytes.size(), path);
+  int64_t records = static_cast<int64_t>(bytes.size()) / kRecordBytes;
   int64_t first = data.size();
   data.labels.resize(first + records);
   data.pixels.resize((first + records) * kImageBytes);
@@ -74,7 +84,10 @@ ImageDataset load_records(const std::vector<std::string>& files,
                           const std::vector<std::string>& class_names) {
   if (files.empty()) fail("cifar10: load_cifar10_binary needs at least one file");
   ImageDataset data = empty_cifar10(class_names);
-  for (const std::string& path : files) append_records(data, read_binary_file(path, "cifar10"), path);
+  for (const std::string& path : files) {
+    check_record_file_size(read_file_head(path, "cifar10", 0).size, path);
+    append_records(data, read_binary_file(path, "cifar10"), path);
+  }
   return data;
 }
 
@@ -106,8 +119,15 @@ ImageDataset load_cifar10_dir(const std::string& dir, bool train) {
       files.push_back((batches / ("data_batch_" + std::to_string(k) + ".bin")).string());
     return load_records(files, read_class_names(batches));
   }
-  fs::path folder = fs::path(dir) / (train ? "train" : "test");
-  if (fs::is_directory(folder)) return load_image_folder(folder.string(), kChannels);
+  const fs::path train_dir = fs::path(dir) / "train", test_dir = fs::path(dir) / "test";
+  const fs::path folder = train ? train_dir : test_dir;
+  if (fs::is_directory(folder)) {
+    // train/ and test/ are read by two calls: each checks that both hold the same classes
+    if (fs::is_directory(train_dir) && fs::is_directory(test_dir))
+      check_same_classes(train_dir.string(), image_folder_classes(train_dir.string()), test_dir.string(),
+                         image_folder_classes(test_dir.string()));
+    return load_image_folder(folder.string(), kChannels);
+  }
   fail("cifar10: found neither '" + first_file + "' in '" + dir + "' or '" +
        (fs::path(dir) / "cifar-10-batches-bin").string() + "', nor an image folder '" +
        folder.string() + "' (scripts/download_data.sh fetches the official files into " +

@@ -2,8 +2,10 @@
 // and why.
 #include "io/dataset.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 #include "engine/tensor.h"
 
@@ -23,7 +25,10 @@ ImageDataset subset(const ImageDataset& data, int64_t first, int64_t count) {
   return part;
 }
 
-std::vector<uint8_t> read_binary_file(const std::string& path, const std::string& what) {
+namespace {
+
+// Opens a regular file for binary reading; `size` receives its size in bytes.
+std::ifstream open_regular_file(const std::string& path, const std::string& what, uint64_t& size) {
   namespace fs = std::filesystem;
   std::error_code error;
   if (!fs::exists(path, error))
@@ -33,13 +38,39 @@ std::vector<uint8_t> read_binary_file(const std::string& path, const std::string
 
   std::ifstream file(path, std::ios::binary | std::ios::ate);
   if (!file) fail(what + ": cannot open '" + path + "' for reading");
-  std::streamoff size = file.tellg();
-  if (size < 0) fail(what + ": cannot tell the size of '" + path + "'");
-  std::vector<uint8_t> bytes(static_cast<size_t>(size));
+  std::streamoff end = file.tellg();
+  if (end < 0) fail(what + ": cannot tell the size of '" + path + "'");
+  size = static_cast<uint64_t>(end);
   file.seekg(0);
-  file.read(reinterpret_cast<char*>(bytes.data()), size);
-  if (file.gcount() != size) fail(what + ": could not read all " + std::to_string(size) + " bytes of '" + path + "'");
+  return file;
+}
+
+// Reads n bytes from the file's current position.
+std::vector<uint8_t> read_bytes(std::ifstream& file, size_t n, const std::string& path, const std::string& what) {
+  std::vector<uint8_t> bytes(n);
+  file.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(n));
+  if (file.gcount() != static_cast<std::streamsize>(n))
+    fail(what + ": could not read " + std::to_string(n) + " bytes of '" + path + "'");
   return bytes;
+}
+
+}  // namespace
+
+std::vector<uint8_t> read_binary_file(const std::string& path, const std::string& what, uint64_t max_bytes) {
+  uint64_t size = 0;
+  std::ifstream file = open_regular_file(path, what, size);
+  if (size > max_bytes)
+    fail(what + ": '" + path + "' is " + std::to_string(size) + " bytes, more than the " +
+         std::to_string(max_bytes) + " it may hold");
+  if (size > std::numeric_limits<size_t>::max()) fail(what + ": '" + path + "' does not fit in memory");
+  return read_bytes(file, static_cast<size_t>(size), path, what);
+}
+
+FileHead read_file_head(const std::string& path, const std::string& what, size_t n) {
+  FileHead head;
+  std::ifstream file = open_regular_file(path, what, head.size);
+  head.bytes = read_bytes(file, static_cast<size_t>(std::min<uint64_t>(n, head.size)), path, what);
+  return head;
 }
 
 }  // namespace glimpse

@@ -73,12 +73,30 @@ void write_cifar10_binary(const ImageDataset& data, const std::string& path);  /
 // dir/<class>/*.png|jpg|jpeg|bmp, classes and files sorted by name; every image is converted
 // to `channels` channels (1 grey, 3 RGB) and all must have one size. Hidden files are skipped.
 ImageDataset load_image_folder(const std::string& dir, int64_t channels);
+// The class names load_image_folder gives dir: its sub-folders, sorted, hidden ones skipped.
+std::vector<std::string> image_folder_classes(const std::string& dir);
+// Refuses two folders' class lists that differ (a train/ and a test/ folder), naming the first
+// class one holds and the other lacks: the labels follow the sorted class names, so a class
+// missing from one folder would shift every label after it.
+void check_same_classes(const std::string& dir_a, const std::vector<std::string>& classes_a,
+                        const std::string& dir_b, const std::vector<std::string>& classes_b);
 
 // ---- bytes on disk ----
 // The whole file, read in binary. `what` starts the error message ("mnist", "cifar10", ...).
-std::vector<uint8_t> read_binary_file(const std::string& path, const std::string& what);
+// A file larger than max_bytes is refused before it is read.
+std::vector<uint8_t> read_binary_file(const std::string& path, const std::string& what,
+                                      uint64_t max_bytes = UINT64_MAX);
+// A file's first n bytes (fewer if it is shorter) and its size: enough to check a header
+// against the size before a file that may be huge is read whole.
+struct FileHead {
+  std::vector<uint8_t> bytes;
+  uint64_t size = 0;
+};
+FileHead read_file_head(const std::string& path, const std::string& what, size_t n);
 // Decompresses a gzip file's bytes (RFC 1952: header, deflate stream, CRC-32 and length
-// trailer, both checked). `what` names the file in error messages.
+// trailer, both checked). `what` names the file in error messages. Data that inflates to more
+// than gunzip_max_bytes is refused (stb's inflater counts its output in an int).
+inline constexpr int64_t gunzip_max_bytes = 2147483647;  // 2^31 - 1
 std::vector<uint8_t> gunzip(const std::vector<uint8_t>& bytes, const std::string& what);
 bool is_gzip(const std::vector<uint8_t>& bytes);  // starts with the magic bytes 1f 8b
 

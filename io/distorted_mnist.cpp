@@ -176,4 +176,49 @@ DigitPlacement cluttered_digit(const uint8_t* digit, const std::vector<const uin
   return drawn;
 }
 
+// ---- whole data sets ----
+
+void check_mnist_digits(const ImageDataset& digits, const std::string& what) {
+  if (digits.channels != 1 || digits.height != mnist_side || digits.width != mnist_side)
+    fail(what + ": the digits are " + std::to_string(digits.channels) + "x" + std::to_string(digits.height) + "x" +
+         std::to_string(digits.width) + " (channels x height x width); the distorted-MNIST generators take " +
+         "1x28x28 MNIST digits");
+}
+
+namespace {
+
+// The 60x60 canvases of a set of digits, labels and class names kept.
+ImageDataset empty_canvases(const ImageDataset& digits) {
+  ImageDataset out{.channels = 1, .height = translated_side, .width = translated_side, .pixels = {},
+                   .labels = digits.labels, .class_names = digits.class_names};
+  out.pixels.resize(static_cast<size_t>(digits.size() * translated_side * translated_side));
+  return out;
+}
+
+}  // namespace
+
+ImageDataset translated_mnist(const ImageDataset& digits, Rng& rng, const std::string& what) {
+  check_mnist_digits(digits, what);
+  ImageDataset out = empty_canvases(digits);
+  for (int64_t i = 0; i < digits.size(); i++) translated_digit(digits.image(i), rng, out.pixels.data() + i * out.image_bytes());
+  return out;
+}
+
+ImageDataset cluttered_mnist(const ImageDataset& digits, Rng& rng, const std::string& what) {
+  check_mnist_digits(digits, what);
+  if (digits.size() == 1)
+    fail(what + ": cluttered MNIST cuts its clutter from digits other than the one shown, so it needs at least "
+         "2 digits; the set has 1");
+  ImageDataset out = empty_canvases(digits);
+  std::vector<const uint8_t*> others(4);
+  for (int64_t i = 0; i < digits.size(); i++) {
+    for (const uint8_t*& other : others) {  // any digit but i: draw from the n - 1 others, skipping i
+      int64_t j = rng.randint(digits.size() - 1);
+      other = digits.image(j >= i ? j + 1 : j);
+    }
+    cluttered_digit(digits.image(i), others, rng, out.pixels.data() + i * out.image_bytes());
+  }
+  return out;
+}
+
 }  // namespace glimpse

@@ -10,7 +10,8 @@
 //
 // Each function reads one raw digit (28*28 bytes, row-major, 0 = background), draws what it
 // needs from the Rng, writes a whole canvas (side*side bytes, row-major) and returns what it
-// drew, so that a run repeats from its seed and a test can check the geometry.
+// drew, so that a run repeats from its seed and a test can check the geometry. translated_mnist
+// and cluttered_mnist make a whole data set, the one train_ram and train_stn both train on.
 // Rotation and scaling resample the digit bilinearly about pixel centres; outside the digit
 // reads as 0. Nothing here knows about tensors: the canvases are bytes like the data sets'.
 #pragma once
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include "engine/random.h"
+#include "io/dataset.h"
 
 namespace glimpse {
 
@@ -77,5 +79,17 @@ DigitPlacement translated_digit(const uint8_t* digit, Rng& rng, uint8_t* out, in
 // a fragment is laid over the canvas with max(), so it never erases ink already there.
 DigitPlacement cluttered_digit(const uint8_t* digit, const std::vector<const uint8_t*>& others, Rng& rng,
                                uint8_t* out, int64_t fragments = 4, int64_t side = translated_side);
+
+// ---- whole data sets ----
+
+// Refuses digits the generators cannot read: they take one-channel 28x28 images (a smaller one
+// would be read past its end, a larger one cut). `what` names the set in the message.
+void check_mnist_digits(const ImageDataset& digits, const std::string& what);
+
+// RAM's 60x60 sets from a set of 28x28 digits, drawn from rng in order, labels kept: each digit
+// at a random place (translated), plus 4 8x8 fragments cut from 4 digits of the set other than
+// the one shown (cluttered, which needs at least 2 digits). `what` names the set in errors.
+ImageDataset translated_mnist(const ImageDataset& digits, Rng& rng, const std::string& what);
+ImageDataset cluttered_mnist(const ImageDataset& digits, Rng& rng, const std::string& what);
 
 }  // namespace glimpse

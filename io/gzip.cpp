@@ -5,9 +5,9 @@
 //
 // We walk the header ourselves, hand the deflate bytes to stb_image's inflater (the one it
 // uses for PNG), then check the trailer: ISIZE = length of the output mod 2^32, CRC-32 of
-// the output. The CRC catches corruption that still happens to inflate.
+// the output. The CRC catches corruption that still happens to inflate. stb counts the output in
+// an int, so gunzip holds at most gunzip_max_bytes (2^31 - 1): more is refused, never wrapped.
 #include <array>
-#include <climits>
 #include <cstdlib>
 #include <memory>
 
@@ -67,6 +67,12 @@ size_t skip_gzip_header(const std::vector<uint8_t>& bytes, const std::string& wh
   return pos;
 }
 
+// The error for data that inflates to more than gunzip holds; `size` says how much.
+[[noreturn]] void fail_too_large(const std::string& what, const std::string& size) {
+  fail(what + ": gzip data inflates to " + size + ", more than the " + std::to_string(gunzip_max_bytes) +
+       " bytes (2 GB - 1) gunzip holds (stb's inflater counts bytes in an int)");
+}
+
 }  // namespace
 
 bool is_gzip(const std::vector<uint8_t>& bytes) {
@@ -82,25 +88,42 @@ std::vector<uint8_t> gunzip(const std::vector<uint8_t>& bytes, const std::string
   // ends right after it, so it gets the trailer too: it stops at the deflate stream's final
   // block, and the trailer is still checked below.
   size_t deflate_length = bytes.size() - start;
-  if (deflate_length > static_cast<size_t>(INT_MAX)) fail(what + ": gzip file larger than 2 GB");
-
-  int out_length = 0;
-  std::unique_ptr<char, void (*)(void*)> out(
-      stbi_zlib_decode_noheader_malloc(reinterpret_cast<const char*>(bytes.data() + start),
-                                       static_cast<int>(deflate_length), &out_length),
-      std::free);
-  if (!out)
-    fail(what + ": gzip data is corrupt or truncated (the deflate stream does not decode)");
-
-  const uint8_t* data = reinterpret_cast<const uint8_t*>(out.get());
+  if (deflate_length > static_cast<size_t>(gunzip_max_bytes))
+    fail(what + ": gzip file of " + std::to_string(bytes.size()) + " bytes, more than the " +
+         std::to_string(gunzip_max_bytes) + " gunzip reads");
   uint32_t expected_crc = read_le32(&bytes[bytes.size() - 8]);
   uint32_t expected_size = read_le32(&bytes[bytes.size() - 4]);
-  if (expected_size != static_cast<uint32_t>(out_length))
+  // ISIZE is the length mod 2^32: data of 2^31 .. 2^32 - 1 bytes says so before a byte is
+  // inflated, if the stream is long enough to hold that much (deflate's densest code is a
+  // 258-byte match in 2 bits: 1032 bytes per input byte); a shorter one has a corrupt or cut
+  // trailer, which the checks below report. Longer data (its ISIZE wrapped) makes stb give up
+  // at 2^31 bytes, below.
+  const uint64_t most_inflatable = 1032 * static_cast<uint64_t>(deflate_length);
+  if (expected_size > static_cast<uint64_t>(gunzip_max_bytes) && expected_size <= most_inflatable)
+    fail_too_large(what, std::to_string(expected_size) + " bytes (its trailer says)");
+
+  int stb_length = 0;
+  std::unique_ptr<char, void (*)(void*)> out(
+      stbi_zlib_decode_noheader_malloc(reinterpret_cast<const char*>(bytes.data() + start),
+                                       static_cast<int>(deflate_length), &stb_length),
+      std::free);
+  if (!out) {
+    const std::string reason = stbi_failure_reason() ? stbi_failure_reason() : "";
+    if (reason == "Out of memory")  // stb's buffer stops doubling at 2^31 bytes
+      fail_too_large(what, "2^31 bytes or more (or memory ran out)");
+    fail(what + ": gzip data is corrupt or truncated (the deflate stream does not decode)");
+  }
+  // stb returns the length as an int: 2^31 bytes come back negative.
+  if (stb_length < 0) fail_too_large(what, "2^31 bytes");
+  const size_t length = static_cast<size_t>(stb_length);
+
+  const uint8_t* data = reinterpret_cast<const uint8_t*>(out.get());
+  if (expected_size != length)
     fail(what + ": gzip data is corrupt or truncated (trailer says " + std::to_string(expected_size) +
-         " bytes, inflated " + std::to_string(out_length) + "; a multi-member gzip is not supported)");
-  if (crc32(data, out_length) != expected_crc)
+         " bytes, inflated " + std::to_string(length) + "; a multi-member gzip is not supported)");
+  if (crc32(data, length) != expected_crc)
     fail(what + ": gzip data is corrupt (CRC-32 of the inflated bytes does not match the trailer)");
-  return std::vector<uint8_t>(data, data + out_length);
+  return std::vector<uint8_t>(data, data + length);
 }
 
 }  // namespace glimpse

@@ -124,7 +124,7 @@ Image decode_image(const std::vector<uint8_t>& bytes, int64_t channels, const st
   if (channels < 1 || channels > 4)
     fail("decode_image: channels must be 1, 2, 3 or 4, got " + std::to_string(channels));
   if (bytes.empty()) fail(what + ": empty file, not an image");
-  if (bytes.size() > static_cast<size_t>(INT_MAX)) fail(what + ": file too large for an image");
+  if (bytes.size() > static_cast<size_t>(max_image_file_bytes)) fail(what + ": file too large for an image");
 
   if (std::string problem = jpeg_huffman_problem(bytes); !problem.empty())
     fail(what + ": not a readable image (Corrupt JPEG: " + problem + ")");

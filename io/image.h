@@ -18,6 +18,8 @@ struct Image {
 
 // The largest image decode_image accepts (4096 x 4096 pixels); larger headers are refused.
 inline constexpr int64_t max_image_pixels = int64_t{1} << 24;
+// The largest file it reads: stb counts the bytes of a file in an int (2^31 - 1).
+inline constexpr int64_t max_image_file_bytes = 2147483647;
 
 // Decodes an encoded image file's bytes to `channels` channels (1 grey, 2 grey+alpha, 3 RGB,
 // 4 RGBA; stb converts). `what` names the file in the error raised for a bad or unknown format.

@@ -42,6 +42,13 @@ std::string size_str(const Image& image) {
   return std::to_string(image.width) + "x" + std::to_string(image.height);
 }
 
+// One image file, decoded to `channels`; a file too large for stb is refused before it is read.
+Image read_image(const fs::path& file, int64_t channels) {
+  const std::string path = file.string();
+  return decode_image(read_binary_file(path, "image_folder", max_image_file_bytes), channels,
+                      "image_folder: '" + path + "'");
+}
+
 // (H, W, C) interleaved -> (C, H, W) planar
 void hwc_to_chw(uint8_t* chw, const Image& image) {
   int64_t plane = image.height * image.width;
@@ -50,6 +57,32 @@ void hwc_to_chw(uint8_t* chw, const Image& image) {
 }
 
 }  // namespace
+
+std::vector<std::string> image_folder_classes(const std::string& dir) {
+  if (!fs::is_directory(dir)) fail("image_folder: '" + dir + "' is not a folder");
+  std::vector<std::string> classes;
+  for (const fs::path& entry : sorted_entries(dir))
+    if (fs::is_directory(entry)) classes.push_back(entry.filename().string());
+  return classes;
+}
+
+void check_same_classes(const std::string& dir_a, const std::vector<std::string>& classes_a,
+                        const std::string& dir_b, const std::vector<std::string>& classes_b) {
+  auto first_missing = [](const std::vector<std::string>& from, const std::vector<std::string>& in) {
+    for (const std::string& name : from)
+      if (std::find(in.begin(), in.end(), name) == in.end()) return name;
+    return std::string();
+  };
+  auto refuse = [&](const std::string& name, const std::string& has, const std::string& lacks) {
+    fail("image_folder: the class folder '" + name + "' is in '" + has + "' but not in '" + lacks + "'; '" +
+         dir_a + "' and '" + dir_b + "' must hold the same classes (labels follow the sorted class " +
+         "folders, so a class missing from one would shift every label after it)");
+  };
+  if (std::string name = first_missing(classes_a, classes_b); !name.empty()) refuse(name, dir_a, dir_b);
+  if (std::string name = first_missing(classes_b, classes_a); !name.empty()) refuse(name, dir_b, dir_a);
+  if (classes_a != classes_b)  // the same names in another order: sorted, they cannot be
+    fail("image_folder: '" + dir_a + "' and '" + dir_b + "' list their classes in different orders");
+}
 
 ImageDataset load_image_folder(const std::string& dir, int64_t channels) {
   if (channels < 1 || channels > 4)
@@ -77,8 +110,7 @@ ImageDataset load_image_folder(const std::string& dir, int64_t channels) {
   if (files.empty()) fail("image_folder: '" + dir + "' holds no images in class folders");
 
   // ---- decode: the first image sets the size every other must have ----
-  Image first = decode_image(read_binary_file(files[0].string(), "image_folder"), channels,
-                             "image_folder: '" + files[0].string() + "'");
+  Image first = read_image(files[0], channels);
   data.channels = channels;
   data.height = first.height;
   data.width = first.width;
@@ -90,8 +122,7 @@ ImageDataset load_image_folder(const std::string& dir, int64_t channels) {
     for (int64_t i = i0 + 1; i < i1 + 1; i++) {
       const std::string path = files[i].string();
       try {
-        Image image = decode_image(read_binary_file(path, "image_folder"), channels,
-                                   "image_folder: '" + path + "'");
+        Image image = read_image(files[i], channels);
         if (image.height != first.height || image.width != first.width)
           fail("image_folder: '" + path + "' is " + size_str(image) + " but '" + files[0].string() +
                "' is " + size_str(first) + "; all images must have one size");

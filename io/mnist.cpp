@@ -31,13 +31,15 @@ std::vector<uint8_t> maybe_gunzip(std::vector<uint8_t> bytes, const std::string&
 }
 
 // Checks an idx header: its magic, its size, its dimensions, and that the file holds exactly
-// header + payload bytes. Returns the dimensions it announces.
-std::vector<int64_t> read_idx_header(const std::vector<uint8_t>& bytes, const std::string& path,
-                                     uint32_t magic, int dims, const std::string& kind) {
+// header + payload bytes. `bytes` holds the file's first `available` bytes (at least the header,
+// when the file is that long) and the file is `file_size` bytes long, so the header can be
+// checked before a file that may be huge is read. Returns the dimensions it announces.
+std::vector<int64_t> read_idx_header(const uint8_t* bytes, size_t available, uint64_t file_size,
+                                     const std::string& path, uint32_t magic, int dims, const std::string& kind) {
   const std::string where = "mnist: '" + path + "'";
-  if (bytes.empty()) fail(where + " is empty (expected an idx " + kind + " file)");
-  if (bytes.size() < 4) fail(where + " is too short (" + std::to_string(bytes.size()) + " bytes) for an idx file");
-  uint32_t found = read_be32(bytes.data());
+  if (file_size == 0) fail(where + " is empty (expected an idx " + kind + " file)");
+  if (file_size < 4) fail(where + " is too short (" + std::to_string(file_size) + " bytes) for an idx file");
+  uint32_t found = read_be32(bytes);
   if (found != magic) {
     std::string hint = found == kImagesMagic ? " (this is an image file)"
                        : found == kLabelsMagic ? " (this is a label file)" : "";
@@ -45,13 +47,15 @@ std::vector<int64_t> read_idx_header(const std::vector<uint8_t>& bytes, const st
          hex32(magic) + hint);
   }
   size_t header = 4 + 4 * static_cast<size_t>(dims);
-  if (bytes.size() < header)
+  if (file_size < header || available < header)
     fail(where + " is too short for an idx " + kind + " header (" + std::to_string(header) +
-         " bytes), it has " + std::to_string(bytes.size()) + " bytes");
+         " bytes), it has " + std::to_string(file_size) + " bytes");
   std::vector<int64_t> shape;
-  uint64_t payload = 1;  // count < 2^32 and sides <= 4096: the product fits in 64 bits
+  // count < 2^32 and sides <= 4096 = 2^12, so the payload stays below 2^56 bytes: the product
+  // and header + payload fit in 64 bits, and a size_t holds any payload a file can match.
+  uint64_t payload = 1;
   for (int d = 0; d < dims; d++) {
-    int64_t extent = read_be32(bytes.data() + 4 + 4 * d);
+    int64_t extent = read_be32(bytes + 4 + 4 * d);
     if (d > 0 && (extent < 1 || extent > kMaxSide))
       fail(where + ": image side " + std::to_string(extent) + " in the header is not in 1.." +
            std::to_string(kMaxSide));
@@ -59,19 +63,39 @@ std::vector<int64_t> read_idx_header(const std::vector<uint8_t>& bytes, const st
     payload *= static_cast<uint64_t>(extent);
   }
   uint64_t expected = header + payload;
-  if (bytes.size() < expected)
+  if (file_size < expected)
     fail(where + " is truncated: its header announces " + std::to_string(shape[0]) + " " + kind +
          " (" + std::to_string(expected) + " bytes) but the file holds " +
-         std::to_string(bytes.size()) + " bytes");
-  if (bytes.size() > expected)
-    fail(where + " has " + std::to_string(bytes.size() - expected) + " bytes after the " +
+         std::to_string(file_size) + " bytes");
+  if (file_size > expected)
+    fail(where + " has " + std::to_string(file_size - expected) + " bytes after the " +
          std::to_string(shape[0]) + " " + kind + " its header announces");
   return shape;
+}
+
+std::vector<int64_t> read_idx_header(const std::vector<uint8_t>& bytes, const std::string& path, uint32_t magic,
+                                     int dims, const std::string& kind) {
+  return read_idx_header(bytes.data(), bytes.size(), bytes.size(), path, magic, dims, kind);
+}
+
+// Checks a file before it is read whole: a raw idx file's header against the file's size, a
+// gzip file's size against what gunzip reads (its idx header is checked once inflated). So a
+// huge file that is not what it should be is refused without reading it.
+void check_idx_file(const std::string& path, uint32_t magic, int dims, const std::string& kind) {
+  FileHead head = read_file_head(path, "mnist", 4 + 4 * static_cast<size_t>(dims));
+  if (!is_gzip(head.bytes)) {
+    read_idx_header(head.bytes.data(), head.bytes.size(), head.size, path, magic, dims, kind);
+  } else if (head.size > static_cast<uint64_t>(gunzip_max_bytes)) {
+    fail("mnist: '" + path + "' is a gzip file of " + std::to_string(head.size) + " bytes, more than the " +
+         std::to_string(gunzip_max_bytes) + " gunzip reads");
+  }
 }
 
 }  // namespace
 
 ImageDataset load_mnist(const std::string& images_path, const std::string& labels_path) {
+  check_idx_file(images_path, kImagesMagic, 3, "images");
+  check_idx_file(labels_path, kLabelsMagic, 1, "labels");
   return decode_mnist(read_binary_file(images_path, "mnist"), read_binary_file(labels_path, "mnist"),
                       images_path, labels_path);
 }
@@ -138,6 +162,9 @@ void write_mnist(const ImageDataset& data, const std::string& images_path, const
   if (data.channels != 1 || data.height < 1 || data.height > kMaxSide || data.width < 1 || data.width > kMaxSide)
     fail("write_mnist: idx images have one channel and sides 1.." + std::to_string(kMaxSide) + ", got " +
          std::to_string(data.channels) + "x" + std::to_string(data.height) + "x" + std::to_string(data.width));
+  if (data.size() > int64_t{UINT32_MAX})  // the header's count is a u32
+    fail("write_mnist: idx holds at most " + std::to_string(UINT32_MAX) + " images, got " +
+         std::to_string(data.size()));
   if (static_cast<int64_t>(data.pixels.size()) != data.size() * data.image_bytes())
     fail("write_mnist: " + std::to_string(data.size()) + " labels but " + std::to_string(data.pixels.size()) +
          " pixel bytes");

@@ -274,6 +274,52 @@ TEST_CASE("checkpoint refuses absurd sizes in a well-sealed file without allocat
   refused(b, "missing");
 }
 
+// A 64 GiB file (sparse: no disk, no memory) was read whole before its magic was checked. The
+// header is read first and checked against the file's size: a file that is no checkpoint, or whose
+// size is not the one its header states, is refused after one small read.
+TEST_CASE("checkpoint reads the header and checks it against the file's size first", "[checkpoint]") {
+  TempDir dir;
+  const uintmax_t huge = uintmax_t{64} << 30;
+  const std::string path = dir.file("huge.ckpt");
+  NamedTensors dest = {{"w", Tensor::zeros({2, 3})}};
+
+  write_bytes(path, {'n', 'o', 't', ' ', 'a', ' ', 'c', 'k', 'p', 't'});
+  fs::resize_file(path, huge);
+  CHECK_THROWS_WITH(load_checkpoint(path, dest), Contains(path) && Contains("bad magic"));
+  CHECK_THROWS_WITH(read_checkpoint_metadata(path), Contains(path) && Contains("bad magic"));
+
+  std::vector<uint8_t> header = {'G', 'L', 'I', 'M', 'P', 'S', 'E', 'C'};
+  header.resize(20);
+  put_u32(header, 8, 1);
+  put_u64(header, 12, 1000);  // the size it states
+  write_bytes(path, header);
+  fs::resize_file(path, huge);
+  CHECK_THROWS_WITH(load_checkpoint(path, dest), Contains(path) && Contains("corrupt: 68719476736 bytes, the header says 1000"));
+  put_u32(header, 8, 7);
+  write_bytes(path, header);
+  fs::resize_file(path, huge);
+  CHECK_THROWS_WITH(load_checkpoint(path, dest), Contains(path) && Contains("unknown format version 7"));
+}
+
+// A checkpoint's metadata edited under a valid checksum gave "stoll" or "map::at": each read names
+// the key, the file and what it expected.
+TEST_CASE("checkpoint metadata reads name the key, the file and what was expected", "[checkpoint]") {
+  const Metadata meta = {{"model", "resnet20"}, {"step", "12"}, {"epoch", "x"}, {"batch_in_epoch", "-1"},
+                         {"big", "99999999999999999999"}, {"spaced", " 5"}, {"tail", "5x"}, {"empty", ""}};
+  CHECK(metadata_text(meta, "model", "a.ckpt") == "resnet20");
+  CHECK(metadata_int(meta, "step", "a.ckpt") == 12);
+  CHECK_THROWS_WITH(metadata_text(meta, "seed", "a.ckpt"), Contains("checkpoint 'a.ckpt'") && Contains("no metadata entry 'seed'"));
+  CHECK_THROWS_WITH(metadata_int(meta, "seed", "a.ckpt"), Contains("a.ckpt") && Contains("'seed'"));
+  for (const char* key : {"epoch", "batch_in_epoch", "big", "spaced", "tail", "empty"}) {
+    INFO(key);
+    CHECK_THROWS_WITH(metadata_int(meta, key, "a.ckpt"),
+                      Contains("checkpoint 'a.ckpt'") && Contains(std::string("metadata '") + key + "' is '" + meta.at(key) + "'") &&
+                          Contains("expected a whole number from 0 to 9223372036854775807"));
+  }
+  CHECK_THROWS_WITH(metadata_int(meta, "step", "a.ckpt", 0, 10), Contains("metadata 'step' is '12', expected a whole number from 0 to 10"));
+  CHECK(metadata_int(meta, "batch_in_epoch", "a.ckpt", -5, 5) == -1);
+}
+
 TEST_CASE("checkpoint parser survives random corruption", "[checkpoint]") {
   // A small fuzzer: random byte flips and cuts, half of them resealed (size and checksum fixed)
   // so that the structural checks behind the checksum are reached too. Every load must either

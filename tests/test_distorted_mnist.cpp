@@ -218,3 +218,141 @@ TEST_CASE("distorted mnist: pose_after_transform reads the digit's pose in a tra
     CHECK(larger.centre_dx == Approx(0).margin(1e-4));
   }
 }
+
+// ---- pinned outputs: the generators' bytes for fixed seeds, so a change shows ----
+
+namespace {
+
+// 64-bit FNV-1a over bytes, continued from h.
+uint64_t fnv1a(const uint8_t* bytes, size_t n, uint64_t h = 0xcbf29ce484222325ull) {
+  for (size_t i = 0; i < n; i++) h = (h ^ bytes[i]) * 0x100000001b3ull;
+  return h;
+}
+
+uint64_t hash_placement(const DigitPlacement& p, uint64_t h) {
+  for (double v : {p.angle_degrees, p.scale, p.centre_x, p.centre_y}) h = fnv1a(reinterpret_cast<const uint8_t*>(&v), 8, h);
+  for (int64_t v : {p.left, p.top}) h = fnv1a(reinterpret_cast<const uint8_t*>(&v), 8, h);
+  return h;
+}
+
+// The synthetic digit and four of random bytes (of the Rng's raw output, which no generator change touches).
+std::vector<Image> pinned_digits() {
+  std::vector<Image> digits{synthetic_digit()};
+  Rng rng(99);
+  for (int k = 0; k < 4; k++) {
+    Image digit(mnist_side * mnist_side);
+    for (uint8_t& v : digit) v = static_cast<uint8_t>(rng.next_u64() >> 56);
+    digits.push_back(digit);
+  }
+  return digits;
+}
+
+}  // namespace
+
+// rts_digit, upright_rts and rotated_digit must keep their output bit for bit (train_stn's RTS
+// runs and bench/train_stn_torch.py's digits depend on it): a hash of their canvases and records
+// over 5 digits and 20 seeds, taken before the translated/cluttered generators were merged.
+// The bytes depend on one build setting: GCC and clang fuse a * b + c into one FMA instruction
+// (one rounding instead of two) when the CPU has it, i.e. under -march=native (GLIMPSE_NATIVE)
+// with optimisation, and a sample can then round to the other byte. So each hash has two pinned
+// values: without FMA (-O0, or a build without -march=native) and with it (the default Release).
+TEST_CASE("distorted mnist: RTS and rotated outputs are pinned", "[data]") {
+  uint64_t rts = 0xcbf29ce484222325ull, rotated = rts;
+  for (const Image& digit : pinned_digits()) {
+    for (uint64_t seed = 1; seed <= 20; seed++) {
+      Rng rng(seed);
+      Image canvas(rts_side * rts_side), upright(rts_side * rts_side), turned(mnist_side * mnist_side);
+      DigitPlacement drawn = rts_digit(digit.data(), rng, canvas.data());
+      upright_rts(canvas.data(), drawn, upright.data());
+      rts = hash_placement(drawn, fnv1a(upright.data(), upright.size(), fnv1a(canvas.data(), canvas.size(), rts)));
+      DigitPlacement turn = rotated_digit(digit.data(), rng, turned.data());
+      rotated = hash_placement(turn, fnv1a(turned.data(), turned.size(), rotated));
+    }
+  }
+  CHECK((rts == 0x34ceb285dda69ec6ull || rts == 0x9b1ff6fb1175a097ull));
+  CHECK((rotated == 0x394ae93a88aaf946ull || rotated == 0x2957a891a65d4da2ull));
+}
+
+namespace {
+
+ImageDataset pinned_set() {
+  ImageDataset digits{.channels = 1, .height = mnist_side, .width = mnist_side, .pixels = {}, .labels = {3, 1, 4, 1, 5},
+                      .class_names = {}};
+  for (const Image& digit : pinned_digits()) digits.pixels.insert(digits.pixels.end(), digit.begin(), digit.end());
+  for (int c = 0; c < 10; c++) digits.class_names.push_back(std::to_string(c));
+  return digits;
+}
+
+}  // namespace
+
+// train_ram and train_stn drew cluttered MNIST with two copies of the algorithm (train_stn's could
+// cut clutter from the digit shown); both now call translated_mnist / cluttered_mnist, which keep
+// train_ram's: its bytes are pinned by hashes taken from train_ram's distorted() before the move
+// (seeds 1..20 over the 5 digits above; integer arithmetic only, the same in every build).
+TEST_CASE("distorted mnist: translated and cluttered sets are train_ram's, byte for byte", "[data]") {
+  const ImageDataset digits = pinned_set();
+  uint64_t translated = 0xcbf29ce484222325ull, cluttered = translated;
+  for (uint64_t seed = 1; seed <= 20; seed++) {
+    Rng a(seed), b(seed);
+    ImageDataset t = translated_mnist(digits, a, "digits"), c = cluttered_mnist(digits, b, "digits");
+    CHECK(t.labels == digits.labels);
+    CHECK(c.class_names == digits.class_names);
+    CHECK(t.height == translated_side);
+    CHECK(c.width == translated_side);
+    translated = fnv1a(t.pixels.data(), t.pixels.size(), translated);
+    cluttered = fnv1a(c.pixels.data(), c.pixels.size(), cluttered);
+  }
+  CHECK(translated == 0x685a6cad18f52f05ull);
+  CHECK(cluttered == 0x494aab08180fd137ull);
+}
+
+TEST_CASE("distorted mnist: clutter comes from the other digits only", "[data]") {
+  // two digits: a blank one and one full of 77s; the blank one's canvas gets 77s, the other none
+  // but its own (which are all 77: the fragments of the blank one add nothing)
+  ImageDataset digits{.channels = 1, .height = mnist_side, .width = mnist_side, .pixels = {}, .labels = {0, 1},
+                      .class_names = {"blank", "full"}};
+  digits.pixels.assign(mnist_side * mnist_side, 0);
+  digits.pixels.resize(2 * mnist_side * mnist_side, 77);
+  for (uint64_t seed = 1; seed <= 10; seed++) {
+    Rng rng(seed);
+    ImageDataset out = cluttered_mnist(digits, rng, "digits");
+    const uint8_t* blank = out.image(0);
+    CHECK(std::count(blank, blank + out.image_bytes(), 77) > 0);  // clutter from the full digit
+    const uint8_t* full = out.image(1);
+    CHECK(std::count(full, full + out.image_bytes(), 77) == mnist_side * mnist_side);  // only its own ink
+  }
+}
+
+// train_ram --dataset cluttered on a one-image test set died of SIGFPE: Rng::randint(0) computed
+// x % 0. A set of one digit has no other digit to cut clutter from: an error that says so; and an
+// empty range is an error in randint itself.
+TEST_CASE("distorted mnist: a set too small for clutter is refused, not a crash", "[data]") {
+  ImageDataset one = subset(pinned_set(), 0, 1), none = subset(pinned_set(), 0, 0);
+  Rng rng(1);
+  CHECK_THROWS_WITH(cluttered_mnist(one, rng, "the test digits"),
+                    Catch::Contains("the test digits: cluttered MNIST cuts its clutter from digits other than the one "
+                                    "shown, so it needs at least 2 digits; the set has 1"));
+  CHECK(translated_mnist(one, rng, "the test digits").size() == 1);  // needs no other digit
+  CHECK(cluttered_mnist(none, rng, "the test digits").size() == 0);
+  CHECK(cluttered_mnist(subset(pinned_set(), 0, 2), rng, "digits").size() == 2);
+  CHECK_THROWS_WITH(rng.randint(0), Catch::Contains("Rng::randint: no integer in the empty range [0, 0)"));
+  CHECK_THROWS_WITH(rng.randint(-3), Catch::Contains("[0, -3)"));
+}
+
+// The generators read 28x28 digits: a 20x20 set was read past its end and trained on garbage with
+// exit 0, a 42x42 one cut without a word. Any other size (or channel count) is refused, named.
+TEST_CASE("distorted mnist: digits that are not 1x28x28 are refused with their size", "[data]") {
+  for (auto [channels, side] : {std::pair<int64_t, int64_t>{1, 20}, {1, 42}, {3, 28}}) {
+    ImageDataset digits{.channels = channels, .height = side, .width = side, .pixels = {}, .labels = {0, 1, 2},
+                        .class_names = {"0", "1", "2"}};
+    digits.pixels.assign(static_cast<size_t>(3 * digits.image_bytes()), 9);
+    const std::string size = std::to_string(channels) + "x" + std::to_string(side) + "x" + std::to_string(side);
+    INFO(size);
+    Rng rng(1);
+    for (auto generate : {translated_mnist, cluttered_mnist})
+      CHECK_THROWS_WITH(generate(digits, rng, "the training digits"),
+                        Catch::Contains("the training digits: the digits are " + size) && Catch::Contains("take 1x28x28"));
+    CHECK_THROWS_WITH(check_mnist_digits(digits, "rts"), Catch::Contains("rts: the digits are " + size));
+  }
+  CHECK_NOTHROW(check_mnist_digits(pinned_set(), "rts"));
+}

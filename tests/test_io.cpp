@@ -359,6 +359,101 @@ TEST_CASE("gunzip rejects corrupt and truncated gzip", "[data][gzip]") {
   }
 }
 
+// A gzip'd file of 2^31 bytes (2 GB of zeros: a ~2 MB .gz) made gunzip wrap the inflated length
+// to a negative int and check the CRC of "that many" bytes, far past its buffer (SIGSEGV in every
+// MNIST trainer). gunzip now decides on the trailer's ISIZE before inflating: 2^31 - 1 bytes is
+// the most it holds, 2^31 is refused. Such a file is this one: its ISIZE says 2^31 and its deflate
+// stream is long enough to hold that (a byte of deflate inflates to at most 1032); the stream
+// itself is junk, inflated only where the size passes (and then refused as corrupt). Data longer
+// than 2^32 (ISIZE wrapped) stops stb at 2^31 bytes and gets the same refusal.
+TEST_CASE("gunzip refuses data of 2^31 bytes or more, naming the file", "[data][gzip]") {
+  auto gzip_claiming = [](uint32_t isize) {
+    const uint8_t header[] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3};
+    const size_t deflate = (size_t{1} << 31) / 1032 + 1;
+    std::vector<uint8_t> gz(sizeof header + deflate + 8, 0xFF);  // 0xFF: a final block of the invalid type 3
+    std::copy(std::begin(header), std::end(header), gz.begin());
+    uint8_t* trailer = gz.data() + sizeof header + deflate;
+    for (int b = 0; b < 4; b++) trailer[b] = 0;  // CRC-32, never reached
+    for (int b = 0; b < 4; b++) trailer[4 + b] = static_cast<uint8_t>(isize >> (8 * b));
+    return gz;
+  };
+  REQUIRE(gunzip_max_bytes == 2147483647);
+  CHECK_THROWS_WITH(gunzip(gzip_claiming(uint32_t{1} << 31), "big.gz"),
+                    Contains("big.gz: gzip data inflates to 2147483648 bytes") && Contains("more than the 2147483647"));
+  CHECK_THROWS_WITH(gunzip(gzip_claiming(0x80000001), "big.gz"), Contains("inflates to 2147483649 bytes"));
+  CHECK_THROWS_WITH(gunzip(gzip_claiming((uint32_t{1} << 31) - 1), "big.gz"),
+                    Contains("big.gz: gzip data is corrupt"));  // the size passes; the junk does not inflate
+
+  // through the MNIST loader, the message names the file
+  TempDir tmp;
+  write_file(tmp / "train-labels-idx1-ubyte.gz", gzip_claiming(uint32_t{1} << 31));
+  CHECK_THROWS_WITH(load_mnist(kSampleDir + "/mnist/t10k-images-idx3-ubyte.gz", tmp / "train-labels-idx1-ubyte.gz"),
+                    Contains("mnist: '" + tmp / "train-labels-idx1-ubyte.gz" + "': gzip data inflates to 2147483648"));
+}
+
+// A file whose header or size is wrong is refused after reading its first bytes, not the whole of
+// it: sparse files of 64 GiB (no disk, no memory) that a reader reading first would choke on.
+TEST_CASE("loaders check a huge file's header against its size before reading it", "[data]") {
+  TempDir tmp;
+  const uintmax_t huge = uintmax_t{64} << 30;
+  auto sparse_file = [&](const std::string& name, const std::vector<uint8_t>& head, uintmax_t size) {
+    write_file(tmp / name, head);
+    fs::resize_file(tmp / name, size);
+    return tmp / name;
+  };
+  const std::string labels = kSampleDir + "/mnist/t10k-labels-idx1-ubyte.gz";
+  // idx: a wrong magic, and a right one whose dimensions do not match the file's size
+  std::string not_idx = sparse_file("not_idx", {1, 2, 3, 4}, huge);
+  CHECK_THROWS_WITH(load_mnist(not_idx, labels), Contains(not_idx) && Contains("magic number 0x01020304"));
+  std::string wrong_size = sparse_file("wrong_size", idx_images(10, 28, 28, 0), huge);
+  CHECK_THROWS_WITH(load_mnist(wrong_size, labels), Contains(wrong_size) && Contains("68719468880 bytes after the 10 images"));
+  // a gzip file larger than gunzip reads
+  std::string big_gz = sparse_file("big.gz", {0x1f, 0x8b, 8, 0}, uintmax_t{3} << 30);
+  CHECK_THROWS_WITH(load_mnist(big_gz, labels), Contains(big_gz) && Contains("gzip file of 3221225472 bytes"));
+  // CIFAR-10: not a whole number of records
+  std::string batch = sparse_file("data_batch_1.bin", {}, huge);
+  CHECK_THROWS_WITH(load_cifar10_binary({batch}), Contains(batch) && Contains("not a whole number of 3073-byte records"));
+  // CIFAR-10's list of class names
+  fs::create_directories(tmp / "cifar");
+  write_file(tmp / "cifar/data_batch_1.bin", std::vector<uint8_t>(3073, 0));
+  std::string names = sparse_file("cifar/batches.meta.txt", {'c', 'a', 't', '\n'}, huge);
+  CHECK_THROWS_WITH(load_cifar10_dir(tmp / "cifar", true), Contains(names) && Contains("is 68719476736 bytes"));
+  // an image file larger than stb reads
+  fs::create_directories(tmp / "folder/a_class");
+  std::string image = sparse_file("folder/a_class/0.png", {0x89, 'P', 'N', 'G'}, uintmax_t{3} << 30);
+  CHECK_THROWS_WITH(load_image_folder(tmp / "folder", 3), Contains(image) && Contains("is 3221225472 bytes, more than"));
+}
+
+// A CIFAR-10 image folder whose test/ lacked a class read without a word, every test label after
+// the missing class shifted by one (test accuracy 0.0000): the loader compares the class folders
+// of train/ and test/ whichever it reads, and names the class and both folders.
+TEST_CASE("cifar10 image folders: train/ and test/ must hold the same classes", "[data][cifar10]") {
+  TempDir tmp;
+  Image pixel{.height = 32, .width = 32, .channels = 3, .pixels = std::vector<uint8_t>(3072, 50)};
+  for (const char* split : {"train", "test"})
+    for (const char* name : {"bird", "cat", "dog"}) {
+      fs::create_directories(tmp.path / split / name);
+      write_png(pixel, (tmp.path / split / name / "0.png").string());
+    }
+  CHECK(load_cifar10_dir(tmp.path.string(), false).labels == std::vector<int64_t>{0, 1, 2});
+
+  const std::string train = tmp / "train", test = tmp / "test";
+  fs::remove_all(tmp.path / "test" / "cat");
+  for (bool is_train : {true, false}) {
+    INFO("train " << is_train);
+    CHECK_THROWS_WITH(load_cifar10_dir(tmp.path.string(), is_train),
+                      Contains("class folder 'cat' is in '" + train + "' but not in '" + test + "'"));
+  }
+  fs::create_directories(tmp.path / "test" / "cat");  // an empty class folder still counts
+  fs::create_directories(tmp.path / "test" / "emu");
+  CHECK_THROWS_WITH(load_cifar10_dir(tmp.path.string(), true),
+                    Contains("class folder 'emu' is in '" + test + "' but not in '" + train + "'"));
+  std::vector<std::string> a = {"cat", "dog"}, b = {"cat"};
+  CHECK_THROWS_WITH(check_same_classes("x/train", a, "x/test", b),
+                    Contains("'dog' is in 'x/train' but not in 'x/test'") && Contains("shift every label"));
+  CHECK_NOTHROW(check_same_classes("x/train", a, "x/test", a));
+}
+
 TEST_CASE("cifar10 loader rejects bad files", "[data][cifar10]") {
   TempDir tmp;
   const std::string path = tmp / "data_batch_1.bin";

@@ -96,13 +96,6 @@ static void check_resume_ema(const std::string& path, double ema_decay) {
          decay_text(ema_decay) + "; resume with the same --ema");
 }
 
-static int64_t metadata_int(const std::map<std::string, std::string>& meta, const std::string& key,
-                            const std::string& path) {
-  auto it = meta.find(key);
-  if (it == meta.end()) fail("checkpoint '" + path + "' has no '" + key + "' entry: not written by a trainer");
-  return std::stoll(it->second);
-}
-
 [[noreturn]] static void non_finite(const char* what, double value, int64_t step, int64_t epoch) {
   fail(std::string("training stopped: the ") + what + " is " + std::to_string(value) + " at step " +
        std::to_string(step) + " (epoch " + std::to_string(epoch + 1) +
@@ -151,11 +144,11 @@ TrainResult train_classifier(ClassifierTraining& run, const CommonFlags& flags) 
   if (!flags.resume.empty()) {
     check_resume_ema(flags.resume, run.ema_decay);
     auto meta = load_checkpoint(flags.resume, state);
-    if (meta["model"] != run.model_name)
-      fail("--resume " + flags.resume + ": the checkpoint holds model '" + meta["model"] + "', not '" +
-           run.model_name + "'");
+    const std::string& model = metadata_text(meta, "model", flags.resume);
+    if (model != run.model_name)
+      fail("--resume " + flags.resume + ": the checkpoint holds model '" + model + "', not '" + run.model_name + "'");
     epoch = metadata_int(meta, "epoch", flags.resume);
-    skip_batches = metadata_int(meta, "batch_in_epoch", flags.resume);
+    skip_batches = metadata_int(meta, "batch_in_epoch", flags.resume, 0, steps_per_epoch);
     step = metadata_int(meta, "step", flags.resume);
     if (!flags.quiet)
       std::printf("resumed from %s: epoch %lld, step %lld\n", flags.resume.c_str(), static_cast<long long>(epoch + 1),

@@ -148,6 +148,11 @@ void Flags::parse(int argc, char** argv) {
     if (!has_value) {
       if (i + 1 >= argc) usage_error("--" + name + " needs a value");
       value = argv[++i];
+      // "--save --quiet" would write a file named --quiet: the value forgotten, the flag swallowed.
+      // (A negative number starts with one dash, so numeric flags take one as they are.)
+      if (value.starts_with("--"))
+        usage_error("--" + name + " needs a value, but the next argument '" + value + "' is a flag (for a value that " +
+                    "starts with --, write --" + name + "=" + value + ")");
     }
     set_value(*flag, value);
   }

@@ -27,7 +27,9 @@ class Flags {
                           const std::vector<std::string>& choices, const std::string& help);
   bool& add_bool(const std::string& name, const std::string& help);  // --name sets it; default false
 
-  void parse(int argc, char** argv);  // --name value, --name=value
+  // --name value, --name=value; a separate value may not start with -- (it would be a flag
+  // swallowed: "--save --quiet"); --name=--value gives one that does.
+  void parse(int argc, char** argv);
   bool was_given(const std::string& name) const;
   std::string help_text() const;
   // Prints "program: message" and the usage hint to stderr, then exits with status 2.
