@@ -108,6 +108,7 @@ Tensor gaussian_log_prob(const Tensor& sample, const Tensor& mean, real sigma); 
 // CCNet: each position's query against the keys of its column (itself skipped) and its row
 Tensor criss_cross_logits(const Tensor& Q, const Tensor& K);  // (N,C,H,W) x2 -> (N,H,W,H+W-1)
 Tensor criss_cross_sum(const Tensor& A, const Tensor& V);     // weights (N,H,W,H+W-1), values (N,C,H,W) -> (N,C,H,W)
+int64_t criss_cross_key(int64_t u, int64_t t, int64_t H, int64_t W);  // the flat index of key t of position u = i*W + j
 // attention-augmented convolution: q_i . (rel_w[x_j - x_i] + rel_h[y_j - y_i]) for every pair of pixels
 Tensor relative_logits(const Tensor& q, const Tensor& rel_w, const Tensor& rel_h);  // (B,D,H,W), (2W-1,D), (2H-1,D) -> (B,HW,HW)
 

@@ -53,12 +53,6 @@ MapColumn query_row(const Tensor& A, int64_t query, int64_t qh, int64_t qw, int6
           .h = kh, .w = kw, .query = query, .qh = qh, .qw = qw};
 }
 
-// The key position (row, col) of criss-cross weight t of position (i, j): its column without
-// itself, then its row (the order of engine/ops/criss_cross.cpp).
-int64_t cross_key(int64_t i, int64_t j, int64_t t, int64_t H, int64_t W) {
-  return t < H - 1 ? (t < i ? t : t + 1) * W + j : i * W + (t - (H - 1));
-}
-
 // CCNet's weights of query u spread over the H x W map: after one pass (A1), or after both
 // composed, sum over w in cross(u) of A2[u, w] A1[w, v] (how the second pass reaches every v).
 MapColumn criss_cross_reach(const Tensor& A1, const Tensor& A2, int64_t u, bool both_passes) {
@@ -69,12 +63,12 @@ MapColumn criss_cross_reach(const Tensor& A1, const Tensor& A2, int64_t u, bool 
                 const real* a1 = A1.data() + i * H * W * T;
                 const real* a2 = A2.data() + i * H * W * T;
                 for (int64_t t = 0; t < T; t++) {
-                  const int64_t w = cross_key(u / W, u % W, t, H, W);
+                  const int64_t w = criss_cross_key(u, t, H, W);
                   if (!both_passes) {
                     map[static_cast<size_t>(w)] += a1[u * T + t];
                     continue;
                   }
-                  for (int64_t s = 0; s < T; s++) map[static_cast<size_t>(cross_key(w / W, w % W, s, H, W))] += a2[u * T + t] * a1[w * T + s];
+                  for (int64_t s = 0; s < T; s++) map[static_cast<size_t>(criss_cross_key(w, s, H, W))] += a2[u * T + t] * a1[w * T + s];
                 }
                 return map;
               },

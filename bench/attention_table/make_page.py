@@ -21,7 +21,6 @@ import math
 import os
 import re
 import statistics
-import subprocess
 
 EPOCHS = 20
 ORDER = ["resnet20", "se_resnet20", "cbam_resnet20", "eca_resnet20", "gc_resnet20", "nl_resnet20",

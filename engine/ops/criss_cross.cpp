@@ -24,6 +24,7 @@
 // Here the loops read as Eq. 1 and 2, and at CCNet's size in cc_resnet20 (8x8 positions, 15 keys
 // each) they cost little next to the convolutions.
 #include <string>
+#include <vector>
 
 #include "engine/ops.h"
 #include "engine/parallel.h"
@@ -35,10 +36,12 @@ namespace {
 struct CrissCross {
   int64_t N, C, H, W;
   int64_t keys() const { return H + W - 1; }
-  // the flat index (row * W + col) of key t of position (i, j)
-  int64_t key(int64_t i, int64_t j, int64_t t) const {
-    if (t < H - 1) return (t < i ? t : t + 1) * W + j;  // the column, u itself skipped
-    return i * W + (t - (H - 1));                       // the row
+  // key[u * T + t]: the flat index of key t of position u, worked out once per call
+  std::vector<int64_t> key_table() const {
+    std::vector<int64_t> key(static_cast<size_t>(H * W * keys()));
+    for (int64_t u = 0; u < H * W; u++)
+      for (int64_t t = 0; t < keys(); t++) key[static_cast<size_t>(u * keys() + t)] = criss_cross_key(u, t, H, W);
+    return key;
   }
 };
 
@@ -46,11 +49,12 @@ struct CrissCross {
 
 void criss_cross_logits_forward(real* E, const real* Q, const real* K, const CrissCross& s) {
   const int64_t HW = s.H * s.W, T = s.keys();
+  const std::vector<int64_t> key = s.key_table();
   parallel_for(s.N, 1, [&](int64_t n0, int64_t n1) {
     for (int64_t n = n0; n < n1; n++)
       for (int64_t u = 0; u < HW; u++)
         for (int64_t t = 0; t < T; t++) {
-          const int64_t v = s.key(u / s.W, u % s.W, t);
+          const int64_t v = key[static_cast<size_t>(u * T + t)];
           real e = 0;
           for (int64_t c = 0; c < s.C; c++) e += Q[(n * s.C + c) * HW + u] * K[(n * s.C + c) * HW + v];
           E[(n * HW + u) * T + t] = e;
@@ -60,11 +64,12 @@ void criss_cross_logits_forward(real* E, const real* Q, const real* K, const Cri
 
 void criss_cross_logits_backward(real* dQ, real* dK, const real* dE, const real* Q, const real* K, const CrissCross& s) {
   const int64_t HW = s.H * s.W, T = s.keys();
+  const std::vector<int64_t> key = s.key_table();
   parallel_for(s.N, 1, [&](int64_t n0, int64_t n1) {
     for (int64_t n = n0; n < n1; n++)
       for (int64_t u = 0; u < HW; u++)
         for (int64_t t = 0; t < T; t++) {
-          const int64_t v = s.key(u / s.W, u % s.W, t);
+          const int64_t v = key[static_cast<size_t>(u * T + t)];
           const real g = dE[(n * HW + u) * T + t];
           for (int64_t c = 0; c < s.C; c++) {
             if (dQ) dQ[(n * s.C + c) * HW + u] += g * K[(n * s.C + c) * HW + v];
@@ -76,13 +81,14 @@ void criss_cross_logits_backward(real* dQ, real* dK, const real* dE, const real*
 
 void criss_cross_sum_forward(real* out, const real* A, const real* V, const CrissCross& s) {
   const int64_t HW = s.H * s.W, T = s.keys();
+  const std::vector<int64_t> key = s.key_table();
   parallel_for(s.N, 1, [&](int64_t n0, int64_t n1) {
     for (int64_t n = n0; n < n1; n++)
       for (int64_t c = 0; c < s.C; c++)
         for (int64_t u = 0; u < HW; u++) {
           real total = 0;
           for (int64_t t = 0; t < T; t++)
-            total += A[(n * HW + u) * T + t] * V[(n * s.C + c) * HW + s.key(u / s.W, u % s.W, t)];
+            total += A[(n * HW + u) * T + t] * V[(n * s.C + c) * HW + key[static_cast<size_t>(u * T + t)]];
           out[(n * s.C + c) * HW + u] = total;
         }
   });
@@ -90,13 +96,14 @@ void criss_cross_sum_forward(real* out, const real* A, const real* V, const Cris
 
 void criss_cross_sum_backward(real* dA, real* dV, const real* dout, const real* A, const real* V, const CrissCross& s) {
   const int64_t HW = s.H * s.W, T = s.keys();
+  const std::vector<int64_t> key = s.key_table();
   parallel_for(s.N, 1, [&](int64_t n0, int64_t n1) {
     for (int64_t n = n0; n < n1; n++)
       for (int64_t c = 0; c < s.C; c++)
         for (int64_t u = 0; u < HW; u++) {
           const real g = dout[(n * s.C + c) * HW + u];
           for (int64_t t = 0; t < T; t++) {
-            const int64_t v = s.key(u / s.W, u % s.W, t);
+            const int64_t v = key[static_cast<size_t>(u * T + t)];
             if (dA) dA[(n * HW + u) * T + t] += g * V[(n * s.C + c) * HW + v];
             if (dV) dV[(n * s.C + c) * HW + v] += A[(n * HW + u) * T + t] * g;
           }
@@ -127,6 +134,12 @@ struct CrissCrossSumBackward : Node {
 };
 
 }  // namespace
+
+int64_t criss_cross_key(int64_t u, int64_t t, int64_t H, int64_t W) {
+  const int64_t i = u / W, j = u % W;
+  if (t < H - 1) return (t < i ? t : t + 1) * W + j;  // the column, u itself skipped
+  return i * W + (t - (H - 1));                       // the row
+}
 
 Tensor criss_cross_logits(const Tensor& Q, const Tensor& K) {
   if (Q.dim() != 4 || Q.shape() != K.shape())
