@@ -88,8 +88,10 @@ int main(int argc, char** argv) {
   Flags flags("train_cifar", "Trains a CIFAR-10 model of the zoo and reports its test accuracy.");
   std::string& model_name = flags.add_choice("model", "resnet20", cifar_model_names(), "the model to train");
   int64_t& width = flags.add_int("width", 16, "attention56 only: the base width w (channels 4w/8w/16w)", 1, 256);
-  CommonFlags common = add_common_flags(flags, {.epochs = 50, .batch = 128, .lr = 0.1});
-  double& ema_decay = add_ema_flag(flags);
+  TrainingFlags common{.epochs = 50, .batch = 128, .lr = 0.1};
+  declare_training_flags(flags, common);
+  double ema_decay = 0;
+  declare_ema_flag(flags, ema_decay);
   double& momentum = flags.add_real("momentum", 0.9, "SGD momentum", 0, 1);
   double& weight_decay = flags.add_real("weight-decay", 5e-4, "L2 weight decay", 0, 1);
   double& warmup_epochs = flags.add_real("warmup-epochs", 1, "epochs of linear learning-rate warm-up", 0, 1000);
@@ -101,9 +103,10 @@ int main(int argc, char** argv) {
   if (!visualize.empty() && !draws_attention(model_name))
     flags.usage_error("--visualize draws the attention of the attention models (train/attention_pictures.h), not " +
                       model_name);
+  check_output_paths(flags, common, {{"visualize", visualize}});
 
   try {
-    apply_common_flags(common, "train_cifar");
+    apply_training_flags(common, "train_cifar");
     Rng rng(static_cast<uint64_t>(common.seed));
     std::shared_ptr<Module> model = create_model(model_name, rng, {.width = width});
     DataLocation data = find_data(common.data, "cifar10", common.quiet);
@@ -133,11 +136,10 @@ int main(int argc, char** argv) {
     ClassifierTraining run{.model_name = model_name, .model = model.get(), .train_loader = &train_loader,
                            .test_loader = &test_loader, .optimizer = &optimizer,
                            .lr_at = [&](int64_t step) { return static_cast<double>(schedule.lr_at(step)); },
-                           .ema_decay = ema_decay,
-                           .before_final_line = [&] {
-                             if (!visualize.empty()) write_attention_picture(*model, model_name, test_set, mean, stddev, visualize);
-                           }};
-    train_classifier(run, common);
+                           .ema_decay = ema_decay};
+    TrainResult result = train_classifier(run, common);
+    if (!visualize.empty()) write_attention_picture(*model, model_name, test_set, mean, stddev, visualize);
+    print_final_line(result);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "train_cifar: %s\n", e.what());
     return 1;

@@ -29,10 +29,12 @@
 #include "models/dasnet.h"
 #include "optim/schedule.h"
 #include "optim/sgd.h"
+#include "train/checkpointer.h"
 #include "train/classifier.h"
 #include "train/data_paths.h"
 #include "train/metrics_log.h"
-#include "train/plot.h"
+#include "train/step.h"
+#include "train/stop_signals.h"
 
 using namespace glimpse;
 
@@ -60,21 +62,25 @@ int main(int argc, char** argv) {
   std::string& base_path = flags.add_string("base", "", "resnet20 checkpoint from train_cifar (none: train one first; "
                                                         "not needed with --resume)");
   int64_t& base_epochs = flags.add_int("base-epochs", 3, "without --base: epochs of the base's training", 1, 1000);
-  CommonFlags common = add_common_flags(flags, {.epochs = 2, .batch = 32, .lr = 1,
-                                                .epochs_help = "rounds of --generations generations and a test evaluation",
-                                                .batch_help = "training images that score each generation",
-                                                .lr_help = "SNES's learning rate of the mean, eta_mu"});
+  TrainingFlags common{.epochs = 2, .batch = 32, .lr = 1};
+  declare_training_flags(flags, common,
+                         {.epochs = "rounds of --generations generations and a test evaluation",
+                          .batch = "training images that score each generation",
+                          .lr = "SNES's learning rate of the mean, eta_mu"});
   int64_t& population = flags.add_int("population", 8, "SNES population p (even: mirrored sampling)", 2, 1000);
   int64_t& generations = flags.add_int("generations", 25, "generations per epoch", 1, 1000000);
   int64_t& passes = flags.add_int("passes", 5, "passes T over each image", 1, 100);
   double& sigma0 = flags.add_real("sigma", 0.005, "initial SNES standard deviation of every theta entry", 1e-30, 10);
   flags.parse(argc, argv);
   if (!(common.lr > 0)) flags.usage_error("--lr 0: SNES's eta_mu must be above 0");  // 0 is the only value below
+  if (!common.resume.empty() && !base_path.empty())
+    flags.usage_error("--base with --resume: the checkpoint holds the base it was trained on; drop --base");
+  check_output_paths(flags, common);
 
   try {
     using clock = std::chrono::steady_clock;
     auto started = clock::now();
-    apply_common_flags(common, "train_dasnet");
+    apply_training_flags(common, "train_dasnet");
     DataLocation data = find_data(common.data, "cifar10", common.quiet);
     ImageDataset train_set = load_cifar10_dir(data.dir, true);
     ImageDataset test_set = load_cifar10_dir(data.dir, false);
@@ -95,23 +101,27 @@ int main(int argc, char** argv) {
                .mirrored = population % 2 == 0, .seed = static_cast<uint64_t>(common.seed)});
 
     // A checkpoint holds the frozen base (so a resumed run needs neither --base nor a base run),
-    // theta = SNES's mean, and SNES's sigma; the metadata says how many generations are done.
-    // SNES's Rng is re-seeded from (seed, generation) before every generation and the batch of
-    // generation g is batch g of the loader's stream, so that is all a resumed run needs.
+    // theta = SNES's mean, and SNES's sigma; its position says how many generations are done
+    // (step) and where they stand in the epochs of --generations. SNES's Rng is re-seeded from
+    // (seed, generation) before every generation and the batch of generation g is batch g of the
+    // loader's stream, so that is all a resumed run needs.
     Tensor sigma = Tensor::empty({dasnet_gates, dasnet_gates});
+    std::copy(snes.sigma().begin(), snes.sigma().end(), sigma.data());
     std::vector<NamedTensor> state;
     for (auto& [name, t] : das.state()) state.push_back({"model." + name, t});
     state.push_back({"snes.sigma", sigma});
-    int64_t generation = 0;  // generations done
+    Checkpointer checkpoints(state,
+                             {{"model", "dasnet"}, {"seed", std::to_string(common.seed)},
+                              {"batch", std::to_string(common.batch)}, {"population", std::to_string(population)},
+                              {"passes", std::to_string(passes)}, {"generations", std::to_string(generations)}},
+                             common.save, common.save_every);
+    Position at;  // step: the generations done
     if (!common.resume.empty()) {
-      Metadata meta = load_checkpoint(common.resume, state);
-      const std::string& model = metadata_text(meta, "model", common.resume);
-      if (model != "dasnet") fail("--resume " + common.resume + ": holds model '" + model + "', not a dasnet checkpoint");
-      generation = metadata_int(meta, "step", common.resume);
-      snes.restore(das.theta.to_vector(), sigma.to_vector(), generation);
+      at = checkpoints.resume(common.resume, generations);
+      snes.restore(das.theta.to_vector(), sigma.to_vector(), at.step);
       if (!common.quiet)
         std::printf("resumed from %s: %lld generations done; the base comes from the checkpoint\n",
-                    common.resume.c_str(), static_cast<long long>(generation));
+                    common.resume.c_str(), static_cast<long long>(at.step));
     } else if (!base_path.empty()) {
       load_base(*base, base_path);
       if (!common.quiet) std::printf("base resnet20 from %s\n", base_path.c_str());
@@ -125,12 +135,8 @@ int main(int argc, char** argv) {
       SGD sgd(base->parameters(), {.lr = 0.1f, .momentum = 0.9f, .weight_decay = 5e-4f});
       int64_t total = base_epochs * base_loader.batches_per_epoch(), warmup = std::min<int64_t>(total / 2, base_loader.batches_per_epoch());
       WarmupLr schedule(warmup, std::make_shared<CosineLr>(0.1f, total - warmup));
-      std::string no_path, data_dir = common.data;
-      int64_t batch = 128, zero = 0;
-      double lr = 0.1;
-      CommonFlags base_flags{.data = data_dir, .epochs = base_epochs, .batch = batch, .lr = lr, .seed = common.seed,
-                             .threads = common.threads, .max_steps = zero, .save = no_path, .save_every = zero, .resume = no_path,
-                             .log = no_path, .plot = no_path, .quiet = common.quiet, .detect_anomaly = common.detect_anomaly};
+      TrainingFlags base_flags{.epochs = base_epochs, .batch = 128, .lr = 0.1, .data = common.data, .seed = common.seed,
+                               .threads = common.threads, .quiet = common.quiet, .detect_anomaly = common.detect_anomaly};
       ClassifierTraining run{.model_name = "resnet20", .model = base.get(), .train_loader = &base_loader,
                              .test_loader = &test_loader, .optimizer = &sgd,
                              .lr_at = [&](int64_t step) { return static_cast<double>(schedule.lr_at(step)); }};
@@ -143,12 +149,12 @@ int main(int argc, char** argv) {
     bool evaluated = false;
     try {  // say where: --detect-anomaly may stop a broken base here, before any generation
       frozen = evaluate_classifier(das, [&](const Tensor& x) { return base->forward(x); }, test_loader);
-      if (generation == 0) evaluation = evaluate_gated();
+      if (at.step == 0) evaluation = evaluate_gated();
     } catch (const Error& e) {
-      fail("training stopped before generation " + std::to_string(generation + 1) +
+      fail("training stopped before generation " + std::to_string(at.step + 1) +
            ", evaluating the frozen resnet20 on the test set: " + e.what());
     }
-    if (generation == 0) {
+    if (at.step == 0) {
       evaluated = true;
       std::printf("frozen resnet20: test acc %.2f%% | dasNet with theta = 0: test acc %.2f%% (the same net)\n",
                   100 * frozen.accuracy, 100 * evaluation.accuracy);
@@ -156,76 +162,72 @@ int main(int argc, char** argv) {
       std::printf("frozen resnet20: test acc %.2f%%\n", 100 * frozen.accuracy);
     }
 
-    auto save = [&] {
-      std::copy(snes.sigma().begin(), snes.sigma().end(), sigma.data());
-      save_checkpoint(common.save, state, {{"model", "dasnet"}, {"epoch", std::to_string(generation / generations)},
-                                           {"batch_in_epoch", std::to_string(generation % generations)},
-                                           {"step", std::to_string(generation)}, {"seed", std::to_string(common.seed)},
-                                           {"batch", std::to_string(common.batch)}});
-    };
-    int64_t total_generations = common.epochs * generations;
-    if (common.max_steps > 0) total_generations = std::min(total_generations, common.max_steps);
-    train_loader.start_epoch(generation / batches, generation % batches);  // generation g reads batch g of the stream
-    std::vector<EpochMetrics> history;
-    while (generation < total_generations) {
+    const int64_t total_generations = total_steps(common, generations);
+    train_loader.start_epoch(at.step / batches, at.step % batches);  // generation g reads batch g of the stream
+    MetricsLog metrics(common.log, common.plot, "dasnet");
+    StopSignals stop;
+    while (at.step < total_generations) {
       auto epoch_started = clock::now();
-      const int64_t epoch = generation / generations;
-      const int64_t epoch_end = std::min(total_generations, (epoch + 1) * generations);
+      const int64_t epoch_number = at.epoch + 1;
+      const int64_t epoch_end = std::min(total_generations, (at.epoch + 1) * generations);
       double fitness_sum = 0;
       int64_t done = 0;
-      for (; generation < epoch_end; done++) {
+      for (; at.step < epoch_end; done++) {
         Batch batch;
         if (!train_loader.next(batch)) {
-          train_loader.start_epoch(generation / batches);
+          train_loader.start_epoch(at.step / batches);
           train_loader.next(batch);
         }
-        std::string where = "generation " + std::to_string(generation + 1) + " (epoch " + std::to_string(epoch + 1) + ")";
-        snes.reseed(static_cast<uint64_t>(common.seed) * 1000003 + static_cast<uint64_t>(generation));
+        snes.reseed(step_seed(common.seed, at.step));
         std::vector<real> fitness;
         try {
           fitness = dasnet_snes_generation(snes, das, batch.images, batch.labels);
         } catch (const Error& e) {  // say where: e.g. the op --detect-anomaly caught
-          fail("training stopped at " + where + ": " + e.what());
+          throw training_stopped(at, e, "generation");
         }
         for (size_t k = 0; k < fitness.size(); k++)
           if (!std::isfinite(fitness[k]))
             fail("training stopped: the fitness of candidate " + std::to_string(k + 1) + " is " +
-                 (std::isnan(fitness[k]) ? std::string("nan") : std::to_string(fitness[k])) + " at " + where + ". " +
+                 (std::isnan(fitness[k]) ? std::string("nan") : std::to_string(fitness[k])) + " at generation " +
+                 std::to_string(at.step + 1) + " (epoch " + std::to_string(at.epoch + 1) + "). " +
                  (std::isfinite(frozen.loss) ? "Lower --sigma or --lr, or rerun"
                                              : "The frozen resnet20's own test loss is not finite either: the base "
                                                "is broken. Rerun") +
                  " with --detect-anomaly to name the first op whose output is not finite.");
         fitness_sum += *std::min_element(fitness.begin(), fitness.end());
-        if (!common.quiet) std::printf("  generation %lld: %s\n", static_cast<long long>(generation + 1), fitness_text(fitness).c_str());
-        generation++;
-        if (!common.save.empty() && common.save_every > 0 && generation % common.save_every == 0 && generation < epoch_end)
-          save();
+        if (!common.quiet)
+          std::printf("  generation %lld: %s\n", static_cast<long long>(at.step + 1), fitness_text(fitness).c_str());
+        std::copy(snes.sigma().begin(), snes.sigma().end(), sigma.data());  // the checkpoint's copy
+        at.step++;
+        at.batch_in_epoch++;
+        if (stop.received()) stop.end_run(checkpoints, at);
+        checkpoints.save_if_due(at, generations, total_generations);
       }
       double seconds = std::chrono::duration<double>(clock::now() - epoch_started).count();
       evaluation = evaluate_gated();
       evaluated = true;
-      const bool epoch_complete = generation % generations == 0;
+      const bool epoch_complete = at.batch_in_epoch == generations;
       std::printf("epoch %lld%s: %lld generations, best fitness %.4f | test loss %.4f acc %.2f%% (frozen %.2f%%) | %.1f s, %.2f gen/s\n",
-                  static_cast<long long>(epoch + 1), epoch_complete ? "" : " (partial)", static_cast<long long>(done),
+                  static_cast<long long>(epoch_number), epoch_complete ? "" : " (partial)", static_cast<long long>(done),
                   fitness_sum / static_cast<double>(done), evaluation.loss, 100 * evaluation.accuracy,
                   100 * frozen.accuracy, seconds, static_cast<double>(done) / seconds);
       std::fflush(stdout);
-      EpochMetrics row{.epoch = epoch + 1, .step = generation, .lr = common.lr,
-                       .train_loss = fitness_sum / static_cast<double>(done), .train_acc = 0,
-                       .test_loss = evaluation.loss, .test_acc = evaluation.accuracy, .seconds = seconds,
-                       .images_per_s = static_cast<double>(done * common.batch * population) / seconds};
-      if (!common.log.empty()) append_metrics_csv(common.log, row);
-      history.push_back(row);
-      if (!common.save.empty()) save();
+      if (epoch_complete) at = {.epoch = at.epoch + 1, .batch_in_epoch = 0, .step = at.step};
+      checkpoints.save(at);
+      // the CSV's train loss is the epoch's mean best fitness (a cross-entropy); there is no train accuracy
+      metrics.add({.epoch = epoch_number, .step = at.step, .lr = common.lr,
+                   .train_loss = fitness_sum / static_cast<double>(done), .train_acc = 0,
+                   .test_loss = evaluation.loss, .test_acc = evaluation.accuracy, .seconds = seconds,
+                   .images_per_s = static_cast<double>(done * common.batch * population) / seconds});
+      if (stop.received()) stop.end_run(checkpoints, at);
     }
     if (!evaluated) evaluation = evaluate_gated();  // a resumed run that had already finished
-    if (!common.plot.empty() && (!history.empty() || !common.log.empty()))
-      write_metrics_svg(common.log.empty() ? history : read_metrics_csv(common.log), common.plot, "dasnet");
+    metrics.draw();
     std::printf("test accuracy: %.4f with all gates at one (frozen resnet20), %.4f with the learnt gates\n",
                 frozen.accuracy, evaluation.accuracy);
-    double seconds = std::chrono::duration<double>(clock::now() - started).count();
-    std::printf("final test_acc=%.4f epochs=%g seconds=%.1f\n", evaluation.accuracy,
-                static_cast<double>(generation) / static_cast<double>(generations), seconds);
+    print_final_line({.test_accuracy = evaluation.accuracy,
+                      .epochs = static_cast<double>(at.step) / static_cast<double>(generations),
+                      .seconds = std::chrono::duration<double>(clock::now() - started).count()});
   } catch (const std::exception& e) {
     std::fprintf(stderr, "train_dasnet: %s\n", e.what());
     return 1;

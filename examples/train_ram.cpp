@@ -139,17 +139,20 @@ int main(int argc, char** argv) {
   std::string& dataset = flags.add_choice("dataset", "mnist", {"mnist", "translated", "cluttered"},
                                           "28x28 MNIST, or 60x60 translated / cluttered MNIST");
   int64_t& glimpses = flags.add_int("glimpses", 0, "glimpses T (0: 6, and 8 for cluttered as in the paper)", 0, 64);
-  CommonFlags common = add_common_flags(flags, {.epochs = 20, .batch = 64, .lr = 1e-3});
-  double& ema_decay = add_ema_flag(flags);
+  TrainingFlags common{.epochs = 20, .batch = 64, .lr = 1e-3};
+  declare_training_flags(flags, common);
+  double ema_decay = 0;
+  declare_ema_flag(flags, ema_decay);
   int64_t& mc_samples = flags.add_int("mc-samples", 1, "also score the mean of S sampled location paths", 1, 1000);
   std::string& visualize = flags.add_string("visualize", "", "PNG file: test digits with their glimpse paths");
   bool& into_core = flags.add_bool("reinforce-into-core", "let REINFORCE train the core and glimpse networks too");
   double& clip_norm = flags.add_real("clip", 5, "clip the gradient norm (0: no clipping)", 0, 1e9);
   double& location_std = flags.add_real("location-std", 0.17, "standard deviation of the location policy", 1e-3, 1);
   flags.parse(argc, argv);
+  check_output_paths(flags, common, {{"visualize", visualize}});
 
   try {
-    apply_common_flags(common, "train_ram");
+    apply_training_flags(common, "train_ram");
     DataLocation data = find_data(common.data, "mnist", common.quiet);
     ImageDataset train_set = load_mnist_dir(data.dir, true);
     ImageDataset test_set = load_mnist_dir(data.dir, false);
@@ -213,11 +216,10 @@ int main(int argc, char** argv) {
                 summary += text;
               }
               return Evaluation{.accuracy = last.accuracy, .loss = last.loss, .note = note, .summary = summary};
-            },
-        .before_final_line = [&] {
-          if (!visualize.empty()) draw_glimpses(model, test_set, visualize);
-        }};
-    train_classifier(run, common);
+            }};
+    TrainResult result = train_classifier(run, common);
+    if (!visualize.empty()) draw_glimpses(model, test_set, visualize);
+    print_final_line(result);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "train_ram: %s\n", e.what());
     return 1;

@@ -466,8 +466,10 @@ int main(int argc, char** argv) {
   bool& redraw = flags.add_bool("redraw", "fresh distortions of the training digits every epoch, not once per run");
   std::string& visualize = flags.add_string("visualize", "", "PNG file: test images beside their transformed versions");
   std::string& mistakes = flags.add_string("mistakes", "", "PNG file: the test images the model gets wrong, warped too");
-  CommonFlags common = add_common_flags(flags, {.epochs = 10, .batch = 64, .lr = 0.01});
-  double& ema_decay = add_ema_flag(flags);
+  TrainingFlags common{.epochs = 10, .batch = 64, .lr = 0.01};
+  declare_training_flags(flags, common);
+  double ema_decay = 0;
+  declare_ema_flag(flags, ema_decay);
   std::string& optimizer_name = flags.add_choice("optimizer", "sgd", {"sgd", "adam"},
                                                  "SGD with --momentum, or Adam (give it a smaller --lr, e.g. 1e-3)");
   double& momentum = flags.add_real("momentum", 0.9, "SGD momentum", 0, 1);
@@ -487,6 +489,7 @@ int main(int argc, char** argv) {
   int64_t& write_epoch = flags.add_int("write-epoch", 1, "the epoch whose training digits --write-digits writes",
                                        1, 1000000);
   flags.parse(argc, argv);
+  check_output_paths(flags, common, {{"visualize", visualize}, {"mistakes", mistakes}});
   // flags that exclude or need each other: usage errors, like a bad value
   if ((!visualize.empty() || !mistakes.empty()) && no_transformer)
     flags.usage_error("--visualize and --mistakes draw the transformer's output; drop --no-transformer");
@@ -501,7 +504,7 @@ int main(int argc, char** argv) {
                       std::to_string(common.epochs) + " for the distorted digits");
 
   try {
-    apply_common_flags(common, "train_stn");
+    apply_training_flags(common, "train_stn");
     DataLocation data = find_data(common.data, "mnist", common.quiet);
     ImageDataset mnist_train = load_mnist_dir(data.dir, true);
     ImageDataset mnist_test = load_mnist_dir(data.dir, false);
@@ -579,12 +582,11 @@ int main(int argc, char** argv) {
                                  if (draw_of_epoch(epoch) == drawn) return;
                                  drawn = draw_of_epoch(epoch);
                                  train_set = training_digits(drawn);
-                               },
-                           .before_final_line = [&] {
-                             if (!visualize.empty()) write_visualization(*model, test_set, mnist_test, dataset == "rts" ? test_draws : std::vector<DigitPlacement>{}, mean, stddev, visualize);
-                             if (!mistakes.empty()) write_mistakes(*model, test_set, mean, stddev, mistakes);
-                           }};
-    train_classifier(run, common);
+                               }};
+    TrainResult result = train_classifier(run, common);
+    if (!visualize.empty()) write_visualization(*model, test_set, mnist_test, dataset == "rts" ? test_draws : std::vector<DigitPlacement>{}, mean, stddev, visualize);
+    if (!mistakes.empty()) write_mistakes(*model, test_set, mean, stddev, mistakes);
+    print_final_line(result);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "train_stn: %s\n", e.what());
     return 1;

@@ -136,9 +136,10 @@ void check_savable(const std::vector<std::pair<std::string, Tensor>>& tensors, c
   }
 }
 
-// Writes bytes to path atomically: path.tmp, fsync, rename over path, fsync the directory.
+// Writes bytes to path atomically: path.tmp.PID, fsync, rename over path, fsync the directory.
+// The process id keeps two runs that save to one path from writing into each other's bytes.
 void write_atomically(const std::string& path, const Bytes& bytes) {
-  const std::string tmp = path + ".tmp";
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
   FILE* f = std::fopen(tmp.c_str(), "wb");
   if (!f) fail_file(tmp, "cannot open for writing: " + system_error());
   bool ok = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size() && std::fflush(f) == 0 &&

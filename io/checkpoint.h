@@ -20,7 +20,7 @@
 //       data         numel x f32 (IEEE 754), row-major        }
 //     checksum       u64       64-bit FNV-1a of every byte before it
 //
-// Saving is atomic: the bytes go to "<path>.tmp", which is flushed to disk (fsync) and then
+// Saving is atomic: the bytes go to "<path>.tmp.<process id>", which is flushed to disk (fsync) and then
 // renamed over <path>, and the directory is synced; a crash at any moment leaves either the
 // previous checkpoint or the new one at <path>, never a mixture.
 //

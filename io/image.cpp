@@ -2,8 +2,12 @@
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <climits>
+#include <cstdio>
+#include <cstring>
 #include <memory>
+#include <vector>
 
 #include <stb/stb_image.h>
 #include <stb/stb_image_write.h>
@@ -157,16 +161,34 @@ Image decode_image(const std::vector<uint8_t>& bytes, int64_t channels, const st
   return image;
 }
 
+// stb's encoder hands the PNG over in pieces; they are collected and written in one checked go,
+// so that a full disk or a lost file system is an Error, not a cut picture.
+static void append_bytes(void* context, void* data, int size) {
+  auto* bytes = static_cast<std::vector<unsigned char>*>(context);
+  const auto* begin = static_cast<const unsigned char*>(data);
+  bytes->insert(bytes->end(), begin, begin + size);
+}
+
 void write_png(const Image& image, const std::string& path) {
   if (image.channels < 1 || image.channels > 4 || image.height < 1 || image.width < 1 ||
       static_cast<int64_t>(image.pixels.size()) != image.height * image.width * image.channels)
     fail("write_png: an image of " + std::to_string(image.height) + "x" +
          std::to_string(image.width) + "x" + std::to_string(image.channels) + " needs that many " +
          "bytes, got " + std::to_string(image.pixels.size()));
-  int row_bytes = static_cast<int>(image.width * image.channels);
-  if (!stbi_write_png(path.c_str(), static_cast<int>(image.width), static_cast<int>(image.height),
-                      static_cast<int>(image.channels), image.pixels.data(), row_bytes))
-    fail("write_png: cannot write '" + path + "'");
+  if (image.height > INT_MAX / 4 || image.width * image.channels > INT_MAX / 4)
+    fail("write_png: an image of " + std::to_string(image.height) + "x" + std::to_string(image.width) +
+         " is larger than a PNG written here may be");
+  std::vector<unsigned char> png;
+  const int row_bytes = static_cast<int>(image.width * image.channels);
+  if (!stbi_write_png_to_func(append_bytes, &png, static_cast<int>(image.width), static_cast<int>(image.height),
+                              static_cast<int>(image.channels), image.pixels.data(), row_bytes))
+    fail("write_png: cannot encode the picture for '" + path + "'");
+  FILE* file = std::fopen(path.c_str(), "wb");
+  if (!file) fail("write_png: cannot open '" + path + "' for writing: " + std::strerror(errno));
+  bool written = std::fwrite(png.data(), 1, png.size(), file) == png.size() && std::fflush(file) == 0;
+  const int error = errno;
+  if (std::fclose(file) != 0 || !written)
+    fail("write_png: writing '" + path + "' failed: " + std::strerror(written ? errno : error));
 }
 
 }  // namespace glimpse

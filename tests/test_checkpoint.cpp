@@ -101,7 +101,7 @@ TEST_CASE("checkpoint round trip is bitwise", "[checkpoint]") {
   std::string path = dir.file("model.ckpt");
   NamedTensors saved = sample_tensors();
   save_checkpoint(path, saved, sample_metadata);
-  CHECK_FALSE(fs::exists(path + ".tmp"));
+  CHECK_FALSE(fs::exists(path + ".tmp." + std::to_string(::getpid())));
 
   NamedTensors loaded = blank_like(saved);
   std::reverse(loaded.begin(), loaded.end());  // matched by name, not by position
@@ -125,7 +125,7 @@ TEST_CASE("checkpoint save refuses what it cannot write", "[checkpoint]") {
   CHECK_THROWS_WITH(save_checkpoint(dir.file("x.ckpt"), {{"t", t}, {"t", t}}, {}), Contains("'t' appears twice"));
   CHECK_THROWS_WITH(save_checkpoint(dir.file("x.ckpt"), {{"u", Tensor()}}, {}), Contains("'u' is undefined"));
   CHECK_FALSE(fs::exists(dir.file("x.ckpt")));
-  CHECK_FALSE(fs::exists(dir.file("x.ckpt.tmp")));
+  CHECK_FALSE(fs::exists(dir.file("x.ckpt.tmp." + std::to_string(::getpid()))));
 }
 
 TEST_CASE("checkpoint carries optimiser state: resumed training repeats exactly", "[checkpoint][optim]") {
@@ -388,7 +388,6 @@ TEST_CASE("checkpoint writer killed mid-write leaves a complete checkpoint", "[c
   const int rounds = 4;
   for (int round = 0; round < rounds; round++) {
     const uint32_t first = (round + 1) * 100;  // this round's child writes first, first + 1, ...
-    fs::remove(path + ".tmp");  // left by the last writer killed mid-write
     int pipe_fds[2];
     REQUIRE(::pipe(pipe_fds) == 0);
     pid_t pid = ::fork();
@@ -409,13 +408,15 @@ TEST_CASE("checkpoint writer killed mid-write leaves a complete checkpoint", "[c
     // wait until the child is writing a file; then kill it at once (even rounds) or at a random
     // moment within the next 80 ms (odd rounds), which may fall in a later save
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (!fs::exists(path + ".tmp") && std::chrono::steady_clock::now() < deadline)
+    const std::string being_written = path + ".tmp." + std::to_string(pid);
+    while (!fs::exists(being_written) && std::chrono::steady_clock::now() < deadline)
       std::this_thread::sleep_for(std::chrono::microseconds(200));
     if (round % 2 == 1) std::this_thread::sleep_for(std::chrono::microseconds(rng.randint(80'000)));
     ::kill(pid, SIGKILL);
     int status = 0;
     ::waitpid(pid, &status, 0);
-    killed_mid_write += fs::exists(path + ".tmp");  // the file being written outlives its writer
+    killed_mid_write += fs::exists(being_written);  // the file being written outlives its writer
+    fs::remove(being_written);
     CHECK((WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL));  // not an early exit
 
     // versions the child finished

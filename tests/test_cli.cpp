@@ -139,9 +139,10 @@ const std::string& tiny_dasnet_base() {
 std::string tiny_run(const std::string& trainer, const std::string& extra) {
   std::string common = " --threads 2 --seed 3 --quiet " + extra;
   if (trainer == "train_cifar") return "--data " + tiny_cifar_dir() + " --batch 8" + common;
-  if (trainer == "train_dasnet")
-    return "--data " + tiny_cifar_dir() + " --base " + tiny_dasnet_base() +
-           " --batch 4 --population 2 --passes 2 --generations 3" + common;
+  if (trainer == "train_dasnet") {  // a resumed run takes its base from the checkpoint
+    const std::string base = extra.find("--resume") == std::string::npos ? " --base " + tiny_dasnet_base() : "";
+    return "--data " + tiny_cifar_dir() + base + " --batch 4 --population 2 --passes 2 --generations 3" + common;
+  }
   return "--data " + tiny_mnist_dir() + " --batch 8" + common;  // train_mnist, train_stn, train_ram
 }
 
@@ -349,7 +350,7 @@ TEST_CASE("trainer --help lists every flag with its default", "[cli]") {
     std::vector<std::string> defaults;  // "--flag ... (default: value)" for a few of them
   };
   for (const Trainer& trainer :
-       {Trainer{"train_mnist", {"ema", "optimizer"}, {"epochs:3", "batch:64", "lr:0.001", "optimizer:adam", "quiet:off", "ema:0"}},
+       {Trainer{"train_mnist", {"optimizer"}, {"epochs:3", "batch:64", "lr:0.001", "optimizer:adam", "quiet:off"}},
         Trainer{"train_cifar",
                 {"ema", "model", "width", "momentum", "weight-decay", "warmup-epochs", "lr-drops", "visualize"},
                 {"model:resnet20", "epochs:50", "batch:128", "lr:0.1", "momentum:0.9", "weight-decay:0.0005"}},
@@ -577,9 +578,9 @@ void check_non_finite_stops(const std::string& trainer, const std::string& argum
 
 TEST_CASE("a non-finite loss stops training and names the step", "[faults]") {
   check_non_finite_stops("train_mnist", mnist_run("--optimizer sgd --lr 1e6 --max-steps 30"), "step");
-  // "train_mnist: training stopped: the loss is nan at step 2 (epoch 1). Lower --lr, or rerun with --detect-anomaly ..."
+  // "train_mnist: training stopped at step 3 (epoch 1): the loss is nan. Lower --lr, or rerun with --detect-anomaly ..."
   CHECK_THAT(run("train_mnist", mnist_run("--optimizer sgd --lr 1e6 --max-steps 30")).output,
-             Contains("training stopped: the ") && Contains(" at step ") && Contains("--detect-anomaly"));
+             Contains("training stopped at step ") && Contains(" is nan") && Contains("--detect-anomaly"));
 }
 
 TEST_CASE("a non-finite loss stops train_cifar, train_stn and train_ram and names the step", "[faults]") {
@@ -624,10 +625,11 @@ TEST_CASE("train_cifar resumed from its checkpoint ends bitwise where an uninter
 // --ema only reads the weights: the trained ones end as they do without it, the checkpoint
 // carries the average, a resumed run goes on averaging bitwise, and a resume that changes the
 // decay is refused.
-TEST_CASE("train_mnist --ema averages the weights without changing the training", "[cli][faults]") {
+TEST_CASE("train_cifar --ema averages the weights without changing the training", "[cli][faults]") {
   TempDir dir;
-  Outcome plain = run("train_mnist", mnist_run("--max-steps 30 --save " + dir / "plain.ckpt"));
-  Outcome averaged = run("train_mnist", mnist_run("--max-steps 30 --ema 0.9 --save " + dir / "ema.ckpt"));
+  auto cifar_run = [](const std::string& extra) { return tiny_run("train_cifar", extra); };
+  Outcome plain = run("train_cifar", cifar_run("--max-steps 12 --save " + dir / "plain.ckpt"));
+  Outcome averaged = run("train_cifar", cifar_run("--max-steps 12 --ema 0.9 --save " + dir / "ema.ckpt"));
   INFO(plain.output << averaged.output);
   REQUIRE(plain.status == 0);
   REQUIRE(averaged.status == 0);
@@ -635,26 +637,26 @@ TEST_CASE("train_mnist --ema averages the weights without changing the training"
   CHECK(read_checkpoint_metadata(dir / "ema.ckpt").at("ema") == "0.9");
 
   Rng rng(1);
-  std::shared_ptr<Module> without = create_model("mnist_cnn", rng), with = create_model("mnist_cnn", rng);
-  auto adam_without = make_optimizer("adam", without->parameters(), 1e-3f, 0.9f);
-  auto adam_with = make_optimizer("adam", with->parameters(), 1e-3f, 0.9f);
+  std::shared_ptr<Module> without = create_model("resnet20", rng), with = create_model("resnet20", rng);
+  SGD sgd_without(without->parameters(), {.lr = 0.1f, .momentum = 0.9f});
+  SGD sgd_with(with->parameters(), {.lr = 0.1f, .momentum = 0.9f});
   ExponentialMovingAverage ema(with->state(), 0.9f);
-  load_checkpoint(dir / "plain.ckpt", classifier_checkpoint_tensors(*without, *adam_without));
-  load_checkpoint(dir / "ema.ckpt", classifier_checkpoint_tensors(*with, *adam_with, &ema));
-  CHECK(ema.updates() == 30);
+  load_checkpoint(dir / "plain.ckpt", classifier_checkpoint_tensors(*without, sgd_without));
+  load_checkpoint(dir / "ema.ckpt", classifier_checkpoint_tensors(*with, sgd_with, &ema));
+  CHECK(ema.updates() == 12);
   std::vector<Tensor> trained_without = without->parameters(), trained_with = with->parameters();
   for (size_t i = 0; i < trained_with.size(); i++) CHECK(trained_with[i].to_vector() == trained_without[i].to_vector());
   CHECK(ema.state()[1].second.to_vector() != trained_with[0].to_vector());  // the average is its own
 
-  check_resume_is_bitwise("train_mnist", 10, 20, "--ema 0.9");
+  check_resume_is_bitwise("train_cifar", 3, 7, "--ema 0.9");
 
-  Outcome other_decay = run("train_mnist", mnist_run("--max-steps 40 --ema 0.99 --resume " + dir / "ema.ckpt"));
+  Outcome other_decay = run("train_cifar", cifar_run("--max-steps 14 --ema 0.99 --resume " + dir / "ema.ckpt"));
   CHECK(other_decay.status == 1);
   CHECK_THAT(other_decay.output, Contains("the checkpoint was written with --ema 0.9, this run has --ema 0.99"));
-  Outcome no_average = run("train_mnist", mnist_run("--max-steps 40 --resume " + dir / "ema.ckpt"));
+  Outcome no_average = run("train_cifar", cifar_run("--max-steps 14 --resume " + dir / "ema.ckpt"));
   CHECK(no_average.status == 1);
   CHECK_THAT(no_average.output, Contains("written with --ema 0.9, this run has --ema 0;"));
-  Outcome from_plain = run("train_mnist", mnist_run("--max-steps 40 --ema 0.9 --resume " + dir / "plain.ckpt"));
+  Outcome from_plain = run("train_cifar", cifar_run("--max-steps 14 --ema 0.9 --resume " + dir / "plain.ckpt"));
   CHECK(from_plain.status == 1);
   CHECK_THAT(from_plain.output, Contains("written with --ema 0, this run has --ema 0.9;"));
 }
@@ -889,4 +891,115 @@ TEST_CASE("plot_metrics draws a run or compares runs, and says what is wrong", "
   Outcome wrong = run("plot_metrics", "--compare " + dir / "x.svg");
   CHECK(wrong.status == 2);
   CHECK_THAT(wrong.output, Contains("usage: plot_metrics"));
+}
+
+// Ctrl-C (SIGINT) or SIGTERM: the trainer saves where it stands, ends as the signal ends a
+// program, and --resume from that checkpoint ends bitwise where an uninterrupted run ends.
+void check_stop_signal_and_resume(const std::string& trainer, int steps, int signal, const std::string& extra = "") {
+  INFO(trainer << ", signal " << signal);
+  TempDir dir;
+  const std::string length = extra + " --max-steps " + std::to_string(steps) + " ";
+  Outcome whole = run(trainer, tiny_run(trainer, length + "--save " + dir / "whole.ckpt"));
+  INFO(whole.output);
+  REQUIRE(whole.status == 0);
+
+  const std::string path = dir / "stopped.ckpt";
+  int stops = 0;
+  for (int attempt = 0; attempt < 6 && stops < 1; attempt++) {
+    fs::remove(path);
+    // the first checkpoint (after step 1) says the run is under way
+    pid_t pid = start(trainer, tiny_run(trainer, length + "--save-every 1 --save " + path));
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (!fs::exists(path) && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    kill(pid, signal);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) continue;  // it finished first: try again
+    CHECK((WIFSIGNALED(status) && WTERMSIG(status) == signal));
+    stops++;
+    const int64_t stopped_at = std::stoll(read_checkpoint_metadata(path).at("step"));
+    INFO("stopped after step " << stopped_at);
+    CHECK(stopped_at < steps);
+    Outcome resumed = run(trainer, tiny_run(trainer, length + "--resume " + path + " --save " + path));
+    INFO(resumed.output);
+    REQUIRE(resumed.status == 0);
+    CHECK(file_bytes(path) == file_bytes(dir / "whole.ckpt"));
+  }
+  CHECK(stops > 0);
+}
+
+TEST_CASE("Ctrl-C or SIGTERM saves the checkpoint, and the run resumes bitwise from it", "[faults]") {
+  check_stop_signal_and_resume("train_mnist", 40, SIGINT);
+  check_stop_signal_and_resume("train_cifar", 12, SIGTERM);
+  check_stop_signal_and_resume("train_ram", 40, SIGINT);
+  check_stop_signal_and_resume("train_dasnet", 6, SIGINT);
+}
+
+TEST_CASE("Ctrl-C says where the run stopped and how to go on", "[cli]") {
+  TempDir dir;
+  const std::string path = dir / "run.ckpt";
+  const std::string command = kBinaryDir + "/train_mnist " + mnist_run("--save-every 1 --save " + path) +
+                              " > " + dir / "out.txt" + " 2>&1";
+  pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", ("exec " + command).c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!fs::exists(path) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  kill(pid, SIGINT);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  CHECK((WIFSIGNALED(status) && WTERMSIG(status) == SIGINT));
+  CHECK_THAT(file_bytes(dir / "out.txt"), Contains("stopped by SIGINT after step ") &&
+                                              Contains("checkpoint written to " + path + "; --resume " + path));
+}
+
+TEST_CASE("resuming refuses a checkpoint written with another --seed or --batch, and names both", "[cli]") {
+  TempDir dir;
+  const std::string path = dir / "run.ckpt";
+  REQUIRE(run("train_mnist", mnist_run("--max-steps 2 --save " + path)).status == 0);
+  check_refused("train_mnist", "--max-steps 4 --seed 4 --resume " + path,
+                "the checkpoint was written with --seed 3, this run has --seed 4; resume with the same --seed");
+  check_refused("train_mnist", "--max-steps 4 --batch 16 --resume " + path,
+                "the checkpoint was written with --batch 8, this run has --batch 16");
+  const std::string das = dir / "das.ckpt";
+  REQUIRE(run("train_dasnet", tiny_run("train_dasnet", "--max-steps 1 --save " + das)).status == 0);
+  check_refused("train_dasnet", "--max-steps 2 --population 4 --resume " + das,
+                "written with --population 2, this run has --population 4");
+  check_usage_error("train_dasnet", "--max-steps 2 --resume " + das + " --base " + tiny_dasnet_base(),
+                    "--base with --resume");
+}
+
+TEST_CASE("outputs that collide, sit in no directory or are directories are refused before training", "[cli]") {
+  TempDir dir;
+  for (const std::string& trainer : kTrainers) {
+    check_usage_error(trainer, "--save " + dir / "a" + " --log " + dir / "a",
+                      "--log " + dir / "a" + ": the same file as --save");
+    check_usage_error(trainer, "--plot " + dir.path.string(), "is a directory, not a file");
+    check_usage_error(trainer, "--log " + dir / "no/such/run.csv", "the directory " + dir / "no/such" + " does not exist");
+  }
+  check_usage_error("train_cifar", "--model cbam_resnet20 --visualize " + dir / "a" + " --plot " + dir / "a",
+                    "the same file as --plot");
+}
+
+TEST_CASE("a full disk under the log or a picture stops the run with the file named, the checkpoint kept", "[faults]") {
+  TempDir dir;
+  const std::string path = dir / "run.ckpt";
+  Outcome full_log = run("train_mnist", mnist_run("--max-steps 3 --log /dev/full --save " + path));
+  INFO(full_log.output);
+  CHECK(full_log.status == 1);
+  CHECK_THAT(full_log.output, Contains("'/dev/full'") && Contains("No space left on device"));
+  CHECK(read_checkpoint_metadata(path).at("step") == "3");  // the epoch's checkpoint came first
+  Outcome full_picture = run("train_ram", tiny_run("train_ram", "--max-steps 2 --visualize /dev/full"));
+  INFO(full_picture.output);
+  CHECK(full_picture.status == 1);
+  CHECK_THAT(full_picture.output, Contains("'/dev/full'") && Contains("No space left on device"));
+  Outcome full_plot = run("train_cifar", tiny_run("train_cifar", "--max-steps 2 --plot /dev/full"));
+  INFO(full_plot.output);
+  CHECK(full_plot.status == 1);
+  CHECK_THAT(full_plot.output, Contains("/dev/full"));
 }

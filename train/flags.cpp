@@ -30,28 +30,50 @@ static std::string number_text(double v) {
   return out.str();
 }
 
-int64_t& Flags::add_int(const std::string& name, int64_t default_value, const std::string& help,
-                        int64_t min_value, int64_t max_value) {
-  Flag& flag = declare(name, Kind::Int, help, std::to_string(default_value));
-  flag.int_value = &ints_.emplace_back(default_value);
+void Flags::bind(const std::string& name, int64_t& variable, const std::string& help, int64_t min_value,
+                 int64_t max_value) {
+  Flag& flag = declare(name, Kind::Int, help, std::to_string(variable));
+  flag.int_value = &variable;
   flag.min_value = static_cast<double>(min_value);
   flag.max_value = static_cast<double>(max_value);
-  return *flag.int_value;
+}
+
+void Flags::bind(const std::string& name, double& variable, const std::string& help, double min_value,
+                 double max_value) {
+  Flag& flag = declare(name, Kind::Real, help, number_text(variable));
+  flag.real_value = &variable;
+  flag.min_value = min_value;
+  flag.max_value = max_value;
+}
+
+void Flags::bind(const std::string& name, std::string& variable, const std::string& help) {
+  Flag& flag = declare(name, Kind::String, help, variable.empty() ? "none" : variable);
+  flag.string_value = &variable;
+}
+
+void Flags::bind(const std::string& name, bool& variable, const std::string& help) {
+  Flag& flag = declare(name, Kind::Bool, help, variable ? "on" : "off");
+  flag.bool_value = &variable;
+}
+
+int64_t& Flags::add_int(const std::string& name, int64_t default_value, const std::string& help,
+                        int64_t min_value, int64_t max_value) {
+  int64_t& value = ints_.emplace_back(default_value);
+  bind(name, value, help, min_value, max_value);
+  return value;
 }
 
 double& Flags::add_real(const std::string& name, double default_value, const std::string& help,
                         double min_value, double max_value) {
-  Flag& flag = declare(name, Kind::Real, help, number_text(default_value));
-  flag.real_value = &reals_.emplace_back(default_value);
-  flag.min_value = min_value;
-  flag.max_value = max_value;
-  return *flag.real_value;
+  double& value = reals_.emplace_back(default_value);
+  bind(name, value, help, min_value, max_value);
+  return value;
 }
 
 std::string& Flags::add_string(const std::string& name, const std::string& default_value, const std::string& help) {
-  Flag& flag = declare(name, Kind::String, help, default_value.empty() ? "none" : default_value);
-  flag.string_value = &strings_.emplace_back(default_value);
-  return *flag.string_value;
+  std::string& value = strings_.emplace_back(default_value);
+  bind(name, value, help);
+  return value;
 }
 
 std::string& Flags::add_choice(const std::string& name, const std::string& default_value,
@@ -63,9 +85,9 @@ std::string& Flags::add_choice(const std::string& name, const std::string& defau
 }
 
 bool& Flags::add_bool(const std::string& name, const std::string& help) {
-  Flag& flag = declare(name, Kind::Bool, help, "off");
-  flag.bool_value = &bools_.emplace_back(false);
-  return *flag.bool_value;
+  bool& value = bools_.emplace_back(false);
+  bind(name, value, help);
+  return value;
 }
 
 Flags::Flag* Flags::find(const std::string& name) {

@@ -27,6 +27,15 @@ class Flags {
                           const std::vector<std::string>& choices, const std::string& help);
   bool& add_bool(const std::string& name, const std::string& help);  // --name sets it; default false
 
+  // The same flags bound to a variable of the caller's, e.g. a field of a struct of plain values
+  // (train/training_flags.h); the variable's value when bound is the default.
+  void bind(const std::string& name, int64_t& variable, const std::string& help, int64_t min_value = INT64_MIN,
+            int64_t max_value = INT64_MAX);
+  void bind(const std::string& name, double& variable, const std::string& help, double min_value = -1e300,
+            double max_value = 1e300);
+  void bind(const std::string& name, std::string& variable, const std::string& help);
+  void bind(const std::string& name, bool& variable, const std::string& help);
+
   // --name value, --name=value; a separate value may not start with -- (it would be a flag
   // swallowed: "--save --quiet"); --name=--value gives one that does.
   void parse(int argc, char** argv);

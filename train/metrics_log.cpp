@@ -1,10 +1,13 @@
 #include "train/metrics_log.h"
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
 #include "engine/tensor.h"
+#include "train/plot.h"
 
 namespace glimpse {
 
@@ -13,12 +16,57 @@ static const char* csv_header = "epoch,step,lr,train_loss,train_acc,test_loss,te
 void append_metrics_csv(const std::string& path, const EpochMetrics& row) {
   bool is_new = !std::ifstream(path).good();
   FILE* file = std::fopen(path.c_str(), "a");
-  if (!file) fail("metrics log: cannot open '" + path + "' for writing");
-  if (is_new) std::fprintf(file, "%s\n", csv_header);
-  std::fprintf(file, "%lld,%lld,%.6g,%.6f,%.6f,%.6f,%.6f,%.2f,%.1f\n", static_cast<long long>(row.epoch),
-               static_cast<long long>(row.step), row.lr, row.train_loss, row.train_acc, row.test_loss,
-               row.test_acc, row.seconds, row.images_per_s);
-  std::fclose(file);
+  if (!file) fail("metrics log: cannot open '" + path + "' for writing: " + std::strerror(errno));
+  bool written = !is_new || std::fprintf(file, "%s\n", csv_header) > 0;
+  written = written && std::fprintf(file, "%lld,%lld,%.6g,%.6f,%.6f,%.6f,%.6f,%.2f,%.1f\n",
+                                    static_cast<long long>(row.epoch), static_cast<long long>(row.step), row.lr,
+                                    row.train_loss, row.train_acc, row.test_loss, row.test_acc, row.seconds,
+                                    row.images_per_s) > 0;
+  written = std::fflush(file) == 0 && written;  // a full disk shows here at the latest
+  const int error = errno;
+  if (std::fclose(file) != 0 || !written)
+    fail("metrics log: writing '" + path + "' failed: " + std::strerror(written ? errno : error));
+}
+
+EpochMeter::EpochMeter() : started_(std::chrono::steady_clock::now()) {}
+
+void EpochMeter::add(double loss, const std::vector<int64_t>& predicted, const std::vector<int64_t>& labels) {
+  const int64_t n = static_cast<int64_t>(labels.size());
+  for (int64_t i = 0; i < n; i++) correct_ += predicted[static_cast<size_t>(i)] == labels[static_cast<size_t>(i)];
+  loss_sum_ += loss * static_cast<double>(n);
+  images_ += n;
+}
+
+double EpochMeter::loss() const { return images_ ? loss_sum_ / static_cast<double>(images_) : 0; }
+double EpochMeter::accuracy() const {
+  return images_ ? static_cast<double>(correct_) / static_cast<double>(images_) : 0;
+}
+double EpochMeter::seconds() const {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+}
+double EpochMeter::images_per_second() const { return static_cast<double>(images_) / seconds(); }
+
+void print_epoch_line(const EpochMetrics& row, bool complete, const std::string& note) {
+  std::printf("epoch %lld%s: train loss %.4f acc %.2f%% | test loss %.4f acc %.2f%%%s | %.1f s, %.0f img/s\n",
+              static_cast<long long>(row.epoch), complete ? "" : " (partial)", row.train_loss, 100 * row.train_acc,
+              row.test_loss, 100 * row.test_acc, note.c_str(), row.seconds, row.images_per_s);
+  std::fflush(stdout);
+}
+
+MetricsLog::MetricsLog(std::string csv_path, std::string svg_path, std::string title)
+    : csv_path_(std::move(csv_path)), svg_path_(std::move(svg_path)), title_(std::move(title)) {}
+
+void MetricsLog::add(const EpochMetrics& row) {
+  if (!csv_path_.empty()) append_metrics_csv(csv_path_, row);
+  rows_.push_back(row);
+}
+
+void MetricsLog::draw() const {
+  if (svg_path_.empty()) return;
+  if (!csv_path_.empty() && std::ifstream(csv_path_).good())
+    write_metrics_svg(read_metrics_csv(csv_path_), svg_path_, title_);  // with a resumed run's earlier epochs
+  else if (!rows_.empty())
+    write_metrics_svg(rows_, svg_path_, title_);
 }
 
 std::vector<EpochMetrics> read_metrics_csv(const std::string& path) {

@@ -1,0 +1,68 @@
+#include "train/training_flags.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+
+#include "engine/autograd.h"
+#include "engine/parallel.h"
+
+namespace glimpse {
+
+void declare_training_flags(Flags& flags, TrainingFlags& run, const TrainingFlagHelp& help) {
+  flags.bind("data", run.data, "data directory; none: data/<set> if it holds the data, else the bundled sample");
+  flags.bind("epochs", run.epochs, help.epochs, 1, 100000);
+  flags.bind("batch", run.batch, help.batch, 1, 65536);
+  flags.bind("lr", run.lr, help.lr, 0, 1e6);
+  flags.bind("seed", run.seed, "seed of initialisation, shuffling, augmentation and dropout", 0);
+  flags.bind("threads", run.threads, "worker threads (0: GLIMPSE_NUM_THREADS, else all cores)", 0, 1024);
+  flags.bind("max-steps", run.max_steps, "stop after this many steps in all (0: no limit)", 0);
+  flags.bind("save", run.save, "checkpoint file, written atomically after every epoch, at the end and on Ctrl-C");
+  flags.bind("save-every", run.save_every, "with --save: also write it every N steps (0: only per epoch)", 0);
+  flags.bind("resume", run.resume, "checkpoint file to continue from");
+  flags.bind("log", run.log, "CSV file that gets one row of metrics per epoch");
+  flags.bind("plot", run.plot, "SVG file: loss and accuracy per epoch, drawn at the end");
+  flags.bind("quiet", run.quiet, "print only the epoch summaries and the final line");
+  flags.bind("detect-anomaly", run.detect_anomaly, "check every op's output and gradient for NaN/inf (slow)");
+}
+
+void declare_ema_flag(Flags& flags, double& decay) {
+  flags.bind("ema", decay,
+             "evaluate an exponential moving average of the weights with this decay per step, e.g. 0.9999 "
+             "(0: the trained weights)",
+             0, 0.999999999);
+}
+
+void check_output_paths(const Flags& flags, const TrainingFlags& run,
+                        const std::vector<std::pair<std::string, std::string>>& more) {
+  namespace fs = std::filesystem;
+  std::vector<std::pair<std::string, std::string>> outputs = {{"save", run.save}, {"log", run.log}, {"plot", run.plot}};
+  outputs.insert(outputs.end(), more.begin(), more.end());
+  std::erase_if(outputs, [](const auto& output) { return output.second.empty(); });
+  for (size_t i = 0; i < outputs.size(); i++) {
+    const auto& [name, path] = outputs[i];
+    const std::string where = "--" + name + " " + path;
+    std::error_code error;
+    if (fs::is_directory(path, error)) flags.usage_error(where + ": is a directory, not a file");
+    const fs::path parent = fs::path(path).parent_path();
+    if (!parent.empty() && !fs::is_directory(parent, error))
+      flags.usage_error(where + ": the directory " + parent.string() + " does not exist");
+    for (size_t j = 0; j < i; j++)
+      if (fs::weakly_canonical(outputs[j].second, error) == fs::weakly_canonical(path, error))
+        flags.usage_error(where + ": the same file as --" + outputs[j].first + "; each output needs its own file");
+  }
+}
+
+void apply_training_flags(const TrainingFlags& run, const std::string& program) {
+  if (run.threads > 0) set_num_threads(static_cast<int>(run.threads));
+  set_detect_anomaly(run.detect_anomaly);
+  const int threads = num_threads();
+  if (!run.quiet) std::printf("%s: %d %s\n", program.c_str(), threads, threads == 1 ? "thread" : "threads");
+}
+
+int64_t total_steps(const TrainingFlags& run, int64_t steps_per_epoch) {
+  const int64_t all = run.epochs * steps_per_epoch;
+  return run.max_steps > 0 ? std::min(all, run.max_steps) : all;
+}
+
+}  // namespace glimpse
