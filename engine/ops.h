@@ -6,6 +6,7 @@
 // Shapes: N batch, C channels, H/W height/width, K classes (or output channels for conv2d).
 #pragma once
 
+#include <functional>
 #include <vector>
 
 #include "engine/autograd.h"
@@ -87,8 +88,12 @@ Tensor upsample_bilinear2d(const Tensor& x, int64_t out_h, int64_t out_w, bool a
 // x (N,C,H,W) or (N,C); gamma, beta, running_mean, running_var (C). In training, normalises with
 // the batch statistics and updates the running ones in place (momentum as in PyTorch, unbiased
 // running variance); in evaluation, normalises with the running statistics.
+// `across` (a data-parallel run's, train/data_parallel.h): sums per-channel partial sums over the
+// processes in place, so that training normalises over the whole batch (synchronised BN).
+using ReplicaSum = std::function<void(double* values, int64_t count)>;
 Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& running_mean,
-                  const Tensor& running_var, bool training, real momentum = 0.1f, real eps = 1e-5f);
+                  const Tensor& running_var, bool training, real momentum = 0.1f, real eps = 1e-5f,
+                  const ReplicaSum& across = {});
 // x (..., D_1..D_k); gamma, beta (D_1..D_k): each sample normalised over its last k axes, then scaled
 // and shifted per position (ops/layer_norm.cpp)
 Tensor layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, real eps = 1e-5f);

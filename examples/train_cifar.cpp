@@ -27,6 +27,7 @@
 #include "train/attention_pictures.h"
 #include "train/classifier.h"
 #include "train/data_paths.h"
+#include "train/stop_signals.h"
 
 using namespace glimpse;
 
@@ -120,9 +121,10 @@ int main(int argc, char** argv) {
 
     const std::vector<float>& mean = cifar10_mean;
     const std::vector<float>& stddev = cifar10_stddev;
-    DataLoader train_loader(train_set, {.batch_size = common.batch, .shuffle = true,
-                                        .seed = static_cast<uint64_t>(common.seed), .crop_padding = 4,
-                                        .horizontal_flip = true, .mean = mean, .stddev = stddev});
+    DataParallel parallel(*model, common.per_process_bn);  // under mpirun: this process's share of each batch
+    DataLoader train_loader(train_set, parallel.share({.batch_size = common.batch, .shuffle = true,
+                                                       .seed = static_cast<uint64_t>(common.seed), .crop_padding = 4,
+                                                       .horizontal_flip = true, .mean = mean, .stddev = stddev}));
     DataLoader test_loader(test_set, {.batch_size = 500, .shuffle = false, .mean = mean, .stddev = stddev});
 
     SGD optimizer(model->parameters(), {.lr = static_cast<real>(common.lr), .momentum = static_cast<real>(momentum),
@@ -134,15 +136,14 @@ int main(int argc, char** argv) {
             : warmup_then_drops(static_cast<real>(common.lr), drop_epochs, steps_per_epoch, warmup_epochs);
 
     ClassifierTraining run{.model_name = model_name, .model = model.get(), .train_loader = &train_loader,
-                           .test_loader = &test_loader, .optimizer = &optimizer,
+                           .test_loader = &test_loader, .optimizer = &optimizer, .parallel = &parallel,
                            .lr_at = [&](int64_t step) { return static_cast<double>(schedule.lr_at(step)); },
                            .ema_decay = ema_decay};
     TrainResult result = train_classifier(run, common);
-    if (!visualize.empty()) write_attention_picture(*model, model_name, test_set, mean, stddev, visualize);
+    if (!visualize.empty() && parallel.is_root()) write_attention_picture(*model, model_name, test_set, mean, stddev, visualize);
     print_final_line(result);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "train_cifar: %s\n", e.what());
-    return 1;
+    return report_failure("train_cifar", e);
   }
   return 0;
 }

@@ -81,6 +81,7 @@ int main(int argc, char** argv) {
     using clock = std::chrono::steady_clock;
     auto started = clock::now();
     apply_training_flags(common, "train_dasnet");
+    if (Communicator::world().size() > 1) fail("SNES runs as one process here: start train_dasnet without mpirun");
     DataLocation data = find_data(common.data, "cifar10", common.quiet);
     ImageDataset train_set = load_cifar10_dir(data.dir, true);
     ImageDataset test_set = load_cifar10_dir(data.dir, false);
@@ -229,8 +230,7 @@ int main(int argc, char** argv) {
                       .epochs = static_cast<double>(at.step) / static_cast<double>(generations),
                       .seconds = std::chrono::duration<double>(clock::now() - started).count()});
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "train_dasnet: %s\n", e.what());
-    return 1;
+    return report_failure("train_dasnet", e);
   }
   return 0;
 }

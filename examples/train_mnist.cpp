@@ -20,6 +20,7 @@
 #include "optim/schedule.h"
 #include "train/checkpointer.h"
 #include "train/classifier.h"
+#include "train/data_parallel.h"
 #include "train/data_paths.h"
 #include "train/metrics_log.h"
 #include "train/progress.h"
@@ -50,9 +51,10 @@ int main(int argc, char** argv) {
     std::shared_ptr<Module> model = create_model("mnist_cnn", rng);
     if (!run.quiet) std::printf("%s", model->print().c_str());
 
-    DataLoader train_loader(train_set, {.batch_size = run.batch, .shuffle = true,
-                                        .seed = static_cast<uint64_t>(run.seed), .mean = mnist_mean,
-                                        .stddev = mnist_stddev});
+    DataParallel parallel(*model);  // under mpirun: this process's share of each batch, and averaged gradients
+    DataLoader train_loader(train_set, parallel.share({.batch_size = run.batch, .shuffle = true,
+                                                       .seed = static_cast<uint64_t>(run.seed), .mean = mnist_mean,
+                                                       .stddev = mnist_stddev}));
     DataLoader test_loader(test_set, {.batch_size = 500, .shuffle = false, .mean = mnist_mean, .stddev = mnist_stddev});
     std::unique_ptr<Optimizer> optimizer = make_optimizer(optimizer_name, model->parameters(), static_cast<real>(run.lr), 0.9f);
     const int64_t steps_per_epoch = train_loader.batches_per_epoch();
@@ -61,14 +63,14 @@ int main(int argc, char** argv) {
 
     // --save and --resume: the weights, the optimiser's state and where the run stands.
     Checkpointer checkpoints(classifier_checkpoint_tensors(*model, *optimizer), classifier_identity("mnist_cnn", run, 0),
-                             run.save, run.save_every);
+                             parallel.output(run.save), run.save_every);
     Position at;  // epoch, batch in the epoch, step
     if (!run.resume.empty()) {
       at = checkpoints.resume(run.resume, steps_per_epoch);
       if (!run.quiet) std::printf("resumed from %s at step %lld\n", run.resume.c_str(), static_cast<long long>(at.step));
     }
 
-    MetricsLog metrics(run.log, run.plot, "mnist_cnn");
+    MetricsLog metrics(parallel.output(run.log), parallel.output(run.plot), "mnist_cnn");
     Progress progress(run.quiet);
     StopSignals stop;  // Ctrl-C: save and stop after the step under way
     std::optional<Evaluation> test;  // the last epoch's
@@ -84,7 +86,7 @@ int main(int argc, char** argv) {
         try {
           logits = model->forward(batch.images);       // (N, 10)
           loss = cross_entropy(logits, batch.labels);  // mean over the batch
-          descend(*optimizer, loss);                   // zero_grad, backward, step
+          descend(*optimizer, parallel.weigh(loss, batch), 0, &parallel);  // zero_grad, backward, step
         } catch (const Error& e) {
           throw training_stopped(at, e);
         }
@@ -96,6 +98,7 @@ int main(int argc, char** argv) {
         checkpoints.save_if_due(at, steps_per_epoch, total);
       }
       progress.finish_line();
+      meter.add_other_processes([&](double* totals, int64_t n) { parallel.sum(totals, n); });
 
       test = evaluate_classifier(*model, [&](const Tensor& x) { return model->forward(x); }, test_loader);
       EpochMetrics row{.epoch = at.epoch + 1, .step = at.step, .lr = optimizer->lr, .train_loss = meter.loss(),
@@ -114,8 +117,7 @@ int main(int argc, char** argv) {
                       .epochs = static_cast<double>(at.step) / static_cast<double>(steps_per_epoch),
                       .seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()});
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "train_mnist: %s\n", e.what());
-    return 1;
+    return report_failure("train_mnist", e);
   }
   return 0;
 }

@@ -32,6 +32,7 @@
 #include "optim/schedule.h"
 #include "train/classifier.h"
 #include "train/data_paths.h"
+#include "train/stop_signals.h"
 
 using namespace glimpse;
 
@@ -176,8 +177,9 @@ int main(int argc, char** argv) {
     RecurrentAttentionModel model(options, rng);
     if (!common.quiet) std::printf("%s", model.print().c_str());
 
-    DataLoader train_loader(train_set, {.batch_size = common.batch, .shuffle = true,
-                                        .seed = static_cast<uint64_t>(common.seed)});
+    DataParallel parallel(model);  // under mpirun: this process's share of each batch
+    DataLoader train_loader(train_set, parallel.share({.batch_size = common.batch, .shuffle = true,
+                                                       .seed = static_cast<uint64_t>(common.seed)}));
     DataLoader test_loader(test_set, {.batch_size = 500, .shuffle = false});
     Adam optimizer(model.parameters(), {.lr = static_cast<real>(common.lr)});
     CosineLr schedule(static_cast<real>(common.lr), common.epochs * train_loader.batches_per_epoch());
@@ -187,7 +189,7 @@ int main(int argc, char** argv) {
     RamEvaluation last;  // the latest evaluation, for the summary line
     ClassifierTraining run{
         .model_name = "ram_" + dataset, .model = &model, .train_loader = &train_loader,
-        .test_loader = &test_loader, .optimizer = &optimizer,
+        .test_loader = &test_loader, .optimizer = &optimizer, .parallel = &parallel,
         .lr_at = [&](int64_t step) { return static_cast<double>(schedule.lr_at(step)); },
         .clip_norm = clip_norm,
         .ema_decay = ema_decay,
@@ -218,11 +220,10 @@ int main(int argc, char** argv) {
               return Evaluation{.accuracy = last.accuracy, .loss = last.loss, .note = note, .summary = summary};
             }};
     TrainResult result = train_classifier(run, common);
-    if (!visualize.empty()) draw_glimpses(model, test_set, visualize);
+    if (!visualize.empty() && parallel.is_root()) draw_glimpses(model, test_set, visualize);
     print_final_line(result);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "train_ram: %s\n", e.what());
-    return 1;
+    return report_failure("train_ram", e);
   }
   return 0;
 }

@@ -79,6 +79,15 @@ DataLoader::DataLoader(const ImageDataset& data, LoaderOptions options)
          std::to_string(data_.height) + "x" + std::to_string(data_.width) + " images");
   if (options_.batch_size < 1)
     fail("DataLoader: batch_size must be at least 1, got " + std::to_string(options_.batch_size));
+  if (options_.shard_count < 1 || options_.shard_index < 0 || options_.shard_index >= options_.shard_count)
+    fail("DataLoader: shard " + std::to_string(options_.shard_index) + " of " + std::to_string(options_.shard_count) +
+         " does not exist");
+  if (const int64_t last = data_.size() % options_.batch_size,
+      smallest = options_.drop_last || last == 0 ? options_.batch_size : std::min(last, options_.batch_size);
+      smallest < options_.shard_count)
+    fail("DataLoader: a batch of " + std::to_string(smallest) + " images (batch size " +
+         std::to_string(options_.batch_size) + " over " + std::to_string(data_.size()) +
+         " images) cannot give each of " + std::to_string(options_.shard_count) + " processes an image");
   if (options_.crop_padding < 0)
     fail("DataLoader: crop_padding must be >= 0, got " + std::to_string(options_.crop_padding));
   if (options_.mean.size() != options_.stddev.size() ||
@@ -139,9 +148,13 @@ bool DataLoader::next(Batch& batch) {
 
 void DataLoader::prepare_next() {
   if (cursor_ >= end_) return;
-  int64_t first = cursor_, count = std::min(options_.batch_size, end_ - cursor_);
-  cursor_ += count;
+  const int64_t step_first = cursor_, step_count = std::min(options_.batch_size, end_ - cursor_);
+  cursor_ += step_count;
+  // this shard's share of the step's positions
+  const int64_t k = options_.shard_index, S = options_.shard_count;
+  const int64_t first = step_first + step_count * k / S, count = step_count * (k + 1) / S - step_count * k / S;
   pending_ = true;
+  ready_.step_images = step_count;
   background_.run([this, first, count] { assemble(ready_, first, count); });
 }
 

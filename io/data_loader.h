@@ -35,6 +35,7 @@ struct Batch {
   Tensor images;                // (B, C, H, W) float
   std::vector<int64_t> labels;  // (B)
   std::vector<int64_t> indices; // (B) where each image is in the data set
+  int64_t step_images = 0;      // the images of the whole step: B, or every shard's (below) together
 };
 
 struct LoaderOptions {
@@ -45,6 +46,10 @@ struct LoaderOptions {
   int64_t crop_padding = 0;          // CIFAR: 4 -> random crop of the zero-padded image
   bool horizontal_flip = false;      // flip each image left-right with probability 1/2
   std::vector<float> mean = {}, stddev = {};  // per channel, after scaling bytes to [0,1]; empty = none
+  // Data parallelism: the batch of batch_size positions is cut into shard_count contiguous
+  // shares, and this loader serves share shard_index (images [n k / S, n (k + 1) / S) of a batch of
+  // n); the order and the augmentations are those of the unsharded loader.
+  int64_t shard_index = 0, shard_count = 1;
 };
 
 class DataLoader {

@@ -8,8 +8,11 @@
 // unbiased), PyTorch's convention. Evaluation: mean and var are the running statistics.
 // gamma and beta are parameters (named "weight" and "bias", PyTorch's names), init 1 and 0;
 // running_mean and running_var are buffers (saved in checkpoints, not trained), init 0 and 1.
+// In a data-parallel run, across_replicas (set by train/data_parallel.h) makes the statistics the
+// whole batch's, over every process (synchronised BN, engine/ops/batch_norm.cpp).
 #pragma once
 
+#include "engine/ops.h"
 #include "layers/module.h"
 
 namespace glimpse {
@@ -33,6 +36,7 @@ class BatchNorm2d : public Module {
   Tensor beta;          // (C), registered as "bias"
   Tensor running_mean;  // (C), buffer
   Tensor running_var;   // (C), buffer
+  ReplicaSum across_replicas = {};  // none: this process's share of the batch alone
 };
 
 }  // namespace glimpse

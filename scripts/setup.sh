@@ -6,7 +6,7 @@
 #   scripts/setup.sh --fuzz     also clang and its sanitizer runtime, for the fuzz targets
 set -euo pipefail
 
-packages=(g++ cmake make libopenblas-dev libtbb-dev catch2 libstb-dev)
+packages=(g++ cmake make libopenblas-dev libtbb-dev catch2 libstb-dev libopenmpi-dev openmpi-bin)
 if [[ "${1:-}" == "--clang" ]]; then packages+=(clang); fi
 if [[ "${1:-}" == "--fuzz" ]]; then packages+=(clang libclang-rt-14-dev); fi
 

@@ -343,7 +343,8 @@ TEST_CASE("trainers refuse a bad value with status 2", "[cli]") {
 
 TEST_CASE("trainer --help lists every flag with its default", "[cli]") {
   const std::vector<std::string> common = {"data", "epochs", "batch", "lr", "seed", "threads", "max-steps", "save",
-                                           "save-every", "resume", "log", "plot", "quiet", "detect-anomaly"};
+                                           "save-every", "resume", "log", "plot", "quiet", "detect-anomaly",
+                                           "per-process-bn"};
   struct Trainer {
     const char* name;
     std::vector<std::string> own_flags;
@@ -1002,4 +1003,122 @@ TEST_CASE("a full disk under the log or a picture stops the run with the file na
   INFO(full_plot.output);
   CHECK(full_plot.status == 1);
   CHECK_THAT(full_plot.output, Contains("/dev/full"));
+}
+
+// ---- data-parallel training under mpirun (train/data_parallel.h) ----
+
+const std::string kMpirun = GLIMPSE_MPIRUN;  // empty: the build has no MPI, or there is no mpirun
+
+// "mpirun -np R <binary dir>/program arguments" as the shell runs it (root may run it here too).
+std::string mpirun_command(int processes, const std::string& program, const std::string& arguments) {
+  return "env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 " + kMpirun + " -np " +
+         std::to_string(processes) + " --oversubscribe " + kBinaryDir + "/" + program + " " + arguments;
+}
+
+Outcome run_mpi(int processes, const std::string& program, const std::string& arguments) {
+  FILE* pipe = popen((mpirun_command(processes, program, arguments) + " 2>&1").c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  Outcome outcome;
+  char buffer[4096];
+  for (size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) outcome.output.append(buffer, n);
+  int status = pclose(pipe);
+  if (WIFEXITED(status)) outcome.status = WEXITSTATUS(status);
+  return outcome;
+}
+
+// The largest difference between two train_cifar resnet20 checkpoints' tensors (parameters,
+// BN statistics, SGD's momentum), relative to 1 + the value.
+double largest_difference(const std::string& a, const std::string& b) {
+  Rng rng(1);
+  std::shared_ptr<Module> net_a = create_model("resnet20", rng), net_b = create_model("resnet20", rng);
+  SGD sgd_a(net_a->parameters(), {.lr = 0.1f, .momentum = 0.9f}), sgd_b(net_b->parameters(), {.lr = 0.1f, .momentum = 0.9f});
+  std::vector<NamedTensor> state_a = classifier_checkpoint_tensors(*net_a, sgd_a);
+  std::vector<NamedTensor> state_b = classifier_checkpoint_tensors(*net_b, sgd_b);
+  load_checkpoint(a, state_a);
+  load_checkpoint(b, state_b);
+  double largest = 0;
+  for (size_t i = 0; i < state_a.size(); i++)
+    for (int64_t j = 0; j < state_a[i].second.numel(); j++) {
+      const double x = state_a[i].second.data()[j], y = state_b[i].second.data()[j];
+      largest = std::max(largest, std::abs(x - y) / (1 + std::abs(x)));
+    }
+  return largest;
+}
+
+// Two processes compute what one computes on the whole batch, up to the order of float sums: the
+// gradients of 7 steps at fixed weights (--lr 0: SGD's momentum sums them; the BN statistics move),
+// across an epoch's end, and one full step. Over more steps at a real rate the two runs part as any
+// two orders of summation do: early training amplifies rounding (in one process, a change of one
+// weight by 1e-7 moved resnet20's weights by 4.5e-3 after 6 steps of batch 16 at lr 0.01).
+TEST_CASE("two processes under mpirun compute what one process computes on the whole batch", "[mpi]") {
+  if (kMpirun.empty()) {
+    WARN("no MPI in this build (libopenmpi-dev, openmpi-bin): the data-parallel tests are skipped");
+    return;
+  }
+  TempDir dir;
+  for (const std::string& steps : {std::string("--max-steps 7 --lr 0"), std::string("--max-steps 1 --lr 0.1")}) {
+    INFO(steps);
+    const std::string flags = steps + " --threads 1 --save ";
+    Outcome one = run("train_cifar", tiny_run("train_cifar", flags + dir / "one.ckpt"));
+    INFO(one.output);
+    REQUIRE(one.status == 0);
+    Outcome two = run_mpi(2, "train_cifar", tiny_run("train_cifar", flags + dir / "two.ckpt"));
+    INFO(two.output);
+    REQUIRE(two.status == 0);
+    const std::string final_line = "final test_acc=";  // only rank 0 prints
+    CHECK(two.output.find(final_line) == two.output.rfind(final_line));
+    CHECK(largest_difference(dir / "one.ckpt", dir / "two.ckpt") < 1e-6);
+
+    Outcome own = run_mpi(2, "train_cifar", tiny_run("train_cifar", flags + dir / "own.ckpt" + " --per-process-bn"));
+    INFO(own.output);
+    REQUIRE(own.status == 0);
+    CHECK(largest_difference(dir / "one.ckpt", dir / "own.ckpt") > 1e-3);  // BN over 4 images, not 8
+  }
+}
+
+TEST_CASE("a data-parallel run resumes bitwise, and stops whole when a process dies", "[mpi][faults]") {
+  if (kMpirun.empty()) return;
+  TempDir dir;
+  const std::string whole = dir / "whole.ckpt", part = dir / "part.ckpt";
+  REQUIRE(run_mpi(2, "train_cifar", tiny_run("train_cifar", "--max-steps 6 --save " + whole)).status == 0);
+  REQUIRE(run_mpi(2, "train_cifar", tiny_run("train_cifar", "--max-steps 3 --save " + part)).status == 0);
+  Outcome resumed = run_mpi(2, "train_cifar", tiny_run("train_cifar", "--max-steps 6 --resume " + part + " --save " + part));
+  INFO(resumed.output);
+  REQUIRE(resumed.status == 0);
+  CHECK(file_bytes(part) == file_bytes(whole));
+
+  // kill rank 1 after the first checkpoint: mpirun ends the run with a failure, the checkpoint loads
+  const std::string killed = dir / "killed.ckpt";
+  pid_t launcher = fork();
+  REQUIRE(launcher >= 0);
+  if (launcher == 0) {
+    setpgid(0, 0);
+    const std::string command = "exec " + mpirun_command(2, "train_cifar", tiny_run("train_cifar", "--epochs 50 --save-every 1 --save " + killed)) + " > /dev/null 2>&1";
+    execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!fs::exists(killed) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  // the trainer processes mpirun started, found by their parent
+  std::vector<pid_t> ranks;
+  for (const fs::directory_entry& entry : fs::directory_iterator("/proc")) {
+    std::ifstream stat(entry.path() / "stat");
+    std::string pid, name, state, parent;
+    if (stat >> pid >> name >> state >> parent && std::to_string(launcher) == parent && name == "(train_cifar)")
+      ranks.push_back(std::stoi(pid));
+  }
+  REQUIRE(ranks.size() == 2);
+  kill(ranks.back(), SIGKILL);
+  int status = 0;
+  waitpid(launcher, &status, 0);
+  CHECK_FALSE((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+  CHECK_NOTHROW(read_checkpoint_metadata(killed));  // whole: the previous or the next one
+}
+
+TEST_CASE("train_dasnet refuses to run under mpirun", "[mpi][cli]") {
+  if (kMpirun.empty()) return;
+  Outcome outcome = run_mpi(2, "train_dasnet", tiny_run("train_dasnet", "--max-steps 1"));
+  CHECK(outcome.status != 0);
+  CHECK_THAT(outcome.output, Contains("start train_dasnet without mpirun"));
 }

@@ -98,8 +98,13 @@ TrainResult train_classifier(ClassifierTraining& run, const TrainingFlags& flags
   std::unique_ptr<ExponentialMovingAverage> ema;
   if (run.ema_decay > 0)
     ema = std::make_unique<ExponentialMovingAverage>(run.model->state(), static_cast<real>(run.ema_decay));
+  if (!run.parallel && Communicator::world().size() > 1)
+    fail(run.model_name + " does not train data-parallel: start it without mpirun");
+  DataParallel alone = DataParallel::none();
+  DataParallel& parallel = run.parallel ? *run.parallel : alone;
   Checkpointer checkpoints(classifier_checkpoint_tensors(*run.model, *run.optimizer, ema.get()),
-                           classifier_identity(run.model_name, flags, run.ema_decay), flags.save, flags.save_every);
+                           classifier_identity(run.model_name, flags, run.ema_decay), parallel.output(flags.save),
+                           flags.save_every);
   Position at;
   if (!flags.resume.empty()) {
     at = checkpoints.resume(flags.resume, steps_per_epoch);
@@ -108,7 +113,7 @@ TrainResult train_classifier(ClassifierTraining& run, const TrainingFlags& flags
                   static_cast<long long>(at.epoch + 1), static_cast<long long>(at.step));
   }
 
-  MetricsLog metrics(flags.log, flags.plot, run.model_name);
+  MetricsLog metrics(parallel.output(flags.log), parallel.output(flags.plot), run.model_name);
   Progress progress(flags.quiet);
   StopSignals stop;
   Evaluation evaluation;
@@ -125,7 +130,7 @@ TrainResult train_classifier(ClassifierTraining& run, const TrainingFlags& flags
       StepLoss loss;
       try {
         loss = run.step_loss(batch);
-        descend(*run.optimizer, loss.loss, run.clip_norm);
+        descend(*run.optimizer, parallel.weigh(loss.loss, batch), run.clip_norm, &parallel);
         if (ema) ema->update();
       } catch (const Error& e) {
         throw training_stopped(at, e);
@@ -142,6 +147,7 @@ TrainResult train_classifier(ClassifierTraining& run, const TrainingFlags& flags
       checkpoints.save_if_due(at, steps_per_epoch, total);
     }
     progress.finish_line();
+    meter.add_other_processes([&parallel](double* totals, int64_t n) { parallel.sum(totals, n); });
     const double train_seconds = meter.seconds();
     const bool epoch_complete = at.batch_in_epoch == steps_per_epoch;
 

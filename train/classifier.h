@@ -25,6 +25,7 @@
 #include "layers/module.h"
 #include "optim/optimizer.h"
 #include "train/checkpointer.h"
+#include "train/data_parallel.h"
 #include "train/training_flags.h"
 
 namespace glimpse {
@@ -50,6 +51,8 @@ struct ClassifierTraining {
   DataLoader* train_loader = nullptr;
   DataLoader* test_loader = nullptr;
   Optimizer* optimizer = nullptr;
+  // Under mpirun (train/data_parallel.h): the processes, which train_loader must be shared out by.
+  DataParallel* parallel = nullptr;
   std::function<double(int64_t step)> lr_at = {};  // the schedule; default: constant --lr
   double clip_norm = 0;                        // 0: no clipping
   // > 0: keep an exponential moving average of the weights with this decay per step

@@ -27,6 +27,13 @@ class EpochMeter {
   int64_t images() const { return images_; }
   double seconds() const;   // since construction
   double images_per_second() const;
+  // Adds the other processes' images to these (a data-parallel run): `sum` sums in place over them.
+  template <typename Sum>
+  void add_other_processes(const Sum& sum) {
+    double totals[3] = {loss_sum_, static_cast<double>(correct_), static_cast<double>(images_)};
+    sum(totals, 3);
+    loss_sum_ = totals[0], correct_ = static_cast<int64_t>(totals[1]), images_ = static_cast<int64_t>(totals[2]);
+  }
 
  private:
   std::chrono::steady_clock::time_point started_;

@@ -16,11 +16,12 @@ namespace glimpse {
        ". Lower --lr, or rerun with --detect-anomaly to name the first op whose output is not finite.");
 }
 
-void descend(Optimizer& optimizer, const Tensor& loss, double clip_norm) {
+void descend(Optimizer& optimizer, const Tensor& loss, double clip_norm, DataParallel* parallel) {
   const double value = loss.item();
   if (!std::isfinite(value)) not_finite("loss", value);
   optimizer.zero_grad();
   backward(loss);
+  if (parallel) parallel->average_gradients(optimizer.params);
   const double no_clipping = std::numeric_limits<double>::infinity();
   const double norm = clip_grad_norm(optimizer.params, static_cast<real>(clip_norm > 0 ? clip_norm : no_clipping));
   if (!std::isfinite(norm)) not_finite("gradient norm", norm);

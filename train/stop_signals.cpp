@@ -6,6 +6,8 @@
 #include <exception>
 #include <string>
 
+#include "distributed/communicator.h"
+
 namespace glimpse {
 
 namespace {
@@ -31,10 +33,14 @@ StopSignals::~StopSignals() {
   sigaction(SIGTERM, &previous_terminate, nullptr);
 }
 
-int StopSignals::received() const { return signal_received; }
+int StopSignals::received() {
+  Communicator& world = Communicator::world();
+  received_ = world.size() == 1 ? signal_received : static_cast<int>(world.max(signal_received));
+  return received_;
+}
 
 void StopSignals::end_run(Checkpointer& checkpoints, const Position& at) const {
-  const int signal = signal_received;
+  const int signal = received_;
   const char* name = signal == SIGINT ? "SIGINT" : signal == SIGTERM ? "SIGTERM" : "a signal";
   std::printf("\n");
   std::fflush(stdout);
@@ -48,13 +54,23 @@ void StopSignals::end_run(Checkpointer& checkpoints, const Position& at) const {
       saved = std::string("the checkpoint could not be written: ") + e.what();
     }
   }
-  std::fprintf(stderr, "stopped by %s after step %lld (epoch %lld): %s\n", name, static_cast<long long>(at.step),
-               static_cast<long long>(at.epoch + 1), saved.c_str());
+  if (Communicator::world().is_root())
+    std::fprintf(stderr, "stopped by %s after step %lld (epoch %lld): %s\n", name, static_cast<long long>(at.step),
+                 static_cast<long long>(at.epoch + 1), saved.c_str());
   std::fflush(stderr);
   // end as the signal would have ended the program: its default action, raised again
   std::signal(signal, SIG_DFL);
   std::raise(signal);
   std::_Exit(128 + signal);
+}
+
+int report_failure(const std::string& program, const std::exception& error) {
+  std::fflush(stdout);
+  std::fprintf(stderr, "%s: %s\n", program.c_str(), error.what());
+  std::fflush(stderr);
+  Communicator& world = Communicator::world();
+  if (world.size() > 1) world.abort(1);
+  return 1;
 }
 
 }  // namespace glimpse

@@ -4,7 +4,11 @@
 //
 //   StopSignals stop;                     // from here on a signal only sets a flag
 //   ... after each step: if (stop.received()) stop.end_run(checkpoints, at);
+//   int main(...) { try { ... } catch (const std::exception& e) { return report_failure("train_x", e); } }
 #pragma once
+
+#include <exception>
+#include <string>
 
 #include "train/checkpointer.h"
 
@@ -17,11 +21,20 @@ class StopSignals {
   StopSignals(const StopSignals&) = delete;
   StopSignals& operator=(const StopSignals&) = delete;
 
-  int received() const;  // the signal that arrived (SIGINT, SIGTERM), 0 if none
+  // The signal that arrived (SIGINT, SIGTERM), 0 if none. In a data-parallel run, the one that
+  // arrived at any process, so that all stop after the same step: every process calls it then.
+  int received();
 
   // Saves `at` (if the run has --save), prints where the run stopped, then ends the process by
   // the signal received.
   [[noreturn]] void end_run(Checkpointer& checkpoints, const Position& at) const;
+
+ private:
+  int received_ = 0;
 };
+
+// Prints "program: what went wrong" and returns the exit status 1, for main's catch; in a
+// data-parallel run it ends every process instead (the others would wait for this one forever).
+int report_failure(const std::string& program, const std::exception& error);
 
 }  // namespace glimpse

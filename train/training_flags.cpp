@@ -24,6 +24,8 @@ void declare_training_flags(Flags& flags, TrainingFlags& run, const TrainingFlag
   flags.bind("plot", run.plot, "SVG file: loss and accuracy per epoch, drawn at the end");
   flags.bind("quiet", run.quiet, "print only the epoch summaries and the final line");
   flags.bind("detect-anomaly", run.detect_anomaly, "check every op's output and gradient for NaN/inf (slow)");
+  flags.bind("per-process-bn", run.per_process_bn,
+             "under mpirun: batch norm over each process's share of the batch (default: over the whole batch)");
 }
 
 void declare_ema_flag(Flags& flags, double& decay) {

@@ -31,6 +31,7 @@ struct TrainingFlags {
   std::string plot = {};
   bool quiet = false;
   bool detect_anomaly = false;
+  bool per_process_bn = false;  // under mpirun: each process's BN statistics its own share's
 };
 
 // The help of --epochs, --batch and --lr, for a trainer where they mean something else.

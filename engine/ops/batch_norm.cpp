@@ -29,7 +29,14 @@
 //   which needs only the two sums already computed for dgamma and dbeta.
 // Saved for backward: x (a handle, no copy), and the mean and inv_std used per channel; xhat is
 // recomputed from them rather than stored (it would be a second tensor the size of x).
+//
+// Synchronised BN (a data-parallel run, `across` given): each process holds a share of the batch,
+// and the sums over i above run over every process's values: M, the two sums of the statistics
+// and the two sums of dx are added across the processes, so each normalises as one process would
+// over the whole batch. dgamma and dbeta stay this process's sums, as every parameter's gradient
+// does until the run averages them.
 #include <cmath>
+#include <vector>
 
 #include "engine/ops.h"
 #include "engine/parallel.h"
@@ -66,26 +73,34 @@ static real lane_sum(int64_t n, const Term& term) {
   return total;
 }
 
-// mean and biased variance of each channel, in two passes (no cancellation of sum x^2 - M mean^2);
-// each image's block is summed in float, the blocks in double
-void batch_norm_statistics(real* mean, real* var, const real* x, const NormShape& g) {
+// sum_i f(x_i) of each channel: each image's block summed in float (lane_sum), the blocks in double
+template <typename Term>
+static std::vector<double> channel_sums(const real* x, const NormShape& g, const Term& term) {
+  std::vector<double> sums(static_cast<size_t>(g.C));
   parallel_for(g.C, channel_grain(g), [&](int64_t c0, int64_t c1) {
     for (int64_t c = c0; c < c1; c++) {
       double total = 0;
       for (int64_t n = 0; n < g.N; n++) {
         const real* x_b = g.block(x, n, c);
-        total += lane_sum(g.HW, [x_b](int64_t i) { return x_b[i]; });
+        total += lane_sum(g.HW, [x_b, c, &term](int64_t i) { return term(x_b[i], c); });
       }
-      const real mean_c = static_cast<real>(total / static_cast<double>(g.M()));
-      double squares = 0;
-      for (int64_t n = 0; n < g.N; n++) {
-        const real* x_b = g.block(x, n, c);
-        squares += lane_sum(g.HW, [x_b, mean_c](int64_t i) { return (x_b[i] - mean_c) * (x_b[i] - mean_c); });
-      }
-      mean[c] = mean_c;
-      var[c] = static_cast<real>(squares / static_cast<double>(g.M()));
+      sums[static_cast<size_t>(c)] = total;
     }
   });
+  return sums;
+}
+
+// mean and biased variance of each channel over M values, in two passes (no cancellation of
+// sum x^2 - M mean^2). In a data-parallel run (`across` given) the sums and M are the whole
+// batch's: every process's added together.
+static void batch_norm_statistics(real* mean, real* var, const real* x, const NormShape& g, double M,
+                                  const ReplicaSum& across) {
+  std::vector<double> totals = channel_sums(x, g, [](real v, int64_t) { return v; });
+  if (across) across(totals.data(), g.C);
+  for (int64_t c = 0; c < g.C; c++) mean[c] = static_cast<real>(totals[static_cast<size_t>(c)] / M);
+  std::vector<double> squares = channel_sums(x, g, [mean](real v, int64_t c) { return (v - mean[c]) * (v - mean[c]); });
+  if (across) across(squares.data(), g.C);
+  for (int64_t c = 0; c < g.C; c++) var[c] = static_cast<real>(squares[static_cast<size_t>(c)] / M);
 }
 
 // y = gamma * (x - mean) * inv_std + beta, per channel; gamma / beta null means 1 / 0
@@ -104,13 +119,16 @@ void batch_norm_forward(real* y, const real* x, const real* mean, const real* in
   });
 }
 
-// dgamma, dbeta (C) += the sums of the header; dx += its formula for training or eval.
-// Any of dx, dgamma, dbeta may be null when not wanted.
-void batch_norm_backward(real* dx, real* dgamma, real* dbeta, const real* dy, const real* x, const real* mean,
-                         const real* inv_std, const real* gamma, bool training, const NormShape& g) {
+// The two sums of the backward, per channel: sum_i dy_i and sum_i dy_i * xhat_i.
+struct GradientSums {
+  std::vector<double> dy, dy_xhat;
+};
+static GradientSums batch_norm_gradient_sums(const real* dy, const real* x, const real* mean, const real* inv_std,
+                                             const NormShape& g) {
+  GradientSums sums{std::vector<double>(static_cast<size_t>(g.C)), std::vector<double>(static_cast<size_t>(g.C))};
   parallel_for(g.C, channel_grain(g), [&](int64_t c0, int64_t c1) {
     for (int64_t c = c0; c < c1; c++) {
-      const real mean_c = mean[c], inv_std_c = inv_std[c];  // locals: dx below may not alias them
+      const real mean_c = mean[c];
       double sum_dy = 0, sum_dy_xhat = 0;
       for (int64_t n = 0; n < g.N; n++) {
         const real* dy_b = g.block(dy, n, c);
@@ -118,14 +136,24 @@ void batch_norm_backward(real* dx, real* dgamma, real* dbeta, const real* dy, co
         sum_dy += lane_sum(g.HW, [dy_b](int64_t i) { return dy_b[i]; });
         sum_dy_xhat += lane_sum(g.HW, [dy_b, x_b, mean_c](int64_t i) { return dy_b[i] * (x_b[i] - mean_c); });
       }
-      sum_dy_xhat *= inv_std_c;  // the sum above was of dy * (x - mean)
-      if (dbeta) dbeta[c] += static_cast<real>(sum_dy);
-      if (dgamma) dgamma[c] += static_cast<real>(sum_dy_xhat);
-      if (!dx) continue;
+      sums.dy[static_cast<size_t>(c)] = sum_dy;
+      sums.dy_xhat[static_cast<size_t>(c)] = sum_dy_xhat * inv_std[c];  // the sum above was of dy * (x - mean)
+    }
+  });
+  return sums;
+}
+
+// dx += its formula of the header, for training (with the sums over M values) or eval
+static void batch_norm_input_gradient(real* dx, const real* dy, const real* x, const real* mean, const real* inv_std,
+                                      const real* gamma, bool training, const GradientSums& sums, double M,
+                                      const NormShape& g) {
+  parallel_for(g.C, channel_grain(g), [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; c++) {
+      const real mean_c = mean[c], inv_std_c = inv_std[c];  // locals: dx below may not alias them
       const real k = (gamma ? gamma[c] : 1) * inv_std_c;  // gamma * inv_std
       // dx_i += k * (dy_i - mean(dy) - xhat_i * mean(dy * xhat)) in training, k * dy_i in eval
-      const real mean_dy = training ? static_cast<real>(sum_dy / static_cast<double>(g.M())) : 0;
-      const real mean_dy_xhat = training ? static_cast<real>(sum_dy_xhat / static_cast<double>(g.M())) : 0;
+      const real mean_dy = training ? static_cast<real>(sums.dy[static_cast<size_t>(c)] / M) : 0;
+      const real mean_dy_xhat = training ? static_cast<real>(sums.dy_xhat[static_cast<size_t>(c)] / M) : 0;
       for (int64_t n = 0; n < g.N; n++) {
         const real* dy_b = g.block(dy, n, c);
         const real* x_b = g.block(x, n, c);
@@ -146,13 +174,24 @@ struct BatchNormBackward : Node {
   std::vector<real> mean, inv_std;    // the statistics the forward normalised with, (C)
   bool training = false;              // were they the batch's own (then they depend on x)?
   NormShape g;
+  double M = 0;                       // values per channel the statistics were taken over
+  ReplicaSum across;                  // a data-parallel run's: the dx sums are the whole batch's too
   std::string name() const override { return "batch_norm"; }
   void backward(const Tensor& dy) override {
-    real* dx = needs_grad(0) ? input_grad(0).data() : nullptr;
-    real* dgamma = needs_grad(1) ? input_grad(1).data() : nullptr;  // an absent gamma or beta needs none
-    real* dbeta = needs_grad(2) ? input_grad(2).data() : nullptr;
-    batch_norm_backward(dx, dgamma, dbeta, dy.data(), x.data(), mean.data(), inv_std.data(),
-                        gamma.defined() ? gamma.data() : nullptr, training, g);
+    GradientSums sums = batch_norm_gradient_sums(dy.data(), x.data(), mean.data(), inv_std.data(), g);
+    // dgamma and dbeta from this process's values (a data-parallel run averages parameter gradients)
+    if (needs_grad(2)) add_to(input_grad(2).data(), sums.dy);
+    if (needs_grad(1)) add_to(input_grad(1).data(), sums.dy_xhat);
+    if (!needs_grad(0)) return;
+    if (training && across) {
+      across(sums.dy.data(), g.C);
+      across(sums.dy_xhat.data(), g.C);
+    }
+    batch_norm_input_gradient(input_grad(0).data(), dy.data(), x.data(), mean.data(), inv_std.data(),
+                              gamma.defined() ? gamma.data() : nullptr, training, sums, M, g);
+  }
+  static void add_to(real* grad, const std::vector<double>& sums) {
+    for (size_t c = 0; c < sums.size(); c++) grad[c] += static_cast<real>(sums[c]);
   }
 };
 
@@ -163,7 +202,7 @@ static void check_channels(const Tensor& t, int64_t C, const char* what, const T
 }
 
 Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& running_mean,
-                  const Tensor& running_var, bool training, real momentum, real eps) {
+                  const Tensor& running_var, bool training, real momentum, real eps, const ReplicaSum& across) {
   if (x.dim() != 2 && x.dim() != 4) fail("batch_norm: input must be (N, C) or (N, C, H, W), got " + shape_str(x.shape()));
   const NormShape g{x.size(0), x.size(1), x.dim() == 4 ? x.size(2) * x.size(3) : 1};
   check_channels(gamma, g.C, "gamma", x);
@@ -173,17 +212,19 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, cons
   if (running_mean.defined() != running_var.defined())
     fail("batch_norm: running_mean and running_var must be both given or both undefined");
   if (!training && !running_mean.defined()) fail("batch_norm: evaluation needs running statistics");
-  if (training && g.M() < 2)
+  double M = static_cast<double>(g.M());  // values per channel: every process's in a data-parallel run
+  if (training && across) across(&M, 1);
+  if (training && M < 2)
     fail("batch_norm: training needs more than one value per channel, got input " + shape_str(x.shape()));
 
   auto node = std::make_shared<BatchNormBackward>();
   node->mean.resize(g.C), node->inv_std.resize(g.C);
   if (training) {
     std::vector<real> var(g.C);
-    batch_norm_statistics(node->mean.data(), var.data(), x.data(), g);
+    batch_norm_statistics(node->mean.data(), var.data(), x.data(), g, M, across);
     for (int64_t c = 0; c < g.C; c++) node->inv_std[c] = 1 / std::sqrt(var[c] + eps);
     if (running_mean.defined()) {  // in place, outside the graph
-      const real unbiased = static_cast<real>(g.M()) / static_cast<real>(g.M() - 1);
+      const real unbiased = static_cast<real>(M) / static_cast<real>(M - 1);
       for (int64_t c = 0; c < g.C; c++) {
         running_mean.data()[c] = (1 - momentum) * running_mean.data()[c] + momentum * node->mean[c];
         running_var.data()[c] = (1 - momentum) * running_var.data()[c] + momentum * var[c] * unbiased;
@@ -202,6 +243,8 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, cons
   node->gamma = gamma.defined() ? gamma.detach() : Tensor();
   node->training = training;
   node->g = g;
+  node->M = M;
+  node->across = training ? across : ReplicaSum();
   return record(y, node, {x, gamma, beta});
 }
 
