@@ -34,7 +34,6 @@ namespace glimpse {
 struct Batch {
   Tensor images;                // (B, C, H, W) float
   std::vector<int64_t> labels;  // (B)
-  std::vector<int64_t> indices; // (B) where each image is in the data set
 };
 
 struct LoaderOptions {
