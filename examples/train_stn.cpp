@@ -17,6 +17,7 @@
 // grid off the canvas early on (docs/RESULTS.md). --optimizer adam trains with Adam instead (same
 // schedule and clipping); --loc-lr-factor F trains the localisation net at F times the rate.
 // --visualize FILE.png draws, after training, test digits beside what the transformer made of them.
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <numeric>
