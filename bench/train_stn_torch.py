@@ -7,9 +7,9 @@ both from a target is the model and recipe of MODELS.md, not glimpse.
         --ema 0.9999 --threads 1 --save runs/torch_stn.pt --log runs/torch_stn.csv
 
 DIR holds the four MNIST idx files. The digits come from glimpse itself: before each epoch,
-`build/train_stn --write-digits` writes the training digits that epoch of a train_stn run with the
-same --dataset, --seed and --redraw sees (each epoch its own draw under --redraw), and the test
-digits every train_stn run is scored on; the inputs are normalised with the pixel mean and standard
+`build/write_stn_digits` writes the training digits that epoch of a train_stn run with the same
+--dataset, --seed and --redraw sees (each epoch its own draw under --redraw), and the test digits
+every train_stn run is scored on; the inputs are normalised with the pixel mean and standard
 deviation train_stn prints (those of the first draw). The recipe is train_stn's with
 `--optimizer adam`: MODELS.md's stn_mnist and initialisation (bench/pytorch_reference.py); Adam
 (betas 0.9, 0.999, eps 1e-8, no weight decay); batch 64, the last partial batch a step, the order
@@ -68,10 +68,10 @@ def read_digits(folder, prefix):
 
 
 def write_digits(args, epoch, folder):
-    """Has train_stn write the training digits of `epoch` (1-based) and the test digits into
-    folder; returns the pixel mean and standard deviation it normalises with."""
-    command = [args.train_stn, "--dataset", args.dataset, "--data", args.mnist, "--seed", str(args.seed),
-               "--threads", "1", "--write-digits", folder, "--write-epoch", str(epoch)] + (["--redraw"] if args.redraw else [])
+    """Has write_stn_digits write the training digits of `epoch` (1-based) and the test digits into
+    folder; returns the pixel mean and standard deviation train_stn normalises with."""
+    command = [args.write_stn_digits, "--dataset", args.dataset, "--data", args.mnist, "--seed", str(args.seed),
+               "--out", folder, "--epoch", str(epoch)] + (["--redraw"] if args.redraw else [])
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         sys.exit(f"{' '.join(command)} failed:\n{result.stderr}")
@@ -111,9 +111,9 @@ class Average:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--mnist", required=True, help="folder with the four MNIST idx files")
-    parser.add_argument("--dataset", default="rts", choices=["rts", "rotated", "cluttered", "rts-upright"])
-    parser.add_argument("--train-stn", default=os.path.join(HERE, "..", "build", "train_stn"),
-                        help="the train_stn binary that writes the digits")
+    parser.add_argument("--dataset", default="rts", choices=["rts", "mnist"])
+    parser.add_argument("--write-stn-digits", default=os.path.join(HERE, "..", "build", "write_stn_digits"),
+                        help="the write_stn_digits binary (bench/write_stn_digits.cpp) that writes the digits")
     parser.add_argument("--epochs", type=int, default=60)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--lr", type=float, default=1e-3)
@@ -135,11 +135,11 @@ def main():
 
 
 def train(args, folder):
-    """The run, with the digits train_stn writes into folder."""
+    """The run, with the digits write_stn_digits writes into folder."""
     mean, std = write_digits(args, 1, folder)
     test_images, test_labels = read_digits(folder, "t10k")
     side = test_images.shape[-1]
-    print(f"{args.dataset} digits ({side}x{side}) written by {args.train_stn}: {len(test_labels)} test images; "
+    print(f"{args.dataset} digits ({side}x{side}) written by {args.write_stn_digits}: {len(test_labels)} test images; "
           f"pixel mean {mean:.4f}, std {std:.4f}; PyTorch {torch.__version__}, {torch.get_num_threads()} threads")
 
     def normalise(images):  # uint8 -> (x / 255 - mean) / std, train_stn's normalisation

@@ -1,8 +1,7 @@
 // Fuzz target: the distorted-MNIST generators on a data set of any size (io/distorted_mnist.h),
-// as train_ram and train_stn call them on the digits they load: translated_mnist, cluttered_mnist,
-// and check_mnist_digits followed by the per-digit RTS and rotation generators. Digits that are
-// not 1x28x28 and sets too small for clutter must be refused with an Error; ASan sees any read
-// past a digit.
+// as train_ram and train_stn call them on the digits they load: rts_mnist, translated_mnist and
+// cluttered_mnist. Digits that are not 1x28x28 and sets too small for clutter must be refused
+// with an Error; ASan sees any read past a digit.
 //
 // Input layout: channels (1 + byte % 3), side (1 + byte % 40), digits (byte % 6), generator
 // (byte % 3), 8 bytes of seed, then the pixels (repeated to fill the set, zeros if none).
@@ -25,20 +24,9 @@ glimpse::ImageDataset digits_of(const uint8_t* data, size_t size) {
   for (int c = 0; c < 10; c++) digits.class_names.push_back(std::to_string(c));
   digits.pixels.resize(static_cast<size_t>(count * digits.image_bytes()));
   const size_t header = 12;
-  for (size_t p = 0; p < digits.pixels.size() && size > header; p++) digits.pixels[p] = data[header + p % (size - header)];
+  for (size_t p = 0; p < digits.pixels.size() && size > header; p++)
+    digits.pixels[p] = data[header + p % (size - header)];
   return digits;
-}
-
-// What train_stn's distort does for rts and rotated: the set checked, then each digit drawn.
-void rts_and_rotated(const glimpse::ImageDataset& digits, glimpse::Rng& rng) {
-  glimpse::check_mnist_digits(digits, "digits");
-  std::vector<uint8_t> rts(glimpse::rts_side * glimpse::rts_side), upright(rts.size()),
-      rotated(glimpse::mnist_side * glimpse::mnist_side);
-  for (int64_t i = 0; i < digits.size(); i++) {
-    glimpse::DigitPlacement drawn = glimpse::rts_digit(digits.image(i), rng, rts.data());
-    glimpse::upright_rts(rts.data(), drawn, upright.data());
-    glimpse::rotated_digit(digits.image(i), rng, rotated.data());
-  }
 }
 
 }  // namespace
@@ -50,14 +38,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (int b = 0; b < 8; b++) seed |= uint64_t(data[4 + b]) << (8 * b);
   glimpse::Rng rng(seed);
   try {
-    if (data[3] % 3 == 2) {
-      rts_and_rotated(digits, rng);
-    } else {
-      glimpse::ImageDataset out = data[3] % 3 == 0 ? glimpse::translated_mnist(digits, rng, "digits")
-                                                   : glimpse::cluttered_mnist(digits, rng, "digits");
-      const int64_t canvas = glimpse::translated_side * glimpse::translated_side;
-      if (out.size() != digits.size() || out.pixels.size() != static_cast<size_t>(out.size() * canvas)) __builtin_trap();
-    }
+    const int generator = data[3] % 3;
+    glimpse::ImageDataset out = generator == 0   ? glimpse::translated_mnist(digits, rng, "digits")
+                                : generator == 1 ? glimpse::cluttered_mnist(digits, rng, "digits")
+                                                 : glimpse::rts_mnist(digits, rng, "digits");
+    const int64_t side = generator == 2 ? glimpse::rts_side : glimpse::translated_side;
+    if (out.size() != digits.size() || out.pixels.size() != static_cast<size_t>(out.size() * side * side))
+      __builtin_trap();
   } catch (const glimpse::Error&) {
   }
   return 0;

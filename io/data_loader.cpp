@@ -163,7 +163,6 @@ void DataLoader::assemble(Batch& batch, int64_t first, int64_t count) const {
   Shape shape = {count, C, H, W};
   if (!can_reuse(batch.images, shape)) batch.images = Tensor::empty(shape);
   batch.labels.resize(count);
-  batch.indices.resize(count);
   real* images = batch.images.data();
   parallel_for(count, 8, [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; i++) {
@@ -172,7 +171,6 @@ void DataLoader::assemble(Batch& batch, int64_t first, int64_t count) const {
                                          options_.horizontal_flip);
       write_image(images + i * C * H * W, data_.image(index), C, H, W, a, scale_.data(), shift_.data());
       batch.labels[i] = data_.labels[index];
-      batch.indices[i] = index;
     }
   });
 }

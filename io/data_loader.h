@@ -34,7 +34,6 @@ namespace glimpse {
 struct Batch {
   Tensor images;                // (B, C, H, W) float
   std::vector<int64_t> labels;  // (B)
-  std::vector<int64_t> indices; // (B) where each image is in the data set
   int64_t step_images = 0;      // the images of the whole step: B, or every shard's (below) together
 };
 

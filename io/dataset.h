@@ -50,7 +50,7 @@ ImageDataset decode_mnist(std::vector<uint8_t> images_file, std::vector<uint8_t>
 // without .gz
 ImageDataset load_mnist_dir(const std::string& dir, bool train);
 // Writes one-channel images of any side and their labels (0..9) as the two raw idx files
-// load_mnist reads: e.g. train_stn's distorted digits, for another framework to read.
+// load_mnist reads: e.g. the distorted digits a trainer sees, for another framework to read.
 void write_mnist(const ImageDataset& data, const std::string& images_path, const std::string& labels_path);
 
 // ---- CIFAR-10 ----

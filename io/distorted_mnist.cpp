@@ -53,13 +53,6 @@ void check_side(int64_t side, const char* op) {
 
 }  // namespace
 
-DigitPlacement rotated_digit(const uint8_t* digit, Rng& rng, uint8_t* out) {
-  DigitPlacement drawn;
-  drawn.angle_degrees = rng.uniform(-90, 90);
-  draw_transformed(digit, drawn.angle_degrees, 1, out, mnist_side);
-  return drawn;
-}
-
 DigitPlacement rts_digit(const uint8_t* digit, Rng& rng, uint8_t* out) {
   DigitPlacement drawn;
   drawn.angle_degrees = rng.uniform(-45, 45);
@@ -95,53 +88,6 @@ DigitPlacement rts_digit(const uint8_t* digit, Rng& rng, uint8_t* out) {
     }
   }
   return drawn;
-}
-
-// The forward map of draw_transformed, moved to the canvas: a digit point x lands at
-//     p = scale R(angle) (x - c_digit) + centre.
-// Each output pixel, read as a digit point x = o - c_out + c_digit (the digit at its size, centred),
-// takes the canvas at that p.
-void upright_rts(const uint8_t* canvas, const DigitPlacement& drawn, uint8_t* out) {
-  double a = drawn.angle_degrees * std::numbers::pi / 180, cos_a = std::cos(a), sin_a = std::sin(a);
-  double c_out = (rts_side - 1) / 2.0;
-  for (int64_t i = 0; i < rts_side; i++) {
-    for (int64_t j = 0; j < rts_side; j++) {
-      double u = j - c_out, v = i - c_out;  // x - c_digit
-      double x = drawn.scale * (cos_a * u - sin_a * v) + drawn.centre_x;
-      double y = drawn.scale * (sin_a * u + cos_a * v) + drawn.centre_y;
-      out[i * rts_side + j] = to_byte(sample_bilinear(canvas, rts_side, x, y));
-    }
-  }
-}
-
-std::array<double, 6> upright_rts_theta(const DigitPlacement& drawn) {
-  double a = drawn.angle_degrees * std::numbers::pi / 180, cos_a = std::cos(a), sin_a = std::sin(a);
-  double c = (rts_side - 1) / 2.0, to_unit = 2.0 / rts_side;  // pixels -> affine_grid's [-1, 1]
-  return {drawn.scale * cos_a, -drawn.scale * sin_a, (drawn.centre_x - c) * to_unit,
-          drawn.scale * sin_a, drawn.scale * cos_a,  (drawn.centre_y - c) * to_unit};
-}
-
-// Output pixel o (from the output's centre) reads the canvas at p - c = A o + t * side / 2, and
-// the canvas point p is the digit point R(-angle) (p - centre) / scale (from the digit's centre):
-//     digit(o) = M o + m,   M = R(-angle) A / scale,   m = R(-angle) (t side / 2 + c - centre) / scale.
-// M = k R(-shown_angle) for a similarity, so the digit is shown turned by shown_angle at size 1/k,
-// with its centre (digit(o) = 0) at o = -M^-1 m.
-DigitPose pose_after_transform(const float* theta, const DigitPlacement& drawn) {
-  double a = drawn.angle_degrees * std::numbers::pi / 180, cos_a = std::cos(a), sin_a = std::sin(a);
-  double c = (rts_side - 1) / 2.0, half_side = rts_side / 2.0;
-  auto undo_draw = [&](double x, double y) {  // R(-angle) (x, y) / scale
-    return std::array<double, 2>{(cos_a * x + sin_a * y) / drawn.scale, (-sin_a * x + cos_a * y) / drawn.scale};
-  };
-  auto [m11, m21] = undo_draw(theta[0], theta[3]);  // M's columns: the draw undone on A's columns
-  auto [m12, m22] = undo_draw(theta[1], theta[4]);
-  auto [m1, m2] = undo_draw(theta[2] * half_side + c - drawn.centre_x, theta[5] * half_side + c - drawn.centre_y);
-  double det = m11 * m22 - m12 * m21;
-  DigitPose pose;
-  pose.angle_degrees = -std::atan2(m21 - m12, m11 + m22) * 180 / std::numbers::pi;
-  pose.scale = 1 / std::sqrt(std::fabs(det));
-  pose.centre_dx = -(m22 * m1 - m12 * m2) / det;  // -M^-1 m
-  pose.centre_dy = -(-m21 * m1 + m11 * m2) / det;
-  return pose;
 }
 
 DigitPlacement translated_digit(const uint8_t* digit, Rng& rng, uint8_t* out, int64_t side) {
@@ -196,6 +142,16 @@ ImageDataset empty_canvases(const ImageDataset& digits) {
 }
 
 }  // namespace
+
+ImageDataset rts_mnist(const ImageDataset& digits, Rng& rng, const std::string& what) {
+  check_mnist_digits(digits, what);
+  ImageDataset out{.channels = 1, .height = rts_side, .width = rts_side, .pixels = {}, .labels = digits.labels,
+                   .class_names = digits.class_names};
+  out.pixels.resize(static_cast<size_t>(digits.size() * rts_side * rts_side));
+  for (int64_t i = 0; i < digits.size(); i++)
+    rts_digit(digits.image(i), rng, out.pixels.data() + i * out.image_bytes());
+  return out;
+}
 
 ImageDataset translated_mnist(const ImageDataset& digits, Rng& rng, const std::string& what) {
   check_mnist_digits(digits, what);

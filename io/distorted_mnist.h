@@ -1,22 +1,20 @@
 // Distorted MNIST: the benchmarks of the attention papers, generated from 28x28 digits.
 //
-//   rotated     28x28  a random rotation in [-90, 90] degrees about the centre
-//                      (STN, Jaderberg et al. 2015, Sec. 4.1, "R")
 //   RTS         42x42  rotation in [-45, 45] degrees, scale in [0.7, 1.2], placed at a random
-//                      position with all its ink inside the canvas (STN, Sec. 4.1, "RTS")
+//                      position with all its ink inside the canvas (STN, Jaderberg et al. 2015,
+//                      Sec. 4.1, "RTS")
 //   translated  60x60  the 28x28 digit at a random position (RAM, Mnih et al. 2014, Sec. 4.1)
 //   cluttered   60x60  translated, plus `fragments` random 8x8 crops of OTHER digits at random
 //                      places (RAM's "cluttered translated MNIST")
 //
 // Each function reads one raw digit (28*28 bytes, row-major, 0 = background), draws what it
 // needs from the Rng, writes a whole canvas (side*side bytes, row-major) and returns what it
-// drew, so that a run repeats from its seed and a test can check the geometry. translated_mnist
-// and cluttered_mnist make a whole data set, the one train_ram and train_stn both train on.
+// drew, so that a run repeats from its seed and a test can check the geometry. rts_mnist,
+// translated_mnist and cluttered_mnist make a whole data set (train_stn's, train_ram's).
 // Rotation and scaling resample the digit bilinearly about pixel centres; outside the digit
 // reads as 0. Nothing here knows about tensors: the canvases are bytes like the data sets'.
 #pragma once
 
-#include <array>
 #include <cstdint>
 #include <vector>
 
@@ -31,7 +29,7 @@ constexpr int64_t translated_side = 60;        // RAM's translated and cluttered
 constexpr int64_t clutter_fragment_side = 8;   // RAM's clutter pieces
 
 // What one call drew. (left, top): where the 28x28 digit (translated, cluttered) or the box
-// around its ink (RTS) landed in the canvas; 0 for rotated, which keeps the digit's frame.
+// around its ink (RTS) landed in the canvas.
 struct DigitPlacement {
   double angle_degrees = 0;
   double scale = 1;
@@ -39,38 +37,9 @@ struct DigitPlacement {
   double centre_x = 0, centre_y = 0;  // RTS: where the digit's centre (13.5, 13.5) landed, in canvas pixels
 };
 
-// out: 28*28 bytes.
-DigitPlacement rotated_digit(const uint8_t* digit, Rng& rng, uint8_t* out);
-
 // out: 42*42 bytes. The ink of any real MNIST digit (inside its central 20x20 box) fits at
 // every angle and scale; a larger blob is centred and cut at the canvas edges.
 DigitPlacement rts_digit(const uint8_t* digit, Rng& rng, uint8_t* out);
-
-// out: 42*42 bytes. Undoes what rts_digit drew, from its record: the canvas turned back upright,
-// scaled back to the digit's size and centred, as a perfect spatial transformer would show it
-// to the classifier (less what two bilinear resamplings and rounding to bytes lose). A diagnostic:
-// train_stn --dataset rts-upright trains the classifier alone on these.
-void upright_rts(const uint8_t* canvas, const DigitPlacement& drawn, uint8_t* out);
-
-// upright_rts as a spatial transformer: the theta = [A | t] (row-major a11 a12 t1 a21 a22 t2, in
-// affine_grid's coordinates: [-1, 1] across the canvas, align_corners = false) whose grid_sample
-// of the canvas reads the points upright_rts reads. In pixels from the canvas centre c = 20.5 an
-// output pixel o reads the canvas at A (o - c) + t * 42 / 2, so A = scale R(angle) and
-// t = (centre - c) * 2 / 42.
-std::array<double, 6> upright_rts_theta(const DigitPlacement& drawn);
-
-// Where a transformer's output shows the digit that rts_digit drew: turned by angle_degrees, at
-// `scale` times its own size, its centre (centre_dx, centre_dy) output pixels from the output's
-// centre. theta as above, for an output of the canvas's size. Composing theta (output -> canvas)
-// with the draw undone (canvas -> digit) gives an affine map M from output to digit pixels;
-// angle and scale are those of M's similarity part (a shear is left out). For the identity
-// theta this is the draw itself (angle, scale, centre - c); for upright_rts_theta it is
-// (0, 1, 0, 0). A perfect transformer shows every digit in one pose: the spread of these over a
-// test set is how far a trained one is from it.
-struct DigitPose {
-  double angle_degrees = 0, scale = 1, centre_dx = 0, centre_dy = 0;
-};
-DigitPose pose_after_transform(const float* theta, const DigitPlacement& drawn);
 
 // out: side*side bytes, side >= 28.
 DigitPlacement translated_digit(const uint8_t* digit, Rng& rng, uint8_t* out, int64_t side = translated_side);
@@ -86,9 +55,11 @@ DigitPlacement cluttered_digit(const uint8_t* digit, const std::vector<const uin
 // would be read past its end, a larger one cut). `what` names the set in the message.
 void check_mnist_digits(const ImageDataset& digits, const std::string& what);
 
-// RAM's 60x60 sets from a set of 28x28 digits, drawn from rng in order, labels kept: each digit
-// at a random place (translated), plus 4 8x8 fragments cut from 4 digits of the set other than
-// the one shown (cluttered, which needs at least 2 digits). `what` names the set in errors.
+// The distorted sets of a set of 28x28 digits, drawn from rng in order, labels kept. STN's 42x42
+// RTS set: each digit through rts_digit. RAM's 60x60 sets: each digit at a random place
+// (translated), plus 4 8x8 fragments cut from 4 digits of the set other than the one shown
+// (cluttered, which needs at least 2 digits). `what` names the set in errors.
+ImageDataset rts_mnist(const ImageDataset& digits, Rng& rng, const std::string& what);
 ImageDataset translated_mnist(const ImageDataset& digits, Rng& rng, const std::string& what);
 ImageDataset cluttered_mnist(const ImageDataset& digits, Rng& rng, const std::string& what);
 

@@ -143,7 +143,7 @@ std::string tiny_run(const std::string& trainer, const std::string& extra) {
     const std::string base = extra.find("--resume") == std::string::npos ? " --base " + tiny_dasnet_base() : "";
     return "--data " + tiny_cifar_dir() + base + " --batch 4 --population 2 --passes 2 --generations 3" + common;
   }
-  return "--data " + tiny_mnist_dir() + " --batch 8" + common;  // train_mnist, train_stn, train_ram
+  return "--data " + tiny_mnist_dir() + " --batch 8" + common;  // train_mnist, train_stn, train_ram, stn_pose_study
 }
 
 std::string mnist_run(const std::string& extra) { return tiny_run("train_mnist", extra); }
@@ -188,11 +188,13 @@ pid_t start(const std::string& program, const std::string& arguments) {
 // Runs `trainer` for `steps` steps in one go and, in a second directory, for `split` steps and
 // then --resume'd to `steps`: both must end with the very same checkpoint bytes (parameters,
 // optimiser or SNES state, metadata).
-// The checkpoint (its bytes) that a tiny train_stn run of `steps` steps with `extra` flags saves.
-std::string stn_checkpoint_after(int steps, const std::string& extra) {
+// The checkpoint (its bytes) that a tiny run of train_stn (or of `program`, which takes its flags)
+// of `steps` steps with `extra` flags saves.
+std::string stn_checkpoint_after(int steps, const std::string& extra, const std::string& program = "train_stn") {
   TempDir dir;
   const std::string path = dir / "run.ckpt";
-  Outcome outcome = run("train_stn", tiny_run("train_stn", extra + " --max-steps " + std::to_string(steps) + " --save " + path));
+  Outcome outcome =
+      run(program, tiny_run(program, extra + " --max-steps " + std::to_string(steps) + " --save " + path));
   INFO(outcome.output);
   REQUIRE(outcome.status == 0);
   return file_bytes(path);
@@ -325,7 +327,7 @@ TEST_CASE("trainers refuse a bad value with status 2", "[cli]") {
                     OwnCase{"train_cifar", "--lr-drops 20,x", "--lr-drops 20,x: 'x' is not a number of epochs from 1 to 49"},
                     OwnCase{"train_cifar", "--lr-drops 50", "--lr-drops 50: '50' is not a number of epochs from 1 to 49"},
                     OwnCase{"train_cifar", "--lr-drops 20,", "--lr-drops 20,: ends with a comma"},
-                    OwnCase{"train_stn", "--dataset spiral", "choose one of: mnist, rotated, rts, cluttered"},
+                    OwnCase{"train_stn", "--dataset spiral", "choose one of: rts, mnist"},
                     OwnCase{"train_stn", "--no-transformer=1", "--no-transformer takes no value"},
                     OwnCase{"train_ram", "--dataset rotated", "choose one of: mnist, translated, cluttered"},
                     OwnCase{"train_ram", "--mc-samples 0", "--mc-samples 0: must be from 1"},
@@ -356,11 +358,15 @@ TEST_CASE("trainer --help lists every flag with its default", "[cli]") {
                 {"ema", "model", "width", "momentum", "weight-decay", "warmup-epochs", "lr-drops", "visualize"},
                 {"model:resnet20", "epochs:50", "batch:128", "lr:0.1", "momentum:0.9", "weight-decay:0.0005"}},
         Trainer{"train_stn",
-                {"ema", "dataset", "no-transformer", "redraw", "visualize", "mistakes", "optimizer", "momentum", "warmup-epochs",
-                 "clip", "loc-lr-factor", "upright-epochs", "pose-supervision", "write-digits", "write-epoch"},
+                {"ema", "dataset", "no-transformer", "redraw", "visualize", "optimizer", "momentum", "warmup-epochs",
+                 "clip", "loc-lr-factor"},
                 {"dataset:rts", "epochs:10", "batch:64", "lr:0.01", "optimizer:sgd", "momentum:0.9", "no-transformer:off",
-                 "redraw:off", "clip:1", "warmup-epochs:0", "loc-lr-factor:1",
-                 "upright-epochs:0", "pose-supervision:0", "write-epoch:1"}},
+                 "redraw:off", "clip:1", "warmup-epochs:0", "loc-lr-factor:1"}},
+        Trainer{"stn_pose_study",  // tools/: train_stn's flags, less --visualize, and the study's
+                {"ema", "dataset", "no-transformer", "redraw", "optimizer", "momentum", "warmup-epochs", "clip",
+                 "loc-lr-factor", "pose-supervision", "report", "mistakes"},
+                {"dataset:rts", "epochs:10", "batch:64", "lr:0.01", "optimizer:sgd", "pose-supervision:0", "report:off",
+                 "mistakes:none"}},
         Trainer{"train_ram",
                 {"ema", "dataset", "glimpses", "mc-samples", "visualize", "reinforce-into-core", "clip", "location-std"},
                 {"dataset:mnist", "epochs:20", "batch:64", "lr:0.001", "mc-samples:1", "clip:5"}},
@@ -462,7 +468,7 @@ TEST_CASE("convert_cifar10 and plot_metrics --help print the usage with status 0
 TEST_CASE("flag combinations a trainer refuses are usage errors, status 2", "[cli]") {
   check_usage_error("train_cifar", "--model resnet20 --visualize x.png", "--visualize draws the attention");
   check_usage_error("train_stn", "--no-transformer --visualize x.png", "drop --no-transformer");
-  check_usage_error("train_stn", "--dataset rotated --pose-supervision 1", "--pose-supervision needs the transformer");
+  check_usage_error("stn_pose_study", "--dataset rts-upright --report", "need the generator's record");
 }
 
 // A tiny MNIST folder whose sets are cut or replaced: `train` and `test` images of the sample.
@@ -480,18 +486,16 @@ std::string mnist_dir_with(const TempDir& dir, int64_t train, int64_t test) {
 TEST_CASE("the distorted-MNIST trainers refuse sets they cannot distort", "[cli]") {
   TempDir one_test;
   mnist_dir_with(one_test, 40, 1);
-  for (std::string trainer : {"train_ram", "train_stn"}) {
-    Outcome outcome = run(trainer, "--data " + one_test.path.string() + " --dataset cluttered --max-steps 1 --quiet");
-    INFO(trainer << "\n" << outcome.output);
-    CHECK(outcome.status == 1);
-    CHECK_THAT(outcome.output, Contains("the test digits") && Contains("needs at least 2 digits; the set has 1"));
-  }
-  // train_stn --write-digits writes 42x42 rts digits as MNIST files: not digits to distort again
+  Outcome one = run("train_ram", "--data " + one_test.path.string() + " --dataset cluttered --max-steps 1 --quiet");
+  INFO(one.output);
+  CHECK(one.status == 1);
+  CHECK_THAT(one.output, Contains("the test digits") && Contains("needs at least 2 digits; the set has 1"));
+  // write_stn_digits writes 42x42 rts digits as MNIST files: not digits to distort again
   TempDir big;
-  Outcome written = run("train_stn", tiny_run("train_stn", "--dataset rts --write-digits " + big.path.string()));
+  Outcome written = run("write_stn_digits", "--data " + tiny_mnist_dir() + " --out " + big.path.string());
   REQUIRE(written.status == 0);
   for (auto [trainer, dataset] : {std::pair{"train_ram", "translated"}, {"train_ram", "cluttered"}, {"train_stn", "rts"},
-                                  {"train_stn", "rotated"}, {"train_stn", "cluttered"}}) {
+                                  {"stn_pose_study", "rts"}, {"stn_pose_study", "rts-upright"}}) {
     Outcome outcome = run(trainer, "--data " + big.path.string() + " --dataset " + dataset + " --max-steps 1 --quiet");
     INFO(trainer << " --dataset " << dataset << "\n" << outcome.output);
     CHECK(outcome.status == 1);
@@ -695,29 +699,15 @@ TEST_CASE("train_stn --redraw: the first epoch as without it, fresh distortions 
   check_usage_error("train_stn", "--dataset mnist --redraw --max-steps 1", "--redraw needs distorted digits");
 }
 
-// --upright-epochs 1: the first epoch on the digits upright and centred (so not what a run without
-// it trains on), the second on the distortions; a run resumed in either epoch, or across the
-// switch, ends where the uninterrupted one does.
-TEST_CASE("train_stn --upright-epochs: the undistorted digits first, then the distortions, the same when resumed",
-          "[faults]") {
-  CHECK(stn_checkpoint_after(50, "--upright-epochs 1") != stn_checkpoint_after(50, ""));
-  check_resume_is_bitwise("train_stn", 45, 60, "--upright-epochs 1 --redraw");
-  check_resume_is_bitwise("train_stn", 55, 60, "--upright-epochs 1");
-
-  check_usage_error("train_stn", "--upright-epochs 2 --epochs 2 --max-steps 1",
-                "--upright-epochs 2 leaves none of the --epochs 2 for the distorted digits");
-  check_usage_error("train_stn", "--dataset mnist --upright-epochs 1 --max-steps 1", "--upright-epochs needs distorted digits");
-}
-
-// --write-digits writes what a run would train and test on, as idx files, and trains nothing:
+// bench/write_stn_digits writes what a train_stn run would train and test on, as idx files:
 // epoch 1's training digits are the run's first draw (the same with or without --redraw), a later
 // epoch's are that draw again without --redraw and fresh ones with it; the test digits do not
 // depend on --seed; the labels are the digits' own.
-TEST_CASE("train_stn --write-digits writes the digits of an epoch and the test digits as idx files", "[cli]") {
+TEST_CASE("write_stn_digits writes the digits of a train_stn epoch and the test digits as idx files", "[cli]") {
   TempDir dir;
   auto digits = [&](const std::string& name, const std::string& extra) {
     const std::string folder = dir / name;
-    Outcome outcome = run("train_stn", tiny_run("train_stn", "--dataset rts --write-digits " + folder + " " + extra));
+    Outcome outcome = run("write_stn_digits", "--data " + tiny_mnist_dir() + " --seed 3 --out " + folder + " " + extra);
     INFO(outcome.output);
     REQUIRE(outcome.status == 0);
     CHECK_THAT(outcome.output, Contains("wrote the rts training digits"));
@@ -731,8 +721,8 @@ TEST_CASE("train_stn --write-digits writes the digits of an epoch and the test d
   CHECK(first.labels == load_mnist_dir(tiny_mnist_dir(), true).labels);
   CHECK(test.labels == load_mnist_dir(tiny_mnist_dir(), false).labels);
   CHECK(digits("first_redraw", "--redraw").first.pixels == first.pixels);
-  CHECK(digits("second", "--write-epoch 2").first.pixels == first.pixels);
-  auto [second_redraw, same_test] = digits("second_redraw", "--redraw --write-epoch 2");
+  CHECK(digits("second", "--epoch 2").first.pixels == first.pixels);
+  auto [second_redraw, same_test] = digits("second_redraw", "--redraw --epoch 2");
   CHECK(second_redraw.pixels != first.pixels);
   CHECK(same_test.pixels == test.pixels);
   auto [other_seed, other_seed_test] = digits("other_seed", "--seed 4");
@@ -740,18 +730,45 @@ TEST_CASE("train_stn --write-digits writes the digits of an epoch and the test d
   CHECK(other_seed_test.pixels == test.pixels);
 
   std::ofstream(dir / "a_file") << "x";
-  check_refused("train_stn", "--write-digits " + dir / "a_file", "--write-digits: cannot create the folder");
+  Outcome refused = run("write_stn_digits", "--data " + tiny_mnist_dir() + " --out " + dir / "a_file");
+  CHECK(refused.status == 1);
+  CHECK_THAT(refused.output, Contains("--out: cannot create the folder"));
+  Outcome no_out = run("write_stn_digits", "--data " + tiny_mnist_dir());
+  CHECK(no_out.status == 2);
+  CHECK_THAT(no_out.output, Contains("--out FOLDER is needed"));
 }
 
-// --pose-supervision (a diagnostic) adds a loss on theta: the run trains differently from one
-// without it, resumes bitwise (the record of each digit's draw follows the draws), and is
-// refused where there is no record or no transformer.
-TEST_CASE("train_stn --pose-supervision trains, resumes and is refused off rts", "[faults]") {
-  CHECK(stn_checkpoint_after(10, "--dataset rts --pose-supervision 1") != stn_checkpoint_after(10, "--dataset rts"));
-  check_resume_is_bitwise("train_stn", 45, 60, "--dataset rts --pose-supervision 1 --redraw --upright-epochs 1");
-  for (const char* extra : {"--dataset rotated --pose-supervision 1 --max-steps 1",
-                            "--dataset rts --no-transformer --pose-supervision 1 --max-steps 1"})
-    check_usage_error("train_stn", extra, "--pose-supervision needs the transformer on --dataset rts");
+// tools/stn_pose_study trains as train_stn does: without its own flags it ends with train_stn's
+// very checkpoint (the same digits, draws and recipe), also across a --redraw; a train_stn
+// checkpoint resumes in it. --pose-supervision adds a loss on theta: the run trains differently,
+// resumes bitwise (each image's record is found by its bytes, whatever the order) and is refused
+// where there is no record or no transformer.
+TEST_CASE("stn_pose_study trains as train_stn does, and with --pose-supervision resumes bitwise", "[faults]") {
+  CHECK(stn_checkpoint_after(60, "--redraw", "stn_pose_study") == stn_checkpoint_after(60, "--redraw"));
+  TempDir dir;
+  const std::string path = dir / "stn.ckpt";
+  REQUIRE(run("train_stn", tiny_run("train_stn", "--max-steps 5 --save " + path)).status == 0);
+  Outcome resumed =
+      run("stn_pose_study", tiny_run("stn_pose_study", "--max-steps 10 --resume " + path + " --save " + path));
+  INFO(resumed.output);
+  CHECK(resumed.status == 0);
+  CHECK(file_bytes(path) == stn_checkpoint_after(10, ""));
+  check_refused("stn_pose_study", "--dataset rts-upright --max-steps 20 --resume " + path,
+                "the checkpoint holds model 'stn_mnist_rts', not 'stn_mnist_rts-upright'");
+
+  CHECK(stn_checkpoint_after(10, "--pose-supervision 1", "stn_pose_study") != stn_checkpoint_after(10, ""));
+  check_resume_is_bitwise("stn_pose_study", 45, 60, "--pose-supervision 1 --redraw");
+  check_usage_error("stn_pose_study", "--dataset rts-upright --pose-supervision 1 --max-steps 1",
+                    "--pose-supervision need the generator's record");
+  check_usage_error("stn_pose_study", "--no-transformer --pose-supervision 1 --max-steps 1", "need the transformer");
+}
+
+// --dataset rts-upright: the rts draws undone, a set of its own (the classifier alone on it
+// trains differently from on rts), resumed bitwise across a --redraw.
+TEST_CASE("stn_pose_study --dataset rts-upright trains the classifier on the undone digits", "[faults]") {
+  CHECK(stn_checkpoint_after(10, "--dataset rts-upright --no-transformer", "stn_pose_study") !=
+        stn_checkpoint_after(10, "--no-transformer", "stn_pose_study"));
+  check_resume_is_bitwise("stn_pose_study", 45, 60, "--dataset rts-upright --no-transformer --redraw");
 }
 
 TEST_CASE("train_ram resumed from its checkpoint ends bitwise where an uninterrupted run ends", "[faults]") {
@@ -796,30 +813,6 @@ TEST_CASE("a trainer's --visualize writes a PNG and the final line stays the las
     std::string output = outcome.output;
     while (!output.empty() && output.back() == '\n') output.pop_back();
     CHECK(output.substr(output.rfind('\n') + 1).rfind("final test_acc=", 0) == 0);
-    if (c.trainer == "train_stn") {  // the transformer starts as the identity: it shows all of its input
-      const std::string zoom = "the output shows a median ";
-      const size_t at = output.find(zoom);
-      REQUIRE(at != std::string::npos);
-      const double median_area = std::stod(output.substr(at + zoom.size()));
-      CHECK(median_area > 95);
-      CHECK(median_area < 105);
-      CHECK(output.find("\n  transformed, to its class  angle ") != std::string::npos);  // rts: the digits' pose
-      // each test digit drawn 5 times: in the input the angle follows the draw alone (uniform in
-      // [-45, 45]: 26.0 degrees RMS within a digit, 0 between digits); the identity shows the same
-      auto angle_spread = [&](const std::string& line) {
-        const size_t found = output.find("\n  " + line + " angle ");
-        REQUIRE(found != std::string::npos);
-        double within = -1, between = -1;
-        REQUIRE(std::sscanf(output.c_str() + found + line.size() + 10, "%lf | %lf", &within, &between) == 2);
-        return std::pair{within, between};
-      };
-      auto [input_within, input_between] = angle_spread("input       ");
-      CHECK(input_within == Approx(26.0).margin(1.5));
-      CHECK(input_between < 2);
-      auto [output_within, output_between] = angle_spread("transformed ");
-      CHECK(output_within == Approx(input_within).margin(1));
-      CHECK(output_between < 2);
-    }
     std::string bytes = file_bytes(picture);
     Image image = decode_image(std::vector<uint8_t>(bytes.begin(), bytes.end()), 3, picture);
     CHECK(image.width > 0);
@@ -832,12 +825,45 @@ TEST_CASE("a trainer's --visualize writes a PNG and the final line stays the las
   }
 }
 
-// train_stn --mistakes: the number of mistakes it reports is the final line's error, the picture
-// has a tile pair for each (up to 120, 6 pairs a row); the CNN baseline has nothing to draw.
-TEST_CASE("train_stn --mistakes draws the test images it gets wrong and counts them", "[cli]") {
+// stn_pose_study --report: after two steps the transformer is still near the identity, so it
+// shows nearly all of its input, and the digits sit in its output as they sit in the input.
+TEST_CASE("stn_pose_study --report measures the transformer's zoom and the digits' pose", "[cli]") {
+  Outcome outcome = run("stn_pose_study", tiny_run("stn_pose_study", "--max-steps 2 --report"));
+  INFO(outcome.output);
+  REQUIRE(outcome.status == 0);
+  std::string output = outcome.output;
+  while (!output.empty() && output.back() == '\n') output.pop_back();
+  CHECK(output.substr(output.rfind('\n') + 1).rfind("final test_acc=", 0) == 0);
+  const std::string zoom = "the output shows a median ";
+  const size_t at = output.find(zoom);
+  REQUIRE(at != std::string::npos);
+  const double median_area = std::stod(output.substr(at + zoom.size()));
+  CHECK(median_area > 95);
+  CHECK(median_area < 105);
+  CHECK(output.find("\n  transformed, to its class  angle ") != std::string::npos);
+  // each test digit drawn 5 times: in the input the angle follows the draw alone (uniform in
+  // [-45, 45]: 26.0 degrees RMS within a digit, 0 between digits); the identity shows the same
+  auto angle_spread = [&](const std::string& line) {
+    const size_t found = output.find("\n  " + line + " angle ");
+    REQUIRE(found != std::string::npos);
+    double within = -1, between = -1;
+    REQUIRE(std::sscanf(output.c_str() + found + line.size() + 10, "%lf | %lf", &within, &between) == 2);
+    return std::pair{within, between};
+  };
+  auto [input_within, input_between] = angle_spread("input       ");
+  CHECK(input_within == Approx(26.0).margin(1.5));
+  CHECK(input_between < 2);
+  auto [output_within, output_between] = angle_spread("transformed ");
+  CHECK(output_within == Approx(input_within).margin(1));
+  CHECK(output_between < 2);
+}
+
+// stn_pose_study --mistakes: the number of mistakes it reports is the final line's error, the
+// picture has a tile pair for each (up to 120, 6 pairs a row); the CNN baseline has nothing to draw.
+TEST_CASE("stn_pose_study --mistakes draws the test images it gets wrong and counts them", "[cli]") {
   TempDir dir;
   const std::string picture = dir / "mistakes.png";
-  Outcome outcome = run("train_stn", tiny_run("train_stn", "--dataset rts --max-steps 2 --mistakes " + picture));
+  Outcome outcome = run("stn_pose_study", tiny_run("stn_pose_study", "--max-steps 2 --mistakes " + picture));
   INFO(outcome.output);
   REQUIRE(outcome.status == 0);
   long drawn = 0, mistakes = 0, tested = 0;
@@ -855,9 +881,7 @@ TEST_CASE("train_stn --mistakes draws the test images it gets wrong and counts t
   CHECK(image.width == expected.width);
   CHECK(image.height == expected.height);
 
-  Outcome baseline = run("train_stn", tiny_run("train_stn", "--no-transformer --max-steps 1 --mistakes " + picture));
-  CHECK(baseline.status == 2);
-  CHECK_THAT(baseline.output, Contains("drop --no-transformer"));
+  check_usage_error("stn_pose_study", "--no-transformer --max-steps 1 --mistakes " + picture, "drop --no-transformer");
   check_usage_error("train_stn", "--no-transformer --max-steps 1 --loc-lr-factor 0.1", "--loc-lr-factor needs the transformer");
 }
 

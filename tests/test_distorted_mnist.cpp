@@ -1,33 +1,18 @@
 // Distorted MNIST generators: canvas sizes, repeatability from the seed, the digit's ink kept
-// inside the canvas and (approximately) preserved. The digits are synthetic: a ring with a stem,
-// inside the central 20x20 box like a real MNIST digit.
+// inside the canvas and (approximately) preserved. The digits are synthetic (synthetic_digits.h).
 #include <catch2/catch.hpp>
 
 #include <algorithm>
 #include <cmath>
 #include <functional>
 
-#include "engine/ops.h"
 #include "io/distorted_mnist.h"
+#include "synthetic_digits.h"
 
 using namespace glimpse;
+using namespace glimpse::testing;
 
 namespace {
-
-using Image = std::vector<uint8_t>;
-
-// A ring of radius 4..7 around the centre with a stem down its right side, in rows/columns 4..23.
-Image synthetic_digit() {
-  Image digit(mnist_side * mnist_side, 0);
-  for (int64_t i = 0; i < mnist_side; i++) {
-    for (int64_t j = 0; j < mnist_side; j++) {
-      double r = std::hypot(i - 11.0, j - 13.5);
-      bool ring = r >= 4 && r <= 7, stem = j >= 18 && j <= 20 && i >= 11 && i <= 23;
-      if (ring || stem) digit[i * mnist_side + j] = 255;
-    }
-  }
-  return digit;
-}
 
 int64_t ink(const Image& image) {
   int64_t total = 0;
@@ -56,7 +41,6 @@ TEST_CASE("distorted mnist: sizes and repeatability", "[data]") {
   std::vector<const uint8_t*> others{other.data()};
   struct Named { const char* name; int64_t side; Generator generate; };
   std::vector<Named> generators{
-      {"rotated", 28, [&](Rng& rng, uint8_t* out) { return rotated_digit(digit.data(), rng, out); }},
       {"rts", 42, [&](Rng& rng, uint8_t* out) { return rts_digit(digit.data(), rng, out); }},
       {"translated", 60, [&](Rng& rng, uint8_t* out) { return translated_digit(digit.data(), rng, out); }},
       {"translated 100", 100, [&](Rng& rng, uint8_t* out) { return translated_digit(digit.data(), rng, out, 100); }},
@@ -73,16 +57,6 @@ TEST_CASE("distorted mnist: sizes and repeatability", "[data]") {
   Image canvas(60 * 60);
   CHECK_THROWS_AS(translated_digit(digit.data(), rng, canvas.data(), 27), Error);  // smaller than the digit
   CHECK_THROWS_WITH(cluttered_digit(digit.data(), {}, rng, canvas.data()), Catch::Contains("other digits"));
-}
-
-TEST_CASE("distorted mnist: rotated keeps the digit's ink", "[data]") {
-  Image digit = synthetic_digit();
-  for (uint64_t seed = 0; seed < 10; seed++) {
-    DigitPlacement drawn;
-    Image out = run([&](Rng& rng, uint8_t* o) { return rotated_digit(digit.data(), rng, o); }, 28, seed, &drawn);
-    CHECK(std::abs(drawn.angle_degrees) <= 90);
-    CHECK(std::abs(ink(out) - ink(digit)) < 0.05 * ink(digit));  // a rotation moves ink, it does not lose it
-  }
 }
 
 TEST_CASE("distorted mnist: RTS places all the ink inside 42x42", "[data]") {
@@ -141,149 +115,26 @@ TEST_CASE("distorted mnist: cluttered adds fragments of other digits only", "[da
   }
 }
 
-TEST_CASE("distorted mnist: upright_rts undoes what rts_digit drew", "[data]") {
-  // The digit centred on a 42x42 canvas (7 pixels of margin) is what a perfect transformer would
-  // show; after two bilinear resamplings the undone canvas matches it up to blurred edges.
-  Image digit = synthetic_digit();
-  Image centred(rts_side * rts_side, 0);
-  for (int64_t i = 0; i < mnist_side; i++)
-    std::copy(digit.begin() + i * mnist_side, digit.begin() + (i + 1) * mnist_side, centred.begin() + (i + 7) * rts_side + 7);
-  for (uint64_t seed = 1; seed <= 50; seed++) {
-    DigitPlacement drawn;
-    Image distorted = run([&](Rng& rng, uint8_t* out) { return rts_digit(digit.data(), rng, out); }, rts_side, seed, &drawn);
-    Image upright(rts_side * rts_side);
-    upright_rts(distorted.data(), drawn, upright.data());
-    double sum_xy = 0, sum_xx = 0, sum_yy = 0;
-    for (size_t p = 0; p < upright.size(); p++) {
-      sum_xy += double(upright[p]) * centred[p];
-      sum_xx += double(upright[p]) * upright[p];
-      sum_yy += double(centred[p]) * centred[p];
-    }
-    double correlation = sum_xy / std::sqrt(sum_xx * sum_yy);  // 1: the same picture up to brightness
-    INFO("seed " << seed << ": angle " << drawn.angle_degrees << ", scale " << drawn.scale);
-    CHECK(correlation > 0.95);
-    CHECK(std::abs(double(ink(upright)) / double(ink(digit)) - 1) < 0.1);  // scaled back to its size
-  }
-}
-
-TEST_CASE("distorted mnist: upright_rts_theta is upright_rts as a spatial transformer", "[data]") {
-  // grid_sample reads the canvas at the points upright_rts reads, so the two agree up to
-  // upright_rts's rounding to bytes: this ties the generator's record to affine_grid's coordinates.
-  Image digit = synthetic_digit();
-  for (uint64_t seed = 1; seed <= 20; seed++) {
-    DigitPlacement drawn;
-    Image distorted = run([&](Rng& rng, uint8_t* out) { return rts_digit(digit.data(), rng, out); }, rts_side, seed, &drawn);
-    Image upright(rts_side * rts_side);
-    upright_rts(distorted.data(), drawn, upright.data());
-    Tensor canvas = Tensor::empty({1, 1, rts_side, rts_side}), theta = Tensor::empty({1, 2, 3});
-    std::copy(distorted.begin(), distorted.end(), canvas.data());
-    std::array<double, 6> t = upright_rts_theta(drawn);
-    std::copy(t.begin(), t.end(), theta.data());
-    Tensor warped = grid_sample(canvas, affine_grid(theta, rts_side, rts_side));
-    double worst = 0;
-    for (size_t p = 0; p < upright.size(); p++) worst = std::max(worst, std::fabs(double(warped.data()[p]) - upright[p]));
-    INFO("seed " << seed << ": angle " << drawn.angle_degrees << ", scale " << drawn.scale);
-    CHECK(worst <= 0.51);
-  }
-}
-
-TEST_CASE("distorted mnist: pose_after_transform reads the digit's pose in a transformer's output", "[data]") {
-  Image digit = synthetic_digit();
-  const double c = (rts_side - 1) / 2.0;
-  for (uint64_t seed = 1; seed <= 20; seed++) {
-    DigitPlacement drawn;
-    run([&](Rng& rng, uint8_t* out) { return rts_digit(digit.data(), rng, out); }, rts_side, seed, &drawn);
-    INFO("seed " << seed << ": angle " << drawn.angle_degrees << ", scale " << drawn.scale);
-    // the identity shows the draw itself
-    const float identity[6] = {1, 0, 0, 0, 1, 0};
-    DigitPose as_drawn = pose_after_transform(identity, drawn);
-    CHECK(as_drawn.angle_degrees == Approx(drawn.angle_degrees).margin(1e-9));
-    CHECK(as_drawn.scale == Approx(drawn.scale));
-    CHECK(as_drawn.centre_dx == Approx(drawn.centre_x - c).margin(1e-9));
-    CHECK(as_drawn.centre_dy == Approx(drawn.centre_y - c).margin(1e-9));
-    // the perfect transformer shows every digit upright, at its size, centred
-    std::array<double, 6> t = upright_rts_theta(drawn);
-    float perfect[6];
-    std::copy(t.begin(), t.end(), perfect);
-    DigitPose undone = pose_after_transform(perfect, drawn);
-    CHECK(undone.angle_degrees == Approx(0).margin(1e-4));
-    CHECK(undone.scale == Approx(1).epsilon(1e-5));
-    CHECK(undone.centre_dx == Approx(0).margin(1e-4));
-    CHECK(undone.centre_dy == Approx(0).margin(1e-4));
-    // reading half the canvas's extent around the same point shows the digit twice as large
-    float zoomed[6] = {perfect[0] / 2, perfect[1] / 2, perfect[2], perfect[3] / 2, perfect[4] / 2, perfect[5]};
-    DigitPose larger = pose_after_transform(zoomed, drawn);
-    CHECK(larger.scale == Approx(2).epsilon(1e-5));
-    CHECK(larger.angle_degrees == Approx(0).margin(1e-4));
-    CHECK(larger.centre_dx == Approx(0).margin(1e-4));
-  }
-}
-
 // ---- pinned outputs: the generators' bytes for fixed seeds, so a change shows ----
 
-namespace {
-
-// 64-bit FNV-1a over bytes, continued from h.
-uint64_t fnv1a(const uint8_t* bytes, size_t n, uint64_t h = 0xcbf29ce484222325ull) {
-  for (size_t i = 0; i < n; i++) h = (h ^ bytes[i]) * 0x100000001b3ull;
-  return h;
-}
-
-uint64_t hash_placement(const DigitPlacement& p, uint64_t h) {
-  for (double v : {p.angle_degrees, p.scale, p.centre_x, p.centre_y}) h = fnv1a(reinterpret_cast<const uint8_t*>(&v), 8, h);
-  for (int64_t v : {p.left, p.top}) h = fnv1a(reinterpret_cast<const uint8_t*>(&v), 8, h);
-  return h;
-}
-
-// The synthetic digit and four of random bytes (of the Rng's raw output, which no generator change touches).
-std::vector<Image> pinned_digits() {
-  std::vector<Image> digits{synthetic_digit()};
-  Rng rng(99);
-  for (int k = 0; k < 4; k++) {
-    Image digit(mnist_side * mnist_side);
-    for (uint8_t& v : digit) v = static_cast<uint8_t>(rng.next_u64() >> 56);
-    digits.push_back(digit);
-  }
-  return digits;
-}
-
-}  // namespace
-
-// rts_digit, upright_rts and rotated_digit must keep their output bit for bit (train_stn's RTS
-// runs and bench/train_stn_torch.py's digits depend on it): a hash of their canvases and records
-// over 5 digits and 20 seeds, taken before the translated/cluttered generators were merged.
+// rts_digit must keep its output bit for bit (train_stn's RTS runs and bench/train_stn_torch.py's
+// digits depend on it): a hash of its canvases and records over 5 digits and 20 seeds.
 // The bytes depend on one build setting: GCC and clang fuse a * b + c into one FMA instruction
 // (one rounding instead of two) when the CPU has it, i.e. under -march=native (GLIMPSE_NATIVE)
-// with optimisation, and a sample can then round to the other byte. So each hash has two pinned
+// with optimisation, and a sample can then round to the other byte. So the hash has two pinned
 // values: without FMA (-O0, or a build without -march=native) and with it (the default Release).
-TEST_CASE("distorted mnist: RTS and rotated outputs are pinned", "[data]") {
-  uint64_t rts = 0xcbf29ce484222325ull, rotated = rts;
+TEST_CASE("distorted mnist: RTS outputs are pinned", "[data]") {
+  uint64_t rts = 0xcbf29ce484222325ull;
   for (const Image& digit : pinned_digits()) {
     for (uint64_t seed = 1; seed <= 20; seed++) {
       Rng rng(seed);
-      Image canvas(rts_side * rts_side), upright(rts_side * rts_side), turned(mnist_side * mnist_side);
+      Image canvas(rts_side * rts_side);
       DigitPlacement drawn = rts_digit(digit.data(), rng, canvas.data());
-      upright_rts(canvas.data(), drawn, upright.data());
-      rts = hash_placement(drawn, fnv1a(upright.data(), upright.size(), fnv1a(canvas.data(), canvas.size(), rts)));
-      DigitPlacement turn = rotated_digit(digit.data(), rng, turned.data());
-      rotated = hash_placement(turn, fnv1a(turned.data(), turned.size(), rotated));
+      rts = hash_placement(drawn, fnv1a(canvas.data(), canvas.size(), rts));
     }
   }
-  CHECK((rts == 0x34ceb285dda69ec6ull || rts == 0x9b1ff6fb1175a097ull));
-  CHECK((rotated == 0x394ae93a88aaf946ull || rotated == 0x2957a891a65d4da2ull));
+  CHECK((rts == 0x170c5568d4fbb986ull || rts == 0x9ced07b2ea769825ull));
 }
-
-namespace {
-
-ImageDataset pinned_set() {
-  ImageDataset digits{.channels = 1, .height = mnist_side, .width = mnist_side, .pixels = {}, .labels = {3, 1, 4, 1, 5},
-                      .class_names = {}};
-  for (const Image& digit : pinned_digits()) digits.pixels.insert(digits.pixels.end(), digit.begin(), digit.end());
-  for (int c = 0; c < 10; c++) digits.class_names.push_back(std::to_string(c));
-  return digits;
-}
-
-}  // namespace
 
 // train_ram and train_stn drew cluttered MNIST with two copies of the algorithm (train_stn's could
 // cut clutter from the digit shown); both now call translated_mnist / cluttered_mnist, which keep
@@ -304,6 +155,22 @@ TEST_CASE("distorted mnist: translated and cluttered sets are train_ram's, byte 
   }
   CHECK(translated == 0x685a6cad18f52f05ull);
   CHECK(cluttered == 0x494aab08180fd137ull);
+}
+
+// rts_mnist draws the set digit by digit from one Rng, in order: rts_digit's canvases, labels kept.
+TEST_CASE("distorted mnist: the RTS set is rts_digit over the digits in order", "[data]") {
+  const ImageDataset digits = pinned_set();
+  Rng a(7), b(7);
+  ImageDataset set = rts_mnist(digits, a, "digits");
+  CHECK(set.height == rts_side);
+  CHECK(set.width == rts_side);
+  CHECK(set.labels == digits.labels);
+  CHECK(set.class_names == digits.class_names);
+  for (int64_t i = 0; i < digits.size(); i++) {
+    Image canvas(rts_side * rts_side);
+    rts_digit(digits.image(i), b, canvas.data());
+    CHECK(std::equal(canvas.begin(), canvas.end(), set.image(i)));
+  }
 }
 
 TEST_CASE("distorted mnist: clutter comes from the other digits only", "[data]") {
@@ -349,7 +216,7 @@ TEST_CASE("distorted mnist: digits that are not 1x28x28 are refused with their s
     const std::string size = std::to_string(channels) + "x" + std::to_string(side) + "x" + std::to_string(side);
     INFO(size);
     Rng rng(1);
-    for (auto generate : {translated_mnist, cluttered_mnist})
+    for (auto generate : {rts_mnist, translated_mnist, cluttered_mnist})
       CHECK_THROWS_WITH(generate(digits, rng, "the training digits"),
                         Catch::Contains("the training digits: the digits are " + size) && Catch::Contains("take 1x28x28"));
     CHECK_THROWS_WITH(check_mnist_digits(digits, "rts"), Catch::Contains("rts: the digits are " + size));

@@ -1,0 +1,43 @@
+// The digits train_stn trains and is tested on, and the picture of what its transformer makes of
+// them: what the trainer shares with the programs that must see the very same digits
+// (bench/write_stn_digits writes them for PyTorch; tools/stn_pose_study).
+//
+//   "mnist"  the 28x28 digits as they are
+//   "rts"    each digit rotated, scaled and placed on a 42x42 canvas (rts_mnist, io/distorted_mnist.h)
+//
+// The training digits are a draw: draw 0 comes from the run's --seed, and under --redraw epoch k
+// trains on draw k, a function of (seed, k). The test digits come from a fixed seed of their own,
+// so every run, whatever its seed, is scored on the same images. Inputs are normalised with the
+// pixel mean and standard deviation of draw 0.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "engine/random.h"
+#include "io/dataset.h"
+#include "models/stn_mnist.h"
+
+namespace glimpse {
+
+constexpr uint64_t stn_test_seed = 20150605;  // the test digits' draw: the same in every run
+
+// The Rng of draw `draw` of the training digits of a run with `seed`.
+Rng stn_training_draw(int64_t seed, int64_t draw);
+
+// The digits of `dataset` ("mnist" or "rts") made from 28x28 MNIST digits, drawn from rng;
+// `what` names them in errors ("the training digits").
+ImageDataset stn_digits(const ImageDataset& mnist, const std::string& dataset, Rng& rng, const std::string& what);
+
+// Mean and standard deviation of all pixels, scaled to [0, 1].
+std::pair<float, float> pixel_statistics(const ImageDataset& data);
+
+// Draws the test images `indices` (left of each pair, in reading order, `pairs` pairs a row, each
+// pixel `scale` x scale) beside what the transformer makes of them (right); the model sees them
+// normalised with mean and stddev.
+void draw_transformed_pairs(StnMnist& model, const ImageDataset& test_set, const std::vector<int64_t>& indices,
+                            float mean, float stddev, int64_t pairs, int64_t scale, const std::string& path);
+
+}  // namespace glimpse
