@@ -167,6 +167,9 @@ TrainResult train_classifier(ClassifierTraining& run, const TrainingFlags& flags
   if (!evaluated)  // a resumed run that had already finished: report where it stands
     evaluation = evaluate_with_average(run, ema.get());
   metrics.draw();
+  if (parallel.active() && !flags.quiet)
+    std::printf("data parallel: %d processes; %.3f s of the run averaging gradients\n", parallel.processes(),
+                parallel.seconds_averaging());
   if (!evaluation.summary.empty()) std::printf("%s\n", evaluation.summary.c_str());
   if (ema) ema->swap();  // the averaged weights, for the trainer's pictures
   return TrainResult{.test_accuracy = evaluation.accuracy,
