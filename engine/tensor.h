@@ -28,7 +28,8 @@ struct Error : std::runtime_error {
 std::string shape_str(const Shape& shape);  // "(2, 3, 4)"
 int64_t shape_numel(const Shape& shape);
 
-// A block of floats, 64-byte aligned, shared by every handle that views it.
+// A block of floats, 64-byte aligned, shared by every handle that views it; the block comes from
+// the storage cache (storage_cache.h) and goes back to it.
 class Storage {
  public:
   explicit Storage(int64_t count);  // uninitialised
@@ -47,7 +48,8 @@ class Storage {
 // and the most they ever held at once. For tests and benchmarks (bench_step's peak_tensor_mb).
 int64_t storage_live_bytes();
 int64_t storage_peak_bytes();
-// The bytes the storage cache keeps for reuse (Note [The storage cache]); 0 in a sanitizer build.
+// The bytes the storage cache keeps for reuse (Note [The storage cache] in storage_cache.cpp); 0 in
+// a sanitizer build.
 int64_t storage_cached_bytes();
 
 struct Node;  // autograd.h: the backward function that produced a tensor

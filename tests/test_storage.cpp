@@ -1,4 +1,4 @@
-// The storage cache (Note [The storage cache] in engine/tensor.cpp): a block freed by one tensor
+// The storage cache (Note [The storage cache] in engine/storage_cache.cpp): a block freed by one tensor
 // is handed to the next tensor of the same size, and must then behave as fresh memory would.
 #include <catch2/catch.hpp>
 
