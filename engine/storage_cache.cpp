@@ -3,10 +3,10 @@
 // gradients, the same scratch. Fresh memory from the OS costs a page fault per 4 KiB page the
 // first time it is touched, and the C library gives large blocks back to the OS when they are
 // freed (glibc: mmap/munmap above its threshold), so without a cache every step paid for its
-// memory again: a quarter of resnet20's step went to page faults and to the kernel zeroing
-// pages. So Storage keeps the blocks it frees, in free lists by exact size (a multiple of 64
-// bytes), and hands them out again to the next Storage of that size. In the steady state of a
-// training loop nothing is allocated at all. Blocks smaller than a page are left to malloc, which keeps those without faulting.
+// memory again, in page faults and in the kernel zeroing pages. So Storage keeps the blocks it
+// frees, in free lists by exact size (a multiple of 64 bytes), and hands them out again to the
+// next Storage of that size. In the steady state of a training loop nothing is allocated at all.
+// Blocks smaller than a page are left to malloc, which keeps those without faulting.
 //
 // - Thread-safe: one mutex around the free lists (ops allocate outside their parallel loops,
 //   so it is taken a few hundred times per step, never contended in a hot loop).
@@ -14,20 +14,19 @@
 //   peak, storage_peak_bytes()). A bound of the peak itself was too tight: the blocks of each
 //   size are most numerous at different moments of a step (activations in the forward, their
 //   gradients in the backward), so a step can need more distinct blocks than it ever holds at
-//   once, and with the peak as bound resnet20 returned ~1,300 pages to the OS and faulted them
-//   in again at every step (164 ms a step at 2 threads with twice the peak, 212 ms before). A
-//   fixed bound of 2 GiB, earlier, made attention56's 2.7 GB step return 0.7 GB to the OS after
-//   every step (1.4 s of a 3.6 s step). The bound does not raise the peak RSS of a training loop
-//   (resnet20 237 MB, attention56 1674 MB with either bound; 1819 MB without a cache, where
-//   malloc fragments more), because a loop's blocks are reused, not added to.
+//   once, and with the peak as bound a step gave blocks back to the OS and faulted them in again
+//   at every step. A fixed bound (2 GiB, earlier) did the same to every step whose tensors held
+//   more than it. The bound does not raise the peak RSS of a training loop (a cache-less build
+//   peaks higher, as malloc fragments more), because a loop's blocks are reused, not added to.
 // - Least recently freed out first: a block given back to a full cache makes room by freeing
 //   the blocks that have waited longest, so that blocks of sizes used once (setup, the first
-//   steps) cannot fill the cache for good and turn every later block away: that made
-//   mnist_cnn's step fault ~1,100 pages (its gradient buffers) and take 52 ms instead of 37
-//   (2 threads).
+//   steps) cannot fill the cache for good and turn every later block away, which made each step
+//   fault its gradient buffers in again.
 // - Released at exit: the cache's destructor frees every block it holds.
 // - Not under AddressSanitizer: a reused block would hide a use-after-free from ASan and its
 //   leaks would not be the caller's, so a sanitizer build allocates and frees every block.
+// The measurements behind each point are in bench/PERF.md ("The storage cache: the figures that
+// were in its Note").
 #include "engine/storage_cache.h"
 
 #include <atomic>
