@@ -146,4 +146,7 @@ TEST_CASE("pool errors", "[ops][max_pool2d][avg_pool2d]") {
   CHECK_THROWS_AS(global_max_pool2d(Tensor::zeros({2, 3, 0, 4})), Error);
   CHECK_THROWS_AS(channel_mean(Tensor::zeros({2, 3, 4})), Error);
   CHECK_THROWS_AS(channel_max(Tensor::zeros({2, 0, 4, 4})), Error);
+  // an empty batch pools to an empty batch
+  CHECK(global_max_pool2d(Tensor::zeros({0, 3, 4, 4})).shape() == Shape{0, 3});
+  CHECK(channel_max(Tensor::zeros({0, 3, 4, 4})).shape() == Shape{0, 1, 4, 4});
 }

@@ -99,6 +99,9 @@ TEST_CASE("reduction axis errors", "[ops][sum][mean][max]") {
   CHECK_THROWS_WITH(mean(x, {-3}), Catch::Contains("mean") && Catch::Contains("(2, 3)"));
   CHECK_THROWS_WITH(max(x, {1, -1}), Catch::Contains("max") && Catch::Contains("twice") && Catch::Contains("(2, 3)"));
   CHECK_THROWS_WITH(sum(x, {0, 0}), Catch::Contains("sum") && Catch::Contains("twice"));
+  // max: an output with no values is an error, no output at all is not
+  CHECK_THROWS_WITH(max(Tensor::zeros({2, 0}), {1}), Catch::Contains("max") && Catch::Contains("empty"));
+  CHECK(max(Tensor::zeros({0, 3}), {1}).shape() == Shape{0});
 }
 
 TEST_CASE("sum grad", "[ops][sum][grad]") {

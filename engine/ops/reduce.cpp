@@ -214,7 +214,8 @@ struct MaxBackward : Node {
 
 Tensor max(const Tensor& x, const std::vector<int64_t>& axes, bool keepdim) {
   ReduceLayout L = reduce_layout("max", x.shape(), axes, keepdim);
-  if (x.numel() == 0) fail("max: empty tensor of shape " + shape_str(x.shape()));
+  // an output with no values to take the maximum of; no output at all (an empty batch) is fine
+  if (x.numel() == 0 && shape_numel(L.out_shape) > 0) fail("max: empty tensor of shape " + shape_str(x.shape()));
   Tensor y = Tensor::empty(L.out_shape);
   auto node = std::make_shared<MaxBackward>();
   node->argmax.assign(y.numel(), -1);
