@@ -68,7 +68,7 @@ static real lane_sum(int64_t n, const Term& term) {
 
 // mean and biased variance of each channel, in two passes (no cancellation of sum x^2 - M mean^2);
 // each image's block is summed in float, the blocks in double
-void batch_norm_statistics(real* mean, real* var, const real* x, const NormShape& g) {
+static void batch_norm_statistics(real* mean, real* var, const real* x, const NormShape& g) {
   parallel_for(g.C, channel_grain(g), [&](int64_t c0, int64_t c1) {
     for (int64_t c = c0; c < c1; c++) {
       double total = 0;
@@ -89,7 +89,7 @@ void batch_norm_statistics(real* mean, real* var, const real* x, const NormShape
 }
 
 // y = gamma * (x - mean) * inv_std + beta, per channel; gamma / beta null means 1 / 0
-void batch_norm_forward(real* y, const real* x, const real* mean, const real* inv_std, const real* gamma,
+static void batch_norm_forward(real* y, const real* x, const real* mean, const real* inv_std, const real* gamma,
                         const real* beta, const NormShape& g) {
   parallel_for(g.C, channel_grain(g), [&](int64_t c0, int64_t c1) {
     for (int64_t c = c0; c < c1; c++) {
@@ -106,7 +106,7 @@ void batch_norm_forward(real* y, const real* x, const real* mean, const real* in
 
 // dgamma, dbeta (C) += the sums of the header; dx += its formula for training or eval.
 // Any of dx, dgamma, dbeta may be null when not wanted.
-void batch_norm_backward(real* dx, real* dgamma, real* dbeta, const real* dy, const real* x, const real* mean,
+static void batch_norm_backward(real* dx, real* dgamma, real* dbeta, const real* dy, const real* x, const real* mean,
                          const real* inv_std, const real* gamma, bool training, const NormShape& g) {
   parallel_for(g.C, channel_grain(g), [&](int64_t c0, int64_t c1) {
     for (int64_t c = c0; c < c1; c++) {

@@ -62,7 +62,7 @@ int64_t pixels_per_plane(int64_t g, int64_t k) {
 
 // ---- kernels; centres (N, 2) holds (cx, cy) per image ----
 
-void glimpse_forward(real* y, const real* x, const int64_t* centres, int64_t N, int64_t C, int64_t H, int64_t W,
+static void glimpse_forward(real* y, const real* x, const int64_t* centres, int64_t N, int64_t C, int64_t H, int64_t W,
                      int64_t g, int64_t k) {
   int64_t planes_per_task = std::max<int64_t>(1, 16384 / pixels_per_plane(g, k));
   parallel_for(N * C, planes_per_task, [&](int64_t p0, int64_t p1) {
@@ -88,7 +88,7 @@ void glimpse_forward(real* y, const real* x, const int64_t* centres, int64_t N, 
   });
 }
 
-void glimpse_backward(real* dx, const real* dy, const int64_t* centres, int64_t N, int64_t C, int64_t H, int64_t W,
+static void glimpse_backward(real* dx, const real* dy, const int64_t* centres, int64_t N, int64_t C, int64_t H, int64_t W,
                       int64_t g, int64_t k) {
   int64_t planes_per_task = std::max<int64_t>(1, 16384 / pixels_per_plane(g, k));
   parallel_for(N * C, planes_per_task, [&](int64_t p0, int64_t p1) {

@@ -55,7 +55,7 @@ static int64_t plane_grain(int64_t plane_size) { return std::max<int64_t>(1, (in
 
 // ---- max_pool2d ----
 
-void max_pool2d_forward(real* y, int32_t* argmax, const real* x, const PoolShape& g) {
+static void max_pool2d_forward(real* y, int32_t* argmax, const real* x, const PoolShape& g) {
   parallel_for(g.planes, plane_grain(g.H * g.W), [&](int64_t p0, int64_t p1) {
     for (int64_t plane = p0; plane < p1; plane++) {
       const real* x_p = x + plane * g.H * g.W;
@@ -77,7 +77,7 @@ void max_pool2d_forward(real* y, int32_t* argmax, const real* x, const PoolShape
   });
 }
 
-void max_pool2d_backward(real* dx, const real* dy, const int32_t* argmax, const PoolShape& g) {
+static void max_pool2d_backward(real* dx, const real* dy, const int32_t* argmax, const PoolShape& g) {
   const int64_t out_size = g.OH * g.OW;
   parallel_for(g.planes, plane_grain(g.H * g.W), [&](int64_t p0, int64_t p1) {
     for (int64_t plane = p0; plane < p1; plane++)
@@ -94,7 +94,7 @@ struct MaxPool2dBackward : Node {
 
 // ---- avg_pool2d ----
 
-void avg_pool2d_forward(real* y, const real* x, const PoolShape& g) {
+static void avg_pool2d_forward(real* y, const real* x, const PoolShape& g) {
   const real scale = real{1} / static_cast<real>(g.kernel * g.kernel);  // padding counted
   parallel_for(g.planes, plane_grain(g.H * g.W), [&](int64_t p0, int64_t p1) {
     for (int64_t plane = p0; plane < p1; plane++) {
@@ -113,7 +113,7 @@ void avg_pool2d_forward(real* y, const real* x, const PoolShape& g) {
   });
 }
 
-void avg_pool2d_backward(real* dx, const real* dy, const PoolShape& g) {
+static void avg_pool2d_backward(real* dx, const real* dy, const PoolShape& g) {
   const real scale = real{1} / static_cast<real>(g.kernel * g.kernel);
   parallel_for(g.planes, plane_grain(g.H * g.W), [&](int64_t p0, int64_t p1) {
     for (int64_t plane = p0; plane < p1; plane++) {
@@ -179,7 +179,7 @@ Tensor avg_pool2d(const Tensor& x, Pool2dOptions options) {
 
 // ---- global_avg_pool2d, global_max_pool2d: one value per plane ----
 
-void global_avg_pool2d_forward(real* y, const real* x, int64_t planes, int64_t plane_size) {
+static void global_avg_pool2d_forward(real* y, const real* x, int64_t planes, int64_t plane_size) {
   parallel_for(planes, plane_grain(plane_size), [&](int64_t p0, int64_t p1) {
     for (int64_t plane = p0; plane < p1; plane++) {
       real total = 0;
@@ -188,7 +188,7 @@ void global_avg_pool2d_forward(real* y, const real* x, int64_t planes, int64_t p
     }
   });
 }
-void global_avg_pool2d_backward(real* dx, const real* dy, int64_t planes, int64_t plane_size) {
+static void global_avg_pool2d_backward(real* dx, const real* dy, int64_t planes, int64_t plane_size) {
   parallel_for(planes, plane_grain(plane_size), [&](int64_t p0, int64_t p1) {
     for (int64_t plane = p0; plane < p1; plane++) {
       const real d = dy[plane] / static_cast<real>(plane_size);
@@ -226,7 +226,7 @@ Tensor global_max_pool2d(const Tensor& x) {
 
 // ---- channel_mean, channel_max: across the C planes of each image ----
 
-void channel_mean_forward(real* y, const real* x, int64_t N, int64_t C, int64_t HW) {
+static void channel_mean_forward(real* y, const real* x, int64_t N, int64_t C, int64_t HW) {
   parallel_for(N, 1, [&](int64_t n0, int64_t n1) {
     for (int64_t n = n0; n < n1; n++) {
       real* y_n = y + n * HW;  // (HW)
@@ -237,7 +237,7 @@ void channel_mean_forward(real* y, const real* x, int64_t N, int64_t C, int64_t 
     }
   });
 }
-void channel_mean_backward(real* dx, const real* dy, int64_t N, int64_t C, int64_t HW) {
+static void channel_mean_backward(real* dx, const real* dy, int64_t N, int64_t C, int64_t HW) {
   const real scale = real{1} / static_cast<real>(C);
   parallel_for(N, 1, [&](int64_t n0, int64_t n1) {
     for (int64_t n = n0; n < n1; n++)
