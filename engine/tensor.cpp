@@ -63,8 +63,7 @@ Tensor Tensor::arange(int64_t n) {
 
 Tensor Tensor::from_data(const Shape& shape, const std::vector<real>& values) {
   if (static_cast<int64_t>(values.size()) != shape_numel(shape))
-    fail("Tensor::from_data: " + std::to_string(values.size()) + " values for shape " +
-         shape_str(shape));
+    fail("Tensor::from_data: " + std::to_string(values.size()) + " values for shape " + shape_str(shape));
   Tensor t = empty(shape);
   std::copy(values.begin(), values.end(), t.data());
   return t;
@@ -94,8 +93,7 @@ const Shape& Tensor::shape() const { return checked(impl_).shape; }
 int64_t Tensor::size(int64_t axis) const {
   int64_t d = dim();
   int64_t a = axis < 0 ? axis + d : axis;
-  if (a < 0 || a >= d)
-    fail("tensor: axis " + std::to_string(axis) + " out of range for shape " + shape_str(shape()));
+  if (a < 0 || a >= d) fail("tensor: axis " + std::to_string(axis) + " out of range for shape " + shape_str(shape()));
   return shape()[a];
 }
 

@@ -45,7 +45,9 @@ struct NormShape {
 };
 
 // channels per parallel task: about 16k values each
-static int64_t channel_grain(const NormShape& g) { return std::max<int64_t>(1, (int64_t{1} << 14) / std::max<int64_t>(1, g.M())); }
+static int64_t channel_grain(const NormShape& g) {
+  return std::max<int64_t>(1, (int64_t{1} << 14) / std::max<int64_t>(1, g.M()));
+}
 
 // ---- kernels ----
 
@@ -90,10 +92,10 @@ static void batch_norm_statistics(real* mean, real* var, const real* x, const No
 
 // y = gamma * (x - mean) * inv_std + beta, per channel; gamma / beta null means 1 / 0
 static void batch_norm_forward(real* y, const real* x, const real* mean, const real* inv_std, const real* gamma,
-                        const real* beta, const NormShape& g) {
+                               const real* beta, const NormShape& g) {
   parallel_for(g.C, channel_grain(g), [&](int64_t c0, int64_t c1) {
     for (int64_t c = c0; c < c1; c++) {
-      const real scale = (gamma ? gamma[c] : 1) * inv_std[c];   // y = scale * x + shift
+      const real scale = (gamma ? gamma[c] : 1) * inv_std[c];  // y = scale * x + shift
       const real shift = (beta ? beta[c] : 0) - scale * mean[c];
       for (int64_t n = 0; n < g.N; n++) {
         const real* x_b = g.block(x, n, c);
@@ -107,7 +109,7 @@ static void batch_norm_forward(real* y, const real* x, const real* mean, const r
 // dgamma, dbeta (C) += the sums of the header; dx += its formula for training or eval.
 // Any of dx, dgamma, dbeta may be null when not wanted.
 static void batch_norm_backward(real* dx, real* dgamma, real* dbeta, const real* dy, const real* x, const real* mean,
-                         const real* inv_std, const real* gamma, bool training, const NormShape& g) {
+                                const real* inv_std, const real* gamma, bool training, const NormShape& g) {
   parallel_for(g.C, channel_grain(g), [&](int64_t c0, int64_t c1) {
     for (int64_t c = c0; c < c1; c++) {
       const real mean_c = mean[c], inv_std_c = inv_std[c];  // locals: dx below may not alias them
@@ -142,9 +144,9 @@ static void batch_norm_backward(real* dx, real* dgamma, real* dbeta, const real*
 // ---- autograd glue ----
 
 struct BatchNormBackward : Node {
-  Tensor x, gamma;                    // saved inputs (gamma may be undefined)
-  std::vector<real> mean, inv_std;    // the statistics the forward normalised with, (C)
-  bool training = false;              // were they the batch's own (then they depend on x)?
+  Tensor x, gamma;                  // saved inputs (gamma may be undefined)
+  std::vector<real> mean, inv_std;  // the statistics the forward normalised with, (C)
+  bool training = false;            // were they the batch's own (then they depend on x)?
   NormShape g;
   std::string name() const override { return "batch_norm"; }
   void backward(const Tensor& dy) override {
@@ -164,7 +166,8 @@ static void check_channels(const Tensor& t, int64_t C, const char* what, const T
 
 Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& running_mean,
                   const Tensor& running_var, bool training, real momentum, real eps) {
-  if (x.dim() != 2 && x.dim() != 4) fail("batch_norm: input must be (N, C) or (N, C, H, W), got " + shape_str(x.shape()));
+  if (x.dim() != 2 && x.dim() != 4)
+    fail("batch_norm: input must be (N, C) or (N, C, H, W), got " + shape_str(x.shape()));
   const NormShape g{x.size(0), x.size(1), x.dim() == 4 ? x.size(2) * x.size(3) : 1};
   check_channels(gamma, g.C, "gamma", x);
   check_channels(beta, g.C, "beta", x);

@@ -32,7 +32,7 @@ static void gaussian_log_prob_forward(real* y, const real* sample, const real* m
 
 // dsample or dmean may be null when that input needs no gradient.
 static void gaussian_log_prob_backward(real* dsample, real* dmean, const real* dy, const real* sample, const real* mean,
-                                real sigma, int64_t n) {
+                                       real sigma, int64_t n) {
   const real inv_var = 1 / (sigma * sigma);
   parallel_for(n, gaussian_grain, [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; i++) {

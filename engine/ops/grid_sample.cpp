@@ -148,7 +148,7 @@ void add_to_pixel(real* plane, int64_t H, int64_t W, int64_t y, int64_t x, real 
 }  // namespace
 
 static void grid_sample_forward(real* y, const real* x, const real* grid, int64_t N, int64_t C, int64_t H, int64_t W,
-                         int64_t OH, int64_t OW) {
+                                int64_t OH, int64_t OW) {
   int64_t rows_per_task = std::max<int64_t>(1, 4096 / std::max<int64_t>(1, OW * C));
   parallel_for(N * OH, rows_per_task, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; r++) {
@@ -174,7 +174,7 @@ static void grid_sample_forward(real* y, const real* x, const real* grid, int64_
 
 // dx or dgrid may be null when that input needs no gradient.
 static void grid_sample_backward(real* dx, real* dgrid, const real* dy, const real* x, const real* grid, int64_t N,
-                          int64_t C, int64_t H, int64_t W, int64_t OH, int64_t OW) {
+                                 int64_t C, int64_t H, int64_t W, int64_t OH, int64_t OW) {
   parallel_for(N, 1, [&](int64_t n0, int64_t n1) {  // one image per task: dx[n] has one writer
     for (int64_t n = n0; n < n1; n++) {
       for (int64_t i = 0; i < OH; i++) {

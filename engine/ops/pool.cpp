@@ -51,7 +51,9 @@ static Span window(int64_t o, int64_t size, const PoolShape& g) {
 }
 
 // planes per parallel task: about 16k input values each
-static int64_t plane_grain(int64_t plane_size) { return std::max<int64_t>(1, (int64_t{1} << 14) / std::max<int64_t>(1, plane_size)); }
+static int64_t plane_grain(int64_t plane_size) {
+  return std::max<int64_t>(1, (int64_t{1} << 14) / std::max<int64_t>(1, plane_size));
+}
 
 // ---- max_pool2d ----
 
@@ -105,8 +107,7 @@ static void avg_pool2d_forward(real* y, const real* x, const PoolShape& g) {
           const auto [h0, h1] = window(oh, g.H, g);
           const auto [w0, w1] = window(ow, g.W, g);
           for (int64_t ih = h0; ih < h1; ih++)
-            for (int64_t iw = w0; iw < w1; iw++)
-              total += x_p[ih * g.W + iw];
+            for (int64_t iw = w0; iw < w1; iw++) total += x_p[ih * g.W + iw];
           y[(plane * g.OH + oh) * g.OW + ow] = total * scale;
         }
     }
@@ -124,8 +125,7 @@ static void avg_pool2d_backward(real* dx, const real* dy, const PoolShape& g) {
           const auto [h0, h1] = window(oh, g.H, g);
           const auto [w0, w1] = window(ow, g.W, g);
           for (int64_t ih = h0; ih < h1; ih++)
-            for (int64_t iw = w0; iw < w1; iw++)
-              dx_p[ih * g.W + iw] += d;
+            for (int64_t iw = w0; iw < w1; iw++) dx_p[ih * g.W + iw] += d;
         }
     }
   });
@@ -253,7 +253,8 @@ struct ChannelMeanBackward : Node {
 };
 
 Tensor channel_mean(const Tensor& x) {
-  if (x.dim() != 4 || x.size(1) == 0) fail("channel_mean: input must be (N, C, H, W) with C >= 1, got " + shape_str(x.shape()));
+  if (x.dim() != 4 || x.size(1) == 0)
+    fail("channel_mean: input must be (N, C, H, W) with C >= 1, got " + shape_str(x.shape()));
   Tensor y = Tensor::empty({x.size(0), 1, x.size(2), x.size(3)});
   auto node = std::make_shared<ChannelMeanBackward>();
   node->N = x.size(0), node->C = x.size(1), node->HW = x.size(2) * x.size(3);
@@ -262,7 +263,8 @@ Tensor channel_mean(const Tensor& x) {
 }
 
 Tensor channel_max(const Tensor& x) {
-  if (x.dim() != 4 || x.size(1) == 0) fail("channel_max: input must be (N, C, H, W) with C >= 1, got " + shape_str(x.shape()));
+  if (x.dim() != 4 || x.size(1) == 0)
+    fail("channel_max: input must be (N, C, H, W) with C >= 1, got " + shape_str(x.shape()));
   return max(x, {1}, /*keepdim=*/true);  // (N, 1, H, W)
 }
 

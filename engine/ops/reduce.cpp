@@ -28,7 +28,7 @@ namespace {
 // at a time: a reduced run is summed into one output, a kept run is added onto a run of outputs.
 struct ReduceLayout {
   Shape out_shape;
-  std::vector<int64_t> sizes;        // merged axes of x
+  std::vector<int64_t> sizes;  // merged axes of x
   std::vector<bool> reduced;
   std::vector<int64_t> out_strides;  // stride of each merged axis in y; 0 if reduced
 };
@@ -52,8 +52,10 @@ ReduceLayout reduce_layout(const char* op, const Shape& shape, const std::vector
   std::vector<bool> reduced = reduced_axes(op, shape, axes);
   ReduceLayout L;
   for (size_t axis = 0; axis < shape.size(); axis++) {
-    if (!reduced[axis]) L.out_shape.push_back(shape[axis]);
-    else if (keepdim) L.out_shape.push_back(1);
+    if (!reduced[axis])
+      L.out_shape.push_back(shape[axis]);
+    else if (keepdim)
+      L.out_shape.push_back(1);
     if (shape[axis] == 1) continue;
     if (!L.sizes.empty() && L.reduced.back() == reduced[axis]) {
       L.sizes.back() *= shape[axis];
@@ -178,7 +180,6 @@ Tensor mean(const Tensor& x, const std::vector<int64_t>& axes, bool keepdim) {
 // ---- max ----
 
 namespace {
-
 
 // y = the maximum of each output's values; argmax = the flat position in x of the first one
 // (x is walked in order and only a strictly larger value replaces the current maximum).

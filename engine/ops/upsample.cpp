@@ -45,7 +45,9 @@ struct UpsampleShape {
   bool align_corners;
 };
 
-static int64_t plane_grain(int64_t plane_size) { return std::max<int64_t>(1, (int64_t{1} << 14) / std::max<int64_t>(1, plane_size)); }
+static int64_t plane_grain(int64_t plane_size) {
+  return std::max<int64_t>(1, (int64_t{1} << 14) / std::max<int64_t>(1, plane_size));
+}
 
 // ---- kernels ----
 
