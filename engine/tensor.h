@@ -28,7 +28,8 @@ struct Error : std::runtime_error {
 std::string shape_str(const Shape& shape);  // "(2, 3, 4)"
 int64_t shape_numel(const Shape& shape);
 
-// A block of floats, 64-byte aligned, shared by every handle that views it.
+// A block of floats, 64-byte aligned, shared by every handle that views it; the block comes from
+// the storage cache (storage_cache.h) and goes back to it.
 class Storage {
  public:
   explicit Storage(int64_t count);  // uninitialised
@@ -47,7 +48,8 @@ class Storage {
 // and the most they ever held at once. For tests and benchmarks (bench_step's peak_tensor_mb).
 int64_t storage_live_bytes();
 int64_t storage_peak_bytes();
-// The bytes the storage cache keeps for reuse (Note [The storage cache]); 0 in a sanitizer build.
+// The bytes the storage cache keeps for reuse (Note [The storage cache] in storage_cache.cpp); 0 in
+// a sanitizer build.
 int64_t storage_cached_bytes();
 
 struct Node;  // autograd.h: the backward function that produced a tensor
@@ -84,8 +86,8 @@ class Tensor {
   static Tensor zeros(const Shape& shape);
   static Tensor ones(const Shape& shape);
   static Tensor full(const Shape& shape, real value);
-  static Tensor scalar(real value);                              // shape ()
-  static Tensor arange(int64_t n);                               // 0, 1, ..., n-1
+  static Tensor scalar(real value);  // shape ()
+  static Tensor arange(int64_t n);   // 0, 1, ..., n-1
   static Tensor from_data(const Shape& shape, const std::vector<real>& values);
   static Tensor uniform(const Shape& shape, real low, real high, Rng& rng);
   static Tensor normal(const Shape& shape, real mean, real stddev, Rng& rng);
@@ -108,15 +110,15 @@ class Tensor {
     if (!impl_) fail("tensor: use of an undefined tensor");
     return impl_->storage->data();
   }
-  real item() const;   // the value of a one-element tensor
+  real item() const;  // the value of a one-element tensor
   std::vector<real> to_vector() const;
   std::string str() const;  // "Tensor(2, 3) [..values..]" for debugging and test failures
 
   // ---- autograd ----
   bool requires_grad() const;
   Tensor& set_requires_grad(bool on = true);  // on leaves: "compute my gradient"
-  Tensor grad() const;                              // undefined until a backward reaches it
-  void zero_grad() const;                           // drops the gradient buffer
+  Tensor grad() const;                        // undefined until a backward reaches it
+  void zero_grad() const;                     // drops the gradient buffer
   const std::shared_ptr<Node>& grad_fn() const;
   bool is_leaf() const { return grad_fn() == nullptr; }
   Tensor detach() const;  // same storage, cut from the graph

@@ -3,6 +3,7 @@
 
 #include <cmath>
 
+#include "engine/ops/conv2d.h"
 #include "engine/parallel.h"
 #include "tests/gradcheck.h"
 
@@ -25,7 +26,8 @@ static Tensor conv2d_reference(const Tensor& x, const Tensor& w, const Tensor& b
               for (int64_t kw = 0; kw < KW; kw++) {
                 int64_t ih = oh * s - p + kh, iw = ow * s - p + kw;
                 if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;  // zero padding
-                total += double(w.data()[((k * C + c) * KH + kh) * KW + kw]) * x.data()[((n * C + c) * H + ih) * W + iw];
+                total +=
+                    double(w.data()[((k * C + c) * KH + kh) * KW + kw]) * x.data()[((n * C + c) * H + ih) * W + iw];
               }
           out.data()[((n * K + k) * OH + oh) * OW + ow] = static_cast<real>(total);
         }
@@ -50,7 +52,7 @@ static const std::vector<ConvCase> conv_cases = {
     {{2, 3, 6, 5}, {3, 3, 3, 3}, 1, 0, false},  // no padding
     {{2, 2, 7, 6}, {3, 2, 5, 5}, 1, 2, true},   // 5x5, stride 1
     {{2, 2, 4, 5}, {3, 2, 3, 3}, 1, 3, false},  // padding wider than the kernel's reach
-    // K <= 2 output channels run the direct loops, not im2col + GEMM
+    // K <= 2 output channels run the direct loops (direct_few_outputs), not im2col + GEMM
     {{2, 2, 9, 8}, {1, 2, 7, 7}, 1, 3, false},  // CBAM's spatial attention: 2 -> 1, 7x7
     {{2, 3, 7, 6}, {2, 3, 3, 3}, 2, 1, true},   // direct with stride 2
     {{2, 2, 5, 4}, {1, 2, 1, 1}, 1, 0, false},  // direct pointwise
@@ -156,10 +158,10 @@ static std::pair<Tensor, Tensor> conv2d_reference_grads(const Tensor& x, const T
   return {dx_t, dw_t};
 }
 
-// 3x3, stride 1, padding 1 with K (and C) a multiple of 16 runs the direct 3x3 kernels (Note
-// [conv2d: direct 3x3]): output, dx, dw and db against the definition, on maps whose padded grid
-// is and is not a whole number of 16-position blocks (sides 8, 9, 16, 32, 5), and with C = 5
-// (direct forward, im2col backward).
+// 3x3, stride 1, padding 1 with K (and C) a multiple of 16 runs the direct 3x3 kernels
+// (direct_3x3, engine/ops/conv2d_3x3.cpp): output, dx, dw and db against the definition, on maps
+// whose padded grid is and is not a whole number of 16-position blocks (sides 8, 9, 16, 32, 5), and
+// with C = 5 (direct forward, im2col backward).
 TEST_CASE("conv2d direct 3x3 against the definition", "[ops][conv2d]") {
   Rng rng(15);
   const std::vector<int64_t> sizes = {8, 9, 16, 32, 5};
@@ -202,8 +204,29 @@ TEST_CASE("conv2d direct 3x3 grad", "[ops][conv2d][grad]") {
   CHECK(gradcheck([&](auto& in) { return conv2d(in[0], in[1], Tensor(), options); },
                   {Tensor::normal({1, 16, 4, 7}, 0, 1, rng), w2}));
   // x feeds two convolutions: the second backward adds its dx to the first's
-  CHECK(gradcheck([&](auto& in) { return conv2d(in[0], in[1], in[2], options) + conv2d(in[0], in[3], Tensor(), options); },
-                  {x, w, b, Tensor::normal({16, 16, 3, 3}, 0, 0.1, rng)}));
+  CHECK(gradcheck(
+      [&](auto& in) { return conv2d(in[0], in[1], in[2], options) + conv2d(in[0], in[3], Tensor(), options); },
+      {x, w, b, Tensor::normal({16, 16, 3, 3}, 0, 0.1, rng)}));
+}
+
+// choose_path() takes the same path for a shape as it always did: the tests above check each
+// path's numbers, this one which shapes reach it.
+TEST_CASE("conv2d chooses its path from the shape", "[ops][conv2d]") {
+  using Path = ConvolutionPath;
+  auto paths = [](int64_t C, int64_t K, int64_t kernel, int64_t stride, int64_t padding) {
+    ConvShape g{};
+    g.N = 2, g.C = C, g.H = 8, g.W = 8, g.K = K, g.KH = kernel, g.KW = kernel, g.stride = stride, g.padding = padding;
+    const ConvolutionPaths p = choose_path(g);
+    return std::pair{p.forward, p.backward};
+  };
+  CHECK(paths(16, 16, 3, 1, 1) == std::pair{Path::direct_3x3, Path::direct_3x3});   // ResNet's 3x3
+  CHECK(paths(3, 16, 3, 1, 1) == std::pair{Path::direct_3x3, Path::im2col_gemm});   // the stem
+  CHECK(paths(16, 8, 3, 1, 1) == std::pair{Path::im2col_gemm, Path::im2col_gemm});  // K not a multiple of 16
+  CHECK(paths(16, 32, 3, 2, 1) == std::pair{Path::im2col_gemm, Path::im2col_gemm});
+  CHECK(paths(64, 16, 1, 1, 0) == std::pair{Path::pointwise_gemm, Path::pointwise_gemm});
+  CHECK(paths(16, 32, 1, 2, 0) == std::pair{Path::im2col_gemm, Path::im2col_gemm});              // 1x1 with a stride
+  CHECK(paths(2, 1, 7, 1, 3) == std::pair{Path::direct_few_outputs, Path::direct_few_outputs});  // CBAM
+  CHECK(paths(4, 2, 1, 1, 0) == std::pair{Path::direct_few_outputs, Path::direct_few_outputs});
 }
 
 TEST_CASE("conv2d errors", "[ops][conv2d]") {

@@ -17,8 +17,8 @@ static Tensor distinct_values(const Shape& shape, Rng& rng) {
 
 // One 4x4 plane with its values 1..16 scattered
 static Tensor known_plane() {
-  return Tensor::from_data({1, 1, 4, 4}, {1, 5, 2, 16,  //
-                                          3, 4, 8, 7,   //
+  return Tensor::from_data({1, 1, 4, 4}, {1, 5, 2, 16,   //
+                                          3, 4, 8, 7,    //
                                           9, 6, 10, 15,  //
                                           11, 14, 12, 13});
 }
@@ -33,7 +33,8 @@ TEST_CASE("max_pool2d forward", "[ops][max_pool2d]") {
   Tensor x = known_plane();
   CHECK(allclose(max_pool2d(x, {.kernel = 2}), Tensor::from_data({1, 1, 2, 2}, {5, 16, 14, 15})));
   // windows rows/cols {0,1} and {1,2,3} (the row and column -1 are padding)
-  CHECK(allclose(max_pool2d(x, {.kernel = 3, .stride = 2, .padding = 1}), Tensor::from_data({1, 1, 2, 2}, {5, 16, 14, 15})));
+  CHECK(allclose(max_pool2d(x, {.kernel = 3, .stride = 2, .padding = 1}),
+                 Tensor::from_data({1, 1, 2, 2}, {5, 16, 14, 15})));
   // all values negative: the padding acts as -inf, not as 0
   CHECK(allclose(max_pool2d(negated(x), {.kernel = 3, .stride = 2, .padding = 1}),
                  Tensor::from_data({1, 1, 2, 2}, {-1, -2, -3, -4})));
@@ -45,8 +46,8 @@ TEST_CASE("max_pool2d forward", "[ops][max_pool2d]") {
 TEST_CASE("max_pool2d grad", "[ops][max_pool2d][grad]") {
   Rng rng(21);
   for (Pool2dOptions options : {Pool2dOptions{.kernel = 2}, Pool2dOptions{.kernel = 3, .stride = 2, .padding = 1},
-                                Pool2dOptions{.kernel = 3, .stride = 1, .padding = 1}, Pool2dOptions{.kernel = 2, .stride = 1},
-                                Pool2dOptions{.kernel = 3, .stride = 3}}) {
+                                Pool2dOptions{.kernel = 3, .stride = 1, .padding = 1},
+                                Pool2dOptions{.kernel = 2, .stride = 1}, Pool2dOptions{.kernel = 3, .stride = 3}}) {
     CAPTURE(options.kernel, options.stride, options.padding);
     CHECK(gradcheck([&](auto& in) { return max_pool2d(in[0], options); }, {distinct_values({2, 3, 7, 5}, rng)}));
   }
@@ -62,9 +63,10 @@ TEST_CASE("avg_pool2d forward", "[ops][avg_pool2d]") {
 
 TEST_CASE("avg_pool2d grad", "[ops][avg_pool2d][grad]") {
   Rng rng(22);
-  for (Pool2dOptions options : {Pool2dOptions{.kernel = 2}, Pool2dOptions{.kernel = 3, .stride = 2, .padding = 1},
-                                Pool2dOptions{.kernel = 3, .stride = 1, .padding = 1}, Pool2dOptions{.kernel = 2, .stride = 1},
-                                Pool2dOptions{.kernel = 5, .stride = 2, .padding = 2}}) {
+  for (Pool2dOptions options :
+       {Pool2dOptions{.kernel = 2}, Pool2dOptions{.kernel = 3, .stride = 2, .padding = 1},
+        Pool2dOptions{.kernel = 3, .stride = 1, .padding = 1}, Pool2dOptions{.kernel = 2, .stride = 1},
+        Pool2dOptions{.kernel = 5, .stride = 2, .padding = 2}}) {
     CAPTURE(options.kernel, options.stride, options.padding);
     CHECK(gradcheck([&](auto& in) { return avg_pool2d(in[0], options); }, {Tensor::normal({2, 3, 7, 5}, 0, 1, rng)}));
   }
@@ -146,4 +148,7 @@ TEST_CASE("pool errors", "[ops][max_pool2d][avg_pool2d]") {
   CHECK_THROWS_AS(global_max_pool2d(Tensor::zeros({2, 3, 0, 4})), Error);
   CHECK_THROWS_AS(channel_mean(Tensor::zeros({2, 3, 4})), Error);
   CHECK_THROWS_AS(channel_max(Tensor::zeros({2, 0, 4, 4})), Error);
+  // an empty batch pools to an empty batch
+  CHECK(global_max_pool2d(Tensor::zeros({0, 3, 4, 4})).shape() == Shape{0, 3});
+  CHECK(channel_max(Tensor::zeros({0, 3, 4, 4})).shape() == Shape{0, 1, 4, 4});
 }

@@ -53,7 +53,8 @@ Shape squeezed(const Shape& shape, std::vector<int64_t> axes) {
 }
 
 // Axis lists to try on a tensor of rank 4 (and their negative spellings).
-const std::vector<std::vector<int64_t>> axis_lists = {{}, {0}, {1}, {3}, {-1}, {0, 2, 3}, {1, 3}, {0, 1}, {-3, -2}, {0, 1, 2, 3}};
+const std::vector<std::vector<int64_t>> axis_lists = {{},        {0},    {1},    {3},      {-1},
+                                                      {0, 2, 3}, {1, 3}, {0, 1}, {-3, -2}, {0, 1, 2, 3}};
 
 // Values with no ties and no two within the gradcheck step of each other: a shuffled ramp.
 Tensor distinct_values(const Shape& shape, Rng& rng) {
@@ -76,7 +77,9 @@ TEST_CASE("sum mean max forward", "[ops][sum][mean][max]") {
       for (Kind kind : {Kind::sum, Kind::mean, Kind::max}) {
         Tensor expected = reduce_reference(x, axes, kind);
         if (!keepdim) expected = reshape(expected, squeezed(x.shape(), axes));
-        Tensor y = kind == Kind::sum ? sum(x, axes, keepdim) : kind == Kind::mean ? mean(x, axes, keepdim) : max(x, axes, keepdim);
+        Tensor y = kind == Kind::sum    ? sum(x, axes, keepdim)
+                   : kind == Kind::mean ? mean(x, axes, keepdim)
+                                        : max(x, axes, keepdim);
         CHECK(allclose(y, expected));
       }
     }
@@ -99,14 +102,16 @@ TEST_CASE("reduction axis errors", "[ops][sum][mean][max]") {
   CHECK_THROWS_WITH(mean(x, {-3}), Catch::Contains("mean") && Catch::Contains("(2, 3)"));
   CHECK_THROWS_WITH(max(x, {1, -1}), Catch::Contains("max") && Catch::Contains("twice") && Catch::Contains("(2, 3)"));
   CHECK_THROWS_WITH(sum(x, {0, 0}), Catch::Contains("sum") && Catch::Contains("twice"));
+  // max: an output with no values is an error, no output at all is not
+  CHECK_THROWS_WITH(max(Tensor::zeros({2, 0}), {1}), Catch::Contains("max") && Catch::Contains("empty"));
+  CHECK(max(Tensor::zeros({0, 3}), {1}).shape() == Shape{0});
 }
 
 TEST_CASE("sum grad", "[ops][sum][grad]") {
   Rng rng(32);
   Tensor x = Tensor::normal({2, 3, 4, 5}, 0, 1, rng);
   for (const auto& axes : axis_lists)
-    for (bool keepdim : {true, false})
-      CHECK(gradcheck([&](auto& in) { return sum(in[0], axes, keepdim); }, {x}));
+    for (bool keepdim : {true, false}) CHECK(gradcheck([&](auto& in) { return sum(in[0], axes, keepdim); }, {x}));
   CHECK(gradcheck([](auto& in) { return sum(in[0]); }, {Tensor::normal({7}, 0, 1, rng)}));
   CHECK(gradcheck([](auto& in) { return sum(in[0], {0}); }, {Tensor::normal({3, 1, 2}, 0, 1, rng)}));
 }
@@ -115,8 +120,7 @@ TEST_CASE("mean grad", "[ops][mean][grad]") {
   Rng rng(33);
   Tensor x = Tensor::normal({2, 3, 4, 5}, 0, 1, rng);
   for (const auto& axes : axis_lists)
-    for (bool keepdim : {true, false})
-      CHECK(gradcheck([&](auto& in) { return mean(in[0], axes, keepdim); }, {x}));
+    for (bool keepdim : {true, false}) CHECK(gradcheck([&](auto& in) { return mean(in[0], axes, keepdim); }, {x}));
   CHECK(gradcheck([](auto& in) { return mean(in[0], {1}); }, {Tensor::normal({5, 3}, 0, 1, rng)}));
 }
 
@@ -124,8 +128,7 @@ TEST_CASE("max grad", "[ops][max][grad]") {
   Rng rng(34);
   Tensor x = distinct_values({2, 3, 4, 5}, rng);  // away from ties
   for (const auto& axes : axis_lists)
-    for (bool keepdim : {true, false})
-      CHECK(gradcheck([&](auto& in) { return max(in[0], axes, keepdim); }, {x}));
+    for (bool keepdim : {true, false}) CHECK(gradcheck([&](auto& in) { return max(in[0], axes, keepdim); }, {x}));
   CHECK(gradcheck([](auto& in) { return max(in[0], {0}); }, {distinct_values({7, 3}, rng)}));
 
   // ties: the whole gradient goes to the first maximum

@@ -1,4 +1,4 @@
-// The storage cache (Note [The storage cache] in engine/tensor.cpp): a block freed by one tensor
+// The storage cache (Note [The storage cache] in engine/storage_cache.cpp): a block freed by one tensor
 // is handed to the next tensor of the same size, and must then behave as fresh memory would.
 #include <catch2/catch.hpp>
 
@@ -12,7 +12,7 @@
 using namespace glimpse;
 
 TEST_CASE("storage reuse gives clean tensors", "[tensor][storage]") {
-  const Shape shape{64, 100};  // 25 KB: above the size the cache leaves to malloc
+  const Shape shape{64, 100};                 // 25 KB: above the size the cache leaves to malloc
   { Tensor dirty = Tensor::full(shape, 7); }  // freed: its block may go to the next tensor
   Tensor z = Tensor::zeros(shape);
   for (real v : z.to_vector()) REQUIRE(v == 0);
@@ -53,14 +53,15 @@ TEST_CASE("a full storage cache makes room for the block freed last", "[tensor][
   }
   const int64_t wanted = std::max<int64_t>(1 << 20, storage_live_bytes() / 2);  // floats: 4 MiB at least
   const int64_t wanted_bytes = wanted * static_cast<int64_t>(sizeof(real));
-  const int64_t round_bytes = std::max({storage_peak_bytes(), 8 * wanted_bytes, 4 * storage_live_bytes() + 8 * wanted_bytes});
+  const int64_t round_bytes =
+      std::max({storage_peak_bytes(), 8 * wanted_bytes, 4 * storage_live_bytes() + 8 * wanted_bytes});
   for (int64_t round = 1; round <= 3; round++) {  // three rounds of fillers, each of its own size
     std::vector<Tensor> fillers;
     while (storage_live_bytes() < round_bytes) fillers.push_back(Tensor::empty({wanted / 2 + 16 * round}));
   }  // each round freed: together more than the cache holds
   const int64_t bound = 2 * storage_peak_bytes();
   REQUIRE(storage_cached_bytes() + wanted_bytes > bound);  // the wanted block does not fit as is
-  { Tensor once = Tensor::empty({wanted}); }              // freed into the full cache
+  { Tensor once = Tensor::empty({wanted}); }               // freed into the full cache
   const int64_t cached_before = storage_cached_bytes();
   Tensor again = Tensor::empty({wanted});
   CHECK(cached_before - storage_cached_bytes() == wanted_bytes);  // it came from the cache

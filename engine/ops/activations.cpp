@@ -16,12 +16,12 @@ constexpr int64_t elementwise_grain = 1 << 15;  // values per parallel task
 
 // ---- relu ----
 
-void relu_forward(real* y, const real* x, int64_t n) {
+static void relu_forward(real* y, const real* x, int64_t n) {
   parallel_for(n, elementwise_grain, [=](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; i++) y[i] = x[i] < 0 ? 0 : x[i];  // a NaN stays NaN (x < 0 is false)
   });
 }
-void relu_backward(real* dx, const real* dy, const real* y, int64_t n) {
+static void relu_backward(real* dx, const real* dy, const real* y, int64_t n) {
   parallel_for(n, elementwise_grain, [=](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; i++) {
       const real g = dy[i];  // read whatever the sign: a select, not a branch, so the loop vectorises
@@ -46,12 +46,12 @@ Tensor relu(const Tensor& x) {
 
 // ---- sigmoid ----
 
-void sigmoid_forward(real* y, const real* x, int64_t n) {
+static void sigmoid_forward(real* y, const real* x, int64_t n) {
   parallel_for(n, elementwise_grain, [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; i++) y[i] = 1 / (1 + std::exp(-x[i]));
   });
 }
-void sigmoid_backward(real* dx, const real* dy, const real* y, int64_t n) {
+static void sigmoid_backward(real* dx, const real* dy, const real* y, int64_t n) {
   parallel_for(n, elementwise_grain, [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; i++) dx[i] += dy[i] * y[i] * (1 - y[i]);
   });
@@ -73,12 +73,12 @@ Tensor sigmoid(const Tensor& x) {
 
 // ---- tanh ----
 
-void tanh_forward(real* y, const real* x, int64_t n) {
+static void tanh_forward(real* y, const real* x, int64_t n) {
   parallel_for(n, elementwise_grain, [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; i++) y[i] = std::tanh(x[i]);
   });
 }
-void tanh_backward(real* dx, const real* dy, const real* y, int64_t n) {
+static void tanh_backward(real* dx, const real* dy, const real* y, int64_t n) {
   parallel_for(n, elementwise_grain, [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; i++) dx[i] += dy[i] * (1 - y[i] * y[i]);
   });

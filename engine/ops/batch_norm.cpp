@@ -52,7 +52,9 @@ struct NormShape {
 };
 
 // channels per parallel task: about 16k values each
-static int64_t channel_grain(const NormShape& g) { return std::max<int64_t>(1, (int64_t{1} << 14) / std::max<int64_t>(1, g.M())); }
+static int64_t channel_grain(const NormShape& g) {
+  return std::max<int64_t>(1, (int64_t{1} << 14) / std::max<int64_t>(1, g.M()));
+}
 
 // ---- kernels ----
 
@@ -104,11 +106,11 @@ static void batch_norm_statistics(real* mean, real* var, const real* x, const No
 }
 
 // y = gamma * (x - mean) * inv_std + beta, per channel; gamma / beta null means 1 / 0
-void batch_norm_forward(real* y, const real* x, const real* mean, const real* inv_std, const real* gamma,
-                        const real* beta, const NormShape& g) {
+static void batch_norm_forward(real* y, const real* x, const real* mean, const real* inv_std, const real* gamma,
+                               const real* beta, const NormShape& g) {
   parallel_for(g.C, channel_grain(g), [&](int64_t c0, int64_t c1) {
     for (int64_t c = c0; c < c1; c++) {
-      const real scale = (gamma ? gamma[c] : 1) * inv_std[c];   // y = scale * x + shift
+      const real scale = (gamma ? gamma[c] : 1) * inv_std[c];  // y = scale * x + shift
       const real shift = (beta ? beta[c] : 0) - scale * mean[c];
       for (int64_t n = 0; n < g.N; n++) {
         const real* x_b = g.block(x, n, c);
@@ -150,7 +152,7 @@ static void batch_norm_input_gradient(real* dx, const real* dy, const real* x, c
   parallel_for(g.C, channel_grain(g), [&](int64_t c0, int64_t c1) {
     for (int64_t c = c0; c < c1; c++) {
       const real mean_c = mean[c], inv_std_c = inv_std[c];  // locals: dx below may not alias them
-      const real k = (gamma ? gamma[c] : 1) * inv_std_c;  // gamma * inv_std
+      const real k = (gamma ? gamma[c] : 1) * inv_std_c;    // gamma * inv_std
       // dx_i += k * (dy_i - mean(dy) - xhat_i * mean(dy * xhat)) in training, k * dy_i in eval
       const real mean_dy = training ? static_cast<real>(sums.dy[static_cast<size_t>(c)] / M) : 0;
       const real mean_dy_xhat = training ? static_cast<real>(sums.dy_xhat[static_cast<size_t>(c)] / M) : 0;
@@ -170,12 +172,12 @@ static void batch_norm_input_gradient(real* dx, const real* dy, const real* x, c
 // ---- autograd glue ----
 
 struct BatchNormBackward : Node {
-  Tensor x, gamma;                    // saved inputs (gamma may be undefined)
-  std::vector<real> mean, inv_std;    // the statistics the forward normalised with, (C)
-  bool training = false;              // were they the batch's own (then they depend on x)?
+  Tensor x, gamma;                  // saved inputs (gamma may be undefined)
+  std::vector<real> mean, inv_std;  // the statistics the forward normalised with, (C)
+  bool training = false;            // were they the batch's own (then they depend on x)?
   NormShape g;
-  double M = 0;                       // values per channel the statistics were taken over
-  ReplicaSum across;                  // a data-parallel run's: the dx sums are the whole batch's too
+  double M = 0;       // values per channel the statistics were taken over
+  ReplicaSum across;  // a data-parallel run's: the dx sums are the whole batch's too
   std::string name() const override { return "batch_norm"; }
   void backward(const Tensor& dy) override {
     GradientSums sums = batch_norm_gradient_sums(dy.data(), x.data(), mean.data(), inv_std.data(), g);
@@ -203,7 +205,8 @@ static void check_channels(const Tensor& t, int64_t C, const char* what, const T
 
 Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& running_mean,
                   const Tensor& running_var, bool training, real momentum, real eps, const ReplicaSum& across) {
-  if (x.dim() != 2 && x.dim() != 4) fail("batch_norm: input must be (N, C) or (N, C, H, W), got " + shape_str(x.shape()));
+  if (x.dim() != 2 && x.dim() != 4)
+    fail("batch_norm: input must be (N, C) or (N, C, H, W), got " + shape_str(x.shape()));
   const NormShape g{x.size(0), x.size(1), x.dim() == 4 ? x.size(2) * x.size(3) : 1};
   check_channels(gamma, g.C, "gamma", x);
   check_channels(beta, g.C, "beta", x);

@@ -21,7 +21,7 @@ constexpr int64_t dropout_grain = 1 << 15;  // values per parallel task
 
 // ---- kernels: x seen as `units` runs of `unit` consecutive values; keep (units) is 0 or 1 ----
 
-void dropout_forward(real* y, const real* x, const uint8_t* keep, real scale, int64_t units, int64_t unit) {
+static void dropout_forward(real* y, const real* x, const uint8_t* keep, real scale, int64_t units, int64_t unit) {
   parallel_for(units, std::max<int64_t>(1, dropout_grain / unit), [&](int64_t u0, int64_t u1) {
     for (int64_t u = u0; u < u1; u++) {
       const real s = keep[u] ? scale : 0;  // 1 / (1 - p) or 0
@@ -29,7 +29,7 @@ void dropout_forward(real* y, const real* x, const uint8_t* keep, real scale, in
     }
   });
 }
-void dropout_backward(real* dx, const real* dy, const uint8_t* keep, real scale, int64_t units, int64_t unit) {
+static void dropout_backward(real* dx, const real* dy, const uint8_t* keep, real scale, int64_t units, int64_t unit) {
   parallel_for(units, std::max<int64_t>(1, dropout_grain / unit), [&](int64_t u0, int64_t u1) {
     for (int64_t u = u0; u < u1; u++) {
       const real s = keep[u] ? scale : 0;  // in the forward: y = x * s

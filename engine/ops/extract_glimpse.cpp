@@ -62,8 +62,8 @@ int64_t pixels_per_plane(int64_t g, int64_t k) {
 
 // ---- kernels; centres (N, 2) holds (cx, cy) per image ----
 
-void glimpse_forward(real* y, const real* x, const int64_t* centres, int64_t N, int64_t C, int64_t H, int64_t W,
-                     int64_t g, int64_t k) {
+static void glimpse_forward(real* y, const real* x, const int64_t* centres, int64_t N, int64_t C, int64_t H, int64_t W,
+                            int64_t g, int64_t k) {
   int64_t planes_per_task = std::max<int64_t>(1, 16384 / pixels_per_plane(g, k));
   parallel_for(N * C, planes_per_task, [&](int64_t p0, int64_t p1) {
     for (int64_t p = p0; p < p1; p++) {
@@ -88,8 +88,8 @@ void glimpse_forward(real* y, const real* x, const int64_t* centres, int64_t N, 
   });
 }
 
-void glimpse_backward(real* dx, const real* dy, const int64_t* centres, int64_t N, int64_t C, int64_t H, int64_t W,
-                      int64_t g, int64_t k) {
+static void glimpse_backward(real* dx, const real* dy, const int64_t* centres, int64_t N, int64_t C, int64_t H,
+                             int64_t W, int64_t g, int64_t k) {
   int64_t planes_per_task = std::max<int64_t>(1, 16384 / pixels_per_plane(g, k));
   parallel_for(N * C, planes_per_task, [&](int64_t p0, int64_t p1) {
     for (int64_t p = p0; p < p1; p++) {
@@ -148,8 +148,8 @@ Tensor extract_glimpse(const Tensor& x, const Tensor& l, int64_t g, int64_t k) {
   for (int64_t n = 0; n < N; n++) {
     real lx = l.data()[2 * n], ly = l.data()[2 * n + 1];
     if (!std::isfinite(lx) || !std::isfinite(ly))
-      fail("extract_glimpse: location l[" + std::to_string(n) + "] = (" + std::to_string(lx) + ", " + std::to_string(ly) +
-           ") is not finite");
+      fail("extract_glimpse: location l[" + std::to_string(n) + "] = (" + std::to_string(lx) + ", " +
+           std::to_string(ly) + ") is not finite");
     centres[2 * n] = location_to_pixel(lx, W, reach);
     centres[2 * n + 1] = location_to_pixel(ly, H, reach);
   }

@@ -19,7 +19,7 @@ namespace glimpse {
 
 constexpr int64_t gaussian_grain = 1 << 15;  // values per parallel task
 
-void gaussian_log_prob_forward(real* y, const real* sample, const real* mean, real sigma, int64_t n) {
+static void gaussian_log_prob_forward(real* y, const real* sample, const real* mean, real sigma, int64_t n) {
   const real log_normaliser = std::log(sigma) + static_cast<real>(0.5 * std::log(2 * std::numbers::pi));
   const real inv_two_var = 1 / (2 * sigma * sigma);
   parallel_for(n, gaussian_grain, [&](int64_t i0, int64_t i1) {
@@ -31,8 +31,8 @@ void gaussian_log_prob_forward(real* y, const real* sample, const real* mean, re
 }
 
 // dsample or dmean may be null when that input needs no gradient.
-void gaussian_log_prob_backward(real* dsample, real* dmean, const real* dy, const real* sample, const real* mean,
-                                real sigma, int64_t n) {
+static void gaussian_log_prob_backward(real* dsample, real* dmean, const real* dy, const real* sample, const real* mean,
+                                       real sigma, int64_t n) {
   const real inv_var = 1 / (sigma * sigma);
   parallel_for(n, gaussian_grain, [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; i++) {

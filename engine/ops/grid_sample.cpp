@@ -48,7 +48,7 @@ namespace glimpse {
 
 // ---- affine_grid ----
 
-void affine_grid_forward(real* grid, const real* theta, int64_t N, int64_t OH, int64_t OW) {
+static void affine_grid_forward(real* grid, const real* theta, int64_t N, int64_t OH, int64_t OW) {
   parallel_for(N, 1, [&](int64_t n0, int64_t n1) {
     for (int64_t n = n0; n < n1; n++) {
       const real* t = theta + n * 6;  // (2, 3), row-major
@@ -65,7 +65,7 @@ void affine_grid_forward(real* grid, const real* theta, int64_t N, int64_t OH, i
   });
 }
 
-void affine_grid_backward(real* dtheta, const real* dgrid, int64_t N, int64_t OH, int64_t OW) {
+static void affine_grid_backward(real* dtheta, const real* dgrid, int64_t N, int64_t OH, int64_t OW) {
   parallel_for(N, 1, [&](int64_t n0, int64_t n1) {
     for (int64_t n = n0; n < n1; n++) {
       real* dt = dtheta + n * 6;
@@ -147,8 +147,8 @@ void add_to_pixel(real* plane, int64_t H, int64_t W, int64_t y, int64_t x, real 
 
 }  // namespace
 
-void grid_sample_forward(real* y, const real* x, const real* grid, int64_t N, int64_t C, int64_t H, int64_t W,
-                         int64_t OH, int64_t OW) {
+static void grid_sample_forward(real* y, const real* x, const real* grid, int64_t N, int64_t C, int64_t H, int64_t W,
+                                int64_t OH, int64_t OW) {
   int64_t rows_per_task = std::max<int64_t>(1, 4096 / std::max<int64_t>(1, OW * C));
   parallel_for(N * OH, rows_per_task, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; r++) {
@@ -173,8 +173,8 @@ void grid_sample_forward(real* y, const real* x, const real* grid, int64_t N, in
 }
 
 // dx or dgrid may be null when that input needs no gradient.
-void grid_sample_backward(real* dx, real* dgrid, const real* dy, const real* x, const real* grid, int64_t N,
-                          int64_t C, int64_t H, int64_t W, int64_t OH, int64_t OW) {
+static void grid_sample_backward(real* dx, real* dgrid, const real* dy, const real* x, const real* grid, int64_t N,
+                                 int64_t C, int64_t H, int64_t W, int64_t OH, int64_t OW) {
   parallel_for(N, 1, [&](int64_t n0, int64_t n1) {  // one image per task: dx[n] has one writer
     for (int64_t n = n0; n < n1; n++) {
       for (int64_t i = 0; i < OH; i++) {

@@ -13,15 +13,20 @@
 //
 // Whole planes (N, C, H, W) -> (N, C), the squeeze of SE and CBAM's channel attention:
 //   global_avg_pool2d:  y = mean over H, W          dx += dy / (H*W)
-//   global_max_pool2d:  y = max over H, W           dx[argmax] += dy
+//   global_max_pool2d:  y = max over H, W           dx[argmax] += dy        max(x, {2, 3})
 //
 // Across channels (N, C, H, W) -> (N, 1, H, W), CBAM's spatial attention input:
 //   channel_mean:  y = mean over C                  dx += dy / C
-//   channel_max:   y = max over C                   dx[argmax channel] += dy
+//   channel_max:   y = max over C                   dx[argmax channel] += dy    max(x, {1}, keepdim)
+//
+// The two maxima are reduce.cpp's max over those axes. The two means keep loops of their own:
+// they add floats in order and divide by the count, where reduce.cpp's mean multiplies by
+// 1 / count (and over H, W sums in double, in four running sums). The results differ in the last
+// bits, so every model that pools would train to other numbers.
 //
 // Ties in a max go to the first maximum in scan order, as in PyTorch; the gradient then goes to
-// that one input alone. An argmax is stored as an int32 index within its plane (or the channel
-// number): planes are far smaller than 2^31 and it halves the saved memory.
+// that one input alone. max_pool2d stores each argmax as an int32 index within its plane: planes
+// are far smaller than 2^31 and it halves the saved memory.
 #include <algorithm>
 
 #include "engine/ops.h"
@@ -46,11 +51,13 @@ static Span window(int64_t o, int64_t size, const PoolShape& g) {
 }
 
 // planes per parallel task: about 16k input values each
-static int64_t plane_grain(int64_t plane_size) { return std::max<int64_t>(1, (int64_t{1} << 14) / std::max<int64_t>(1, plane_size)); }
+static int64_t plane_grain(int64_t plane_size) {
+  return std::max<int64_t>(1, (int64_t{1} << 14) / std::max<int64_t>(1, plane_size));
+}
 
 // ---- max_pool2d ----
 
-void max_pool2d_forward(real* y, int32_t* argmax, const real* x, const PoolShape& g) {
+static void max_pool2d_forward(real* y, int32_t* argmax, const real* x, const PoolShape& g) {
   parallel_for(g.planes, plane_grain(g.H * g.W), [&](int64_t p0, int64_t p1) {
     for (int64_t plane = p0; plane < p1; plane++) {
       const real* x_p = x + plane * g.H * g.W;
@@ -72,7 +79,7 @@ void max_pool2d_forward(real* y, int32_t* argmax, const real* x, const PoolShape
   });
 }
 
-void max_pool2d_backward(real* dx, const real* dy, const int32_t* argmax, const PoolShape& g) {
+static void max_pool2d_backward(real* dx, const real* dy, const int32_t* argmax, const PoolShape& g) {
   const int64_t out_size = g.OH * g.OW;
   parallel_for(g.planes, plane_grain(g.H * g.W), [&](int64_t p0, int64_t p1) {
     for (int64_t plane = p0; plane < p1; plane++)
@@ -89,7 +96,7 @@ struct MaxPool2dBackward : Node {
 
 // ---- avg_pool2d ----
 
-void avg_pool2d_forward(real* y, const real* x, const PoolShape& g) {
+static void avg_pool2d_forward(real* y, const real* x, const PoolShape& g) {
   const real scale = real{1} / static_cast<real>(g.kernel * g.kernel);  // padding counted
   parallel_for(g.planes, plane_grain(g.H * g.W), [&](int64_t p0, int64_t p1) {
     for (int64_t plane = p0; plane < p1; plane++) {
@@ -100,15 +107,14 @@ void avg_pool2d_forward(real* y, const real* x, const PoolShape& g) {
           const auto [h0, h1] = window(oh, g.H, g);
           const auto [w0, w1] = window(ow, g.W, g);
           for (int64_t ih = h0; ih < h1; ih++)
-            for (int64_t iw = w0; iw < w1; iw++)
-              total += x_p[ih * g.W + iw];
+            for (int64_t iw = w0; iw < w1; iw++) total += x_p[ih * g.W + iw];
           y[(plane * g.OH + oh) * g.OW + ow] = total * scale;
         }
     }
   });
 }
 
-void avg_pool2d_backward(real* dx, const real* dy, const PoolShape& g) {
+static void avg_pool2d_backward(real* dx, const real* dy, const PoolShape& g) {
   const real scale = real{1} / static_cast<real>(g.kernel * g.kernel);
   parallel_for(g.planes, plane_grain(g.H * g.W), [&](int64_t p0, int64_t p1) {
     for (int64_t plane = p0; plane < p1; plane++) {
@@ -119,8 +125,7 @@ void avg_pool2d_backward(real* dx, const real* dy, const PoolShape& g) {
           const auto [h0, h1] = window(oh, g.H, g);
           const auto [w0, w1] = window(ow, g.W, g);
           for (int64_t ih = h0; ih < h1; ih++)
-            for (int64_t iw = w0; iw < w1; iw++)
-              dx_p[ih * g.W + iw] += d;
+            for (int64_t iw = w0; iw < w1; iw++) dx_p[ih * g.W + iw] += d;
         }
     }
   });
@@ -174,7 +179,7 @@ Tensor avg_pool2d(const Tensor& x, Pool2dOptions options) {
 
 // ---- global_avg_pool2d, global_max_pool2d: one value per plane ----
 
-void global_avg_pool2d_forward(real* y, const real* x, int64_t planes, int64_t plane_size) {
+static void global_avg_pool2d_forward(real* y, const real* x, int64_t planes, int64_t plane_size) {
   parallel_for(planes, plane_grain(plane_size), [&](int64_t p0, int64_t p1) {
     for (int64_t plane = p0; plane < p1; plane++) {
       real total = 0;
@@ -183,7 +188,7 @@ void global_avg_pool2d_forward(real* y, const real* x, int64_t planes, int64_t p
     }
   });
 }
-void global_avg_pool2d_backward(real* dx, const real* dy, int64_t planes, int64_t plane_size) {
+static void global_avg_pool2d_backward(real* dx, const real* dy, int64_t planes, int64_t plane_size) {
   parallel_for(planes, plane_grain(plane_size), [&](int64_t p0, int64_t p1) {
     for (int64_t plane = p0; plane < p1; plane++) {
       const real d = dy[plane] / static_cast<real>(plane_size);
@@ -192,36 +197,11 @@ void global_avg_pool2d_backward(real* dx, const real* dy, int64_t planes, int64_
   });
 }
 
-void global_max_pool2d_forward(real* y, int32_t* argmax, const real* x, int64_t planes, int64_t plane_size) {
-  parallel_for(planes, plane_grain(plane_size), [&](int64_t p0, int64_t p1) {
-    for (int64_t plane = p0; plane < p1; plane++) {
-      const real* x_p = x + plane * plane_size;
-      int32_t best_i = 0;
-      for (int64_t i = 1; i < plane_size; i++)
-        if (x_p[i] > x_p[best_i]) best_i = static_cast<int32_t>(i);
-      y[plane] = x_p[best_i];
-      argmax[plane] = best_i;
-    }
-  });
-}
-void global_max_pool2d_backward(real* dx, const real* dy, const int32_t* argmax, int64_t planes, int64_t plane_size) {
-  for (int64_t plane = 0; plane < planes; plane++) dx[plane * plane_size + argmax[plane]] += dy[plane];
-}
-
 struct GlobalAvgPool2dBackward : Node {
   int64_t planes = 0, plane_size = 0;
   std::string name() const override { return "global_avg_pool2d"; }
   void backward(const Tensor& dy) override {
     global_avg_pool2d_backward(input_grad(0).data(), dy.data(), planes, plane_size);
-  }
-};
-
-struct GlobalMaxPool2dBackward : Node {
-  std::vector<int32_t> argmax;  // (N, C): where in its plane each maximum was
-  int64_t planes = 0, plane_size = 0;
-  std::string name() const override { return "global_max_pool2d"; }
-  void backward(const Tensor& dy) override {
-    global_max_pool2d_backward(input_grad(0).data(), dy.data(), argmax.data(), planes, plane_size);
   }
 };
 
@@ -241,17 +221,12 @@ Tensor global_avg_pool2d(const Tensor& x) {
 
 Tensor global_max_pool2d(const Tensor& x) {
   check_nchw(x, "global_max_pool2d");
-  Tensor y = Tensor::empty({x.size(0), x.size(1)});
-  auto node = std::make_shared<GlobalMaxPool2dBackward>();
-  node->planes = y.numel(), node->plane_size = x.size(2) * x.size(3);
-  node->argmax.resize(y.numel());
-  global_max_pool2d_forward(y.data(), node->argmax.data(), x.data(), node->planes, node->plane_size);
-  return record(y, node, {x});
+  return max(x, {2, 3});  // (N, C)
 }
 
 // ---- channel_mean, channel_max: across the C planes of each image ----
 
-void channel_mean_forward(real* y, const real* x, int64_t N, int64_t C, int64_t HW) {
+static void channel_mean_forward(real* y, const real* x, int64_t N, int64_t C, int64_t HW) {
   parallel_for(N, 1, [&](int64_t n0, int64_t n1) {
     for (int64_t n = n0; n < n1; n++) {
       real* y_n = y + n * HW;  // (HW)
@@ -262,7 +237,7 @@ void channel_mean_forward(real* y, const real* x, int64_t N, int64_t C, int64_t 
     }
   });
 }
-void channel_mean_backward(real* dx, const real* dy, int64_t N, int64_t C, int64_t HW) {
+static void channel_mean_backward(real* dx, const real* dy, int64_t N, int64_t C, int64_t HW) {
   const real scale = real{1} / static_cast<real>(C);
   parallel_for(N, 1, [&](int64_t n0, int64_t n1) {
     for (int64_t n = n0; n < n1; n++)
@@ -271,41 +246,15 @@ void channel_mean_backward(real* dx, const real* dy, int64_t N, int64_t C, int64
   });
 }
 
-void channel_max_forward(real* y, int32_t* argmax, const real* x, int64_t N, int64_t C, int64_t HW) {
-  parallel_for(N, 1, [&](int64_t n0, int64_t n1) {
-    for (int64_t n = n0; n < n1; n++) {
-      real* y_n = y + n * HW;
-      int32_t* argmax_n = argmax + n * HW;
-      std::copy(x + n * C * HW, x + n * C * HW + HW, y_n);  // channel 0 first, then the others
-      std::fill(argmax_n, argmax_n + HW, 0);
-      for (int64_t c = 1; c < C; c++)
-        for (int64_t i = 0; i < HW; i++) {
-          const real v = x[(n * C + c) * HW + i];
-          if (v > y_n[i]) y_n[i] = v, argmax_n[i] = static_cast<int32_t>(c);
-        }
-    }
-  });
-}
-void channel_max_backward(real* dx, const real* dy, const int32_t* argmax, int64_t N, int64_t C, int64_t HW) {
-  for (int64_t n = 0; n < N; n++)
-    for (int64_t i = 0; i < HW; i++) dx[(n * C + argmax[n * HW + i]) * HW + i] += dy[n * HW + i];
-}
-
 struct ChannelMeanBackward : Node {
   int64_t N = 0, C = 0, HW = 0;
   std::string name() const override { return "channel_mean"; }
   void backward(const Tensor& dy) override { channel_mean_backward(input_grad(0).data(), dy.data(), N, C, HW); }
 };
 
-struct ChannelMaxBackward : Node {
-  std::vector<int32_t> argmax;  // (N, 1, H, W): the channel of each maximum
-  int64_t N = 0, C = 0, HW = 0;
-  std::string name() const override { return "channel_max"; }
-  void backward(const Tensor& dy) override { channel_max_backward(input_grad(0).data(), dy.data(), argmax.data(), N, C, HW); }
-};
-
 Tensor channel_mean(const Tensor& x) {
-  if (x.dim() != 4 || x.size(1) == 0) fail("channel_mean: input must be (N, C, H, W) with C >= 1, got " + shape_str(x.shape()));
+  if (x.dim() != 4 || x.size(1) == 0)
+    fail("channel_mean: input must be (N, C, H, W) with C >= 1, got " + shape_str(x.shape()));
   Tensor y = Tensor::empty({x.size(0), 1, x.size(2), x.size(3)});
   auto node = std::make_shared<ChannelMeanBackward>();
   node->N = x.size(0), node->C = x.size(1), node->HW = x.size(2) * x.size(3);
@@ -314,13 +263,9 @@ Tensor channel_mean(const Tensor& x) {
 }
 
 Tensor channel_max(const Tensor& x) {
-  if (x.dim() != 4 || x.size(1) == 0) fail("channel_max: input must be (N, C, H, W) with C >= 1, got " + shape_str(x.shape()));
-  Tensor y = Tensor::empty({x.size(0), 1, x.size(2), x.size(3)});
-  auto node = std::make_shared<ChannelMaxBackward>();
-  node->N = x.size(0), node->C = x.size(1), node->HW = x.size(2) * x.size(3);
-  node->argmax.resize(y.numel());
-  channel_max_forward(y.data(), node->argmax.data(), x.data(), node->N, node->C, node->HW);
-  return record(y, node, {x});
+  if (x.dim() != 4 || x.size(1) == 0)
+    fail("channel_max: input must be (N, C, H, W) with C >= 1, got " + shape_str(x.shape()));
+  return max(x, {1}, /*keepdim=*/true);  // (N, 1, H, W)
 }
 
 }  // namespace glimpse

@@ -28,7 +28,7 @@ namespace {
 // at a time: a reduced run is summed into one output, a kept run is added onto a run of outputs.
 struct ReduceLayout {
   Shape out_shape;
-  std::vector<int64_t> sizes;        // merged axes of x
+  std::vector<int64_t> sizes;  // merged axes of x
   std::vector<bool> reduced;
   std::vector<int64_t> out_strides;  // stride of each merged axis in y; 0 if reduced
 };
@@ -52,8 +52,10 @@ ReduceLayout reduce_layout(const char* op, const Shape& shape, const std::vector
   std::vector<bool> reduced = reduced_axes(op, shape, axes);
   ReduceLayout L;
   for (size_t axis = 0; axis < shape.size(); axis++) {
-    if (!reduced[axis]) L.out_shape.push_back(shape[axis]);
-    else if (keepdim) L.out_shape.push_back(1);
+    if (!reduced[axis])
+      L.out_shape.push_back(shape[axis]);
+    else if (keepdim)
+      L.out_shape.push_back(1);
     if (shape[axis] == 1) continue;
     if (!L.sizes.empty() && L.reduced.back() == reduced[axis]) {
       L.sizes.back() *= shape[axis];
@@ -179,7 +181,6 @@ Tensor mean(const Tensor& x, const std::vector<int64_t>& axes, bool keepdim) {
 
 namespace {
 
-
 // y = the maximum of each output's values; argmax = the flat position in x of the first one
 // (x is walked in order and only a strictly larger value replaces the current maximum).
 void max_forward(const ReduceLayout& L, real* y, int64_t* argmax, const real* x) {
@@ -214,7 +215,8 @@ struct MaxBackward : Node {
 
 Tensor max(const Tensor& x, const std::vector<int64_t>& axes, bool keepdim) {
   ReduceLayout L = reduce_layout("max", x.shape(), axes, keepdim);
-  if (x.numel() == 0) fail("max: empty tensor of shape " + shape_str(x.shape()));
+  // an output with no values to take the maximum of; no output at all (an empty batch) is fine
+  if (x.numel() == 0 && shape_numel(L.out_shape) > 0) fail("max: empty tensor of shape " + shape_str(x.shape()));
   Tensor y = Tensor::empty(L.out_shape);
   auto node = std::make_shared<MaxBackward>();
   node->argmax.assign(y.numel(), -1);

@@ -45,11 +45,13 @@ struct UpsampleShape {
   bool align_corners;
 };
 
-static int64_t plane_grain(int64_t plane_size) { return std::max<int64_t>(1, (int64_t{1} << 14) / std::max<int64_t>(1, plane_size)); }
+static int64_t plane_grain(int64_t plane_size) {
+  return std::max<int64_t>(1, (int64_t{1} << 14) / std::max<int64_t>(1, plane_size));
+}
 
 // ---- kernels ----
 
-void upsample_bilinear2d_forward(real* y, const real* x, const UpsampleShape& g) {
+static void upsample_bilinear2d_forward(real* y, const real* x, const UpsampleShape& g) {
   const std::vector<Tap> rows = bilinear_taps(g.H, g.OH, g.align_corners);
   const std::vector<Tap> cols = bilinear_taps(g.W, g.OW, g.align_corners);
   parallel_for(g.planes, plane_grain(g.OH * g.OW), [&](int64_t p0, int64_t p1) {
@@ -70,7 +72,7 @@ void upsample_bilinear2d_forward(real* y, const real* x, const UpsampleShape& g)
   });
 }
 
-void upsample_bilinear2d_backward(real* dx, const real* dy, const UpsampleShape& g) {
+static void upsample_bilinear2d_backward(real* dx, const real* dy, const UpsampleShape& g) {
   const std::vector<Tap> rows = bilinear_taps(g.H, g.OH, g.align_corners);
   const std::vector<Tap> cols = bilinear_taps(g.W, g.OW, g.align_corners);
   parallel_for(g.planes, plane_grain(g.OH * g.OW), [&](int64_t p0, int64_t p1) {

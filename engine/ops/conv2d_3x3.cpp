@@ -1,0 +1,278 @@
+// conv2d's path for ResNet's common layer: a direct 3x3 convolution (stride 1, padding 1),
+// register-blocked, without im2col. choose_path() in conv2d.cpp takes it for the forward when K is
+// a multiple of 16, and for the backward (dx and dw) when C is one too.
+//
+// Why: with 16, 32 or 64 channels on each side, im2col + GEMM gives OpenBLAS thin products
+// (K = 16..64 rows, C*9 = 144..576 inner) that it packs anew for every image, after im2col has
+// copied the image 9 times; here the sums of a block stay in registers (below). The 3-channel stem
+// (3 -> 16) runs its forward here and its backward by im2col + GEMM: the input gradient computes
+// 16 input channels per block, and a direct weight gradient alone was no faster there. Small maps
+// (2x2, 4x4) gain too, so there is no limit on the map size. bench/PERF.md has the measurements.
+//
+//   x (C, H, W), w (K, C, 3, 3); one image; the output has the input's size (H, W)
+//   out[k, oh, ow] = sum_{c,kh,kw} w[k,c,kh,kw] * x[c, oh-1+kh, ow-1+kw]      (0 outside x)
+//
+// Padding x once into xpad (C, H+2, W+2) (zeros on the border) removes the bounds tests:
+//
+//   out[k, oh, ow] = sum_{c,kh,kw} w[k,c,kh,kw] * xpad[c, oh+kh, ow+kw]
+//
+// Seen as one flat plane, xpad[c, oh+kh, ow+kw] is xpad_c[q + kh*row + kw] with q = oh*row + ow
+// and row = W+2: output positions q, q+1, ..., q+15 read 16 consecutive floats for every tap
+// (c, kh, kw), even across a row's end. So the kernel computes out at every position q of the
+// padded grid's first H rows; q = oh*row + W and oh*row + W+1 are not output pixels (their window
+// wraps around into the next row) and are dropped when the result is copied out (PaddedGrid).
+//
+// Blocking: a block is 16 output channels k0..k0+15 by 16 positions q0..q0+15, 256 sums held in
+// 16 vector registers acc[j] (one per channel, its 16 lanes the positions). For each tap:
+//
+//   v       = xpad_c[q0 + kh*row + kw .. +16]                     one load of 16 inputs
+//   acc[j] += w[k0+j, c, kh, kw] * v          for j = 0..15       16 multiply-adds
+//
+// 16 multiply-adds per vector load: the loop runs at the speed of the FMA units, where im2col
+// + GEMM first writes each input 9 times into cols and the GEMM then packs cols again. The
+// weights w[k0..k0+15, c, kh, kw] are read as 16 scalars each broadcast to all lanes (the FMA
+// instruction takes one straight from memory), so they are packed once per call as
+// (K/16, C, 3, 3, 16): a block reads its 16 x C*9 weights in order, one run of C*9*64 bytes.
+//
+// The input gradient is the same convolution. In the forward, x[c, ih, iw] meets dout[k, oh, ow]
+// through w[k,c,kh,kw] when ih = oh-1+kh and iw = ow-1+kw, so
+//
+//   dx[c, ih, iw] = sum_{k,kh,kw} w[k,c,kh,kw] * dout[k, ih+1-kh, iw+1-kw]
+//                 = sum_{k,kh,kw} w[k,c,2-kh,2-kw] * doutpad[k, ih+kh, iw+kw]
+//
+// (doutpad: dout padded by 1, as xpad; kh renamed 2-kh): a 3x3 convolution of doutpad by the
+// weight transposed (C <-> K) and flipped, which conv3x3_pack_weight_flipped lays out.
+//
+// The weight gradient is a sum over positions, on the same grid:
+//
+//   dw[k, c, kh, kw] = sum_q dout_t[q, k] * xpad_c[q + kh*row + kw]
+//
+// with dout_t[oh*row + ow, k] = dout[k, oh, ow] (dout transposed, zero at ow = W, W+1). Here the
+// vector lanes are 16 output channels k0..k0+15 and the block is 2 input channels x 9 taps: 18
+// accumulators acc[cc][tap], each 16 values dw[k0..k0+15, c0+cc, kh, kw], live across the whole
+// loop over q. For each position:
+//
+//   d             = dout_t[q, k0 .. k0+16]                              one load of 16 gradients
+//   acc[cc][tap] += xpad_{c0+cc}[q + kh*row + kw] * d    for 18 (cc, tap)   18 multiply-adds
+//
+// and the sums are added to dw once per image, in the packed layout (K/16, C, 3, 3, 16).
+#include <algorithm>
+#include <cstring>
+
+#include "engine/ops/conv2d.h"
+#include "engine/parallel.h"
+
+namespace glimpse {
+
+namespace {
+
+// ---- the padded grid ----
+
+// The zero-padded grid of a 3x3, stride-1, padding-1 convolution of (H, W) planes: each plane
+// padded to (H+2, W+2), its rows `row()` = W+2 apart. Output pixel (oh, ow) sits at position
+// q = oh*row + ow of the grid, and its 3x3 window starts there: it reads grid[q + kh*row + kw].
+// The kernel computes every position of the first H rows, in whole blocks of 16 (`positions()`);
+// the last two of each row (ow = W, W+1) straddle the row's end and are thrown away.
+struct PaddedGrid {
+  int64_t H, W;
+  int64_t row() const { return W + 2; }
+  int64_t plane() const { return (H + 2) * row(); }
+  int64_t positions() const { return (H * row() + conv3x3_block - 1) / conv3x3_block * conv3x3_block; }
+  // floats of a padded buffer of `planes` planes: the last block of the last plane reads up to
+  // 16 floats past that plane's end (into values only thrown-away positions see)
+  int64_t padded_size(int64_t planes) const { return planes * plane() + 2 * conv3x3_block; }
+};
+
+// ---- kernels: one image ----
+
+// 16 floats, one AVX-512 register; the arithmetic on it (+, *) is lane by lane (GCC vector
+// extension). memcpy loads and stores it from any address, aligned or not.
+typedef float vec16 __attribute__((vector_size(conv3x3_block * sizeof(float))));
+static_assert(sizeof(real) == sizeof(float), "vec16 holds floats");
+
+// Built without AVX-512 (GLIMPSE_NATIVE=OFF), GCC runs vec16 as smaller vectors and warns that
+// passing one to a function changes the ABI: harmless for these file-local, inlined helpers.
+#pragma GCC diagnostic ignored "-Wpsabi"
+
+vec16 load_vec16(const real* p) {
+  vec16 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+void store_vec16(real* p, vec16 v) { std::memcpy(p, &v, sizeof v); }
+
+// packed (K/16, C, 3, 3, 16) from w (K, C, 3, 3): packed[k/16, c, kh, kw, k%16] = w[k, c, kh, kw]
+void conv3x3_pack_weight(real* packed, const real* w, int64_t K, int64_t C) {
+  for (int64_t k = 0; k < K; k++)
+    for (int64_t c = 0; c < C; c++)
+      for (int64_t tap = 0; tap < 9; tap++)  // tap = kh*3 + kw
+        packed[(((k / conv3x3_block) * C + c) * 9 + tap) * conv3x3_block + k % conv3x3_block] =
+            w[(k * C + c) * 9 + tap];
+}
+
+// packed (C/16, K, 3, 3, 16) from w (K, C, 3, 3), transposed and flipped (the input gradient's
+// weight): packed[c/16, k, kh, kw, c%16] = w[k, c, 2-kh, 2-kw]
+void conv3x3_pack_weight_flipped(real* packed, const real* w, int64_t K, int64_t C) {
+  for (int64_t k = 0; k < K; k++)
+    for (int64_t c = 0; c < C; c++)
+      for (int64_t tap = 0; tap < 9; tap++)  // tap (kh, kw) lands on (2-kh, 2-kw): tap 8 - tap
+        packed[(((c / conv3x3_block) * K + k) * 9 + 8 - tap) * conv3x3_block + c % conv3x3_block] =
+            w[(k * C + c) * 9 + tap];
+}
+
+// padded (C, H+2, W+2) = x (C, H, W) inside; the border is not written (zero it once)
+void conv3x3_pad(real* padded, const real* x, int64_t C, const PaddedGrid& g) {
+  for (int64_t c = 0; c < C; c++)
+    for (int64_t h = 0; h < g.H; h++)  // row h of x is row h+1 of the grid, from column 1
+      std::copy(x + (c * g.H + h) * g.W, x + (c * g.H + h + 1) * g.W, padded + c * g.plane() + (h + 1) * g.row() + 1);
+}
+
+// One block: out[k0+j, q0+i] for j, i in 0..15, from the padded planes seen from position q0
+// (padded_q0 = padded + q0) and the weights of channels k0..k0+15 (packed_k0: C*9 runs of 16).
+// The pragmas unroll the loops so that acc[j] stays in a register instead of in memory.
+void conv3x3_one_block(real* out_k0q0, int64_t out_stride, const real* padded_q0, const real* packed_k0, int64_t C,
+                       const PaddedGrid& g) {
+  vec16 acc[conv3x3_block] = {};
+  for (int64_t c = 0; c < C; c++) {
+    const real* plane = padded_q0 + c * g.plane();
+#pragma GCC unroll 3
+    for (int64_t kh = 0; kh < 3; kh++)
+#pragma GCC unroll 3
+      for (int64_t kw = 0; kw < 3; kw++) {
+        const vec16 v = load_vec16(plane + kh * g.row() + kw);  // xpad_c[q0+i + kh*row + kw], i = 0..15
+        const real* weights = packed_k0 + ((c * 3 + kh) * 3 + kw) * conv3x3_block;  // w[k0+j, c, kh, kw]
+#pragma GCC unroll 16
+        for (int64_t j = 0; j < conv3x3_block; j++) acc[j] += weights[j] * v;
+      }
+  }
+#pragma GCC unroll 16
+  for (int64_t j = 0; j < conv3x3_block; j++) store_vec16(out_k0q0 + j * out_stride, acc[j]);
+}
+
+// out (K, positions) = 3x3 convolution of padded (C, H+2, W+2) by packed (K/16, C, 3, 3, 16),
+// at every grid position q < positions (K a multiple of 16)
+void conv3x3_padded(real* out, const real* padded, const real* packed, int64_t C, int64_t K, const PaddedGrid& g) {
+  for (int64_t k0 = 0; k0 < K; k0 += conv3x3_block)
+    for (int64_t q0 = 0; q0 < g.positions(); q0 += conv3x3_block)
+      conv3x3_one_block(out + k0 * g.positions() + q0, g.positions(), padded + q0, packed + k0 * C * 9, C, g);
+}
+
+// y (K, H, W) += out (K, positions): each row's first W positions, the two past its end dropped
+void conv3x3_add_unpadded(real* y, const real* out, int64_t K, const PaddedGrid& g) {
+  for (int64_t k = 0; k < K; k++)
+    for (int64_t h = 0; h < g.H; h++) {
+      real* y_row = y + (k * g.H + h) * g.W;
+      const real* out_row = out + k * g.positions() + h * g.row();
+      for (int64_t w = 0; w < g.W; w++) y_row[w] += out_row[w];
+    }
+}
+
+// dout_t (H*row, K) from dout (K, H, W): dout_t[oh*row + ow, k] = dout[k, oh, ow]. The two
+// positions past each row's end (ow = W, W+1) are not written: zero them once, they add nothing.
+void conv3x3_transpose_grad(real* dout_t, const real* dout, int64_t K, const PaddedGrid& g) {
+  for (int64_t k = 0; k < K; k++)
+    for (int64_t oh = 0; oh < g.H; oh++)
+      for (int64_t ow = 0; ow < g.W; ow++) dout_t[(oh * g.row() + ow) * K + k] = dout[(k * g.H + oh) * g.W + ow];
+}
+
+// One block: dw[k0..k0+15, c0..c0+1, all taps] += the sum over the image's positions (dw_k0c0:
+// 2*9 runs of 16 in the packed layout; dout_t_k0 = dout_t + k0, rows K apart; padded_c0: the
+// plane of channel c0). The pragmas unroll the taps so that the 18 sums stay in registers.
+void conv3x3_weight_grad_block(real* dw_k0c0, const real* dout_t_k0, int64_t K, const real* padded_c0,
+                               const PaddedGrid& g) {
+  vec16 acc[2][9];
+  for (int64_t cc = 0; cc < 2; cc++)
+    for (int64_t tap = 0; tap < 9; tap++) acc[cc][tap] = load_vec16(dw_k0c0 + (cc * 9 + tap) * conv3x3_block);
+  for (int64_t q = 0; q < g.H * g.row(); q++) {
+    const vec16 d = load_vec16(dout_t_k0 + q * K);  // dout[k0+j, oh, ow] at q = oh*row + ow, j = 0..15
+#pragma GCC unroll 2
+    for (int64_t cc = 0; cc < 2; cc++)
+#pragma GCC unroll 3
+      for (int64_t kh = 0; kh < 3; kh++)
+#pragma GCC unroll 3
+        for (int64_t kw = 0; kw < 3; kw++)
+          acc[cc][kh * 3 + kw] += padded_c0[cc * g.plane() + q + kh * g.row() + kw] * d;
+  }
+  for (int64_t cc = 0; cc < 2; cc++)
+    for (int64_t tap = 0; tap < 9; tap++) store_vec16(dw_k0c0 + (cc * 9 + tap) * conv3x3_block, acc[cc][tap]);
+}
+
+// dw_packed (K/16, C, 3, 3, 16) += sum_q dout_t[q, k] * padded[c, q + kh*row + kw], the weight
+// gradient of one image in the packed layout (padded: x (C, H+2, W+2); K a multiple of 16, C even)
+void conv3x3_weight_grad(real* dw_packed, const real* dout_t, const real* padded, int64_t C, int64_t K,
+                         const PaddedGrid& g) {
+  for (int64_t k0 = 0; k0 < K; k0 += conv3x3_block)
+    for (int64_t c0 = 0; c0 < C; c0 += 2)
+      conv3x3_weight_grad_block(dw_packed + (k0 * C + c0 * conv3x3_block) * 9, dout_t + k0, K, padded + c0 * g.plane(),
+                                g);
+}
+
+// dw (K, C, 3, 3) += packed (K/16, C, 3, 3, 16): conv3x3_pack_weight's layout back
+void conv3x3_unpack_weight_add(real* dw, const real* packed, int64_t K, int64_t C) {
+  for (int64_t k = 0; k < K; k++)
+    for (int64_t c = 0; c < C; c++)
+      for (int64_t tap = 0; tap < 9; tap++)
+        dw[(k * C + c) * 9 + tap] +=
+            packed[(((k / conv3x3_block) * C + c) * 9 + tap) * conv3x3_block + k % conv3x3_block];
+}
+
+}  // namespace
+
+// ---- the batch, one image per task (Note [conv2d: one image per task]) ----
+
+// out (N, K, H, W) = b + conv3x3(pad(x[n])), for each image n
+void direct_3x3_forward(real* out, const real* x, const real* w, const real* b, const ConvShape& g) {
+  const ImageChunks chunks(g.N);
+  const PaddedGrid grid{g.H, g.W};  // OH = H, OW = W
+  Scratch packed(g.K * g.C * 9);    // w as (K/16, C, 3, 3, 16)
+  conv3x3_pack_weight(packed.data(), w, g.K, g.C);
+  parallel_for(chunks.count, 1, [&](int64_t c0, int64_t c1) {
+    Scratch x_padded(grid.padded_size(g.C), real{0});  // (C, H+2, W+2): the border stays 0
+    Scratch out_grid(g.K * grid.positions());          // (K, positions)
+    for (int64_t chunk = c0; chunk < c1; chunk++)
+      for (int64_t n = chunks.begin(chunk); n < chunks.end(chunk, g.N); n++) {
+        real* out_n = out + n * g.K * g.cols();                            // (K, H, W)
+        fill_bias(out_n, b, g);                                            // out_n = b (or 0), broadcast
+        conv3x3_pad(x_padded.data(), x + n * g.C * g.H * g.W, g.C, grid);  // x_padded = pad(x[n])
+        conv3x3_padded(out_grid.data(), x_padded.data(), packed.data(), g.C, g.K, grid);
+        conv3x3_add_unpadded(out_n, out_grid.data(), g.K, grid);  // out_n += out_grid
+      }
+  });
+}
+
+// dx (N, C, H, W) += conv3x3(pad(dout[n])) by w transposed and flipped, dw (K, C, 3, 3) += the sum
+// over n and the padded grid's positions; dx or dw may be null.
+void direct_3x3_backward(real* dx, real* dw, const real* dout, const real* x, const real* w, const ConvShape& g) {
+  const ImageChunks chunks(g.N);
+  const PaddedGrid grid{g.H, g.W};  // OH = H, OW = W
+  const int64_t dw_size = g.K * g.C * 9;
+  Scratch dw_partials(dw ? chunks.count * dw_size : 0, real{0});  // one (K/16, C, 3, 3, 16) per chunk
+  Scratch w_flipped(dx ? dw_size : 0);                            // (C/16, K, 3, 3, 16)
+  if (dx) conv3x3_pack_weight_flipped(w_flipped.data(), w, g.K, g.C);
+  parallel_for(chunks.count, 1, [&](int64_t c0, int64_t c1) {
+    Scratch x_padded(dw ? grid.padded_size(g.C) : 0, real{0});     // (C, H+2, W+2): the border stays 0
+    Scratch dout_t(dw ? g.H * grid.row() * g.K : 0, real{0});      // (H*row, K): 0 past each row's end
+    Scratch dout_padded(dx ? grid.padded_size(g.K) : 0, real{0});  // (K, H+2, W+2): the border stays 0
+    Scratch dx_grid(dx ? g.C * grid.positions() : 0);              // (C, positions)
+    for (int64_t chunk = c0; chunk < c1; chunk++)
+      for (int64_t n = chunks.begin(chunk); n < chunks.end(chunk, g.N); n++) {
+        const real* dout_n = dout + n * g.K * g.cols();  // (K, H, W)
+        if (dw) {  // dw_chunk += sum_q dout_t[q, k] * x_padded[c, q + kh*row + kw]
+          conv3x3_pad(x_padded.data(), x + n * g.C * g.H * g.W, g.C, grid);
+          conv3x3_transpose_grad(dout_t.data(), dout_n, g.K, grid);
+          conv3x3_weight_grad(dw_partials.data() + chunk * dw_size, dout_t.data(), x_padded.data(), g.C, g.K, grid);
+        }
+        if (dx) {  // dx[n] += conv3x3(pad(dout_n)) by the flipped, transposed weight
+          conv3x3_pad(dout_padded.data(), dout_n, g.K, grid);
+          conv3x3_padded(dx_grid.data(), dout_padded.data(), w_flipped.data(), g.K, g.C, grid);
+          conv3x3_add_unpadded(dx + n * g.C * g.H * g.W, dx_grid.data(), g.C, grid);
+        }
+      }
+  });
+  if (dw)  // the chunks' partials in a fixed order: the same dw whatever the thread count
+    for (int64_t chunk = 0; chunk < chunks.count; chunk++)
+      conv3x3_unpack_weight_add(dw, dw_partials.data() + chunk * dw_size, g.K, g.C);
+}
+
+}  // namespace glimpse
