@@ -22,38 +22,17 @@
 #include <cmath>
 #include <cstdio>
 
-#include "engine/ops.h"
-#include "io/checkpoint.h"
-#include "io/data_loader.h"
 #include "io/dataset.h"
 #include "models/dasnet.h"
-#include "optim/schedule.h"
-#include "optim/sgd.h"
 #include "train/checkpointer.h"
 #include "train/classifier.h"
+#include "train/dasnet_training.h"
 #include "train/data_paths.h"
 #include "train/metrics_log.h"
 #include "train/step.h"
 #include "train/stop_signals.h"
 
 using namespace glimpse;
-
-// Loads the resnet20 of a train_cifar checkpoint: "model.*" into the net; the file also holds
-// SGD's state ("optim.*"), which load_checkpoint needs named, so a like optimiser receives it.
-static void load_base(ResNet20& net, const std::string& path) {
-  SGD sgd(net.parameters(), {.lr = 0.1f, .momentum = 0.9f});
-  Metadata meta = load_checkpoint(path, classifier_checkpoint_tensors(net, sgd));
-  const std::string& model = metadata_text(meta, "model", path);
-  if (model != "resnet20") fail("--base " + path + ": holds model '" + model + "', not resnet20");
-}
-
-static std::string fitness_text(const std::vector<real>& fitness) {
-  double best = *std::min_element(fitness.begin(), fitness.end()), sum = 0;
-  for (real f : fitness) sum += f;
-  char text[96];
-  std::snprintf(text, sizeof text, "best fitness %.4f, mean %.4f", best, sum / static_cast<double>(fitness.size()));
-  return text;
-}
 
 int main(int argc, char** argv) {
   Flags flags("train_dasnet",
@@ -124,24 +103,12 @@ int main(int argc, char** argv) {
         std::printf("resumed from %s: %lld generations done; the base comes from the checkpoint\n",
                     common.resume.c_str(), static_cast<long long>(at.step));
     } else if (!base_path.empty()) {
-      load_base(*base, base_path);
+      load_dasnet_base(*base, base_path);
       if (!common.quiet) std::printf("base resnet20 from %s\n", base_path.c_str());
     } else {
-      // train_cifar's recipe, for a few epochs: SGD momentum 0.9, weight decay 5e-4, lr 0.1 with
-      // linear warm-up then cosine, crops and flips, batch 128.
       std::printf("no --base: training a resnet20 base for %lld epochs with train_cifar's recipe\n",
                   static_cast<long long>(base_epochs));
-      DataLoader base_loader(train_set, {.batch_size = 128, .shuffle = true, .seed = static_cast<uint64_t>(common.seed),
-                                         .crop_padding = 4, .horizontal_flip = true, .mean = mean, .stddev = stddev});
-      SGD sgd(base->parameters(), {.lr = 0.1f, .momentum = 0.9f, .weight_decay = 5e-4f});
-      int64_t total = base_epochs * base_loader.batches_per_epoch(), warmup = std::min<int64_t>(total / 2, base_loader.batches_per_epoch());
-      WarmupLr schedule(warmup, std::make_shared<CosineLr>(0.1f, total - warmup));
-      TrainingFlags base_flags{.epochs = base_epochs, .batch = 128, .lr = 0.1, .data = common.data, .seed = common.seed,
-                               .threads = common.threads, .quiet = common.quiet, .detect_anomaly = common.detect_anomaly};
-      ClassifierTraining run{.model_name = "resnet20", .model = base.get(), .train_loader = &base_loader,
-                             .test_loader = &test_loader, .optimizer = &sgd,
-                             .lr_at = [&](int64_t step) { return static_cast<double>(schedule.lr_at(step)); }};
-      train_classifier(run, base_flags);
+      train_dasnet_base(*base, train_set, test_loader, base_epochs, common);
     }
     base->eval();
 
@@ -186,18 +153,10 @@ int main(int argc, char** argv) {
         } catch (const Error& e) {  // say where: e.g. the op --detect-anomaly caught
           throw training_stopped(at, e, "generation");
         }
-        for (size_t k = 0; k < fitness.size(); k++)
-          if (!std::isfinite(fitness[k]))
-            fail("training stopped: the fitness of candidate " + std::to_string(k + 1) + " is " +
-                 (std::isnan(fitness[k]) ? std::string("nan") : std::to_string(fitness[k])) + " at generation " +
-                 std::to_string(at.step + 1) + " (epoch " + std::to_string(at.epoch + 1) + "). " +
-                 (std::isfinite(frozen.loss) ? "Lower --sigma or --lr, or rerun"
-                                             : "The frozen resnet20's own test loss is not finite either: the base "
-                                               "is broken. Rerun") +
-                 " with --detect-anomaly to name the first op whose output is not finite.");
+        check_fitness(fitness, at, std::isfinite(frozen.loss));
         fitness_sum += *std::min_element(fitness.begin(), fitness.end());
         if (!common.quiet)
-          std::printf("  generation %lld: %s\n", static_cast<long long>(at.step + 1), fitness_text(fitness).c_str());
+          std::printf("  generation %lld: %s\n", static_cast<long long>(at.step + 1), describe_fitness(fitness).c_str());
         std::copy(snes.sigma().begin(), snes.sigma().end(), sigma.data());  // the checkpoint's copy
         at.step++;
         at.batch_in_epoch++;
