@@ -64,6 +64,7 @@ int main(int argc, char** argv) {
     DataLocation data = find_data(common.data, "cifar10", common.quiet);
     ImageDataset train_set = load_cifar10_dir(data.dir, true);
     ImageDataset test_set = load_cifar10_dir(data.dir, false);
+    for (const ImageDataset* set : {&train_set, &test_set}) require_images(*set, data.dir, 3, 32, 10, std::string("dasnet's resnet20"));
     const std::vector<float>& mean = cifar10_mean;
     const std::vector<float>& stddev = cifar10_stddev;
     DataLoader train_loader(train_set, {.batch_size = common.batch, .shuffle = true, .seed = static_cast<uint64_t>(common.seed),

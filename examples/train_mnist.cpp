@@ -43,6 +43,7 @@ int main(int argc, char** argv) {
     DataLocation data = find_data(run.data, "mnist", run.quiet);
     ImageDataset train_set = load_mnist_dir(data.dir, true);
     ImageDataset test_set = load_mnist_dir(data.dir, false);
+    for (const ImageDataset* set : {&train_set, &test_set}) require_images(*set, data.dir, 1, 28, 10, std::string("mnist_cnn"));
     if (!run.quiet)
       std::printf("MNIST from %s: %lld training, %lld test images\n", data.dir.c_str(),
                   static_cast<long long>(train_set.size()), static_cast<long long>(test_set.size()));

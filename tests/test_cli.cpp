@@ -1146,3 +1146,28 @@ TEST_CASE("train_dasnet refuses to run under mpirun", "[mpi][cli]") {
   CHECK(outcome.status != 0);
   CHECK_THAT(outcome.output, Contains("start train_dasnet without mpirun"));
 }
+
+TEST_CASE("an image folder the model cannot take is refused before training, naming the folder", "[cli]") {
+  TempDir dir;
+  // 48x48 images, and a folder of 11 classes of 32x32 ones
+  auto write_folder = [](const std::string& root, int64_t side, int classes) {
+    for (const char* split : {"train", "test"})
+      for (int k = 0; k < classes; k++) {
+        const fs::path folder = fs::path(root) / split / ("class" + std::to_string(10 + k));
+        fs::create_directories(folder);
+        Image image{.height = side, .width = side, .channels = 3, .pixels = {}};
+        image.pixels.assign(static_cast<size_t>(side * side * 3), static_cast<uint8_t>(20 * k));
+        write_png(image, (folder / "0.png").string());
+      }
+  };
+  write_folder(dir / "large", 48, 2);
+  write_folder(dir / "many", 32, 11);
+  for (const std::string& trainer : {std::string("train_cifar"), std::string("train_dasnet")}) {
+    Outcome large = run(trainer, tiny_run(trainer, "--max-steps 1") + " --data " + dir / "large");
+    CHECK(large.status == 1);
+    CHECK_THAT(large.output, Contains(dir / "large" + " holds images of 3x48x48;") && Contains("takes 3x32x32"));
+    Outcome many = run(trainer, tiny_run(trainer, "--max-steps 1") + " --data " + dir / "many");
+    CHECK(many.status == 1);
+    CHECK_THAT(many.output, Contains(dir / "many" + " holds 11 classes;") && Contains("classifies 10"));
+  }
+}

@@ -1,5 +1,6 @@
 #include "train/data_paths.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 
@@ -53,6 +54,21 @@ DataLocation find_data(const std::string& data_flag, const std::string& set, boo
                 "(run scripts/download_data.sh or pass --data DIR for the full set).\n",
                 set.c_str(), full.string().c_str(), sample.string().c_str());
   return {sample.string(), true};
+}
+
+void require_images(const ImageDataset& set, const std::string& dir, int64_t channels, int64_t side, int64_t classes,
+                    const std::string& model) {
+  auto shape = [](int64_t c, int64_t h, int64_t w) {
+    return std::to_string(c) + "x" + std::to_string(h) + "x" + std::to_string(w);
+  };
+  if (set.channels != channels || set.height != side || set.width != side)
+    fail(dir + " holds images of " + shape(set.channels, set.height, set.width) + "; " + model + " takes " +
+         shape(channels, side, side) + " (resize the images first)");
+  int64_t largest = -1;
+  for (int64_t label : set.labels) largest = std::max(largest, label);
+  if (largest >= classes)
+    fail(dir + " holds " + std::to_string(largest + 1) + " classes; " + model + " classifies " +
+         std::to_string(classes));
 }
 
 }  // namespace glimpse

@@ -3,7 +3,10 @@
 // data/sample/<set>, saying so.
 #pragma once
 
+#include <cstdint>
 #include <string>
+
+#include "io/dataset.h"
 
 namespace glimpse {
 
@@ -17,5 +20,11 @@ struct DataLocation {
 DataLocation find_data(const std::string& data_flag, const std::string& set, bool quiet);
 
 std::string repository_root();  // compiled in: where the bundled sample lives
+
+// Checks, before any training, that `set` (read from `dir`) holds what the model takes: images
+// of `channels` x `side` x `side` and at most `classes` classes. An Error names the folder, what
+// it holds and what the model needs.
+void require_images(const ImageDataset& set, const std::string& dir, int64_t channels, int64_t side, int64_t classes,
+                    const std::string& model);
 
 }  // namespace glimpse
