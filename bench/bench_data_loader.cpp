@@ -18,9 +18,7 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 // One epoch; `work_ms` of busy computation per batch stands in for the trainer's step.
 void run_epoch(DataLoader& loader, double work_ms) {
@@ -36,13 +34,15 @@ void run_epoch(DataLoader& loader, double work_ms) {
     batches++;
     checksum += batch.images.data()[0];
     auto busy_until = Clock::now() + std::chrono::duration<double, std::milli>(work_ms);
-    while (Clock::now() < busy_until) {}
+    while (Clock::now() < busy_until) {
+    }
   }
   double total = seconds_since(start);
-  std::printf("  %lld batches, %.1f ms of work each: epoch %.2f s, %.0f images/s, waited in next() "
-              "%.3f s (%.2f ms/batch)%s\n",
-              (long long)batches, work_ms, total, loader.data().size() / total, waited,
-              1000 * waited / batches, checksum == 12345 ? "!" : "");
+  std::printf(
+      "  %lld batches, %.1f ms of work each: epoch %.2f s, %.0f images/s, waited in next() "
+      "%.3f s (%.2f ms/batch)%s\n",
+      (long long)batches, work_ms, total, loader.data().size() / total, waited, 1000 * waited / batches,
+      checksum == 12345 ? "!" : "");
 }
 
 }  // namespace
@@ -54,15 +54,19 @@ int main(int argc, char** argv) {
   try {
     auto start = Clock::now();
     ImageDataset mnist = load_mnist_dir(mnist_dir, true);
-    std::printf("load_mnist_dir(%s): %lld images in %.2f s\n", mnist_dir.c_str(),
-                (long long)mnist.size(), seconds_since(start));
+    std::printf("load_mnist_dir(%s): %lld images in %.2f s\n", mnist_dir.c_str(), (long long)mnist.size(),
+                seconds_since(start));
     start = Clock::now();
     ImageDataset cifar = load_cifar10_dir(cifar_dir, true);
-    std::printf("load_cifar10_dir(%s): %lld images in %.2f s\n", cifar_dir.c_str(),
-                (long long)cifar.size(), seconds_since(start));
+    std::printf("load_cifar10_dir(%s): %lld images in %.2f s\n", cifar_dir.c_str(), (long long)cifar.size(),
+                seconds_since(start));
 
-    DataLoader loader(cifar, {.batch_size = 128, .seed = 1, .crop_padding = 4, .horizontal_flip = true,
-                              .mean = cifar10_mean, .stddev = cifar10_stddev});
+    DataLoader loader(cifar, {.batch_size = 128,
+                              .seed = 1,
+                              .crop_padding = 4,
+                              .horizontal_flip = true,
+                              .mean = cifar10_mean,
+                              .stddev = cifar10_stddev});
     std::printf("CIFAR batches of 128, crop 4 + flip + normalise:\n");
     for (double work_ms : {0.0, 5.0}) run_epoch(loader, work_ms);
   } catch (const std::exception& error) {

@@ -58,8 +58,8 @@ struct ConvLayer {
 
 // The convolutions of resnet20 (MODELS.md): stem, three stages, the two projection shortcuts.
 const std::vector<ConvLayer> resnet20_convs = {
-    {3, 16, 32, 3, 1, 1, 1},   {16, 16, 32, 3, 1, 1, 6}, {16, 32, 32, 3, 2, 1, 1}, {16, 32, 32, 1, 2, 0, 1},
-    {32, 32, 16, 3, 1, 1, 5},  {32, 64, 16, 3, 2, 1, 1}, {32, 64, 16, 1, 2, 0, 1}, {64, 64, 8, 3, 1, 1, 5},
+    {3, 16, 32, 3, 1, 1, 1},  {16, 16, 32, 3, 1, 1, 6}, {16, 32, 32, 3, 2, 1, 1}, {16, 32, 32, 1, 2, 0, 1},
+    {32, 32, 16, 3, 1, 1, 5}, {32, 64, 16, 3, 2, 1, 1}, {32, 64, 16, 1, 2, 0, 1}, {64, 64, 8, 3, 1, 1, 5},
 };
 
 }  // namespace
@@ -69,9 +69,12 @@ int main(int argc, char** argv) {
   int64_t batch = 128;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
-    if (flag == "--threads") threads = std::atoi(argv[i + 1]);
-    else if (flag == "--batch") batch = std::atoll(argv[i + 1]);
-    else if (flag == "--repeats") repeats = std::atoi(argv[i + 1]);
+    if (flag == "--threads")
+      threads = std::atoi(argv[i + 1]);
+    else if (flag == "--batch")
+      batch = std::atoll(argv[i + 1]);
+    else if (flag == "--repeats")
+      repeats = std::atoi(argv[i + 1]);
     else {
       std::fprintf(stderr, "usage: bench_gemm [--threads T] [--batch B] [--repeats R]\n");
       return 2;
@@ -82,14 +85,14 @@ int main(int argc, char** argv) {
 
   const int64_t S = 1536;  // the peak: one large square product
   Tensor A = Tensor::normal({S, S}, 0, 1, rng), B = Tensor::normal({S, S}, 0, 1, rng), C = Tensor::zeros({S, S});
-  const double peak_ms = best_ms(repeats, [&] {
-    gemm(false, false, S, S, S, 1, A.data(), S, B.data(), S, 0, C.data(), S);
-  });
+  const double peak_ms =
+      best_ms(repeats, [&] { gemm(false, false, S, S, S, 1, A.data(), S, B.data(), S, 0, C.data(), S); });
   const double peak = 2.0 * S * S * S / peak_ms / 1e6;
   std::printf("threads %d, batch %lld; OpenBLAS %s kernels; sgemm %lldx%lld peak: %.1f GFLOP/s\n\n", num_threads(),
-              static_cast<long long>(batch), blas_kernels().c_str(), static_cast<long long>(S), static_cast<long long>(S), peak);
-  std::printf("%-26s %5s %9s %9s %9s %9s %7s %7s\n", "conv (C->K HxW k/s/p)", "count", "fwd ms", "fwd GF/s",
-              "bwd ms", "bwd GF/s", "fwd %", "bwd %");
+              static_cast<long long>(batch), blas_kernels().c_str(), static_cast<long long>(S),
+              static_cast<long long>(S), peak);
+  std::printf("%-26s %5s %9s %9s %9s %9s %7s %7s\n", "conv (C->K HxW k/s/p)", "count", "fwd ms", "fwd GF/s", "bwd ms",
+              "bwd GF/s", "fwd %", "bwd %");
 
   double total_flops = 0, total_ms = 0, fwd_flops = 0, fwd_ms_all = 0, bwd_flops = 0, bwd_ms_all = 0;
   for (const ConvLayer& l : resnet20_convs) {
@@ -126,10 +129,11 @@ int main(int argc, char** argv) {
     bwd_flops += l.count * 2 * flops, bwd_ms_all += l.count * bwd;
   }
   total_flops = fwd_flops + bwd_flops, total_ms = fwd_ms_all + bwd_ms_all;
-  std::printf("\nall convolutions of one step: forward %.1f GFLOP/s (%.0f%%), backward %.1f GFLOP/s (%.0f%%), "
-              "overall %.1f GFLOP/s (%.0f%% of peak), %.1f ms\n",
-              fwd_flops / fwd_ms_all / 1e6, 100 * fwd_flops / fwd_ms_all / 1e6 / peak, bwd_flops / bwd_ms_all / 1e6,
-              100 * bwd_flops / bwd_ms_all / 1e6 / peak, total_flops / total_ms / 1e6,
-              100 * total_flops / total_ms / 1e6 / peak, total_ms);
+  std::printf(
+      "\nall convolutions of one step: forward %.1f GFLOP/s (%.0f%%), backward %.1f GFLOP/s (%.0f%%), "
+      "overall %.1f GFLOP/s (%.0f%% of peak), %.1f ms\n",
+      fwd_flops / fwd_ms_all / 1e6, 100 * fwd_flops / fwd_ms_all / 1e6 / peak, bwd_flops / bwd_ms_all / 1e6,
+      100 * bwd_flops / bwd_ms_all / 1e6 / peak, total_flops / total_ms / 1e6,
+      100 * total_flops / total_ms / 1e6 / peak, total_ms);
   return 0;
 }

@@ -41,8 +41,7 @@ int main(int argc, char** argv) {
     report("add (64,64,32,32) + same", repeats, [&] { add(x, x2); });
     report("add (64,64,32,32) + (64,1,1)", repeats, [&] { add(x, channel); });
     report("mul (64,64,32,32) * (64,64,1,1)", repeats, [&] { mul(x, per_sample); });
-    report("mul (64,64,32,32) * (1,1,1,32) [general path]", repeats,
-           [&] { mul(x, Tensor::ones({1, 1, 1, 32})); });
+    report("mul (64,64,32,32) * (1,1,1,32) [general path]", repeats, [&] { mul(x, Tensor::ones({1, 1, 1, 32})); });
     report("sum (64,64,32,32) over (0,2,3)", repeats, [&] { sum(x, {0, 2, 3}); });
     report("sum (64,64,32,32) over (2,3)", repeats, [&] { sum(x, {2, 3}); });
     report("sum (64,64,32,32) over all", repeats, [&] { sum(x); });
@@ -74,8 +73,14 @@ int main(int argc, char** argv) {
   Tensor in = Tensor::normal({256, 1024}, 0, 1, rng).set_requires_grad(true);
   Tensor w = Tensor::normal({512, 1024}, 0, 0.03f, rng).set_requires_grad(true);
   Tensor b = Tensor::normal({512}, 0, 1, rng).set_requires_grad(true);
-  report("matmul (256,1024) x (512,1024)^T", repeats, [&] { NoGradGuard g; matmul(in, w, false, true); });
-  report("linear fwd (256,1024) -> 512", repeats, [&] { NoGradGuard g; linear(in, w, b); });
+  report("matmul (256,1024) x (512,1024)^T", repeats, [&] {
+    NoGradGuard g;
+    matmul(in, w, false, true);
+  });
+  report("linear fwd (256,1024) -> 512", repeats, [&] {
+    NoGradGuard g;
+    linear(in, w, b);
+  });
   report("linear fwd+bwd (256,1024) -> 512", repeats, [&] {
     backward(sum(linear(in, w, b)));
     in.zero_grad(), w.zero_grad(), b.zero_grad();

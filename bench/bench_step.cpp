@@ -70,13 +70,20 @@ Options parse(int argc, char** argv) {
     const std::string flag = argv[i];
     if (i + 1 >= argc) usage("missing value after " + flag);
     const std::string value = argv[++i];
-    if (flag == "--model") o.model = value;
-    else if (flag == "--batch") o.batch = std::atoll(value.c_str());
-    else if (flag == "--steps") o.steps = std::atoi(value.c_str());
-    else if (flag == "--warmup") o.warmup = std::atoi(value.c_str());
-    else if (flag == "--threads") o.threads = std::atoi(value.c_str());
-    else if (flag == "--size") o.size = std::atoll(value.c_str());
-    else usage("unknown flag " + flag);
+    if (flag == "--model")
+      o.model = value;
+    else if (flag == "--batch")
+      o.batch = std::atoll(value.c_str());
+    else if (flag == "--steps")
+      o.steps = std::atoi(value.c_str());
+    else if (flag == "--warmup")
+      o.warmup = std::atoi(value.c_str());
+    else if (flag == "--threads")
+      o.threads = std::atoi(value.c_str());
+    else if (flag == "--size")
+      o.size = std::atoll(value.c_str());
+    else
+      usage("unknown flag " + flag);
   }
   if (o.model.empty()) usage("--model is required");
   if (o.steps < 1 || o.warmup < 0) usage("--steps must be >= 1 and --warmup >= 0");
@@ -206,7 +213,8 @@ Step build_step(const Options& o, Rng& rng) {
 double cpu_seconds() {
   struct rusage r {};
   getrusage(RUSAGE_SELF, &r);
-  return static_cast<double>(r.ru_utime.tv_sec + r.ru_stime.tv_sec) + 1e-6 * static_cast<double>(r.ru_utime.tv_usec + r.ru_stime.tv_usec);
+  return static_cast<double>(r.ru_utime.tv_sec + r.ru_stime.tv_sec) +
+         1e-6 * static_cast<double>(r.ru_utime.tv_usec + r.ru_stime.tv_usec);
 }
 
 double percentile(std::vector<double> values, double q) {
@@ -257,7 +265,8 @@ int main(int argc, char** argv) {
   const double median = percentile(ms, 0.5);
   std::printf(
       "{\"framework\": \"glimpse\", \"model\": \"%s\", \"batch\": %lld, \"threads\": %d, \"ms_per_step\": %.3f, "
-      "\"ms_p10\": %.3f, \"ms_p90\": %.3f, \"images_per_s\": %.1f, \"peak_rss_mb\": %.1f, \"params\": %lld, \"cpu_ms_per_step\": %.2f, "
+      "\"ms_p10\": %.3f, \"ms_p90\": %.3f, \"images_per_s\": %.1f, \"peak_rss_mb\": %.1f, \"params\": %lld, "
+      "\"cpu_ms_per_step\": %.2f, "
       "\"peak_tensor_mb\": %.1f, \"inference_ms\": %s}\n",
       o.model.c_str(), static_cast<long long>(step.batch), num_threads(), median, percentile(ms, 0.1),
       percentile(ms, 0.9), 1000.0 * static_cast<double>(step.batch) / median,

@@ -202,8 +202,13 @@ int run_data(const std::string& out_path, const std::string& cifar_dir, int64_t 
   ImageDataset data = subset(load_cifar10_dir(cifar_dir, true), 0, count);
   for (int64_t i = 0; i < data.size(); i++) data.labels[i] = i;  // the driver finds the source by it
   // train_cifar's two loaders (examples/train_cifar.cpp), with a small batch
-  DataLoader train_loader(data, {.batch_size = 64, .shuffle = true, .seed = 1, .crop_padding = 4,
-                                 .horizontal_flip = true, .mean = cifar10_mean, .stddev = cifar10_stddev});
+  DataLoader train_loader(data, {.batch_size = 64,
+                                 .shuffle = true,
+                                 .seed = 1,
+                                 .crop_padding = 4,
+                                 .horizontal_flip = true,
+                                 .mean = cifar10_mean,
+                                 .stddev = cifar10_stddev});
   DataLoader test_loader(data, {.batch_size = 500, .shuffle = false, .mean = cifar10_mean, .stddev = cifar10_stddev});
   std::vector<NamedTensor> out;
   out.push_back({"raw", Tensor::from_data({data.size(), data.channels, data.height, data.width},

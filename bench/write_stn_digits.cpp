@@ -50,9 +50,11 @@ int main(int argc, char** argv) {
     const std::filesystem::path folder(out);
     write_mnist(train, folder / "train-images-idx3-ubyte", folder / "train-labels-idx1-ubyte");
     write_mnist(test, folder / "t10k-images-idx3-ubyte", folder / "t10k-labels-idx1-ubyte");
-    std::printf("wrote the %s training digits of epoch %lld and the test digits (%lldx%lld; pixel mean %.6f, "
-                "std %.6f) to %s\n", dataset.c_str(), static_cast<long long>(epoch),
-                static_cast<long long>(train.height), static_cast<long long>(train.width), mean, stddev, out.c_str());
+    std::printf(
+        "wrote the %s training digits of epoch %lld and the test digits (%lldx%lld; pixel mean %.6f, "
+        "std %.6f) to %s\n",
+        dataset.c_str(), static_cast<long long>(epoch), static_cast<long long>(train.height),
+        static_cast<long long>(train.width), mean, stddev, out.c_str());
   } catch (const std::exception& e) {
     std::fprintf(stderr, "write_stn_digits: %s\n", e.what());
     return 1;

@@ -32,8 +32,8 @@ Tensor Node::input_grad(size_t i) {
 
 Tensor record(Tensor out, std::shared_ptr<Node> node, std::vector<Tensor> inputs) {
   if (anomaly_mode && !all_finite(out))
-    fail(node->name() + ": forward produced a non-finite value in an output of shape " +
-         shape_str(out.shape()) + " (anomaly detection)");
+    fail(node->name() + ": forward produced a non-finite value in an output of shape " + shape_str(out.shape()) +
+         " (anomaly detection)");
   if (!grad_mode) return out;
   bool any = false;
   for (const Tensor& t : inputs) any = any || (t.defined() && t.requires_grad());
@@ -42,8 +42,10 @@ Tensor record(Tensor out, std::shared_ptr<Node> node, std::vector<Tensor> inputs
   // An absent optional input (no bias) becomes a constant of shape (0).
   node->inputs.reserve(inputs.size());
   for (const Tensor& t : inputs) {
-    if (!t.defined()) node->inputs.push_back({nullptr, {0}});
-    else node->inputs.push_back({t.requires_grad() ? t.impl()->autograd : nullptr, t.shape()});
+    if (!t.defined())
+      node->inputs.push_back({nullptr, {0}});
+    else
+      node->inputs.push_back({t.requires_grad() ? t.impl()->autograd : nullptr, t.shape()});
   }
   AutogradMeta& meta = out.impl()->autograd_meta();
   meta.requires_grad = true;
@@ -79,9 +81,10 @@ void backward(const Tensor& loss, bool retain_graph) {
     fail("backward: the loss must have one element, got shape " + shape_str(loss.shape()) +
          " (reduce it first, e.g. with mean())");
   if (!loss.requires_grad())
-    fail("backward: the loss does not require a gradient: no input of the graph requires one, "
-         "it was computed in no-grad mode, or its graph was already freed by an earlier backward "
-         "(pass retain_graph = true to backward twice through one graph)");
+    fail(
+        "backward: the loss does not require a gradient: no input of the graph requires one, "
+        "it was computed in no-grad mode, or its graph was already freed by an earlier backward "
+        "(pass retain_graph = true to backward twice through one graph)");
 
   const std::shared_ptr<AutogradMeta>& root = loss.impl()->autograd;
   std::vector<std::shared_ptr<AutogradMeta>> order = topological_order(root);

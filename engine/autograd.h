@@ -47,8 +47,8 @@ struct Edge {
 
 struct Node {
   virtual ~Node() = default;
-  virtual std::string name() const = 0;               // e.g. "conv2d", used in error messages
-  virtual void backward(const Tensor& dout) = 0;      // add d(loss)/d(input i) into input_grad(i)
+  virtual std::string name() const = 0;           // e.g. "conv2d", used in error messages
+  virtual void backward(const Tensor& dout) = 0;  // add d(loss)/d(input i) into input_grad(i)
 
   std::vector<Edge> inputs;  // the edges of the graph: where the tensors this op read sit in it
 

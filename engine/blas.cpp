@@ -12,17 +12,16 @@ void blas_use_one_thread() { openblas_set_num_threads(1); }
 
 std::string blas_kernels() { return openblas_get_corename(); }
 
-void gemm_serial(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, real alpha,
-                 const real* A, int64_t lda, const real* B, int64_t ldb, real beta, real* C,
-                 int64_t ldc) {
+void gemm_serial(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, real alpha, const real* A, int64_t lda,
+                 const real* B, int64_t ldb, real beta, real* C, int64_t ldc) {
   if (M == 0 || N == 0) return;
   cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
-              static_cast<int>(M), static_cast<int>(N), static_cast<int>(K), alpha, A,
-              static_cast<int>(lda), B, static_cast<int>(ldb), beta, C, static_cast<int>(ldc));
+              static_cast<int>(M), static_cast<int>(N), static_cast<int>(K), alpha, A, static_cast<int>(lda), B,
+              static_cast<int>(ldb), beta, C, static_cast<int>(ldc));
 }
 
-void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, real alpha, const real* A,
-          int64_t lda, const real* B, int64_t ldb, real beta, real* C, int64_t ldc) {
+void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, real alpha, const real* A, int64_t lda,
+          const real* B, int64_t ldb, real beta, real* C, int64_t ldc) {
   num_threads();  // make sure the threading policy is in force before the first product
   const int64_t work = M * N * K;
   if (work < (int64_t{1} << 18)) {  // small: not worth a task

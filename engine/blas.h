@@ -14,13 +14,12 @@
 
 namespace glimpse {
 
-void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, real alpha, const real* A,
-          int64_t lda, const real* B, int64_t ldb, real beta, real* C, int64_t ldc);
+void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, real alpha, const real* A, int64_t lda,
+          const real* B, int64_t ldb, real beta, real* C, int64_t ldc);
 
 // The same product on the calling thread only: for code that is already inside a parallel loop.
-void gemm_serial(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, real alpha,
-                 const real* A, int64_t lda, const real* B, int64_t ldb, real beta, real* C,
-                 int64_t ldc);
+void gemm_serial(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, real alpha, const real* A, int64_t lda,
+                 const real* B, int64_t ldb, real beta, real* C, int64_t ldc);
 
 void blas_use_one_thread();
 

@@ -16,15 +16,15 @@
 namespace glimpse {
 
 // ---- element-wise arithmetic with NumPy broadcasting (ops/arithmetic.cpp) ----
-Tensor add(const Tensor& a, const Tensor& b);        // a + b
-Tensor sub(const Tensor& a, const Tensor& b);        // a - b
-Tensor mul(const Tensor& a, const Tensor& b);        // a * b
-Tensor div(const Tensor& a, const Tensor& b);        // a / b
-Tensor neg(const Tensor& x);                         // -x
-Tensor add_scalar(const Tensor& x, real s);          // x + s
-Tensor mul_scalar(const Tensor& x, real s);          // x * s
+Tensor add(const Tensor& a, const Tensor& b);                            // a + b
+Tensor sub(const Tensor& a, const Tensor& b);                            // a - b
+Tensor mul(const Tensor& a, const Tensor& b);                            // a * b
+Tensor div(const Tensor& a, const Tensor& b);                            // a / b
+Tensor neg(const Tensor& x);                                             // -x
+Tensor add_scalar(const Tensor& x, real s);                              // x + s
+Tensor mul_scalar(const Tensor& x, real s);                              // x * s
 Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op);  // the common shape, or an Error
-Tensor sum_to(const Tensor& x, const Shape& shape);  // sums broadcast axes away (not recorded)
+Tensor sum_to(const Tensor& x, const Shape& shape);                      // sums broadcast axes away (not recorded)
 
 // ---- element-wise functions (ops/elementwise.cpp, ops/activations.cpp) ----
 Tensor exp(const Tensor& x);                         // e^x
@@ -41,36 +41,41 @@ Tensor tanh(const Tensor& x);                        // (e^x - e^-x) / (e^x + e^
 Tensor sum(const Tensor& x, const std::vector<int64_t>& axes = {}, bool keepdim = false);
 Tensor mean(const Tensor& x, const std::vector<int64_t>& axes = {}, bool keepdim = false);
 Tensor max(const Tensor& x, const std::vector<int64_t>& axes = {}, bool keepdim = false);  // grad to the first maximum
-std::vector<int64_t> argmax(const Tensor& x);        // (N, K) -> N indices of the row maxima (not recorded)
+std::vector<int64_t> argmax(const Tensor& x);  // (N, K) -> N indices of the row maxima (not recorded)
 
 // ---- softmax and losses (ops/softmax.cpp, ops/losses.cpp) ----
-Tensor softmax(const Tensor& x, int64_t axis);       // e^x / sum e^x along axis
-Tensor log_softmax(const Tensor& x, int64_t axis);   // x - log sum e^x along axis
+Tensor softmax(const Tensor& x, int64_t axis);                                   // e^x / sum e^x along axis
+Tensor log_softmax(const Tensor& x, int64_t axis);                               // x - log sum e^x along axis
 Tensor cross_entropy(const Tensor& logits, const std::vector<int64_t>& labels);  // (N, K), N labels -> mean NLL, fused
-Tensor mse_loss(const Tensor& prediction, const Tensor& target);                  // mean (p - t)^2, same shapes
+Tensor mse_loss(const Tensor& prediction, const Tensor& target);                 // mean (p - t)^2, same shapes
 
 // ---- shape (ops/shape.cpp); outputs are contiguous copies unless said otherwise ----
-Tensor reshape(const Tensor& x, const Shape& shape);  // one -1 is inferred; shares storage
+Tensor reshape(const Tensor& x, const Shape& shape);      // one -1 is inferred; shares storage
 Tensor flatten(const Tensor& x, int64_t start_axis = 1);  // (N, C, H, W) -> (N, C*H*W)
 Tensor transpose(const Tensor& x, int64_t axis0, int64_t axis1);
 Tensor permute(const Tensor& x, const std::vector<int64_t>& order);  // output axis i = input axis order[i]
 Tensor concat(const std::vector<Tensor>& xs, int64_t axis);
 Tensor slice(const Tensor& x, int64_t axis, int64_t start, int64_t end);  // [start, end) along axis
 Tensor pad(const Tensor& x, const std::vector<int64_t>& before, const std::vector<int64_t>& after,
-           real value = 0);                          // before[i] / after[i] values added on axis i
+           real value = 0);  // before[i] / after[i] values added on axis i
 
 // ---- linear algebra (ops/matmul.cpp) ----
-Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a = false, bool transpose_b = false);  // (M,K)(K,N) -> (M,N)
-Tensor bmm(const Tensor& a, const Tensor& b, bool transpose_a = false, bool transpose_b = false);  // (B,M,K)(B,K,N) -> (B,M,N), B products
-Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b);  // x (N, in), w (out, in), b (out) or undefined -> x w^T + b
+Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a = false,
+              bool transpose_b = false);  // (M,K)(K,N) -> (M,N)
+Tensor bmm(const Tensor& a, const Tensor& b, bool transpose_a = false,
+           bool transpose_b = false);  // (B,M,K)(B,K,N) -> (B,M,N), B products
+Tensor linear(const Tensor& x, const Tensor& w,
+              const Tensor& b);  // x (N, in), w (out, in), b (out) or undefined -> x w^T + b
 
 // ---- convolution and pooling (ops/conv2d.cpp, ops/pool.cpp) ----
 struct Conv2dOptions {
   int64_t stride = 1;
   int64_t padding = 0;  // zeros on every side
 };
-Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, Conv2dOptions options = {});  // (N,C,H,W) * (K,C,KH,KW) + b (K) -> (N,K,OH,OW); b may be undefined
-Tensor conv1d(const Tensor& x, const Tensor& w, const Tensor& b, int64_t padding = 0);  // (N,C,L) * (K,C,KL) + b (K) -> (N,K,OL); direct loops (ops/conv1d.cpp)
+Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b,
+              Conv2dOptions options = {});  // (N,C,H,W) * (K,C,KH,KW) + b (K) -> (N,K,OH,OW); b may be undefined
+Tensor conv1d(const Tensor& x, const Tensor& w, const Tensor& b,
+              int64_t padding = 0);  // (N,C,L) * (K,C,KL) + b (K) -> (N,K,OL); direct loops (ops/conv1d.cpp)
 struct Pool2dOptions {
   int64_t kernel = 2;
   int64_t stride = 0;   // 0 means stride = kernel
@@ -78,11 +83,12 @@ struct Pool2dOptions {
 };
 Tensor max_pool2d(const Tensor& x, Pool2dOptions options = {});  // (N,C,H,W) -> (N,C,OH,OW); argmax saved
 Tensor avg_pool2d(const Tensor& x, Pool2dOptions options = {});  // (N,C,H,W) -> (N,C,OH,OW)
-Tensor global_avg_pool2d(const Tensor& x);  // (N,C,H,W) -> (N,C)
-Tensor global_max_pool2d(const Tensor& x);  // (N,C,H,W) -> (N,C)
-Tensor channel_mean(const Tensor& x);       // (N,C,H,W) -> (N,1,H,W), mean over channels (CBAM)
-Tensor channel_max(const Tensor& x);        // (N,C,H,W) -> (N,1,H,W), max over channels (CBAM)
-Tensor upsample_bilinear2d(const Tensor& x, int64_t out_h, int64_t out_w, bool align_corners);  // (N,C,H,W) -> (N,C,out_h,out_w)
+Tensor global_avg_pool2d(const Tensor& x);                       // (N,C,H,W) -> (N,C)
+Tensor global_max_pool2d(const Tensor& x);                       // (N,C,H,W) -> (N,C)
+Tensor channel_mean(const Tensor& x);                            // (N,C,H,W) -> (N,1,H,W), mean over channels (CBAM)
+Tensor channel_max(const Tensor& x);                             // (N,C,H,W) -> (N,1,H,W), max over channels (CBAM)
+Tensor upsample_bilinear2d(const Tensor& x, int64_t out_h, int64_t out_w,
+                           bool align_corners);  // (N,C,H,W) -> (N,C,out_h,out_w)
 
 // ---- normalisation and regularisation (ops/batch_norm.cpp, ops/dropout.cpp) ----
 // x (N,C,H,W) or (N,C); gamma, beta, running_mean, running_var (C). In training, normalises with
@@ -97,17 +103,23 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, cons
 // x (..., D_1..D_k); gamma, beta (D_1..D_k): each sample normalised over its last k axes, then scaled
 // and shifted per position (ops/layer_norm.cpp)
 Tensor layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, real eps = 1e-5f);
-Tensor dropout(const Tensor& x, real p, bool training, Rng& rng);    // zero each value with prob p, scale the rest by 1/(1-p)
+Tensor dropout(const Tensor& x, real p, bool training,
+               Rng& rng);  // zero each value with prob p, scale the rest by 1/(1-p)
 Tensor dropout2d(const Tensor& x, real p, bool training, Rng& rng);  // the same for whole channels of (N,C,H,W)
 
 // ---- sampling and attention (ops/grid_sample.cpp, ops/extract_glimpse.cpp, ops/gaussian.cpp) ----
-Tensor affine_grid(const Tensor& theta, int64_t out_h, int64_t out_w);  // theta (N,2,3) -> grid (N,out_h,out_w,2) of (x, y) in [-1,1]; align_corners = false
-Tensor grid_sample(const Tensor& x, const Tensor& grid);  // (N,C,H,W), (N,OH,OW,2) -> (N,C,OH,OW); bilinear, zeros outside, align_corners = false
+Tensor affine_grid(
+    const Tensor& theta, int64_t out_h,
+    int64_t out_w);  // theta (N,2,3) -> grid (N,out_h,out_w,2) of (x, y) in [-1,1]; align_corners = false
+Tensor grid_sample(
+    const Tensor& x,
+    const Tensor& grid);  // (N,C,H,W), (N,OH,OW,2) -> (N,C,OH,OW); bilinear, zeros outside, align_corners = false
 // RAM's glimpse sensor: k square patches centred at l, of side g, 2g, 4g, ..., each average-
 // pooled down to g x g; zeros outside the image. l (N,2) = (x, y) in [-1,1] maps to the pixel
 // floor((l + 1) / 2 * size). Not differentiable in l; gradient flows to x.
 Tensor extract_glimpse(const Tensor& x, const Tensor& l, int64_t g, int64_t k);  // (N,C,H,W), (N,2) -> (N, k*C, g, g)
-Tensor gaussian_log_prob(const Tensor& sample, const Tensor& mean, real sigma);  // log N(sample; mean, sigma^2), element-wise
+Tensor gaussian_log_prob(const Tensor& sample, const Tensor& mean,
+                         real sigma);  // log N(sample; mean, sigma^2), element-wise
 
 // ---- attention over positions (ops/criss_cross.cpp, ops/relative_logits.cpp) ----
 // CCNet: each position's query against the keys of its column (itself skipped) and its row
@@ -115,7 +127,8 @@ Tensor criss_cross_logits(const Tensor& Q, const Tensor& K);  // (N,C,H,W) x2 ->
 Tensor criss_cross_sum(const Tensor& A, const Tensor& V);     // weights (N,H,W,H+W-1), values (N,C,H,W) -> (N,C,H,W)
 int64_t criss_cross_key(int64_t u, int64_t t, int64_t H, int64_t W);  // the flat index of key t of position u = i*W + j
 // attention-augmented convolution: q_i . (rel_w[x_j - x_i] + rel_h[y_j - y_i]) for every pair of pixels
-Tensor relative_logits(const Tensor& q, const Tensor& rel_w, const Tensor& rel_h);  // (B,D,H,W), (2W-1,D), (2H-1,D) -> (B,HW,HW)
+Tensor relative_logits(const Tensor& q, const Tensor& rel_w,
+                       const Tensor& rel_h);  // (B,D,H,W), (2W-1,D), (2H-1,D) -> (B,HW,HW)
 
 // ---- operators: shorthands for the ops above ----
 inline Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }

@@ -2,8 +2,8 @@
 
 #include <atomic>
 #include <cstdlib>
-#include <mutex>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 

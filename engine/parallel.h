@@ -28,9 +28,9 @@ void parallel_for(int64_t n, int64_t grain, const Body& body) {
     body(int64_t{0}, n);
     return;
   }
-  tbb::parallel_for(tbb::blocked_range<int64_t>(0, n, grain),
-                    [&](const tbb::blocked_range<int64_t>& r) { body(r.begin(), r.end()); },
-                    tbb::simple_partitioner());
+  tbb::parallel_for(
+      tbb::blocked_range<int64_t>(0, n, grain), [&](const tbb::blocked_range<int64_t>& r) { body(r.begin(), r.end()); },
+      tbb::simple_partitioner());
 }
 
 }  // namespace glimpse

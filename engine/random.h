@@ -14,7 +14,10 @@ namespace glimpse {
 class Rng {
  public:
   explicit Rng(uint64_t seed = 0) : engine_(seed) {}
-  void seed(uint64_t seed) { engine_.seed(seed); has_spare_ = false; }
+  void seed(uint64_t seed) {
+    engine_.seed(seed);
+    has_spare_ = false;
+  }
 
   uint64_t next_u64() { return engine_(); }
   // uniform in [0, 1): the top 24 bits, so every value is exact in a float

@@ -38,9 +38,9 @@ void convert(const fs::path& folder, const fs::path& out_dir) {
   ImageDataset test = load_image_folder((folder / "test").string(), 3);
   check_same_classes((folder / "train").string(), train.class_names, (folder / "test").string(), test.class_names);
   if (train.classes() > 256) fail("convert_cifar10: the format's label is one byte: at most 256 classes");
-  std::printf("read %lld training and %lld test images of %lldx%lld, %lld classes in %.2f s\n",
-              (long long)train.size(), (long long)test.size(), (long long)train.height,
-              (long long)train.width, (long long)train.classes(), seconds_since(start));
+  std::printf("read %lld training and %lld test images of %lldx%lld, %lld classes in %.2f s\n", (long long)train.size(),
+              (long long)test.size(), (long long)train.height, (long long)train.width, (long long)train.classes(),
+              seconds_since(start));
 
   start = std::chrono::steady_clock::now();
   fs::create_directories(out_dir);
@@ -73,8 +73,7 @@ void convert(const fs::path& folder, const fs::path& out_dir) {
     if (read.pixels != written.pixels || read.labels != written.labels || read.class_names != written.class_names)
       fail("convert_cifar10: reading " + out_dir.string() + " back does not give the images written");
   }
-  std::printf("checked: the binary files read back pixel for pixel, label for label (%.2f s)\n",
-              seconds_since(start));
+  std::printf("checked: the binary files read back pixel for pixel, label for label (%.2f s)\n", seconds_since(start));
 }
 
 }  // namespace

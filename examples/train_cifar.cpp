@@ -96,8 +96,11 @@ int main(int argc, char** argv) {
   double& momentum = flags.add_real("momentum", 0.9, "SGD momentum", 0, 1);
   double& weight_decay = flags.add_real("weight-decay", 5e-4, "L2 weight decay", 0, 1);
   double& warmup_epochs = flags.add_real("warmup-epochs", 1, "epochs of linear learning-rate warm-up", 0, 1000);
-  std::string& lr_drops = flags.add_string("lr-drops", "", "divide the rate by 10 after each of these numbers of epochs, e.g. 82,123 (none: cosine decay to 0)");
-  std::string& visualize = flags.add_string("visualize", "", "attention models: PNG of what the attention does on test images");
+  std::string& lr_drops = flags.add_string(
+      "lr-drops", "",
+      "divide the rate by 10 after each of these numbers of epochs, e.g. 82,123 (none: cosine decay to 0)");
+  std::string& visualize =
+      flags.add_string("visualize", "", "attention models: PNG of what the attention does on test images");
   flags.parse(argc, argv);
   const std::vector<int64_t> drop_epochs =
       lr_drops.empty() ? std::vector<int64_t>{} : parse_drop_epochs(flags, lr_drops, common.epochs);
@@ -123,12 +126,17 @@ int main(int argc, char** argv) {
     const std::vector<float>& mean = cifar10_mean;
     const std::vector<float>& stddev = cifar10_stddev;
     DataParallel parallel(*model, common.per_process_bn);  // under mpirun: this process's share of each batch
-    DataLoader train_loader(train_set, parallel.share({.batch_size = common.batch, .shuffle = true,
-                                                       .seed = static_cast<uint64_t>(common.seed), .crop_padding = 4,
-                                                       .horizontal_flip = true, .mean = mean, .stddev = stddev}));
+    DataLoader train_loader(train_set, parallel.share({.batch_size = common.batch,
+                                                       .shuffle = true,
+                                                       .seed = static_cast<uint64_t>(common.seed),
+                                                       .crop_padding = 4,
+                                                       .horizontal_flip = true,
+                                                       .mean = mean,
+                                                       .stddev = stddev}));
     DataLoader test_loader(test_set, {.batch_size = 500, .shuffle = false, .mean = mean, .stddev = stddev});
 
-    SGD optimizer(model->parameters(), {.lr = static_cast<real>(common.lr), .momentum = static_cast<real>(momentum),
+    SGD optimizer(model->parameters(), {.lr = static_cast<real>(common.lr),
+                                        .momentum = static_cast<real>(momentum),
                                         .weight_decay = static_cast<real>(weight_decay)});
     const int64_t steps_per_epoch = train_loader.batches_per_epoch();
     WarmupLr schedule =
@@ -136,12 +144,17 @@ int main(int argc, char** argv) {
             ? warmup_then_cosine(static_cast<real>(common.lr), common.epochs, steps_per_epoch, warmup_epochs)
             : warmup_then_drops(static_cast<real>(common.lr), drop_epochs, steps_per_epoch, warmup_epochs);
 
-    ClassifierTraining run{.model_name = model_name, .model = model.get(), .train_loader = &train_loader,
-                           .test_loader = &test_loader, .optimizer = &optimizer, .parallel = &parallel,
+    ClassifierTraining run{.model_name = model_name,
+                           .model = model.get(),
+                           .train_loader = &train_loader,
+                           .test_loader = &test_loader,
+                           .optimizer = &optimizer,
+                           .parallel = &parallel,
                            .lr_at = [&](int64_t step) { return static_cast<double>(schedule.lr_at(step)); },
                            .ema_decay = ema_decay};
     TrainResult result = train_classifier(run, common);
-    if (!visualize.empty() && parallel.is_root()) write_attention_picture(*model, model_name, test_set, mean, stddev, visualize);
+    if (!visualize.empty() && parallel.is_root())
+      write_attention_picture(*model, model_name, test_set, mean, stddev, visualize);
     print_final_line(result);
   } catch (const std::exception& e) {
     return report_failure("train_cifar", e);

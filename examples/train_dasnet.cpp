@@ -38,8 +38,9 @@ int main(int argc, char** argv) {
   Flags flags("train_dasnet",
               "Trains dasNet's attention policy with SNES on a frozen resnet20 (CIFAR-10).\n"
               "A step (--max-steps, --save-every) is one SNES generation; --lr is SNES's eta_mu.");
-  std::string& base_path = flags.add_string("base", "", "resnet20 checkpoint from train_cifar (none: train one first; "
-                                                        "not needed with --resume)");
+  std::string& base_path = flags.add_string("base", "",
+                                            "resnet20 checkpoint from train_cifar (none: train one first; "
+                                            "not needed with --resume)");
   int64_t& base_epochs = flags.add_int("base-epochs", 3, "without --base: epochs of the base's training", 1, 1000);
   TrainingFlags common{.epochs = 2, .batch = 32, .lr = 1};
   declare_training_flags(flags, common,
@@ -64,11 +65,16 @@ int main(int argc, char** argv) {
     DataLocation data = find_data(common.data, "cifar10", common.quiet);
     ImageDataset train_set = load_cifar10_dir(data.dir, true);
     ImageDataset test_set = load_cifar10_dir(data.dir, false);
-    for (const ImageDataset* set : {&train_set, &test_set}) require_images(*set, data.dir, 3, 32, 10, std::string("dasnet's resnet20"));
+    for (const ImageDataset* set : {&train_set, &test_set})
+      require_images(*set, data.dir, 3, 32, 10, std::string("dasnet's resnet20"));
     const std::vector<float>& mean = cifar10_mean;
     const std::vector<float>& stddev = cifar10_stddev;
-    DataLoader train_loader(train_set, {.batch_size = common.batch, .shuffle = true, .seed = static_cast<uint64_t>(common.seed),
-                                        .drop_last = true, .mean = mean, .stddev = stddev});
+    DataLoader train_loader(train_set, {.batch_size = common.batch,
+                                        .shuffle = true,
+                                        .seed = static_cast<uint64_t>(common.seed),
+                                        .drop_last = true,
+                                        .mean = mean,
+                                        .stddev = stddev});
     DataLoader test_loader(test_set, {.batch_size = 500, .shuffle = false, .mean = mean, .stddev = stddev});
     const int64_t batches = train_loader.batches_per_epoch();
     if (batches == 0)
@@ -78,8 +84,10 @@ int main(int argc, char** argv) {
     auto base = std::make_shared<ResNet20>(rng);
     DasNet das(base, passes);
     Snes snes(std::vector<real>(static_cast<size_t>(dasnet_gates * dasnet_gates), 0), static_cast<real>(sigma0),
-              {.population = static_cast<int>(population), .eta_mu = static_cast<real>(common.lr),
-               .mirrored = population % 2 == 0, .seed = static_cast<uint64_t>(common.seed)});
+              {.population = static_cast<int>(population),
+               .eta_mu = static_cast<real>(common.lr),
+               .mirrored = population % 2 == 0,
+               .seed = static_cast<uint64_t>(common.seed)});
 
     // A checkpoint holds the frozen base (so a resumed run needs neither --base nor a base run),
     // theta = SNES's mean, and SNES's sigma; its position says how many generations are done
@@ -92,9 +100,12 @@ int main(int argc, char** argv) {
     for (auto& [name, t] : das.state()) state.push_back({"model." + name, t});
     state.push_back({"snes.sigma", sigma});
     Checkpointer checkpoints(state,
-                             {{"model", "dasnet"}, {"seed", std::to_string(common.seed)},
-                              {"batch", std::to_string(common.batch)}, {"population", std::to_string(population)},
-                              {"passes", std::to_string(passes)}, {"generations", std::to_string(generations)}},
+                             {{"model", "dasnet"},
+                              {"seed", std::to_string(common.seed)},
+                              {"batch", std::to_string(common.batch)},
+                              {"population", std::to_string(population)},
+                              {"passes", std::to_string(passes)},
+                              {"generations", std::to_string(generations)}},
                              common.save, common.save_every);
     Position at;  // step: the generations done
     if (!common.resume.empty()) {
@@ -113,11 +124,15 @@ int main(int argc, char** argv) {
     }
     base->eval();
 
-    auto evaluate_gated = [&] { return evaluate_classifier(das, [&](const Tensor& x) { return das.forward(x); }, test_loader); };
+    auto evaluate_gated = [&] {
+      return evaluate_classifier(
+          das, [&](const Tensor& x) { return das.forward(x); }, test_loader);
+    };
     Evaluation frozen, evaluation;
     bool evaluated = false;
     try {  // say where: --detect-anomaly may stop a broken base here, before any generation
-      frozen = evaluate_classifier(das, [&](const Tensor& x) { return base->forward(x); }, test_loader);
+      frozen = evaluate_classifier(
+          das, [&](const Tensor& x) { return base->forward(x); }, test_loader);
       if (at.step == 0) evaluation = evaluate_gated();
     } catch (const Error& e) {
       fail("training stopped before generation " + std::to_string(at.step + 1) +
@@ -157,7 +172,8 @@ int main(int argc, char** argv) {
         check_fitness(fitness, at, std::isfinite(frozen.loss));
         fitness_sum += *std::min_element(fitness.begin(), fitness.end());
         if (!common.quiet)
-          std::printf("  generation %lld: %s\n", static_cast<long long>(at.step + 1), describe_fitness(fitness).c_str());
+          std::printf("  generation %lld: %s\n", static_cast<long long>(at.step + 1),
+                      describe_fitness(fitness).c_str());
         std::copy(snes.sigma().begin(), snes.sigma().end(), sigma.data());  // the checkpoint's copy
         at.step++;
         at.batch_in_epoch++;
@@ -168,17 +184,24 @@ int main(int argc, char** argv) {
       evaluation = evaluate_gated();
       evaluated = true;
       const bool epoch_complete = at.batch_in_epoch == generations;
-      std::printf("epoch %lld%s: %lld generations, best fitness %.4f | test loss %.4f acc %.2f%% (frozen %.2f%%) | %.1f s, %.2f gen/s\n",
-                  static_cast<long long>(epoch_number), epoch_complete ? "" : " (partial)", static_cast<long long>(done),
-                  fitness_sum / static_cast<double>(done), evaluation.loss, 100 * evaluation.accuracy,
-                  100 * frozen.accuracy, seconds, static_cast<double>(done) / seconds);
+      std::printf(
+          "epoch %lld%s: %lld generations, best fitness %.4f | test loss %.4f acc %.2f%% (frozen %.2f%%) | %.1f s, "
+          "%.2f gen/s\n",
+          static_cast<long long>(epoch_number), epoch_complete ? "" : " (partial)", static_cast<long long>(done),
+          fitness_sum / static_cast<double>(done), evaluation.loss, 100 * evaluation.accuracy, 100 * frozen.accuracy,
+          seconds, static_cast<double>(done) / seconds);
       std::fflush(stdout);
       if (epoch_complete) at = {.epoch = at.epoch + 1, .batch_in_epoch = 0, .step = at.step};
       checkpoints.save(at);
       // the CSV's train loss is the epoch's mean best fitness (a cross-entropy); there is no train accuracy
-      metrics.add({.epoch = epoch_number, .step = at.step, .lr = common.lr,
-                   .train_loss = fitness_sum / static_cast<double>(done), .train_acc = 0,
-                   .test_loss = evaluation.loss, .test_acc = evaluation.accuracy, .seconds = seconds,
+      metrics.add({.epoch = epoch_number,
+                   .step = at.step,
+                   .lr = common.lr,
+                   .train_loss = fitness_sum / static_cast<double>(done),
+                   .train_acc = 0,
+                   .test_loss = evaluation.loss,
+                   .test_acc = evaluation.accuracy,
+                   .seconds = seconds,
                    .images_per_s = static_cast<double>(done * common.batch * population) / seconds});
       if (stop.received()) stop.end_run(checkpoints, at);
     }

@@ -33,7 +33,8 @@ int main(int argc, char** argv) {
   Flags flags("train_mnist", "Trains mnist_cnn on MNIST and reports its test accuracy.");
   TrainingFlags run{.epochs = 3, .batch = 64, .lr = 1e-3};
   declare_training_flags(flags, run);
-  std::string& optimizer_name = flags.add_choice("optimizer", "adam", {"adam", "sgd"}, "adam, or SGD with momentum 0.9");
+  std::string& optimizer_name =
+      flags.add_choice("optimizer", "adam", {"adam", "sgd"}, "adam, or SGD with momentum 0.9");
   flags.parse(argc, argv);
   check_output_paths(flags, run);
 
@@ -43,7 +44,8 @@ int main(int argc, char** argv) {
     DataLocation data = find_data(run.data, "mnist", run.quiet);
     ImageDataset train_set = load_mnist_dir(data.dir, true);
     ImageDataset test_set = load_mnist_dir(data.dir, false);
-    for (const ImageDataset* set : {&train_set, &test_set}) require_images(*set, data.dir, 1, 28, 10, std::string("mnist_cnn"));
+    for (const ImageDataset* set : {&train_set, &test_set})
+      require_images(*set, data.dir, 1, 28, 10, std::string("mnist_cnn"));
     if (!run.quiet)
       std::printf("MNIST from %s: %lld training, %lld test images\n", data.dir.c_str(),
                   static_cast<long long>(train_set.size()), static_cast<long long>(test_set.size()));
@@ -53,27 +55,31 @@ int main(int argc, char** argv) {
     if (!run.quiet) std::printf("%s", model->print().c_str());
 
     DataParallel parallel(*model);  // under mpirun: this process's share of each batch, and averaged gradients
-    DataLoader train_loader(train_set, parallel.share({.batch_size = run.batch, .shuffle = true,
-                                                       .seed = static_cast<uint64_t>(run.seed), .mean = mnist_mean,
+    DataLoader train_loader(train_set, parallel.share({.batch_size = run.batch,
+                                                       .shuffle = true,
+                                                       .seed = static_cast<uint64_t>(run.seed),
+                                                       .mean = mnist_mean,
                                                        .stddev = mnist_stddev}));
     DataLoader test_loader(test_set, {.batch_size = 500, .shuffle = false, .mean = mnist_mean, .stddev = mnist_stddev});
-    std::unique_ptr<Optimizer> optimizer = make_optimizer(optimizer_name, model->parameters(), static_cast<real>(run.lr), 0.9f);
+    std::unique_ptr<Optimizer> optimizer =
+        make_optimizer(optimizer_name, model->parameters(), static_cast<real>(run.lr), 0.9f);
     const int64_t steps_per_epoch = train_loader.batches_per_epoch();
     const int64_t total = total_steps(run, steps_per_epoch);
     CosineLr schedule(static_cast<real>(run.lr), run.epochs * steps_per_epoch);
 
     // --save and --resume: the weights, the optimiser's state and where the run stands.
-    Checkpointer checkpoints(classifier_checkpoint_tensors(*model, *optimizer), classifier_identity("mnist_cnn", run, 0),
-                             parallel.output(run.save), run.save_every);
+    Checkpointer checkpoints(classifier_checkpoint_tensors(*model, *optimizer),
+                             classifier_identity("mnist_cnn", run, 0), parallel.output(run.save), run.save_every);
     Position at;  // epoch, batch in the epoch, step
     if (!run.resume.empty()) {
       at = checkpoints.resume(run.resume, steps_per_epoch);
-      if (!run.quiet) std::printf("resumed from %s at step %lld\n", run.resume.c_str(), static_cast<long long>(at.step));
+      if (!run.quiet)
+        std::printf("resumed from %s at step %lld\n", run.resume.c_str(), static_cast<long long>(at.step));
     }
 
     MetricsLog metrics(parallel.output(run.log), parallel.output(run.plot), "mnist_cnn");
     Progress progress(run.quiet);
-    StopSignals stop;  // Ctrl-C: save and stop after the step under way
+    StopSignals stop;                // Ctrl-C: save and stop after the step under way
     std::optional<Evaluation> test;  // the last epoch's
     while (at.epoch < run.epochs && at.step < total) {
       model->train();
@@ -85,8 +91,8 @@ int main(int argc, char** argv) {
         model->reseed(step_seed(run.seed, at.step));  // dropout's draws: from (seed, step), so a resume repeats them
         Tensor logits, loss;
         try {
-          logits = model->forward(batch.images);       // (N, 10)
-          loss = cross_entropy(logits, batch.labels);  // mean over the batch
+          logits = model->forward(batch.images);                           // (N, 10)
+          loss = cross_entropy(logits, batch.labels);                      // mean over the batch
           descend(*optimizer, parallel.weigh(loss, batch), 0, &parallel);  // zero_grad, backward, step
         } catch (const Error& e) {
           throw training_stopped(at, e);
@@ -94,17 +100,25 @@ int main(int argc, char** argv) {
         at.step++;
         at.batch_in_epoch++;
         meter.add(loss.item(), argmax(logits.detach()), batch.labels);
-        progress.update(at.epoch + 1, run.epochs, at.step, total, meter.loss(), meter.accuracy(), meter.images_per_second());
+        progress.update(at.epoch + 1, run.epochs, at.step, total, meter.loss(), meter.accuracy(),
+                        meter.images_per_second());
         if (stop.received()) stop.end_run(checkpoints, at);
         checkpoints.save_if_due(at, steps_per_epoch, total);
       }
       progress.finish_line();
       meter.add_other_processes([&](double* totals, int64_t n) { parallel.sum(totals, n); });
 
-      test = evaluate_classifier(*model, [&](const Tensor& x) { return model->forward(x); }, test_loader);
-      EpochMetrics row{.epoch = at.epoch + 1, .step = at.step, .lr = optimizer->lr, .train_loss = meter.loss(),
-                       .train_acc = meter.accuracy(), .test_loss = test->loss, .test_acc = test->accuracy,
-                       .seconds = meter.seconds(), .images_per_s = meter.images_per_second()};
+      test = evaluate_classifier(
+          *model, [&](const Tensor& x) { return model->forward(x); }, test_loader);
+      EpochMetrics row{.epoch = at.epoch + 1,
+                       .step = at.step,
+                       .lr = optimizer->lr,
+                       .train_loss = meter.loss(),
+                       .train_acc = meter.accuracy(),
+                       .test_loss = test->loss,
+                       .test_acc = test->accuracy,
+                       .seconds = meter.seconds(),
+                       .images_per_s = meter.images_per_second()};
       const bool epoch_complete = at.batch_in_epoch == steps_per_epoch;
       print_epoch_line(row, epoch_complete);
       if (epoch_complete) at = {.epoch = at.epoch + 1, .batch_in_epoch = 0, .step = at.step};
@@ -112,7 +126,8 @@ int main(int argc, char** argv) {
       metrics.add(row);
     }
     if (!test)  // a finished run resumed: nothing trained here, but say where it stands
-      test = evaluate_classifier(*model, [&](const Tensor& x) { return model->forward(x); }, test_loader);
+      test = evaluate_classifier(
+          *model, [&](const Tensor& x) { return model->forward(x); }, test_loader);
     metrics.draw();
     print_final_line({.test_accuracy = test->accuracy,
                       .epochs = static_cast<double>(at.step) / static_cast<double>(steps_per_epoch),

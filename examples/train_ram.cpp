@@ -54,7 +54,8 @@ int main(int argc, char** argv) {
     DataLocation data = find_data(common.data, "mnist", common.quiet);
     ImageDataset train_set = load_mnist_dir(data.dir, true);
     ImageDataset test_set = load_mnist_dir(data.dir, false);
-    for (const ImageDataset* set : {&train_set, &test_set}) require_images(*set, data.dir, 1, 28, 10, std::string("RAM's distortions"));
+    for (const ImageDataset* set : {&train_set, &test_set})
+      require_images(*set, data.dir, 1, 28, 10, std::string("RAM's distortions"));
     if (dataset != "mnist") {
       auto distort = dataset == "cluttered" ? cluttered_mnist : translated_mnist;
       Rng train_rng(static_cast<uint64_t>(common.seed)), test_rng(distorted_test_seed);
@@ -67,17 +68,20 @@ int main(int argc, char** argv) {
                   static_cast<long long>(train_set.size()), static_cast<long long>(test_set.size()));
 
     const bool small = dataset == "mnist";
-    RamOptions options{.glimpse_side = small ? 8 : 12, .scales = small ? 1 : 3,
+    RamOptions options{.glimpse_side = small ? 8 : 12,
+                       .scales = small ? 1 : 3,
                        .glimpses = glimpses > 0 ? glimpses : (dataset == "cluttered" ? 8 : 6),
-                       .location_sigma = static_cast<real>(location_std), .image_side = train_set.height,
+                       .location_sigma = static_cast<real>(location_std),
+                       .image_side = train_set.height,
                        .reinforce_into_core = into_core};
     Rng rng(static_cast<uint64_t>(common.seed));
     RecurrentAttentionModel model(options, rng);
     if (!common.quiet) std::printf("%s", model.print().c_str());
 
     DataParallel parallel(model);  // under mpirun: this process's share of each batch
-    DataLoader train_loader(train_set, parallel.share({.batch_size = common.batch, .shuffle = true,
-                                                       .seed = static_cast<uint64_t>(common.seed)}));
+    DataLoader train_loader(
+        train_set,
+        parallel.share({.batch_size = common.batch, .shuffle = true, .seed = static_cast<uint64_t>(common.seed)}));
     DataLoader test_loader(test_set, {.batch_size = 500, .shuffle = false});
     Adam optimizer(model.parameters(), {.lr = static_cast<real>(common.lr)});
     CosineLr schedule(static_cast<real>(common.lr), common.epochs * train_loader.batches_per_epoch());
@@ -85,8 +89,12 @@ int main(int argc, char** argv) {
     // The loop, checkpoints and --resume of train/classifier.h, with RAM's hybrid loss. The
     // locations of a step come from the model's Rng, which the loop re-seeds from (seed, step).
     ClassifierTraining run{
-        .model_name = "ram_" + dataset, .model = &model, .train_loader = &train_loader,
-        .test_loader = &test_loader, .optimizer = &optimizer, .parallel = &parallel,
+        .model_name = "ram_" + dataset,
+        .model = &model,
+        .train_loader = &train_loader,
+        .test_loader = &test_loader,
+        .optimizer = &optimizer,
+        .parallel = &parallel,
         .lr_at = [&](int64_t step) { return static_cast<double>(schedule.lr_at(step)); },
         .clip_norm = clip_norm,
         .ema_decay = ema_decay,

@@ -37,8 +37,8 @@ using namespace glimpse;
 
 int main(int argc, char** argv) {
   Flags flags("train_stn", "Trains stn_mnist (or its CNN baseline) on RTS MNIST or MNIST.");
-  std::string& dataset = flags.add_choice("dataset", "rts", {"rts", "mnist"},
-                                          "RTS MNIST (42x42) or the digits as they are (28x28)");
+  std::string& dataset =
+      flags.add_choice("dataset", "rts", {"rts", "mnist"}, "RTS MNIST (42x42) or the digits as they are (28x28)");
   bool& no_transformer = flags.add_bool("no-transformer", "the CNN baseline: the classifier without the transformer");
   bool& redraw = flags.add_bool("redraw", "fresh distortions of the training digits every epoch, not once per run");
   std::string& visualize = flags.add_string("visualize", "", "PNG file: test images beside their transformed versions");
@@ -66,13 +66,14 @@ int main(int argc, char** argv) {
     DataLocation data = find_data(common.data, "mnist", common.quiet);
     ImageDataset mnist_train = load_mnist_dir(data.dir, true);
     ImageDataset mnist_test = load_mnist_dir(data.dir, false);
-    for (const ImageDataset* set : {&mnist_train, &mnist_test}) require_images(*set, data.dir, 1, 28, 10, std::string("train_stn's digits"));
+    for (const ImageDataset* set : {&mnist_train, &mnist_test})
+      require_images(*set, data.dir, 1, 28, 10, std::string("train_stn's digits"));
     auto training_digits = [&](int64_t draw) {
       Rng distortions = stn_training_draw(common.seed, draw);
       return stn_digits(mnist_train, dataset, distortions, "the training digits");
     };
     ImageDataset train_set = training_digits(0);
-    int64_t drawn = 0;  // the draw train_set holds
+    int64_t drawn = 0;                                    // the draw train_set holds
     const auto statistics = pixel_statistics(train_set);  // of draw 0, for every epoch
     const float mean = statistics.first, stddev = statistics.second;
     Rng test_distortions(stn_test_seed);
@@ -88,8 +89,10 @@ int main(int argc, char** argv) {
     if (!common.quiet) std::printf("%s", model->print().c_str());
 
     DataParallel parallel(*model, common.per_process_bn);  // under mpirun: this process's share of each batch
-    DataLoader train_loader(train_set, parallel.share({.batch_size = common.batch, .shuffle = true,
-                                                       .seed = static_cast<uint64_t>(common.seed), .mean = {mean},
+    DataLoader train_loader(train_set, parallel.share({.batch_size = common.batch,
+                                                       .shuffle = true,
+                                                       .seed = static_cast<uint64_t>(common.seed),
+                                                       .mean = {mean},
                                                        .stddev = {stddev}}));
     DataLoader test_loader(test_set, {.batch_size = 500, .shuffle = false, .mean = {mean}, .stddev = {stddev}});
     std::unique_ptr<Optimizer> optimizer =
@@ -99,16 +102,19 @@ int main(int argc, char** argv) {
                                            train_loader.batches_per_epoch(), warmup_epochs);
 
     std::string model_name = std::string(no_transformer ? "stn_mnist_cnn_baseline" : "stn_mnist") + "_" + dataset;
-    ClassifierTraining run{.model_name = model_name, .model = model.get(), .train_loader = &train_loader,
-                           .test_loader = &test_loader, .optimizer = optimizer.get(), .parallel = &parallel,
+    ClassifierTraining run{.model_name = model_name,
+                           .model = model.get(),
+                           .train_loader = &train_loader,
+                           .test_loader = &test_loader,
+                           .optimizer = optimizer.get(),
+                           .parallel = &parallel,
                            .lr_at = [&](int64_t step) { return static_cast<double>(schedule.lr_at(step)); },
                            .clip_norm = clip_norm,
                            .ema_decay = ema_decay,
-                           .before_epoch =
-                               [&](int64_t epoch) {  // --redraw: epoch k trains on draw k
-                                 const int64_t draw = redraw ? epoch : 0;
-                                 if (draw != drawn) train_set = training_digits(drawn = draw);
-                               }};
+                           .before_epoch = [&](int64_t epoch) {  // --redraw: epoch k trains on draw k
+                             const int64_t draw = redraw ? epoch : 0;
+                             if (draw != drawn) train_set = training_digits(drawn = draw);
+                           }};
     TrainResult result = train_classifier(run, common);
     if (!visualize.empty() && parallel.is_root()) {
       std::vector<int64_t> first(static_cast<size_t>(std::min<int64_t>(24, test_set.size())));

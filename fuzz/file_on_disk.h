@@ -19,8 +19,8 @@ namespace fuzz {
 struct TempFolder {
   std::string path;
   TempFolder() {
-    std::string pattern = std::filesystem::is_directory("/dev/shm") ? "/dev/shm/glimpse_fuzz_XXXXXX"
-                                                                    : "/tmp/glimpse_fuzz_XXXXXX";
+    std::string pattern =
+        std::filesystem::is_directory("/dev/shm") ? "/dev/shm/glimpse_fuzz_XXXXXX" : "/tmp/glimpse_fuzz_XXXXXX";
     if (!::mkdtemp(pattern.data())) std::abort();
     path = pattern;
   }

@@ -42,11 +42,13 @@ using NamedTensors = std::vector<std::pair<std::string, glimpse::Tensor>>;
 NamedTensors destination() { return {{"w", glimpse::Tensor::zeros({2, 3})}, {"b", glimpse::Tensor::zeros({3})}}; }
 
 // The metadata and the numbers loaded, or nothing when the file is refused.
-std::optional<std::pair<glimpse::Metadata, std::vector<float>>> load(const std::vector<uint8_t>& bytes, bool from_file) {
+std::optional<std::pair<glimpse::Metadata, std::vector<float>>> load(const std::vector<uint8_t>& bytes,
+                                                                     bool from_file) {
   NamedTensors tensors = destination();
   try {
-    glimpse::Metadata metadata = from_file ? glimpse::load_checkpoint(fuzz::write_temp_file("fuzz.ckpt", bytes), tensors)
-                                           : glimpse::load_checkpoint_from_bytes(bytes, "fuzz.ckpt", tensors);
+    glimpse::Metadata metadata = from_file
+                                     ? glimpse::load_checkpoint(fuzz::write_temp_file("fuzz.ckpt", bytes), tensors)
+                                     : glimpse::load_checkpoint_from_bytes(bytes, "fuzz.ckpt", tensors);
     std::vector<float> numbers;
     for (auto& [name, t] : tensors)
       for (float v : t.to_vector()) numbers.push_back(v);
@@ -71,7 +73,8 @@ void try_load(const std::vector<uint8_t>& bytes) {
   if (from_bytes.has_value() != from_file.has_value()) __builtin_trap();
   if (!from_bytes) return;
   if (from_bytes->first != from_file->first) __builtin_trap();
-  if (std::memcmp(from_bytes->second.data(), from_file->second.data(), 4 * from_bytes->second.size()) != 0) __builtin_trap();
+  if (std::memcmp(from_bytes->second.data(), from_file->second.data(), 4 * from_bytes->second.size()) != 0)
+    __builtin_trap();
   read_every_entry(from_bytes->first);
 }
 

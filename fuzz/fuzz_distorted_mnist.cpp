@@ -17,8 +17,12 @@
 namespace {
 
 glimpse::ImageDataset digits_of(const uint8_t* data, size_t size) {
-  glimpse::ImageDataset digits{.channels = 1 + data[0] % 3, .height = 1 + data[1] % 40, .width = 1 + data[1] % 40,
-                               .pixels = {}, .labels = {}, .class_names = {}};
+  glimpse::ImageDataset digits{.channels = 1 + data[0] % 3,
+                               .height = 1 + data[1] % 40,
+                               .width = 1 + data[1] % 40,
+                               .pixels = {},
+                               .labels = {},
+                               .class_names = {}};
   const int64_t count = data[2] % 6;
   for (int64_t i = 0; i < count; i++) digits.labels.push_back(i % 10);
   for (int c = 0; c < 10; c++) digits.class_names.push_back(std::to_string(c));

@@ -44,7 +44,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     loaded = glimpse::load_mnist(fuzz::write_temp_file("images", images), fuzz::write_temp_file("labels", labels));
   } catch (const glimpse::Error&) {
   }
-  if (decoded.has_value() != loaded.has_value()) __builtin_trap();  // the check before reading refused a good pair, or passed a bad one
+  if (decoded.has_value() != loaded.has_value())
+    __builtin_trap();  // the check before reading refused a good pair, or passed a bad one
   if (decoded && (decoded->pixels != loaded->pixels || decoded->labels != loaded->labels)) __builtin_trap();
   return 0;
 }

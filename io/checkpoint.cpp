@@ -8,8 +8,8 @@
 #include <bit>
 #include <cctype>
 #include <cerrno>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <limits>
@@ -255,8 +255,7 @@ Bytes read_file(const std::string& path) {
   Bytes bytes = allocate_for(path, size);
   std::memcpy(bytes.data(), header, header_bytes);
   got += std::fread(bytes.data() + header_bytes, 1, size - header_bytes, f);
-  if (got != size)
-    fail_file(path, "read error: got " + std::to_string(got) + " of " + std::to_string(size) + " bytes");
+  if (got != size) fail_file(path, "read error: got " + std::to_string(got) + " of " + std::to_string(size) + " bytes");
   return bytes;
 }
 
@@ -265,8 +264,7 @@ void check_envelope(const std::string& path, const uint8_t* bytes, size_t size) 
   check_header(path, bytes, size, size);
   if (size < header_bytes + checksum_bytes) fail_file(path, "corrupt: too short to hold a checksum");
   uint64_t stored = load_u64(bytes + size - checksum_bytes);
-  if (stored != fnv1a64(bytes, size - checksum_bytes))
-    fail_file(path, "checksum mismatch: the file is corrupt");
+  if (stored != fnv1a64(bytes, size - checksum_bytes)) fail_file(path, "checksum mismatch: the file is corrupt");
 }
 
 Shape read_shape(Reader& r, const std::string& name) {
@@ -403,8 +401,9 @@ int64_t metadata_int(const Metadata& metadata, const std::string& key, const std
   bool whole_number = !text.empty() && (std::isdigit(static_cast<unsigned char>(text[0])) || text[0] == '-') &&
                       end == text.c_str() + text.size() && errno != ERANGE;
   if (!whole_number || value < min_value || value > max_value)
-    fail_file(path, "metadata '" + key + "' is '" + (text.size() > 40 ? text.substr(0, 40) + "..." : text) + "', expected a whole number from " +
-                        std::to_string(min_value) + " to " + std::to_string(max_value));
+    fail_file(path, "metadata '" + key + "' is '" + (text.size() > 40 ? text.substr(0, 40) + "..." : text) +
+                        "', expected a whole number from " + std::to_string(min_value) + " to " +
+                        std::to_string(max_value));
   return value;
 }
 

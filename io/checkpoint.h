@@ -60,7 +60,7 @@ Metadata read_checkpoint_metadata(const std::string& path);
 // value that is not what is expected raises an Error naming the key, the file and what was
 // expected (an edited checkpoint can hold anything under a valid checksum).
 const std::string& metadata_text(const Metadata& metadata, const std::string& key, const std::string& path);
-int64_t metadata_int(const Metadata& metadata, const std::string& key, const std::string& path,
-                     int64_t min_value = 0, int64_t max_value = INT64_MAX);
+int64_t metadata_int(const Metadata& metadata, const std::string& key, const std::string& path, int64_t min_value = 0,
+                     int64_t max_value = INT64_MAX);
 
 }  // namespace glimpse

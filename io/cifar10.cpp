@@ -64,8 +64,8 @@ void append_records(ImageDataset& data, const std::vector<uint8_t>& bytes, const
   for (int64_t r = 0; r < records; r++) {
     const uint8_t* record = bytes.data() + r * kRecordBytes;
     if (record[0] >= data.classes())
-      fail("cifar10: '" + path + "': record " + std::to_string(r) + " has label " +
-           std::to_string(record[0]) + ", outside 0.." + std::to_string(data.classes() - 1));
+      fail("cifar10: '" + path + "': record " + std::to_string(r) + " has label " + std::to_string(record[0]) +
+           ", outside 0.." + std::to_string(data.classes() - 1));
     data.labels[first + r] = record[0];
     std::copy(record + 1, record + kRecordBytes, data.pixels.begin() + (first + r) * kImageBytes);
   }
@@ -80,8 +80,7 @@ ImageDataset empty_cifar10(const std::vector<std::string>& class_names) {
 }
 
 // Reads the records of every file in order; labels must index class_names.
-ImageDataset load_records(const std::vector<std::string>& files,
-                          const std::vector<std::string>& class_names) {
+ImageDataset load_records(const std::vector<std::string>& files, const std::vector<std::string>& class_names) {
   if (files.empty()) fail("cifar10: load_cifar10_binary needs at least one file");
   ImageDataset data = empty_cifar10(class_names);
   for (const std::string& path : files) {
@@ -94,7 +93,7 @@ ImageDataset load_records(const std::vector<std::string>& files,
 }  // namespace
 
 const std::vector<std::string>& cifar10_class_names() {
-  static const std::vector<std::string> names = {"airplane", "automobile", "bird", "cat", "deer",
+  static const std::vector<std::string> names = {"airplane", "automobile", "bird",  "cat",  "deer",
                                                  "dog",      "frog",       "horse", "ship", "truck"};
   return names;
 }
@@ -129,25 +128,24 @@ ImageDataset load_cifar10_dir(const std::string& dir, bool train) {
     return load_image_folder(folder.string(), kChannels);
   }
   fail("cifar10: found neither '" + first_file + "' in '" + dir + "' or '" +
-       (fs::path(dir) / "cifar-10-batches-bin").string() + "', nor an image folder '" +
-       folder.string() + "' (scripts/download_data.sh fetches the official files into " +
+       (fs::path(dir) / "cifar-10-batches-bin").string() + "', nor an image folder '" + folder.string() +
+       "' (scripts/download_data.sh fetches the official files into " +
        "data/cifar10; data/sample/cifar10 holds a small image folder)");
 }
 
 void write_cifar10_binary(const ImageDataset& data, const std::string& path) {
   if (data.channels != kChannels || data.height != kSide || data.width != kSide)
-    fail("write_cifar10_binary: the format holds 3x32x32 images, got " +
-         std::to_string(data.channels) + "x" + std::to_string(data.height) + "x" +
-         std::to_string(data.width) + " (for '" + path + "')");
+    fail("write_cifar10_binary: the format holds 3x32x32 images, got " + std::to_string(data.channels) + "x" +
+         std::to_string(data.height) + "x" + std::to_string(data.width) + " (for '" + path + "')");
   if (static_cast<int64_t>(data.pixels.size()) != data.size() * kImageBytes)
-    fail("write_cifar10_binary: " + std::to_string(data.size()) + " labels but " +
-         std::to_string(data.pixels.size()) + " pixel bytes");
+    fail("write_cifar10_binary: " + std::to_string(data.size()) + " labels but " + std::to_string(data.pixels.size()) +
+         " pixel bytes");
   std::vector<uint8_t> bytes(data.size() * kRecordBytes);
   for (int64_t i = 0; i < data.size(); i++) {
     int64_t label = data.labels[i];
     if (label < 0 || label > 255)
-      fail("write_cifar10_binary: label " + std::to_string(label) + " of image " +
-           std::to_string(i) + " does not fit the format's one byte");
+      fail("write_cifar10_binary: label " + std::to_string(label) + " of image " + std::to_string(i) +
+           " does not fit the format's one byte");
     uint8_t* record = bytes.data() + i * kRecordBytes;
     record[0] = static_cast<uint8_t>(label);
     std::copy(data.image(i), data.image(i) + kImageBytes, record + 1);

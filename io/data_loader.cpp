@@ -39,8 +39,8 @@ Augmentation draw_augmentation(uint64_t epoch_key, int64_t position, int64_t pad
 // out (C, H, W) float from src (C, H, W) bytes:
 //   out[c][y][x] = src[c][y + dy][x' + dx] * scale[c] + shift[c],  x' = flip ? W-1-x : x
 // where a source pixel outside the image is the zero padding (a byte of 0).
-void write_image(real* out, const uint8_t* src, int64_t C, int64_t H, int64_t W,
-                 const Augmentation& a, const float* scale, const float* shift) {
+void write_image(real* out, const uint8_t* src, int64_t C, int64_t H, int64_t W, const Augmentation& a,
+                 const float* scale, const float* shift) {
   for (int64_t c = 0; c < C; c++) {
     for (int64_t y = 0; y < H; y++) {
       real* out_row = out + (c * H + y) * W;
@@ -62,15 +62,13 @@ void write_image(real* out, const uint8_t* src, int64_t C, int64_t H, int64_t W,
 // The buffer of the previous batch can be filled again only if no one else holds it: the
 // trainer may have kept the tensor (or a node of its graph may have saved it).
 bool can_reuse(const Tensor& images, const Shape& shape) {
-  return images.defined() && images.shape() == shape && images.is_leaf() &&
-         !images.requires_grad() && images.impl_ptr().use_count() == 1 &&
-         images.impl()->storage.use_count() == 1;
+  return images.defined() && images.shape() == shape && images.is_leaf() && !images.requires_grad() &&
+         images.impl_ptr().use_count() == 1 && images.impl()->storage.use_count() == 1;
 }
 
 }  // namespace
 
-DataLoader::DataLoader(const ImageDataset& data, LoaderOptions options)
-    : data_(data), options_(std::move(options)) {
+DataLoader::DataLoader(const ImageDataset& data, LoaderOptions options) : data_(data), options_(std::move(options)) {
   const int64_t C = data_.channels;
   if (data_.size() == 0) fail("DataLoader: the data set is empty");
   if (static_cast<int64_t>(data_.pixels.size()) != data_.size() * data_.image_bytes())
@@ -92,9 +90,8 @@ DataLoader::DataLoader(const ImageDataset& data, LoaderOptions options)
     fail("DataLoader: crop_padding must be >= 0, got " + std::to_string(options_.crop_padding));
   if (options_.mean.size() != options_.stddev.size() ||
       (!options_.mean.empty() && static_cast<int64_t>(options_.mean.size()) != C))
-    fail("DataLoader: mean and stddev need one value per channel (" + std::to_string(C) +
-         "), got " + std::to_string(options_.mean.size()) + " and " +
-         std::to_string(options_.stddev.size()));
+    fail("DataLoader: mean and stddev need one value per channel (" + std::to_string(C) + "), got " +
+         std::to_string(options_.mean.size()) + " and " + std::to_string(options_.stddev.size()));
 
   // x = (byte / 255 - mean) / stddev  =  byte * scale + shift
   for (int64_t c = 0; c < C; c++) {
@@ -118,8 +115,8 @@ int64_t DataLoader::batches_per_epoch() const {
 
 void DataLoader::start_epoch(int64_t epoch, int64_t skip_batches) {
   if (skip_batches < 0 || skip_batches > batches_per_epoch())
-    fail("DataLoader::start_epoch: skip_batches must be in 0.." + std::to_string(batches_per_epoch()) +
-         ", got " + std::to_string(skip_batches));
+    fail("DataLoader::start_epoch: skip_batches must be in 0.." + std::to_string(batches_per_epoch()) + ", got " +
+         std::to_string(skip_batches));
   if (pending_) background_.wait();  // a batch of the previous epoch, no longer wanted
   pending_ = false;
 
@@ -140,8 +137,8 @@ bool DataLoader::next(Batch& batch) {
   if (!started_) fail("DataLoader::next: call start_epoch(epoch) first");
   if (!pending_) return false;  // the epoch is over
   pending_ = false;
-  background_.wait();           // usually done already; rethrows what the task threw
-  std::swap(batch, ready_);     // ready_ now holds the caller's previous batch: its buffer may be reused
+  background_.wait();        // usually done already; rethrows what the task threw
+  std::swap(batch, ready_);  // ready_ now holds the caller's previous batch: its buffer may be reused
   prepare_next();
   return true;
 }
@@ -167,8 +164,7 @@ void DataLoader::assemble(Batch& batch, int64_t first, int64_t count) const {
   parallel_for(count, 8, [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; i++) {
       int64_t index = order_[first + i];
-      Augmentation a = draw_augmentation(epoch_key_, first + i, options_.crop_padding,
-                                         options_.horizontal_flip);
+      Augmentation a = draw_augmentation(epoch_key_, first + i, options_.crop_padding, options_.horizontal_flip);
       write_image(images + i * C * H * W, data_.image(index), C, H, W, a, scale_.data(), shift_.data());
       batch.labels[i] = data_.labels[index];
     }

@@ -41,9 +41,9 @@ struct LoaderOptions {
   int64_t batch_size = 64;
   bool shuffle = true;
   uint64_t seed = 0;
-  bool drop_last = false;            // drop the last batch when it is smaller than batch_size
-  int64_t crop_padding = 0;          // CIFAR: 4 -> random crop of the zero-padded image
-  bool horizontal_flip = false;      // flip each image left-right with probability 1/2
+  bool drop_last = false;                     // drop the last batch when it is smaller than batch_size
+  int64_t crop_padding = 0;                   // CIFAR: 4 -> random crop of the zero-padded image
+  bool horizontal_flip = false;               // flip each image left-right with probability 1/2
   std::vector<float> mean = {}, stddev = {};  // per channel, after scaling bytes to [0,1]; empty = none
   // Data parallelism: the batch of batch_size positions is cut into shard_count contiguous
   // shares, and this loader serves share shard_index (images [n k / S, n (k + 1) / S) of a batch of
@@ -54,7 +54,7 @@ struct LoaderOptions {
 class DataLoader {
  public:
   DataLoader(const ImageDataset& data, LoaderOptions options);  // keeps a reference to data
-  ~DataLoader();  // waits for the batch being prepared
+  ~DataLoader();                                                // waits for the batch being prepared
   DataLoader(const DataLoader&) = delete;
   DataLoader& operator=(const DataLoader&) = delete;
 
@@ -78,14 +78,14 @@ class DataLoader {
   std::vector<float> scale_, shift_;  // per channel: x = byte * scale + shift
 
   bool started_ = false;
-  uint64_t epoch_key_ = 0;       // hash of (seed, epoch): the root of this epoch's randomness
-  std::vector<int64_t> order_;   // position in the epoch -> index in the data set
-  int64_t cursor_ = 0;           // position of the next batch to prepare
-  int64_t end_ = 0;              // positions [0, end_) are served this epoch
-  Batch ready_;                  // the prefetched batch, once pending_ has finished
-  bool pending_ = false;         // a batch is being prepared into ready_
-  tbb::task_group background_;   // runs the prefetch; a TBB task so it counts against
-                                 // the engine's thread limit (parallel.h)
+  uint64_t epoch_key_ = 0;      // hash of (seed, epoch): the root of this epoch's randomness
+  std::vector<int64_t> order_;  // position in the epoch -> index in the data set
+  int64_t cursor_ = 0;          // position of the next batch to prepare
+  int64_t end_ = 0;             // positions [0, end_) are served this epoch
+  Batch ready_;                 // the prefetched batch, once pending_ has finished
+  bool pending_ = false;        // a batch is being prepared into ready_
+  tbb::task_group background_;  // runs the prefetch; a TBB task so it counts against
+                                // the engine's thread limit (parallel.h)
 };
 
 }  // namespace glimpse

@@ -60,8 +60,8 @@ std::vector<uint8_t> read_binary_file(const std::string& path, const std::string
   uint64_t size = 0;
   std::ifstream file = open_regular_file(path, what, size);
   if (size > max_bytes)
-    fail(what + ": '" + path + "' is " + std::to_string(size) + " bytes, more than the " +
-         std::to_string(max_bytes) + " it may hold");
+    fail(what + ": '" + path + "' is " + std::to_string(size) + " bytes, more than the " + std::to_string(max_bytes) +
+         " it may hold");
   if (size > std::numeric_limits<size_t>::max()) fail(what + ": '" + path + "' does not fit in memory");
   return read_bytes(file, static_cast<size_t>(size), path, what);
 }

@@ -25,15 +25,15 @@
 
 namespace glimpse {
 
-struct ImageDataset {              // images stored as bytes, NCHW order
+struct ImageDataset {  // images stored as bytes, NCHW order
   int64_t channels = 0, height = 0, width = 0;
-  std::vector<uint8_t> pixels;     // size() * channels * height * width
-  std::vector<int64_t> labels;     // 0 .. classes-1
+  std::vector<uint8_t> pixels;  // size() * channels * height * width
+  std::vector<int64_t> labels;  // 0 .. classes-1
   std::vector<std::string> class_names;
 
   int64_t size() const { return static_cast<int64_t>(labels.size()); }
   int64_t classes() const { return static_cast<int64_t>(class_names.size()); }
-  int64_t image_bytes() const { return channels * height * width; }               // C*H*W
+  int64_t image_bytes() const { return channels * height * width; }                    // C*H*W
   const uint8_t* image(int64_t i) const { return pixels.data() + i * image_bytes(); }  // (C, H, W)
 };
 
@@ -78,8 +78,8 @@ std::vector<std::string> image_folder_classes(const std::string& dir);
 // Refuses two folders' class lists that differ (a train/ and a test/ folder), naming the first
 // class one holds and the other lacks: the labels follow the sorted class names, so a class
 // missing from one folder would shift every label after it.
-void check_same_classes(const std::string& dir_a, const std::vector<std::string>& classes_a,
-                        const std::string& dir_b, const std::vector<std::string>& classes_b);
+void check_same_classes(const std::string& dir_a, const std::vector<std::string>& classes_a, const std::string& dir_b,
+                        const std::vector<std::string>& classes_b);
 
 // ---- bytes on disk ----
 // The whole file, read in binary. `what` starts the error message ("mnist", "cifar10", ...).

@@ -47,8 +47,7 @@ void draw_transformed(const uint8_t* digit, double angle_degrees, double scale, 
 }
 
 void check_side(int64_t side, const char* op) {
-  if (side < mnist_side)
-    fail(std::string(op) + ": the canvas side must be at least 28, got " + std::to_string(side));
+  if (side < mnist_side) fail(std::string(op) + ": the canvas side must be at least 28, got " + std::to_string(side));
 }
 
 }  // namespace
@@ -101,8 +100,8 @@ DigitPlacement translated_digit(const uint8_t* digit, Rng& rng, uint8_t* out, in
   return drawn;
 }
 
-DigitPlacement cluttered_digit(const uint8_t* digit, const std::vector<const uint8_t*>& others, Rng& rng,
-                               uint8_t* out, int64_t fragments, int64_t side) {
+DigitPlacement cluttered_digit(const uint8_t* digit, const std::vector<const uint8_t*>& others, Rng& rng, uint8_t* out,
+                               int64_t fragments, int64_t side) {
   check_side(side, "cluttered_digit");
   if (fragments < 0) fail("cluttered_digit: fragments must be >= 0, got " + std::to_string(fragments));
   if (fragments > 0 && others.empty()) fail("cluttered_digit: clutter needs other digits to cut it from, got none");
@@ -135,8 +134,12 @@ namespace {
 
 // The 60x60 canvases of a set of digits, labels and class names kept.
 ImageDataset empty_canvases(const ImageDataset& digits) {
-  ImageDataset out{.channels = 1, .height = translated_side, .width = translated_side, .pixels = {},
-                   .labels = digits.labels, .class_names = digits.class_names};
+  ImageDataset out{.channels = 1,
+                   .height = translated_side,
+                   .width = translated_side,
+                   .pixels = {},
+                   .labels = digits.labels,
+                   .class_names = digits.class_names};
   out.pixels.resize(static_cast<size_t>(digits.size() * translated_side * translated_side));
   return out;
 }
@@ -145,7 +148,11 @@ ImageDataset empty_canvases(const ImageDataset& digits) {
 
 ImageDataset rts_mnist(const ImageDataset& digits, Rng& rng, const std::string& what) {
   check_mnist_digits(digits, what);
-  ImageDataset out{.channels = 1, .height = rts_side, .width = rts_side, .pixels = {}, .labels = digits.labels,
+  ImageDataset out{.channels = 1,
+                   .height = rts_side,
+                   .width = rts_side,
+                   .pixels = {},
+                   .labels = digits.labels,
                    .class_names = digits.class_names};
   out.pixels.resize(static_cast<size_t>(digits.size() * rts_side * rts_side));
   for (int64_t i = 0; i < digits.size(); i++)
@@ -156,14 +163,16 @@ ImageDataset rts_mnist(const ImageDataset& digits, Rng& rng, const std::string& 
 ImageDataset translated_mnist(const ImageDataset& digits, Rng& rng, const std::string& what) {
   check_mnist_digits(digits, what);
   ImageDataset out = empty_canvases(digits);
-  for (int64_t i = 0; i < digits.size(); i++) translated_digit(digits.image(i), rng, out.pixels.data() + i * out.image_bytes());
+  for (int64_t i = 0; i < digits.size(); i++)
+    translated_digit(digits.image(i), rng, out.pixels.data() + i * out.image_bytes());
   return out;
 }
 
 ImageDataset cluttered_mnist(const ImageDataset& digits, Rng& rng, const std::string& what) {
   check_mnist_digits(digits, what);
   if (digits.size() == 1)
-    fail(what + ": cluttered MNIST cuts its clutter from digits other than the one shown, so it needs at least "
+    fail(what +
+         ": cluttered MNIST cuts its clutter from digits other than the one shown, so it needs at least "
          "2 digits; the set has 1");
   ImageDataset out = empty_canvases(digits);
   std::vector<const uint8_t*> others(4);

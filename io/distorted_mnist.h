@@ -23,10 +23,10 @@
 
 namespace glimpse {
 
-constexpr int64_t mnist_side = 28;             // the source digits
-constexpr int64_t rts_side = 42;               // STN's RTS canvas
-constexpr int64_t translated_side = 60;        // RAM's translated and cluttered canvas
-constexpr int64_t clutter_fragment_side = 8;   // RAM's clutter pieces
+constexpr int64_t mnist_side = 28;            // the source digits
+constexpr int64_t rts_side = 42;              // STN's RTS canvas
+constexpr int64_t translated_side = 60;       // RAM's translated and cluttered canvas
+constexpr int64_t clutter_fragment_side = 8;  // RAM's clutter pieces
 
 // What one call drew. (left, top): where the 28x28 digit (translated, cluttered) or the box
 // around its ink (RTS) landed in the canvas.
@@ -46,8 +46,8 @@ DigitPlacement translated_digit(const uint8_t* digit, Rng& rng, uint8_t* out, in
 
 // out: side*side bytes. `others` are the digits the clutter is cut from (not the one shown);
 // a fragment is laid over the canvas with max(), so it never erases ink already there.
-DigitPlacement cluttered_digit(const uint8_t* digit, const std::vector<const uint8_t*>& others, Rng& rng,
-                               uint8_t* out, int64_t fragments = 4, int64_t side = translated_side);
+DigitPlacement cluttered_digit(const uint8_t* digit, const std::vector<const uint8_t*>& others, Rng& rng, uint8_t* out,
+                               int64_t fragments = 4, int64_t side = translated_side);
 
 // ---- whole data sets ----
 

@@ -75,9 +75,7 @@ size_t skip_gzip_header(const std::vector<uint8_t>& bytes, const std::string& wh
 
 }  // namespace
 
-bool is_gzip(const std::vector<uint8_t>& bytes) {
-  return bytes.size() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b;
-}
+bool is_gzip(const std::vector<uint8_t>& bytes) { return bytes.size() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b; }
 
 std::vector<uint8_t> gunzip(const std::vector<uint8_t>& bytes, const std::string& what) {
   size_t start = skip_gzip_header(bytes, what);

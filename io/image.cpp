@@ -81,9 +81,9 @@ std::string jpeg_huffman_problem(const std::vector<uint8_t>& bytes) {
     }
     if (pos + 4 > size) break;
     size_t length = size_t(bytes[pos + 2]) << 8 | bytes[pos + 3];  // includes its own 2 bytes
-    if (length < 2) break;  // stb skips to the end of the file
-    if (marker == 0xC2) progressive = true;  // SOF2: a progressive frame
-    if (marker == 0xC4) {  // DHT: stb reads tables while the length lasts
+    if (length < 2) break;                                         // stb skips to the end of the file
+    if (marker == 0xC2) progressive = true;                        // SOF2: a progressive frame
+    if (marker == 0xC4) {                                          // DHT: stb reads tables while the length lasts
       size_t at = pos + 4;
       int64_t left = static_cast<int64_t>(length) - 2;
       while (left > 0 && at < size) {
@@ -114,7 +114,8 @@ bool png_chunks_fit(const std::vector<uint8_t>& bytes) {
   const size_t size = bytes.size();
   if (size < 8 || !std::equal(signature, signature + 8, bytes.begin())) return true;  // not a PNG
   for (size_t pos = 8; pos + 8 <= size;) {
-    size_t length = size_t(bytes[pos]) << 24 | size_t(bytes[pos + 1]) << 16 | size_t(bytes[pos + 2]) << 8 | bytes[pos + 3];
+    size_t length =
+        size_t(bytes[pos]) << 24 | size_t(bytes[pos + 1]) << 16 | size_t(bytes[pos + 2]) << 8 | bytes[pos + 3];
     if (length > size - pos - 8) return false;  // data (the CRC may be cut: stb does not read it for IEND)
     if (std::equal(bytes.begin() + pos + 4, bytes.begin() + pos + 8, "IEND")) break;
     pos += 12 + length;
@@ -146,12 +147,10 @@ Image decode_image(const std::vector<uint8_t>& bytes, int64_t channels, const st
          " image, more than the " + std::to_string(max_image_pixels) + " pixels glimpse reads");
   // stb converts whatever the file holds (grey, RGB, palette, 16-bit) to `channels` bytes/pixel
   std::unique_ptr<stbi_uc, void (*)(void*)> decoded(
-      stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()), &width, &height,
-                            &channels_in_file, static_cast<int>(channels)),
+      stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()), &width, &height, &channels_in_file,
+                            static_cast<int>(channels)),
       stbi_image_free);
-  if (!decoded)
-    fail(what + ": not a readable image (" + stbi_failure_reason() +
-         "); expected a PNG, JPEG or BMP file");
+  if (!decoded) fail(what + ": not a readable image (" + stbi_failure_reason() + "); expected a PNG, JPEG or BMP file");
 
   Image image;
   image.height = height;
@@ -172,9 +171,8 @@ static void append_bytes(void* context, void* data, int size) {
 void write_png(const Image& image, const std::string& path) {
   if (image.channels < 1 || image.channels > 4 || image.height < 1 || image.width < 1 ||
       static_cast<int64_t>(image.pixels.size()) != image.height * image.width * image.channels)
-    fail("write_png: an image of " + std::to_string(image.height) + "x" +
-         std::to_string(image.width) + "x" + std::to_string(image.channels) + " needs that many " +
-         "bytes, got " + std::to_string(image.pixels.size()));
+    fail("write_png: an image of " + std::to_string(image.height) + "x" + std::to_string(image.width) + "x" +
+         std::to_string(image.channels) + " needs that many " + "bytes, got " + std::to_string(image.pixels.size()));
   if (image.height > INT_MAX / 4 || image.width * image.channels > INT_MAX / 4)
     fail("write_png: an image of " + std::to_string(image.height) + "x" + std::to_string(image.width) +
          " is larger than a PNG written here may be");

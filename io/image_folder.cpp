@@ -38,9 +38,7 @@ std::vector<fs::path> sorted_entries(const fs::path& dir) {
   return entries;
 }
 
-std::string size_str(const Image& image) {
-  return std::to_string(image.width) + "x" + std::to_string(image.height);
-}
+std::string size_str(const Image& image) { return std::to_string(image.width) + "x" + std::to_string(image.height); }
 
 // One image file, decoded to `channels`; a file too large for stb is refused before it is read.
 Image read_image(const fs::path& file, int64_t channels) {
@@ -66,16 +64,16 @@ std::vector<std::string> image_folder_classes(const std::string& dir) {
   return classes;
 }
 
-void check_same_classes(const std::string& dir_a, const std::vector<std::string>& classes_a,
-                        const std::string& dir_b, const std::vector<std::string>& classes_b) {
+void check_same_classes(const std::string& dir_a, const std::vector<std::string>& classes_a, const std::string& dir_b,
+                        const std::vector<std::string>& classes_b) {
   auto first_missing = [](const std::vector<std::string>& from, const std::vector<std::string>& in) {
     for (const std::string& name : from)
       if (std::find(in.begin(), in.end(), name) == in.end()) return name;
     return std::string();
   };
   auto refuse = [&](const std::string& name, const std::string& has, const std::string& lacks) {
-    fail("image_folder: the class folder '" + name + "' is in '" + has + "' but not in '" + lacks + "'; '" +
-         dir_a + "' and '" + dir_b + "' must hold the same classes (labels follow the sorted class " +
+    fail("image_folder: the class folder '" + name + "' is in '" + has + "' but not in '" + lacks + "'; '" + dir_a +
+         "' and '" + dir_b + "' must hold the same classes (labels follow the sorted class " +
          "folders, so a class missing from one would shift every label after it)");
   };
   if (std::string name = first_missing(classes_a, classes_b); !name.empty()) refuse(name, dir_a, dir_b);
@@ -85,8 +83,7 @@ void check_same_classes(const std::string& dir_a, const std::vector<std::string>
 }
 
 ImageDataset load_image_folder(const std::string& dir, int64_t channels) {
-  if (channels < 1 || channels > 4)
-    fail("image_folder: channels must be 1 to 4, got " + std::to_string(channels));
+  if (channels < 1 || channels > 4) fail("image_folder: channels must be 1 to 4, got " + std::to_string(channels));
   if (!fs::is_directory(dir))
     fail("image_folder: '" + dir + "' is not a folder (scripts/download_data.sh fetches the " +
          "official data sets; data/sample/ holds small ones)");
@@ -124,8 +121,8 @@ ImageDataset load_image_folder(const std::string& dir, int64_t channels) {
       try {
         Image image = read_image(files[i], channels);
         if (image.height != first.height || image.width != first.width)
-          fail("image_folder: '" + path + "' is " + size_str(image) + " but '" + files[0].string() +
-               "' is " + size_str(first) + "; all images must have one size");
+          fail("image_folder: '" + path + "' is " + size_str(image) + " but '" + files[0].string() + "' is " +
+               size_str(first) + "; all images must have one size");
         hwc_to_chw(data.pixels.data() + i * data.image_bytes(), image);
       } catch (const Error& error) {
         errors[i] = error.what();

@@ -40,7 +40,8 @@ void ImageGrid::paint(int64_t row, int64_t col, int64_t h, int64_t w, Colour col
 }
 
 void ImageGrid::put_grey(int64_t row, int64_t col, const float* values, int64_t h, int64_t w) {
-  paint(row, col, h, w, [&](int64_t i, int64_t j, uint8_t* rgb) { rgb[0] = rgb[1] = rgb[2] = to_byte(values[i * w + j]); });
+  paint(row, col, h, w,
+        [&](int64_t i, int64_t j, uint8_t* rgb) { rgb[0] = rgb[1] = rgb[2] = to_byte(values[i * w + j]); });
 }
 
 void ImageGrid::put_heat(int64_t row, int64_t col, const float* values, int64_t h, int64_t w) {

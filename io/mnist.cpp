@@ -41,15 +41,16 @@ std::vector<int64_t> read_idx_header(const uint8_t* bytes, size_t available, uin
   if (file_size < 4) fail(where + " is too short (" + std::to_string(file_size) + " bytes) for an idx file");
   uint32_t found = read_be32(bytes);
   if (found != magic) {
-    std::string hint = found == kImagesMagic ? " (this is an image file)"
-                       : found == kLabelsMagic ? " (this is a label file)" : "";
-    fail(where + " is not an idx " + kind + " file: magic number " + hex32(found) + ", expected " +
-         hex32(magic) + hint);
+    std::string hint = found == kImagesMagic   ? " (this is an image file)"
+                       : found == kLabelsMagic ? " (this is a label file)"
+                                               : "";
+    fail(where + " is not an idx " + kind + " file: magic number " + hex32(found) + ", expected " + hex32(magic) +
+         hint);
   }
   size_t header = 4 + 4 * static_cast<size_t>(dims);
   if (file_size < header || available < header)
-    fail(where + " is too short for an idx " + kind + " header (" + std::to_string(header) +
-         " bytes), it has " + std::to_string(file_size) + " bytes");
+    fail(where + " is too short for an idx " + kind + " header (" + std::to_string(header) + " bytes), it has " +
+         std::to_string(file_size) + " bytes");
   std::vector<int64_t> shape;
   // count < 2^32 and sides <= 4096 = 2^12, so the payload stays below 2^56 bytes: the product
   // and header + payload fit in 64 bits, and a size_t holds any payload a file can match.
@@ -64,12 +65,11 @@ std::vector<int64_t> read_idx_header(const uint8_t* bytes, size_t available, uin
   }
   uint64_t expected = header + payload;
   if (file_size < expected)
-    fail(where + " is truncated: its header announces " + std::to_string(shape[0]) + " " + kind +
-         " (" + std::to_string(expected) + " bytes) but the file holds " +
-         std::to_string(file_size) + " bytes");
+    fail(where + " is truncated: its header announces " + std::to_string(shape[0]) + " " + kind + " (" +
+         std::to_string(expected) + " bytes) but the file holds " + std::to_string(file_size) + " bytes");
   if (file_size > expected)
-    fail(where + " has " + std::to_string(file_size - expected) + " bytes after the " +
-         std::to_string(shape[0]) + " " + kind + " its header announces");
+    fail(where + " has " + std::to_string(file_size - expected) + " bytes after the " + std::to_string(shape[0]) + " " +
+         kind + " its header announces");
   return shape;
 }
 
@@ -96,8 +96,8 @@ void check_idx_file(const std::string& path, uint32_t magic, int dims, const std
 ImageDataset load_mnist(const std::string& images_path, const std::string& labels_path) {
   check_idx_file(images_path, kImagesMagic, 3, "images");
   check_idx_file(labels_path, kLabelsMagic, 1, "labels");
-  return decode_mnist(read_binary_file(images_path, "mnist"), read_binary_file(labels_path, "mnist"),
-                      images_path, labels_path);
+  return decode_mnist(read_binary_file(images_path, "mnist"), read_binary_file(labels_path, "mnist"), images_path,
+                      labels_path);
 }
 
 ImageDataset decode_mnist(std::vector<uint8_t> image_file, std::vector<uint8_t> label_file,
@@ -108,8 +108,8 @@ ImageDataset decode_mnist(std::vector<uint8_t> image_file, std::vector<uint8_t> 
   std::vector<int64_t> label_shape = read_idx_header(labels, labels_path, kLabelsMagic, 1, "labels");
   int64_t count = image_shape[0];
   if (label_shape[0] != count)
-    fail("mnist: '" + images_path + "' holds " + std::to_string(count) + " images but '" +
-         labels_path + "' holds " + std::to_string(label_shape[0]) + " labels");
+    fail("mnist: '" + images_path + "' holds " + std::to_string(count) + " images but '" + labels_path + "' holds " +
+         std::to_string(label_shape[0]) + " labels");
 
   ImageDataset data;
   data.channels = 1;
@@ -120,8 +120,8 @@ ImageDataset decode_mnist(std::vector<uint8_t> image_file, std::vector<uint8_t> 
   for (int64_t i = 0; i < count; i++) {
     int64_t label = labels[8 + i];
     if (label > 9)
-      fail("mnist: '" + labels_path + "': label " + std::to_string(label) + " of item " +
-           std::to_string(i) + " is outside 0..9");
+      fail("mnist: '" + labels_path + "': label " + std::to_string(label) + " of item " + std::to_string(i) +
+           " is outside 0..9");
     data.labels[i] = label;
   }
   images.erase(images.begin(), images.begin() + 16);  // drop the header: the rest is N*H*W bytes

@@ -7,7 +7,7 @@
 #define STBI_ONLY_JPEG
 #define STBI_ONLY_BMP
 #define STBI_MAX_DIMENSIONS 16384  // refuse absurd headers before allocating for them
-#define STBI_FAILURE_USERMSG  // readable failure reasons ("bad huffman code" -> "Corrupt JPEG")
+#define STBI_FAILURE_USERMSG       // readable failure reasons ("bad huffman code" -> "Corrupt JPEG")
 // stb allocates its decoder state with malloc and fills in only what the file defines: a corrupt
 // JPEG whose scan names a Huffman or quantisation table it never defined read leftovers of the heap
 // (found by fuzz/fuzz_image.cpp). Zeroed allocations make such a read a read of zeros, the same on

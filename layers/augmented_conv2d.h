@@ -31,13 +31,13 @@ namespace glimpse {
 class AugmentedConv2d : public Module {
  public:
   struct Options {
-    int64_t in = 0;       // C
-    int64_t out = 0;      // F_out: conv channels + d_v
-    int64_t stride = 1;   // 1, or 2 (the attention then sees x average-pooled 2x2)
-    int64_t dk = 16;      // d_k: query and key depth, all heads
-    int64_t dv = 16;      // d_v: value depth, all heads
-    int64_t heads = 4;    // N_h
-    int64_t size = 8;     // S: the side of the attended map (H' = W' = S)
+    int64_t in = 0;      // C
+    int64_t out = 0;     // F_out: conv channels + d_v
+    int64_t stride = 1;  // 1, or 2 (the attention then sees x average-pooled 2x2)
+    int64_t dk = 16;     // d_k: query and key depth, all heads
+    int64_t dv = 16;     // d_v: value depth, all heads
+    int64_t heads = 4;   // N_h
+    int64_t size = 8;    // S: the side of the attended map (H' = W' = S)
   };
   AugmentedConv2d(Options options, Rng& rng);
 
@@ -48,10 +48,10 @@ class AugmentedConv2d : public Module {
   Tensor self_attention(const Tensor& x);  // MHA(x) of the header: (N, C, S, S) -> (N, d_v, S, S)
 
   Options options;
-  std::shared_ptr<Conv2d> conv;            // 3x3/stride, C -> F_out - d_v, no bias
-  std::shared_ptr<Conv2d> qkv;             // 1x1, C -> 2 d_k + d_v, no bias
-  std::shared_ptr<Conv2d> attention_out;   // 1x1, d_v -> d_v, no bias
-  Tensor rel_w, rel_h;                     // (2S - 1, d_k^h) each
+  std::shared_ptr<Conv2d> conv;           // 3x3/stride, C -> F_out - d_v, no bias
+  std::shared_ptr<Conv2d> qkv;            // 1x1, C -> 2 d_k + d_v, no bias
+  std::shared_ptr<Conv2d> attention_out;  // 1x1, d_v -> d_v, no bias
+  Tensor rel_w, rel_h;                    // (2S - 1, d_k^h) each
 };
 
 }  // namespace glimpse

@@ -52,12 +52,12 @@ class BasicBlock : public Module {
   Tensor forward(const Tensor& x, const ConvolutionGate& gate);  // gate may be null
 
   int64_t in, out, stride;
-  std::shared_ptr<Module> conv1;        // 3x3/stride, in -> out (or the factory's)
+  std::shared_ptr<Module> conv1;  // 3x3/stride, in -> out (or the factory's)
   std::shared_ptr<BatchNorm2d> bn1;
-  std::shared_ptr<Conv2d> conv2;        // 3x3/1, out -> out
+  std::shared_ptr<Conv2d> conv2;  // 3x3/1, out -> out
   std::shared_ptr<BatchNorm2d> bn2;
-  std::shared_ptr<Module> attention;    // null when the block has none
-  std::shared_ptr<Sequential> shortcut;  // "shortcut": [conv1x1/stride, BN]; null for the identity
+  std::shared_ptr<Module> attention;      // null when the block has none
+  std::shared_ptr<Sequential> shortcut;   // "shortcut": [conv1x1/stride, BN]; null for the identity
   std::shared_ptr<Conv2d> shortcut_conv;  // shortcut's two modules, typed
   std::shared_ptr<BatchNorm2d> shortcut_bn;
 };

@@ -27,8 +27,8 @@ std::string BatchNorm2d::describe() const {
 
 Tensor BatchNorm2d::forward(const Tensor& x) {  // x (N, C, H, W) or (N, C) -> same shape
   if ((x.dim() != 4 && x.dim() != 2) || x.size(1) != options.channels)
-    fail("BatchNorm2d(" + describe() + "): expected input (N, " + std::to_string(options.channels) +
-         ", H, W) or (N, " + std::to_string(options.channels) + "), got " + shape_str(x.shape()));
+    fail("BatchNorm2d(" + describe() + "): expected input (N, " + std::to_string(options.channels) + ", H, W) or (N, " +
+         std::to_string(options.channels) + "), got " + shape_str(x.shape()));
   return batch_norm(x, gamma, beta, running_mean, running_var, is_training(), options.momentum, options.eps,
                     across_replicas);
 }

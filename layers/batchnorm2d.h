@@ -32,10 +32,10 @@ class BatchNorm2d : public Module {
   Tensor forward(const Tensor& x) override;
 
   Options options;
-  Tensor gamma;         // (C), registered as "weight"
-  Tensor beta;          // (C), registered as "bias"
-  Tensor running_mean;  // (C), buffer
-  Tensor running_var;   // (C), buffer
+  Tensor gamma;                     // (C), registered as "weight"
+  Tensor beta;                      // (C), registered as "bias"
+  Tensor running_mean;              // (C), buffer
+  Tensor running_var;               // (C), buffer
   ReplicaSum across_replicas = {};  // none: this process's share of the batch alone
 };
 

@@ -46,7 +46,7 @@ class SpatialAttention : public Module {
   std::string type_name() const override { return "SpatialAttention"; }
   Tensor forward(const Tensor& x) override;  // (N, C, H, W) -> M_s(x) * x; observes "map" M_s (N, 1, H, W)
 
-  std::shared_ptr<Conv2d> conv;   // 7/1/3, 2 -> 1, no bias
+  std::shared_ptr<Conv2d> conv;  // 7/1/3, 2 -> 1, no bias
   std::shared_ptr<BatchNorm2d> bn;
 };
 

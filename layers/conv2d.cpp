@@ -14,8 +14,8 @@ Conv2d::Conv2d(Options options, Rng& rng) : options(options) {
 }
 
 std::string Conv2d::describe() const {
-  std::string s = std::to_string(options.in) + ", " + std::to_string(options.out) +
-                  ", kernel=" + std::to_string(options.kernel);
+  std::string s =
+      std::to_string(options.in) + ", " + std::to_string(options.out) + ", kernel=" + std::to_string(options.kernel);
   if (options.stride != 1) s += ", stride=" + std::to_string(options.stride);
   if (options.padding != 0) s += ", padding=" + std::to_string(options.padding);
   if (!options.bias) s += ", bias=false";

@@ -22,16 +22,16 @@ std::string CrissCrossAttention::describe() const {
   return std::to_string(channels) + ", recurrence=" + std::to_string(recurrence);
 }
 
-Tensor CrissCrossAttention::pass(const Tensor& x, int64_t r) {                      // x: (N, C, H, W)
-  Tensor A = softmax(criss_cross_logits(query->forward(x), key->forward(x)), -1);   // (N, H, W, H+W-1)  Eq. 1
+Tensor CrissCrossAttention::pass(const Tensor& x, int64_t r) {                     // x: (N, C, H, W)
+  Tensor A = softmax(criss_cross_logits(query->forward(x), key->forward(x)), -1);  // (N, H, W, H+W-1)  Eq. 1
   observe("A" + std::to_string(r), A);
-  return gamma * criss_cross_sum(A, value->forward(x)) + x;                         // (N, C, H, W)      Eq. 2
+  return gamma * criss_cross_sum(A, value->forward(x)) + x;  // (N, C, H, W)      Eq. 2
 }
 
 Tensor CrissCrossAttention::forward(const Tensor& x) {
   if (x.dim() != 4 || x.size(1) != channels)
-    fail("CrissCrossAttention(" + describe() + "): expected input (N, " + std::to_string(channels) +
-         ", H, W), got " + shape_str(x.shape()));
+    fail("CrissCrossAttention(" + describe() + "): expected input (N, " + std::to_string(channels) + ", H, W), got " +
+         shape_str(x.shape()));
   Tensor h = x;
   for (int64_t r = 1; r <= recurrence; r++) h = pass(h, r);  // the same weights each time (Fig. 3)
   return h;

@@ -22,15 +22,15 @@ ECA::ECA(int64_t channels_, Rng& rng) : channels(channels_), kernel(0) {
 
 std::string ECA::describe() const { return std::to_string(channels) + ", kernel=" + std::to_string(kernel); }
 
-Tensor ECA::forward(const Tensor& x) {                                   // x: (N, C, H, W)
+Tensor ECA::forward(const Tensor& x) {  // x: (N, C, H, W)
   if (x.dim() != 4 || x.size(1) != channels)
     fail("ECA(" + describe() + "): expected input (N, " + std::to_string(channels) + ", H, W), got " +
          shape_str(x.shape()));
   const int64_t N = x.size(0);
-  Tensor y = reshape(global_avg_pool2d(x), {N, 1, channels});           // (N, 1, C)  the channels as a sequence
-  Tensor w = sigmoid(conv1d(y, weight, Tensor(), kernel / 2));          // (N, 1, C)  local cross-channel interaction
+  Tensor y = reshape(global_avg_pool2d(x), {N, 1, channels});   // (N, 1, C)  the channels as a sequence
+  Tensor w = sigmoid(conv1d(y, weight, Tensor(), kernel / 2));  // (N, 1, C)  local cross-channel interaction
   observe("weights", reshape(w, {N, channels}));
-  return x * reshape(w, {N, channels, 1, 1});                           // (N, C, H, W)
+  return x * reshape(w, {N, channels, 1, 1});  // (N, C, H, W)
 }
 
 }  // namespace glimpse

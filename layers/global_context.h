@@ -33,10 +33,10 @@ class GlobalContext : public Module {
   Tensor forward(const Tensor& x) override;  // (N, C, H, W) -> (N, C, H, W); observes "alpha" (N, 1, H, W)
 
   int64_t channels, reduction;
-  std::shared_ptr<Conv2d> Wk;      // 1x1, C -> 1, the attention logits
-  std::shared_ptr<Conv2d> Wv1;     // 1x1, C -> C/4
-  std::shared_ptr<LayerNorm> ln;   // over (C/4, 1, 1)
-  std::shared_ptr<Conv2d> Wv2;     // 1x1, C/4 -> C, zero at the start
+  std::shared_ptr<Conv2d> Wk;     // 1x1, C -> 1, the attention logits
+  std::shared_ptr<Conv2d> Wv1;    // 1x1, C -> C/4
+  std::shared_ptr<LayerNorm> ln;  // over (C/4, 1, 1)
+  std::shared_ptr<Conv2d> Wv2;    // 1x1, C/4 -> C, zero at the start
 };
 
 }  // namespace glimpse

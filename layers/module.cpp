@@ -172,7 +172,8 @@ Tensor Observer::get(const std::string& path) const {
 std::vector<NamedTensor> Observer::ending_with(const std::string& suffix) const {
   std::vector<NamedTensor> out;
   for (const auto& entry : values_)
-    if (entry.first.size() >= suffix.size() && entry.first.compare(entry.first.size() - suffix.size(), suffix.size(), suffix) == 0)
+    if (entry.first.size() >= suffix.size() &&
+        entry.first.compare(entry.first.size() - suffix.size(), suffix.size(), suffix) == 0)
       out.push_back(entry);
   return out;
 }

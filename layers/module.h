@@ -54,7 +54,7 @@ class Module {
   Module(const Module&) = delete;  // a module owns its registry; share it through shared_ptr
   Module& operator=(const Module&) = delete;
 
-  virtual std::string type_name() const = 0;          // "Conv2d"
+  virtual std::string type_name() const = 0;           // "Conv2d"
   virtual std::string describe() const { return ""; }  // "16, 32, kernel=3, stride=2, padding=1, bias=false"
   virtual Tensor forward(const Tensor& x);             // default: an Error, for modules with other inputs
   Tensor operator()(const Tensor& x) { return forward(x); }
@@ -112,8 +112,8 @@ class Observer {
   Observer(const Observer&) = delete;
   Observer& operator=(const Observer&) = delete;
 
-  const std::vector<NamedTensor>& values() const { return values_; }  // in the order observed
-  Tensor get(const std::string& path) const;                         // an Error listing the paths if absent
+  const std::vector<NamedTensor>& values() const { return values_; }      // in the order observed
+  Tensor get(const std::string& path) const;                              // an Error listing the paths if absent
   std::vector<NamedTensor> ending_with(const std::string& suffix) const;  // e.g. every ".spatial.map"
   void clear() { values_.clear(); }
 

@@ -30,12 +30,12 @@ std::string ResUnit::describe() const {
   return std::to_string(in) + ", " + std::to_string(out) + (stride != 1 ? ", stride=" + std::to_string(stride) : "");
 }
 
-Tensor ResUnit::forward(const Tensor& x) {                       // x: (N, in, H, W)
-  Tensor a = relu(bn1->forward(x));                              // (N, in, H, W)       pre-activation
-  Tensor F = conv1->forward(a);                                  // (N, out/4, H, W)
-  F = conv2->forward(relu(bn2->forward(F)));                     // (N, out/4, H/s, W/s)
-  F = conv3->forward(relu(bn3->forward(F)));                     // (N, out, H/s, W/s)
-  return F + (shortcut ? shortcut->forward(a) : x);              // (N, out, H/s, W/s)
+Tensor ResUnit::forward(const Tensor& x) {           // x: (N, in, H, W)
+  Tensor a = relu(bn1->forward(x));                  // (N, in, H, W)       pre-activation
+  Tensor F = conv1->forward(a);                      // (N, out/4, H, W)
+  F = conv2->forward(relu(bn2->forward(F)));         // (N, out/4, H/s, W/s)
+  F = conv3->forward(relu(bn3->forward(F)));         // (N, out, H/s, W/s)
+  return F + (shortcut ? shortcut->forward(a) : x);  // (N, out, H/s, W/s)
 }
 
 std::shared_ptr<Sequential> res_units(int64_t channels, int units, Rng& rng) {
@@ -57,9 +57,11 @@ AttentionModule::AttentionModule(int64_t channels, int64_t size, int down_sampli
   const int D = down_samplings;
   for (int d = 1; d <= D; d++) {
     down.push_back(add_module("down" + std::to_string(d), res_units(channels, d == D ? 2 * r_units : r_units, rng)));
-    if (d < D) skip.push_back(add_module("skip" + std::to_string(d), std::make_shared<ResUnit>(channels, channels, 1, rng)));
+    if (d < D)
+      skip.push_back(add_module("skip" + std::to_string(d), std::make_shared<ResUnit>(channels, channels, 1, rng)));
   }
-  for (int d = D - 1; d >= 1; d--) up.push_back(add_module("up" + std::to_string(d), res_units(channels, r_units, rng)));
+  for (int d = D - 1; d >= 1; d--)
+    up.push_back(add_module("up" + std::to_string(d), res_units(channels, r_units, rng)));
   if (D == 0) mask_units = add_module("mask_units", res_units(channels, 2 * r_units, rng));
   mask_head = add_module("mask_head", std::make_shared<Sequential>());
   mask_head->push_back(std::make_shared<BatchNorm2d>(channels));
@@ -72,37 +74,38 @@ AttentionModule::AttentionModule(int64_t channels, int64_t size, int down_sampli
 }
 
 std::string AttentionModule::describe() const {
-  return std::to_string(channels) + ", size=" + std::to_string(size) + ", down_samplings=" + std::to_string(down_samplings);
+  return std::to_string(channels) + ", size=" + std::to_string(size) +
+         ", down_samplings=" + std::to_string(down_samplings);
 }
 
-Tensor AttentionModule::forward(const Tensor& x) {                        // x: (N, C, S, S), S = size
+Tensor AttentionModule::forward(const Tensor& x) {  // x: (N, C, S, S), S = size
   if (x.dim() != 4 || x.shape()[1] != channels || x.shape()[2] != size || x.shape()[3] != size)
     fail("AttentionModule(" + describe() + "): expected input (N, " + std::to_string(channels) + ", " +
          std::to_string(size) + ", " + std::to_string(size) + "), got " + shape_str(x.shape()));
-  Tensor h = first->forward(x);                                           // (N, C, S, S)
-  Tensor T = trunk->forward(h);                                           // (N, C, S, S)  trunk
+  Tensor h = first->forward(x);  // (N, C, S, S)
+  Tensor T = trunk->forward(h);  // (N, C, S, S)  trunk
 
   // Soft mask branch, bottom-up: scale d has side ~S/2^d.
   Tensor m = h;
-  std::vector<Tensor> skips;                                              // skip_d, d = 1..D-1
+  std::vector<Tensor> skips;  // skip_d, d = 1..D-1
   for (int d = 1; d <= down_samplings; d++) {
-    m = max_pool2d(m, {.kernel = 3, .stride = 2, .padding = 1});          // (N, C, S/2^d, S/2^d)
-    m = down[d - 1]->forward(m);                                          //   r units (2r at the deepest)
-    if (d < down_samplings) skips.push_back(skip[d - 1]->forward(m));     //   skip unit at this scale
+    m = max_pool2d(m, {.kernel = 3, .stride = 2, .padding = 1});       // (N, C, S/2^d, S/2^d)
+    m = down[d - 1]->forward(m);                                       //   r units (2r at the deepest)
+    if (d < down_samplings) skips.push_back(skip[d - 1]->forward(m));  //   skip unit at this scale
   }
-  if (down_samplings == 0) m = mask_units->forward(m);                    // (N, C, S, S)  2r units
+  if (down_samplings == 0) m = mask_units->forward(m);  // (N, C, S, S)  2r units
   // Top-down: up-sample, add the skip of that scale, r units.
   for (int d = down_samplings - 1; d >= 1; d--) {
-    const Tensor& s = skips[d - 1];                                       // (N, C, S/2^d, S/2^d)
+    const Tensor& s = skips[d - 1];  // (N, C, S/2^d, S/2^d)
     m = upsample_bilinear2d(m, s.shape()[2], s.shape()[3], true) + s;
     m = up[down_samplings - 1 - d]->forward(m);
   }
   if (down_samplings > 0) m = upsample_bilinear2d(m, size, size, true);  // (N, C, S, S)
-  Tensor M = sigmoid(mask_head->forward(m));                              // (N, C, S, S)  soft mask in (0, 1)
+  Tensor M = sigmoid(mask_head->forward(m));                             // (N, C, S, S)  soft mask in (0, 1)
   observe("mask", M);
 
-  Tensor H = (1.0f + M) * T;                                              // (N, C, S, S)  Eq. 3
-  return last->forward(H);                                                // (N, C, S, S)
+  Tensor H = (1.0f + M) * T;  // (N, C, S, S)  Eq. 3
+  return last->forward(H);    // (N, C, S, S)
 }
 
 }  // namespace glimpse

@@ -48,13 +48,13 @@ class ResUnit : public Module {
   Tensor forward(const Tensor& x) override;  // (N, in, H, W) -> (N, out, H/stride, W/stride)
 
   int64_t in, out, stride;
-  std::shared_ptr<BatchNorm2d> bn1;     // in
-  std::shared_ptr<Conv2d> conv1;        // 1x1, in -> out/4
-  std::shared_ptr<BatchNorm2d> bn2;     // out/4
-  std::shared_ptr<Conv2d> conv2;        // 3x3/stride, out/4 -> out/4
-  std::shared_ptr<BatchNorm2d> bn3;     // out/4
-  std::shared_ptr<Conv2d> conv3;        // 1x1, out/4 -> out
-  std::shared_ptr<Conv2d> shortcut;     // 1x1/stride, in -> out, on ReLU(bn1(x)); null for the identity
+  std::shared_ptr<BatchNorm2d> bn1;  // in
+  std::shared_ptr<Conv2d> conv1;     // 1x1, in -> out/4
+  std::shared_ptr<BatchNorm2d> bn2;  // out/4
+  std::shared_ptr<Conv2d> conv2;     // 3x3/stride, out/4 -> out/4
+  std::shared_ptr<BatchNorm2d> bn3;  // out/4
+  std::shared_ptr<Conv2d> conv3;     // 1x1, out/4 -> out
+  std::shared_ptr<Conv2d> shortcut;  // 1x1/stride, in -> out, on ReLU(bn1(x)); null for the identity
 };
 
 // `units` ResUnits of `channels` channels in a row.
@@ -71,8 +71,8 @@ class AttentionModule : public Module {
 
   int64_t channels, size;
   int down_samplings;
-  std::shared_ptr<Sequential> first;  // p units
-  std::shared_ptr<Sequential> trunk;  // t units
+  std::shared_ptr<Sequential> first;              // p units
+  std::shared_ptr<Sequential> trunk;              // t units
   std::vector<std::shared_ptr<Sequential>> down;  // D: r units after each max-pool (2r at the deepest)
   std::vector<std::shared_ptr<ResUnit>> skip;     // D-1: one skip unit per scale but the deepest
   std::vector<std::shared_ptr<Sequential>> up;    // D-1: r units after each up-sampling but the last

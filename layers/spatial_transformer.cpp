@@ -22,19 +22,19 @@ SpatialTransformer::SpatialTransformer(int64_t side, Rng& rng) : side(side) {
 
 std::string SpatialTransformer::describe() const { return "side=" + std::to_string(side); }
 
-Tensor SpatialTransformer::theta(const Tensor& U) {                    // U: (N, 1, S, S)
+Tensor SpatialTransformer::theta(const Tensor& U) {  // U: (N, 1, S, S)
   if (U.dim() != 4 || U.shape()[1] != 1 || U.shape()[2] != side || U.shape()[3] != side)
     fail("SpatialTransformer(" + describe() + "): expected input (N, 1, " + std::to_string(side) + ", " +
          std::to_string(side) + "), got " + shape_str(U.shape()));
-  Tensor h = relu(max_pool2d(loc_conv1->forward(U)));                  // (N, 8, A, A)
-  h = relu(max_pool2d(loc_conv2->forward(h)));                         // (N, 10, B, B)
-  h = relu(loc_fc1->forward(flatten(h)));                              // (N, 32)
-  return reshape(loc_fc2->forward(h), {U.shape()[0], 2, 3});           // (N, 2, 3)
+  Tensor h = relu(max_pool2d(loc_conv1->forward(U)));         // (N, 8, A, A)
+  h = relu(max_pool2d(loc_conv2->forward(h)));                // (N, 10, B, B)
+  h = relu(loc_fc1->forward(flatten(h)));                     // (N, 32)
+  return reshape(loc_fc2->forward(h), {U.shape()[0], 2, 3});  // (N, 2, 3)
 }
 
-Tensor SpatialTransformer::forward(const Tensor& U) {                  // U: (N, 1, S, S)
-  Tensor grid = affine_grid(theta(U), side, side);                     // (N, S, S, 2)  Eq. 1
-  return grid_sample(U, grid);                                         // (N, 1, S, S)  V
+Tensor SpatialTransformer::forward(const Tensor& U) {  // U: (N, 1, S, S)
+  Tensor grid = affine_grid(theta(U), side, side);     // (N, S, S, 2)  Eq. 1
+  return grid_sample(U, grid);                         // (N, 1, S, S)  V
 }
 
 }  // namespace glimpse

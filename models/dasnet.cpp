@@ -32,12 +32,12 @@ Tensor DasNet::gated_forward(const Tensor& x, const Tensor& gates, Tensor* obser
   // K gates scale its K channels, and the gated channels' spatial means are the observation.
   int64_t first = 0;
   std::vector<Tensor> observations;
-  ConvolutionGate gate = [&](const Tensor& y) {                       // y: (N, K, H, W)
+  ConvolutionGate gate = [&](const Tensor& y) {  // y: (N, K, H, W)
     const int64_t N = y.shape()[0], K = y.shape()[1];
     if (first + K > dasnet_gates) fail("DasNet: the base has more than 784 convolution channels");
     Tensor gated = y * reshape(slice(gates, 1, first, first + K), {N, K, 1, 1});  // a_c * conv(x)
     first += K;
-    observations.push_back(global_avg_pool2d(gated));                // (N, K)
+    observations.push_back(global_avg_pool2d(gated));  // (N, K)
     return gated;
   };
   Tensor logits = base->forward(x, gate);

@@ -45,7 +45,6 @@ class DasNet : public Module {
   std::shared_ptr<ResNet20> base;  // child "base": frozen
   int64_t passes;
   Tensor theta;  // (784, 784), buffer "theta"; zeros at the start
-
 };
 
 // One generation of the paper's Algorithm 1: draw p candidate thetas from SNES, score each by

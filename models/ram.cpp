@@ -7,7 +7,8 @@
 
 namespace glimpse {
 
-RecurrentAttentionModel::RecurrentAttentionModel(RamOptions options_, Rng& rng) : options(options_), rng_(rng.next_u64()) {
+RecurrentAttentionModel::RecurrentAttentionModel(RamOptions options_, Rng& rng)
+    : options(options_), rng_(rng.next_u64()) {
   const RamOptions& o = options;
   if (o.glimpse_side <= 0 || o.scales <= 0 || o.glimpses <= 0 || o.image_side <= 0 || o.channels <= 0 ||
       o.classes <= 0 || !(o.location_sigma > 0))
@@ -61,12 +62,12 @@ RamOutput RecurrentAttentionModel::run(const Tensor& x, Rng& rng, LocationChoice
   std::vector<Tensor> log_pis, baselines;
   for (int64_t t = 1; t <= T; t++) {
     out.locations.push_back(l);
-    Tensor g = glimpse_network(x, l);                                  // A, B) g_t (N, 256)
-    h = relu(core_hidden->forward(h) + core_glimpse->forward(g));     // C) h_t (N, 256)
+    Tensor g = glimpse_network(x, l);                              // A, B) g_t (N, 256)
+    h = relu(core_hidden->forward(h) + core_glimpse->forward(g));  // C) h_t (N, 256)
     if (t == T) break;
     // The location network's action: l_{t+1} ~ N(mean_t, sigma^2), sampled outside the graph.
     Tensor h_policy = options.reinforce_into_core ? h : h.detach();
-    Tensor mean = tanh(location_mean->forward(h_policy));             // (N, 2)
+    Tensor mean = tanh(location_mean->forward(h_policy));  // (N, 2)
     Tensor sample = mean.detach().clone();
     real* p = sample.data();
     if (choice == LocationChoice::sampled)

@@ -33,12 +33,12 @@
 namespace glimpse {
 
 struct RamOptions {
-  int64_t glimpse_side = 8;    // g: side of each patch after pooling (8 for MNIST, 12 for 60x60)
-  int64_t scales = 1;          // k: patches of side g, 2g, ..., 2^(k-1) g (1 for MNIST, 3 for 60x60)
-  int64_t glimpses = 6;        // T >= 1
-  real location_sigma = 0.17f; // standard deviation of the location policy
-  int64_t image_side = 28;     // S (the sensor itself works on any size; this checks the input)
-  int64_t channels = 1;        // C
+  int64_t glimpse_side = 8;     // g: side of each patch after pooling (8 for MNIST, 12 for 60x60)
+  int64_t scales = 1;           // k: patches of side g, 2g, ..., 2^(k-1) g (1 for MNIST, 3 for 60x60)
+  int64_t glimpses = 6;         // T >= 1
+  real location_sigma = 0.17f;  // standard deviation of the location policy
+  int64_t image_side = 28;      // S (the sensor itself works on any size; this checks the input)
+  int64_t channels = 1;         // C
   int64_t classes = 10;
   // Whether the REINFORCE and baseline gradients also flow back through h_t into the core and
   // glimpse networks (the paper trains everything jointly), or only train the location and
@@ -50,10 +50,10 @@ struct RamOptions {
 
 // What one pass gives the loss and the pictures.
 struct RamOutput {
-  Tensor log_probs;                  // (N, classes): log_softmax of the action network at step T
-  Tensor location_log_probs;         // (N, T-1): log pi(l_{t+1} | h_t), summed over (x, y); undefined if T = 1
-  Tensor baselines;                  // (N, T-1): b_t, the predicted reward at steps 1..T-1; undefined if T = 1
-  std::vector<Tensor> locations;     // T tensors (N, 2): the clamped locations read, l_1 .. l_T (no graph)
+  Tensor log_probs;               // (N, classes): log_softmax of the action network at step T
+  Tensor location_log_probs;      // (N, T-1): log pi(l_{t+1} | h_t), summed over (x, y); undefined if T = 1
+  Tensor baselines;               // (N, T-1): b_t, the predicted reward at steps 1..T-1; undefined if T = 1
+  std::vector<Tensor> locations;  // T tensors (N, 2): the clamped locations read, l_1 .. l_T (no graph)
 };
 
 // How a pass picks l_2 .. l_T: drawn from the policy N(mean_t, sigma^2) (training, and the
@@ -79,16 +79,16 @@ class RecurrentAttentionModel : public Module {
 
   RamOptions options;
   // B) glimpse network
-  std::shared_ptr<Linear> glimpse_what;      // k*C*g*g -> 128  (h_g)
-  std::shared_ptr<Linear> glimpse_where;     // 2 -> 128        (h_l)
-  std::shared_ptr<Linear> glimpse_what_out;  // 128 -> 256
-  std::shared_ptr<Linear> glimpse_where_out; // 128 -> 256
+  std::shared_ptr<Linear> glimpse_what;       // k*C*g*g -> 128  (h_g)
+  std::shared_ptr<Linear> glimpse_where;      // 2 -> 128        (h_l)
+  std::shared_ptr<Linear> glimpse_what_out;   // 128 -> 256
+  std::shared_ptr<Linear> glimpse_where_out;  // 128 -> 256
   // C) core network and its heads
-  std::shared_ptr<Linear> core_hidden;       // 256 -> 256  (h_{t-1})
-  std::shared_ptr<Linear> core_glimpse;      // 256 -> 256  (g_t)
-  std::shared_ptr<Linear> location_mean;     // 256 -> 2
-  std::shared_ptr<Linear> baseline;          // 256 -> 1
-  std::shared_ptr<Linear> action;            // 256 -> classes
+  std::shared_ptr<Linear> core_hidden;    // 256 -> 256  (h_{t-1})
+  std::shared_ptr<Linear> core_glimpse;   // 256 -> 256  (g_t)
+  std::shared_ptr<Linear> location_mean;  // 256 -> 2
+  std::shared_ptr<Linear> baseline;       // 256 -> 1
+  std::shared_ptr<Linear> action;         // 256 -> classes
 
  private:
   Tensor glimpse_network(const Tensor& x, const Tensor& l);  // -> g_t (N, 256)
@@ -99,12 +99,12 @@ class RecurrentAttentionModel : public Module {
 // The hybrid loss of Mnih et al. (Sec. 3.2 and 4): cross-entropy for the action network,
 // REINFORCE for the location network, a squared error for the baseline.
 struct RamLoss {
-  Tensor total;                     // the scalar to back-propagate
-  double classification = 0;        // cross-entropy of the final label
-  double reinforce = 0;             // the REINFORCE surrogate
-  double baseline = 0;              // mean squared error of b_t against R
-  double reward = 0;                // mean R over the batch = training accuracy
-  std::vector<int64_t> predicted;   // argmax of the log-probabilities
+  Tensor total;                    // the scalar to back-propagate
+  double classification = 0;       // cross-entropy of the final label
+  double reinforce = 0;            // the REINFORCE surrogate
+  double baseline = 0;             // mean squared error of b_t against R
+  double reward = 0;               // mean R over the batch = training accuracy
+  std::vector<int64_t> predicted;  // argmax of the log-probabilities
 };
 RamLoss ram_loss(const RamOutput& output, const std::vector<int64_t>& labels);
 

@@ -31,7 +31,8 @@ ResNet20::ResNet20(Rng& rng, Options o) {
   bn1 = add_module("bn1", std::make_shared<BatchNorm2d>(16));
   auto stage = [&](int64_t in, int64_t out, int64_t stride, const AttentionFactory& non_local,
                    const ConvolutionFactory& first_conv) {
-    BasicBlock::Options first{.in = in, .out = out, .stride = stride, .attention = o.branch_attention, .conv1 = first_conv};
+    BasicBlock::Options first{
+        .in = in, .out = out, .stride = stride, .attention = o.branch_attention, .conv1 = first_conv};
     return std::make_shared<ResNetStage>(first, 3, rng, non_local);
   };
   layer1 = add_module("layer1", stage(16, 16, 1, nullptr, nullptr));
@@ -43,14 +44,14 @@ ResNet20::ResNet20(Rng& rng, Options o) {
 }
 
 Tensor ResNet20::forward(const Tensor& x, const ConvolutionGate& gate) {  // x: (N, 3, 32, 32)
-  Tensor h = conv1->forward(x);                                          // (N, 16, 32, 32)
+  Tensor h = conv1->forward(x);                                           // (N, 16, 32, 32)
   h = relu(bn1->forward(gate ? gate(h) : h));
-  h = layer1->forward(h, gate);                                          // (N, 16, 32, 32)
-  h = layer2->forward(h, gate);                                          // (N, 32, 16, 16)
-  h = layer3->forward(h, gate);                                          // (N, 64, 8, 8)
-  if (attention) h = attention->forward(h);                              // (N, 64, 8, 8)
-  h = pool->forward(h);                                                  // (N, 64)
-  return fc->forward(h);                                                 // (N, classes) logits
+  h = layer1->forward(h, gate);              // (N, 16, 32, 32)
+  h = layer2->forward(h, gate);              // (N, 32, 16, 16)
+  h = layer3->forward(h, gate);              // (N, 64, 8, 8)
+  if (attention) h = attention->forward(h);  // (N, 64, 8, 8)
+  h = pool->forward(h);                      // (N, 64)
+  return fc->forward(h);                     // (N, classes) logits
 }
 
 }  // namespace glimpse

@@ -24,12 +24,12 @@ std::string StnMnist::describe() const {
   return "side=" + std::to_string(side) + (transformer ? "" : ", no transformer");
 }
 
-Tensor StnMnist::forward(const Tensor& U) {                                  // U: (N, 1, S, S)
-  Tensor V = transformer ? transformer->forward(U) : U;                      // (N, 1, S, S)  warped
-  Tensor h = relu(max_pool2d(conv1->forward(V)));                            // (N, 10, P, P)
-  h = relu(max_pool2d(conv2_drop->forward(conv2->forward(h))));              // (N, 20, Q, Q)
-  h = fc1_drop->forward(relu(fc1->forward(flatten(h))));                     // (N, 50)
-  return fc2->forward(h);                                                    // (N, 10) logits
+Tensor StnMnist::forward(const Tensor& U) {                      // U: (N, 1, S, S)
+  Tensor V = transformer ? transformer->forward(U) : U;          // (N, 1, S, S)  warped
+  Tensor h = relu(max_pool2d(conv1->forward(V)));                // (N, 10, P, P)
+  h = relu(max_pool2d(conv2_drop->forward(conv2->forward(h))));  // (N, 20, Q, Q)
+  h = fc1_drop->forward(relu(fc1->forward(flatten(h))));         // (N, 50)
+  return fc2->forward(h);                                        // (N, 10) logits
 }
 
 }  // namespace glimpse

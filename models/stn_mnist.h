@@ -38,12 +38,12 @@ class StnMnist : public Module {
 
   int64_t side;
   std::shared_ptr<SpatialTransformer> transformer;  // null in the CNN baseline
-  std::shared_ptr<Conv2d> conv1;        // 5/1/0, 1 -> 10
-  std::shared_ptr<Conv2d> conv2;        // 5/1/0, 10 -> 20
+  std::shared_ptr<Conv2d> conv1;                    // 5/1/0, 1 -> 10
+  std::shared_ptr<Conv2d> conv2;                    // 5/1/0, 10 -> 20
   std::shared_ptr<Dropout2d> conv2_drop;
-  std::shared_ptr<Linear> fc1;          // 20*Q*Q -> 50
+  std::shared_ptr<Linear> fc1;  // 20*Q*Q -> 50
   std::shared_ptr<Dropout> fc1_drop;
-  std::shared_ptr<Linear> fc2;          // 50 -> 10
+  std::shared_ptr<Linear> fc2;  // 50 -> 10
 };
 
 }  // namespace glimpse

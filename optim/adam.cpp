@@ -7,8 +7,7 @@ namespace glimpse {
 Adam::Adam(std::vector<Tensor> params_, AdamOptions options_) : Adam(std::move(params_), options_, false) {}
 
 Adam::Adam(std::vector<Tensor> params_, AdamOptions options_, bool decoupled_weight_decay)
-    : Optimizer(std::move(params_), options_.lr), options(options_),
-      decoupled_weight_decay_(decoupled_weight_decay) {
+    : Optimizer(std::move(params_), options_.lr), options(options_), decoupled_weight_decay_(decoupled_weight_decay) {
   const char* name = decoupled_weight_decay ? "AdamW" : "Adam";
   auto in_unit_interval = [](real beta) { return beta >= 0 && beta < 1; };
   if (!in_unit_interval(options.beta1) || !in_unit_interval(options.beta2))
@@ -23,8 +22,7 @@ Adam::Adam(std::vector<Tensor> params_, AdamOptions options_, bool decoupled_wei
 
 AdamW::AdamW(std::vector<Tensor> params_, AdamWOptions o)
     : Adam(std::move(params_),
-           {.lr = o.lr, .beta1 = o.beta1, .beta2 = o.beta2, .eps = o.eps, .weight_decay = o.weight_decay},
-           true) {}
+           {.lr = o.lr, .beta1 = o.beta1, .beta2 = o.beta2, .eps = o.eps, .weight_decay = o.weight_decay}, true) {}
 
 // At step t = 1, 2, ... for each parameter p with gradient g (m and v start at 0):
 //
@@ -46,13 +44,13 @@ void Adam::step() {
   const double bias_correction1 = 1 - std::pow(static_cast<double>(beta1), static_cast<double>(t));
   const double bias_correction2 = 1 - std::pow(static_cast<double>(beta2), static_cast<double>(t));
   const real inv_sqrt_bc2 = static_cast<real>(1 / std::sqrt(bias_correction2));  // sqrt(v_hat) = sqrt(v) * this
-  const real l2 = decoupled_weight_decay_ ? 0 : lambda;                // Adam's L2 coefficient
+  const real l2 = decoupled_weight_decay_ ? 0 : lambda;                          // Adam's L2 coefficient
 
   for (size_t i = 0; i < params.size(); i++) {
     Tensor grad = params[i].grad();
     if (!grad.defined()) continue;  // no gradient reached this parameter
     const real lr_i = lr_of(i);
-    const real step_size = static_cast<real>(lr_i / bias_correction1);  // lr / (1 - beta1^t)
+    const real step_size = static_cast<real>(lr_i / bias_correction1);   // lr / (1 - beta1^t)
     const real decay = decoupled_weight_decay_ ? 1 - lr_i * lambda : 1;  // AdamW's shrink factor
     real* p = params[i].data();
     const real* dp = grad.data();

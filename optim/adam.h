@@ -14,14 +14,14 @@
 namespace glimpse {
 
 struct AdamOptions {
-  real lr = 1e-3f;         // the starting rate; the live one is Optimizer::lr
-  real beta1 = 0.9f;       // decay of the first moment (mean of g)
-  real beta2 = 0.999f;     // decay of the second moment (mean of g^2)
-  real eps = 1e-8f;        // added to sqrt(v_hat), keeps the step finite where v = 0
-  real weight_decay = 0;   // Adam: L2 penalty in the gradient
+  real lr = 1e-3f;        // the starting rate; the live one is Optimizer::lr
+  real beta1 = 0.9f;      // decay of the first moment (mean of g)
+  real beta2 = 0.999f;    // decay of the second moment (mean of g^2)
+  real eps = 1e-8f;       // added to sqrt(v_hat), keeps the step finite where v = 0
+  real weight_decay = 0;  // Adam: L2 penalty in the gradient
 };
 
-struct AdamWOptions {      // the same fields; only the default decay differs (as in PyTorch)
+struct AdamWOptions {  // the same fields; only the default decay differs (as in PyTorch)
   real lr = 1e-3f;
   real beta1 = 0.9f;
   real beta2 = 0.999f;

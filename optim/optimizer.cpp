@@ -22,8 +22,7 @@ Optimizer::Optimizer(std::vector<Tensor> params_, real lr_)
 void Optimizer::scale_lr(const std::vector<Tensor>& some, real factor) {
   if (!(factor >= 0)) fail("optimizer: a learning-rate factor must be >= 0, got " + std::to_string(factor));
   for (const Tensor& tensor : some) {
-    auto found = std::find_if(params.begin(), params.end(),
-                              [&](const Tensor& p) { return p.impl() == tensor.impl(); });
+    auto found = std::find_if(params.begin(), params.end(), [&](const Tensor& p) { return p.impl() == tensor.impl(); });
     if (found == params.end()) fail("optimizer: scale_lr was given a tensor that is not one of its parameters");
     lr_scale_[static_cast<size_t>(found - params.begin())] = factor;
   }

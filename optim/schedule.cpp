@@ -44,8 +44,7 @@ real MultiStepLr::lr_at(int64_t step) const {
 
 // ---- cosine ----
 
-CosineLr::CosineLr(real base, int64_t total_steps, real floor)
-    : base_(base), total_steps_(total_steps), floor_(floor) {
+CosineLr::CosineLr(real base, int64_t total_steps, real floor) : base_(base), total_steps_(total_steps), floor_(floor) {
   if (total_steps <= 0) fail("CosineLr: total_steps must be > 0, got " + std::to_string(total_steps));
 }
 real CosineLr::lr_at(int64_t step) const {

@@ -5,8 +5,7 @@ namespace glimpse {
 SGD::SGD(std::vector<Tensor> params_, SgdOptions options_)
     : Optimizer(std::move(params_), options_.lr), options(options_) {
   if (!(options.momentum >= 0)) fail("SGD: momentum must be >= 0, got " + std::to_string(options.momentum));
-  if (!(options.weight_decay >= 0))
-    fail("SGD: weight_decay must be >= 0, got " + std::to_string(options.weight_decay));
+  if (!(options.weight_decay >= 0)) fail("SGD: weight_decay must be >= 0, got " + std::to_string(options.weight_decay));
   if (options.nesterov && options.momentum <= 0) fail("SGD: nesterov needs momentum > 0");
   if (options.momentum > 0) momentum_ = zeros_like_each(params);
 }

@@ -9,10 +9,10 @@
 namespace glimpse {
 
 struct SgdOptions {
-  real lr = 0.01f;          // the starting rate; the live one is Optimizer::lr
-  real momentum = 0;        // mu; 0 is plain SGD
-  bool nesterov = false;    // needs momentum > 0
-  real weight_decay = 0;    // lambda, an L2 penalty (lambda / 2) |p|^2 added to the loss
+  real lr = 0.01f;        // the starting rate; the live one is Optimizer::lr
+  real momentum = 0;      // mu; 0 is plain SGD
+  bool nesterov = false;  // needs momentum > 0
+  real weight_decay = 0;  // lambda, an L2 penalty (lambda / 2) |p|^2 added to the loss
 };
 
 class SGD : public Optimizer {

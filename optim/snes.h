@@ -67,7 +67,7 @@ class Snes {
   real eta_mu_, eta_sigma_;
   bool mirrored_;
   Rng rng_;
-  std::vector<real> utilities_;            // p, by rank: utilities_[0] for the best
+  std::vector<real> utilities_;             // p, by rank: utilities_[0] for the best
   std::vector<std::vector<real>> samples_;  // p x d, the s_k of the last ask()
   int64_t generation_ = 0;
 };

@@ -2,12 +2,12 @@
 # Installs whatever glimpse needs that this Debian machine lacks. Safe to run again: it asks
 # apt only for the packages that are missing, and does nothing when none are.
 #   scripts/setup.sh            the build, the tests and the trainers
-#   scripts/setup.sh --clang    also clang, for the clang build (CMakePresets.json, "clang-layers")
+#   scripts/setup.sh --clang    also clang, clang-tidy and clang-format (the clang build, scripts/tidy.sh)
 #   scripts/setup.sh --fuzz     also clang and its sanitizer runtime, for the fuzz targets
 set -euo pipefail
 
 packages=(g++ cmake make libopenblas-dev libtbb-dev catch2 libstb-dev libopenmpi-dev openmpi-bin)
-if [[ "${1:-}" == "--clang" ]]; then packages+=(clang); fi
+if [[ "${1:-}" == "--clang" ]]; then packages+=(clang clang-tidy clang-format); fi
 if [[ "${1:-}" == "--fuzz" ]]; then packages+=(clang libclang-rt-14-dev); fi
 
 missing=()

@@ -21,8 +21,8 @@ inline std::vector<std::string> names_of(const std::vector<NamedTensor>& list) {
 // Plain SGD written out (p -= lr * dL/dp) on one batch; returns the loss before each step.
 // every_parameter_learns: REQUIRE that backward reached every parameter; otherwise a parameter
 // it did not reach (e.g. a transformer's, when a branch is unused) is skipped.
-inline std::vector<real> overfit(Module& model, const Tensor& x, const std::vector<int64_t>& labels, real lr,
-                                 int steps, bool every_parameter_learns) {
+inline std::vector<real> overfit(Module& model, const Tensor& x, const std::vector<int64_t>& labels, real lr, int steps,
+                                 bool every_parameter_learns) {
   std::vector<real> losses;
   for (int step = 0; step < steps; step++) {
     model.zero_grad();

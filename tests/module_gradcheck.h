@@ -56,8 +56,8 @@ inline bool module_gradcheck(Module& m, const Tensor& input, GradcheckOptions op
         ok = false;
         if (reported++ < 5)
           std::fprintf(stderr, "module_gradcheck %s: %s %s, entry %lld: analytical %.6g, numerical %.6g\n",
-                       m.type_name().c_str(), name.c_str(), shape_str(t.shape()).c_str(),
-                       static_cast<long long>(j), a, numerical);
+                       m.type_name().c_str(), name.c_str(), shape_str(t.shape()).c_str(), static_cast<long long>(j), a,
+                       numerical);
       }
     }
   }

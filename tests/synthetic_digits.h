@@ -57,7 +57,11 @@ inline std::vector<Image> pinned_digits() {
 
 // The five pinned digits as a data set, labelled 3 1 4 1 5.
 inline ImageDataset pinned_set() {
-  ImageDataset digits{.channels = 1, .height = mnist_side, .width = mnist_side, .pixels = {}, .labels = {3, 1, 4, 1, 5},
+  ImageDataset digits{.channels = 1,
+                      .height = mnist_side,
+                      .width = mnist_side,
+                      .pixels = {},
+                      .labels = {3, 1, 4, 1, 5},
                       .class_names = {}};
   for (const Image& digit : pinned_digits()) digits.pixels.insert(digits.pixels.end(), digit.begin(), digit.end());
   for (int c = 0; c < 10; c++) digits.class_names.push_back(std::to_string(c));

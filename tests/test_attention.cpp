@@ -53,7 +53,8 @@ std::vector<double> affine(const Linear& fc, const std::vector<double>& x) {
   std::vector<double> y(static_cast<size_t>(fc.options.out));
   for (int64_t o = 0; o < fc.options.out; o++) {
     double s = fc.bias.data()[o];
-    for (int64_t i = 0; i < fc.options.in; i++) s += fc.weight.data()[o * fc.options.in + i] * x[static_cast<size_t>(i)];
+    for (int64_t i = 0; i < fc.options.in; i++)
+      s += fc.weight.data()[o * fc.options.in + i] * x[static_cast<size_t>(i)];
     y[static_cast<size_t>(o)] = s;
   }
   return y;
@@ -71,7 +72,7 @@ std::vector<double> relu_of(std::vector<double> v) {
 TEST_CASE("SEBlock scales channels by sigmoid(W2 ReLU(W1 avgpool(u)))", "[models][se_block]") {
   Rng rng(1);
   SEBlock se(32, rng);
-  CHECK(se.fc1->options.out == 2);  // 32 / 16
+  CHECK(se.fc1->options.out == 2);               // 32 / 16
   CHECK(SEBlock(8, rng).fc1->options.out == 1);  // max(1, 8 / 16)
   CHECK(se.parameter_count() == (32 * 2 + 2) + (2 * 32 + 32));
   Tensor u = Tensor::normal({2, 32, 3, 5}, 0, 1, rng);
@@ -122,16 +123,19 @@ TEST_CASE("CBAM: one shared MLP over avg and max, then a 7x7 map of [mean; max]"
         mx[static_cast<size_t>(c)] = std::max(mx[static_cast<size_t>(c)], static_cast<double>(at(n, c, i)));
       }
     auto& ca = *cbam.channel;
-    std::vector<double> a = affine(*ca.fc2, relu_of(affine(*ca.fc1, avg))), b = affine(*ca.fc2, relu_of(affine(*ca.fc1, mx)));
+    std::vector<double> a = affine(*ca.fc2, relu_of(affine(*ca.fc1, avg))),
+                        b = affine(*ca.fc2, relu_of(affine(*ca.fc1, mx)));
     std::vector<double> f1(static_cast<size_t>(C * HW));  // F'
     for (int64_t c = 0; c < C; c++)
       for (int64_t i = 0; i < HW; i++)
-        f1[static_cast<size_t>(c * HW + i)] = sigmoid_of(a[static_cast<size_t>(c)] + b[static_cast<size_t>(c)]) * at(n, c, i);
+        f1[static_cast<size_t>(c * HW + i)] =
+            sigmoid_of(a[static_cast<size_t>(c)] + b[static_cast<size_t>(c)]) * at(n, c, i);
     // spatial attention, Eq. 3: conv 7x7 over [mean; max] of F', BN (eval), sigmoid
     std::vector<double> pooled(static_cast<size_t>(2 * HW));
     for (int64_t i = 0; i < HW; i++) {
       double s = 0, m = -1e30;
-      for (int64_t c = 0; c < C; c++) s += f1[static_cast<size_t>(c * HW + i)], m = std::max(m, f1[static_cast<size_t>(c * HW + i)]);
+      for (int64_t c = 0; c < C; c++)
+        s += f1[static_cast<size_t>(c * HW + i)], m = std::max(m, f1[static_cast<size_t>(c * HW + i)]);
       pooled[static_cast<size_t>(i)] = s / C, pooled[static_cast<size_t>(HW + i)] = m;
     }
     const Tensor& w = cbam.spatial->conv->weight;  // (1, 2, 7, 7)
@@ -180,7 +184,8 @@ TEST_CASE("ResUnit: stride on the 3x3, bare 1x1 shortcut on the pre-activated in
   unit.eval();
   Tensor x = Tensor::normal({2, 8, 6, 6}, 0, 1, rng);
   Tensor a = relu(unit.bn1->forward(x));
-  Tensor F = unit.conv3->forward(relu(unit.bn3->forward(unit.conv2->forward(relu(unit.bn2->forward(unit.conv1->forward(a)))))));
+  Tensor F = unit.conv3->forward(
+      relu(unit.bn3->forward(unit.conv2->forward(relu(unit.bn2->forward(unit.conv1->forward(a)))))));
   Tensor y = unit(x);
   CHECK(y.shape() == Shape{2, 16, 3, 3});
   CHECK(allclose(y, F + unit.shortcut->forward(a)));
@@ -241,13 +246,15 @@ TEST_CASE("SpatialTransformer at initialisation returns its input", "[models][sp
     Tensor V = st(U);
     REQUIRE(V.shape() == U.shape());
     double worst = 0;
-    for (int64_t i = 0; i < U.numel(); i++) worst = std::max(worst, std::abs(static_cast<double>(V.data()[i] - U.data()[i])));
+    for (int64_t i = 0; i < U.numel(); i++)
+      worst = std::max(worst, std::abs(static_cast<double>(V.data()[i] - U.data()[i])));
     CHECK(worst < 1e-5);
   }
   CHECK(SpatialTransformer(28, rng).loc_fc1->options.in == 90);
   CHECK(SpatialTransformer(42, rng).loc_fc1->options.in == 490);
   CHECK(SpatialTransformer(60, rng).loc_fc1->options.in == 1210);
-  CHECK(SpatialTransformer(18, rng)(Tensor::zeros({1, 1, 18, 18})).shape() == Shape{1, 1, 18, 18});  // the smallest side
+  CHECK(SpatialTransformer(18, rng)(Tensor::zeros({1, 1, 18, 18})).shape() ==
+        Shape{1, 1, 18, 18});  // the smallest side
   CHECK_THROWS_WITH(SpatialTransformer(17, rng), Contains("the input side must be at least 18, got 17"));
 }
 
@@ -375,7 +382,7 @@ TEST_CASE("stn_mnist: shapes and parameters at 28, 42 and 60", "[models][stn_mni
 TEST_CASE("stn_mnist loss falls when overfitting one small batch", "[models][stn_mnist]") {
   Rng rng(14);
   StnMnist model(28, rng);
-  model.eval();  // no dropout: the same function at every step
+  model.eval();                              // no dropout: the same function at every step
   Tensor x = Tensor::zeros({4, 1, 28, 28});  // four blobs of different places and shapes
   for (int64_t n = 0; n < 4; n++)
     for (int64_t y = 0; y < 28; y++)
@@ -410,10 +417,10 @@ TEST_CASE("ImageGrid stretches maps to tiles and colours heat black to white", "
     return std::vector<int>{p[0], p[1], p[2]};
   };
   const int64_t left = 2 + 8 + 2, top = 2;
-  CHECK(pixel(top, left) == std::vector<int>{0, 0, 0});          // 0: black
+  CHECK(pixel(top, left) == std::vector<int>{0, 0, 0});            // 0: black
   CHECK(pixel(top, left + 4) == std::vector<int>{255, 255, 255});  // 1: white
   CHECK(pixel(top + 7, left + 7) == std::vector<int>{0, 0, 0});
-  CHECK(pixel(0, 0) == std::vector<int>{128, 128, 128});          // border
+  CHECK(pixel(0, 0) == std::vector<int>{128, 128, 128});  // border
   float values[3] = {2, 4, 6};
   normalise_to_unit(values, 3);
   CHECK(values[1] == Approx(0.5));

@@ -38,8 +38,8 @@ TEST_CASE("fan-out accumulates", "[autograd]") {
   }
   SECTION("one tensor feeding two branches") {
     Tensor x = leaf({3}, {0.5f, -1, 2});
-    Tensor h = x * 2.0f;                                // shared intermediate
-    Tensor L = sum(glimpse::exp(h)) + sum(h * 3.0f);    // dL/dh = e^h + 3
+    Tensor h = x * 2.0f;                              // shared intermediate
+    Tensor L = sum(glimpse::exp(h)) + sum(h * 3.0f);  // dL/dh = e^h + 3
     L.backward();
     for (int64_t i = 0; i < 3; i++) {
       real v = x.to_vector()[i];
@@ -133,7 +133,8 @@ TEST_CASE("shape mismatch errors name the op and both shapes", "[autograd]") {
   CHECK_THROWS_WITH(a * b, Catch::Contains("mul") && Catch::Contains("(2, 3)") && Catch::Contains("(4, 3)"));
   CHECK_THROWS_WITH(a / b, Catch::Contains("div") && Catch::Contains("(2, 3)") && Catch::Contains("(4, 3)"));
   CHECK_THROWS_WITH(matmul(a, b), Catch::Contains("matmul") && Catch::Contains("(2, 3)") && Catch::Contains("(4, 3)"));
-  CHECK_THROWS_WITH(mse_loss(a, b), Catch::Contains("mse_loss") && Catch::Contains("(2, 3)") && Catch::Contains("(4, 3)"));
+  CHECK_THROWS_WITH(mse_loss(a, b),
+                    Catch::Contains("mse_loss") && Catch::Contains("(2, 3)") && Catch::Contains("(4, 3)"));
 }
 
 TEST_CASE("anomaly detection names the op", "[autograd]") {

@@ -294,7 +294,8 @@ TEST_CASE("checkpoint reads the header and checks it against the file's size fir
   put_u64(header, 12, 1000);  // the size it states
   write_bytes(path, header);
   fs::resize_file(path, huge);
-  CHECK_THROWS_WITH(load_checkpoint(path, dest), Contains(path) && Contains("corrupt: 68719476736 bytes, the header says 1000"));
+  CHECK_THROWS_WITH(load_checkpoint(path, dest),
+                    Contains(path) && Contains("corrupt: 68719476736 bytes, the header says 1000"));
   put_u32(header, 8, 7);
   write_bytes(path, header);
   fs::resize_file(path, huge);
@@ -304,19 +305,22 @@ TEST_CASE("checkpoint reads the header and checks it against the file's size fir
 // A checkpoint's metadata edited under a valid checksum gave "stoll" or "map::at": each read names
 // the key, the file and what it expected.
 TEST_CASE("checkpoint metadata reads name the key, the file and what was expected", "[checkpoint]") {
-  const Metadata meta = {{"model", "resnet20"}, {"step", "12"}, {"epoch", "x"}, {"batch_in_epoch", "-1"},
+  const Metadata meta = {{"model", "resnet20"},           {"step", "12"},   {"epoch", "x"}, {"batch_in_epoch", "-1"},
                          {"big", "99999999999999999999"}, {"spaced", " 5"}, {"tail", "5x"}, {"empty", ""}};
   CHECK(metadata_text(meta, "model", "a.ckpt") == "resnet20");
   CHECK(metadata_int(meta, "step", "a.ckpt") == 12);
-  CHECK_THROWS_WITH(metadata_text(meta, "seed", "a.ckpt"), Contains("checkpoint 'a.ckpt'") && Contains("no metadata entry 'seed'"));
+  CHECK_THROWS_WITH(metadata_text(meta, "seed", "a.ckpt"),
+                    Contains("checkpoint 'a.ckpt'") && Contains("no metadata entry 'seed'"));
   CHECK_THROWS_WITH(metadata_int(meta, "seed", "a.ckpt"), Contains("a.ckpt") && Contains("'seed'"));
   for (const char* key : {"epoch", "batch_in_epoch", "big", "spaced", "tail", "empty"}) {
     INFO(key);
     CHECK_THROWS_WITH(metadata_int(meta, key, "a.ckpt"),
-                      Contains("checkpoint 'a.ckpt'") && Contains(std::string("metadata '") + key + "' is '" + meta.at(key) + "'") &&
+                      Contains("checkpoint 'a.ckpt'") &&
+                          Contains(std::string("metadata '") + key + "' is '" + meta.at(key) + "'") &&
                           Contains("expected a whole number from 0 to 9223372036854775807"));
   }
-  CHECK_THROWS_WITH(metadata_int(meta, "step", "a.ckpt", 0, 10), Contains("metadata 'step' is '12', expected a whole number from 0 to 10"));
+  CHECK_THROWS_WITH(metadata_int(meta, "step", "a.ckpt", 0, 10),
+                    Contains("metadata 'step' is '12', expected a whole number from 0 to 10"));
   CHECK(metadata_int(meta, "batch_in_epoch", "a.ckpt", -5, 5) == -1);
 }
 
@@ -336,7 +340,8 @@ TEST_CASE("checkpoint parser survives random corruption", "[checkpoint]") {
     int flips = 1 + static_cast<int>(rng.randint(4));
     for (int f = 0; f < flips; f++) {
       // mostly in the first 100 bytes, where the counts and lengths live
-      size_t at = rng.bernoulli(0.8f) ? static_cast<size_t>(rng.randint(100)) : static_cast<size_t>(rng.randint(b.size()));
+      size_t at =
+          rng.bernoulli(0.8f) ? static_cast<size_t>(rng.randint(100)) : static_cast<size_t>(rng.randint(b.size()));
       b[at] = static_cast<uint8_t>(rng.next_u64());
     }
     if (rng.bernoulli(0.2f)) b.resize(static_cast<size_t>(rng.randint(b.size())));

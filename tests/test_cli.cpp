@@ -48,7 +48,7 @@ const std::string kBinaryDir = GLIMPSE_BINARY_DIR;
 const std::string kSampleMnist = std::string(GLIMPSE_SOURCE_DIR) + "/data/sample/mnist";
 
 struct Outcome {
-  int status = -1;  // the exit status; -1 if the program did not exit normally
+  int status = -1;     // the exit status; -1 if the program did not exit normally
   std::string output;  // stdout and stderr together
 };
 
@@ -69,7 +69,8 @@ struct TempDir {
   fs::path path;
   TempDir() {
     static int counter = 0;
-    path = fs::temp_directory_path() / ("glimpse_test_cli_" + std::to_string(getpid()) + "_" + std::to_string(counter++));
+    path =
+        fs::temp_directory_path() / ("glimpse_test_cli_" + std::to_string(getpid()) + "_" + std::to_string(counter++));
     fs::remove_all(path);
     fs::create_directories(path);
   }
@@ -122,7 +123,8 @@ void write_resnet20_checkpoint(const std::string& path, bool poisoned) {
   ResNet20 net(rng);
   if (poisoned) net.fc->bias.data()[3] = std::numeric_limits<real>::quiet_NaN();
   SGD sgd(net.parameters(), {.lr = 0.1f, .momentum = 0.9f});
-  save_checkpoint(path, classifier_checkpoint_tensors(net, sgd), {{"model", "resnet20"}, {"epoch", "1"}, {"batch_in_epoch", "0"}, {"step", "0"}});
+  save_checkpoint(path, classifier_checkpoint_tensors(net, sgd),
+                  {{"model", "resnet20"}, {"epoch", "1"}, {"batch_in_epoch", "0"}, {"step", "0"}});
 }
 
 // The base of every train_dasnet run here (--base).
@@ -221,15 +223,16 @@ void check_resume_is_bitwise(const std::string& trainer, int split, int steps, c
   INFO(trainer << ", split at step " << split << " of " << steps);
   TempDir dir;
   const std::string whole = dir / "whole.ckpt", part = dir / "split.ckpt";
-  Outcome uninterrupted = run(trainer, tiny_run(trainer, extra + " --max-steps " + std::to_string(steps) + " --save " + whole));
+  Outcome uninterrupted =
+      run(trainer, tiny_run(trainer, extra + " --max-steps " + std::to_string(steps) + " --save " + whole));
   INFO(uninterrupted.output);
   REQUIRE(uninterrupted.status == 0);
   Outcome first = run(trainer, tiny_run(trainer, extra + " --max-steps " + std::to_string(split) + " --save " + part));
   INFO(first.output);
   REQUIRE(first.status == 0);
   CHECK(read_checkpoint_metadata(part).at("step") == std::to_string(split));
-  Outcome second = run(trainer, tiny_run(trainer, extra + " --max-steps " + std::to_string(steps) + " --resume " + part +
-                                                      " --save " + part));
+  Outcome second = run(trainer, tiny_run(trainer, extra + " --max-steps " + std::to_string(steps) + " --resume " +
+                                                      part + " --save " + part));
   INFO(second.output);
   REQUIRE(second.status == 0);
   CHECK(read_checkpoint_metadata(part).at("step") == std::to_string(steps));
@@ -298,15 +301,12 @@ TEST_CASE("trainers refuse a bad value with status 2", "[cli]") {
     const char* arguments;
     const char* message;
   };
-  for (Case c : {Case{"--epochs abc", "--epochs abc: not a whole number"},
-                 Case{"--epochs 2.5", "--epochs 2.5: not a whole number"},
-                 Case{"--epochs 0", "--epochs 0: must be from 1"},
-                 Case{"--lr -1", "--lr -1: must be from 0"},
-                 Case{"--lr nan", "--lr nan: not a finite number"},
-                 Case{"--batch=", "--batch : not a whole number"},
-                 Case{"--seed", "--seed needs a value"},
-                 Case{"--quiet=yes", "--quiet takes no value"},
-                 Case{"--threads 99999999999999999999", "not a whole number"}}) {
+  for (Case c :
+       {Case{"--epochs abc", "--epochs abc: not a whole number"},
+        Case{"--epochs 2.5", "--epochs 2.5: not a whole number"}, Case{"--epochs 0", "--epochs 0: must be from 1"},
+        Case{"--lr -1", "--lr -1: must be from 0"}, Case{"--lr nan", "--lr nan: not a finite number"},
+        Case{"--batch=", "--batch : not a whole number"}, Case{"--seed", "--seed needs a value"},
+        Case{"--quiet=yes", "--quiet takes no value"}, Case{"--threads 99999999999999999999", "not a whole number"}}) {
     INFO(c.arguments);
     Outcome outcome = run("train_mnist", c.arguments);
     CHECK(outcome.status == 2);
@@ -321,21 +321,22 @@ TEST_CASE("trainers refuse a bad value with status 2", "[cli]") {
     const char* arguments;
     const char* message;
   };
-  for (OwnCase c : {OwnCase{"train_cifar", "--width 0", "--width 0: must be from 1"},
-                    OwnCase{"train_cifar", "--momentum 1.5", "--momentum 1.5: must be from 0 to 1"},
-                    OwnCase{"train_cifar", "--lr-drops 30,20", "--lr-drops 30,20: the numbers must increase"},
-                    OwnCase{"train_cifar", "--lr-drops 20,x", "--lr-drops 20,x: 'x' is not a number of epochs from 1 to 49"},
-                    OwnCase{"train_cifar", "--lr-drops 50", "--lr-drops 50: '50' is not a number of epochs from 1 to 49"},
-                    OwnCase{"train_cifar", "--lr-drops 20,", "--lr-drops 20,: ends with a comma"},
-                    OwnCase{"train_stn", "--dataset spiral", "choose one of: rts, mnist"},
-                    OwnCase{"train_stn", "--no-transformer=1", "--no-transformer takes no value"},
-                    OwnCase{"train_ram", "--dataset rotated", "choose one of: mnist, translated, cluttered"},
-                    OwnCase{"train_ram", "--mc-samples 0", "--mc-samples 0: must be from 1"},
-                    OwnCase{"train_ram", "--clip x", "--clip x: not a finite number"},
-                    OwnCase{"train_dasnet", "--population 1", "--population 1: must be from 2"},
-                    OwnCase{"train_dasnet", "--sigma 0", "--sigma 0: must be from"},
-                    OwnCase{"train_dasnet", "--lr 0", "--lr 0: SNES's eta_mu must be above 0"},
-                    OwnCase{"train_dasnet", "--generations", "--generations needs a value"}}) {
+  for (OwnCase c :
+       {OwnCase{"train_cifar", "--width 0", "--width 0: must be from 1"},
+        OwnCase{"train_cifar", "--momentum 1.5", "--momentum 1.5: must be from 0 to 1"},
+        OwnCase{"train_cifar", "--lr-drops 30,20", "--lr-drops 30,20: the numbers must increase"},
+        OwnCase{"train_cifar", "--lr-drops 20,x", "--lr-drops 20,x: 'x' is not a number of epochs from 1 to 49"},
+        OwnCase{"train_cifar", "--lr-drops 50", "--lr-drops 50: '50' is not a number of epochs from 1 to 49"},
+        OwnCase{"train_cifar", "--lr-drops 20,", "--lr-drops 20,: ends with a comma"},
+        OwnCase{"train_stn", "--dataset spiral", "choose one of: rts, mnist"},
+        OwnCase{"train_stn", "--no-transformer=1", "--no-transformer takes no value"},
+        OwnCase{"train_ram", "--dataset rotated", "choose one of: mnist, translated, cluttered"},
+        OwnCase{"train_ram", "--mc-samples 0", "--mc-samples 0: must be from 1"},
+        OwnCase{"train_ram", "--clip x", "--clip x: not a finite number"},
+        OwnCase{"train_dasnet", "--population 1", "--population 1: must be from 2"},
+        OwnCase{"train_dasnet", "--sigma 0", "--sigma 0: must be from"},
+        OwnCase{"train_dasnet", "--lr 0", "--lr 0: SNES's eta_mu must be above 0"},
+        OwnCase{"train_dasnet", "--generations", "--generations needs a value"}}) {
     INFO(c.trainer << " " << c.arguments);
     Outcome outcome = run(c.trainer, c.arguments);
     CHECK(outcome.status == 2);
@@ -344,9 +345,9 @@ TEST_CASE("trainers refuse a bad value with status 2", "[cli]") {
 }
 
 TEST_CASE("trainer --help lists every flag with its default", "[cli]") {
-  const std::vector<std::string> common = {"data", "epochs", "batch", "lr", "seed", "threads", "max-steps", "save",
-                                           "save-every", "resume", "log", "plot", "quiet", "detect-anomaly",
-                                           "per-process-bn"};
+  const std::vector<std::string> common = {"data",      "epochs",         "batch",         "lr",     "seed", "threads",
+                                           "max-steps", "save",           "save-every",    "resume", "log",  "plot",
+                                           "quiet",     "detect-anomaly", "per-process-bn"};
   struct Trainer {
     const char* name;
     std::vector<std::string> own_flags;
@@ -360,16 +361,17 @@ TEST_CASE("trainer --help lists every flag with its default", "[cli]") {
         Trainer{"train_stn",
                 {"ema", "dataset", "no-transformer", "redraw", "visualize", "optimizer", "momentum", "warmup-epochs",
                  "clip", "loc-lr-factor"},
-                {"dataset:rts", "epochs:10", "batch:64", "lr:0.01", "optimizer:sgd", "momentum:0.9", "no-transformer:off",
-                 "redraw:off", "clip:1", "warmup-epochs:0", "loc-lr-factor:1"}},
+                {"dataset:rts", "epochs:10", "batch:64", "lr:0.01", "optimizer:sgd", "momentum:0.9",
+                 "no-transformer:off", "redraw:off", "clip:1", "warmup-epochs:0", "loc-lr-factor:1"}},
         Trainer{"stn_pose_study",  // tools/: train_stn's flags, less --visualize, and the study's
                 {"ema", "dataset", "no-transformer", "redraw", "optimizer", "momentum", "warmup-epochs", "clip",
                  "loc-lr-factor", "pose-supervision", "report", "mistakes"},
                 {"dataset:rts", "epochs:10", "batch:64", "lr:0.01", "optimizer:sgd", "pose-supervision:0", "report:off",
                  "mistakes:none"}},
-        Trainer{"train_ram",
-                {"ema", "dataset", "glimpses", "mc-samples", "visualize", "reinforce-into-core", "clip", "location-std"},
-                {"dataset:mnist", "epochs:20", "batch:64", "lr:0.001", "mc-samples:1", "clip:5"}},
+        Trainer{
+            "train_ram",
+            {"ema", "dataset", "glimpses", "mc-samples", "visualize", "reinforce-into-core", "clip", "location-std"},
+            {"dataset:mnist", "epochs:20", "batch:64", "lr:0.001", "mc-samples:1", "clip:5"}},
         Trainer{"train_dasnet",
                 {"base", "base-epochs", "population", "generations", "passes", "sigma"},
                 {"base:none", "base-epochs:3", "epochs:2", "batch:32", "lr:1", "population:8", "generations:25",
@@ -403,8 +405,8 @@ TEST_CASE("a missing --data dir says where the data should be and how to get it"
     INFO(trainer);
     Outcome outcome = run(trainer, "--data /nonexistent/glimpse-data --epochs 1");
     CHECK(outcome.status == 1);
-    CHECK_THAT(outcome.output, Contains("--data /nonexistent/glimpse-data: no such directory") &&
-                                   Contains("scripts/download_data.sh"));
+    CHECK_THAT(outcome.output,
+               Contains("--data /nonexistent/glimpse-data: no such directory") && Contains("scripts/download_data.sh"));
     const bool cifar = trainer == "train_cifar" || trainer == "train_dasnet";
     CHECK_THAT(outcome.output, Contains(cifar ? "data_batch_1" : "train-images-idx3-ubyte"));
     // a directory that exists but holds no data set
@@ -494,8 +496,11 @@ TEST_CASE("the distorted-MNIST trainers refuse sets they cannot distort", "[cli]
   TempDir big;
   Outcome written = run("write_stn_digits", "--data " + tiny_mnist_dir() + " --out " + big.path.string());
   REQUIRE(written.status == 0);
-  for (auto [trainer, dataset] : {std::pair{"train_ram", "translated"}, {"train_ram", "cluttered"}, {"train_stn", "rts"},
-                                  {"stn_pose_study", "rts"}, {"stn_pose_study", "rts-upright"}}) {
+  for (auto [trainer, dataset] : {std::pair{"train_ram", "translated"},
+                                  {"train_ram", "cluttered"},
+                                  {"train_stn", "rts"},
+                                  {"stn_pose_study", "rts"},
+                                  {"stn_pose_study", "rts-upright"}}) {
     Outcome outcome = run(trainer, "--data " + big.path.string() + " --dataset " + dataset + " --max-steps 1 --quiet");
     INFO(trainer << " --dataset " << dataset << "\n" << outcome.output);
     CHECK(outcome.status == 1);
@@ -514,8 +519,8 @@ TEST_CASE("a CIFAR-10 image folder whose train/ and test/ classes differ is refu
     Outcome outcome = run(trainer, "--data " + dir.path.string() + " --max-steps 1 --quiet");
     INFO(trainer << "\n" << outcome.output);
     CHECK(outcome.status == 1);
-    CHECK_THAT(outcome.output, Contains("class folder 'cat' is in '" + (dir.path / "train").string() + "' but not in '" +
-                                        (dir.path / "test").string() + "'"));
+    CHECK_THAT(outcome.output, Contains("class folder 'cat' is in '" + (dir.path / "train").string() +
+                                        "' but not in '" + (dir.path / "test").string() + "'"));
   }
 }
 
@@ -543,7 +548,8 @@ void edit_checkpoint(const std::string& path, const std::string& from, const std
 // the message names the key, the file and what was expected.
 TEST_CASE("resuming from a checkpoint with edited metadata names the key, the file and what it expected", "[cli]") {
   TempDir dir;
-  for (auto [trainer, model] : {std::pair<std::string, std::string>{"train_mnist", "mnist_cnn"}, {"train_dasnet", "dasnet"}}) {
+  for (auto [trainer, model] :
+       {std::pair<std::string, std::string>{"train_mnist", "mnist_cnn"}, {"train_dasnet", "dasnet"}}) {
     INFO(trainer);
     const std::string path = dir / (trainer + ".ckpt"), resume = "--max-steps 3 --resume " + path;
     Outcome saved = run(trainer, tiny_run(trainer, "--max-steps 2 --save " + path));
@@ -552,7 +558,8 @@ TEST_CASE("resuming from a checkpoint with edited metadata names the key, the fi
     edit_checkpoint(path, metadata_entry("step", "2"), metadata_entry("step", "x"));
     Outcome not_a_number = run(trainer, tiny_run(trainer, resume));
     CHECK(not_a_number.status == 1);
-    CHECK_THAT(not_a_number.output, Contains("checkpoint '" + path + "': metadata 'step' is 'x', expected a whole number from 0"));
+    CHECK_THAT(not_a_number.output,
+               Contains("checkpoint '" + path + "': metadata 'step' is 'x', expected a whole number from 0"));
     edit_checkpoint(path, metadata_entry("step", "x"), metadata_entry("stop", "2"));
     Outcome missing = run(trainer, tiny_run(trainer, resume));
     CHECK(missing.status == 1);
@@ -583,7 +590,8 @@ void check_non_finite_stops(const std::string& trainer, const std::string& argum
 
 TEST_CASE("a non-finite loss stops training and names the step", "[faults]") {
   check_non_finite_stops("train_mnist", mnist_run("--optimizer sgd --lr 1e6 --max-steps 30"), "step");
-  // "train_mnist: training stopped at step 3 (epoch 1): the loss is nan. Lower --lr, or rerun with --detect-anomaly ..."
+  // "train_mnist: training stopped at step 3 (epoch 1): the loss is nan. Lower --lr, or rerun with --detect-anomaly
+  // ..."
   CHECK_THAT(run("train_mnist", mnist_run("--optimizer sgd --lr 1e6 --max-steps 30")).output,
              Contains("training stopped at step ") && Contains(" is nan") && Contains("--detect-anomaly"));
 }
@@ -601,7 +609,8 @@ TEST_CASE("a non-finite fitness stops train_dasnet and names the generation", "[
   TempDir dir;
   const std::string poisoned = dir / "poisoned.ckpt";
   write_resnet20_checkpoint(poisoned, true);
-  const std::string arguments = tiny_run("train_dasnet", "--max-steps 3") + " --base " + poisoned;  // the last --base counts
+  const std::string arguments =
+      tiny_run("train_dasnet", "--max-steps 3") + " --base " + poisoned;  // the last --base counts
   Outcome outcome = run("train_dasnet", arguments);
   INFO(outcome.output);
   CHECK(outcome.status == 1);
@@ -669,8 +678,8 @@ TEST_CASE("train_cifar --ema averages the weights without changing the training"
 // Each epoch's rate in the metrics log (the rate of its last step), with --lr-drops.
 TEST_CASE("train_cifar --lr-drops divides the rate by 10 after each number of epochs named", "[cli]") {
   TempDir dir;
-  Outcome drops = run("train_cifar", tiny_run("train_cifar", "--epochs 3 --warmup-epochs 0 --lr-drops 1,2 --log " +
-                                                                 dir / "drops.csv"));
+  Outcome drops = run(
+      "train_cifar", tiny_run("train_cifar", "--epochs 3 --warmup-epochs 0 --lr-drops 1,2 --log " + dir / "drops.csv"));
   INFO(drops.output);
   REQUIRE(drops.status == 0);
   std::vector<EpochMetrics> rows = read_metrics_csv(dir / "drops.csv");
@@ -799,11 +808,12 @@ TEST_CASE("a trainer's --visualize writes a PNG and the final line stays the las
     std::string trainer, extra;
     int64_t maps = 3;  // train_cifar: the attention columns after each image (train/attention_pictures.h)
   };
-  for (const Case& c : {Case{"train_stn", "--dataset rts"}, Case{"train_ram", "--mc-samples 2"},
-                        Case{"train_cifar", "--model cbam_resnet20"}, Case{"train_cifar", "--model attention56 --width 4"},
-                        Case{"train_cifar", "--model eca_resnet20"}, Case{"train_cifar", "--model gc_resnet20"},
-                        Case{"train_cifar", "--model nl_resnet20", 4}, Case{"train_cifar", "--model da_resnet20"},
-                        Case{"train_cifar", "--model cc_resnet20", 4}, Case{"train_cifar", "--model aa_resnet20", 5}}) {
+  for (const Case& c :
+       {Case{"train_stn", "--dataset rts"}, Case{"train_ram", "--mc-samples 2"},
+        Case{"train_cifar", "--model cbam_resnet20"}, Case{"train_cifar", "--model attention56 --width 4"},
+        Case{"train_cifar", "--model eca_resnet20"}, Case{"train_cifar", "--model gc_resnet20"},
+        Case{"train_cifar", "--model nl_resnet20", 4}, Case{"train_cifar", "--model da_resnet20"},
+        Case{"train_cifar", "--model cc_resnet20", 4}, Case{"train_cifar", "--model aa_resnet20", 5}}) {
     INFO(c.trainer << " " << c.extra);
     static int pictures = 0;
     const std::string picture = dir / (c.trainer + std::to_string(pictures++) + ".png");
@@ -872,7 +882,8 @@ TEST_CASE("stn_pose_study --mistakes draws the test images it gets wrong and cou
   REQUIRE(std::sscanf(outcome.output.c_str() + wrote + picture.size() + 8, "%ld of the %ld mistakes on %ld test images",
                       &drawn, &mistakes, &tested) == 3);
   double accuracy = 0;
-  REQUIRE(std::sscanf(outcome.output.c_str() + outcome.output.rfind("final test_acc="), "final test_acc=%lf", &accuracy) == 1);
+  REQUIRE(std::sscanf(outcome.output.c_str() + outcome.output.rfind("final test_acc="), "final test_acc=%lf",
+                      &accuracy) == 1);
   CHECK(mistakes == std::lround((1 - accuracy) * static_cast<double>(tested)));
   CHECK(drawn == std::min(mistakes, 120L));
   std::string bytes = file_bytes(picture);
@@ -882,7 +893,8 @@ TEST_CASE("stn_pose_study --mistakes draws the test images it gets wrong and cou
   CHECK(image.height == expected.height);
 
   check_usage_error("stn_pose_study", "--no-transformer --max-steps 1 --mistakes " + picture, "drop --no-transformer");
-  check_usage_error("train_stn", "--no-transformer --max-steps 1 --loc-lr-factor 0.1", "--loc-lr-factor needs the transformer");
+  check_usage_error("train_stn", "--no-transformer --max-steps 1 --loc-lr-factor 0.1",
+                    "--loc-lr-factor needs the transformer");
 }
 
 // plot_metrics: one run's train and test curves, or the test curves of several runs named by
@@ -891,9 +903,15 @@ TEST_CASE("plot_metrics draws a run or compares runs, and says what is wrong", "
   TempDir dir;
   for (const char* name : {"resnet20", "se_resnet20"})
     for (int64_t epoch = 1; epoch <= 3; epoch++)
-      append_metrics_csv(dir / (std::string(name) + ".csv"),
-                         {.epoch = epoch, .step = 10 * epoch, .lr = 0.1, .train_loss = 2.0 / epoch, .train_acc = 0.3 * epoch,
-                          .test_loss = 2.1 / epoch, .test_acc = 0.25 * epoch, .seconds = 1, .images_per_s = 100});
+      append_metrics_csv(dir / (std::string(name) + ".csv"), {.epoch = epoch,
+                                                              .step = 10 * epoch,
+                                                              .lr = 0.1,
+                                                              .train_loss = 2.0 / epoch,
+                                                              .train_acc = 0.3 * epoch,
+                                                              .test_loss = 2.1 / epoch,
+                                                              .test_acc = 0.25 * epoch,
+                                                              .seconds = 1,
+                                                              .images_per_s = 100});
 
   Outcome one = run("plot_metrics", dir / "resnet20.csv " + dir / "one.svg 'lr <0.1> & more'");
   INFO(one.output);
@@ -901,7 +919,8 @@ TEST_CASE("plot_metrics draws a run or compares runs, and says what is wrong", "
   CHECK_THAT(file_bytes(dir / "one.svg"), Contains("<svg") && Contains(">train</text>") && Contains(">test</text>") &&
                                               Contains(">lr &lt;0.1&gt; &amp; more</text>"));
 
-  Outcome both = run("plot_metrics", "--compare " + dir / "both.svg " + dir / "resnet20.csv " + dir / "se_resnet20.csv");
+  Outcome both =
+      run("plot_metrics", "--compare " + dir / "both.svg " + dir / "resnet20.csv " + dir / "se_resnet20.csv");
   INFO(both.output);
   CHECK(both.status == 0);
   const std::string svg = file_bytes(dir / "both.svg");
@@ -964,8 +983,8 @@ TEST_CASE("Ctrl-C or SIGTERM saves the checkpoint, and the run resumes bitwise f
 TEST_CASE("Ctrl-C says where the run stopped and how to go on", "[cli]") {
   TempDir dir;
   const std::string path = dir / "run.ckpt";
-  const std::string command = kBinaryDir + "/train_mnist " + mnist_run("--save-every 1 --save " + path) +
-                              " > " + dir / "out.txt" + " 2>&1";
+  const std::string command =
+      kBinaryDir + "/train_mnist " + mnist_run("--save-every 1 --save " + path) + " > " + dir / "out.txt" + " 2>&1";
   pid_t pid = fork();
   REQUIRE(pid >= 0);
   if (pid == 0) {
@@ -1005,7 +1024,8 @@ TEST_CASE("outputs that collide, sit in no directory or are directories are refu
     check_usage_error(trainer, "--save " + dir / "a" + " --log " + dir / "a",
                       "--log " + dir / "a" + ": the same file as --save");
     check_usage_error(trainer, "--plot " + dir.path.string(), "is a directory, not a file");
-    check_usage_error(trainer, "--log " + dir / "no/such/run.csv", "the directory " + dir / "no/such" + " does not exist");
+    check_usage_error(trainer, "--log " + dir / "no/such/run.csv",
+                      "the directory " + dir / "no/such" + " does not exist");
   }
   check_usage_error("train_cifar", "--model cbam_resnet20 --visualize " + dir / "a" + " --plot " + dir / "a",
                     "the same file as --plot");
@@ -1055,7 +1075,8 @@ Outcome run_mpi(int processes, const std::string& program, const std::string& ar
 double largest_difference(const std::string& a, const std::string& b) {
   Rng rng(1);
   std::shared_ptr<Module> net_a = create_model("resnet20", rng), net_b = create_model("resnet20", rng);
-  SGD sgd_a(net_a->parameters(), {.lr = 0.1f, .momentum = 0.9f}), sgd_b(net_b->parameters(), {.lr = 0.1f, .momentum = 0.9f});
+  SGD sgd_a(net_a->parameters(), {.lr = 0.1f, .momentum = 0.9f}),
+      sgd_b(net_b->parameters(), {.lr = 0.1f, .momentum = 0.9f});
   std::vector<NamedTensor> state_a = classifier_checkpoint_tensors(*net_a, sgd_a);
   std::vector<NamedTensor> state_b = classifier_checkpoint_tensors(*net_b, sgd_b);
   load_checkpoint(a, state_a);
@@ -1106,7 +1127,8 @@ TEST_CASE("a data-parallel run resumes bitwise, and stops whole when a process d
   const std::string whole = dir / "whole.ckpt", part = dir / "part.ckpt";
   REQUIRE(run_mpi(2, "train_cifar", tiny_run("train_cifar", "--max-steps 6 --save " + whole)).status == 0);
   REQUIRE(run_mpi(2, "train_cifar", tiny_run("train_cifar", "--max-steps 3 --save " + part)).status == 0);
-  Outcome resumed = run_mpi(2, "train_cifar", tiny_run("train_cifar", "--max-steps 6 --resume " + part + " --save " + part));
+  Outcome resumed =
+      run_mpi(2, "train_cifar", tiny_run("train_cifar", "--max-steps 6 --resume " + part + " --save " + part));
   INFO(resumed.output);
   REQUIRE(resumed.status == 0);
   CHECK(file_bytes(part) == file_bytes(whole));
@@ -1117,7 +1139,10 @@ TEST_CASE("a data-parallel run resumes bitwise, and stops whole when a process d
   REQUIRE(launcher >= 0);
   if (launcher == 0) {
     setpgid(0, 0);
-    const std::string command = "exec " + mpirun_command(2, "train_cifar", tiny_run("train_cifar", "--epochs 50 --save-every 1 --save " + killed)) + " > /dev/null 2>&1";
+    const std::string command =
+        "exec " +
+        mpirun_command(2, "train_cifar", tiny_run("train_cifar", "--epochs 50 --save-every 1 --save " + killed)) +
+        " > /dev/null 2>&1";
     execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }

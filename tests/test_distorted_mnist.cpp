@@ -39,7 +39,11 @@ Image run(const Generator& generate, int64_t side, uint64_t seed, DigitPlacement
 TEST_CASE("distorted mnist: sizes and repeatability", "[data]") {
   Image digit = synthetic_digit(), other = synthetic_digit();
   std::vector<const uint8_t*> others{other.data()};
-  struct Named { const char* name; int64_t side; Generator generate; };
+  struct Named {
+    const char* name;
+    int64_t side;
+    Generator generate;
+  };
   std::vector<Named> generators{
       {"rts", 42, [&](Rng& rng, uint8_t* out) { return rts_digit(digit.data(), rng, out); }},
       {"translated", 60, [&](Rng& rng, uint8_t* out) { return translated_digit(digit.data(), rng, out); }},
@@ -176,7 +180,11 @@ TEST_CASE("distorted mnist: the RTS set is rts_digit over the digits in order", 
 TEST_CASE("distorted mnist: clutter comes from the other digits only", "[data]") {
   // two digits: a blank one and one full of 77s; the blank one's canvas gets 77s, the other none
   // but its own (which are all 77: the fragments of the blank one add nothing)
-  ImageDataset digits{.channels = 1, .height = mnist_side, .width = mnist_side, .pixels = {}, .labels = {0, 1},
+  ImageDataset digits{.channels = 1,
+                      .height = mnist_side,
+                      .width = mnist_side,
+                      .pixels = {},
+                      .labels = {0, 1},
                       .class_names = {"blank", "full"}};
   digits.pixels.assign(mnist_side * mnist_side, 0);
   digits.pixels.resize(2 * mnist_side * mnist_side, 77);
@@ -210,15 +218,20 @@ TEST_CASE("distorted mnist: a set too small for clutter is refused, not a crash"
 // exit 0, a 42x42 one cut without a word. Any other size (or channel count) is refused, named.
 TEST_CASE("distorted mnist: digits that are not 1x28x28 are refused with their size", "[data]") {
   for (auto [channels, side] : {std::pair<int64_t, int64_t>{1, 20}, {1, 42}, {3, 28}}) {
-    ImageDataset digits{.channels = channels, .height = side, .width = side, .pixels = {}, .labels = {0, 1, 2},
+    ImageDataset digits{.channels = channels,
+                        .height = side,
+                        .width = side,
+                        .pixels = {},
+                        .labels = {0, 1, 2},
                         .class_names = {"0", "1", "2"}};
     digits.pixels.assign(static_cast<size_t>(3 * digits.image_bytes()), 9);
     const std::string size = std::to_string(channels) + "x" + std::to_string(side) + "x" + std::to_string(side);
     INFO(size);
     Rng rng(1);
     for (auto generate : {rts_mnist, translated_mnist, cluttered_mnist})
-      CHECK_THROWS_WITH(generate(digits, rng, "the training digits"),
-                        Catch::Contains("the training digits: the digits are " + size) && Catch::Contains("take 1x28x28"));
+      CHECK_THROWS_WITH(
+          generate(digits, rng, "the training digits"),
+          Catch::Contains("the training digits: the digits are " + size) && Catch::Contains("take 1x28x28"));
     CHECK_THROWS_WITH(check_mnist_digits(digits, "rts"), Catch::Contains("rts: the digits are " + size));
   }
   CHECK_NOTHROW(check_mnist_digits(pinned_set(), "rts"));

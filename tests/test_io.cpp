@@ -37,8 +37,8 @@ struct TempDir {
   fs::path path;
   TempDir() {
     static int counter = 0;
-    path = fs::temp_directory_path() /
-           ("glimpse_test_io_" + std::to_string(getpid()) + "_" + std::to_string(counter++));
+    path =
+        fs::temp_directory_path() / ("glimpse_test_io_" + std::to_string(getpid()) + "_" + std::to_string(counter++));
     fs::remove_all(path);
     fs::create_directories(path);
   }
@@ -57,8 +57,7 @@ void append_be32(std::vector<uint8_t>& bytes, uint32_t value) {
 }
 
 // An idx3 image file announcing `count` images of rows x cols, holding `stored` of them.
-std::vector<uint8_t> idx_images(uint32_t count, uint32_t rows, uint32_t cols, uint32_t stored,
-                                uint32_t magic = 0x803) {
+std::vector<uint8_t> idx_images(uint32_t count, uint32_t rows, uint32_t cols, uint32_t stored, uint32_t magic = 0x803) {
   std::vector<uint8_t> bytes;
   for (uint32_t value : {magic, count, rows, cols}) append_be32(bytes, value);
   for (uint32_t i = 0; i < stored * rows * cols; i++) bytes.push_back(static_cast<uint8_t>(i * 7));
@@ -405,13 +404,15 @@ TEST_CASE("loaders check a huge file's header against its size before reading it
   std::string not_idx = sparse_file("not_idx", {1, 2, 3, 4}, huge);
   CHECK_THROWS_WITH(load_mnist(not_idx, labels), Contains(not_idx) && Contains("magic number 0x01020304"));
   std::string wrong_size = sparse_file("wrong_size", idx_images(10, 28, 28, 0), huge);
-  CHECK_THROWS_WITH(load_mnist(wrong_size, labels), Contains(wrong_size) && Contains("68719468880 bytes after the 10 images"));
+  CHECK_THROWS_WITH(load_mnist(wrong_size, labels),
+                    Contains(wrong_size) && Contains("68719468880 bytes after the 10 images"));
   // a gzip file larger than gunzip reads
   std::string big_gz = sparse_file("big.gz", {0x1f, 0x8b, 8, 0}, uintmax_t{3} << 30);
   CHECK_THROWS_WITH(load_mnist(big_gz, labels), Contains(big_gz) && Contains("gzip file of 3221225472 bytes"));
   // CIFAR-10: not a whole number of records
   std::string batch = sparse_file("data_batch_1.bin", {}, huge);
-  CHECK_THROWS_WITH(load_cifar10_binary({batch}), Contains(batch) && Contains("not a whole number of 3073-byte records"));
+  CHECK_THROWS_WITH(load_cifar10_binary({batch}),
+                    Contains(batch) && Contains("not a whole number of 3073-byte records"));
   // CIFAR-10's list of class names
   fs::create_directories(tmp / "cifar");
   write_file(tmp / "cifar/data_batch_1.bin", std::vector<uint8_t>(3073, 0));
@@ -420,7 +421,8 @@ TEST_CASE("loaders check a huge file's header against its size before reading it
   // an image file larger than stb reads
   fs::create_directories(tmp / "folder/a_class");
   std::string image = sparse_file("folder/a_class/0.png", {0x89, 'P', 'N', 'G'}, uintmax_t{3} << 30);
-  CHECK_THROWS_WITH(load_image_folder(tmp / "folder", 3), Contains(image) && Contains("is 3221225472 bytes, more than"));
+  CHECK_THROWS_WITH(load_image_folder(tmp / "folder", 3),
+                    Contains(image) && Contains("is 3221225472 bytes, more than"));
 }
 
 // A CIFAR-10 image folder whose test/ lacked a class read without a word, every test label after
@@ -467,8 +469,7 @@ TEST_CASE("cifar10 loader rejects bad files", "[data][cifar10]") {
     std::vector<uint8_t> bytes = record;
     bytes.insert(bytes.end(), record.begin(), record.end() - 1);
     write_file(path, bytes);
-    CHECK_THROWS_WITH(load_cifar10_binary({path}), Contains(path) && Contains("6145 bytes") &&
-                                                       Contains("truncated"));
+    CHECK_THROWS_WITH(load_cifar10_binary({path}), Contains(path) && Contains("6145 bytes") && Contains("truncated"));
   }
   SECTION("label out of range") {
     std::vector<uint8_t> bytes = record;
@@ -532,7 +533,8 @@ TEST_CASE("image folder rejects non-images and mismatched sizes", "[data][image_
   }
   SECTION("a file beside the class folders") {
     write_file(tmp / "README", {'x'});
-    CHECK_THROWS_WITH(load_image_folder(tmp.path.string(), 3), Contains("README") && Contains("one folder of images per class"));
+    CHECK_THROWS_WITH(load_image_folder(tmp.path.string(), 3),
+                      Contains("README") && Contains("one folder of images per class"));
   }
   SECTION("no folder") {
     CHECK_THROWS_WITH(load_image_folder(tmp / "nowhere", 3), Contains("nowhere") && Contains("not a folder"));
@@ -587,7 +589,7 @@ TEST_CASE("data loader batch shapes, last partial batch and drop_last", "[data][
   EpochRecord epoch = run_epoch(loader, 0);
   REQUIRE(epoch.shapes == std::vector<Shape>{{4, 2, 3, 4}, {4, 2, 3, 4}, {2, 2, 3, 4}});
   CHECK(concat(epoch.labels) == data.labels);  // no shuffle: the data set's order
-  for (int64_t k = 0; k < 24; k++)  // bytes scaled to [0, 1]: image 5 is the second of batch 1
+  for (int64_t k = 0; k < 24; k++)             // bytes scaled to [0, 1]: image 5 is the second of batch 1
     CHECK(epoch.images[1][24 + k] == Approx(data.image(5)[k] / 255.0f));
 
   DataLoader dropping(data, {.batch_size = 4, .shuffle = false, .drop_last = true});
@@ -671,8 +673,7 @@ TEST_CASE("data loader crop and flip keep shapes and follow the seed", "[data][l
   std::set<std::tuple<int64_t, int64_t, bool>> seen;
   for (size_t b = 0; b < epoch.labels.size(); b++)
     for (size_t i = 0; i < epoch.labels[b].size(); i++) {
-      std::vector<float> image(epoch.images[b].begin() + i * C * H * W,
-                               epoch.images[b].begin() + (i + 1) * C * H * W);
+      std::vector<float> image(epoch.images[b].begin() + i * C * H * W, epoch.images[b].begin() + (i + 1) * C * H * W);
       bool found = false;
       for (int64_t dy = -pad; dy <= pad; dy++)
         for (int64_t dx = -pad; dx <= pad; dx++)
@@ -694,8 +695,12 @@ TEST_CASE("data loader crop and flip keep shapes and follow the seed", "[data][l
 
 TEST_CASE("data loader batches do not depend on the thread count", "[data][loader]") {
   ImageDataset data = make_dataset(200, 3, 8, 8);
-  LoaderOptions options{.batch_size = 64, .seed = 1, .crop_padding = 2, .horizontal_flip = true,
-                        .mean = {0.4f, 0.5f, 0.6f}, .stddev = {0.2f, 0.25f, 0.3f}};
+  LoaderOptions options{.batch_size = 64,
+                        .seed = 1,
+                        .crop_padding = 2,
+                        .horizontal_flip = true,
+                        .mean = {0.4f, 0.5f, 0.6f},
+                        .stddev = {0.2f, 0.25f, 0.3f}};
   int threads = num_threads();
   set_num_threads(1);
   DataLoader serial(data, options);
@@ -769,8 +774,8 @@ TEST_CASE("a progressive JPEG decodes to the same pixels as its baseline twin", 
   // one scan or in ten (each with the Huffman tables it needs defined just before it), so the
   // check that a scan's tables exist must pass both and stb must decode both alike
   Image progressive = decode_image(read_corpus_image("progressive_32x32.jpg"), 3, "progressive_32x32.jpg");
-  Image baseline = decode_image(read_corpus_image("progressive_32x32_baseline_twin.jpg"), 3,
-                                "progressive_32x32_baseline_twin.jpg");
+  Image baseline =
+      decode_image(read_corpus_image("progressive_32x32_baseline_twin.jpg"), 3, "progressive_32x32_baseline_twin.jpg");
   CHECK(progressive.height == 32);
   CHECK(progressive.width == 32);
   CHECK(progressive.pixels == baseline.pixels);

@@ -68,9 +68,9 @@ TEST_CASE("module registers names in order, own tensors before children's", "[la
         std::vector<std::string>{"scale", "first.weight", "first.bias", "second.weight", "second.bias"});
   CHECK(names_of(toy.named_buffers()) ==
         std::vector<std::string>{"count", "second.running_mean", "second.running_var"});
-  CHECK(names_of(toy.state()) ==
-        std::vector<std::string>{"scale", "first.weight", "first.bias", "second.weight", "second.bias", "count",
-                                 "second.running_mean", "second.running_var"});
+  CHECK(names_of(toy.state()) == std::vector<std::string>{"scale", "first.weight", "first.bias", "second.weight",
+                                                          "second.bias", "count", "second.running_mean",
+                                                          "second.running_var"});
   REQUIRE(toy.children().size() == 2);
   CHECK(toy.children()[0].first == "first");
   CHECK(toy.children()[1].second.get() == toy.second.get());
@@ -274,8 +274,7 @@ TEST_CASE("Conv2d grad", "[layers][conv2d][grad]") {
   CHECK(module_gradcheck(pointwise, Tensor::normal({1, 3, 4, 4}, 0, 1, rng)));
 }
 
-TEST_CASE("BatchNorm2d normalises in training and uses running statistics in eval",
-          "[layers][batchnorm2d]") {
+TEST_CASE("BatchNorm2d normalises in training and uses running statistics in eval", "[layers][batchnorm2d]") {
   Rng rng(16);
   BatchNorm2d bn(2);
   Tensor x = Tensor::normal({8, 2, 3, 3}, 5, 2, rng);  // mean 5, std 2
@@ -316,8 +315,10 @@ TEST_CASE("Dropout zeroes and rescales in training only", "[layers][dropout]") {
   Tensor y = drop(x);
   int64_t zeros = 0;
   for (real v : y.to_vector()) {
-    if (v == 0) zeros++;
-    else REQUIRE(v == Approx(2 / 0.75));
+    if (v == 0)
+      zeros++;
+    else
+      REQUIRE(v == Approx(2 / 0.75));
   }
   CHECK(zeros == Approx(2500).margin(250));
   CHECK(drop(x).to_vector() != y.to_vector());  // a new mask every call
@@ -336,8 +337,10 @@ TEST_CASE("Dropout2d drops whole channels in training only", "[layers][dropout2d
   for (int64_t nc = 0; nc < 4 * 16; nc++) {
     real first = y.data()[nc * 9];
     for (int i = 0; i < 9; i++) REQUIRE(y.data()[nc * 9 + i] == first);  // one decision per channel
-    if (first == 0) dropped++;
-    else CHECK(first == Approx(2));
+    if (first == 0)
+      dropped++;
+    else
+      CHECK(first == Approx(2));
   }
   CHECK(dropped > 16);
   CHECK(dropped < 48);
@@ -392,8 +395,7 @@ TEST_CASE("BasicBlock shapes and shortcuts", "[layers][basic_block]") {
   CHECK(down.parameter_count() == 288 + 16 + 576 + 16 + 32 + 16);
 }
 
-TEST_CASE("BasicBlock applies its attention to the residual branch before the addition",
-          "[layers][basic_block]") {
+TEST_CASE("BasicBlock applies its attention to the residual branch before the addition", "[layers][basic_block]") {
   Rng rng(22);
   int64_t seen_channels = 0;
   AttentionFactory gate = [&](int64_t channels, Rng&) -> std::shared_ptr<Module> {
@@ -460,8 +462,8 @@ class Doubler : public Module {
 }  // namespace
 
 TEST_CASE("an Observer records what the layers of its tree observe, under their paths", "[layers][observer]") {
-  Sequential outer({std::make_shared<Doubler>(), std::make_shared<Sequential>(std::vector<std::shared_ptr<Module>>{
-                                                     std::make_shared<Doubler>()})});
+  Sequential outer({std::make_shared<Doubler>(),
+                    std::make_shared<Sequential>(std::vector<std::shared_ptr<Module>>{std::make_shared<Doubler>()})});
   Tensor x = Tensor::from_data({2}, {1, 3});
   outer(x);  // nobody watches: nothing is kept anywhere
   {
@@ -473,7 +475,8 @@ TEST_CASE("an Observer records what the layers of its tree observe, under their 
     CHECK(seen.get("1.0.seen").to_vector() == std::vector<real>{2, 6});
     CHECK(!seen.get("0.seen").requires_grad());
     CHECK(seen.ending_with(".seen").size() == 2);
-    CHECK_THROWS_WITH(seen.get("2.seen"), Catch::Contains("nothing observed at '2.seen'") && Catch::Contains("1.0.seen"));
+    CHECK_THROWS_WITH(seen.get("2.seen"),
+                      Catch::Contains("nothing observed at '2.seen'") && Catch::Contains("1.0.seen"));
     {
       Sequential other({std::make_shared<Doubler>()});
       Observer inner(other);  // a second Observer takes over while it lives

@@ -35,9 +35,9 @@ int count_of(const std::string& text, const std::string& part) {
 TEST_CASE("mnist_cnn parameters", "[models][mnist_cnn]") {
   Rng rng(1);
   MnistCNN model(rng);
-  CHECK(names_of(model.named_parameters()) ==
-        std::vector<std::string>{"conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias", "fc1.weight", "fc1.bias",
-                                 "fc2.weight", "fc2.bias"});
+  CHECK(names_of(model.named_parameters()) == std::vector<std::string>{"conv1.weight", "conv1.bias", "conv2.weight",
+                                                                       "conv2.bias", "fc1.weight", "fc1.bias",
+                                                                       "fc2.weight", "fc2.bias"});
   CHECK(model.named_buffers().empty());
   // conv1  32*1*5*5 + 32        =       832
   // conv2  64*32*5*5 + 64       =    51,264
@@ -131,9 +131,9 @@ TEST_CASE("resnet20 takes an attention module in every block", "[models][resnet2
   Rng rng(7);
   std::vector<int64_t> channels;
   ResNet20 model(rng, {.branch_attention = [&](int64_t c, Rng&) -> std::shared_ptr<Module> {
-                         channels.push_back(c);
-                         return std::make_shared<Sigmoid>();
-                       }});
+                   channels.push_back(c);
+                   return std::make_shared<Sigmoid>();
+                 }});
   CHECK(channels == std::vector<int64_t>{16, 16, 16, 32, 32, 32, 64, 64, 64});
   CHECK(count_of(model.print(), "attention: Sigmoid") == 9);
   CHECK(model.parameter_count() == 272474);  // a Sigmoid has no parameters
@@ -152,19 +152,20 @@ TEST_CASE("resnet20 loss falls when overfitting one small batch", "[models][resn
 // ---- the zoo ----
 
 TEST_CASE("zoo creates models by name", "[models][zoo]") {
-  CHECK(model_names() == std::vector<std::string>{"mnist_cnn", "resnet20", "se_resnet20", "cbam_resnet20", "attention56",
-                                               "stn_mnist", "eca_resnet20", "gc_resnet20", "nl_resnet20", "da_resnet20",
-                                               "cc_resnet20", "aa_resnet20"});
+  CHECK(model_names() == std::vector<std::string>{"mnist_cnn", "resnet20", "se_resnet20", "cbam_resnet20",
+                                                  "attention56", "stn_mnist", "eca_resnet20", "gc_resnet20",
+                                                  "nl_resnet20", "da_resnet20", "cc_resnet20", "aa_resnet20"});
   CHECK(mnist_model_names() == std::vector<std::string>{"mnist_cnn", "stn_mnist"});
   CHECK(cifar_model_names() == std::vector<std::string>{"resnet20", "se_resnet20", "cbam_resnet20", "attention56",
-                                                     "eca_resnet20", "gc_resnet20", "nl_resnet20", "da_resnet20",
-                                                     "cc_resnet20", "aa_resnet20"});
+                                                        "eca_resnet20", "gc_resnet20", "nl_resnet20", "da_resnet20",
+                                                        "cc_resnet20", "aa_resnet20"});
   Rng rng(9);
   CHECK(create_model("mnist_cnn", rng)->type_name() == "MnistCNN");
   CHECK(create_model("resnet20", rng)->parameter_count() == 272474);
-  CHECK_THROWS_WITH(create_model("resnet21", rng),
-                    "create_model: unknown model 'resnet21'; known models: mnist_cnn, resnet20, se_resnet20, cbam_resnet20, "
-                    "attention56, stn_mnist, eca_resnet20, gc_resnet20, nl_resnet20, da_resnet20, cc_resnet20, aa_resnet20");
+  CHECK_THROWS_WITH(
+      create_model("resnet21", rng),
+      "create_model: unknown model 'resnet21'; known models: mnist_cnn, resnet20, se_resnet20, cbam_resnet20, "
+      "attention56, stn_mnist, eca_resnet20, gc_resnet20, nl_resnet20, da_resnet20, cc_resnet20, aa_resnet20");
 }
 
 TEST_CASE("zoo: stn_mnist takes the image side of RTS MNIST", "[models][zoo]") {

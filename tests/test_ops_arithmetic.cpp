@@ -106,9 +106,11 @@ TEST_CASE("add sub mul div forward", "[ops][add][sub][mul][div]") {
 
 TEST_CASE("add forward on large tensors", "[ops][add]") {  // the parallel paths
   Rng rng(11);
-  for (auto [sa, sb] : std::vector<std::pair<Shape, Shape>>{
-           {{64, 32, 9, 9}, {64, 32, 9, 9}}, {{64, 32, 9, 9}, {32, 1, 1}}, {{64, 32, 9, 9}, {64, 32, 1, 1}},
-           {{2000, 70}, {70}}, {{}, {300, 300}}}) {
+  for (auto [sa, sb] : std::vector<std::pair<Shape, Shape>>{{{64, 32, 9, 9}, {64, 32, 9, 9}},
+                                                            {{64, 32, 9, 9}, {32, 1, 1}},
+                                                            {{64, 32, 9, 9}, {64, 32, 1, 1}},
+                                                            {{2000, 70}, {70}},
+                                                            {{}, {300, 300}}}) {
     Tensor a = Tensor::normal(sa, 0, 1, rng), b = Tensor::normal(sb, 0, 1, rng);
     CHECK(allclose(a + b, broadcast_reference(a, b, [](real x, real y) { return x + y; })));
   }

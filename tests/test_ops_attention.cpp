@@ -70,7 +70,8 @@ Tensor conv1d_reference(const Tensor& x, const Tensor& w, const Tensor& b, int64
       for (int64_t o = 0; o < OL; o++) {
         double total = b.defined() ? b.data()[k] : 0;
         for (int64_t c = 0; c < C; c++)
-          for (int64_t j = 0; j < KL; j++) total += w.data()[(k * C + c) * KL + j] * padded[(n * C + c) * (L + 2 * p) + o + j];
+          for (int64_t j = 0; j < KL; j++)
+            total += w.data()[(k * C + c) * KL + j] * padded[(n * C + c) * (L + 2 * p) + o + j];
         y.data()[(n * K + k) * OL + o] = static_cast<real>(total);
       }
   return y;
@@ -110,7 +111,8 @@ Tensor criss_cross_sum_reference(const Tensor& A, const Tensor& V) {
         for (int64_t j = 0; j < W; j++) {
           auto keys = criss_cross_keys(i, j, H, W);
           double total = 0;
-          for (int64_t t = 0; t < T; t++) total += A.data()[((n * H + i) * W + j) * T + t] * at4(V, n, c, keys[t][0], keys[t][1]);
+          for (int64_t t = 0; t < T; t++)
+            total += A.data()[((n * H + i) * W + j) * T + t] * at4(V, n, c, keys[t][0], keys[t][1]);
           out.data()[((n * C + c) * H + i) * W + j] = static_cast<real>(total);
         }
   return out;
@@ -171,7 +173,8 @@ TEST_CASE("layer_norm forward", "[ops][layer_norm]") {
   for (Shape row : std::vector<Shape>{{5}, {4, 1, 1}, {3, 2, 2}}) {
     Shape shape = {3};
     shape.insert(shape.end(), row.begin(), row.end());
-    Tensor x = Tensor::normal(shape, 2, 3, rng), gamma = Tensor::normal(row, 1, 0.5, rng), beta = Tensor::normal(row, 0, 1, rng);
+    Tensor x = Tensor::normal(shape, 2, 3, rng), gamma = Tensor::normal(row, 1, 0.5, rng),
+           beta = Tensor::normal(row, 0, 1, rng);
     INFO("x " << shape_str(shape));
     CHECK(allclose(layer_norm(x, gamma, beta), layer_norm_reference(x, gamma, beta, 1e-5), 1e-4, 1e-4));
   }
@@ -180,7 +183,8 @@ TEST_CASE("layer_norm forward", "[ops][layer_norm]") {
   Tensor y = layer_norm(x, Tensor::ones({6}), Tensor::zeros({6}));
   for (int64_t r = 0; r < 4; r++) {
     double mean = 0, square = 0;
-    for (int64_t i = 0; i < 6; i++) mean += y.data()[r * 6 + i] / 6.0, square += y.data()[r * 6 + i] * y.data()[r * 6 + i] / 6.0;
+    for (int64_t i = 0; i < 6; i++)
+      mean += y.data()[r * 6 + i] / 6.0, square += y.data()[r * 6 + i] * y.data()[r * 6 + i] / 6.0;
     CHECK(std::abs(mean) < 1e-5);
     CHECK(std::abs(square - 1) < 1e-3);
   }
@@ -191,7 +195,8 @@ TEST_CASE("layer_norm grad", "[ops][layer_norm][grad]") {
   for (Shape row : std::vector<Shape>{{5}, {4, 1, 1}}) {
     Shape shape = {3};
     shape.insert(shape.end(), row.begin(), row.end());
-    Tensor x = Tensor::normal(shape, 0, 1, rng), gamma = Tensor::normal(row, 1, 0.5, rng), beta = Tensor::normal(row, 0, 1, rng);
+    Tensor x = Tensor::normal(shape, 0, 1, rng), gamma = Tensor::normal(row, 1, 0.5, rng),
+           beta = Tensor::normal(row, 0, 1, rng);
     CHECK(gradcheck([](auto& in) { return layer_norm(in[0], in[1], in[2]); }, {x, gamma, beta}));
   }
 }
@@ -207,8 +212,10 @@ TEST_CASE("conv1d forward", "[ops][conv1d]") {
   Tensor x = Tensor::from_data({1, 1, 4}, {1, 2, 3, 4});
   CHECK(allclose(conv1d(x, Tensor::ones({1, 1, 3}), Tensor(), 1), Tensor::from_data({1, 1, 4}, {3, 6, 9, 7})));
   Rng rng(305);
-  for (auto [N, C, L, K, KL, p] : std::vector<std::array<int64_t, 6>>{{2, 1, 16, 1, 3, 1}, {3, 2, 7, 4, 3, 0}, {1, 3, 5, 2, 5, 2}}) {
-    Tensor xs = Tensor::normal({N, C, L}, 0, 1, rng), w = Tensor::normal({K, C, KL}, 0, 1, rng), b = Tensor::normal({K}, 0, 1, rng);
+  for (auto [N, C, L, K, KL, p] :
+       std::vector<std::array<int64_t, 6>>{{2, 1, 16, 1, 3, 1}, {3, 2, 7, 4, 3, 0}, {1, 3, 5, 2, 5, 2}}) {
+    Tensor xs = Tensor::normal({N, C, L}, 0, 1, rng), w = Tensor::normal({K, C, KL}, 0, 1, rng),
+           b = Tensor::normal({K}, 0, 1, rng);
     CHECK(allclose(conv1d(xs, w, b, p), conv1d_reference(xs, w, b, p), 1e-5, 1e-4));
     CHECK(allclose(conv1d(xs, w, Tensor(), p), conv1d_reference(xs, w, Tensor(), p), 1e-5, 1e-4));
   }
@@ -216,7 +223,8 @@ TEST_CASE("conv1d forward", "[ops][conv1d]") {
 
 TEST_CASE("conv1d grad", "[ops][conv1d][grad]") {
   Rng rng(306);
-  Tensor x = Tensor::normal({2, 2, 6}, 0, 1, rng), w = Tensor::normal({3, 2, 3}, 0, 1, rng), b = Tensor::normal({3}, 0, 1, rng);
+  Tensor x = Tensor::normal({2, 2, 6}, 0, 1, rng), w = Tensor::normal({3, 2, 3}, 0, 1, rng),
+         b = Tensor::normal({3}, 0, 1, rng);
   CHECK(gradcheck([](auto& in) { return conv1d(in[0], in[1], in[2], 1); }, {x, w, b}));
   Tensor y = Tensor::normal({3, 1, 16}, 0, 1, rng), k = Tensor::normal({1, 1, 3}, 0, 1, rng);  // ECA's shape
   CHECK(gradcheck([](auto& in) { return conv1d(in[0], in[1], Tensor(), 1); }, {y, k}));
@@ -225,7 +233,8 @@ TEST_CASE("conv1d grad", "[ops][conv1d][grad]") {
 TEST_CASE("conv1d errors", "[ops][conv1d]") {
   CHECK_THROWS_WITH(conv1d(Tensor::zeros({1, 2, 5}), Tensor::zeros({1, 3, 3}), Tensor()), Catch::Contains("(1, 3, 3)"));
   CHECK_THROWS_WITH(conv1d(Tensor::zeros({1, 1, 2}), Tensor::zeros({1, 1, 5}), Tensor()), Catch::Contains("longer"));
-  CHECK_THROWS_WITH(conv1d(Tensor::zeros({1, 1, 5}), Tensor::zeros({2, 1, 3}), Tensor::zeros({3})), Catch::Contains("bias"));
+  CHECK_THROWS_WITH(conv1d(Tensor::zeros({1, 1, 5}), Tensor::zeros({2, 1, 3}), Tensor::zeros({3})),
+                    Catch::Contains("bias"));
 }
 
 TEST_CASE("criss_cross_logits and criss_cross_sum forward", "[ops][criss_cross]") {
@@ -258,7 +267,8 @@ TEST_CASE("criss_cross grad", "[ops][criss_cross][grad]") {
 }
 
 TEST_CASE("criss_cross errors", "[ops][criss_cross]") {
-  CHECK_THROWS_WITH(criss_cross_logits(Tensor::zeros({1, 2, 3, 3}), Tensor::zeros({1, 2, 3, 4})), Catch::Contains("one shape"));
+  CHECK_THROWS_WITH(criss_cross_logits(Tensor::zeros({1, 2, 3, 3}), Tensor::zeros({1, 2, 3, 4})),
+                    Catch::Contains("one shape"));
   CHECK_THROWS_WITH(criss_cross_sum(Tensor::zeros({1, 3, 3, 6}), Tensor::zeros({1, 2, 3, 3})),
                     Catch::Contains("(1, 3, 3, 6)"));
 }

@@ -40,7 +40,8 @@ static BatchNormReference batch_norm_reference(const Tensor& x, const Tensor& ga
       for (int64_t i = 0; i < HW; i++) var += (at(n, i) - mean) * (at(n, i) - mean) / M;
     if (training) {
       out.running_mean.data()[c] = static_cast<real>((1 - momentum) * running_mean.data()[c] + momentum * mean);
-      out.running_var.data()[c] = static_cast<real>((1 - momentum) * running_var.data()[c] + momentum * var * M / (M - 1));
+      out.running_var.data()[c] =
+          static_cast<real>((1 - momentum) * running_var.data()[c] + momentum * var * M / (M - 1));
     } else {
       mean = running_mean.data()[c], var = running_var.data()[c];
     }
@@ -62,7 +63,8 @@ TEST_CASE("batch_norm forward", "[ops][batch_norm]") {
       Tensor x = channel_varied(shape, rng);
       Tensor gamma = Tensor::normal({C}, 1, 0.3f, rng), beta = Tensor::normal({C}, 0, 1, rng);
       Tensor running_mean = Tensor::normal({C}, 0, 1, rng), running_var = Tensor::uniform({C}, 0.5f, 2, rng);
-      BatchNormReference expected = batch_norm_reference(x, gamma, beta, running_mean, running_var, training, 0.2, 1e-5);
+      BatchNormReference expected =
+          batch_norm_reference(x, gamma, beta, running_mean, running_var, training, 0.2, 1e-5);
       Tensor y = batch_norm(x, gamma, beta, running_mean, running_var, training, 0.2f, 1e-5f);
       CHECK(allclose(y, expected.y, 1e-5, 1e-4));
       CHECK(allclose(running_mean, expected.running_mean));  // updated in place in training only

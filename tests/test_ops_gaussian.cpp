@@ -12,8 +12,8 @@ using namespace glimpse::testing;
 TEST_CASE("gaussian_log_prob forward", "[ops][gaussian_log_prob]") {
   SECTION("by hand: at the mean, log N = -log(sigma) - log(2 pi) / 2") {
     Tensor y = gaussian_log_prob(Tensor::from_data({2}, {0.3f, 0.3f}), Tensor::from_data({2}, {0.3f, 0.0f}), 1);
-    CHECK(y.data()[0] == Approx(-0.9189385332));             // -log(2 pi) / 2
-    CHECK(y.data()[1] == Approx(-0.9189385332 - 0.045));     // minus 0.3^2 / 2
+    CHECK(y.data()[0] == Approx(-0.9189385332));          // -log(2 pi) / 2
+    CHECK(y.data()[1] == Approx(-0.9189385332 - 0.045));  // minus 0.3^2 / 2
   }
   SECTION("the closed form, in double, for RAM's sigma and others") {
     Rng rng(31);
@@ -45,15 +45,15 @@ TEST_CASE("gaussian_log_prob grad", "[ops][gaussian_log_prob][grad]") {
       Tensor s = Tensor::normal(shape, 0, 0.5f, rng), mu = Tensor::normal(shape, 0, 0.5f, rng);
       // eps small against sigma: the function is quadratic, so central differences are exact
       // up to float rounding, which grows like 1/eps
-      CHECK(gradcheck([&](auto& in) { return gaussian_log_prob(in[0], in[1], sigma); }, {s, mu},
-                      {.eps = 1e-2 * sigma}));
+      CHECK(
+          gradcheck([&](auto& in) { return gaussian_log_prob(in[0], in[1], sigma); }, {s, mu}, {.eps = 1e-2 * sigma}));
     }
   }
   SECTION("REINFORCE's use: a constant sample, the gradient to the mean only") {
     Tensor s = Tensor::from_data({1, 2}, {0.5f, -0.2f});
     Tensor mu = Tensor::from_data({1, 2}, {0.1f, 0.1f}).set_requires_grad(true);
     Tensor y = gaussian_log_prob(s, mu, 0.5f);
-    y.grad_fn()->backward(Tensor::ones(y.shape()));  // the node alone, seeded with dy = 1
+    y.grad_fn()->backward(Tensor::ones(y.shape()));    // the node alone, seeded with dy = 1
     CHECK(mu.grad().data()[0] == Approx(0.4 / 0.25));  // (s - mu) / sigma^2
     CHECK(mu.grad().data()[1] == Approx(-0.3 / 0.25));
     CHECK_FALSE(s.grad().defined());

@@ -69,7 +69,7 @@ TEST_CASE("extract_glimpse forward", "[ops][extract_glimpse]") {
     //          mean 8 (a + 1.5) + (b + 1.5): 13.5, 17.5, 45.5, 49.5
     Tensor y = extract_glimpse(x, location(0, 0), 2, 3);
     REQUIRE(y.shape() == Shape{1, 3, 2, 2});
-    CHECK(allclose(y, Tensor::from_data({1, 3, 2, 2}, {27, 28, 35, 36,  //
+    CHECK(allclose(y, Tensor::from_data({1, 3, 2, 2}, {27, 28, 35, 36,              //
                                                        22.5f, 24.5f, 38.5f, 40.5f,  //
                                                        13.5f, 17.5f, 45.5f, 49.5f})));
   }
@@ -77,14 +77,14 @@ TEST_CASE("extract_glimpse forward", "[ops][extract_glimpse]") {
     // scale 0: rows/columns -2..1;  scale 1: rows/columns -4..3, blocks of 2 x 2, the upper-left
     // ones all padding; {0,1,8,9} -> 4.5, {2,3,10,11} -> 6.5, {16,17,24,25} -> 20.5, {18,19,26,27} -> 22.5
     Tensor y = extract_glimpse(x, location(-1, -1), 4, 2);
-    CHECK(allclose(y, Tensor::from_data({1, 2, 4, 4}, {0, 0, 0, 0,  0, 0, 0, 0,  0, 0, 0, 1,  0, 0, 8, 9,  //
-                                                       0, 0, 0, 0,  0, 0, 0, 0,  0, 0, 4.5f, 6.5f,  //
+    CHECK(allclose(y, Tensor::from_data({1, 2, 4, 4}, {0, 0, 0,     0,    0, 0, 0, 0, 0, 0, 0,    1,    0, 0, 8, 9,  //
+                                                       0, 0, 0,     0,    0, 0, 0, 0, 0, 0, 4.5f, 6.5f,              //
                                                        0, 0, 20.5f, 22.5f})));
   }
   SECTION("the bottom-right corner l = (1, 1) is the last pixel (7, 7), not one past it") {
     CHECK(allclose(extract_glimpse(x, location(1, 1), 2, 1), Tensor::from_data({1, 1, 2, 2}, {54, 55, 62, 63})));
     CHECK(allclose(extract_glimpse(x, location(1, 1), 4, 1),  // rows/columns 5..8
-                   Tensor::from_data({1, 1, 4, 4}, {45, 46, 47, 0,  53, 54, 55, 0,  61, 62, 63, 0,  0, 0, 0, 0})));
+                   Tensor::from_data({1, 1, 4, 4}, {45, 46, 47, 0, 53, 54, 55, 0, 61, 62, 63, 0, 0, 0, 0, 0})));
   }
   SECTION("l is (x, y): x picks the column, y the row (a 6 x 8 image)") {
     // cx = floor(0.75 * 8) = 6, cy = floor(0.25 * 6) = 1: rows 0..1, columns 5..6
@@ -119,7 +119,9 @@ TEST_CASE("extract_glimpse forward", "[ops][extract_glimpse]") {
 
 TEST_CASE("extract_glimpse grad", "[ops][extract_glimpse][grad]") {
   Rng rng(22);
-  struct Case { int64_t N, C, H, W, g, k; };
+  struct Case {
+    int64_t N, C, H, W, g, k;
+  };
   for (Case s : {Case{1, 1, 8, 8, 2, 1}, Case{2, 3, 10, 12, 3, 3}, Case{3, 2, 9, 7, 2, 2}}) {
     Tensor x = Tensor::normal({s.N, s.C, s.H, s.W}, 0, 1, rng);
     Tensor l = Tensor::uniform({s.N, 2}, -1, 1, rng);

@@ -66,8 +66,8 @@ TEST_CASE("mse_loss forward", "[ops][mse_loss]") {
   Tensor p = Tensor::from_data({2, 2}, {1, 2, 3, 4});
   Tensor t = Tensor::from_data({2, 2}, {1, 0, 4, 1});
   CHECK(mse_loss(p, t).item() == Approx((0 + 4 + 1 + 9) / 4.0));
-  CHECK_THROWS_WITH(mse_loss(p, Tensor::zeros({4})), Catch::Contains("mse_loss") && Catch::Contains("(2, 2)") &&
-                                                         Catch::Contains("(4)"));
+  CHECK_THROWS_WITH(mse_loss(p, Tensor::zeros({4})),
+                    Catch::Contains("mse_loss") && Catch::Contains("(2, 2)") && Catch::Contains("(4)"));
 }
 
 TEST_CASE("mse_loss grad", "[ops][mse_loss][grad]") {

@@ -56,8 +56,7 @@ TEST_CASE("matmul forward", "[ops][matmul]") {
 TEST_CASE("matmul errors", "[ops][matmul]") {
   CHECK_THROWS_WITH(matmul(Tensor::zeros({2, 3}), Tensor::zeros({4, 5})),
                     Catch::Contains("matmul") && Catch::Contains("(2, 3)") && Catch::Contains("(4, 5)"));
-  CHECK_THROWS_WITH(matmul(Tensor::zeros({2, 3}), Tensor::zeros({5, 2}), false, true),
-                    Catch::Contains("(5, 2)^T"));
+  CHECK_THROWS_WITH(matmul(Tensor::zeros({2, 3}), Tensor::zeros({5, 2}), false, true), Catch::Contains("(5, 2)^T"));
   CHECK_THROWS_WITH(matmul(Tensor::zeros({2, 3, 4}), Tensor::zeros({4, 5})), Catch::Contains("2-D"));
   CHECK(allclose(matmul(Tensor::zeros({2, 0}), Tensor::zeros({0, 3})), Tensor::zeros({2, 3})));
 }
@@ -77,7 +76,8 @@ TEST_CASE("matmul grad", "[ops][matmul][grad]") {
 
 TEST_CASE("linear forward", "[ops][linear]") {
   Rng rng(82);
-  Tensor x = Tensor::normal({5, 4}, 0, 1, rng), w = Tensor::normal({3, 4}, 0, 1, rng), b = Tensor::normal({3}, 0, 1, rng);
+  Tensor x = Tensor::normal({5, 4}, 0, 1, rng), w = Tensor::normal({3, 4}, 0, 1, rng),
+         b = Tensor::normal({3}, 0, 1, rng);
   Tensor expected = matmul_reference(x, w, false, true);
   CHECK(allclose(linear(x, w, Tensor()), expected, 1e-5, 1e-4));
   for (int64_t n = 0; n < 5; n++)

@@ -174,7 +174,9 @@ TEST_CASE("grid_sample forward", "[ops][grid_sample]") {
 
 TEST_CASE("grid_sample grad", "[ops][grid_sample][grad]") {
   Rng rng(13);
-  struct Case { int64_t N, C, H, W, OH, OW; };
+  struct Case {
+    int64_t N, C, H, W, OH, OW;
+  };
   for (Case s : {Case{1, 1, 4, 5, 3, 3}, Case{2, 3, 5, 4, 4, 6}, Case{3, 2, 6, 7, 2, 5}}) {
     Tensor x = Tensor::normal({s.N, s.C, s.H, s.W}, 0, 1, rng);
     Tensor grid = grid_away_from_kinks(s.N, s.OH, s.OW, s.H, s.W, rng);
@@ -189,8 +191,7 @@ TEST_CASE("grid_sample grad", "[ops][grid_sample][grad]") {
       for (int64_t i = 0; i < 12; i++) theta.data()[i] += rng.uniform(-0.3f, 0.3f);
     } while (!away_from_kinks(affine_grid(theta, H, W), H, W));
     Tensor x = Tensor::normal({2, 2, H, W}, 0, 1, rng);
-    CHECK(gradcheck([&](auto& in) { return grid_sample(in[0], affine_grid(in[1], H, W)); }, {x, theta},
-                    {.eps = 3e-3}));
+    CHECK(gradcheck([&](auto& in) { return grid_sample(in[0], affine_grid(in[1], H, W)); }, {x, theta}, {.eps = 3e-3}));
   }
 }
 

@@ -33,7 +33,8 @@ Tensor permute_reference(const Tensor& x, const std::vector<int64_t>& order) {
   return y;
 }
 
-Tensor pad_reference(const Tensor& x, const std::vector<int64_t>& before, const std::vector<int64_t>& after, real value) {
+Tensor pad_reference(const Tensor& x, const std::vector<int64_t>& before, const std::vector<int64_t>& after,
+                     real value) {
   Shape out = x.shape();
   for (size_t d = 0; d < out.size(); d++) out[d] += before[d] + after[d];
   Tensor y = Tensor::empty(out);
@@ -61,7 +62,8 @@ TEST_CASE("reshape forward", "[ops][reshape]") {
   CHECK(reshape(x, {4, 6}).to_vector() == x.to_vector());
   CHECK(reshape(Tensor::scalar(3), {1, 1}).shape() == Shape{1, 1});
   CHECK(reshape(Tensor::zeros({2, 3}), {-1}).shape() == Shape{6});
-  CHECK_THROWS_WITH(reshape(x, {5, 5}), Catch::Contains("reshape") && Catch::Contains("(24)") && Catch::Contains("(5, 5)"));
+  CHECK_THROWS_WITH(reshape(x, {5, 5}),
+                    Catch::Contains("reshape") && Catch::Contains("(24)") && Catch::Contains("(5, 5)"));
   CHECK_THROWS_WITH(reshape(x, {-1, 5}), Catch::Contains("reshape"));
   CHECK_THROWS_WITH(reshape(x, {-1, -1}), Catch::Contains("only one -1"));
   CHECK_THROWS_AS(reshape(x, {-2, -12}), Error);
@@ -94,7 +96,8 @@ TEST_CASE("flatten grad", "[ops][flatten][grad]") {
 TEST_CASE("permute forward", "[ops][permute]") {
   Rng rng(62);
   Tensor x = Tensor::normal({2, 3, 4, 5}, 0, 1, rng);
-  for (std::vector<int64_t> order : {std::vector<int64_t>{0, 1, 2, 3}, {3, 2, 1, 0}, {0, 2, 3, 1}, {1, 0, 3, 2}, {2, 3, 0, 1}}) {
+  for (std::vector<int64_t> order :
+       {std::vector<int64_t>{0, 1, 2, 3}, {3, 2, 1, 0}, {0, 2, 3, 1}, {1, 0, 3, 2}, {2, 3, 0, 1}}) {
     Tensor y = permute(x, order);
     CHECK(allclose(y, permute_reference(x, order)));
   }
@@ -144,21 +147,30 @@ TEST_CASE("concat forward", "[ops][concat]") {
   CHECK(allclose(slice(z, 1, 0, 3), x));
   CHECK(allclose(slice(z, 1, 3, 8), y));
   CHECK(allclose(slice(z, 1, 8, 11), x));
-  CHECK_THROWS_WITH(concat({x, y}, 0), Catch::Contains("concat") && Catch::Contains("(2, 5, 4)") &&
-                                           Catch::Contains("(2, 3, 4)"));
+  CHECK_THROWS_WITH(concat({x, y}, 0),
+                    Catch::Contains("concat") && Catch::Contains("(2, 5, 4)") && Catch::Contains("(2, 3, 4)"));
   CHECK_THROWS_WITH(concat({x, Tensor::zeros({2, 3})}, 0), Catch::Contains("concat"));
   CHECK_THROWS_WITH(concat({}, 0), Catch::Contains("concat"));
 }
 
 TEST_CASE("concat grad", "[ops][concat][grad]") {
   Rng rng(67);
-  CHECK(gradcheck([](auto& in) { return concat({in[0], in[1]}, 0); },
-                  {Tensor::normal({2, 3}, 0, 1, rng), Tensor::normal({3, 3}, 0, 1, rng)}));
-  CHECK(gradcheck([](auto& in) { return concat({in[0], in[1], in[2]}, 1); },
-                  {Tensor::normal({2, 1, 2}, 0, 1, rng), Tensor::normal({2, 4, 2}, 0, 1, rng),
-                   Tensor::normal({2, 2, 2}, 0, 1, rng)}));
-  CHECK(gradcheck([](auto& in) { return concat({in[0], in[1]}, -1); },
-                  {Tensor::normal({2, 3, 2}, 0, 1, rng), Tensor::normal({2, 3, 5}, 0, 1, rng)}));
+  CHECK(gradcheck(
+      [](auto& in) {
+        return concat({in[0], in[1]}, 0);
+      },
+      {Tensor::normal({2, 3}, 0, 1, rng), Tensor::normal({3, 3}, 0, 1, rng)}));
+  CHECK(gradcheck(
+      [](auto& in) {
+        return concat({in[0], in[1], in[2]}, 1);
+      },
+      {Tensor::normal({2, 1, 2}, 0, 1, rng), Tensor::normal({2, 4, 2}, 0, 1, rng),
+       Tensor::normal({2, 2, 2}, 0, 1, rng)}));
+  CHECK(gradcheck(
+      [](auto& in) {
+        return concat({in[0], in[1]}, -1);
+      },
+      {Tensor::normal({2, 3, 2}, 0, 1, rng), Tensor::normal({2, 3, 5}, 0, 1, rng)}));
   Tensor x = Tensor::normal({2, 3}, 0, 1, rng);  // one input twice: both blocks add up
   CHECK(gradcheck([](auto& in) { return concat({in[0], in[0]}, 1); }, {x}));
 }
@@ -171,7 +183,8 @@ TEST_CASE("slice forward", "[ops][slice]") {
   CHECK(allclose(slice(x, 0, 1, 2), Tensor::from_data({1, 4}, {4, 5, 6, 7})));
   CHECK(allclose(slice(x, -1, 3, 4), Tensor::from_data({2, 1}, {3, 7})));
   CHECK(slice(x, 1, 2, 2).shape() == Shape{2, 0});
-  CHECK_THROWS_WITH(slice(x, 1, 2, 5), Catch::Contains("slice") && Catch::Contains("[2, 5)") && Catch::Contains("(2, 4)"));
+  CHECK_THROWS_WITH(slice(x, 1, 2, 5),
+                    Catch::Contains("slice") && Catch::Contains("[2, 5)") && Catch::Contains("(2, 4)"));
   CHECK_THROWS_WITH(slice(x, 1, -1, 2), Catch::Contains("slice"));
   CHECK_THROWS_WITH(slice(x, 1, 3, 2), Catch::Contains("slice"));
   CHECK_THROWS_WITH(slice(x, 2, 0, 1), Catch::Contains("slice") && Catch::Contains("axis 2"));
@@ -203,7 +216,10 @@ TEST_CASE("pad forward", "[ops][pad]") {
 TEST_CASE("pad grad", "[ops][pad][grad]") {
   Rng rng(70);
   CHECK(gradcheck([](auto& in) { return pad(in[0], {1, 2}, {2, 0}, 3); }, {Tensor::normal({3, 4}, 0, 1, rng)}));
-  CHECK(gradcheck([](auto& in) { return pad(in[0], {0, 0, 1, 1}, {0, 0, 1, 1}); },
-                  {Tensor::normal({2, 3, 3, 4}, 0, 1, rng)}));
+  CHECK(gradcheck(
+      [](auto& in) {
+        return pad(in[0], {0, 0, 1, 1}, {0, 0, 1, 1});
+      },
+      {Tensor::normal({2, 3, 3, 4}, 0, 1, rng)}));
   CHECK(gradcheck([](auto& in) { return pad(in[0], {2}, {1}); }, {Tensor::normal({5}, 0, 1, rng)}));
 }

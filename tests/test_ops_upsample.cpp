@@ -13,13 +13,13 @@ TEST_CASE("upsample_bilinear2d forward 2x2 to 4x4", "[ops][upsample_bilinear2d]"
   Tensor x = Tensor::from_data({1, 1, 2, 2}, {1, 2, 3, 4});
   // source positions 0, 1/3, 2/3, 1 along each axis
   CHECK(allclose(upsample_bilinear2d(x, 4, 4, /*align_corners=*/true),
-                 Tensor::from_data({1, 1, 4, 4}, {1, 4 / 3.f, 5 / 3.f, 2,              //
-                                                  5 / 3.f, 2, 7 / 3.f, 8 / 3.f,        //
-                                                  7 / 3.f, 8 / 3.f, 3, 10 / 3.f,       //
+                 Tensor::from_data({1, 1, 4, 4}, {1, 4 / 3.f, 5 / 3.f, 2,         //
+                                                  5 / 3.f, 2, 7 / 3.f, 8 / 3.f,   //
+                                                  7 / 3.f, 8 / 3.f, 3, 10 / 3.f,  //
                                                   3, 10 / 3.f, 11 / 3.f, 4})));
   // source positions (dst + 0.5) / 2 - 0.5 = -0.25 (clamped to 0), 0.25, 0.75, 1.25 (pixel 1 alone)
   CHECK(allclose(upsample_bilinear2d(x, 4, 4, /*align_corners=*/false),
-                 Tensor::from_data({1, 1, 4, 4}, {1, 1.25f, 1.75f, 2,     //
+                 Tensor::from_data({1, 1, 4, 4}, {1, 1.25f, 1.75f, 2,        //
                                                   1.5f, 1.75f, 2.25f, 2.5f,  //
                                                   2.5f, 2.75f, 3.25f, 3.5f,  //
                                                   3, 3.25f, 3.75f, 4})));
@@ -31,7 +31,8 @@ static real bilinear_at(const std::vector<real>& x, double r, double c) {
   int r1 = std::min(r0 + 1, 2), c1 = std::min(c0 + 1, 2);
   double fr = r - r0, fc = c - c0;
   auto at = [&](int i, int j) { return double(x[i * 3 + j]); };
-  return static_cast<real>((1 - fr) * ((1 - fc) * at(r0, c0) + fc * at(r0, c1)) + fr * ((1 - fc) * at(r1, c0) + fc * at(r1, c1)));
+  return static_cast<real>((1 - fr) * ((1 - fc) * at(r0, c0) + fc * at(r0, c1)) +
+                           fr * ((1 - fc) * at(r1, c0) + fc * at(r1, c1)));
 }
 
 TEST_CASE("upsample_bilinear2d forward 3x3 to 5x7", "[ops][upsample_bilinear2d]") {
@@ -70,7 +71,8 @@ TEST_CASE("upsample_bilinear2d grad", "[ops][upsample_bilinear2d][grad]") {
     Shape x;
     int64_t out_h, out_w;
   };
-  const Case cases[] = {{{2, 3, 3, 4}, 5, 7}, {{1, 2, 4, 4}, 8, 8}, {{2, 1, 6, 5}, 3, 2}, {{1, 2, 3, 3}, 1, 1}, {{2, 2, 1, 3}, 4, 6}};
+  const Case cases[] = {
+      {{2, 3, 3, 4}, 5, 7}, {{1, 2, 4, 4}, 8, 8}, {{2, 1, 6, 5}, 3, 2}, {{1, 2, 3, 3}, 1, 1}, {{2, 2, 1, 3}, 4, 6}};
   for (bool align_corners : {false, true})
     for (const Case& c : cases) {
       CAPTURE(align_corners, shape_str(c.x), c.out_h, c.out_w);

@@ -206,7 +206,7 @@ TEST_CASE("scale_lr gives some parameters their own learning rate", "[optim]") {
       set_grad(slow, {2});
       sgd.step();
     }
-    CHECK(fast.item() == Approx(1 - 0.1 * (2 + 3.8)));   // b_1 = 2, b_2 = 0.9 * 2 + 2
+    CHECK(fast.item() == Approx(1 - 0.1 * (2 + 3.8)));  // b_1 = 2, b_2 = 0.9 * 2 + 2
     CHECK(slow.item() == Approx(1 - 0.025 * (2 + 3.8)));
   }
   SECTION("Adam: the first step is f * lr against the gradient's sign; factor 0 freezes") {
@@ -249,7 +249,8 @@ TEST_CASE("optimiser state restored into a fresh optimiser continues the same tr
   Tensor q = param(p.to_vector());
   AdamW resumed({q}, {.lr = 0.05f});
   NamedTensors from = opt.state(), to = resumed.state();
-  for (size_t i = 0; i < from.size(); i++) std::copy_n(from[i].second.data(), from[i].second.numel(), to[i].second.data());
+  for (size_t i = 0; i < from.size(); i++)
+    std::copy_n(from[i].second.data(), from[i].second.numel(), to[i].second.data());
   CHECK(resumed.steps_taken() == 3);
 
   real g2 = g;
@@ -304,7 +305,7 @@ TEST_CASE("ExponentialMovingAverage: averaged weights in place for a scope, the 
     fail("an error inside the scope");
   } catch (const Error&) {
   }
-  CHECK(w.to_vector() == trained);  // put back on the way out of an exception too
+  CHECK(w.to_vector() == trained);          // put back on the way out of an exception too
   AveragedWeightsInPlace nothing(nullptr);  // no average: nothing changes
   CHECK(w.to_vector() == trained);
 
@@ -343,8 +344,8 @@ TEST_CASE("learning-rate schedules at chosen steps", "[optim][schedule]") {
   CHECK(warm_cosine.lr_at(0) == Approx(0.025));  // 0.1 * 1/4
   CHECK(warm_cosine.lr_at(1) == Approx(0.05));
   CHECK(warm_cosine.lr_at(3) == Approx(0.1));
-  CHECK(warm_cosine.lr_at(4) == Approx(0.1));          // the cosine's step 0
-  CHECK(warm_cosine.lr_at(54) == Approx(0.05));        // the cosine's step 50
+  CHECK(warm_cosine.lr_at(4) == Approx(0.1));    // the cosine's step 0
+  CHECK(warm_cosine.lr_at(54) == Approx(0.05));  // the cosine's step 50
   WarmupLr warm_step(2, std::make_shared<StepLr>(0.2f, 10, 0.5f));
   CHECK(warm_step.lr_at(0) == Approx(0.1));
   CHECK(warm_step.lr_at(12) == Approx(0.1));  // StepLr at 10
@@ -358,7 +359,8 @@ TEST_CASE("learning-rate schedules at chosen steps", "[optim][schedule]") {
   CHECK(drops.lr_at(30) == Approx(0.01));  // the first of the fourth
   CHECK(drops.lr_at(50) == Approx(0.001));
   CHECK(warmup_then_drops(0.1f, {2}, 10, 0).lr_at(19) == Approx(0.1));
-  CHECK_THROWS_WITH(warmup_then_drops(0.1f, {1, 3}, 10, 1), Catch::Contains("cannot drop at epoch 1, inside the warm-up"));
+  CHECK_THROWS_WITH(warmup_then_drops(0.1f, {1, 3}, 10, 1),
+                    Catch::Contains("cannot drop at epoch 1, inside the warm-up"));
   CHECK_THROWS_AS(warmup_then_drops(0.1f, {4, 3}, 10, 1), Error);
 
   CHECK_THROWS_AS(StepLr(0.1f, 0), Error);
@@ -375,7 +377,7 @@ TEST_CASE("clip_grad_norm scales every gradient by max_norm / total", "[optim][c
   set_grad(b, {12});  // total norm sqrt(9 + 16 + 144) = 13; c has no gradient
   CHECK(clip_grad_norm({a, b, c}, 26) == Approx(13));
   CHECK(a.grad().to_vector() == std::vector<real>{3, 4});  // below max_norm: untouched
-  CHECK(clip_grad_norm({a, b, c}, 6.5f) == Approx(13));  // returns the norm before clipping
+  CHECK(clip_grad_norm({a, b, c}, 6.5f) == Approx(13));    // returns the norm before clipping
   CHECK(a.grad().data()[0] == Approx(1.5));
   CHECK(a.grad().data()[1] == Approx(2));
   CHECK(b.grad().data()[0] == Approx(6));

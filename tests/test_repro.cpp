@@ -19,7 +19,8 @@ using namespace glimpse;
 namespace {
 
 const ImageDataset& mnist_sample() {
-  static const ImageDataset data = subset(load_mnist_dir(std::string(GLIMPSE_SOURCE_DIR) + "/data/sample/mnist", true), 0, 640);
+  static const ImageDataset data =
+      subset(load_mnist_dir(std::string(GLIMPSE_SOURCE_DIR) + "/data/sample/mnist", true), 0, 640);
   return data;
 }
 
@@ -30,7 +31,8 @@ std::vector<std::vector<real>> train_steps(uint64_t seed, int threads, int steps
   set_num_threads(threads);
   Rng rng(seed);
   std::shared_ptr<Module> model = create_model("mnist_cnn", rng);
-  DataLoader loader(mnist_sample(), {.batch_size = 32, .shuffle = true, .seed = seed, .mean = mnist_mean, .stddev = mnist_stddev});
+  DataLoader loader(mnist_sample(),
+                    {.batch_size = 32, .shuffle = true, .seed = seed, .mean = mnist_mean, .stddev = mnist_stddev});
   SGD optimizer(model->parameters(), {.lr = 0.05f, .momentum = 0.9f, .weight_decay = 5e-4f});
   model->train();
   loader.start_epoch(0);

@@ -127,12 +127,12 @@ TEST_CASE("SNES update by hand on one generation", "[optim][snes]") {
   // d = 1, p = 2: utilities u = (1/2, -1/2) (only the best gets a positive raw weight).
   Snes snes({0}, 1, {.population = 2, .eta_mu = 1, .eta_sigma = 0.5f, .seed = 5});
   std::vector<std::vector<real>> z = snes.ask();
-  real s1 = z[0][0], s2 = z[1][0];  // mu = 0, sigma = 1: z = s
+  real s1 = z[0][0], s2 = z[1][0];                                                        // mu = 0, sigma = 1: z = s
   snes.tell({static_cast<real>(std::abs(s1 - 3)), static_cast<real>(std::abs(s2 - 3))});  // nearer to 3 is better
   real best = std::abs(s1 - 3) < std::abs(s2 - 3) ? s1 : s2, worst = best == s1 ? s2 : s1;
   double grad_mu = 0.5 * best - 0.5 * worst;
   double grad_sigma = 0.5 * (best * best - 1) - 0.5 * (worst * worst - 1);
-  CHECK(snes.mean()[0] == Approx(grad_mu));                         // mu + 1 * sigma * grad_mu
+  CHECK(snes.mean()[0] == Approx(grad_mu));                          // mu + 1 * sigma * grad_mu
   CHECK(snes.sigma()[0] == Approx(std::exp(0.5 / 2 * grad_sigma)));  // sigma * exp(eta_sigma / 2 * grad)
   CHECK(snes.generation() == 1);
 }
@@ -175,5 +175,6 @@ TEST_CASE("SNES restored from mu, sigma and generation continues bitwise when re
                     Catch::Contains("expected mu and sigma of 10 dimensions"));
   std::vector<real> bad_sigma(10, 1);
   bad_sigma[4] = std::numeric_limits<real>::quiet_NaN();
-  CHECK_THROWS_WITH(resumed.restore(std::vector<real>(10, 0), bad_sigma, 0), Catch::Contains("every sigma must be > 0"));
+  CHECK_THROWS_WITH(resumed.restore(std::vector<real>(10, 0), bad_sigma, 0),
+                    Catch::Contains("every sigma must be > 0"));
 }

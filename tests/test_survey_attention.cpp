@@ -105,7 +105,8 @@ TEST_CASE("GlobalContext starts as the identity and pools with its attention map
   for (int64_t n = 0; n < 2; n++) {
     std::vector<double> logits = conv1x1_of(*gc.Wk, x, n);
     std::vector<double> expected = softmax_of(logits);
-    for (int64_t p = 0; p < 16; p++) CHECK(alpha.data()[n * 16 + p] == Approx(expected[static_cast<size_t>(p)]).margin(1e-6));
+    for (int64_t p = 0; p < 16; p++)
+      CHECK(alpha.data()[n * 16 + p] == Approx(expected[static_cast<size_t>(p)]).margin(1e-6));
   }
 }
 
@@ -138,13 +139,15 @@ TEST_CASE("NonLocal starts as the identity; queries attend to the sub-sampled ke
         for (int64_t c = 0; c < 2; c++) {
           double m = -1e30;
           for (int64_t dy = 0; dy < 2; dy++)
-            for (int64_t dx = 0; dx < 2; dx++) m = std::max(m, phi_full[static_cast<size_t>(c * 16 + (y0 + dy) * 4 + x0 + dx)]);
+            for (int64_t dx = 0; dx < 2; dx++)
+              m = std::max(m, phi_full[static_cast<size_t>(c * 16 + (y0 + dy) * 4 + x0 + dx)]);
           e += theta[static_cast<size_t>(c * 16 + i)] * m;
         }
         logits.push_back(e);
       }
       std::vector<double> expected = softmax_of(logits);
-      for (int64_t j = 0; j < 4; j++) CHECK(f.data()[(n * 16 + i) * 4 + j] == Approx(expected[static_cast<size_t>(j)]).margin(1e-5));
+      for (int64_t j = 0; j < 4; j++)
+        CHECK(f.data()[(n * 16 + i) * 4 + j] == Approx(expected[static_cast<size_t>(j)]).margin(1e-5));
     }
   }
 }
@@ -167,10 +170,12 @@ TEST_CASE("PositionAttention: every position a softmax-weighted sum of the value
   wake(pam.gamma, 0.5f);
   Tensor y = pam(x);
   for (int64_t n = 0; n < 2; n++) {
-    std::vector<double> B = conv1x1_of(*pam.query, x, n), C = conv1x1_of(*pam.key, x, n), D = conv1x1_of(*pam.value, x, n);
+    std::vector<double> B = conv1x1_of(*pam.query, x, n), C = conv1x1_of(*pam.key, x, n),
+                        D = conv1x1_of(*pam.value, x, n);
     for (int64_t i = 0; i < 6; i++) {
       std::vector<double> logits;
-      for (int64_t j = 0; j < 6; j++) logits.push_back(B[static_cast<size_t>(i)] * C[static_cast<size_t>(j)]);  // C/8 = 1
+      for (int64_t j = 0; j < 6; j++)
+        logits.push_back(B[static_cast<size_t>(i)] * C[static_cast<size_t>(j)]);  // C/8 = 1
       std::vector<double> S = softmax_of(logits);
       for (int64_t c = 0; c < 8; c++) {
         double out = 0;
@@ -273,15 +278,17 @@ TEST_CASE("AugmentedConv2d: convolution channels, then the heads' attention", "[
   // the last 2: per head h (d_k^h = 2, d_v^h = 1), softmax_j (q_i . k_j + q_i . (rW + rH)) / sqrt(2) of v_j
   for (int64_t n = 0; n < 2; n++) {
     std::vector<double> qkv = conv1x1_of(*aa.qkv, x, n);  // (2*4 + 2, 9)
-    std::vector<double> heads(18);                          // (d_v, 9) before the output 1x1
+    std::vector<double> heads(18);                        // (d_v, 9) before the output 1x1
     for (int64_t h = 0; h < 2; h++)
       for (int64_t i = 0; i < 9; i++) {
         std::vector<double> logits;
         for (int64_t j = 0; j < 9; j++) {
           double e = 0;
           for (int64_t c = 0; c < 2; c++) {
-            const double q = qkv[static_cast<size_t>((h * 2 + c) * 9 + i)], k = qkv[static_cast<size_t>((4 + h * 2 + c) * 9 + j)];
-            const double r = aa.rel_w.data()[(j % 3 - i % 3 + 2) * 2 + c] + aa.rel_h.data()[(j / 3 - i / 3 + 2) * 2 + c];
+            const double q = qkv[static_cast<size_t>((h * 2 + c) * 9 + i)],
+                         k = qkv[static_cast<size_t>((4 + h * 2 + c) * 9 + j)];
+            const double r =
+                aa.rel_w.data()[(j % 3 - i % 3 + 2) * 2 + c] + aa.rel_h.data()[(j / 3 - i / 3 + 2) * 2 + c];
             e += q * (k + r);
           }
           logits.push_back(e / std::sqrt(2.0));
@@ -294,7 +301,8 @@ TEST_CASE("AugmentedConv2d: convolution channels, then the heads' attention", "[
     const real* Wo = aa.attention_out->weight.data();  // (2, 2, 1, 1)
     for (int64_t k = 0; k < 2; k++)
       for (int64_t i = 0; i < 9; i++) {
-        const double expected = Wo[k * 2] * heads[static_cast<size_t>(i)] + Wo[k * 2 + 1] * heads[static_cast<size_t>(9 + i)];
+        const double expected =
+            Wo[k * 2] * heads[static_cast<size_t>(i)] + Wo[k * 2 + 1] * heads[static_cast<size_t>(9 + i)];
         CHECK(at4(y, n, 5 + k, i / 3, i % 3) == Approx(expected).margin(1e-5));
       }
   }
@@ -332,9 +340,9 @@ TEST_CASE("the survey's attention models: parameters as the PyTorch twins count 
   //   cc:  query, key 2 (64*8 + 8) + value 64*64 + 64 + gamma                        +5,201
   //   aa:  stage 3's first convolutions 32*64*9 + 2 * 64*64*9 = 92,160 become, per block of in C,
   //        conv C*48*9 + qkv C*48 + out 16*16 + tables 2*15*4: 15,736 + 2 * 31,096 = 77,928   -14,232
-  const std::vector<std::pair<std::string, int64_t>> expected = {
-      {"eca_resnet20", 272501}, {"gc_resnet20", 281471}, {"nl_resnet20", 283146},
-      {"da_resnet20", 277676},  {"cc_resnet20", 277675}, {"aa_resnet20", 258242}};
+  const std::vector<std::pair<std::string, int64_t>> expected = {{"eca_resnet20", 272501}, {"gc_resnet20", 281471},
+                                                                 {"nl_resnet20", 283146},  {"da_resnet20", 277676},
+                                                                 {"cc_resnet20", 277675},  {"aa_resnet20", 258242}};
   Tensor x = Tensor::normal({2, 3, 32, 32}, 0, 1, rng);
   for (const auto& [name, count] : expected) {
     INFO(name);
@@ -364,7 +372,8 @@ TEST_CASE("gc, nl, da and cc resnet20 compute resnet20 at initialisation", "[mod
 }
 
 TEST_CASE("the survey's attention models: loss falls when overfitting one small batch", "[models][survey]") {
-  for (const std::string name : {"eca_resnet20", "gc_resnet20", "nl_resnet20", "da_resnet20", "cc_resnet20", "aa_resnet20"}) {
+  for (const std::string name :
+       {"eca_resnet20", "gc_resnet20", "nl_resnet20", "da_resnet20", "cc_resnet20", "aa_resnet20"}) {
     INFO(name);
     Rng rng(422);
     auto model = create_model(name, rng);

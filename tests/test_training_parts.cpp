@@ -60,7 +60,7 @@ TEST_CASE("flags bound to plain values take their defaults from them and parse i
 TEST_CASE("descend takes one step of the optimiser, and refuses a loss that is not finite before it", "[train]") {
   Tensor w = Tensor::from_data({2}, {1, 2}).set_requires_grad();
   SGD sgd({w}, {.lr = 0.5f});
-  descend(sgd, sum(w * w));  // dL/dw = 2w
+  descend(sgd, sum(w * w));                         // dL/dw = 2w
   CHECK(w.to_vector() == std::vector<real>{0, 0});  // w - 0.5 * 2w
 
   Tensor v = Tensor::from_data({2}, {1, 2}).set_requires_grad();

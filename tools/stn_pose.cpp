@@ -84,7 +84,11 @@ DigitPose pose_after_transform(const float* theta, const DigitPlacement& drawn) 
 ImageDataset rts_digits_with_draws(const ImageDataset& mnist, Rng& rng, bool upright,
                                    std::vector<DigitPlacement>& draws, const std::string& what) {
   check_mnist_digits(mnist, what);
-  ImageDataset out{.channels = 1, .height = rts_side, .width = rts_side, .pixels = {}, .labels = mnist.labels,
+  ImageDataset out{.channels = 1,
+                   .height = rts_side,
+                   .width = rts_side,
+                   .pixels = {},
+                   .labels = mnist.labels,
                    .class_names = mnist.class_names};
   out.pixels.resize(static_cast<size_t>(mnist.size() * rts_side * rts_side));
   draws.clear();

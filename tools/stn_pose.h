@@ -54,7 +54,7 @@ ImageDataset rts_digits_with_draws(const ImageDataset& mnist, Rng& rng, bool upr
 class ImageIndex {
  public:
   ImageIndex(const ImageDataset& set, float mean, float stddev);  // one-channel images
-  int64_t find(const float* image) const;                        // (H, W) normalised; fails if not in the set
+  int64_t find(const float* image) const;                         // (H, W) normalised; fails if not in the set
 
  private:
   std::unordered_map<uint64_t, int64_t> places_;  // hash of the bytes -> place; -1: more than one

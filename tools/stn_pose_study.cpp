@@ -136,9 +136,10 @@ void print_zoom(const std::vector<float>& thetas) {
     areas.push_back(std::fabs(t[0] * t[4] - t[1] * t[3]));
   }
   std::sort(areas.begin(), areas.end());
-  std::printf("transformer zoom: the output shows a median %.1f%% of the input's area (10th-90th percentile "
-              "%.1f-%.1f%%; below 100%% enlarges the digit, above shrinks it)\n",
-              100 * percentile(areas, 0.5), 100 * percentile(areas, 0.1), 100 * percentile(areas, 0.9));
+  std::printf(
+      "transformer zoom: the output shows a median %.1f%% of the input's area (10th-90th percentile "
+      "%.1f-%.1f%%; below 100%% enlarges the digit, above shrinks it)\n",
+      100 * percentile(areas, 0.5), 100 * percentile(areas, 0.1), 100 * percentile(areas, 0.9));
 }
 
 // How the digit sits in the transformer's output over the whole RTS test set, beside how it sits
@@ -250,8 +251,10 @@ void print_pose_across_draws(StnMnist& model, const ImageDataset& mnist_test, co
     }
   }
   std::vector<int> labels(mnist_test.labels.begin(), mnist_test.labels.end());
-  std::printf("the same digit drawn %lld times, spread (root mean square) within a digit's draws | between the digits "
-              "of a class:\n", static_cast<long long>(draws));
+  std::printf(
+      "the same digit drawn %lld times, spread (root mean square) within a digit's draws | between the digits "
+      "of a class:\n",
+      static_cast<long long>(draws));
   for (auto [name, poses] : {std::pair{"input", &input}, std::pair{"transformed", &output}}) {
     WithinBetween q[4];
     for (int k = 0; k < 4; k++) q[k] = spread_within_and_between(*poses, k, labels);
@@ -312,10 +315,11 @@ void write_mistakes(StnMnist& model, const ImageDataset& test_set, float mean, f
   std::vector<int64_t> drawn;
   for (size_t k = 0; k < std::min<size_t>(mistakes.size(), 120); k++) drawn.push_back(mistakes[k].index);
   draw_transformed_pairs(model, test_set, drawn, mean, stddev, 6, 2, path);
-  std::printf("wrote %s: %zu of the %zu mistakes on %lld test images (%.2f%% error), each beside its "
-              "transformed version\n",
-              path.c_str(), drawn.size(), mistakes.size(), static_cast<long long>(test_set.size()),
-              100.0 * static_cast<double>(mistakes.size()) / static_cast<double>(test_set.size()));
+  std::printf(
+      "wrote %s: %zu of the %zu mistakes on %lld test images (%.2f%% error), each beside its "
+      "transformed version\n",
+      path.c_str(), drawn.size(), mistakes.size(), static_cast<long long>(test_set.size()),
+      100.0 * static_cast<double>(mistakes.size()) / static_cast<double>(test_set.size()));
   print_mistakes(mistakes, drawn.size());
 }
 
@@ -341,15 +345,17 @@ int main(int argc, char** argv) {
   double& pose_supervision =
       flags.add_real("pose-supervision", 0,
                      "adds X times the mean squared distance between theta and the theta that undoes each "
-                     "training digit's draw to the loss (rts)", 0, 1e6);
+                     "training digit's draw to the loss (rts)",
+                     0, 1e6);
   bool& report =
       flags.add_bool("report", "at the end: the transformer's zoom and the test digits' pose in its output (rts)");
   std::string& mistakes =
       flags.add_string("mistakes", "", "PNG file: the test images the model gets wrong, warped too");
   flags.parse(argc, argv);
   if ((report || !mistakes.empty() || loc_lr_factor != 1 || pose_supervision > 0) && no_transformer)
-    flags.usage_error("--report, --mistakes, --loc-lr-factor and --pose-supervision need the transformer; drop "
-                      "--no-transformer");
+    flags.usage_error(
+        "--report, --mistakes, --loc-lr-factor and --pose-supervision need the transformer; drop "
+        "--no-transformer");
   if ((report || pose_supervision > 0) && dataset != "rts")
     flags.usage_error(
         "--report and --pose-supervision need the generator's record of the digits' draws: --dataset rts");
@@ -361,7 +367,7 @@ int main(int argc, char** argv) {
     ImageDataset mnist_test = load_mnist_dir(data.dir, false);
     const bool upright = dataset == "rts-upright";
     std::vector<DigitPlacement> train_draws, test_draws;  // the generator's record of each digit's draw
-    auto training_digits = [&](int64_t draw) {  // train_stn's draws (train/stn_digits.h), with their records
+    auto training_digits = [&](int64_t draw) {            // train_stn's draws (train/stn_digits.h), with their records
       Rng distortions = stn_training_draw(common.seed, draw);
       return rts_digits_with_draws(mnist_train, distortions, upright, train_draws,
                                    "the training digits (--dataset " + dataset + ")");
@@ -381,8 +387,10 @@ int main(int argc, char** argv) {
     Rng rng(static_cast<uint64_t>(common.seed));
     auto model = std::make_shared<StnMnist>(train_set.height, rng, !no_transformer);
     if (!common.quiet) std::printf("%s", model->print().c_str());
-    DataLoader train_loader(train_set, {.batch_size = common.batch, .shuffle = true,
-                                        .seed = static_cast<uint64_t>(common.seed), .mean = {mean},
+    DataLoader train_loader(train_set, {.batch_size = common.batch,
+                                        .shuffle = true,
+                                        .seed = static_cast<uint64_t>(common.seed),
+                                        .mean = {mean},
                                         .stddev = {stddev}});
     DataLoader test_loader(test_set, {.batch_size = 500, .shuffle = false, .mean = {mean}, .stddev = {stddev}});
     std::unique_ptr<Optimizer> optimizer =
@@ -422,13 +430,12 @@ int main(int argc, char** argv) {
         .clip_norm = clip_norm,
         .ema_decay = ema_decay,
         .step_loss = pose_supervision > 0 ? std::function<StepLoss(const Batch&)>(pose_supervised_loss) : nullptr,
-        .before_epoch =
-            [&](int64_t epoch) {  // --redraw: epoch k trains on draw k
-              const int64_t draw = redraw ? epoch : 0;
-              if (draw == drawn) return;
-              train_set = training_digits(drawn = draw);
-              if (places) places = std::make_unique<ImageIndex>(train_set, mean, stddev);
-            }};
+        .before_epoch = [&](int64_t epoch) {  // --redraw: epoch k trains on draw k
+          const int64_t draw = redraw ? epoch : 0;
+          if (draw == drawn) return;
+          train_set = training_digits(drawn = draw);
+          if (places) places = std::make_unique<ImageIndex>(train_set, mean, stddev);
+        }};
     TrainResult result = train_classifier(run, common);
     if (report) {
       std::vector<float> thetas = test_thetas(*model, test_set, mean, stddev);

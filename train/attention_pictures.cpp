@@ -24,15 +24,20 @@ struct MapColumn {
 MapColumn spatial(const Tensor& maps) {
   Tensor m = maps.shape()[1] == 1 ? maps : channel_mean(maps);
   const int64_t h = m.shape()[2], w = m.shape()[3];
-  return {.values = [m, h, w](int64_t i) { return std::vector<float>(m.data() + i * h * w, m.data() + (i + 1) * h * w); },
-          .h = h, .w = w};
+  return {
+      .values = [m, h, w](int64_t i) { return std::vector<float>(m.data() + i * h * w, m.data() + (i + 1) * h * w); },
+      .h = h,
+      .w = w};
 }
 
 // ECA's weights (N, C) as one row of C bars.
 MapColumn channel_bars(const Tensor& weights) {
   const int64_t C = weights.shape()[1];
-  return {.values = [weights, C](int64_t i) { return std::vector<float>(weights.data() + i * C, weights.data() + (i + 1) * C); },
-          .h = 1, .w = C, .absolute = true};
+  return {.values = [weights,
+                     C](int64_t i) { return std::vector<float>(weights.data() + i * C, weights.data() + (i + 1) * C); },
+          .h = 1,
+          .w = C,
+          .absolute = true};
 }
 
 // Row `query` of attention weights A (N * heads, Q, K): the weights of that query over a kh x kw
@@ -50,7 +55,11 @@ MapColumn query_row(const Tensor& A, int64_t query, int64_t qh, int64_t qw, int6
                 }
                 return row;
               },
-          .h = kh, .w = kw, .query = query, .qh = qh, .qw = qw};
+          .h = kh,
+          .w = kw,
+          .query = query,
+          .qh = qh,
+          .qw = qw};
 }
 
 // CCNet's weights of query u spread over the H x W map: after one pass (A1), or after both
@@ -68,11 +77,16 @@ MapColumn criss_cross_reach(const Tensor& A1, const Tensor& A2, int64_t u, bool 
                     map[static_cast<size_t>(w)] += a1[u * T + t];
                     continue;
                   }
-                  for (int64_t s = 0; s < T; s++) map[static_cast<size_t>(criss_cross_key(w, s, H, W))] += a2[u * T + t] * a1[w * T + s];
+                  for (int64_t s = 0; s < T; s++)
+                    map[static_cast<size_t>(criss_cross_key(w, s, H, W))] += a2[u * T + t] * a1[w * T + s];
                 }
                 return map;
               },
-          .h = H, .w = W, .query = u, .qh = H, .qw = W};
+          .h = H,
+          .w = W,
+          .query = u,
+          .qh = H,
+          .qw = W};
 }
 
 // The columns of each model, from what one forward observed.
@@ -86,7 +100,8 @@ std::vector<MapColumn> columns_of(const std::string& name, const Observer& seen)
   if (name == "cbam_resnet20") return stages("spatial.map");
   if (name == "gc_resnet20") return stages("alpha");
   if (name == "attention56")
-    return {spatial(seen.get("attention1.mask")), spatial(seen.get("attention2.mask")), spatial(seen.get("attention3.mask"))};
+    return {spatial(seen.get("attention1.mask")), spatial(seen.get("attention2.mask")),
+            spatial(seen.get("attention3.mask"))};
   if (name == "eca_resnet20") {
     std::vector<MapColumn> out;
     for (const char* stage : {"layer1.2.attention.weights", "layer2.2.attention.weights", "layer3.2.attention.weights"})
@@ -100,7 +115,8 @@ std::vector<MapColumn> columns_of(const std::string& name, const Observer& seen)
   }
   if (name == "da_resnet20") {
     Tensor S = seen.get("attention.position.S");  // (N, 64, 64)
-    return {query_row(S, 1 * 8 + 1, 8, 8, 8, 8), query_row(S, 4 * 8 + 4, 8, 8, 8, 8), query_row(S, 6 * 8 + 2, 8, 8, 8, 8)};
+    return {query_row(S, 1 * 8 + 1, 8, 8, 8, 8), query_row(S, 4 * 8 + 4, 8, 8, 8, 8),
+            query_row(S, 6 * 8 + 2, 8, 8, 8, 8)};
   }
   if (name == "cc_resnet20") {
     Tensor A1 = seen.get("attention.A1"), A2 = seen.get("attention.A2");  // (N, 8, 8, 15)
@@ -114,8 +130,10 @@ std::vector<MapColumn> columns_of(const std::string& name, const Observer& seen)
     out.push_back(query_row(A, 5 * 8 + 5, 8, 8, 8, 8, 4, -1));
     return out;
   }
-  fail("--visualize draws the attention of cbam_resnet20, attention56, eca_resnet20, gc_resnet20, nl_resnet20, "
-       "da_resnet20, cc_resnet20 and aa_resnet20, not " + name);
+  fail(
+      "--visualize draws the attention of cbam_resnet20, attention56, eca_resnet20, gc_resnet20, nl_resnet20, "
+      "da_resnet20, cc_resnet20 and aa_resnet20, not " +
+      name);
 }
 
 }  // namespace
@@ -145,7 +163,8 @@ int64_t draw_attention(Module& model, const std::string& model_name, const Tenso
       if (!column.absolute) normalise_to_unit(map.data(), column.h * column.w);
       grid.put_heat(i, col, map.data(), column.h, column.w);
       if (column.query >= 0) {
-        const double qy = static_cast<double>(column.query / column.qw), qx = static_cast<double>(column.query % column.qw);
+        const int64_t row = column.query / column.qw, col_in_row = column.query % column.qw;  // the query's cell
+        const double qy = static_cast<double>(row), qx = static_cast<double>(col_in_row);
         grid.mark(i, col, qy / column.qh, qx / column.qw, (qy + 1) / column.qh, (qx + 1) / column.qw);
       }
     }

@@ -4,9 +4,10 @@
 
 namespace glimpse {
 
-Checkpointer::Checkpointer(std::vector<NamedTensor> state, Metadata identity, std::string save_path,
-                           int64_t save_every)
-    : state_(std::move(state)), identity_(std::move(identity)), save_path_(std::move(save_path)),
+Checkpointer::Checkpointer(std::vector<NamedTensor> state, Metadata identity, std::string save_path, int64_t save_every)
+    : state_(std::move(state)),
+      identity_(std::move(identity)),
+      save_path_(std::move(save_path)),
       save_every_(save_every) {
   auto model = identity_.find("model");
   if (model == identity_.end()) fail("Checkpointer: the identity must name the model");

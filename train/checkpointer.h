@@ -1,9 +1,10 @@
 // A run's checkpoints: --save (atomically, every --save-every steps, after every epoch, at the
 // end and when the run is stopped by a signal) and --resume.
 //
-//   Checkpointer checkpoints(state, {{"model", "mnist_cnn"}, {"seed", "3"}, {"batch", "64"}}, run.save, run.save_every);
-//   Position at = run.resume.empty() ? Position{} : checkpoints.resume(run.resume, steps_per_epoch);
-//   ... after every step: checkpoints.save_if_due(at, steps_per_epoch, total);  after every epoch: checkpoints.save(at);
+//   Checkpointer checkpoints(state, {{"model", "mnist_cnn"}, {"seed", "3"}, {"batch", "64"}}, run.save,
+//   run.save_every); Position at = run.resume.empty() ? Position{} : checkpoints.resume(run.resume, steps_per_epoch);
+//   ... after every step: checkpoints.save_if_due(at, steps_per_epoch, total);  after every epoch:
+//   checkpoints.save(at);
 //
 // A checkpoint holds the state's tensors (parameters and buffers, the optimiser's state, ...),
 // where the run stands (Position) and what the run is (its identity: the model and every flag

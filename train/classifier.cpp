@@ -33,12 +33,13 @@ Evaluation evaluate_classifier(Module& model, const std::function<Tensor(const T
   return {static_cast<double>(correct) / static_cast<double>(seen), loss_sum / static_cast<double>(seen)};
 }
 
-std::vector<NamedTensor> classifier_checkpoint_tensors(Module& model, Optimizer& optimizer, ExponentialMovingAverage* ema) {
+std::vector<NamedTensor> classifier_checkpoint_tensors(Module& model, Optimizer& optimizer,
+                                                       ExponentialMovingAverage* ema) {
   std::vector<NamedTensor> tensors;
-  for (auto& [name, t] : model.state()) tensors.push_back({"model." + name, t});
-  for (auto& [name, t] : optimizer.state()) tensors.push_back({"optim." + name, t});
+  for (auto& [name, t] : model.state()) tensors.emplace_back("model." + name, t);
+  for (auto& [name, t] : optimizer.state()) tensors.emplace_back("optim." + name, t);
   if (ema)
-    for (auto& [name, t] : ema->state()) tensors.push_back({"ema." + name, t});
+    for (auto& [name, t] : ema->state()) tensors.emplace_back("ema." + name, t);
   return tensors;
 }
 
@@ -49,7 +50,9 @@ uint64_t step_seed(int64_t seed, int64_t step) {
 Metadata classifier_identity(const std::string& model_name, const TrainingFlags& flags, double ema_decay) {
   char decay[32];
   std::snprintf(decay, sizeof decay, "%.9g", ema_decay);
-  return {{"model", model_name}, {"seed", std::to_string(flags.seed)}, {"batch", std::to_string(flags.batch)},
+  return {{"model", model_name},
+          {"seed", std::to_string(flags.seed)},
+          {"batch", std::to_string(flags.batch)},
           {"ema", decay}};
 }
 
@@ -78,14 +81,14 @@ static void fill_in_defaults(ClassifierTraining& run, const TrainingFlags& flags
   if (!run.lr_at) run.lr_at = [lr = flags.lr](int64_t) { return lr; };
   if (!run.step_loss)
     run.step_loss = [model = run.model](const Batch& batch) {
-      Tensor logits = model->forward(batch.images);        // (N, K)
+      Tensor logits = model->forward(batch.images);       // (N, K)
       Tensor loss = cross_entropy(logits, batch.labels);  // mean over N
       return StepLoss{.loss = loss, .shown_loss = loss.item(), .predicted = argmax(logits.detach())};
     };
   if (!run.evaluate)
     run.evaluate = [&run] {
-      return evaluate_classifier(*run.model, [&run](const Tensor& x) { return run.model->forward(x); },
-                                 *run.test_loader);
+      return evaluate_classifier(
+          *run.model, [&run](const Tensor& x) { return run.model->forward(x); }, *run.test_loader);
     };
 }
 
@@ -153,10 +156,15 @@ TrainResult train_classifier(ClassifierTraining& run, const TrainingFlags& flags
 
     evaluation = evaluate_with_average(run, ema.get());
     evaluated = true;
-    const EpochMetrics row{.epoch = at.epoch + 1, .step = at.step, .lr = run.lr_at(std::max<int64_t>(at.step - 1, 0)),
-                           .train_loss = meter.loss(), .train_acc = meter.accuracy(),
-                           .test_loss = evaluation.loss, .test_acc = evaluation.accuracy,
-                           .seconds = train_seconds, .images_per_s = meter.images() / train_seconds};
+    const EpochMetrics row{.epoch = at.epoch + 1,
+                           .step = at.step,
+                           .lr = run.lr_at(std::max<int64_t>(at.step - 1, 0)),
+                           .train_loss = meter.loss(),
+                           .train_acc = meter.accuracy(),
+                           .test_loss = evaluation.loss,
+                           .test_acc = evaluation.accuracy,
+                           .seconds = train_seconds,
+                           .images_per_s = meter.images() / train_seconds};
     print_epoch_line(row, epoch_complete, evaluation.note);
     if (epoch_complete) at = {.epoch = at.epoch + 1, .batch_in_epoch = 0, .step = at.step};
     checkpoints.save(at);  // first: a log that cannot be written (a full disk) loses no training

@@ -54,7 +54,7 @@ struct ClassifierTraining {
   // Under mpirun (train/data_parallel.h): the processes, which train_loader must be shared out by.
   DataParallel* parallel = nullptr;
   std::function<double(int64_t step)> lr_at = {};  // the schedule; default: constant --lr
-  double clip_norm = 0;                        // 0: no clipping
+  double clip_norm = 0;                            // 0: no clipping
   // > 0: keep an exponential moving average of the weights with this decay per step
   // (optim/ema.h) and evaluate and report it; the trained weights' accuracy goes in the epoch's
   // summary line too. The model holds the averaged weights when train_classifier returns.

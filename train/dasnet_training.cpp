@@ -20,17 +20,30 @@ void load_dasnet_base(ResNet20& net, const std::string& path) {
 
 void train_dasnet_base(ResNet20& net, const ImageDataset& train_set, DataLoader& test_loader, int64_t epochs,
                        const TrainingFlags& flags) {
-  DataLoader loader(train_set, {.batch_size = 128, .shuffle = true, .seed = static_cast<uint64_t>(flags.seed),
-                                .crop_padding = 4, .horizontal_flip = true, .mean = cifar10_mean,
+  DataLoader loader(train_set, {.batch_size = 128,
+                                .shuffle = true,
+                                .seed = static_cast<uint64_t>(flags.seed),
+                                .crop_padding = 4,
+                                .horizontal_flip = true,
+                                .mean = cifar10_mean,
                                 .stddev = cifar10_stddev});
   SGD sgd(net.parameters(), {.lr = 0.1f, .momentum = 0.9f, .weight_decay = 5e-4f});
   const int64_t total = epochs * loader.batches_per_epoch();
   const int64_t warmup = std::min<int64_t>(total / 2, loader.batches_per_epoch());
   WarmupLr schedule(warmup, std::make_shared<CosineLr>(0.1f, total - warmup));
-  TrainingFlags base_flags{.epochs = epochs, .batch = 128, .lr = 0.1, .data = flags.data, .seed = flags.seed,
-                           .threads = flags.threads, .quiet = flags.quiet, .detect_anomaly = flags.detect_anomaly};
-  ClassifierTraining run{.model_name = "resnet20", .model = &net, .train_loader = &loader,
-                         .test_loader = &test_loader, .optimizer = &sgd,
+  TrainingFlags base_flags{.epochs = epochs,
+                           .batch = 128,
+                           .lr = 0.1,
+                           .data = flags.data,
+                           .seed = flags.seed,
+                           .threads = flags.threads,
+                           .quiet = flags.quiet,
+                           .detect_anomaly = flags.detect_anomaly};
+  ClassifierTraining run{.model_name = "resnet20",
+                         .model = &net,
+                         .train_loader = &loader,
+                         .test_loader = &test_loader,
+                         .optimizer = &sgd,
                          .lr_at = [&](int64_t step) { return static_cast<double>(schedule.lr_at(step)); }};
   train_classifier(run, base_flags);
 }

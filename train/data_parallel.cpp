@@ -17,8 +17,8 @@ static void synchronise_batch_norm(Module& module, const ReplicaSum& across) {
 DataParallel::DataParallel(Module& model, bool per_process_batch_norm)
     : world_(Communicator::world()), active_(world_.size() > 1) {
   if (!active()) return;
-  if (!is_root() && !std::freopen("/dev/null", "w", stdout)) fail("DataParallel: cannot silence rank " +
-                                                                   std::to_string(world_.rank()) + "'s output");
+  if (!is_root() && !std::freopen("/dev/null", "w", stdout))
+    fail("DataParallel: cannot silence rank " + std::to_string(world_.rank()) + "'s output");
   if (!per_process_batch_norm)
     synchronise_batch_norm(model, [this](double* values, int64_t count) { world_.sum(values, count); });
   for (auto& [name, tensor] : model.state()) world_.broadcast(tensor.data(), tensor.numel());
@@ -58,7 +58,7 @@ void DataParallel::average_gradients(const std::vector<Tensor>& params) {
     world_.sum(bucket_.data(), floats);
     const float* from = bucket_.data();
     for (size_t i = first; i < last; i++)
-      for (real* g = grads[i].data(), *end = g + grads[i].numel(); g < end; g++) *g = *from++ * scale;
+      for (real *g = grads[i].data(), *end = g + grads[i].numel(); g < end; g++) *g = *from++ * scale;
     first = last;
   }
   seconds_averaging_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

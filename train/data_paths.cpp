@@ -50,9 +50,10 @@ DataLocation find_data(const std::string& data_flag, const std::string& set, boo
     fail("no " + set + " data: neither " + full.string() + " nor the bundled sample " + sample.string() +
          " holds it. Run scripts/download_data.sh, or pass --data DIR.");
   if (!quiet)
-    std::printf("No full %s found at %s: training on the bundled sample in %s "
-                "(run scripts/download_data.sh or pass --data DIR for the full set).\n",
-                set.c_str(), full.string().c_str(), sample.string().c_str());
+    std::printf(
+        "No full %s found at %s: training on the bundled sample in %s "
+        "(run scripts/download_data.sh or pass --data DIR for the full set).\n",
+        set.c_str(), full.string().c_str(), sample.string().c_str());
   return {sample.string(), true};
 }
 

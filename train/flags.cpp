@@ -8,8 +8,7 @@
 
 namespace glimpse {
 
-Flags::Flags(std::string program, std::string summary)
-    : program_(std::move(program)), summary_(std::move(summary)) {
+Flags::Flags(std::string program, std::string summary) : program_(std::move(program)), summary_(std::move(summary)) {
   add_bool("help", "print this help and exit");
 }
 
@@ -56,15 +55,15 @@ void Flags::bind(const std::string& name, bool& variable, const std::string& hel
   flag.bool_value = &variable;
 }
 
-int64_t& Flags::add_int(const std::string& name, int64_t default_value, const std::string& help,
-                        int64_t min_value, int64_t max_value) {
+int64_t& Flags::add_int(const std::string& name, int64_t default_value, const std::string& help, int64_t min_value,
+                        int64_t max_value) {
   int64_t& value = ints_.emplace_back(default_value);
   bind(name, value, help, min_value, max_value);
   return value;
 }
 
-double& Flags::add_real(const std::string& name, double default_value, const std::string& help,
-                        double min_value, double max_value) {
+double& Flags::add_real(const std::string& name, double default_value, const std::string& help, double min_value,
+                        double max_value) {
   double& value = reals_.emplace_back(default_value);
   bind(name, value, help, min_value, max_value);
   return value;
@@ -198,8 +197,10 @@ std::string Flags::help_text() const {
       left += " " + list;
     }
     out << left;
-    if (left.size() < 30) out << std::string(30 - left.size(), ' ');
-    else out << "\n" << std::string(30, ' ');
+    if (left.size() < 30)
+      out << std::string(30 - left.size(), ' ');
+    else
+      out << "\n" << std::string(30, ' ');
     out << flag.help;
     if (flag.name != "help") out << " (default: " << flag.default_text << ")";
     out << "\n";

@@ -19,8 +19,8 @@ class Flags {
 
   int64_t& add_int(const std::string& name, int64_t default_value, const std::string& help,
                    int64_t min_value = INT64_MIN, int64_t max_value = INT64_MAX);
-  double& add_real(const std::string& name, double default_value, const std::string& help,
-                   double min_value = -1e300, double max_value = 1e300);
+  double& add_real(const std::string& name, double default_value, const std::string& help, double min_value = -1e300,
+                   double max_value = 1e300);
   std::string& add_string(const std::string& name, const std::string& default_value, const std::string& help);
   // A string that must be one of `choices`; a wrong one lists them.
   std::string& add_choice(const std::string& name, const std::string& default_value,

@@ -18,10 +18,10 @@ void append_metrics_csv(const std::string& path, const EpochMetrics& row) {
   FILE* file = std::fopen(path.c_str(), "a");
   if (!file) fail("metrics log: cannot open '" + path + "' for writing: " + std::strerror(errno));
   bool written = !is_new || std::fprintf(file, "%s\n", csv_header) > 0;
-  written = written && std::fprintf(file, "%lld,%lld,%.6g,%.6f,%.6f,%.6f,%.6f,%.2f,%.1f\n",
-                                    static_cast<long long>(row.epoch), static_cast<long long>(row.step), row.lr,
-                                    row.train_loss, row.train_acc, row.test_loss, row.test_acc, row.seconds,
-                                    row.images_per_s) > 0;
+  written =
+      written && std::fprintf(file, "%lld,%lld,%.6g,%.6f,%.6f,%.6f,%.6f,%.2f,%.1f\n", static_cast<long long>(row.epoch),
+                              static_cast<long long>(row.step), row.lr, row.train_loss, row.train_acc, row.test_loss,
+                              row.test_acc, row.seconds, row.images_per_s) > 0;
   written = std::fflush(file) == 0 && written;  // a full disk shows here at the latest
   const int error = errno;
   if (std::fclose(file) != 0 || !written)
@@ -82,8 +82,8 @@ std::vector<EpochMetrics> read_metrics_csv(const std::string& path) {
     if (line.empty()) continue;
     EpochMetrics r;
     long long epoch = 0, step = 0;
-    int fields = std::sscanf(line.c_str(), "%lld,%lld,%lf,%lf,%lf,%lf,%lf,%lf,%lf", &epoch, &step, &r.lr,
-                             &r.train_loss, &r.train_acc, &r.test_loss, &r.test_acc, &r.seconds, &r.images_per_s);
+    int fields = std::sscanf(line.c_str(), "%lld,%lld,%lf,%lf,%lf,%lf,%lf,%lf,%lf", &epoch, &step, &r.lr, &r.train_loss,
+                             &r.train_acc, &r.test_loss, &r.test_acc, &r.seconds, &r.images_per_s);
     if (fields != 9) fail("metrics log: '" + path + "' line " + std::to_string(line_number) + " is malformed");
     r.epoch = epoch;
     r.step = step;

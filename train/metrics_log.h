@@ -25,7 +25,7 @@ class EpochMeter {
   double loss() const;      // mean over the images seen
   double accuracy() const;  // fraction of them predicted right
   int64_t images() const { return images_; }
-  double seconds() const;   // since construction
+  double seconds() const;  // since construction
   double images_per_second() const;
   // Adds the other processes' images to these (a data-parallel run): `sum` sums in place over them.
   template <typename Sum>

@@ -35,18 +35,24 @@ std::string polyline(const Panel& panel, const std::vector<EpochMetrics>& rows,
 std::string xml_escaped(const std::string& s) {
   std::string out;
   for (char c : s) {
-    if (c == '&') out += "&amp;";
-    else if (c == '<') out += "&lt;";
-    else if (c == '>') out += "&gt;";
-    else if (c == '"') out += "&quot;";
-    else out += c;
+    if (c == '&')
+      out += "&amp;";
+    else if (c == '<')
+      out += "&lt;";
+    else if (c == '>')
+      out += "&gt;";
+    else if (c == '"')
+      out += "&quot;";
+    else
+      out += c;
   }
   return out;
 }
 
 std::string text(double x, double y, const std::string& s, const char* anchor = "middle", int size = 12) {
   char buffer[128];
-  std::snprintf(buffer, sizeof buffer, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"%d\" text-anchor=\"%s\">", x, y, size, anchor);
+  std::snprintf(buffer, sizeof buffer, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"%d\" text-anchor=\"%s\">", x, y, size,
+                anchor);
   return buffer + xml_escaped(s) + "</text>\n";
 }
 
@@ -58,8 +64,9 @@ std::string number(double v, const char* format) {
 
 std::string axes(const Panel& p, const std::string& label, const char* tick_format) {
   char frame[160];
-  std::snprintf(frame, sizeof frame, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" stroke=\"#444\"/>\n",
-                p.left, p.top, p.width, p.height);
+  std::snprintf(frame, sizeof frame,
+                "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" stroke=\"#444\"/>\n", p.left,
+                p.top, p.width, p.height);
   std::string out = frame;
   for (int i = 0; i <= 4; i++) {  // 5 ticks on each axis
     double v = p.y_min + (p.y_max - p.y_min) * i / 4, e = p.x_max * i / 4;
@@ -89,9 +96,11 @@ Panels fit_panels(const std::vector<const std::vector<EpochMetrics>*>& runs, boo
           Panel{560, 60, 380, 260, std::max(epochs, 1.0), acc_min, 1}};
 }
 
-std::string svg_start(const std::string& title, const Panels& panels, const char* loss_label, const char* accuracy_label) {
-  std::string svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"980\" height=\"400\" font-family=\"sans-serif\">\n"
-                    "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
+std::string svg_start(const std::string& title, const Panels& panels, const char* loss_label,
+                      const char* accuracy_label) {
+  std::string svg =
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"980\" height=\"400\" font-family=\"sans-serif\">\n"
+      "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
   svg += text(490, 24, title, "middle", 16);
   return svg + axes(panels.loss, loss_label, "%.3g") + axes(panels.accuracy, accuracy_label, "%.2f");
 }
@@ -99,8 +108,9 @@ std::string svg_start(const std::string& title, const Panels& panels, const char
 // A legend entry at x on the bottom line: a short stroke in the curve's style, then its name.
 std::string legend_entry(double x, const std::string& name, const char* colour, bool dashed) {
   char line[200];
-  std::snprintf(line, sizeof line, "<line x1=\"%.1f\" y1=\"385\" x2=\"%.1f\" y2=\"385\" stroke=\"%s\" stroke-width=\"2\"%s/>\n",
-                x, x + 30, colour, dashed ? " stroke-dasharray=\"6,4\"" : "");
+  std::snprintf(line, sizeof line,
+                "<line x1=\"%.1f\" y1=\"385\" x2=\"%.1f\" y2=\"385\" stroke=\"%s\" stroke-width=\"2\"%s/>\n", x, x + 30,
+                colour, dashed ? " stroke-dasharray=\"6,4\"" : "");
   return line + text(x + 36, 389, name, "start");
 }
 
@@ -123,7 +133,8 @@ void write_metrics_svg(const std::vector<EpochMetrics>& rows, const std::string&
   auto train_loss = [](const EpochMetrics& r) { return r.train_loss; };
   auto train_acc = [](const EpochMetrics& r) { return r.train_acc; };
   svg += polyline(p.loss, rows, train_loss, "#1f77b4", true) + polyline(p.loss, rows, test_loss, "#d62728", false);
-  svg += polyline(p.accuracy, rows, train_acc, "#1f77b4", true) + polyline(p.accuracy, rows, test_acc, "#d62728", false);
+  svg +=
+      polyline(p.accuracy, rows, train_acc, "#1f77b4", true) + polyline(p.accuracy, rows, test_acc, "#d62728", false);
   svg += legend_entry(380, "train", "#1f77b4", true) + legend_entry(480, "test", "#d62728", false);
   write_svg_file(svg + "</svg>\n", path);
 }

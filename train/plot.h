@@ -1,6 +1,6 @@
 // Pictures of a run's metrics, with no Python needed: an SVG with two panels, loss and accuracy
-// per epoch, train and test (or the test curves of several runs). Trainers draw it at the end of a run (--plot FILE.svg); the tool
-// build/plot_metrics draws it from any metrics CSV.
+// per epoch, train and test (or the test curves of several runs). Trainers draw it at the end of a run (--plot
+// FILE.svg); the tool build/plot_metrics draws it from any metrics CSV.
 #pragma once
 
 #include <string>

@@ -1,25 +1,31 @@
 #include "train/progress.h"
 
-#include <cstdio>
 #include <unistd.h>
+#include <cmath>
+#include <cstdio>
 
 namespace glimpse {
 
 Progress::Progress(bool quiet, double period_seconds)
-    : quiet_(quiet), terminal_(isatty(fileno(stdout)) != 0), period_(period_seconds),
-      last_print_(std::chrono::steady_clock::now()), start_(last_print_) {}
+    : quiet_(quiet),
+      terminal_(isatty(fileno(stdout)) != 0),
+      period_(period_seconds),
+      last_print_(std::chrono::steady_clock::now()),
+      start_(last_print_) {}
 
 std::string Progress::format_duration(double seconds) {
   if (!(seconds >= 0) || seconds > 1e8) return "?";
-  long s = static_cast<long>(seconds + 0.5);
+  long s = std::lround(seconds);
   char text[32];
-  if (s >= 3600) std::snprintf(text, sizeof text, "%ld:%02ld:%02ld", s / 3600, s / 60 % 60, s % 60);
-  else std::snprintf(text, sizeof text, "%ld:%02ld", s / 60, s % 60);
+  if (s >= 3600)
+    std::snprintf(text, sizeof text, "%ld:%02ld:%02ld", s / 3600, s / 60 % 60, s % 60);
+  else
+    std::snprintf(text, sizeof text, "%ld:%02ld", s / 60, s % 60);
   return text;
 }
 
-void Progress::update(int64_t epoch, int64_t epochs, int64_t step, int64_t total_steps, double loss,
-                      double accuracy, double images_per_second) {
+void Progress::update(int64_t epoch, int64_t epochs, int64_t step, int64_t total_steps, double loss, double accuracy,
+                      double images_per_second) {
   if (quiet_) return;
   auto now = std::chrono::steady_clock::now();
   if (first_step_ < 0) {

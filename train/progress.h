@@ -16,7 +16,7 @@ class Progress {
   // Called after every step; prints when it is time to.
   void update(int64_t epoch, int64_t epochs, int64_t step, int64_t total_steps, double loss, double accuracy,
               double images_per_second);
-  void finish_line();  // ends an in-place line before other output
+  void finish_line();                                  // ends an in-place line before other output
   static std::string format_duration(double seconds);  // "1:02:03" or "2:03"
 
  private:

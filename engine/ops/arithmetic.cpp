@@ -52,9 +52,8 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
     int64_t da = i < a.size() ? a[a.size() - 1 - i] : 1;
     int64_t db = i < b.size() ? b[b.size() - 1 - i] : 1;
     if (da != db && da != 1 && db != 1)
-      fail(std::string(op) + ": shapes " + shape_str(a) + " and " + shape_str(b) +
-           " cannot be broadcast (axis " + std::to_string(rank - 1 - i) + " of the output: " +
-           std::to_string(da) + " vs " + std::to_string(db) + ")");
+      fail(std::string(op) + ": shapes " + shape_str(a) + " and " + shape_str(b) + " cannot be broadcast (axis " +
+           std::to_string(rank - 1 - i) + " of the output: " + std::to_string(da) + " vs " + std::to_string(db) + ")");
     out[rank - 1 - i] = da == 1 ? db : da;
   }
   return out;
@@ -90,8 +89,7 @@ BroadcastLayout broadcast_layout(const Shape& a, const Shape& b, const Shape& ou
   for (size_t axis = 0; axis < out.size(); axis++) {
     if (out[axis] == 1) continue;  // a size-1 axis moves no operand
     // merge with the previous axis when both operands step through the pair as through one axis
-    if (!L.sizes.empty() && L.a_strides.back() == sa[axis] * out[axis] &&
-        L.b_strides.back() == sb[axis] * out[axis]) {
+    if (!L.sizes.empty() && L.a_strides.back() == sa[axis] * out[axis] && L.b_strides.back() == sb[axis] * out[axis]) {
       L.sizes.back() *= out[axis];
       L.a_strides.back() = sa[axis];
       L.b_strides.back() = sb[axis];
@@ -134,9 +132,8 @@ void broadcast_apply(const BroadcastLayout& L, real* y, const real* a, const rea
   for (int64_t d = 0; d < D - 1; d++) rows *= L.sizes[d];
   if (rows * n == 0) return;
   if (rows == 1) {  // one run (same shapes, or an operand that is one value): split it instead
-    parallel_for(n, elementwise_grain, [&](int64_t j0, int64_t j1) {
-      broadcast_run(y + j0, a + j0 * sa, sa, b + j0 * sb, sb, j1 - j0, op);
-    });
+    parallel_for(n, elementwise_grain,
+                 [&](int64_t j0, int64_t j1) { broadcast_run(y + j0, a + j0 * sa, sa, b + j0 * sb, sb, j1 - j0, op); });
     return;
   }
   parallel_for(rows, std::max<int64_t>(1, elementwise_grain / n), [&](int64_t r0, int64_t r1) {
@@ -171,7 +168,7 @@ void accumulate_sum_to(const Tensor& dx, const Tensor& g, real scale) {
   const int64_t lead = g.dim() - dx.dim();  // axes padded in front of x's shape
   std::vector<int64_t> axes;
   for (int64_t axis = 0; axis < g.dim(); axis++) {
-    const int64_t x_size = axis < lead ? 1 : shape[axis - lead];  // x's shape padded with leading 1s
+    const int64_t x_size = axis < lead ? 1 : shape[axis - lead];    // x's shape padded with leading 1s
     if (x_size == 1 && g.shape()[axis] != 1) axes.push_back(axis);  // x was broadcast along it
   }
   Tensor summed = g;
@@ -222,8 +219,10 @@ struct MulBackward : Node {
   std::string name() const override { return "mul"; }
   void backward(const Tensor& dy) override {
     // in the forward this was: y = a * b
-    if (needs_grad(0)) accumulate_broadcast_grad(*this, 0, dy, b, [](real& da, real dy_i, real b_i) { da += dy_i * b_i; });
-    if (needs_grad(1)) accumulate_broadcast_grad(*this, 1, dy, a, [](real& db, real dy_i, real a_i) { db += dy_i * a_i; });
+    if (needs_grad(0))
+      accumulate_broadcast_grad(*this, 0, dy, b, [](real& da, real dy_i, real b_i) { da += dy_i * b_i; });
+    if (needs_grad(1))
+      accumulate_broadcast_grad(*this, 1, dy, a, [](real& db, real dy_i, real a_i) { db += dy_i * a_i; });
   }
 };
 
@@ -235,7 +234,8 @@ struct DivBackward : Node {
   std::string name() const override { return "div"; }
   void backward(const Tensor& dy) override {
     // in the forward this was: y = a / b
-    if (needs_grad(0)) accumulate_broadcast_grad(*this, 0, dy, b, [](real& da, real dy_i, real b_i) { da += dy_i / b_i; });
+    if (needs_grad(0))
+      accumulate_broadcast_grad(*this, 0, dy, b, [](real& da, real dy_i, real b_i) { da += dy_i / b_i; });
     if (needs_grad(1)) {
       Tensor dy_y = Tensor::empty(dy.shape());  // dy * y, both y-shaped
       real* p = dy_y.data();
@@ -312,7 +312,9 @@ Tensor div(const Tensor& a, const Tensor& b) {
   return record(y, node, {a, b});
 }
 
-Tensor neg(const Tensor& x) { return record(affine_forward(x, -1, 0), std::make_shared<ScaleBackward>("neg", -1), {x}); }
+Tensor neg(const Tensor& x) {
+  return record(affine_forward(x, -1, 0), std::make_shared<ScaleBackward>("neg", -1), {x});
+}
 
 Tensor add_scalar(const Tensor& x, real s) {
   return record(affine_forward(x, 1, s), std::make_shared<ScaleBackward>("add_scalar", 1), {x});

@@ -53,7 +53,8 @@ void conv1d_backward(real* dx, real* dw, real* db, const real* dy, const real* x
             for (int64_t c = 0; c < s.C; c++)
               for (int64_t j = 0; j < s.KL; j++) {
                 const int64_t i = o + j - s.padding;
-                if (i >= 0 && i < s.L) dx[(n * s.C + c) * s.L + i] += dy[(n * s.K + k) * s.OL + o] * w[(k * s.C + c) * s.KL + j];
+                if (i >= 0 && i < s.L)
+                  dx[(n * s.C + c) * s.L + i] += dy[(n * s.K + k) * s.OL + o] * w[(k * s.C + c) * s.KL + j];
               }
     });
   for (int64_t n = 0; n < s.N; n++)
@@ -91,8 +92,8 @@ Tensor conv1d(const Tensor& x, const Tensor& w, const Tensor& b, int64_t padding
          shape_str(w.shape()) + ", padding " + std::to_string(padding));
   if (b.defined() && b.shape() != Shape{w.size(0)})
     fail("conv1d: bias must be (K) = (" + std::to_string(w.size(0)) + "), got " + shape_str(b.shape()));
-  Conv1dShape s{.N = x.size(0), .C = x.size(1), .L = x.size(2), .K = w.size(0), .KL = w.size(2), .OL = 0,
-                .padding = padding};
+  Conv1dShape s{
+      .N = x.size(0), .C = x.size(1), .L = x.size(2), .K = w.size(0), .KL = w.size(2), .OL = 0, .padding = padding};
   s.OL = s.L + 2 * padding - s.KL + 1;
   if (s.OL <= 0)
     fail("conv1d: the kernel (" + std::to_string(s.KL) + ") is longer than the padded input (" +

@@ -62,7 +62,8 @@ void criss_cross_logits_forward(real* E, const real* Q, const real* K, const Cri
   });
 }
 
-void criss_cross_logits_backward(real* dQ, real* dK, const real* dE, const real* Q, const real* K, const CrissCross& s) {
+void criss_cross_logits_backward(real* dQ, real* dK, const real* dE, const real* Q, const real* K,
+                                 const CrissCross& s) {
   const int64_t HW = s.H * s.W, T = s.keys();
   const std::vector<int64_t> key = s.key_table();
   parallel_for(s.N, 1, [&](int64_t n0, int64_t n1) {

@@ -68,8 +68,9 @@ void layer_norm_backward(real* dx, real* dgamma, real* dbeta, const real* dy, co
         real* dxr = dx + r * M;
         for (int64_t i = 0; i < M; i++) {
           const real dxhat = gamma[i] * dyr[i], xhat = (xr[i] - mean[r]) * inv_std[r];
-          dxr[i] += inv_std[r] / static_cast<real>(M) *
-                    (static_cast<real>(M) * dxhat - static_cast<real>(sum_dxhat) - xhat * static_cast<real>(sum_dxhat_xhat));
+          dxr[i] +=
+              inv_std[r] / static_cast<real>(M) *
+              (static_cast<real>(M) * dxhat - static_cast<real>(sum_dxhat) - xhat * static_cast<real>(sum_dxhat_xhat));
         }
       }
     });
@@ -100,8 +101,8 @@ Tensor layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, real
   const int64_t k = static_cast<int64_t>(row.size());
   const bool rows_fit = k >= 1 && x.dim() >= k && Shape(x.shape().end() - k, x.shape().end()) == row;
   if (!rows_fit || beta.shape() != row)
-    fail("layer_norm: gamma and beta must have the shape of x's last axes, got x " + shape_str(x.shape()) +
-         ", gamma " + shape_str(gamma.shape()) + ", beta " + shape_str(beta.shape()));
+    fail("layer_norm: gamma and beta must have the shape of x's last axes, got x " + shape_str(x.shape()) + ", gamma " +
+         shape_str(gamma.shape()) + ", beta " + shape_str(beta.shape()));
   const int64_t M = gamma.numel(), R = M > 0 ? x.numel() / M : 0;
   Tensor y = Tensor::empty(x.shape());
   Tensor mean = Tensor::empty({R}), inv_std = Tensor::empty({R});

@@ -70,9 +70,7 @@ struct MatmulBackward : Node {
   }
 };
 
-std::string operand_str(const Tensor& t, bool transposed) {
-  return shape_str(t.shape()) + (transposed ? "^T" : "");
-}
+std::string operand_str(const Tensor& t, bool transposed) { return shape_str(t.shape()) + (transposed ? "^T" : ""); }
 
 }  // namespace
 
@@ -85,8 +83,10 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose
     fail("matmul: inner sizes differ (" + std::to_string(K) + " vs " + std::to_string(Kb) + ") in " +
          operand_str(a, transpose_a) + " x " + operand_str(b, transpose_b));
   Tensor C = Tensor::empty({M, N});
-  if (K == 0) C = Tensor::zeros({M, N});  // an empty sum; gemm is not asked to handle it
-  else gemm(transpose_a, transpose_b, M, N, K, 1, a.data(), a.size(1), b.data(), b.size(1), 0, C.data(), N);
+  if (K == 0)
+    C = Tensor::zeros({M, N});  // an empty sum; gemm is not asked to handle it
+  else
+    gemm(transpose_a, transpose_b, M, N, K, 1, a.data(), a.size(1), b.data(), b.size(1), 0, C.data(), N);
   auto node = std::make_shared<MatmulBackward>();
   node->transpose_a = transpose_a;
   node->transpose_b = transpose_b;
@@ -128,7 +128,7 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
   if (b.defined() && b.shape() != Shape{w.size(0)})
     fail("linear: bias must be (out) = (" + std::to_string(w.size(0)) + "), got " + shape_str(b.shape()));
   Tensor y = matmul(x, w, false, /*transpose_b=*/true);  // (N, in) (in, out) -> (N, out)
-  return b.defined() ? add(y, b) : y;                      // + b broadcast over N
+  return b.defined() ? add(y, b) : y;                    // + b broadcast over N
 }
 
 }  // namespace glimpse

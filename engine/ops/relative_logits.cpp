@@ -103,10 +103,9 @@ struct RelativeLogitsBackward : Node {
   Relative s;
   std::string name() const override { return "relative_logits"; }
   void backward(const Tensor& dL) override {
-    relative_logits_backward(needs_grad(0) ? input_grad(0).data() : nullptr,
-                             needs_grad(1) ? input_grad(1).data() : nullptr,
-                             needs_grad(2) ? input_grad(2).data() : nullptr, dL.data(), q.data(), rel_w.data(),
-                             rel_h.data(), s);
+    relative_logits_backward(
+        needs_grad(0) ? input_grad(0).data() : nullptr, needs_grad(1) ? input_grad(1).data() : nullptr,
+        needs_grad(2) ? input_grad(2).data() : nullptr, dL.data(), q.data(), rel_w.data(), rel_h.data(), s);
   }
 };
 
@@ -118,9 +117,9 @@ Tensor relative_logits(const Tensor& q, const Tensor& rel_w, const Tensor& rel_h
          ", " + shape_str(rel_w.shape()) + ", " + shape_str(rel_h.shape()));
   Relative s{.B = q.size(0), .D = q.size(1), .H = q.size(2), .W = q.size(3)};
   if (rel_w.shape() != Shape{s.widths(), s.D} || rel_h.shape() != Shape{s.heights(), s.D})
-    fail("relative_logits: for q " + shape_str(q.shape()) + " the tables must be rel_w (" +
-         std::to_string(s.widths()) + ", " + std::to_string(s.D) + ") and rel_h (" + std::to_string(s.heights()) +
-         ", " + std::to_string(s.D) + "), got " + shape_str(rel_w.shape()) + " and " + shape_str(rel_h.shape()));
+    fail("relative_logits: for q " + shape_str(q.shape()) + " the tables must be rel_w (" + std::to_string(s.widths()) +
+         ", " + std::to_string(s.D) + ") and rel_h (" + std::to_string(s.heights()) + ", " + std::to_string(s.D) +
+         "), got " + shape_str(rel_w.shape()) + " and " + shape_str(rel_h.shape()));
   Tensor L = Tensor::empty({s.B, s.HW(), s.HW()});
   relative_logits_forward(L.data(), q.data(), rel_w.data(), rel_h.data(), s);
   auto node = std::make_shared<RelativeLogitsBackward>();

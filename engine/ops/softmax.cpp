@@ -105,8 +105,10 @@ struct SoftmaxBackward : Node {
   bool log_space;
   std::string name() const override { return log_space ? "log_softmax" : "softmax"; }
   void backward(const Tensor& dy) override {
-    if (log_space) log_softmax_backward(lines, input_grad(0).data(), dy.data(), y.data());
-    else softmax_backward(lines, input_grad(0).data(), dy.data(), y.data());
+    if (log_space)
+      log_softmax_backward(lines, input_grad(0).data(), dy.data(), y.data());
+    else
+      softmax_backward(lines, input_grad(0).data(), dy.data(), y.data());
   }
 };
 
