@@ -1196,3 +1196,22 @@ TEST_CASE("an image folder the model cannot take is refused before training, nam
     CHECK_THAT(many.output, Contains(dir / "many" + " holds 11 classes;") && Contains("classifies 10"));
   }
 }
+
+TEST_CASE("two hosts (network namespaces) over TCP train what two processes on one host train", "[mpi]") {
+  if (kMpirun.empty()) return;
+  const std::string command = std::string(GLIMPSE_SOURCE_DIR) + "/scripts/mpi_two_hosts.sh " + kBinaryDir + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::string output;
+  char buffer[4096];
+  for (size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) output.append(buffer, n);
+  const int status = pclose(pipe);
+  INFO(output);
+  REQUIRE(WIFEXITED(status));
+  if (WEXITSTATUS(status) == 77) {
+    WARN("this sandbox cannot make network namespaces: " << output);
+    return;
+  }
+  CHECK(WEXITSTATUS(status) == 0);
+  CHECK_THAT(output, Contains("two hosts over TCP wrote the checkpoint two processes on one host write"));
+}
