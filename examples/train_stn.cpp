@@ -39,26 +39,19 @@ int main(int argc, char** argv) {
   Flags flags("train_stn", "Trains stn_mnist (or its CNN baseline) on RTS MNIST or MNIST.");
   std::string& dataset =
       flags.add_choice("dataset", "rts", {"rts", "mnist"}, "RTS MNIST (42x42) or the digits as they are (28x28)");
-  bool& no_transformer = flags.add_bool("no-transformer", "the CNN baseline: the classifier without the transformer");
-  bool& redraw = flags.add_bool("redraw", "fresh distortions of the training digits every epoch, not once per run");
   std::string& visualize = flags.add_string("visualize", "", "PNG file: test images beside their transformed versions");
   TrainingFlags common{.epochs = 10, .batch = 64, .lr = 0.01};
   declare_training_flags(flags, common);
   double ema_decay = 0;
   declare_ema_flag(flags, ema_decay);
-  std::string& optimizer_name = flags.add_choice("optimizer", "sgd", {"sgd", "adam"},
-                                                 "SGD with --momentum, or Adam (give it a smaller --lr, e.g. 1e-3)");
-  double& momentum = flags.add_real("momentum", 0.9, "SGD momentum", 0, 1);
-  double& warmup_epochs = flags.add_real("warmup-epochs", 0, "epochs of linear learning-rate warm-up", 0, 1000);
-  double& clip_norm = flags.add_real("clip", 1, "clip the gradient norm (0: no clipping)", 0, 1e9);
-  double& loc_lr_factor =
-      flags.add_real("loc-lr-factor", 1, "the localisation net's learning rate as a fraction of --lr", 0, 1e3);
+  StnRecipe recipe;
+  declare_stn_recipe(flags, recipe);
   flags.parse(argc, argv);
-  if (!visualize.empty() && no_transformer)
+  if (!visualize.empty() && recipe.no_transformer)
     flags.usage_error("--visualize draws the transformer's output; drop --no-transformer");
-  if (loc_lr_factor != 1 && no_transformer)
+  if (recipe.loc_lr_factor != 1 && recipe.no_transformer)
     flags.usage_error("--loc-lr-factor needs the transformer; drop --no-transformer");
-  if (redraw && dataset == "mnist") flags.usage_error("--redraw needs distorted digits: --dataset rts");
+  if (recipe.redraw && dataset == "mnist") flags.usage_error("--redraw needs distorted digits: --dataset rts");
   check_output_paths(flags, common, {{"visualize", visualize}});
 
   try {
@@ -85,7 +78,7 @@ int main(int argc, char** argv) {
                   static_cast<long long>(train_set.size()), static_cast<long long>(test_set.size()), mean, stddev);
 
     Rng rng(static_cast<uint64_t>(common.seed));
-    auto model = std::make_shared<StnMnist>(side, rng, !no_transformer);
+    auto model = std::make_shared<StnMnist>(side, rng, !recipe.no_transformer);
     if (!common.quiet) std::printf("%s", model->print().c_str());
 
     DataParallel parallel(*model, common.per_process_bn);  // under mpirun: this process's share of each batch
@@ -95,13 +88,15 @@ int main(int argc, char** argv) {
                                                        .mean = {mean},
                                                        .stddev = {stddev}}));
     DataLoader test_loader(test_set, {.batch_size = 500, .shuffle = false, .mean = {mean}, .stddev = {stddev}});
-    std::unique_ptr<Optimizer> optimizer =
-        make_optimizer(optimizer_name, model->parameters(), static_cast<real>(common.lr), static_cast<real>(momentum));
-    if (model->transformer) optimizer->scale_lr(model->transformer->parameters(), static_cast<real>(loc_lr_factor));
+    std::unique_ptr<Optimizer> optimizer = make_optimizer(
+        recipe.optimizer, model->parameters(), static_cast<real>(common.lr), static_cast<real>(recipe.momentum));
+    if (model->transformer)
+      optimizer->scale_lr(model->transformer->parameters(), static_cast<real>(recipe.loc_lr_factor));
     WarmupLr schedule = warmup_then_cosine(static_cast<real>(common.lr), common.epochs,
-                                           train_loader.batches_per_epoch(), warmup_epochs);
+                                           train_loader.batches_per_epoch(), recipe.warmup_epochs);
 
-    std::string model_name = std::string(no_transformer ? "stn_mnist_cnn_baseline" : "stn_mnist") + "_" + dataset;
+    std::string model_name =
+        std::string(recipe.no_transformer ? "stn_mnist_cnn_baseline" : "stn_mnist") + "_" + dataset;
     ClassifierTraining run{.model_name = model_name,
                            .model = model.get(),
                            .train_loader = &train_loader,
@@ -109,10 +104,10 @@ int main(int argc, char** argv) {
                            .optimizer = optimizer.get(),
                            .parallel = &parallel,
                            .lr_at = [&](int64_t step) { return static_cast<double>(schedule.lr_at(step)); },
-                           .clip_norm = clip_norm,
+                           .clip_norm = recipe.clip,
                            .ema_decay = ema_decay,
                            .before_epoch = [&](int64_t epoch) {  // --redraw: epoch k trains on draw k
-                             const int64_t draw = redraw ? epoch : 0;
+                             const int64_t draw = recipe.redraw ? epoch : 0;
                              if (draw != drawn) train_set = training_digits(drawn = draw);
                            }};
     TrainResult result = train_classifier(run, common);

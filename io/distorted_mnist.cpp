@@ -15,9 +15,6 @@
 
 namespace glimpse {
 
-namespace {  // helpers of this file only
-
-// A side x side image at the fractional pixel (x, y), bilinear, 0 outside.
 double sample_bilinear(const uint8_t* image, int64_t side, double x, double y) {
   double fx = std::floor(x), fy = std::floor(y);
   if (!(fx >= -1 && fx < side && fy >= -1 && fy < side)) return 0;
@@ -31,6 +28,8 @@ double sample_bilinear(const uint8_t* image, int64_t side, double x, double y) {
 }
 
 uint8_t to_byte(double value) { return static_cast<uint8_t>(std::clamp(std::lround(value), 0L, 255L)); }
+
+namespace {  // helpers of this file only
 
 // Draws the digit rotated by angle and scaled about its centre onto the centre of a side x side canvas.
 void draw_transformed(const uint8_t* digit, double angle_degrees, double scale, uint8_t* out, int64_t side) {

@@ -23,6 +23,11 @@
 
 namespace glimpse {
 
+// The value of a side x side byte image at the fractional pixel (x, y), bilinear, 0 outside it.
+double sample_bilinear(const uint8_t* image, int64_t side, double x, double y);
+// The nearest byte to `value`, clamped to 0..255.
+uint8_t to_byte(double value);
+
 constexpr int64_t mnist_side = 28;            // the source digits
 constexpr int64_t rts_side = 42;              // STN's RTS canvas
 constexpr int64_t translated_side = 60;       // RAM's translated and cluttered canvas

@@ -187,6 +187,15 @@ pid_t start(const std::string& program, const std::string& arguments) {
   return pid;
 }
 
+// start(program, arguments), then waits (up to 20 s) until `file` exists, e.g. its first checkpoint.
+pid_t start_and_wait_for(const std::string& file, const std::string& program, const std::string& arguments) {
+  pid_t pid = start(program, arguments);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!fs::exists(file) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  return pid;
+}
+
 // Runs `trainer` for `steps` steps in one go and, in a second directory, for `split` steps and
 // then --resume'd to `steps`: both must end with the very same checkpoint bytes (parameters,
 // optimiser or SNES state, metadata).
@@ -257,11 +266,8 @@ void check_kill_and_resume(const std::string& trainer, int steps, int max_wait_u
   int kills = 0;
   for (int attempt = 0; attempt < 6 && kills < 1; attempt++) {
     fs::remove(path);
-    pid_t pid = start(trainer, tiny_run(trainer, every + "--save " + path));
-    // wait for its first checkpoint, then kill it at a random moment of the steps that follow
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    while (!fs::exists(path) && std::chrono::steady_clock::now() < deadline)
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    // from its first checkpoint on, kill it at a random moment of the steps that follow
+    pid_t pid = start_and_wait_for(path, trainer, tiny_run(trainer, every + "--save " + path));
     std::this_thread::sleep_for(std::chrono::microseconds(std::uniform_int_distribution<int>(0, max_wait_us)(random)));
     kill(pid, SIGKILL);
     int status = 0;
@@ -952,10 +958,7 @@ void check_stop_signal_and_resume(const std::string& trainer, int steps, int sig
   for (int attempt = 0; attempt < 6 && stops < 1; attempt++) {
     fs::remove(path);
     // the first checkpoint (after step 1) says the run is under way
-    pid_t pid = start(trainer, tiny_run(trainer, length + "--save-every 1 --save " + path));
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    while (!fs::exists(path) && std::chrono::steady_clock::now() < deadline)
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    pid_t pid = start_and_wait_for(path, trainer, tiny_run(trainer, length + "--save-every 1 --save " + path));
     kill(pid, signal);
     int status = 0;
     waitpid(pid, &status, 0);

@@ -12,21 +12,6 @@ namespace glimpse {
 
 namespace {
 
-// A side x side image at the fractional pixel (x, y), bilinear, 0 outside (io/distorted_mnist.cpp's).
-double sample_bilinear(const uint8_t* image, int64_t side, double x, double y) {
-  double fx = std::floor(x), fy = std::floor(y);
-  if (!(fx >= -1 && fx < side && fy >= -1 && fy < side)) return 0;
-  int64_t x0 = static_cast<int64_t>(fx), y0 = static_cast<int64_t>(fy);
-  double wx = x - fx, wy = y - fy;
-  auto at = [&](int64_t row, int64_t col) -> double {
-    return (row >= 0 && row < side && col >= 0 && col < side) ? image[row * side + col] : 0.0;
-  };
-  return (1 - wy) * ((1 - wx) * at(y0, x0) + wx * at(y0, x0 + 1)) +
-         wy * ((1 - wx) * at(y0 + 1, x0) + wx * at(y0 + 1, x0 + 1));
-}
-
-uint8_t to_byte(double value) { return static_cast<uint8_t>(std::clamp(std::lround(value), 0L, 255L)); }
-
 // 64-bit FNV-1a of n bytes.
 uint64_t fnv1a(const uint8_t* bytes, size_t n) {
   uint64_t h = 0xcbf29ce484222325ull;

@@ -329,19 +329,12 @@ int main(int argc, char** argv) {
   Flags flags("stn_pose_study", "Trains stn_mnist as train_stn does, with the RTS study's variants and measurements.");
   std::string& dataset = flags.add_choice("dataset", "rts", {"rts", "rts-upright"},
                                           "RTS MNIST, or its digits undone as a perfect transformer would show them");
-  bool& no_transformer = flags.add_bool("no-transformer", "the CNN baseline: the classifier without the transformer");
-  bool& redraw = flags.add_bool("redraw", "fresh distortions of the training digits every epoch, not once per run");
   TrainingFlags common{.epochs = 10, .batch = 64, .lr = 0.01};
   declare_training_flags(flags, common);
   double ema_decay = 0;
   declare_ema_flag(flags, ema_decay);
-  std::string& optimizer_name = flags.add_choice("optimizer", "sgd", {"sgd", "adam"},
-                                                 "SGD with --momentum, or Adam (give it a smaller --lr, e.g. 1e-3)");
-  double& momentum = flags.add_real("momentum", 0.9, "SGD momentum", 0, 1);
-  double& warmup_epochs = flags.add_real("warmup-epochs", 0, "epochs of linear learning-rate warm-up", 0, 1000);
-  double& clip_norm = flags.add_real("clip", 1, "clip the gradient norm (0: no clipping)", 0, 1e9);
-  double& loc_lr_factor =
-      flags.add_real("loc-lr-factor", 1, "the localisation net's learning rate as a fraction of --lr", 0, 1e3);
+  StnRecipe recipe;
+  declare_stn_recipe(flags, recipe);
   double& pose_supervision =
       flags.add_real("pose-supervision", 0,
                      "adds X times the mean squared distance between theta and the theta that undoes each "
@@ -352,7 +345,7 @@ int main(int argc, char** argv) {
   std::string& mistakes =
       flags.add_string("mistakes", "", "PNG file: the test images the model gets wrong, warped too");
   flags.parse(argc, argv);
-  if ((report || !mistakes.empty() || loc_lr_factor != 1 || pose_supervision > 0) && no_transformer)
+  if ((report || !mistakes.empty() || recipe.loc_lr_factor != 1 || pose_supervision > 0) && recipe.no_transformer)
     flags.usage_error(
         "--report, --mistakes, --loc-lr-factor and --pose-supervision need the transformer; drop "
         "--no-transformer");
@@ -385,7 +378,7 @@ int main(int argc, char** argv) {
                   static_cast<long long>(test_set.size()), mean, stddev);
 
     Rng rng(static_cast<uint64_t>(common.seed));
-    auto model = std::make_shared<StnMnist>(train_set.height, rng, !no_transformer);
+    auto model = std::make_shared<StnMnist>(train_set.height, rng, !recipe.no_transformer);
     if (!common.quiet) std::printf("%s", model->print().c_str());
     DataLoader train_loader(train_set, {.batch_size = common.batch,
                                         .shuffle = true,
@@ -393,11 +386,12 @@ int main(int argc, char** argv) {
                                         .mean = {mean},
                                         .stddev = {stddev}});
     DataLoader test_loader(test_set, {.batch_size = 500, .shuffle = false, .mean = {mean}, .stddev = {stddev}});
-    std::unique_ptr<Optimizer> optimizer =
-        make_optimizer(optimizer_name, model->parameters(), static_cast<real>(common.lr), static_cast<real>(momentum));
-    if (model->transformer) optimizer->scale_lr(model->transformer->parameters(), static_cast<real>(loc_lr_factor));
+    std::unique_ptr<Optimizer> optimizer = make_optimizer(
+        recipe.optimizer, model->parameters(), static_cast<real>(common.lr), static_cast<real>(recipe.momentum));
+    if (model->transformer)
+      optimizer->scale_lr(model->transformer->parameters(), static_cast<real>(recipe.loc_lr_factor));
     WarmupLr schedule = warmup_then_cosine(static_cast<real>(common.lr), common.epochs,
-                                           train_loader.batches_per_epoch(), warmup_epochs);
+                                           train_loader.batches_per_epoch(), recipe.warmup_epochs);
 
     // --pose-supervision: the classification loss plus W mean (theta - theta*)^2 over the batch,
     // theta* = upright_rts_theta of each digit's draw; the train loss shown is the classification's.
@@ -419,7 +413,8 @@ int main(int argc, char** argv) {
     };
 
     // the model names train_stn gives its checkpoints, so that its runs resume here
-    std::string model_name = std::string(no_transformer ? "stn_mnist_cnn_baseline" : "stn_mnist") + "_" + dataset;
+    std::string model_name =
+        std::string(recipe.no_transformer ? "stn_mnist_cnn_baseline" : "stn_mnist") + "_" + dataset;
     ClassifierTraining run{
         .model_name = model_name,
         .model = model.get(),
@@ -427,11 +422,11 @@ int main(int argc, char** argv) {
         .test_loader = &test_loader,
         .optimizer = optimizer.get(),
         .lr_at = [&](int64_t step) { return static_cast<double>(schedule.lr_at(step)); },
-        .clip_norm = clip_norm,
+        .clip_norm = recipe.clip,
         .ema_decay = ema_decay,
         .step_loss = pose_supervision > 0 ? std::function<StepLoss(const Batch&)>(pose_supervised_loss) : nullptr,
         .before_epoch = [&](int64_t epoch) {  // --redraw: epoch k trains on draw k
-          const int64_t draw = redraw ? epoch : 0;
+          const int64_t draw = recipe.redraw ? epoch : 0;
           if (draw == drawn) return;
           train_set = training_digits(drawn = draw);
           if (places) places = std::make_unique<ImageIndex>(train_set, mean, stddev);

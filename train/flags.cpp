@@ -75,12 +75,18 @@ std::string& Flags::add_string(const std::string& name, const std::string& defau
   return value;
 }
 
+void Flags::bind(const std::string& name, std::string& variable, const std::vector<std::string>& choices,
+                 const std::string& help) {
+  Flag& flag = declare(name, Kind::Choice, help, variable);
+  flag.string_value = &variable;
+  flag.choices = choices;
+}
+
 std::string& Flags::add_choice(const std::string& name, const std::string& default_value,
                                const std::vector<std::string>& choices, const std::string& help) {
-  Flag& flag = declare(name, Kind::Choice, help, default_value);
-  flag.string_value = &strings_.emplace_back(default_value);
-  flag.choices = choices;
-  return *flag.string_value;
+  std::string& value = strings_.emplace_back(default_value);
+  bind(name, value, choices, help);
+  return value;
 }
 
 bool& Flags::add_bool(const std::string& name, const std::string& help) {

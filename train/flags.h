@@ -35,6 +35,8 @@ class Flags {
             double max_value = 1e300);
   void bind(const std::string& name, std::string& variable, const std::string& help);
   void bind(const std::string& name, bool& variable, const std::string& help);
+  void bind(const std::string& name, std::string& variable, const std::vector<std::string>& choices,
+            const std::string& help);
 
   // --name value, --name=value; a separate value may not start with -- (it would be a flag
   // swallowed: "--save --quiet"); --name=--value gives one that does.

@@ -9,6 +9,18 @@
 
 namespace glimpse {
 
+void declare_stn_recipe(Flags& flags, StnRecipe& recipe) {
+  flags.bind("no-transformer", recipe.no_transformer, "the CNN baseline: the classifier without the transformer");
+  flags.bind("redraw", recipe.redraw, "fresh distortions of the training digits every epoch, not once per run");
+  flags.bind("optimizer", recipe.optimizer, {"sgd", "adam"},
+             "SGD with --momentum, or Adam (give it a smaller --lr, e.g. 1e-3)");
+  flags.bind("momentum", recipe.momentum, "SGD momentum", 0, 1);
+  flags.bind("warmup-epochs", recipe.warmup_epochs, "epochs of linear learning-rate warm-up", 0, 1000);
+  flags.bind("clip", recipe.clip, "clip the gradient norm (0: no clipping)", 0, 1e9);
+  flags.bind("loc-lr-factor", recipe.loc_lr_factor, "the localisation net's learning rate as a fraction of --lr", 0,
+             1e3);
+}
+
 Rng stn_training_draw(int64_t seed, int64_t draw) {
   Rng first(static_cast<uint64_t>(seed) ^ 0x5354'4E00ull);
   return draw == 0 ? first : first.split(static_cast<uint64_t>(draw));

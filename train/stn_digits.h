@@ -19,10 +19,24 @@
 #include "engine/random.h"
 #include "io/dataset.h"
 #include "models/stn_mnist.h"
+#include "train/flags.h"
 
 namespace glimpse {
 
 constexpr uint64_t stn_test_seed = 20150605;  // the test digits' draw: the same in every run
+
+// train_stn's recipe beyond the common flags (--optimizer, --momentum, --warmup-epochs, --clip,
+// --loc-lr-factor, --no-transformer, --redraw), which the programs that train as it does share.
+struct StnRecipe {
+  std::string optimizer = "sgd";
+  double momentum = 0.9;
+  double warmup_epochs = 0;
+  double clip = 1;  // the gradient's global norm; 0: no clipping
+  double loc_lr_factor = 1;
+  bool no_transformer = false;
+  bool redraw = false;
+};
+void declare_stn_recipe(Flags& flags, StnRecipe& recipe);
 
 // The Rng of draw `draw` of the training digits of a run with `seed`.
 Rng stn_training_draw(int64_t seed, int64_t draw);
