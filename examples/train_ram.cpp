@@ -54,8 +54,6 @@ int main(int argc, char** argv) {
     DataLocation data = find_data(common.data, "mnist", common.quiet);
     ImageDataset train_set = load_mnist_dir(data.dir, true);
     ImageDataset test_set = load_mnist_dir(data.dir, false);
-    for (const ImageDataset* set : {&train_set, &test_set})
-      require_images(*set, data.dir, 1, 28, 10, std::string("RAM's distortions"));
     if (dataset != "mnist") {
       auto distort = dataset == "cluttered" ? cluttered_mnist : translated_mnist;
       Rng train_rng(static_cast<uint64_t>(common.seed)), test_rng(distorted_test_seed);

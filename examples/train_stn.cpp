@@ -59,8 +59,6 @@ int main(int argc, char** argv) {
     DataLocation data = find_data(common.data, "mnist", common.quiet);
     ImageDataset mnist_train = load_mnist_dir(data.dir, true);
     ImageDataset mnist_test = load_mnist_dir(data.dir, false);
-    for (const ImageDataset* set : {&mnist_train, &mnist_test})
-      require_images(*set, data.dir, 1, 28, 10, std::string("train_stn's digits"));
     auto training_digits = [&](int64_t draw) {
       Rng distortions = stn_training_draw(common.seed, draw);
       return stn_digits(mnist_train, dataset, distortions, "the training digits");

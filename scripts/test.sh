@@ -14,7 +14,6 @@ if [[ "${1:-}" == "--sanitize" ]]; then
   flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DGLIMPSE_SANITIZE=ON)
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-  export LSAN_OPTIONS="suppressions=$(pwd)/scripts/lsan_mpi.supp"  # Open MPI's own allocations
 fi
 flags+=(-DGLIMPSE_WERROR="${GLIMPSE_WERROR:-OFF}")
 jobs=$(nproc)

@@ -1056,10 +1056,16 @@ TEST_CASE("a full disk under the log or a picture stops the run with the file na
 
 const std::string kMpirun = GLIMPSE_MPIRUN;  // empty: the build has no MPI, or there is no mpirun
 
-// "mpirun -np R <binary dir>/program arguments" as the shell runs it (root may run it here too).
+// What the processes of an MPI run get in their environment: root may run mpirun here, and under
+// the sanitizers LeakSanitizer stays off for them, because Open MPI unloads its plugins at exit and
+// their allocations can then be named by no module (nor suppressed by one).
+const std::string kMpiEnvironment =
+    "env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 ASAN_OPTIONS=${ASAN_OPTIONS}:detect_leaks=0 ";
+
+// "mpirun -np R <binary dir>/program arguments" as the shell runs it.
 std::string mpirun_command(int processes, const std::string& program, const std::string& arguments) {
-  return "env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 " + kMpirun + " -np " +
-         std::to_string(processes) + " --oversubscribe " + kBinaryDir + "/" + program + " " + arguments;
+  return kMpiEnvironment + kMpirun + " -np " + std::to_string(processes) + " --oversubscribe " + kBinaryDir + "/" +
+         program + " " + arguments;
 }
 
 Outcome run_mpi(int processes, const std::string& program, const std::string& arguments) {
@@ -1096,8 +1102,8 @@ double largest_difference(const std::string& a, const std::string& b) {
 // Two processes compute what one computes on the whole batch, up to the order of float sums: the
 // gradients of 7 steps at fixed weights (--lr 0: SGD's momentum sums them; the BN statistics move),
 // across an epoch's end, and one full step. Over more steps at a real rate the two runs part as any
-// two orders of summation do: early training amplifies rounding (in one process, a change of one
-// weight by 1e-7 moved resnet20's weights by 4.5e-3 after 6 steps of batch 16 at lr 0.01).
+// two orders of summation do: early training amplifies rounding (bench/rounding_growth shows it in
+// one process; docs/RESULTS.md has its figures).
 TEST_CASE("two processes under mpirun compute what one process computes on the whole batch", "[mpi]") {
   if (kMpirun.empty()) {
     WARN("no MPI in this build (libopenmpi-dev, openmpi-bin): the data-parallel tests are skipped");
@@ -1202,7 +1208,8 @@ TEST_CASE("an image folder the model cannot take is refused before training, nam
 
 TEST_CASE("two hosts (network namespaces) over TCP train what two processes on one host train", "[mpi]") {
   if (kMpirun.empty()) return;
-  const std::string command = std::string(GLIMPSE_SOURCE_DIR) + "/scripts/mpi_two_hosts.sh " + kBinaryDir + " 2>&1";
+  const std::string command =
+      kMpiEnvironment + std::string(GLIMPSE_SOURCE_DIR) + "/scripts/mpi_two_hosts.sh " + kBinaryDir + " 2>&1";
   FILE* pipe = popen(command.c_str(), "r");
   REQUIRE(pipe != nullptr);
   std::string output;
