@@ -20,6 +20,7 @@
 
 #include "engine/tensor.h"
 #include "io/dataset.h"
+#include "train/flags.h"
 
 using namespace glimpse;
 namespace fs = std::filesystem;
@@ -90,6 +91,10 @@ int main(int argc, char** argv) {
     const std::string arg = argv[i];
     if (arg == "--help" || arg == "-h") {
       std::fputs(kUsage, stdout);
+      return 0;
+    }
+    if (arg == "--version") {
+      std::printf("%s\n", version_line("convert_cifar10").c_str());
       return 0;
     }
     if (arg.starts_with("--")) {

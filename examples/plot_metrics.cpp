@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "train/flags.h"
 #include "train/plot.h"
 
 constexpr const char* kUsage =
@@ -26,6 +27,10 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; i++) {
     if (std::string(argv[i]) == "--help" || std::string(argv[i]) == "-h") {
       std::fputs(kUsage, stdout);
+      return 0;
+    }
+    if (std::string(argv[i]) == "--version") {
+      std::printf("%s\n", glimpse::version_line("plot_metrics").c_str());
       return 0;
     }
   }

@@ -402,7 +402,7 @@ TEST_CASE("trainer --help lists every flag with its default", "[cli]") {
     size_t count = 0;
     for (size_t at = outcome.output.find("\n  --"); at != std::string::npos; at = outcome.output.find("\n  --", at + 1))
       count++;
-    CHECK(count == flags.size() + 1);  // + --help
+    CHECK(count == flags.size() + 2);  // + --help, --version
   }
 }
 
@@ -1224,4 +1224,14 @@ TEST_CASE("two hosts (network namespaces) over TCP train what two processes on o
   }
   CHECK(WEXITSTATUS(status) == 0);
   CHECK_THAT(output, Contains("two hosts over TCP wrote the checkpoint two processes on one host write"));
+}
+
+TEST_CASE("every program answers --version with its name, glimpse's version and the commit", "[cli]") {
+  for (const std::string program : {"train_mnist", "train_cifar", "train_stn", "train_ram", "train_dasnet",
+                                    "plot_metrics", "convert_cifar10", "stn_pose_study"}) {
+    INFO(program);
+    Outcome outcome = run(program, "--version");
+    CHECK(outcome.status == 0);
+    CHECK_THAT(outcome.output, Contains(program + " (glimpse ") && Contains(", commit "));
+  }
 }

@@ -10,6 +10,11 @@ namespace glimpse {
 
 Flags::Flags(std::string program, std::string summary) : program_(std::move(program)), summary_(std::move(summary)) {
   add_bool("help", "print this help and exit");
+  add_bool("version", "print the version and exit");
+}
+
+std::string version_line(const std::string& program) {
+  return program + " (glimpse " + GLIMPSE_VERSION + ", commit " + GLIMPSE_COMMIT + ")";
 }
 
 Flags::Flag& Flags::declare(const std::string& name, Kind kind, const std::string& help, std::string default_text) {
@@ -187,6 +192,10 @@ void Flags::parse(int argc, char** argv) {
     std::fputs(help_text().c_str(), stdout);
     std::exit(0);
   }
+  if (*find("version")->bool_value) {
+    std::printf("%s\n", version_line(program_).c_str());
+    std::exit(0);
+  }
 }
 
 std::string Flags::help_text() const {
@@ -208,7 +217,7 @@ std::string Flags::help_text() const {
     else
       out << "\n" << std::string(30, ' ');
     out << flag.help;
-    if (flag.name != "help") out << " (default: " << flag.default_text << ")";
+    if (flag.name != "help" && flag.name != "version") out << " (default: " << flag.default_text << ")";
     out << "\n";
   }
   return out.str();

@@ -13,6 +13,9 @@
 
 namespace glimpse {
 
+// "train_mnist (glimpse 0.1.0, commit 802bf3a)": what --version prints.
+std::string version_line(const std::string& program);
+
 class Flags {
  public:
   Flags(std::string program, std::string summary);
@@ -39,7 +42,8 @@ class Flags {
             const std::string& help);
 
   // --name value, --name=value; a separate value may not start with -- (it would be a flag
-  // swallowed: "--save --quiet"); --name=--value gives one that does.
+  // swallowed: "--save --quiet"); --name=--value gives one that does. --help and --version print
+  // and exit 0.
   void parse(int argc, char** argv);
   bool was_given(const std::string& name) const;
   std::string help_text() const;
