@@ -15,6 +15,7 @@
 #include <limits>
 #include <memory>
 #include <new>
+#include <set>
 
 namespace glimpse {
 
@@ -382,6 +383,21 @@ Metadata load_checkpoint_from_bytes(const std::vector<uint8_t>& bytes, const std
 Metadata read_checkpoint_metadata(const std::string& path) {
   Bytes bytes = read_file(path);
   return std::move(parse(path, bytes.data(), bytes.size()).metadata);
+}
+
+CheckpointContents read_checkpoint(const std::string& path) {
+  Bytes bytes = read_file(path);
+  Parsed parsed = parse(path, bytes.data(), bytes.size());
+  CheckpointContents contents{.metadata = std::move(parsed.metadata), .tensors = {}};
+  std::set<std::string> seen;
+  for (const Entry& entry : parsed.entries) {
+    if (!seen.insert(entry.name).second) fail_file(path, "corrupt: tensor '" + entry.name + "' appears twice");
+    Tensor t = Tensor::empty(entry.shape);
+    const int64_t n = t.numel();
+    for (int64_t i = 0; i < n; i++) t.data()[i] = static_cast<real>(std::bit_cast<float>(load_u32(entry.data + 4 * i)));
+    contents.tensors.emplace_back(entry.name, t);
+  }
+  return contents;
 }
 
 const std::string& metadata_text(const Metadata& metadata, const std::string& key, const std::string& path) {

@@ -56,6 +56,15 @@ Metadata load_checkpoint_from_bytes(const std::vector<uint8_t>& bytes, const std
 // The metadata alone (the whole file is still checked).
 Metadata read_checkpoint_metadata(const std::string& path);
 
+// Everything a checkpoint holds, for a reader that wants only part of it (a program that scores
+// the model needs "model.*", not the optimiser's state): the metadata and every tensor, new, by
+// name in the file's order. The whole file is checked as load_checkpoint checks it.
+struct CheckpointContents {
+  Metadata metadata;
+  std::vector<std::pair<std::string, Tensor>> tensors;
+};
+CheckpointContents read_checkpoint(const std::string& path);
+
 // One entry of a checkpoint's metadata, as the reader of `path` expects it: a missing key or a
 // value that is not what is expected raises an Error naming the key, the file and what was
 // expected (an edited checkpoint can hold anything under a valid checksum).

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include <stb/stb_image.h>
+#include <stb/stb_image_resize.h>
 #include <stb/stb_image_write.h>
 
 #include "engine/tensor.h"
@@ -187,6 +188,24 @@ void write_png(const Image& image, const std::string& path) {
   const int error = errno;
   if (std::fclose(file) != 0 || !written)
     fail("write_png: writing '" + path + "' failed: " + std::strerror(written ? errno : error));
+}
+
+Image resize_image(const Image& image, int64_t height, int64_t width) {
+  if (image.channels < 1 || image.channels > 4 || image.height < 1 || image.width < 1 ||
+      static_cast<int64_t>(image.pixels.size()) != image.height * image.width * image.channels)
+    fail("resize_image: an image of " + std::to_string(image.height) + "x" + std::to_string(image.width) + "x" +
+         std::to_string(image.channels) + " needs that many bytes, got " + std::to_string(image.pixels.size()));
+  if (height < 1 || width < 1 || height * width > max_image_pixels || image.height * image.width > max_image_pixels)
+    fail("resize_image: from " + std::to_string(image.height) + "x" + std::to_string(image.width) + " to " +
+         std::to_string(height) + "x" + std::to_string(width) + ": sizes from 1 to " +
+         std::to_string(max_image_pixels) + " pixels");
+  Image out{.height = height, .width = width, .channels = image.channels, .pixels = {}};
+  out.pixels.resize(static_cast<size_t>(height * width * image.channels));
+  if (!stbir_resize_uint8(image.pixels.data(), static_cast<int>(image.width), static_cast<int>(image.height), 0,
+                          out.pixels.data(), static_cast<int>(width), static_cast<int>(height), 0,
+                          static_cast<int>(image.channels)))
+    fail("resize_image: stb_image_resize failed");
+  return out;
 }
 
 }  // namespace glimpse

@@ -1,7 +1,7 @@
 // Decoding and writing single image files (PNG, JPEG, BMP, ...) through stb_image.
 //
-// stb_image / stb_image_write are compiled once, in stb_image_impl.cpp; only io/ includes
-// them, so the rest of the project sees just these two functions.
+// stb_image / stb_image_write / stb_image_resize are compiled once, in stb_image_impl.cpp; only io/ includes
+// them, so the rest of the project sees just these functions.
 #pragma once
 
 #include <cstdint>
@@ -27,5 +27,9 @@ Image decode_image(const std::vector<uint8_t>& bytes, int64_t channels, const st
 
 // Writes an image as a PNG file (for looking at data, glimpses, attention maps).
 void write_png(const Image& image, const std::string& path);
+
+// The image resampled to height x width (stb_image_resize: a Mitchell filter when shrinking, a
+// Catmull-Rom one when enlarging, on the bytes as they are; the aspect ratio is not kept).
+Image resize_image(const Image& image, int64_t height, int64_t width);
 
 }  // namespace glimpse

@@ -1,8 +1,9 @@
-// The one translation unit that compiles stb_image and stb_image_write (public domain, by
+// The one translation unit that compiles stb_image, stb_image_write and stb_image_resize (public domain, by
 // Sean Barrett; Debian package libstb-dev). Everything else calls them through io/image.h and
 // io/gzip.cpp, so no other file defines these macros.
 #define STB_IMAGE_IMPLEMENTATION
 #define STB_IMAGE_WRITE_IMPLEMENTATION
+#define STB_IMAGE_RESIZE_IMPLEMENTATION
 #define STBI_ONLY_PNG  // the formats the image-folder loader takes; fewer decoders, less to trust
 #define STBI_ONLY_JPEG
 #define STBI_ONLY_BMP
@@ -16,4 +17,5 @@
 #define STBI_REALLOC(pointer, size) realloc(pointer, size)
 #define STBI_FREE(pointer) free(pointer)
 #include <stb/stb_image.h>
+#include <stb/stb_image_resize.h>
 #include <stb/stb_image_write.h>
