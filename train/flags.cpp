@@ -158,10 +158,25 @@ void Flags::set_value(Flag& flag, const std::string& text) {
   }
 }
 
+std::vector<std::string>& Flags::add_positional(const std::string& name, const std::string& help) {
+  positional_name_ = name;
+  positional_help_ = help;
+  return positional_;
+}
+
 void Flags::parse(int argc, char** argv) {
+  bool only_positional = false;  // after "--"
   for (int i = 1; i < argc; i++) {
     std::string arg = argv[i];
+    if (!positional_name_.empty() && (only_positional || !arg.starts_with("--"))) {
+      positional_.push_back(arg);
+      continue;
+    }
     if (arg.rfind("--", 0) != 0) usage_error("unexpected argument '" + arg + "' (flags start with --)");
+    if (arg == "--" && !positional_name_.empty()) {
+      only_positional = true;
+      continue;
+    }
     std::string name = arg.substr(2), value;
     bool has_value = false;
     if (auto eq = name.find('='); eq != std::string::npos) {
@@ -200,7 +215,10 @@ void Flags::parse(int argc, char** argv) {
 
 std::string Flags::help_text() const {
   std::ostringstream out;
-  out << "usage: " << program_ << " [flags]\n" << summary_ << "\n\nflags:\n";
+  out << "usage: " << program_ << " [flags]" << (positional_name_.empty() ? "" : " " + positional_name_) << "\n"
+      << summary_ << "\n\n";
+  if (!positional_name_.empty()) out << "  " << positional_name_ << "  " << positional_help_ << "\n\n";
+  out << "flags:\n";
   for (const Flag& flag : flags_) {
     std::string left = "  --" + flag.name;
     if (flag.kind == Kind::Int) left += " N";

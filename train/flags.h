@@ -41,9 +41,13 @@ class Flags {
   void bind(const std::string& name, std::string& variable, const std::vector<std::string>& choices,
             const std::string& help);
 
+  // The arguments that are not flags (predict's image files), in order; `name` stands for them in
+  // the usage line ("IMAGE..."). Without this, such an argument is a usage error.
+  std::vector<std::string>& add_positional(const std::string& name, const std::string& help);
+
   // --name value, --name=value; a separate value may not start with -- (it would be a flag
   // swallowed: "--save --quiet"); --name=--value gives one that does. --help and --version print
-  // and exit 0.
+  // and exit 0. After "--" every argument is a positional one.
   void parse(int argc, char** argv);
   bool was_given(const std::string& name) const;
   std::string help_text() const;
@@ -69,6 +73,8 @@ class Flags {
 
   std::string program_, summary_;
   std::vector<Flag> flags_;
+  std::string positional_name_, positional_help_;  // empty name: no positional arguments
+  std::vector<std::string> positional_;
   // deques: references handed out by add_* stay valid as more flags are added
   std::deque<int64_t> ints_;
   std::deque<double> reals_;
