@@ -27,6 +27,10 @@ RamEvaluation evaluate_ram(RecurrentAttentionModel& model, DataLoader& loader, i
     std::vector<int64_t> mc_predicted = argmax(total);
     std::vector<int64_t> mean_path_predicted =
         argmax(model.run(batch.images, mean_path_rng, LocationChoice::mean).log_probs);
+    result.predicted.insert(result.predicted.end(), predicted.begin(), predicted.end());
+    result.mc_predicted.insert(result.mc_predicted.end(), mc_predicted.begin(), mc_predicted.end());
+    result.mean_path_predicted.insert(result.mean_path_predicted.end(), mean_path_predicted.begin(),
+                                      mean_path_predicted.end());
     for (int64_t i = 0; i < n; i++) {
       correct += predicted[i] == batch.labels[i];
       mc_correct += mc_predicted[i] == batch.labels[i];

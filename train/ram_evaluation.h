@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "io/data_loader.h"
 #include "io/dataset.h"
@@ -20,6 +21,8 @@ constexpr uint64_t evaluation_seed = 7;             // the locations sampled at 
 
 struct RamEvaluation {
   double accuracy = 0, mc_accuracy = 0, mean_path_accuracy = 0, loss = 0;
+  // each test image's prediction, in the loader's order, by the same three paths
+  std::vector<int64_t> predicted, mc_predicted, mean_path_predicted;
 };
 
 // Accuracy of one sampled path, of the mean log-probabilities of `samples` paths (that one and
