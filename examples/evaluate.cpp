@@ -1,0 +1,170 @@
+// evaluate: scores a checkpoint of any trainer on the test set its trainer scored it on, or prints a
+// model's layers without training.
+//
+//   build/evaluate --checkpoint runs/mnist.ckpt                        accuracy, per class, confusion, loss
+//   build/evaluate --checkpoint runs/stn.ckpt --data data/mnist --confusion runs/confusion.png --visualize runs/stn.png
+//   build/evaluate --summary resnet20                                  layers, shapes, parameters, mult-adds
+//   build/evaluate --summary runs/ram.ckpt                             the same for a checkpoint's model
+//
+// The checkpoint names its model, and the name says the rest (train/evaluation.h): which data set
+// (--data as the trainers take it: a directory, else data/<set>, else the bundled sample), how
+// the trainer distorted it (train_stn's RTS digits, train_ram's translated or cluttered ones, from
+// the trainers' own seeds) and normalised it. So the accuracy printed is the one the trainer's
+// final line reported for the same data, to the last digit. A checkpoint written under --ema
+// holds the averaged weights its trainer evaluated; they are the ones scored, and evaluate says so.
+// For RAM, whose glimpse locations are sampled, it reports one sampled path (the trainer's
+// figure), the path that follows the policy's mean, and the mean of --mc-samples sampled paths.
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <numeric>
+
+#include "engine/parallel.h"
+#include "models/ram.h"
+#include "models/stn_mnist.h"
+#include "train/data_paths.h"
+#include "train/evaluation.h"
+#include "train/flags.h"
+#include "train/ram_evaluation.h"
+#include "train/stn_digits.h"
+#include "train/stop_signals.h"
+#include "train/summary.h"
+
+using namespace glimpse;
+
+// "mnist_cnn after 100 steps (epoch 1, seed 3)"
+static std::string describe_run(const LoadedModel& m) {
+  std::string text = m.name;
+  auto value = [&](const char* key) { return m.metadata.count(key) ? m.metadata.at(key) : std::string("?"); };
+  if (m.metadata.count("step"))
+    text += " after " + value("step") + (m.kind == ModelKind::dasnet ? " generations" : " steps");
+  if (m.metadata.count("seed")) text += " (seed " + value("seed") + ")";
+  return text;
+}
+
+// --summary NAME|FILE: a model of the zoo or of a trainer by name, or the model of a checkpoint.
+static void print_summary(const std::string& what, const RebuildOptions& options) {
+  Rng rng(1);
+  LoadedModel m =
+      std::filesystem::is_regular_file(what) ? load_model(what, options) : build_model(what, {}, options, rng);
+  std::printf("%s", summarize(*m.model, {1, m.channels, m.side, m.side}).c_str());
+}
+
+// The per-class table and the confusion matrix of one way of predicting, and its PNG if asked.
+static void print_scores(const ConfusionMatrix& confusion, const std::vector<std::string>& names,
+                         const std::string& png) {
+  std::printf("per class:\n%s", confusion.per_class_text(names).c_str());
+  std::printf("confusion matrix (a row per true class, a column per prediction):\n%s",
+              confusion.matrix_text(names).c_str());
+  if (png.empty()) return;
+  confusion.write_png(png);
+  std::printf(
+      "wrote %s: the confusion matrix, a cell per (true class, prediction) from the top left, each row "
+      "scaled by its images (black none, white all)\n",
+      png.c_str());
+}
+
+static ConfusionMatrix confusion_of(const std::vector<int64_t>& labels, const std::vector<int64_t>& predicted) {
+  ConfusionMatrix confusion(10);
+  for (size_t i = 0; i < labels.size(); i++) confusion.add(labels[i], predicted[i]);
+  return confusion;
+}
+
+int main(int argc, char** argv) {
+  Flags flags("evaluate",
+              "Scores a checkpoint of any trainer on its test set (accuracy, per class, confusion matrix, loss),\n"
+              "or with --summary prints a model's layers, output shapes, parameters and multiply-accumulates.");
+  std::string& checkpoint = flags.add_string("checkpoint", "", "the checkpoint to score (any trainer's)");
+  std::string& data = flags.add_string(
+      "data", "", "data directory, as the trainers take it; none: data/<set> if it holds the data, else the sample");
+  std::string& summary = flags.add_string(
+      "summary", "",
+      "MODEL or FILE: print the layers of a model (a zoo or trainer name) or of a checkpoint's, and exit");
+  std::string& confusion_png = flags.add_string("confusion", "", "PNG file: the confusion matrix as a heat map");
+  std::string& visualize = flags.add_string(
+      "visualize", "", "PNG file: STN: test digits beside the transformer's output; RAM: glimpse paths");
+  int64_t& mc_samples = flags.add_int("mc-samples", 10, "RAM: the sampled paths whose mean is scored too", 1, 1000);
+  std::string& ram_path = flags.add_choice("ram-path", "sampled", {"sampled", "mean", "averaged"},
+                                           "RAM: the path the per-class table and the confusion matrix are of");
+  RebuildOptions options;
+  flags.bind("width", options.width, "attention56, if the checkpoint does not record it: the base width", 1, 256);
+  flags.bind("glimpses", options.glimpses,
+             "RAM, if the checkpoint does not record it: glimpses T (0: the trainer's default)", 0, 64);
+  flags.bind("location-std", options.location_std,
+             "RAM, if the checkpoint does not record it: the location policy's standard deviation", 1e-3, 1);
+  flags.bind("trained-weights", options.trained_weights,
+             "score the trained weights of a run with --ema, not the averaged ones its trainer scored");
+  int64_t& threads = flags.add_int("threads", 0, "worker threads (0: GLIMPSE_NUM_THREADS, else all cores)", 0, 1024);
+  flags.parse(argc, argv);
+  if (summary.empty() && checkpoint.empty()) flags.usage_error("give --checkpoint FILE to score, or --summary MODEL");
+  if (!summary.empty() && !checkpoint.empty())
+    flags.usage_error("--summary takes the model or the checkpoint itself: --summary " + checkpoint);
+
+  try {
+    if (threads > 0) set_num_threads(static_cast<int>(threads));
+    if (!summary.empty()) {
+      print_summary(summary, options);
+      return 0;
+    }
+    LoadedModel m = load_model(checkpoint, options);
+    const bool stn_transformer = m.kind == ModelKind::stn && static_cast<StnMnist&>(*m.model).transformer;
+    if (!visualize.empty() && m.kind != ModelKind::ram && !stn_transformer)
+      flags.usage_error("--visualize draws a spatial transformer's output or RAM's glimpses; " + m.name +
+                        " has neither");
+    std::printf("%s: %s, %s\n", checkpoint.c_str(), describe_run(m).c_str(),
+                m.averaged ? "its averaged weights (--ema): the ones its trainer scored (--trained-weights: the others)"
+                           : "its trained weights");
+    for (const std::string& note : m.assumed) std::printf("note: %s\n", note.c_str());
+
+    DataLocation location = find_data(data, m.data_set, true);
+    TestSet test = trainer_test_set(m, location.dir);
+    std::printf("test set: %s%s from %s%s, %lld images of %lldx%lld\n",
+                m.distortion.empty() || m.distortion == "mnist" ? "" : (m.distortion + " ").c_str(),
+                m.data_set == "mnist" ? "MNIST" : "CIFAR-10", location.dir.c_str(),
+                location.is_sample ? " (the bundled sample)" : "", static_cast<long long>(test.images.size()),
+                static_cast<long long>(test.images.height), static_cast<long long>(test.images.width));
+    DataLoader loader(test.images, test_loader_options(test));
+    const std::vector<std::string>& names = test.images.class_names;
+
+    double accuracy = 0, loss = 0;
+    if (m.kind == ModelKind::ram) {
+      auto& ram = static_cast<RecurrentAttentionModel&>(*m.model);
+      RamEvaluation r = evaluate_ram(ram, loader, mc_samples);
+      ram.eval();
+      std::printf(
+          "accuracy %.2f%% with one sampled path (the trainer's figure), %.2f%% following the policy's mean, "
+          "%.2f%% with the mean of %lld sampled paths; loss %.4f (one sampled path)\n",
+          100 * r.accuracy, 100 * r.mean_path_accuracy, 100 * r.mc_accuracy, static_cast<long long>(mc_samples),
+          r.loss);
+      const std::vector<int64_t>& chosen = ram_path == "mean"       ? r.mean_path_predicted
+                                           : ram_path == "averaged" ? r.mc_predicted
+                                                                    : r.predicted;
+      std::printf("the tables below: %s\n", ram_path == "mean"       ? "the path that follows the policy's mean"
+                                            : ram_path == "averaged" ? "the mean of the sampled paths"
+                                                                     : "one sampled path");
+      print_scores(confusion_of(test.images.labels, chosen), names, confusion_png);
+      accuracy = r.accuracy, loss = r.loss;
+      if (!visualize.empty()) draw_glimpses(ram, test.images, visualize);
+    } else {
+      Scores scores = score_classifier(*m.model, loader);
+      accuracy = scores.confusion.accuracy(), loss = scores.loss;
+      std::printf("accuracy %.2f%% (%lld of %lld), loss %.4f\n", 100 * accuracy,
+                  static_cast<long long>(scores.confusion.correct()), static_cast<long long>(scores.confusion.total()),
+                  loss);
+      print_scores(scores.confusion, names, confusion_png);
+      if (!visualize.empty()) {
+        std::vector<int64_t> first(static_cast<size_t>(std::min<int64_t>(24, test.images.size())));
+        std::iota(first.begin(), first.end(), 0);
+        draw_transformed_pairs(static_cast<StnMnist&>(*m.model), test.images, first, test.mean[0], test.stddev[0], 4, 3,
+                               visualize);
+        std::printf("wrote %s: %zu test digits (left) and their transformed versions (right)\n", visualize.c_str(),
+                    first.size());
+      }
+    }
+    std::printf("test_acc=%.4f test_loss=%.4f images=%lld\n", accuracy, loss,
+                static_cast<long long>(test.images.size()));
+  } catch (const std::exception& e) {
+    return report_failure("evaluate", e);
+  }
+  return 0;
+}

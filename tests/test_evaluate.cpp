@@ -1,0 +1,499 @@
+// Using what was trained: evaluate scores a trainer's checkpoint as the trainer scored it, predict
+// classifies image files, and summarize lists a model's layers; with the pieces under them
+// (read_checkpoint, resize_image, the confusion matrix, positional arguments of Flags).
+//
+// The programs run as a user runs them (the binaries built next to this test), on small cuts of
+// the bundled sample and checkpoints of a few steps.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "io/checkpoint.h"
+#include "io/dataset.h"
+#include "io/image.h"
+#include "models/zoo.h"
+#include "optim/sgd.h"
+#include "train/classifier.h"
+#include "train/evaluation.h"
+#include "train/flags.h"
+#include "train/summary.h"
+
+using namespace glimpse;
+using Catch::Contains;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kBinaryDir = GLIMPSE_BINARY_DIR;
+const fs::path kSample = fs::path(GLIMPSE_SOURCE_DIR) / "data" / "sample";
+
+struct Outcome {
+  int status = -1;
+  std::string output;  // stdout, and stderr unless asked apart
+};
+
+// Runs "<binary dir>/<program> <arguments>" through the shell; stderr joins stdout unless
+// `separate_stderr`, when it is dropped.
+Outcome run(const std::string& program, const std::string& arguments, bool separate_stderr = false) {
+  std::string command = kBinaryDir + "/" + program + " " + arguments + (separate_stderr ? " 2>/dev/null" : " 2>&1");
+  FILE* pipe = popen(command.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  Outcome outcome;
+  char buffer[4096];
+  for (size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) outcome.output.append(buffer, n);
+  int status = pclose(pipe);
+  if (WIFEXITED(status)) outcome.status = WEXITSTATUS(status);
+  return outcome;
+}
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    static int counter = 0;
+    path = fs::temp_directory_path() /
+           ("glimpse_test_evaluate_" + std::to_string(getpid()) + "_" + std::to_string(counter++));
+    fs::remove_all(path);
+    fs::create_directories(path);
+  }
+  ~TempDir() { fs::remove_all(path); }
+  std::string operator/(const std::string& name) const { return (path / name).string(); }
+};
+
+// 400 training and 100 test digits of the bundled MNIST sample.
+const std::string& tiny_mnist_dir() {
+  static TempDir dir;
+  static bool written = false;
+  if (!written) {
+    write_mnist(subset(load_mnist_dir((kSample / "mnist").string(), true), 0, 400), dir / "train-images-idx3-ubyte",
+                dir / "train-labels-idx1-ubyte");
+    write_mnist(subset(load_mnist_dir((kSample / "mnist").string(), false), 0, 100), dir / "t10k-images-idx3-ubyte",
+                dir / "t10k-labels-idx1-ubyte");
+    written = true;
+  }
+  static const std::string path = dir.path.string();
+  return path;
+}
+
+// The first 4 training and 2 test images of each class of the bundled CIFAR-10 sample.
+const std::string& tiny_cifar_dir() {
+  static TempDir dir;
+  static bool written = false;
+  if (!written) {
+    for (auto [split, count] : {std::pair{"train", 4}, std::pair{"test", 2}})
+      for (const fs::directory_entry& class_dir : fs::directory_iterator(kSample / "cifar10" / split)) {
+        std::vector<fs::path> files;
+        for (const fs::directory_entry& file : fs::directory_iterator(class_dir)) files.push_back(file.path());
+        std::sort(files.begin(), files.end());
+        fs::path target = dir.path / split / class_dir.path().filename();
+        fs::create_directories(target);
+        for (int i = 0; i < count; i++) fs::copy_file(files[i], target / files[i].filename());
+      }
+    written = true;
+  }
+  static const std::string path = dir.path.string();
+  return path;
+}
+
+// The text after `key` up to the next space or line end, in the last line that holds `key`.
+std::string value_after(const std::string& output, const std::string& key) {
+  size_t at = output.rfind(key);
+  if (at == std::string::npos) return "";
+  at += key.size();
+  return output.substr(at, output.find_first_of(" \n", at) - at);
+}
+
+// ---- a small JSON reader, enough to check predict's output ----
+
+struct Json {
+  enum class Type { null, boolean, number, string, array, object } type = Type::null;
+  double number = 0;
+  std::string text;
+  std::vector<Json> items;        // array elements, or object values
+  std::vector<std::string> keys;  // object keys, one per value
+
+  const Json& at(const std::string& key) const {
+    for (size_t i = 0; i < keys.size(); i++)
+      if (keys[i] == key) return items[i];
+    FAIL("no key '" << key << "'");
+    return *this;
+  }
+  bool has(const std::string& key) const { return std::find(keys.begin(), keys.end(), key) != keys.end(); }
+};
+
+struct JsonReader {
+  const std::string& s;
+  size_t at = 0;
+
+  void space() {
+    while (at < s.size() && std::isspace(static_cast<unsigned char>(s[at]))) at++;
+  }
+  void expect(char c) {
+    space();
+    if (at >= s.size() || s[at] != c)
+      throw std::runtime_error(std::string("JSON: expected '") + c + "' at " + std::to_string(at));
+    at++;
+  }
+  std::string string() {
+    expect('"');
+    std::string out;
+    while (at < s.size() && s[at] != '"') {
+      if (s[at] == '\\') {
+        at++;
+        if (s[at] == 'u') {
+          out += static_cast<char>(std::stoi(s.substr(at + 1, 4), nullptr, 16));
+          at += 5;
+          continue;
+        }
+      }
+      out += s[at++];
+    }
+    expect('"');
+    return out;
+  }
+  Json value() {
+    space();
+    Json v;
+    if (at >= s.size()) throw std::runtime_error("JSON: ends early");
+    if (s[at] == '{') {
+      v.type = Json::Type::object;
+      at++;
+      space();
+      if (s[at] == '}') return at++, v;
+      do {
+        v.keys.push_back(string());
+        expect(':');
+        v.items.push_back(value());
+        space();
+      } while (s[at] == ',' && ++at);
+      expect('}');
+    } else if (s[at] == '[') {
+      v.type = Json::Type::array;
+      at++;
+      space();
+      if (s[at] == ']') return at++, v;
+      do {
+        v.items.push_back(value());
+        space();
+      } while (s[at] == ',' && ++at);
+      expect(']');
+    } else if (s[at] == '"') {
+      v.type = Json::Type::string;
+      v.text = string();
+    } else if (s.compare(at, 4, "null") == 0) {
+      at += 4;
+    } else if (s.compare(at, 4, "true") == 0 || s.compare(at, 5, "false") == 0) {
+      v.type = Json::Type::boolean;
+      v.number = s[at] == 't';
+      at += s[at] == 't' ? 4 : 5;
+    } else {
+      size_t used = 0;
+      v.type = Json::Type::number;
+      v.number = std::stod(s.substr(at), &used);
+      at += used;
+    }
+    return v;
+  }
+};
+
+Json parse_json(const std::string& text) {
+  JsonReader reader{text};
+  Json v = reader.value();
+  reader.space();
+  if (reader.at != text.size()) throw std::runtime_error("JSON: text after the value");
+  return v;
+}
+
+// A checkpoint as train_mnist or train_cifar writes one, of an untrained model (seed 5).
+void write_untrained_checkpoint(const std::string& model_name, const std::string& path) {
+  Rng rng(5);
+  std::shared_ptr<Module> model = create_model(model_name, rng);
+  SGD sgd(model->parameters(), {.lr = 0.1f, .momentum = 0.9f});
+  save_checkpoint(path, classifier_checkpoint_tensors(*model, sgd),
+                  {{"model", model_name},
+                   {"seed", "5"},
+                   {"batch", "8"},
+                   {"ema", "0"},
+                   {"epoch", "0"},
+                   {"batch_in_epoch", "0"},
+                   {"step", "0"}});
+}
+
+}  // namespace
+
+// The trainer's final line and its last epoch's test loss against evaluate's figures on the same
+// data: equal to the digit, for a model of each trainer (and the averaged weights of --ema).
+TEST_CASE("evaluate scores a checkpoint as its trainer scored it", "[cli]") {
+  struct Case {
+    std::string trainer, flags, data;
+  };
+  const std::vector<Case> cases = {
+      {"train_mnist", "--batch 8 --max-steps 12", tiny_mnist_dir()},
+      {"train_stn", "--dataset rts --batch 8 --max-steps 12", tiny_mnist_dir()},
+      {"train_stn", "--dataset mnist --no-transformer --batch 8 --max-steps 6 --ema 0.9", tiny_mnist_dir()},
+      {"train_ram", "--dataset translated --batch 8 --max-steps 12", tiny_mnist_dir()},
+      {"train_cifar", "--model resnet20 --batch 8 --max-steps 6 --ema 0.9", tiny_cifar_dir()},
+  };
+  for (const Case& c : cases) {
+    INFO(c.trainer << " " << c.flags);
+    TempDir dir;
+    const std::string checkpoint = dir / "run.ckpt";
+    Outcome trained =
+        run(c.trainer, "--data " + c.data + " --threads 2 --seed 3 --quiet " + c.flags + " --save " + checkpoint);
+    INFO(trained.output);
+    REQUIRE(trained.status == 0);
+    Outcome scored = run("evaluate", "--checkpoint " + checkpoint + " --data " + c.data + " --threads 2");
+    INFO(scored.output);
+    REQUIRE(scored.status == 0);
+    const std::string accuracy = value_after(trained.output, "final test_acc="),
+                      loss = value_after(trained.output, "test loss ");
+    REQUIRE(!accuracy.empty());
+    REQUIRE(!loss.empty());
+    CHECK(value_after(scored.output, "test_acc=") == accuracy);
+    CHECK(value_after(scored.output, "test_loss=") == loss);
+    if (c.flags.find("--ema") != std::string::npos) {  // and the trained weights, which the epoch line gives too
+      CHECK_THAT(scored.output, Contains("its averaged weights"));
+      Outcome trained_weights =
+          run("evaluate", "--checkpoint " + checkpoint + " --data " + c.data + " --threads 2 --trained-weights");
+      INFO(trained_weights.output);
+      CHECK(value_after(trained.output, "trained weights ") == value_after(trained_weights.output, "accuracy ") + ")");
+    }
+    if (c.trainer == "train_ram") CHECK_THAT(scored.output, Contains("note: the checkpoint does not record"));
+  }
+}
+
+TEST_CASE("evaluate scores train_dasnet's checkpoint with its gates, as train_dasnet did", "[cli]") {
+  TempDir dir;
+  write_untrained_checkpoint("resnet20", dir / "base.ckpt");
+  Outcome trained = run("train_dasnet", "--data " + tiny_cifar_dir() + " --base " + dir / "base.ckpt" +
+                                            " --batch 4 --population 2 --passes 2 --generations 2 --max-steps 2 "
+                                            "--threads 2 --seed 3 --quiet --save " +
+                                            dir / "das.ckpt");
+  INFO(trained.output);
+  REQUIRE(trained.status == 0);
+  Outcome scored = run("evaluate", "--checkpoint " + dir / "das.ckpt" + " --data " + tiny_cifar_dir());
+  INFO(scored.output);
+  REQUIRE(scored.status == 0);
+  REQUIRE(!value_after(trained.output, "test loss ").empty());
+  CHECK(value_after(scored.output, "test_acc=") == value_after(trained.output, "final test_acc="));
+  CHECK(value_after(scored.output, "test_loss=") == value_after(trained.output, "test loss "));
+}
+
+TEST_CASE("evaluate prints per-class accuracy and the confusion matrix, and draws them", "[cli]") {
+  TempDir dir;
+  write_untrained_checkpoint("mnist_cnn", dir / "mnist.ckpt");
+  Outcome scored = run("evaluate", "--checkpoint " + dir / "mnist.ckpt" + " --data " + tiny_mnist_dir() +
+                                       " --confusion " + dir / "confusion.png");
+  INFO(scored.output);
+  REQUIRE(scored.status == 0);
+  CHECK_THAT(scored.output, Contains("mnist_cnn after 0 steps (seed 5), its trained weights"));
+  CHECK_THAT(scored.output, Contains("per class:") && Contains("confusion matrix") && Contains("<- predicted"));
+  CHECK_THAT(scored.output, Contains("images=100"));
+  Image png = decode_image(read_binary_file(dir / "confusion.png", "test"), 3, "confusion.png");
+  CHECK(png.height == 2 + 10 * 24 + 2);  // one tile of 10 x 10 cells of 24 pixels, in a 2-pixel border
+
+  // the per-class rows add up to the test set, and their correct ones to the accuracy
+  ConfusionMatrix m(3);
+  m.add(0, 0), m.add(0, 1), m.add(1, 1), m.add(2, 1), m.add(2, 2), m.add(2, 2);
+  CHECK(m.total() == 6);
+  CHECK(m.correct() == 4);
+  CHECK(m.accuracy() == Approx(4.0 / 6));
+  CHECK(m.class_accuracy(2) == Approx(2.0 / 3));
+  CHECK(m.count(2, 1) == 1);
+  CHECK_THAT(m.matrix_text({"a", "b", "c"}), Contains("\n  2 c   0   1   2\n"));
+  CHECK_THROWS_WITH(m.add(3, 0), Contains("outside the 3 classes"));
+}
+
+TEST_CASE("evaluate says what it needs and what is wrong", "[cli]") {
+  TempDir dir;
+  Outcome nothing = run("evaluate", "");
+  CHECK(nothing.status == 2);
+  CHECK_THAT(nothing.output, Contains("give --checkpoint FILE to score, or --summary MODEL"));
+  Outcome missing = run("evaluate", "--checkpoint " + dir / "none.ckpt");
+  CHECK(missing.status == 1);
+  CHECK_THAT(missing.output, Contains("none.ckpt"));
+
+  // a checkpoint whose tensors do not fit the model its name says, named with the tensor
+  Rng rng(1);
+  std::shared_ptr<Module> wide = create_model("attention56", rng, {.width = 4});
+  SGD sgd(wide->parameters(), {.lr = 0.1f});
+  save_checkpoint(dir / "a56.ckpt", classifier_checkpoint_tensors(*wide, sgd),
+                  {{"model", "attention56"}, {"seed", "1"}});
+  Outcome other_width = run("evaluate", "--checkpoint " + dir / "a56.ckpt" + " --data " + tiny_cifar_dir());
+  CHECK(other_width.status == 1);
+  CHECK_THAT(other_width.output,
+             Contains("has shape") && Contains("does not record attention56's width") && Contains("--width 16"));
+  Outcome right_width =
+      run("evaluate", "--checkpoint " + dir / "a56.ckpt" + " --data " + tiny_cifar_dir() + " --width 4");
+  INFO(right_width.output);
+  CHECK(right_width.status == 0);
+  CHECK_THAT(right_width.output, Contains("note: the checkpoint does not record attention56's width"));
+
+  Outcome no_picture = run("evaluate", "--checkpoint " + dir / "a56.ckpt" + " --width 4 --visualize " + dir / "x.png");
+  CHECK(no_picture.status == 2);
+  CHECK_THAT(no_picture.output, Contains("has neither"));
+}
+
+TEST_CASE("evaluate --visualize draws STN's transformed digits and RAM's glimpses", "[cli]") {
+  TempDir dir;
+  for (const std::string trainer : {"train_stn", "train_ram"}) {
+    INFO(trainer);
+    Outcome trained =
+        run(trainer, "--data " + tiny_mnist_dir() + " --batch 8 --max-steps 2 --threads 2 --quiet --save " +
+                         dir / (trainer + ".ckpt"));
+    REQUIRE(trained.status == 0);
+    const std::string picture = dir / (trainer + ".png");
+    Outcome scored = run("evaluate", "--checkpoint " + dir / (trainer + ".ckpt") + " --data " + tiny_mnist_dir() +
+                                         " --visualize " + picture);
+    INFO(scored.output);
+    CHECK(scored.status == 0);
+    CHECK(fs::file_size(picture) > 0);
+  }
+}
+
+// predict reads PNGs written here: one digit at the model's size, one twice as large (resized, and
+// said so), and for CIFAR-10 a colour one.
+TEST_CASE("predict classifies image files: a line per file, or JSON", "[cli]") {
+  TempDir dir;
+  write_untrained_checkpoint("mnist_cnn", dir / "mnist.ckpt");
+  ImageDataset digits = load_mnist_dir(tiny_mnist_dir(), false);
+  Image digit{.height = 28, .width = 28, .channels = 1, .pixels = {digits.image(0), digits.image(0) + 28 * 28}};
+  write_png(digit, dir / "digit.png");
+  write_png(resize_image(digit, 56, 56), dir / "large digit.png");
+
+  Outcome lines = run("predict", "--checkpoint " + dir / "mnist.ckpt" + " --top 2 " + dir / "digit.png", true);
+  INFO(lines.output);
+  REQUIRE(lines.status == 0);
+  CHECK(std::count(lines.output.begin(), lines.output.end(), '\n') == 1);
+  CHECK_THAT(lines.output, Contains("digit.png: ") && Contains(", "));
+
+  Outcome json = run("predict",
+                     "--checkpoint " + dir / "mnist.ckpt" + " --top 10 --json " + dir / "digit.png" + " '" +
+                         dir / "large digit.png" + "'",
+                     true);
+  INFO(json.output);
+  REQUIRE(json.status == 0);
+  Json doc = parse_json(json.output);
+  CHECK(doc.at("model").text == "mnist_cnn");
+  CHECK(doc.at("weights").text == "trained");
+  CHECK(doc.at("checkpoint").text == dir / "mnist.ckpt");
+  const Json& predictions = doc.at("predictions");
+  REQUIRE(predictions.items.size() == 2);
+  for (const Json& p : predictions.items) {
+    CHECK(p.has("file"));
+    const Json& top = p.at("top");
+    REQUIRE(top.items.size() == 10);
+    double sum = 0, previous = 1;
+    for (const Json& guess : top.items) {
+      CHECK(guess.at("class").text == std::to_string(static_cast<int>(guess.at("index").number)));
+      CHECK(guess.at("probability").number <= previous);  // most probable first
+      previous = guess.at("probability").number;
+      sum += previous;
+    }
+    CHECK(sum == Approx(1).margin(1e-4));
+  }
+  CHECK(predictions.items[0].at("resized_from").type == Json::Type::null);
+  CHECK(predictions.items[1].at("resized_from").items.size() == 2);
+  CHECK(predictions.items[1].at("resized_from").items[0].number == 56);
+  Outcome said = run("predict", "--checkpoint " + dir / "mnist.ckpt" + " '" + dir / "large digit.png'");
+  CHECK_THAT(said.output, Contains("is 56x56: resized to 28x28 for mnist_cnn"));
+
+  // a colour image for a CIFAR-10 model: CIFAR-10's class names
+  write_untrained_checkpoint("resnet20", dir / "r20.ckpt");
+  Image colour{.height = 40, .width = 30, .channels = 3, .pixels = std::vector<uint8_t>(40 * 30 * 3, 90)};
+  write_png(colour, dir / "colour.png");
+  Outcome cifar = run("predict", "--checkpoint " + dir / "r20.ckpt" + " --json --top 10 " + dir / "colour.png", true);
+  INFO(cifar.output);
+  REQUIRE(cifar.status == 0);
+  Json names = parse_json(cifar.output).at("predictions").items.at(0).at("top");
+  std::vector<std::string> seen;
+  for (const Json& guess : names.items) seen.push_back(guess.at("class").text);
+  std::sort(seen.begin(), seen.end());
+  std::vector<std::string> expected = cifar10_class_names();
+  std::sort(expected.begin(), expected.end());
+  CHECK(seen == expected);
+
+  Outcome no_files = run("predict", "--checkpoint " + dir / "r20.ckpt");
+  CHECK(no_files.status == 2);
+  Outcome not_an_image = run("predict", "--checkpoint " + dir / "r20.ckpt " + dir / "r20.ckpt");
+  CHECK(not_an_image.status == 1);
+}
+
+// The totals against the models' own counts and against the arithmetic of their layers.
+TEST_CASE("summarize lists the layers with their shapes, parameters and multiply-accumulates", "[cli]") {
+  Rng rng(1);
+  std::shared_ptr<Module> mnist_cnn = create_model("mnist_cnn", rng), resnet20 = create_model("resnet20", rng);
+  CHECK(mnist_cnn->parameter_count() == 1663370);
+  CHECK(resnet20->parameter_count() == 272474);
+  SummaryTotals mnist = summary_totals(*mnist_cnn, {1, 1, 28, 28});
+  CHECK(mnist.parameters == 1663370);
+  // conv1 5x5 1->32 on 28x28, conv2 5x5 32->64 on 14x14, fc1 3136->512, fc2 512->10
+  CHECK(mnist.layer_macs == 28 * 28 * 32 * 25 + 14 * 14 * 64 * 32 * 25 + 3136 * 512 + 512 * 10);
+  CHECK(mnist.output == Shape{1, 10});
+  const std::string text = summarize(*mnist_cnn, {1, 1, 28, 28});
+  CHECK_THAT(text, Contains("total: 1,663,370 parameters"));
+  CHECK_THAT(text, Contains("conv1    Conv2d     (1, 32, 28, 28)           832          627,200"));
+  CHECK_THAT(text, Contains("pool     MaxPool2d  -"));
+
+  SummaryTotals r20 = summary_totals(*resnet20, {2, 3, 32, 32});
+  CHECK(r20.parameters == 272474);
+  CHECK(r20.output == Shape{2, 10});
+  CHECK(r20.layer_macs == 2 * summary_totals(*resnet20, {1, 3, 32, 32}).layer_macs);  // a batch of 2: twice
+  Outcome program = run("evaluate", "--summary resnet20");
+  INFO(program.output);
+  CHECK(program.status == 0);
+  CHECK_THAT(program.output, Contains("total: 272,474 parameters"));
+  CHECK_THAT(program.output, Contains("layer3") && Contains("(1, 64, 8, 8)"));
+  // a trainer's model by the name its checkpoints give it
+  Outcome stn = run("evaluate", "--summary stn_mnist_rts");
+  CHECK_THAT(stn.output, Contains("on an input (1, 1, 42, 42)") && Contains("total: 73,160 parameters"));
+  Outcome unknown = run("evaluate", "--summary resnet21");
+  CHECK(unknown.status == 1);
+  CHECK_THAT(unknown.output, Contains("no model 'resnet21'") && Contains("resnet20"));
+}
+
+TEST_CASE("read_checkpoint gives every tensor of a checkpoint with its metadata", "[io]") {
+  TempDir dir;
+  Tensor a = Tensor::from_data({2, 3}, {1, 2, 3, 4, 5, 6}), b = Tensor::from_data({1}, {-7});
+  save_checkpoint(dir / "two.ckpt", {{"model.a", a}, {"optim.b", b}}, {{"model", "m"}});
+  CheckpointContents contents = read_checkpoint(dir / "two.ckpt");
+  CHECK(contents.metadata.at("model") == "m");
+  REQUIRE(contents.tensors.size() == 2);
+  CHECK(contents.tensors[0].first == "model.a");
+  CHECK(contents.tensors[0].second.shape() == Shape{2, 3});
+  CHECK(contents.tensors[0].second.to_vector() == a.to_vector());
+  CHECK(contents.tensors[1].second.to_vector() == b.to_vector());
+}
+
+TEST_CASE("resize_image keeps a flat image flat and gives the size asked", "[io]") {
+  Image flat{.height = 3, .width = 5, .channels = 3, .pixels = std::vector<uint8_t>(3 * 5 * 3, 200)};
+  for (auto [h, w] : {std::pair{7, 2}, std::pair{28, 28}, std::pair{1, 1}}) {
+    Image out = resize_image(flat, h, w);
+    CHECK(out.height == h);
+    CHECK(out.width == w);
+    CHECK(out.channels == 3);
+    CHECK(std::all_of(out.pixels.begin(), out.pixels.end(), [](uint8_t p) { return p == 200; }));
+  }
+  CHECK_THROWS_WITH(resize_image(flat, 0, 4), Contains("sizes from 1"));
+}
+
+TEST_CASE("Flags takes positional arguments where a program declares them", "[cli]") {
+  Flags flags("prog", "A test program.");
+  std::vector<std::string>& files = flags.add_positional("FILE...", "files");
+  int64_t& top = flags.add_int("top", 3, "how many");
+  std::vector<std::string> words = {"prog", "a.png", "--top", "5", "b.png", "--", "--c.png"};
+  std::vector<char*> argv;
+  for (std::string& w : words) argv.push_back(w.data());
+  flags.parse(static_cast<int>(argv.size()), argv.data());
+  CHECK(top == 5);
+  CHECK(files == std::vector<std::string>{"a.png", "b.png", "--c.png"});
+  CHECK_THAT(flags.help_text(), Contains("usage: prog [flags] FILE...") && Contains("FILE...  files"));
+}
