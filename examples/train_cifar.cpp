@@ -144,14 +144,16 @@ int main(int argc, char** argv) {
             ? warmup_then_cosine(static_cast<real>(common.lr), common.epochs, steps_per_epoch, warmup_epochs)
             : warmup_then_drops(static_cast<real>(common.lr), drop_epochs, steps_per_epoch, warmup_epochs);
 
-    ClassifierTraining run{.model_name = model_name,
-                           .model = model.get(),
-                           .train_loader = &train_loader,
-                           .test_loader = &test_loader,
-                           .optimizer = &optimizer,
-                           .parallel = &parallel,
-                           .lr_at = [&](int64_t step) { return static_cast<double>(schedule.lr_at(step)); },
-                           .ema_decay = ema_decay};
+    ClassifierTraining run{
+        .model_name = model_name,
+        .model_flags = model_name == "attention56" ? Metadata{{"width", std::to_string(width)}} : Metadata{},
+        .model = model.get(),
+        .train_loader = &train_loader,
+        .test_loader = &test_loader,
+        .optimizer = &optimizer,
+        .parallel = &parallel,
+        .lr_at = [&](int64_t step) { return static_cast<double>(schedule.lr_at(step)); },
+        .ema_decay = ema_decay};
     TrainResult result = train_classifier(run, common);
     if (!visualize.empty() && parallel.is_root())
       write_attention_picture(*model, model_name, test_set, mean, stddev, visualize);

@@ -88,6 +88,7 @@ int main(int argc, char** argv) {
     // locations of a step come from the model's Rng, which the loop re-seeds from (seed, step).
     ClassifierTraining run{
         .model_name = "ram_" + dataset,
+        .model_flags = {{"glimpses", std::to_string(options.glimpses)}, {"location-std", real_text(location_std)}},
         .model = &model,
         .train_loader = &train_loader,
         .test_loader = &test_loader,

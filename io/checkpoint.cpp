@@ -423,4 +423,23 @@ int64_t metadata_int(const Metadata& metadata, const std::string& key, const std
   return value;
 }
 
+double metadata_real(const Metadata& metadata, const std::string& key, const std::string& path, double min_value,
+                     double max_value) {
+  const std::string& text = metadata_text(metadata, key, path);
+  char* end = nullptr;
+  const double value = std::strtod(text.c_str(), &end);
+  const bool whole_text =
+      !text.empty() && !std::isspace(static_cast<unsigned char>(text[0])) && end == text.c_str() + text.size();
+  if (!whole_text || !(value >= min_value && value <= max_value))  // NaN fails too
+    fail_file(path, "metadata '" + key + "' is '" + (text.size() > 40 ? text.substr(0, 40) + "..." : text) +
+                        "', expected a number from " + real_text(min_value) + " to " + real_text(max_value));
+  return value;
+}
+
+std::string real_text(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.9g", value);
+  return text;
+}
+
 }  // namespace glimpse

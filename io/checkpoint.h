@@ -71,5 +71,11 @@ CheckpointContents read_checkpoint(const std::string& path);
 const std::string& metadata_text(const Metadata& metadata, const std::string& key, const std::string& path);
 int64_t metadata_int(const Metadata& metadata, const std::string& key, const std::string& path, int64_t min_value = 0,
                      int64_t max_value = INT64_MAX);
+double metadata_real(const Metadata& metadata, const std::string& key, const std::string& path, double min_value,
+                     double max_value);
+
+// A number as metadata text ("0.17", "0.0005"): nine significant digits, so that a float reads
+// back as itself and a flag's value prints as the user wrote it.
+std::string real_text(double value);
 
 }  // namespace glimpse

@@ -1005,7 +1005,7 @@ TEST_CASE("Ctrl-C says where the run stopped and how to go on", "[cli]") {
                                               Contains("checkpoint written to " + path + "; --resume " + path));
 }
 
-TEST_CASE("resuming refuses a checkpoint written with another --seed or --batch, and names both", "[cli]") {
+TEST_CASE("resuming refuses a checkpoint written with another --seed, --batch or model flag, and names both", "[cli]") {
   TempDir dir;
   const std::string path = dir / "run.ckpt";
   REQUIRE(run("train_mnist", mnist_run("--max-steps 2 --save " + path)).status == 0);
@@ -1019,6 +1019,12 @@ TEST_CASE("resuming refuses a checkpoint written with another --seed or --batch,
                 "written with --population 2, this run has --population 4");
   check_usage_error("train_dasnet", "--max-steps 2 --resume " + das + " --base " + tiny_dasnet_base(),
                     "--base with --resume");
+  const std::string ram = dir / "ram.ckpt";  // the flags that shape a model are part of what a run is
+  REQUIRE(run("train_ram", tiny_run("train_ram", "--max-steps 1 --glimpses 2 --save " + ram)).status == 0);
+  check_refused("train_ram", tiny_run("train_ram", "--max-steps 2 --glimpses 3 --resume " + ram),
+                "written with --glimpses 2, this run has --glimpses 3");
+  check_refused("train_ram", tiny_run("train_ram", "--max-steps 2 --glimpses 2 --location-std 0.2 --resume " + ram),
+                "written with --location-std 0.17, this run has --location-std 0.2");
 }
 
 TEST_CASE("outputs that collide, sit in no directory or are directories are refused before training", "[cli]") {

@@ -47,13 +47,14 @@ uint64_t step_seed(int64_t seed, int64_t step) {
   return static_cast<uint64_t>(seed) * 1000003 + static_cast<uint64_t>(step);
 }
 
-Metadata classifier_identity(const std::string& model_name, const TrainingFlags& flags, double ema_decay) {
-  char decay[32];
-  std::snprintf(decay, sizeof decay, "%.9g", ema_decay);
-  return {{"model", model_name},
-          {"seed", std::to_string(flags.seed)},
-          {"batch", std::to_string(flags.batch)},
-          {"ema", decay}};
+Metadata classifier_identity(const std::string& model_name, const TrainingFlags& flags, double ema_decay,
+                             const Metadata& model_flags) {
+  Metadata identity = model_flags;
+  identity.insert({{"model", model_name},
+                   {"seed", std::to_string(flags.seed)},
+                   {"batch", std::to_string(flags.batch)},
+                   {"ema", real_text(ema_decay)}});
+  return identity;
 }
 
 void print_final_line(const TrainResult& result) {
@@ -106,8 +107,8 @@ TrainResult train_classifier(ClassifierTraining& run, const TrainingFlags& flags
   DataParallel alone = DataParallel::none();
   DataParallel& parallel = run.parallel ? *run.parallel : alone;
   Checkpointer checkpoints(classifier_checkpoint_tensors(*run.model, *run.optimizer, ema.get()),
-                           classifier_identity(run.model_name, flags, run.ema_decay), parallel.output(flags.save),
-                           flags.save_every);
+                           classifier_identity(run.model_name, flags, run.ema_decay, run.model_flags),
+                           parallel.output(flags.save), flags.save_every);
   Position at;
   if (!flags.resume.empty()) {
     at = checkpoints.resume(flags.resume, steps_per_epoch);

@@ -47,6 +47,10 @@ struct StepLoss {
 
 struct ClassifierTraining {
   std::string model_name = {};  // stored in checkpoints; a resume with another model is refused
+  // The trainer's flags that shape the model beyond its name, stored in checkpoints under the
+  // flag's name ({"width", "32"}): a resume with other values is refused, and evaluate, predict
+  // and export rebuild the model from them (train/evaluation.h).
+  Metadata model_flags = {};
   Module* model = nullptr;
   DataLoader* train_loader = nullptr;
   DataLoader* test_loader = nullptr;
@@ -85,7 +89,9 @@ void print_final_line(const TrainResult& result);
 uint64_t step_seed(int64_t seed, int64_t step);
 
 // What a resumed classifier run must share with the run that saved it (train/checkpointer.h).
-Metadata classifier_identity(const std::string& model_name, const TrainingFlags& flags, double ema_decay);
+// `model_flags`: ClassifierTraining::model_flags.
+Metadata classifier_identity(const std::string& model_name, const TrainingFlags& flags, double ema_decay,
+                             const Metadata& model_flags = {});
 
 class ExponentialMovingAverage;
 // The tensors of a train_classifier checkpoint, under the names it saves them by: the model's

@@ -87,7 +87,7 @@ LoadedModel build_model(const std::string& name, const Metadata& metadata, const
     const int64_t glimpses = recorded_or(metadata, checkpoint, "glimpses", glimpses_flag, m.assumed, text);
     double location_std = options.location_std;
     if (metadata.count("location-std")) {
-      location_std = std::strtod(metadata.at("location-std").c_str(), nullptr);  // checked below
+      location_std = metadata_real(metadata, "location-std", checkpoint, 1e-3, 1);
     } else if (!metadata.empty()) {
       std::snprintf(text, sizeof text,
                     "the checkpoint does not record train_ram's --location-std: its sampled paths are drawn with "
