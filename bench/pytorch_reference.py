@@ -452,57 +452,62 @@ class AttentionModule(nn.Module):
     size; BN-ReLU-conv1x1-BN-ReLU-conv1x1, sigmoid. With no down-sampling: 2r units and the head."""
 
     def __init__(self, C, downsamplings, p=1, t=2, r=1):
-        super().__init__()
-        self.pre = res_units(C, p)
+        super().__init__()                                  # the names are glimpse's (layers/residual_attention.h)
+        D = self.downsamplings = downsamplings
+        self.first = res_units(C, p)
         self.trunk = res_units(C, t)
-        d = downsamplings
-        self.down = nn.ModuleList(res_units(C, r if i < d - 1 else 2 * r) for i in range(d))
-        self.skips = nn.ModuleList(ResUnit(C, C) for _ in range(d - 1))
-        self.up = nn.ModuleList(res_units(C, r) for _ in range(d - 1))
-        self.bottom = res_units(C, 2 * r) if d == 0 else None
-        self.head = nn.Sequential(nn.BatchNorm2d(C), nn.ReLU(), conv(C, C, 1),
-                                  nn.BatchNorm2d(C), nn.ReLU(), conv(C, C, 1))
-        self.post = res_units(C, p)
+        for d in range(1, D + 1):                           # down1 .. downD, skip1 .. skip(D-1)
+            setattr(self, f"down{d}", res_units(C, r if d < D else 2 * r))
+            if d < D:
+                setattr(self, f"skip{d}", ResUnit(C, C))
+        for d in range(D - 1, 0, -1):                       # up(D-1) .. up1
+            setattr(self, f"up{d}", res_units(C, r))
+        self.mask_units = res_units(C, 2 * r) if D == 0 else None
+        self.mask_head = nn.Sequential(nn.BatchNorm2d(C), nn.ReLU(), conv(C, C, 1),
+                                       nn.BatchNorm2d(C), nn.ReLU(), conv(C, C, 1))
+        self.last = res_units(C, p)
 
     def mask(self, x):                                      # x: (N, C, S, S) -> M: (N, C, S, S)
-        if self.bottom is not None:
-            return torch.sigmoid(self.head(self.bottom(x)))
+        D = self.downsamplings
+        if D == 0:
+            return torch.sigmoid(self.mask_head(self.mask_units(x)))
         h, skips = x, []
-        for i, units in enumerate(self.down):               # S -> S/2 -> ... -> S/2^d
-            h = units(F.max_pool2d(h, 3, 2, 1))
-            if i < len(self.skips):
-                skips.append(self.skips[i](h))
-        for units, skip in zip(self.up, reversed(skips)):   # back up to S/2
-            h = units(F.interpolate(h, size=skip.shape[2:], mode="bilinear", align_corners=True) + skip)
+        for d in range(1, D + 1):                           # S -> S/2 -> ... -> S/2^D
+            h = getattr(self, f"down{d}")(F.max_pool2d(h, 3, 2, 1))
+            if d < D:
+                skips.append(getattr(self, f"skip{d}")(h))
+        for d in range(D - 1, 0, -1):                       # back up to S/2
+            s = skips[d - 1]
+            h = getattr(self, f"up{d}")(F.interpolate(h, size=s.shape[2:], mode="bilinear", align_corners=True) + s)
         h = F.interpolate(h, size=x.shape[2:], mode="bilinear", align_corners=True)
-        return torch.sigmoid(self.head(h))
+        return torch.sigmoid(self.mask_head(h))
 
     def forward(self, x):
-        x = self.pre(x)
+        x = self.first(x)
         T = self.trunk(x)
         M = self.mask(x)
-        return self.post((1 + M) * T)                       # attention residual learning
+        return self.last((1 + M) * T)                       # attention residual learning
 
 
 class Attention56(nn.Module):
     """Wang et al. 2017, Table 1 (Attention-56), CIFAR form, p=1 t=2 r=1, width w (paper: 32)."""
 
     def __init__(self, w=16, classes=10):
-        super().__init__()
+        super().__init__()                                  # the names are glimpse's (models/residual_attention.h)
         self.conv1 = conv(3, w, 3, 1, 1)                    # bare stem convolution
-        self.stage1 = nn.Sequential(ResUnit(w, 4 * w), AttentionModule(4 * w, downsamplings=2))
-        self.stage2 = nn.Sequential(ResUnit(4 * w, 8 * w, 2), AttentionModule(8 * w, downsamplings=1))
-        self.stage3 = nn.Sequential(ResUnit(8 * w, 16 * w, 2), AttentionModule(16 * w, downsamplings=0))
-        self.stage4 = res_units(16 * w, 3)
+        self.unit1, self.attention1 = ResUnit(w, 4 * w), AttentionModule(4 * w, downsamplings=2)
+        self.unit2, self.attention2 = ResUnit(4 * w, 8 * w, 2), AttentionModule(8 * w, downsamplings=1)
+        self.unit3, self.attention3 = ResUnit(8 * w, 16 * w, 2), AttentionModule(16 * w, downsamplings=0)
+        self.units4 = res_units(16 * w, 3)
         self.bn = nn.BatchNorm2d(16 * w)
         self.fc = nn.Linear(16 * w, classes)
 
     def forward(self, x):                                   # x: (N, 3, 32, 32)
         h = self.conv1(x)                                   # (N, w, 32, 32)
-        h = self.stage1(h)                                  # (N, 4w, 32, 32)
-        h = self.stage2(h)                                  # (N, 8w, 16, 16)
-        h = self.stage3(h)                                  # (N, 16w, 8, 8)
-        h = self.stage4(h)                                  # (N, 16w, 8, 8)
+        h = self.attention1(self.unit1(h))                  # (N, 4w, 32, 32)
+        h = self.attention2(self.unit2(h))                  # (N, 8w, 16, 16)
+        h = self.attention3(self.unit3(h))                  # (N, 16w, 8, 8)
+        h = self.units4(h)                                  # (N, 16w, 8, 8)
         h = F.relu(self.bn(h)).mean((2, 3))                 # (N, 16w)
         return self.fc(h)                                   # (N, 10) logits
 
@@ -513,24 +518,17 @@ def after_conv_pool(size, k):
     return (size - k + 1) // 2                              # conv k/1/0, then maxpool 2
 
 
-class STN(nn.Module):
+class SpatialTransformer(nn.Module):
     """Jaderberg et al. 2015, Fig. 2: U -> localisation net -> theta -> grid generator T_theta(G)
-    -> sampler -> V, then a small CNN classifies V."""
+    -> sampler -> V (glimpse's layers/spatial_transformer.h, with its names)."""
 
-    def __init__(self, size=28):
+    def __init__(self, size):
         super().__init__()
         loc_side = after_conv_pool(after_conv_pool(size, 7), 5)
         self.loc_conv1 = conv(1, 8, 7, bias=True)           # convolutions not followed by BN: bias
         self.loc_conv2 = conv(8, 10, 5, bias=True)
         self.loc_fc1 = nn.Linear(10 * loc_side * loc_side, 32)
         self.loc_fc2 = nn.Linear(32, 6)
-        cls_side = after_conv_pool(after_conv_pool(size, 5), 5)
-        self.conv1 = conv(1, 10, 5, bias=True)
-        self.conv2 = conv(10, 20, 5, bias=True)
-        self.dropout2d = nn.Dropout2d(0.5)
-        self.fc1 = nn.Linear(20 * cls_side * cls_side, 50)
-        self.dropout = nn.Dropout(0.5)
-        self.fc2 = nn.Linear(50, 10)
 
     def reset_theta(self):
         """The last localisation layer starts at the identity transform (MODELS.md)."""
@@ -545,9 +543,29 @@ class STN(nn.Module):
         return self.loc_fc2(h).view(-1, 2, 3)
 
     def forward(self, U):
-        theta = self.localisation(U)
-        grid = F.affine_grid(theta, U.shape, align_corners=False)      # (N, S, S, 2)
-        V = F.grid_sample(U, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+        grid = F.affine_grid(self.localisation(U), U.shape, align_corners=False)   # (N, S, S, 2)
+        return F.grid_sample(U, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
+class STN(nn.Module):
+    """stn_mnist (MODELS.md): a spatial transformer, then a small CNN classifies what it made of U."""
+
+    def __init__(self, size=28):
+        super().__init__()
+        self.transformer = SpatialTransformer(size)
+        cls_side = after_conv_pool(after_conv_pool(size, 5), 5)
+        self.conv1 = conv(1, 10, 5, bias=True)
+        self.conv2 = conv(10, 20, 5, bias=True)
+        self.dropout2d = nn.Dropout2d(0.5)
+        self.fc1 = nn.Linear(20 * cls_side * cls_side, 50)
+        self.dropout = nn.Dropout(0.5)
+        self.fc2 = nn.Linear(50, 10)
+
+    def reset_theta(self):
+        self.transformer.reset_theta()
+
+    def forward(self, U):
+        V = self.transformer(U)
         h = F.relu(F.max_pool2d(self.conv1(V), 2))
         h = F.relu(F.max_pool2d(self.dropout2d(self.conv2(h)), 2))
         h = self.dropout(F.relu(self.fc1(h.flatten(1))))

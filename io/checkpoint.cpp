@@ -8,6 +8,7 @@
 #include <bit>
 #include <cctype>
 #include <cerrno>
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -16,6 +17,8 @@
 #include <memory>
 #include <new>
 #include <set>
+
+#include "io/dataset.h"
 
 namespace glimpse {
 
@@ -138,37 +141,6 @@ void check_savable(const std::vector<std::pair<std::string, Tensor>>& tensors, c
 }
 
 // Writes bytes to path atomically: path.tmp.PID, fsync, rename over path, fsync the directory.
-// The process id keeps two runs that save to one path from writing into each other's bytes.
-void write_atomically(const std::string& path, const Bytes& bytes) {
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) fail_file(tmp, "cannot open for writing: " + system_error());
-  bool ok = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size() && std::fflush(f) == 0 &&
-            ::fsync(::fileno(f)) == 0;  // the bytes are on disk before the rename makes them visible
-  int error = errno;
-  if (std::fclose(f) != 0 && ok) {
-    ok = false;
-    error = errno;
-  }
-  if (!ok) {
-    std::remove(tmp.c_str());
-    fail_file(tmp, std::string("write failed: ") + std::strerror(error));
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    error = errno;
-    std::remove(tmp.c_str());
-    fail_file(path, "cannot rename " + tmp + " over it: " + std::strerror(error));
-  }
-  // The rename lives in the directory: sync it too, or a power cut may forget it.
-  std::filesystem::path directory = std::filesystem::path(path).parent_path();
-  int fd = ::open(directory.empty() ? "." : directory.c_str(), O_RDONLY | O_DIRECTORY);
-  if (fd < 0) fail_file(path, "cannot open its directory to sync it: " + system_error());
-  int synced = ::fsync(fd);
-  error = errno;
-  ::close(fd);
-  if (synced != 0) fail_file(path, std::string("cannot sync its directory: ") + std::strerror(error));
-}
-
 // ---- reading: the whole file is checked before anything is returned ----
 
 struct Entry {
@@ -367,7 +339,8 @@ Metadata load_parsed(const std::string& path, Parsed parsed,
 void save_checkpoint(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& tensors,
                      const Metadata& metadata) {
   check_savable(tensors, metadata);
-  write_atomically(path, encode(tensors, metadata));
+  const Bytes bytes = encode(tensors, metadata);
+  write_file_atomically(path, bytes.data(), bytes.size(), "checkpoint");
 }
 
 Metadata load_checkpoint(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& tensors) {
@@ -438,8 +411,12 @@ double metadata_real(const Metadata& metadata, const std::string& key, const std
 
 std::string real_text(double value) {
   char text[32];
-  std::snprintf(text, sizeof text, "%.9g", value);
-  return text;
+  return std::string(text, std::to_chars(text, text + sizeof text, value).ptr);
+}
+
+std::string real_text(float value) {
+  char text[32];
+  return std::string(text, std::to_chars(text, text + sizeof text, value).ptr);
 }
 
 }  // namespace glimpse

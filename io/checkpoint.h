@@ -74,8 +74,9 @@ int64_t metadata_int(const Metadata& metadata, const std::string& key, const std
 double metadata_real(const Metadata& metadata, const std::string& key, const std::string& path, double min_value,
                      double max_value);
 
-// A number as metadata text ("0.17", "0.0005"): nine significant digits, so that a float reads
-// back as itself and a flag's value prints as the user wrote it.
+// A number as metadata text: the shortest that reads back as the same double (or float), so a
+// flag's value prints as the user wrote it ("0.17", not "0.170000002").
 std::string real_text(double value);
+std::string real_text(float value);
 
 }  // namespace glimpse

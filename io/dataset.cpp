@@ -2,7 +2,13 @@
 // and why.
 #include "io/dataset.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -71,6 +77,40 @@ FileHead read_file_head(const std::string& path, const std::string& what, size_t
   std::ifstream file = open_regular_file(path, what, head.size);
   head.bytes = read_bytes(file, static_cast<size_t>(std::min<uint64_t>(n, head.size)), path, what);
   return head;
+}
+
+// The process id keeps two runs that save to one path from writing into each other's bytes.
+void write_file_atomically(const std::string& path, const uint8_t* bytes, size_t n, const std::string& what) {
+  auto fail_file = [&what](const std::string& file, const std::string& problem) {
+    fail(what + " '" + file + "': " + problem);
+  };
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  FILE* f = std::fopen(tmp.c_str(), "wb");
+  if (!f) fail_file(tmp, std::string("cannot open for writing: ") + std::strerror(errno));
+  bool ok = std::fwrite(bytes, 1, n, f) == n && std::fflush(f) == 0 &&
+            ::fsync(::fileno(f)) == 0;  // the bytes are on disk before the rename makes them visible
+  int error = errno;
+  if (std::fclose(f) != 0 && ok) {
+    ok = false;
+    error = errno;
+  }
+  if (!ok) {
+    std::remove(tmp.c_str());
+    fail_file(tmp, std::string("write failed: ") + std::strerror(error));
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    error = errno;
+    std::remove(tmp.c_str());
+    fail_file(path, "cannot rename " + tmp + " over it: " + std::strerror(error));
+  }
+  // The rename lives in the directory: sync it too, or a power cut may forget it.
+  std::filesystem::path directory = std::filesystem::path(path).parent_path();
+  int fd = ::open(directory.empty() ? "." : directory.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd < 0) fail_file(path, std::string("cannot open its directory to sync it: ") + std::strerror(errno));
+  int synced = ::fsync(fd);
+  error = errno;
+  ::close(fd);
+  if (synced != 0) fail_file(path, std::string("cannot sync its directory: ") + std::strerror(error));
 }
 
 }  // namespace glimpse

@@ -93,11 +93,17 @@ struct FileHead {
   uint64_t size = 0;
 };
 FileHead read_file_head(const std::string& path, const std::string& what, size_t n);
+// Writes a whole file atomically: the bytes go to "<path>.tmp.<process id>", are flushed to disk
+// (fsync), then renamed over <path>, and the directory is synced; a crash at any moment leaves the
+// old file or the new one, never a mixture. Errors start with `what` ("checkpoint") and the path.
+void write_file_atomically(const std::string& path, const uint8_t* bytes, size_t n, const std::string& what);
 // Decompresses a gzip file's bytes (RFC 1952: header, deflate stream, CRC-32 and length
 // trailer, both checked). `what` names the file in error messages. Data that inflates to more
 // than gunzip_max_bytes is refused (stb's inflater counts its output in an int).
 inline constexpr int64_t gunzip_max_bytes = 2147483647;  // 2^31 - 1
 std::vector<uint8_t> gunzip(const std::vector<uint8_t>& bytes, const std::string& what);
+// The CRC-32 of gzip and zip files (ISO 3309; polynomial 0xEDB88320): a checksum of their contents.
+uint32_t crc32(const uint8_t* data, size_t n);
 bool is_gzip(const std::vector<uint8_t>& bytes);  // starts with the magic bytes 1f 8b
 
 }  // namespace glimpse

@@ -4,11 +4,13 @@
 #   scripts/setup.sh            the build, the tests and the trainers
 #   scripts/setup.sh --clang    also clang, clang-tidy and clang-format (the clang build, scripts/tidy.sh)
 #   scripts/setup.sh --fuzz     also clang and its sanitizer runtime, for the fuzz targets
+#   scripts/setup.sh --pytorch  also NumPy and PyTorch 1.13 (the weights' round trip through PyTorch, bench/)
 set -euo pipefail
 
 packages=(g++ cmake make libopenblas-dev libtbb-dev catch2 libstb-dev libopenmpi-dev openmpi-bin)
 if [[ "${1:-}" == "--clang" ]]; then packages+=(clang clang-tidy clang-format); fi
 if [[ "${1:-}" == "--fuzz" ]]; then packages+=(clang libclang-rt-14-dev); fi
+if [[ "${1:-}" == "--pytorch" ]]; then packages+=(python3-numpy python3-torch); fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1233,8 +1233,9 @@ TEST_CASE("two hosts (network namespaces) over TCP train what two processes on o
 }
 
 TEST_CASE("every program answers --version with its name, glimpse's version and the commit", "[cli]") {
-  for (const std::string program : {"train_mnist", "train_cifar", "train_stn", "train_ram", "train_dasnet", "evaluate",
-                                    "predict", "plot_metrics", "convert_cifar10", "stn_pose_study"}) {
+  for (const std::string program :
+       {"train_mnist", "train_cifar", "train_stn", "train_ram", "train_dasnet", "evaluate", "predict",
+        "convert_weights", "plot_metrics", "convert_cifar10", "stn_pose_study"}) {
     INFO(program);
     Outcome outcome = run(program, "--version");
     CHECK(outcome.status == 0);

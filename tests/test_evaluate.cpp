@@ -20,6 +20,7 @@
 #include "io/checkpoint.h"
 #include "io/dataset.h"
 #include "io/image.h"
+#include "io/npz.h"
 #include "models/zoo.h"
 #include "optim/sgd.h"
 #include "train/classifier.h"
@@ -496,4 +497,86 @@ TEST_CASE("Flags takes positional arguments where a program declares them", "[cl
   CHECK(top == 5);
   CHECK(files == std::vector<std::string>{"a.png", "b.png", "--c.png"});
   CHECK_THAT(flags.help_text(), Contains("usage: prog [flags] FILE...") && Contains("FILE...  files"));
+}
+
+// ---- convert_weights: to NumPy's .npz under PyTorch's names, and back ----
+
+TEST_CASE("convert_weights: a checkpoint to .npz and back scores the same, tensor for tensor", "[cli]") {
+  TempDir dir;
+  write_untrained_checkpoint("mnist_cnn", dir / "run.ckpt");
+  Outcome exported = run("convert_weights", dir / "run.ckpt" + " " + dir / "w.npz");
+  INFO(exported.output);
+  REQUIRE(exported.status == 0);
+  CHECK_THAT(exported.output, Contains("wrote " + dir / "w.npz"));
+  Outcome imported = run("convert_weights", "--model mnist_cnn " + dir / "w.npz" + " " + dir / "back.ckpt");
+  INFO(imported.output);
+  REQUIRE(imported.status == 0);
+
+  CheckpointContents before = read_checkpoint(dir / "run.ckpt"), after = read_checkpoint(dir / "back.ckpt");
+  std::map<std::string, Tensor> saved(before.tensors.begin(), before.tensors.end());
+  for (const auto& [name, t] : after.tensors) {
+    INFO(name);
+    REQUIRE(saved.count(name));
+    CHECK(saved.at(name).to_vector() == t.to_vector());
+  }
+  const std::string data = " --data " + tiny_mnist_dir();
+  CHECK(value_after(run("evaluate", "--checkpoint " + dir / "run.ckpt" + data).output, "test_loss=") ==
+        value_after(run("evaluate", "--checkpoint " + dir / "back.ckpt" + data).output, "test_loss="));
+
+  // what it refuses: by name
+  auto check_refused_with = [](const std::string& program, const std::string& arguments, int status,
+                               const std::string& message) {
+    Outcome refused = run(program, arguments);
+    INFO(refused.output);
+    CHECK(refused.status == status);
+    CHECK_THAT(refused.output, Contains(message));
+  };
+  check_refused_with("convert_weights", "--model resnet20 " + dir / "w.npz" + " " + dir / "x.ckpt", 1,
+                     "array 'conv1.weight' has shape (32, 1, 5, 5), the model's is (16, 3, 3, 3)");
+  check_refused_with("convert_weights", dir / "run.ckpt" + " " + dir / "x.ckpt", 2, "must end in .npz");
+  check_refused_with("convert_weights", dir / "w.npz" + " " + dir / "x.ckpt", 2, "needs --model");
+}
+
+// The names and the numbers agree with the PyTorch twins of bench/pytorch_reference.py: PyTorch
+// loads the exported weights by name, computes the same logits, and its state_dict comes back
+// into glimpse bit for bit.
+TEST_CASE("convert_weights: PyTorch loads the weights by name and computes the same logits", "[cli][pytorch]") {
+  if (std::system("/usr/bin/python3 -c 'import torch, numpy' >/dev/null 2>&1") != 0) {
+    WARN("Debian's python3-torch is not installed: the round trip through PyTorch is not tested");
+    return;
+  }
+  const std::string script = std::string(GLIMPSE_SOURCE_DIR) + "/tests/pytorch_round_trip.py";
+  for (const std::string& model : model_names()) {  // the zoo: mnist_cnn, stn_mnist, the CIFAR-10 models
+    INFO(model);
+    TempDir dir;
+    write_untrained_checkpoint(model, dir / "run.ckpt");
+    REQUIRE(run("convert_weights", dir / "run.ckpt" + " " + dir / "w.npz").status == 0);
+    LoadedModel m = load_model(dir / "run.ckpt", {});
+    Rng rng(9);
+    Tensor x = Tensor::normal({2, m.channels, m.side, m.side}, 0, 1, rng);
+    write_npz(dir / "x.npz", {{"x", x}});
+    const std::string command = "/usr/bin/python3 " + script + " " + model + " " + dir / "w.npz" + " " + dir / "x.npz" +
+                                " " + dir / "logits.npz" + " " + dir / "back.npz" + " 2>&1";
+    REQUIRE(std::system(command.c_str()) == 0);
+
+    Tensor ours;
+    {
+      NoGradGuard no_grad;
+      ours = m.model->forward(x);
+    }
+    Tensor theirs = read_npz(dir / "logits.npz").at(0).second;
+    REQUIRE(theirs.shape() == ours.shape());
+    double largest = 0;
+    for (int64_t i = 0; i < ours.numel(); i++)
+      largest = std::max(largest, static_cast<double>(std::fabs(ours.data()[i] - theirs.data()[i])));
+    CHECK(largest <= 1e-4);
+
+    Outcome imported = run("convert_weights", "--model " + model + " " + dir / "back.npz" + " " + dir / "back.ckpt");
+    INFO(imported.output);
+    REQUIRE(imported.status == 0);
+    LoadedModel back = load_model(dir / "back.ckpt", {});
+    const std::vector<NamedTensor> a = m.model->state(), b = back.model->state();
+    REQUIRE(a.size() == b.size());
+    for (size_t i = 0; i < a.size(); i++) CHECK(a[i].second.to_vector() == b[i].second.to_vector());
+  }
 }

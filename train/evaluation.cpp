@@ -10,6 +10,7 @@
 #include "io/image_grid.h"
 #include "models/dasnet.h"
 #include "models/ram.h"
+#include "models/residual_attention.h"
 #include "models/resnet20.h"
 #include "models/stn_mnist.h"
 #include "models/zoo.h"
@@ -116,6 +117,16 @@ LoadedModel build_model(const std::string& name, const Metadata& metadata, const
   }
   m.model->eval();
   return m;
+}
+
+Metadata rebuild_metadata(const LoadedModel& m) {
+  if (auto* attention56 = dynamic_cast<Attention56*>(m.model.get()))
+    return {{"width", std::to_string(attention56->width)}};
+  if (auto* ram = dynamic_cast<RecurrentAttentionModel*>(m.model.get()))
+    return {{"glimpses", std::to_string(ram->options.glimpses)},
+            {"location-std", real_text(ram->options.location_sigma)}};
+  if (auto* dasnet = dynamic_cast<DasNet*>(m.model.get())) return {{"passes", std::to_string(dasnet->passes)}};
+  return {};
 }
 
 // ---- the weights of a checkpoint ----

@@ -60,6 +60,10 @@ struct LoadedModel {
 LoadedModel build_model(const std::string& name, const Metadata& metadata, const RebuildOptions& options, Rng& rng,
                         const std::string& checkpoint = "");
 
+// The metadata a checkpoint needs, beyond the model's name, to rebuild this model: attention56's
+// "width", RAM's "glimpses" and "location-std", dasNet's "passes" (the trainers' flag names).
+Metadata rebuild_metadata(const LoadedModel& model);
+
 // The model of a checkpoint with its weights: "model.*", or under --ema "ema.average.*" (unless
 // options.trained_weights). The optimiser's state is not read. A checkpoint whose tensors do not
 // fit the rebuilt model is refused, naming the tensor and the flag that may be missing.
