@@ -523,6 +523,21 @@ TEST_CASE("convert_weights: a checkpoint to .npz and back scores the same, tenso
   CHECK(value_after(run("evaluate", "--checkpoint " + dir / "run.ckpt" + data).output, "test_loss=") ==
         value_after(run("evaluate", "--checkpoint " + dir / "back.ckpt" + data).output, "test_loss="));
 
+  // the weights alone, to share: a smaller checkpoint that scores the same and refuses to resume
+  REQUIRE(
+      run("train_mnist", "--data " + tiny_mnist_dir() + " --batch 8 --max-steps 3 --quiet --save " + dir / "adam.ckpt")
+          .status == 0);
+  Outcome slim = run("convert_weights", dir / "adam.ckpt" + " " + dir / "slim.ckpt");
+  INFO(slim.output);
+  REQUIRE(slim.status == 0);
+  CHECK(fs::file_size(dir / "slim.ckpt") * 3 < fs::file_size(dir / "adam.ckpt") + 1000);  // Adam keeps two moments
+  CHECK(value_after(run("evaluate", "--checkpoint " + dir / "adam.ckpt" + data).output, "test_loss=") ==
+        value_after(run("evaluate", "--checkpoint " + dir / "slim.ckpt" + data).output, "test_loss="));
+  Outcome resumed =
+      run("train_mnist", "--data " + tiny_mnist_dir() + " --batch 8 --max-steps 4 --resume " + dir / "slim.ckpt");
+  CHECK(resumed.status == 1);
+  CHECK_THAT(resumed.output, Contains("holds the model's weights alone (convert_weights)"));
+
   // what it refuses: by name
   auto check_refused_with = [](const std::string& program, const std::string& arguments, int status,
                                const std::string& message) {
@@ -533,7 +548,7 @@ TEST_CASE("convert_weights: a checkpoint to .npz and back scores the same, tenso
   };
   check_refused_with("convert_weights", "--model resnet20 " + dir / "w.npz" + " " + dir / "x.ckpt", 1,
                      "array 'conv1.weight' has shape (32, 1, 5, 5), the model's is (16, 3, 3, 3)");
-  check_refused_with("convert_weights", dir / "run.ckpt" + " " + dir / "x.ckpt", 2, "must end in .npz");
+  check_refused_with("convert_weights", dir / "w.npz" + " " + dir / "x.npz", 2, "two .npz files");
   check_refused_with("convert_weights", dir / "w.npz" + " " + dir / "x.ckpt", 2, "needs --model");
 }
 

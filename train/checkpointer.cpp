@@ -17,6 +17,9 @@ Checkpointer::Checkpointer(std::vector<NamedTensor> state, Metadata identity, st
 Position Checkpointer::resume(const std::string& path, int64_t steps_per_epoch) {
   Metadata saved = read_checkpoint_metadata(path);
   const std::string& model = metadata_text(saved, "model", path);
+  if (saved.count("weights_only"))
+    fail("--resume " + path + ": holds the model's weights alone (convert_weights), not a run to go on with: " +
+         "evaluate, predict and convert_weights read it");
   if (model != model_) fail("--resume " + path + ": the checkpoint holds model '" + model + "', not '" + model_ + "'");
   for (const auto& [key, value] : identity_) {
     const std::string& was = metadata_text(saved, key, path);

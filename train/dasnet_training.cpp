@@ -8,14 +8,16 @@
 #include "optim/schedule.h"
 #include "optim/sgd.h"
 #include "train/classifier.h"
+#include "train/evaluation.h"
 
 namespace glimpse {
 
 void load_dasnet_base(ResNet20& net, const std::string& path) {
-  SGD sgd(net.parameters(), {.lr = 0.1f, .momentum = 0.9f});
-  Metadata meta = load_checkpoint(path, classifier_checkpoint_tensors(net, sgd));
-  const std::string& model = metadata_text(meta, "model", path);
+  const std::string model = metadata_text(read_checkpoint_metadata(path), "model", path);
   if (model != "resnet20") fail("--base " + path + ": holds model '" + model + "', not resnet20");
+  LoadedModel base = load_model(path, {});  // its weights alone: "model.*", or the averaged ones of --ema
+  const std::vector<NamedTensor> from = base.model->state(), to = net.state();
+  for (size_t i = 0; i < to.size(); i++) std::copy_n(from[i].second.data(), to[i].second.numel(), to[i].second.data());
 }
 
 void train_dasnet_base(ResNet20& net, const ImageDataset& train_set, DataLoader& test_loader, int64_t epochs,

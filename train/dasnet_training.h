@@ -15,8 +15,9 @@
 
 namespace glimpse {
 
-// Loads the resnet20 of a train_cifar checkpoint into `net` ("model.*"; the file's SGD state is
-// read into a like optimiser and dropped). Refuses a checkpoint of another model.
+// Loads the resnet20 of a train_cifar checkpoint into `net`: its weights alone (train/evaluation.h
+// load_model: "model.*", or the averaged ones of a run with --ema), so a checkpoint of the
+// weights alone (convert_weights) serves too. Refuses a checkpoint of another model.
 void load_dasnet_base(ResNet20& net, const std::string& path);
 
 // Trains `net` with train_cifar's recipe for `epochs` epochs (SGD momentum 0.9, weight decay
