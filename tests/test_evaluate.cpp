@@ -10,7 +10,9 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <map>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -594,4 +596,30 @@ TEST_CASE("convert_weights: PyTorch loads the weights by name and computes the s
     REQUIRE(a.size() == b.size());
     for (size_t i = 0; i < a.size(); i++) CHECK(a[i].second.to_vector() == b[i].second.to_vector());
   }
+}
+
+// ---- the checkpoints that ship in pretrained/ ----
+
+// Each shipped checkpoint, scored on the bundled sample, gives the figure pretrained/scores.tsv
+// records for it: a change to the checkpoint format or to a model's forward that breaks them is
+// caught here, not by a user.
+TEST_CASE("the shipped checkpoints score on the bundled sample what pretrained/scores.tsv says", "[cli]") {
+  const fs::path pretrained = fs::path(GLIMPSE_SOURCE_DIR) / "pretrained";
+  std::ifstream scores(pretrained / "scores.tsv");
+  REQUIRE(scores);
+  int checked = 0;
+  for (std::string line; std::getline(scores, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    std::istringstream fields(line);
+    std::string file, data, sample_accuracy;
+    REQUIRE(fields >> file >> data >> sample_accuracy);
+    INFO(file);
+    Outcome scored = run("evaluate", "--checkpoint " + (pretrained / file).string() + " --data " +
+                                         (kSample / data).string() + " --threads 2");
+    INFO(scored.output);
+    REQUIRE(scored.status == 0);
+    CHECK(value_after(scored.output, "test_acc=") == sample_accuracy);
+    checked++;
+  }
+  CHECK(checked >= 4);
 }
