@@ -1,6 +1,7 @@
 #include "engine/autograd.h"
 
 #include <cmath>
+#include <ranges>
 #include <unordered_set>
 
 namespace glimpse {
@@ -66,7 +67,7 @@ static std::vector<std::shared_ptr<AutogradMeta>> topological_order(const std::s
     Node* node = t->grad_fn.get();
     if (node && next < node->inputs.size()) {
       const std::shared_ptr<AutogradMeta>& input = node->inputs[next++].autograd;
-      if (input && input->requires_grad && visited.insert(input.get()).second) stack.push_back({input, 0});
+      if (input && input->requires_grad && visited.insert(input.get()).second) stack.emplace_back(input, 0);
     } else {
       order.push_back(std::move(t));
       stack.pop_back();
@@ -91,8 +92,8 @@ void backward(const Tensor& loss, bool retain_graph) {
   if (!root->grad) root->grad = Tensor::zeros(loss.shape()).impl_ptr();
   root->grad->storage->data()[0] += 1;  // dloss/dloss = 1
 
-  for (auto it = order.rbegin(); it != order.rend(); ++it) {
-    std::shared_ptr<AutogradMeta> t = std::move(*it);  // released after its step unless held elsewhere
+  for (std::shared_ptr<AutogradMeta>& entry : order | std::views::reverse) {  // from the loss back to the leaves
+    std::shared_ptr<AutogradMeta> t = std::move(entry);  // released after its step unless held elsewhere
     std::shared_ptr<Node> node = t->grad_fn;
     if (!node || !t->grad) continue;  // a leaf, or a branch that no gradient reached
     node->backward(Tensor(t->grad));

@@ -113,10 +113,7 @@ int main(int argc, char** argv) {
     apply_training_flags(common, "train_cifar");
     Rng rng(static_cast<uint64_t>(common.seed));
     std::shared_ptr<Module> model = create_model(model_name, rng, {.width = width});
-    DataLocation data = find_data(common.data, "cifar10", common.quiet);
-    ImageDataset train_set = load_cifar10_dir(data.dir, true);
-    ImageDataset test_set = load_cifar10_dir(data.dir, false);
-    for (const ImageDataset* set : {&train_set, &test_set}) require_images(*set, data.dir, 3, 32, 10, model_name);
+    auto [data, train_set, test_set] = load_cifar10_for(model_name, common.data, common.quiet);
     if (!common.quiet) {
       std::printf("CIFAR-10 from %s: %lld training, %lld test images\n", data.dir.c_str(),
                   static_cast<long long>(train_set.size()), static_cast<long long>(test_set.size()));

@@ -62,11 +62,8 @@ int main(int argc, char** argv) {
     auto started = clock::now();
     apply_training_flags(common, "train_dasnet");
     if (Communicator::world().size() > 1) fail("SNES runs as one process here: start train_dasnet without mpirun");
-    DataLocation data = find_data(common.data, "cifar10", common.quiet);
-    ImageDataset train_set = load_cifar10_dir(data.dir, true);
-    ImageDataset test_set = load_cifar10_dir(data.dir, false);
-    for (const ImageDataset* set : {&train_set, &test_set})
-      require_images(*set, data.dir, 3, 32, 10, std::string("dasnet's resnet20"));
+    auto [data, train_set, test_set] = load_cifar10_for("dasnet's resnet20", common.data, common.quiet);
+    (void)data;
     const std::vector<float>& mean = cifar10_mean;
     const std::vector<float>& stddev = cifar10_stddev;
     DataLoader train_loader(train_set, {.batch_size = common.batch,
@@ -83,30 +80,11 @@ int main(int argc, char** argv) {
     Rng rng(static_cast<uint64_t>(common.seed));
     auto base = std::make_shared<ResNet20>(rng);
     DasNet das(base, passes);
-    Snes snes(std::vector<real>(static_cast<size_t>(dasnet_gates * dasnet_gates), 0), static_cast<real>(sigma0),
-              {.population = static_cast<int>(population),
-               .eta_mu = static_cast<real>(common.lr),
-               .mirrored = population % 2 == 0,
-               .seed = static_cast<uint64_t>(common.seed)});
+    Snes snes = dasnet_snes(population, sigma0, common.lr, common.seed);
 
-    // A checkpoint holds the frozen base (so a resumed run needs neither --base nor a base run),
-    // theta = SNES's mean, and SNES's sigma; its position says how many generations are done
-    // (step) and where they stand in the epochs of --generations. SNES's Rng is re-seeded from
-    // (seed, generation) before every generation and the batch of generation g is batch g of the
-    // loader's stream, so that is all a resumed run needs.
-    Tensor sigma = Tensor::empty({dasnet_gates, dasnet_gates});
+    Tensor sigma = Tensor::empty({dasnet_gates, dasnet_gates});  // SNES's, for the checkpoints
     std::copy(snes.sigma().begin(), snes.sigma().end(), sigma.data());
-    std::vector<NamedTensor> state;
-    for (auto& [name, t] : das.state()) state.push_back({"model." + name, t});
-    state.push_back({"snes.sigma", sigma});
-    Checkpointer checkpoints(state,
-                             {{"model", "dasnet"},
-                              {"seed", std::to_string(common.seed)},
-                              {"batch", std::to_string(common.batch)},
-                              {"population", std::to_string(population)},
-                              {"passes", std::to_string(passes)},
-                              {"generations", std::to_string(generations)}},
-                             common.save, common.save_every);
+    Checkpointer checkpoints = dasnet_checkpointer(das, sigma, {common, population, passes, generations});
     Position at;  // step: the generations done
     if (!common.resume.empty()) {
       at = checkpoints.resume(common.resume, generations);
@@ -124,27 +102,12 @@ int main(int argc, char** argv) {
     }
     base->eval();
 
-    auto evaluate_gated = [&] {
-      return evaluate_classifier(
-          das, [&](const Tensor& x) { return das.forward(x); }, test_loader);
-    };
-    Evaluation frozen, evaluation;
-    bool evaluated = false;
-    try {  // say where: --detect-anomaly may stop a broken base here, before any generation
-      frozen = evaluate_classifier(
-          das, [&](const Tensor& x) { return base->forward(x); }, test_loader);
-      if (at.step == 0) evaluation = evaluate_gated();
-    } catch (const Error& e) {
-      fail("training stopped before generation " + std::to_string(at.step + 1) +
-           ", evaluating the frozen resnet20 on the test set: " + e.what());
-    }
-    if (at.step == 0) {
-      evaluated = true;
-      std::printf("frozen resnet20: test acc %.2f%% | dasNet with theta = 0: test acc %.2f%% (the same net)\n",
-                  100 * frozen.accuracy, 100 * evaluation.accuracy);
-    } else {
-      std::printf("frozen resnet20: test acc %.2f%%\n", 100 * frozen.accuracy);
-    }
+    const bool starting = at.step == 0;
+    DasnetScores scores = evaluate_frozen_and_gated(das, test_loader, at, starting);
+    std::printf("frozen resnet20: test acc %.2f%%", 100 * scores.frozen.accuracy);
+    if (starting) std::printf(" | dasNet with theta = 0: test acc %.2f%% (the same net)", 100 * scores.gated.accuracy);
+    std::printf("\n");
+    bool evaluated = starting;
 
     const int64_t total_generations = total_steps(common, generations);
     train_loader.start_epoch(at.step / batches, at.step % batches);  // generation g reads batch g of the stream
@@ -162,18 +125,8 @@ int main(int argc, char** argv) {
           train_loader.start_epoch(at.step / batches);
           train_loader.next(batch);
         }
-        snes.reseed(step_seed(common.seed, at.step));
-        std::vector<real> fitness;
-        try {
-          fitness = dasnet_snes_generation(snes, das, batch.images, batch.labels);
-        } catch (const Error& e) {  // say where: e.g. the op --detect-anomaly caught
-          throw training_stopped(at, e, "generation");
-        }
-        check_fitness(fitness, at, std::isfinite(frozen.loss));
-        fitness_sum += *std::min_element(fitness.begin(), fitness.end());
-        if (!common.quiet)
-          std::printf("  generation %lld: %s\n", static_cast<long long>(at.step + 1),
-                      describe_fitness(fitness).c_str());
+        fitness_sum +=
+            dasnet_generation(snes, das, batch, at, common.seed, std::isfinite(scores.frozen.loss), common.quiet);
         std::copy(snes.sigma().begin(), snes.sigma().end(), sigma.data());  // the checkpoint's copy
         at.step++;
         at.batch_in_epoch++;
@@ -181,35 +134,31 @@ int main(int argc, char** argv) {
         checkpoints.save_if_due(at, generations, total_generations);
       }
       double seconds = std::chrono::duration<double>(clock::now() - epoch_started).count();
-      evaluation = evaluate_gated();
+      scores.gated = evaluate_classifier(
+          das, [&](const Tensor& x) { return das.forward(x); }, test_loader);
       evaluated = true;
       const bool epoch_complete = at.batch_in_epoch == generations;
-      std::printf(
-          "epoch %lld%s: %lld generations, best fitness %.4f | test loss %.4f acc %.2f%% (frozen %.2f%%) | %.1f s, "
-          "%.2f gen/s\n",
-          static_cast<long long>(epoch_number), epoch_complete ? "" : " (partial)", static_cast<long long>(done),
-          fitness_sum / static_cast<double>(done), evaluation.loss, 100 * evaluation.accuracy, 100 * frozen.accuracy,
-          seconds, static_cast<double>(done) / seconds);
-      std::fflush(stdout);
+      const double mean_best_fitness = fitness_sum / static_cast<double>(done);
+      print_dasnet_epoch_line(epoch_number, epoch_complete, done, mean_best_fitness, scores, seconds);
       if (epoch_complete) at = {.epoch = at.epoch + 1, .batch_in_epoch = 0, .step = at.step};
       checkpoints.save(at);
       // the CSV's train loss is the epoch's mean best fitness (a cross-entropy); there is no train accuracy
       metrics.add({.epoch = epoch_number,
                    .step = at.step,
                    .lr = common.lr,
-                   .train_loss = fitness_sum / static_cast<double>(done),
+                   .train_loss = mean_best_fitness,
                    .train_acc = 0,
-                   .test_loss = evaluation.loss,
-                   .test_acc = evaluation.accuracy,
+                   .test_loss = scores.gated.loss,
+                   .test_acc = scores.gated.accuracy,
                    .seconds = seconds,
                    .images_per_s = static_cast<double>(done * common.batch * population) / seconds});
       if (stop.received()) stop.end_run(checkpoints, at);
     }
-    if (!evaluated) evaluation = evaluate_gated();  // a resumed run that had already finished
+    if (!evaluated) scores = evaluate_frozen_and_gated(das, test_loader, at, true);  // resumed, already finished
     metrics.draw();
     std::printf("test accuracy: %.4f with all gates at one (frozen resnet20), %.4f with the learnt gates\n",
-                frozen.accuracy, evaluation.accuracy);
-    print_final_line({.test_accuracy = evaluation.accuracy,
+                scores.frozen.accuracy, scores.gated.accuracy);
+    print_final_line({.test_accuracy = scores.gated.accuracy,
                       .epochs = static_cast<double>(at.step) / static_cast<double>(generations),
                       .seconds = std::chrono::duration<double>(clock::now() - started).count()});
   } catch (const std::exception& e) {

@@ -51,7 +51,7 @@ const std::vector<ZooEntry>& zoo() {
 std::vector<std::string> names_for(bool all, Dataset dataset) {
   std::vector<std::string> names;
   for (const ZooEntry& entry : zoo())
-    if (all || entry.dataset == dataset) names.push_back(entry.name);
+    if (all || entry.dataset == dataset) names.emplace_back(entry.name);
   return names;
 }
 

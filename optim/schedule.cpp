@@ -25,7 +25,8 @@ StepLr::StepLr(real base, int64_t step_size, real gamma) : base_(base), step_siz
 }
 real StepLr::lr_at(int64_t step) const {
   check_step(step, "StepLr");
-  return static_cast<real>(base_ * std::pow(static_cast<double>(gamma_), static_cast<double>(step / step_size_)));
+  const int64_t periods = step / step_size_;  // the whole periods done: an integer division
+  return static_cast<real>(base_ * std::pow(static_cast<double>(gamma_), static_cast<double>(periods)));
 }
 
 // ---- multi-step decay ----

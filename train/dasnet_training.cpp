@@ -3,12 +3,14 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <memory>
 
 #include "optim/schedule.h"
 #include "optim/sgd.h"
 #include "train/classifier.h"
 #include "train/evaluation.h"
+#include "train/step.h"
 
 namespace glimpse {
 
@@ -67,6 +69,69 @@ void check_fitness(const std::vector<real>& fitness, const Position& at, bool ba
            (base_is_finite ? "Lower --sigma or --lr, or rerun"
                            : "The frozen resnet20's own test loss is not finite either: the base is broken. Rerun") +
            " with --detect-anomaly to name the first op whose output is not finite.");
+}
+
+Checkpointer dasnet_checkpointer(DasNet& das, const Tensor& sigma, const DasnetRun& run) {
+  std::vector<NamedTensor> state;
+  for (auto& [name, t] : das.state()) state.emplace_back("model." + name, t);
+  state.emplace_back("snes.sigma", sigma);
+  return Checkpointer(state,
+                      {{"model", "dasnet"},
+                       {"seed", std::to_string(run.flags.seed)},
+                       {"batch", std::to_string(run.flags.batch)},
+                       {"population", std::to_string(run.population)},
+                       {"passes", std::to_string(run.passes)},
+                       {"generations", std::to_string(run.generations)}},
+                      run.flags.save, run.flags.save_every);
+}
+
+DasnetScores evaluate_frozen_and_gated(DasNet& das, DataLoader& test_loader, const Position& at, bool with_gated) {
+  auto evaluate = [&](const std::string& what, const std::function<Tensor(const Tensor&)>& forward) {
+    try {
+      return evaluate_classifier(das, forward, test_loader);
+    } catch (const Error& e) {  // --detect-anomaly may stop a broken base here
+      fail("training stopped before generation " + std::to_string(at.step + 1) + ", evaluating " + what +
+           " on the test set: " + e.what());
+    }
+  };
+  DasnetScores scores;
+  scores.frozen = evaluate("the frozen resnet20", [&](const Tensor& x) { return das.base->forward(x); });
+  if (with_gated) scores.gated = evaluate("the gated network", [&](const Tensor& x) { return das.forward(x); });
+  return scores;
+}
+
+void print_dasnet_epoch_line(int64_t epoch_number, bool complete, int64_t generations_done, double mean_best_fitness,
+                             const DasnetScores& scores, double seconds) {
+  std::printf(
+      "epoch %lld%s: %lld generation%s, best fitness %.4f | test loss %.4f acc %.2f%% (frozen %.2f%%) | %.1f s, "
+      "%.2f gen/s\n",
+      static_cast<long long>(epoch_number), complete ? "" : " (partial)", static_cast<long long>(generations_done),
+      generations_done == 1 ? "" : "s", mean_best_fitness, scores.gated.loss, 100 * scores.gated.accuracy,
+      100 * scores.frozen.accuracy, seconds, static_cast<double>(generations_done) / seconds);
+  std::fflush(stdout);
+}
+
+Snes dasnet_snes(int64_t population, double sigma0, double eta_mu, int64_t seed) {
+  return Snes(std::vector<real>(static_cast<size_t>(dasnet_gates * dasnet_gates), 0), static_cast<real>(sigma0),
+              {.population = static_cast<int>(population),
+               .eta_mu = static_cast<real>(eta_mu),
+               .mirrored = population % 2 == 0,
+               .seed = static_cast<uint64_t>(seed)});
+}
+
+double dasnet_generation(Snes& snes, DasNet& das, const Batch& batch, const Position& at, int64_t seed,
+                         bool base_is_finite, bool quiet) {
+  snes.reseed(step_seed(seed, at.step));
+  std::vector<real> fitness;
+  try {
+    fitness = dasnet_snes_generation(snes, das, batch.images, batch.labels);
+  } catch (const Error& e) {  // say where: e.g. the op --detect-anomaly caught
+    throw training_stopped(at, e, "generation");
+  }
+  check_fitness(fitness, at, base_is_finite);
+  if (!quiet)
+    std::printf("  generation %lld: %s\n", static_cast<long long>(at.step + 1), describe_fitness(fitness).c_str());
+  return *std::min_element(fitness.begin(), fitness.end());
 }
 
 }  // namespace glimpse

@@ -72,4 +72,13 @@ void require_images(const ImageDataset& set, const std::string& dir, int64_t cha
          std::to_string(classes));
 }
 
+TrainAndTest load_cifar10_for(const std::string& model, const std::string& data_flag, bool quiet) {
+  TrainAndTest data;
+  data.location = find_data(data_flag, "cifar10", quiet);
+  data.train = load_cifar10_dir(data.location.dir, true);
+  data.test = load_cifar10_dir(data.location.dir, false);
+  for (const ImageDataset* set : {&data.train, &data.test}) require_images(*set, data.location.dir, 3, 32, 10, model);
+  return data;
+}
+
 }  // namespace glimpse

@@ -27,4 +27,12 @@ std::string repository_root();  // compiled in: where the bundled sample lives
 void require_images(const ImageDataset& set, const std::string& dir, int64_t channels, int64_t side, int64_t classes,
                     const std::string& model);
 
+// CIFAR-10's training and test sets as find_data finds them, each checked (require_images) to be
+// what `model` takes: 3 x 32 x 32 images of at most 10 classes.
+struct TrainAndTest {
+  DataLocation location;
+  ImageDataset train, test;
+};
+TrainAndTest load_cifar10_for(const std::string& model, const std::string& data_flag, bool quiet);
+
 }  // namespace glimpse

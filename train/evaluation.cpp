@@ -94,7 +94,7 @@ LoadedModel build_model(const std::string& name, const Metadata& metadata, const
                     "the checkpoint does not record train_ram's --location-std: its sampled paths are drawn with "
                     "%g%s",
                     options.location_std, options.location_std == 0.17 ? " (the trainer's default)" : "");
-      m.assumed.push_back(text);
+      m.assumed.emplace_back(text);
     }
     if (!(location_std > 0 && location_std <= 1))
       fail("RAM's location std must be in (0, 1], got " + std::to_string(location_std));
@@ -161,9 +161,11 @@ LoadedModel load_model(const std::string& checkpoint, const RebuildOptions& opti
            shape_str(found->second.shape()) + ", " + name + " has " + shape_str(t.shape()) + hint);
   }
   if (saved.size() != state.size())
-    for (const auto& [key, t] : saved)
+    for (const auto& entry : saved) {
+      const std::string& key = entry.first;
       if (std::none_of(state.begin(), state.end(), [&](const NamedTensor& s) { return s.first == key; }))
         fail("checkpoint '" + checkpoint + "': tensor '" + prefix + key + "' is not part of " + name + hint);
+    }
   for (auto& [key, t] : state) std::copy_n(saved.at(key).data(), t.numel(), t.data());
   return m;
 }

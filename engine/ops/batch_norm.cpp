@@ -71,7 +71,7 @@ static real lane_sum(int64_t n, const Term& term) {
     for (int j = 0; j < lanes; j++) partial[j] += term(i + j);
   real total = 0;
   for (; i < n; i++) total += term(i);
-  for (int j = 0; j < lanes; j++) total += partial[j];
+  for (real lane : partial) total += lane;
   return total;
 }
 
