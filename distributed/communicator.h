@@ -27,6 +27,11 @@ class Communicator {
   // In place: each element becomes its sum over the ranks.
   void sum(float* values, int64_t count);
   void sum(double* values, int64_t count);
+  // The same without waiting (MPI_Iallreduce): starts the sum and returns; `values` hold the sum,
+  // and may be touched again, only after wait_all(). Every rank must start its sums in the same
+  // order. Between a start and wait_all the program may compute, and call the other collectives.
+  void start_sum(float* values, int64_t count);
+  void wait_all();  // until every sum started has arrived
   // The larger over the ranks.
   int64_t max(int64_t value);
   // `root`'s values to every rank.

@@ -6,6 +6,7 @@
 #include <climits>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include "engine/tensor.h"
 
@@ -61,6 +62,29 @@ void Communicator::sum(float* values, int64_t count) {
 
 void Communicator::sum(double* values, int64_t count) {
   if (size_ > 1) sum_in_pieces(values, count, MPI_DOUBLE);
+}
+
+// The sums started and not yet waited for. MPI progresses a nonblocking collective only inside
+// MPI calls (Open MPI has no progress thread by default): each start also tests the earlier ones.
+static std::vector<MPI_Request> pending;
+
+void Communicator::start_sum(float* values, int64_t count) {
+  if (size_ == 1) return;
+  constexpr int64_t piece = int64_t{1} << 30;
+  for (int64_t at = 0; at < count; at += piece) {
+    const int n = static_cast<int>(std::min(piece, count - at));
+    pending.emplace_back();
+    check(MPI_Iallreduce(MPI_IN_PLACE, values + at, n, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, &pending.back()),
+          "MPI_Iallreduce");
+  }
+  int all_done = 0;
+  check(MPI_Testall(static_cast<int>(pending.size()), pending.data(), &all_done, MPI_STATUSES_IGNORE), "MPI_Testall");
+}
+
+void Communicator::wait_all() {
+  if (pending.empty()) return;
+  check(MPI_Waitall(static_cast<int>(pending.size()), pending.data(), MPI_STATUSES_IGNORE), "MPI_Waitall");
+  pending.clear();
 }
 
 int64_t Communicator::max(int64_t value) {

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <ranges>
+#include <unordered_map>
 #include <unordered_set>
 
 namespace glimpse {
@@ -76,7 +77,20 @@ static std::vector<std::shared_ptr<AutogradMeta>> topological_order(const std::s
   return order;
 }
 
-void backward(const Tensor& loss, bool retain_graph) {
+// For each leaf of the graph that requires a gradient, how many of the graph's edges read it: its
+// gradient is complete when that many nodes have run their backward.
+static std::unordered_map<const AutogradMeta*, int> leaf_readers(
+    const std::vector<std::shared_ptr<AutogradMeta>>& order) {
+  std::unordered_map<const AutogradMeta*, int> readers;
+  for (const std::shared_ptr<AutogradMeta>& t : order)
+    if (t->grad_fn)
+      for (const Edge& input : t->grad_fn->inputs)
+        if (input.autograd && input.autograd->requires_grad && !input.autograd->grad_fn)
+          readers[input.autograd.get()]++;
+  return readers;
+}
+
+void backward(const Tensor& loss, bool retain_graph, const LeafGradientReady& on_leaf_ready) {
   if (!loss.defined()) fail("backward: the loss tensor is undefined");
   if (loss.numel() != 1)
     fail("backward: the loss must have one element, got shape " + shape_str(loss.shape()) +
@@ -90,7 +104,9 @@ void backward(const Tensor& loss, bool retain_graph) {
   const std::shared_ptr<AutogradMeta>& root = loss.impl()->autograd;
   std::vector<std::shared_ptr<AutogradMeta>> order = topological_order(root);
   if (!root->grad) root->grad = Tensor::zeros(loss.shape()).impl_ptr();
-  root->grad->storage->data()[0] += 1;  // dloss/dloss = 1
+  root->grad->storage->data()[0] += 1;                  // dloss/dloss = 1
+  std::unordered_map<const AutogradMeta*, int> unread;  // leaf -> the readers whose backward is still to run
+  if (on_leaf_ready) unread = leaf_readers(order);
 
   for (std::shared_ptr<AutogradMeta>& entry : order | std::views::reverse) {  // from the loss back to the leaves
     std::shared_ptr<AutogradMeta> t = std::move(entry);  // released after its step unless held elsewhere
@@ -108,6 +124,11 @@ void backward(const Tensor& loss, bool retain_graph) {
         fail(node->name() + " backward: produced a non-finite gradient for an input of shape " +
              shape_str(input.shape) + " (anomaly detection)");
     }
+    if (on_leaf_ready)
+      for (const Edge& input : node->inputs) {
+        auto leaf = unread.find(input.autograd.get());
+        if (leaf != unread.end() && --leaf->second == 0) on_leaf_ready(*input.autograd);
+      }
     t->grad.reset();  // an intermediate's gradient is used once, not kept (leaves keep theirs)
     if (!retain_graph) {
       t->grad_fn.reset();

@@ -13,6 +13,7 @@
 // See docs/ARCHITECTURE.md for the picture, and the Notes below for the subtle rules.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -73,9 +74,15 @@ struct Node {
 // gradient; otherwise the node is dropped and `out` stays outside the graph. Returns `out`.
 Tensor record(Tensor out, std::shared_ptr<Node> node, std::vector<Tensor> inputs);
 
+// Called during a backward pass with each leaf that requires a gradient (a parameter) as soon as
+// its gradient is complete: after the last op that reads it has added its share. Data
+// parallelism starts averaging a gradient over the processes while the rest of the backward
+// runs (train/data_parallel.h). A leaf that only branches no gradient reached read is not reported.
+using LeafGradientReady = std::function<void(const AutogradMeta& leaf)>;
+
 // Runs the backward pass from a one-element tensor. retain_graph keeps the nodes for a second
 // backward through the same graph; gradients of leaves accumulate across calls.
-void backward(const Tensor& loss, bool retain_graph = false);
+void backward(const Tensor& loss, bool retain_graph = false, const LeafGradientReady& on_leaf_ready = {});
 
 // Note [No-grad mode]
 // Inside a NoGradGuard's scope ops record nothing: used for evaluation, for optimiser updates and

@@ -152,3 +152,19 @@ TEST_CASE("anomaly detection names the op", "[autograd]") {
   }
   CHECK_FALSE(detect_anomaly());
 }
+
+// The hook data parallelism starts its sums from: each leaf reported once, when the last op that
+// reads it has added its share, so that its gradient is already the final one.
+TEST_CASE("backward reports each leaf when its gradient is complete", "[autograd]") {
+  Tensor a = leaf({2}, {1, 2}), b = leaf({2}, {3, 4});
+  Tensor y = sum(a * b) + sum(a * a);  // a read by two ops, b by one
+  std::vector<std::pair<const AutogradMeta*, std::vector<real>>> reported;
+  backward(y, false, [&](const AutogradMeta& meta) { reported.emplace_back(&meta, Tensor(meta.grad).to_vector()); });
+  REQUIRE(reported.size() == 2);
+  for (const auto& [meta, grad_then] : reported) {
+    const Tensor& t = meta == a.impl()->autograd.get() ? a : b;
+    CHECK(meta == t.impl()->autograd.get());
+    CHECK(grad_then == t.grad().to_vector());  // complete when reported: nothing added after
+  }
+  CHECK(a.grad().to_vector() == std::vector<real>{3 + 2, 4 + 4});  // b + 2a
+}

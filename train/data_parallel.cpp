@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <ranges>
+#include <unordered_map>
 
+#include "engine/autograd.h"
 #include "layers/batchnorm2d.h"
 
 namespace glimpse {
@@ -37,31 +40,73 @@ Tensor DataParallel::weigh(const Tensor& loss, const Batch& batch) const {
   return loss * static_cast<real>(processes() * n / N);
 }
 
-void DataParallel::average_gradients(const std::vector<Tensor>& params) {
-  if (!active()) return;
-  const auto started = std::chrono::steady_clock::now();
+std::vector<DataParallel::Bucket> DataParallel::plan_buckets(const std::vector<Tensor>& params) const {
   constexpr int64_t bucket_floats = int64_t{1} << 20;  // 4 MB
-  const real scale = 1 / static_cast<real>(processes());
-  std::vector<Tensor> grads;
-  for (const Tensor& p : params)
-    if (p.grad().defined()) grads.push_back(p.grad());  // the same on every process: one graph
-  // walk the gradients in buckets: copy in, sum over the processes, copy back divided by R
-  size_t first = 0;
-  while (first < grads.size()) {
-    size_t last = first;
-    int64_t floats = 0;
-    while (last < grads.size() && (floats == 0 || floats + grads[last].numel() <= bucket_floats))
-      floats += grads[last++].numel();
-    bucket_.resize(static_cast<size_t>(floats));
-    float* at = bucket_.data();
-    for (size_t i = first; i < last; i++) at = std::copy_n(grads[i].data(), grads[i].numel(), at);
-    world_.sum(bucket_.data(), floats);
-    const float* from = bucket_.data();
-    for (size_t i = first; i < last; i++)
-      for (real *g = grads[i].data(), *end = g + grads[i].numel(); g < end; g++) *g = *from++ * scale;
-    first = last;
+  std::vector<Bucket> buckets;
+  int64_t floats = 0;
+  for (const Tensor& p : params | std::views::reverse) {  // the backward reaches the last layers first
+    if (buckets.empty() || (floats > 0 && floats + p.numel() > bucket_floats)) {
+      buckets.emplace_back();
+      floats = 0;
+    }
+    buckets.back().params.push_back(p);
+    buckets.back().unfinished++;
+    floats += p.numel();
   }
-  seconds_averaging_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return buckets;
+}
+
+// Copies the bucket's gradients in (zeros for a parameter that got none) and starts their sum.
+void DataParallel::start(Bucket& bucket) {
+  int64_t floats = 0;
+  for (const Tensor& p : bucket.params) floats += p.numel();
+  bucket.values.assign(static_cast<size_t>(floats), 0);
+  float* at = bucket.values.data();
+  for (const Tensor& p : bucket.params) {
+    if (p.grad().defined()) std::copy_n(p.grad().data(), p.numel(), at);
+    at += p.numel();
+  }
+  world_.start_sum(bucket.values.data(), floats);
+}
+
+// The sums, divided by R, back into the gradients (a parameter without one keeps none: the graph
+// is the same on every process, so none of them has one).
+void DataParallel::finish(Bucket& bucket) const {
+  const real scale = 1 / static_cast<real>(processes());
+  const float* from = bucket.values.data();
+  for (const Tensor& p : bucket.params) {
+    if (Tensor grad = p.grad(); grad.defined())
+      for (int64_t i = 0; i < p.numel(); i++) grad.data()[i] = from[i] * scale;
+    from += p.numel();
+  }
+}
+
+void DataParallel::backward_and_average(const Tensor& loss, const std::vector<Tensor>& params) {
+  if (!active()) return backward(loss);
+  std::vector<Bucket> buckets = plan_buckets(params);
+  std::unordered_map<const AutogradMeta*, size_t> bucket_of;
+  for (size_t b = 0; b < buckets.size(); b++)
+    for (const Tensor& p : buckets[b].params) bucket_of[p.impl()->autograd.get()] = b;
+  size_t started = 0;  // buckets start in order: 0, 1, ..., each once its gradients are complete
+  double seconds = 0;
+  auto timed = [&seconds](auto&& work) {
+    const auto begin = std::chrono::steady_clock::now();
+    work();
+    seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+  };
+  backward(loss, false, [&](const AutogradMeta& leaf) {
+    auto found = bucket_of.find(&leaf);
+    if (found == bucket_of.end() || --buckets[found->second].unfinished > 0) return;
+    timed([&] {
+      while (started < buckets.size() && buckets[started].unfinished == 0) start(buckets[started++]);
+    });
+  });
+  timed([&] {
+    while (started < buckets.size()) start(buckets[started++]);  // those a parameter without a gradient held back
+    world_.wait_all();
+    for (Bucket& bucket : buckets) finish(bucket);
+  });
+  seconds_averaging_ += seconds;
 }
 
 void DataParallel::sum(double* values, int64_t count) {

@@ -3,10 +3,13 @@
 //
 // Every step, each process takes its share of the step's batch (--batch stays the whole step's;
 // the order and augmentations are the unsharded loader's), runs forward and backward on it, and
-// the processes average their gradients (MPI_Allreduce), so that each applies the same update to
-// the same weights. Batch normalisation is synchronised: its statistics are the whole batch's,
-// summed across the processes, as one process would compute them. Only rank 0 prints and writes
-// files (checkpoints, logs, pictures); the others' standard output goes to /dev/null.
+// the processes average their gradients (MPI_Iallreduce), so that each applies the same update to
+// the same weights. The averaging overlaps the backward: the gradients go in buckets of about
+// 4 MB, the last layers' first (the order the backward completes them in), and a bucket's sum
+// starts as soon as the backward has finished its gradients, while it goes on with the layers
+// before. The buckets start in one fixed order on every process, as MPI requires. Batch normalisation is synchronised:
+// its statistics are the whole batch's, summed across the processes, as one process would compute them. Only rank 0
+// prints and writes files (checkpoints, logs, pictures); the others' standard output goes to /dev/null.
 //
 //   DataParallel parallel(*model);                    // alone: every call below is the identity
 //   DataLoader train_loader(train_set, parallel.share(options));
@@ -47,21 +50,32 @@ class DataParallel {
   LoaderOptions share(LoaderOptions options) const;
   // The loss this process back-propagates (see above): loss * R n_k / N.
   Tensor weigh(const Tensor& loss, const Batch& batch) const;
-  // Every parameter's gradient becomes the average over the processes (in buckets of about
-  // 4 MB, one MPI_Allreduce each).
-  void average_gradients(const std::vector<Tensor>& params);
+  // backward(loss), after which every parameter's gradient is the average over the processes
+  // (alone: backward(loss)).
+  void backward_and_average(const Tensor& loss, const std::vector<Tensor>& params);
   // Sums `values` over the processes in place (e.g. the epoch's training loss and accuracy).
   void sum(double* values, int64_t count);
   // An output file's path on rank 0, none elsewhere: only rank 0 writes.
   std::string output(const std::string& path) const { return is_root() ? path : std::string(); }
 
-  double seconds_averaging() const { return seconds_averaging_; }  // time spent in average_gradients
+  // The time the averaging added to the steps: copying the gradients and waiting for the sums
+  // that had not arrived when the backward ended.
+  double seconds_averaging() const { return seconds_averaging_; }
 
  private:
   DataParallel() : world_(Communicator::world()), active_(false) {}
   Communicator& world_;
   bool active_;
-  std::vector<float> bucket_;
+  // A run of parameters, in reverse registration order, whose gradients are summed in one go.
+  struct Bucket {
+    std::vector<Tensor> params;
+    int unfinished = 0;         // gradients the backward has still to complete
+    std::vector<float> values;  // the gradients, one after another, while they are summed
+  };
+  std::vector<Bucket> plan_buckets(const std::vector<Tensor>& params) const;
+  void start(Bucket& bucket);
+  void finish(Bucket& bucket) const;
+
   double seconds_averaging_ = 0;
 };
 

@@ -20,8 +20,10 @@ void descend(Optimizer& optimizer, const Tensor& loss, double clip_norm, DataPar
   const double value = loss.item();
   if (!std::isfinite(value)) not_finite("loss", value);
   optimizer.zero_grad();
-  backward(loss);
-  if (parallel) parallel->average_gradients(optimizer.params);
+  if (parallel)
+    parallel->backward_and_average(loss, optimizer.params);  // under mpirun: the gradients averaged over the processes
+  else
+    backward(loss);
   const double no_clipping = std::numeric_limits<double>::infinity();
   const double norm = clip_grad_norm(optimizer.params, static_cast<real>(clip_norm > 0 ? clip_norm : no_clipping));
   if (!std::isfinite(norm)) not_finite("gradient norm", norm);
