@@ -107,8 +107,8 @@ int main(int argc, char** argv) {
       return 0;
     }
     LoadedModel m = load_model(checkpoint, options);
-    const bool stn_transformer = m.kind == ModelKind::stn && static_cast<StnMnist&>(*m.model).transformer;
-    if (!visualize.empty() && m.kind != ModelKind::ram && !stn_transformer)
+    SpatialTransformer* transformer = spatial_transformer_of(*m.model);
+    if (!visualize.empty() && m.kind != ModelKind::ram && !transformer)
       flags.usage_error("--visualize draws a spatial transformer's output or RAM's glimpses; " + m.name +
                         " has neither");
     std::printf("%s: %s, %s\n", checkpoint.c_str(), describe_run(m).c_str(),
@@ -155,8 +155,7 @@ int main(int argc, char** argv) {
       if (!visualize.empty()) {
         std::vector<int64_t> first(static_cast<size_t>(std::min<int64_t>(24, test.images.size())));
         std::iota(first.begin(), first.end(), 0);
-        draw_transformed_pairs(static_cast<StnMnist&>(*m.model), test.images, first, test.mean[0], test.stddev[0], 4, 3,
-                               visualize);
+        draw_transformed_pairs(*transformer, test.images, first, test.mean[0], test.stddev[0], 4, 3, visualize);
         std::printf("wrote %s: %zu test digits (left) and their transformed versions (right)\n", visualize.c_str(),
                     first.size());
       }

@@ -1,10 +1,12 @@
-// train_stn: trains stn_mnist (Jaderberg et al. 2015, Sec. 4.1; docs/MODELS.md), a spatial
-// transformer in front of a small CNN, on RTS MNIST or plain MNIST; with --no-transformer the
-// paper's CNN baseline, the same classifier without the transformer.
+// train_stn: trains a spatial transformer network (Jaderberg et al. 2015, Sec. 4.1;
+// docs/MODELS.md) on RTS MNIST or plain MNIST: stn_mnist, a transformer in front of a small CNN
+// (the PyTorch tutorial's), or --model stn_paper, the paper's own larger networks (RTS only);
+// with --no-transformer the CNN baseline, the same classifier without the transformer.
 //
 //   build/train_stn --dataset rts                        RTS MNIST, 42x42
 //   build/train_stn --optimizer adam --lr 1e-3 --redraw --epochs 150 --ema 0.9999 --visualize stn.png
 //   build/train_stn --dataset mnist --no-transformer     the classifier alone on the plain digits
+//   build/train_stn --model stn_paper --redraw           the paper's ST-CNN on RTS
 //
 // Data (train/stn_digits.h): MNIST via --data (else data/mnist, else the bundled sample). rts
 // turns each digit by up to 45 degrees, scales it by 0.7-1.2 and places it anywhere on a 42x42
@@ -26,17 +28,21 @@
 
 #include "io/dataset.h"
 #include "models/stn_mnist.h"
+#include "models/stn_paper.h"
 #include "optim/optimizer.h"
 #include "optim/schedule.h"
 #include "train/classifier.h"
 #include "train/data_paths.h"
+#include "train/evaluation.h"
 #include "train/stn_digits.h"
 #include "train/stop_signals.h"
 
 using namespace glimpse;
 
 int main(int argc, char** argv) {
-  Flags flags("train_stn", "Trains stn_mnist (or its CNN baseline) on RTS MNIST or MNIST.");
+  Flags flags("train_stn", "Trains stn_mnist or stn_paper (or their CNN baselines) on RTS MNIST or MNIST.");
+  std::string& model_name = flags.add_choice("model", "stn_mnist", {"stn_mnist", "stn_paper"},
+                                             "the tutorial's small networks, or the paper's (RTS only)");
   std::string& dataset =
       flags.add_choice("dataset", "rts", {"rts", "mnist"}, "RTS MNIST (42x42) or the digits as they are (28x28)");
   std::string& visualize = flags.add_string("visualize", "", "PNG file: test images beside their transformed versions");
@@ -52,6 +58,8 @@ int main(int argc, char** argv) {
   if (recipe.loc_lr_factor != 1 && recipe.no_transformer)
     flags.usage_error("--loc-lr-factor needs the transformer; drop --no-transformer");
   if (recipe.redraw && dataset == "mnist") flags.usage_error("--redraw needs distorted digits: --dataset rts");
+  if (model_name == "stn_paper" && dataset != "rts")
+    flags.usage_error("--model stn_paper takes the 42x42 RTS digits: --dataset rts");
   check_output_paths(flags, common, {{"visualize", visualize}});
 
   try {
@@ -76,7 +84,12 @@ int main(int argc, char** argv) {
                   static_cast<long long>(train_set.size()), static_cast<long long>(test_set.size()), mean, stddev);
 
     Rng rng(static_cast<uint64_t>(common.seed));
-    auto model = std::make_shared<StnMnist>(side, rng, !recipe.no_transformer);
+    std::shared_ptr<Module> model;
+    if (model_name == "stn_paper")
+      model = std::make_shared<StnPaper>(side, rng, !recipe.no_transformer);
+    else
+      model = std::make_shared<StnMnist>(side, rng, !recipe.no_transformer);
+    SpatialTransformer* transformer = spatial_transformer_of(*model);
     if (!common.quiet) std::printf("%s", model->print().c_str());
 
     DataParallel parallel(*model, common.per_process_bn);  // under mpirun: this process's share of each batch
@@ -88,14 +101,12 @@ int main(int argc, char** argv) {
     DataLoader test_loader(test_set, {.batch_size = 500, .shuffle = false, .mean = {mean}, .stddev = {stddev}});
     std::unique_ptr<Optimizer> optimizer = make_optimizer(
         recipe.optimizer, model->parameters(), static_cast<real>(common.lr), static_cast<real>(recipe.momentum));
-    if (model->transformer)
-      optimizer->scale_lr(model->transformer->parameters(), static_cast<real>(recipe.loc_lr_factor));
+    if (transformer) optimizer->scale_lr(transformer->parameters(), static_cast<real>(recipe.loc_lr_factor));
     WarmupLr schedule = warmup_then_cosine(static_cast<real>(common.lr), common.epochs,
                                            train_loader.batches_per_epoch(), recipe.warmup_epochs);
 
-    std::string model_name =
-        std::string(recipe.no_transformer ? "stn_mnist_cnn_baseline" : "stn_mnist") + "_" + dataset;
-    ClassifierTraining run{.model_name = model_name,
+    const std::string run_name = model_name + (recipe.no_transformer ? "_cnn_baseline_" : "_") + dataset;
+    ClassifierTraining run{.model_name = run_name,
                            .model = model.get(),
                            .train_loader = &train_loader,
                            .test_loader = &test_loader,
@@ -112,7 +123,7 @@ int main(int argc, char** argv) {
     if (!visualize.empty() && parallel.is_root()) {
       std::vector<int64_t> first(static_cast<size_t>(std::min<int64_t>(24, test_set.size())));
       std::iota(first.begin(), first.end(), 0);
-      draw_transformed_pairs(*model, test_set, first, mean, stddev, 4, 3, visualize);
+      draw_transformed_pairs(*transformer, test_set, first, mean, stddev, 4, 3, visualize);
       std::printf("wrote %s: %zu test images (left) and their transformed versions (right)\n", visualize.c_str(),
                   first.size());
     }

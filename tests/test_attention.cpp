@@ -16,6 +16,7 @@
 #include "models/residual_attention.h"
 #include "models/senet.h"
 #include "models/stn_mnist.h"
+#include "models/stn_paper.h"
 #include "models/zoo.h"
 #include "tests/model_testing.h"
 #include "tests/module_gradcheck.h"
@@ -377,6 +378,63 @@ TEST_CASE("stn_mnist: shapes and parameters at 28, 42 and 60", "[models][stn_mni
     CHECK(cnn(x).shape() == Shape{3, 10});
   }
   CHECK(create_model("stn_mnist", rng)->parameter_count() == 27360);
+}
+
+TEST_CASE("stn_paper: shapes, parameters, and its transformer starts at the identity", "[models][stn_paper]") {
+  Rng rng(16);
+  // transformer: conv 20*25+20 = 520, conv 20*20*25+20 = 10,020, linear 20*4*4*20+20 = 6,420,
+  // linear 20*6+6 = 126: 17,086; classifier: conv 64*81+64 = 5,248, conv 64*64*49+64 = 200,768,
+  // linear 64*5*5*10+10 = 16,010: 222,026
+  StnPaper stn(42, rng), cnn(42, rng, false);
+  CHECK(stn.transformer->parameter_count() == 17086);
+  CHECK(cnn.parameter_count() == 222026);
+  CHECK(stn.parameter_count() == 239112);
+  Tensor U = Tensor::uniform({3, 1, 42, 42}, 0, 1, rng);
+  CHECK(stn(U).shape() == Shape{3, 10});
+  Tensor V = stn.transformer->forward(U);  // at initialisation theta is the identity
+  double worst = 0;
+  for (int64_t i = 0; i < U.numel(); i++)
+    worst = std::max(worst, std::abs(static_cast<double>(V.data()[i] - U.data()[i])));
+  CHECK(worst < 1e-5);
+  CHECK(SpatialTransformer(28, rng, SpatialTransformer::Localisation::paper).loc_fc1->options.in == 20);  // 1x1 map
+  CHECK_THROWS_WITH(StnPaper(27, rng), Contains("at least 28, got 27"));
+}
+
+TEST_CASE("stn_paper's localisation net grad", "[models][stn_paper][grad]") {
+  Rng rng(17);
+  const int64_t S = 28;  // 14x14 down-sampled: a 1x1 map after the convolutions
+  SpatialTransformer st(S, rng, SpatialTransformer::Localisation::paper);
+  // as in "SpatialTransformer grad": sample points a quarter pixel from every kink, theta still
+  // depending on the input through small weights, every ReLU kept on by raised biases
+  fill_uniform(st.loc_fc2->weight, -1e-4f, 1e-4f, rng);
+  const real theta0[6] = {0.5f, 0, 0, 0, 0.5f, 0};
+  for (int i = 0; i < 6; i++) st.loc_fc2->bias.data()[i] = theta0[i];
+  Tensor U = Tensor::empty({2, 1, S, S});
+  for (int64_t n = 0; n < 2; n++)
+    for (int64_t y = 0; y < S; y++)
+      for (int64_t x = 0; x < S; x++) {
+        double a = (x - 10.0 - 3 * n) / 6, b = (y - 14.0) / 7, c = (x - 19.0) / 5, d = (y - 9.0 + 2 * n) / 5;
+        U.data()[(n * S + y) * S + x] = static_cast<real>(std::exp(-a * a - b * b) + 0.7 * std::exp(-c * c - d * d));
+      }
+  {
+    NoGradGuard no_grad;
+    auto raise_bias = [](const Tensor& pre, const Tensor& bias) {  // smallest input to each ReLU to 1
+      int64_t N = pre.shape()[0], K = pre.shape()[1], inner = pre.numel() / (N * K);
+      for (int64_t k = 0; k < K; k++) {
+        real low = 1e30f;
+        for (int64_t n = 0; n < N; n++)
+          for (int64_t i = 0; i < inner; i++) low = std::min(low, pre.data()[(n * K + k) * inner + i]);
+        if (low < 1) bias.data()[k] += 1 - low;
+      }
+    };
+    Tensor h = avg_pool2d(U);
+    raise_bias(max_pool2d(st.loc_conv1->forward(h)), st.loc_conv1->bias);
+    h = max_pool2d(st.loc_conv1->forward(h));
+    raise_bias(st.loc_conv2->forward(h), st.loc_conv2->bias);
+    h = st.loc_conv2->forward(h);
+    raise_bias(st.loc_fc1->forward(flatten(h)), st.loc_fc1->bias);
+  }
+  CHECK(module_gradcheck(st, U, {.max_entries = 40}));
 }
 
 TEST_CASE("stn_mnist loss falls when overfitting one small batch", "[models][stn_mnist]") {

@@ -242,6 +242,7 @@ TEST_CASE("evaluate scores a checkpoint as its trainer scored it", "[cli]") {
       {"train_mnist", "--batch 8 --max-steps 12", tiny_mnist_dir()},
       {"train_stn", "--dataset rts --batch 8 --max-steps 12", tiny_mnist_dir()},
       {"train_stn", "--dataset mnist --no-transformer --batch 8 --max-steps 6 --ema 0.9", tiny_mnist_dir()},
+      {"train_stn", "--model stn_paper --redraw --batch 8 --max-steps 4", tiny_mnist_dir()},
       {"train_ram", "--dataset translated --batch 8 --max-steps 12", tiny_mnist_dir()},
       {"train_cifar", "--model resnet20 --batch 8 --max-steps 6 --ema 0.9", tiny_cifar_dir()},
   };

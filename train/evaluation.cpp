@@ -13,6 +13,7 @@
 #include "models/residual_attention.h"
 #include "models/resnet20.h"
 #include "models/stn_mnist.h"
+#include "models/stn_paper.h"
 #include "models/zoo.h"
 #include "train/classifier.h"
 #include "train/data_paths.h"
@@ -31,8 +32,9 @@ static bool is_one_of(const std::string& name, const std::vector<std::string>& n
   std::string known;
   for (const std::string& n : model_names()) known += n + ", ";
   fail("no model '" + name + "': known are the zoo's (" + known +
-       "as train_mnist and train_cifar name them), stn_mnist_<mnist|rts> and stn_mnist_cnn_baseline_<mnist|rts> "
-       "(train_stn), ram_<mnist|translated|cluttered> (train_ram) and dasnet (train_dasnet)");
+       "as train_mnist and train_cifar name them), stn_mnist_<mnist|rts>, stn_mnist_cnn_baseline_<mnist|rts>, "
+       "stn_paper_rts and stn_paper_cnn_baseline_rts (train_stn), ram_<mnist|translated|cluttered> (train_ram) and "
+       "dasnet (train_dasnet)");
 }
 
 // A whole number of the metadata under `key` if the checkpoint records it, else `fallback`; in
@@ -50,7 +52,8 @@ LoadedModel build_model(const std::string& name, const Metadata& metadata, const
   LoadedModel m;
   m.name = name;
   m.metadata = metadata;
-  const std::string stn = "stn_mnist_", baseline = "stn_mnist_cnn_baseline_", ram = "ram_";
+  // train_stn's names: "<model>_<data>" and "<model>_cnn_baseline_<data>"
+  const std::string stn = "stn_mnist_", paper = "stn_paper_", baseline = "cnn_baseline_", ram = "ram_";
   if (is_one_of(name, model_names())) {
     m.kind = ModelKind::zoo;
     const bool mnist = is_one_of(name, mnist_model_names());
@@ -63,14 +66,18 @@ LoadedModel build_model(const std::string& name, const Metadata& metadata, const
           metadata, checkpoint, "width", options.width, m.assumed,
           "the checkpoint does not record attention56's width: built with --width " + std::to_string(options.width));
     m.model = create_model(name, rng, {.width = width});
-  } else if (name.starts_with(stn)) {
+  } else if (name.starts_with(stn) || name.starts_with(paper)) {
     m.kind = ModelKind::stn;
-    const bool transformer = !name.starts_with(baseline);
-    m.distortion = name.substr(transformer ? stn.size() : baseline.size());
+    const std::string rest = name.substr(stn.size());  // "rts", "cnn_baseline_rts", ...
+    const bool transformer = !rest.starts_with(baseline);
+    m.distortion = transformer ? rest : rest.substr(baseline.size());
     if (m.distortion != "mnist" && m.distortion != "rts") unknown_model(name);
     m.data_set = "mnist";
     m.side = m.distortion == "rts" ? rts_side : mnist_side;
-    m.model = std::make_shared<StnMnist>(m.side, rng, transformer);
+    if (name.starts_with(paper))
+      m.model = std::make_shared<StnPaper>(m.side, rng, transformer);
+    else
+      m.model = std::make_shared<StnMnist>(m.side, rng, transformer);
   } else if (name.starts_with(ram)) {
     m.kind = ModelKind::ram;
     m.distortion = name.substr(ram.size());
@@ -117,6 +124,12 @@ LoadedModel build_model(const std::string& name, const Metadata& metadata, const
   }
   m.model->eval();
   return m;
+}
+
+SpatialTransformer* spatial_transformer_of(Module& model) {
+  if (auto* stn = dynamic_cast<StnMnist*>(&model)) return stn->transformer.get();
+  if (auto* stn = dynamic_cast<StnPaper*>(&model)) return stn->transformer.get();
+  return nullptr;
 }
 
 Metadata rebuild_metadata(const LoadedModel& m) {

@@ -9,8 +9,8 @@
 //   std::printf("%s", s.confusion.text(test.images.class_names).c_str());
 //
 // A checkpoint names its model ("model" in its metadata) as its trainer did: a name of the zoo
-// ("mnist_cnn", "resnet20", ...; models/zoo.h), "stn_mnist_<data>" or
-// "stn_mnist_cnn_baseline_<data>" (train_stn), "ram_<data>" (train_ram) or "dasnet"
+// ("mnist_cnn", "resnet20", ...; models/zoo.h), "stn_mnist_<data>", "stn_paper_<data>" or
+// "<stn_mnist|stn_paper>_cnn_baseline_<data>" (train_stn), "ram_<data>" (train_ram) or "dasnet"
 // (train_dasnet). The name says which data set, which distortion of it and which image side the
 // model takes; what it does not say (attention56's width, RAM's number of glimpses and location
 // std) is read from the metadata when the checkpoint records it (under the trainer's flag name:
@@ -29,6 +29,7 @@
 #include "io/data_loader.h"
 #include "io/dataset.h"
 #include "layers/module.h"
+#include "layers/spatial_transformer.h"
 
 namespace glimpse {
 
@@ -59,6 +60,10 @@ struct LoadedModel {
 // the checkpoint named `checkpoint` holds it, or empty. An Error lists the names it knows.
 LoadedModel build_model(const std::string& name, const Metadata& metadata, const RebuildOptions& options, Rng& rng,
                         const std::string& checkpoint = "");
+
+// The spatial transformer of an STN model (stn_mnist, stn_paper); null for any other model and
+// for their CNN baselines.
+SpatialTransformer* spatial_transformer_of(Module& model);
 
 // The metadata a checkpoint needs, beyond the model's name, to rebuild this model: attention56's
 // "width", RAM's "glimpses" and "location-std", dasNet's "passes" (the trainers' flag names).
