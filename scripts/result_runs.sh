@@ -21,7 +21,7 @@ cifar=${CIFAR_DIR:-data/cifar10}
 threads=${THREADS:-2}
 
 # name | trainer and flags (every run also gets --threads, --save, --log, --plot, --resume). The
-# ram_*_std010 runs, not in the README, serve an open issue.
+# ram_*_std010 and stn_paper_* runs, not in the README yet, serve an open issue.
 run_table() {
   cat <<EOF
 resnet20|train_cifar --model resnet20 --data $cifar --epochs 50
@@ -37,6 +37,8 @@ cbam_resnet20|train_cifar --model cbam_resnet20 --data $cifar --epochs 50
 attention56_16|train_cifar --model attention56 --data $cifar --epochs 16
 resnet20_164|train_cifar --model resnet20 --data $cifar --epochs 164
 stn_rts_redraw_150_ema|train_stn --dataset rts --data $mnist --epochs 150 --optimizer adam --lr 1e-3 --redraw --ema 0.9999
+stn_paper_rts|train_stn --model stn_paper --dataset rts --data $mnist --epochs 100 --optimizer adam --lr 1e-3 --redraw --ema 0.9999
+stn_paper_cnn_rts|train_stn --model stn_paper --no-transformer --dataset rts --data $mnist --epochs 100 --optimizer adam --lr 1e-3 --redraw --ema 0.9999
 EOF
 }
 
