@@ -1,7 +1,6 @@
 #include "engine/autograd.h"
 
 #include <cmath>
-#include <ranges>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -108,8 +107,9 @@ void backward(const Tensor& loss, bool retain_graph, const LeafGradientReady& on
   std::unordered_map<const AutogradMeta*, int> unread;  // leaf -> the readers whose backward is still to run
   if (on_leaf_ready) unread = leaf_readers(order);
 
-  for (std::shared_ptr<AutogradMeta>& entry : order | std::views::reverse) {  // from the loss back to the leaves
-    std::shared_ptr<AutogradMeta> t = std::move(entry);  // released after its step unless held elsewhere
+  // NOLINTNEXTLINE(modernize-loop-convert): std::views::reverse does not compile under clang 14
+  for (auto it = order.rbegin(); it != order.rend(); ++it) {  // from the loss back to the leaves
+    std::shared_ptr<AutogradMeta> t = std::move(*it);         // released after its step unless held elsewhere
     std::shared_ptr<Node> node = t->grad_fn;
     if (!node || !t->grad) continue;  // a leaf, or a branch that no gradient reached
     node->backward(Tensor(t->grad));

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <ranges>
 #include <unordered_map>
 
 #include "engine/autograd.h"
@@ -44,14 +43,14 @@ std::vector<DataParallel::Bucket> DataParallel::plan_buckets(const std::vector<T
   constexpr int64_t bucket_floats = int64_t{1} << 20;  // 4 MB
   std::vector<Bucket> buckets;
   int64_t floats = 0;
-  for (const Tensor& p : params | std::views::reverse) {  // the backward reaches the last layers first
-    if (buckets.empty() || (floats > 0 && floats + p.numel() > bucket_floats)) {
+  for (auto p = params.rbegin(); p != params.rend(); ++p) {  // the backward reaches the last layers first
+    if (buckets.empty() || (floats > 0 && floats + p->numel() > bucket_floats)) {
       buckets.emplace_back();
       floats = 0;
     }
-    buckets.back().params.push_back(p);
+    buckets.back().params.push_back(*p);
     buckets.back().unfinished++;
-    floats += p.numel();
+    floats += p->numel();
   }
   return buckets;
 }
