@@ -365,9 +365,9 @@ TEST_CASE("trainer --help lists every flag with its default", "[cli]") {
                 {"ema", "model", "width", "momentum", "weight-decay", "warmup-epochs", "lr-drops", "visualize"},
                 {"model:resnet20", "epochs:50", "batch:128", "lr:0.1", "momentum:0.9", "weight-decay:0.0005"}},
         Trainer{"train_stn",
-                {"ema", "dataset", "no-transformer", "redraw", "visualize", "optimizer", "momentum", "warmup-epochs",
-                 "clip", "loc-lr-factor"},
-                {"dataset:rts", "epochs:10", "batch:64", "lr:0.01", "optimizer:sgd", "momentum:0.9",
+                {"ema", "model", "dataset", "no-transformer", "redraw", "visualize", "optimizer", "momentum",
+                 "warmup-epochs", "clip", "loc-lr-factor"},
+                {"model:stn_mnist", "dataset:rts", "epochs:10", "batch:64", "lr:0.01", "optimizer:sgd", "momentum:0.9",
                  "no-transformer:off", "redraw:off", "clip:1", "warmup-epochs:0", "loc-lr-factor:1"}},
         Trainer{"stn_pose_study",  // tools/: train_stn's flags, less --visualize, and the study's
                 {"ema", "dataset", "no-transformer", "redraw", "optimizer", "momentum", "warmup-epochs", "clip",
