@@ -63,7 +63,6 @@ int main(int argc, char** argv) {
     apply_training_flags(common, "train_dasnet");
     if (Communicator::world().size() > 1) fail("SNES runs as one process here: start train_dasnet without mpirun");
     auto [data, train_set, test_set] = load_cifar10_for("dasnet's resnet20", common.data, common.quiet);
-    (void)data;
     const std::vector<float>& mean = cifar10_mean;
     const std::vector<float>& stddev = cifar10_stddev;
     DataLoader train_loader(train_set, {.batch_size = common.batch,
