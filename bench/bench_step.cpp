@@ -22,7 +22,10 @@
 // one more, peak_tensor_mb, the most the tensors' storages held at once (storage_peak_bytes(): what
 // the graph and the step keep alive, without the storage cache, the allocator or the code). For
 // the classifiers, inference_ms is the median time of a forward of the same batch in evaluation
-// mode without a graph, timed after the training steps (null for ram and dasnet).
+// mode without a graph, timed after the training steps (null for ram and dasnet). fma_peak_gflops
+// is the cores' multiply-add peak at the same thread count, measured (bench/fma_peak.h), and
+// floor_ms the time a classifier's step would take at that peak: its forward's multiply-adds
+// (train/summary.h), 2 flops each, times 3 for the forward and a backward of twice its work.
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -33,6 +36,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/fma_peak.h"
 #include "engine/autograd.h"
 #include "engine/ops.h"
 #include "engine/parallel.h"
@@ -42,6 +46,7 @@
 #include "models/resnet20.h"
 #include "models/zoo.h"
 #include "optim/sgd.h"
+#include "train/summary.h"
 
 using namespace glimpse;
 
@@ -115,6 +120,7 @@ struct Step {
   std::function<void()> infer;  // a forward in evaluation mode without a graph (the classifiers); may be empty
   int64_t batch = 0;
   int64_t params = 0;
+  double flops = 0;  // of one step, the classifiers': 3 forwards' multiply-adds, 2 flops each (0: not counted)
 };
 
 std::vector<int64_t> random_labels(int64_t n, Rng& rng) {
@@ -130,6 +136,7 @@ std::shared_ptr<SGD> sgd_momentum(const std::vector<Tensor>& parameters) {
 // The classifiers of the zoo: cross-entropy on the logits of a (B, ...) image batch.
 Step classifier_step(const Options& o, const Shape& input_shape, Rng& rng) {
   auto model = create_model(o.model, rng, {.image_side = o.size});
+  const SummaryTotals per_image = summary_totals(*model, {1, input_shape[1], input_shape[2], input_shape[3]});
   model->train();
   auto optimizer = sgd_momentum(model->parameters());
   Tensor x = Tensor::normal(input_shape, 0, 1, rng);
@@ -137,6 +144,8 @@ Step classifier_step(const Options& o, const Shape& input_shape, Rng& rng) {
   Step step;
   step.batch = input_shape[0];
   step.params = model->parameter_count();
+  step.flops = 6.0 * static_cast<double>(per_image.layer_macs + per_image.activation_macs) *
+               static_cast<double>(step.batch);  // forward + backward (about twice the forward)
   step.run = [model, optimizer, x, labels] {
     model->train();
     optimizer->zero_grad();
@@ -263,15 +272,17 @@ int main(int argc, char** argv) {
   struct rusage usage_now {};
   getrusage(RUSAGE_SELF, &usage_now);
   const double median = percentile(ms, 0.5);
+  const double peak = bench::measure_fma_peak_gflops();  // after the steps: it warms nothing they use
+  const std::string floor_ms = step.flops > 0 ? std::to_string(step.flops / peak / 1e6) : "null";
   std::printf(
       "{\"framework\": \"glimpse\", \"model\": \"%s\", \"batch\": %lld, \"threads\": %d, \"ms_per_step\": %.3f, "
       "\"ms_p10\": %.3f, \"ms_p90\": %.3f, \"images_per_s\": %.1f, \"peak_rss_mb\": %.1f, \"params\": %lld, "
       "\"cpu_ms_per_step\": %.2f, "
-      "\"peak_tensor_mb\": %.1f, \"inference_ms\": %s}\n",
+      "\"peak_tensor_mb\": %.1f, \"inference_ms\": %s, \"fma_peak_gflops\": %.1f, \"floor_ms\": %s}\n",
       o.model.c_str(), static_cast<long long>(step.batch), num_threads(), median, percentile(ms, 0.1),
       percentile(ms, 0.9), 1000.0 * static_cast<double>(step.batch) / median,
       static_cast<double>(usage_now.ru_maxrss) / 1024.0, static_cast<long long>(step.params), cpu_ms,
       static_cast<double>(storage_peak_bytes()) / (1024.0 * 1024.0),
-      inference_ms.empty() ? "null" : std::to_string(percentile(inference_ms, 0.5)).c_str());
+      inference_ms.empty() ? "null" : std::to_string(percentile(inference_ms, 0.5)).c_str(), peak, floor_ms.c_str());
   return 0;
 }
