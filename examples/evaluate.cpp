@@ -20,6 +20,7 @@
 #include <numeric>
 
 #include "engine/parallel.h"
+#include "engine/wording.h"
 #include "models/ram.h"
 #include "models/stn_mnist.h"
 #include "train/data_paths.h"
@@ -57,10 +58,10 @@ static void print_scores(const ConfusionMatrix& confusion, const std::vector<std
   std::printf("confusion matrix (a row per true class, a column per prediction):\n%s",
               confusion.matrix_text(names).c_str());
   if (png.empty()) return;
-  confusion.write_png(png);
+  confusion.write_png(png, names);
   std::printf(
-      "wrote %s: the confusion matrix, a cell per (true class, prediction) from the top left, each row "
-      "scaled by its images (black none, white all)\n",
+      "wrote %s: the confusion matrix, a cell per (true class, prediction), each row scaled by its images (black "
+      "none, white all)\n",
       png.c_str());
 }
 
@@ -156,9 +157,9 @@ int main(int argc, char** argv) {
         std::vector<int64_t> first(static_cast<size_t>(std::min<int64_t>(24, test.images.size())));
         std::iota(first.begin(), first.end(), 0);
         draw_transformed_pairs(static_cast<StnMnist&>(*m.model), test.images, first, test.mean[0], test.stddev[0], 4, 3,
-                               visualize);
-        std::printf("wrote %s: %zu test digits (left) and their transformed versions (right)\n", visualize.c_str(),
-                    first.size());
+                               m.name + ": what the transformer makes of test digits", visualize);
+        std::printf("wrote %s: %s (left) and their transformed versions (right)\n", visualize.c_str(),
+                    count_of(static_cast<int64_t>(first.size()), "test digit").c_str());
       }
     }
     std::printf("test_acc=%.4f test_loss=%.4f images=%lld\n", accuracy, loss,

@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/wording.h"
 #include "io/dataset.h"
 #include "models/stn_mnist.h"
 #include "optim/optimizer.h"
@@ -112,9 +113,10 @@ int main(int argc, char** argv) {
     if (!visualize.empty() && parallel.is_root()) {
       std::vector<int64_t> first(static_cast<size_t>(std::min<int64_t>(24, test_set.size())));
       std::iota(first.begin(), first.end(), 0);
-      draw_transformed_pairs(*model, test_set, first, mean, stddev, 4, 3, visualize);
-      std::printf("wrote %s: %zu test images (left) and their transformed versions (right)\n", visualize.c_str(),
-                  first.size());
+      draw_transformed_pairs(*model, test_set, first, mean, stddev, 4, 3,
+                             model_name + ": what the transformer makes of test digits", visualize);
+      std::printf("wrote %s: %s (left) and their transformed versions (right)\n", visualize.c_str(),
+                  count_of(static_cast<int64_t>(first.size()), "test image").c_str());
     }
     print_final_line(result);
   } catch (const std::exception& e) {

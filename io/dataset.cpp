@@ -11,6 +11,10 @@
 
 namespace glimpse {
 
+std::string class_name(const std::vector<std::string>& names, int64_t k) {
+  return k >= 0 && k < static_cast<int64_t>(names.size()) ? names[static_cast<size_t>(k)] : std::to_string(k);
+}
+
 ImageDataset subset(const ImageDataset& data, int64_t first, int64_t count) {
   if (first < 0 || count < 0 || first + count > data.size())
     fail("subset: images [" + std::to_string(first) + ", " + std::to_string(first + count) +
