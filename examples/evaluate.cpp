@@ -119,10 +119,10 @@ int main(int argc, char** argv) {
 
     DataLocation location = find_data(data, m.data_set, true);
     TestSet test = trainer_test_set(m, location.dir);
-    std::printf("test set: %s%s from %s%s, %lld images of %lldx%lld\n",
+    std::printf("test set: %s%s from %s%s, %s of %lldx%lld\n",
                 m.distortion.empty() || m.distortion == "mnist" ? "" : (m.distortion + " ").c_str(),
                 m.data_set == "mnist" ? "MNIST" : "CIFAR-10", location.dir.c_str(),
-                location.is_sample ? " (the bundled sample)" : "", static_cast<long long>(test.images.size()),
+                location.is_sample ? " (the bundled sample)" : "", count_of(test.images.size(), "image").c_str(),
                 static_cast<long long>(test.images.height), static_cast<long long>(test.images.width));
     DataLoader loader(test.images, test_loader_options(test));
     const std::vector<std::string>& names = test.images.class_names;
@@ -134,9 +134,9 @@ int main(int argc, char** argv) {
       ram.eval();
       std::printf(
           "accuracy %.2f%% with one sampled path (the trainer's figure), %.2f%% following the policy's mean, "
-          "%.2f%% with the mean of %lld sampled paths; loss %.4f (one sampled path)\n",
-          100 * r.accuracy, 100 * r.mean_path_accuracy, 100 * r.mc_accuracy, static_cast<long long>(mc_samples),
-          r.loss);
+          "%.2f%% with the mean of %s; loss %.4f (one sampled path)\n",
+          100 * r.accuracy, 100 * r.mean_path_accuracy, 100 * r.mc_accuracy,
+          count_of(mc_samples, "sampled path").c_str(), r.loss);
       const std::vector<int64_t>& chosen = ram_path == "mean"       ? r.mean_path_predicted
                                            : ram_path == "averaged" ? r.mc_predicted
                                                                     : r.predicted;

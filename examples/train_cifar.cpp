@@ -121,8 +121,8 @@ int main(int argc, char** argv) {
     ImageDataset test_set = load_cifar10_dir(data.dir, false);
     for (const ImageDataset* set : {&train_set, &test_set}) require_images(*set, data.dir, 3, 32, 10, model_name);
     if (!common.quiet) {
-      std::printf("CIFAR-10 from %s: %lld training, %lld test images\n", data.dir.c_str(),
-                  static_cast<long long>(train_set.size()), static_cast<long long>(test_set.size()));
+      std::printf("CIFAR-10 from %s: %s, %s\n", data.dir.c_str(), count_of(train_set.size(), "training image").c_str(),
+                  count_of(test_set.size(), "test image").c_str());
       std::printf("%s", model->print().c_str());
     }
 

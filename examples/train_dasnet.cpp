@@ -22,6 +22,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "engine/wording.h"
 #include "io/dataset.h"
 #include "models/dasnet.h"
 #include "train/checkpointer.h"
@@ -112,14 +113,14 @@ int main(int argc, char** argv) {
       at = checkpoints.resume(common.resume, generations);
       snes.restore(das.theta.to_vector(), sigma.to_vector(), at.step);
       if (!common.quiet)
-        std::printf("resumed from %s: %lld generations done; the base comes from the checkpoint\n",
-                    common.resume.c_str(), static_cast<long long>(at.step));
+        std::printf("resumed from %s: %s done; the base comes from the checkpoint\n", common.resume.c_str(),
+                    count_of(at.step, "generation").c_str());
     } else if (!base_path.empty()) {
       load_dasnet_base(*base, base_path);
       if (!common.quiet) std::printf("base resnet20 from %s\n", base_path.c_str());
     } else {
-      std::printf("no --base: training a resnet20 base for %lld epochs with train_cifar's recipe\n",
-                  static_cast<long long>(base_epochs));
+      std::printf("no --base: training a resnet20 base for %s with train_cifar's recipe\n",
+                  count_of(base_epochs, "epoch").c_str());
       train_dasnet_base(*base, train_set, test_loader, base_epochs, common);
     }
     base->eval();
@@ -185,11 +186,11 @@ int main(int argc, char** argv) {
       evaluated = true;
       const bool epoch_complete = at.batch_in_epoch == generations;
       std::printf(
-          "epoch %lld%s: %lld generations, best fitness %.4f | test loss %.4f acc %.2f%% (frozen %.2f%%) | %.1f s, "
+          "epoch %lld%s: %s, best fitness %.4f | test loss %.4f acc %.2f%% (frozen %.2f%%) | %.1f s, "
           "%.2f gen/s\n",
-          static_cast<long long>(epoch_number), epoch_complete ? "" : " (partial)", static_cast<long long>(done),
-          fitness_sum / static_cast<double>(done), evaluation.loss, 100 * evaluation.accuracy, 100 * frozen.accuracy,
-          seconds, static_cast<double>(done) / seconds);
+          static_cast<long long>(epoch_number), epoch_complete ? "" : " (partial)",
+          count_of(done, "generation").c_str(), fitness_sum / static_cast<double>(done), evaluation.loss,
+          100 * evaluation.accuracy, 100 * frozen.accuracy, seconds, static_cast<double>(done) / seconds);
       std::fflush(stdout);
       if (epoch_complete) at = {.epoch = at.epoch + 1, .batch_in_epoch = 0, .step = at.step};
       checkpoints.save(at);
@@ -207,6 +208,7 @@ int main(int argc, char** argv) {
     }
     if (!evaluated) evaluation = evaluate_gated();  // a resumed run that had already finished
     metrics.draw();
+    if (!common.quiet) checkpoints.print_last_save();
     std::printf("test accuracy: %.4f with all gates at one (frozen resnet20), %.4f with the learnt gates\n",
                 frozen.accuracy, evaluation.accuracy);
     print_final_line({.test_accuracy = evaluation.accuracy,

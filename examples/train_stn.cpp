@@ -72,9 +72,10 @@ int main(int argc, char** argv) {
     ImageDataset test_set = stn_digits(mnist_test, dataset, test_distortions, "the test digits");
     const int64_t side = train_set.height;
     if (!common.quiet)
-      std::printf("%s MNIST (%lldx%lld) from %s: %lld training, %lld test images; pixel mean %.4f, std %.4f\n",
-                  dataset.c_str(), static_cast<long long>(side), static_cast<long long>(side), data.dir.c_str(),
-                  static_cast<long long>(train_set.size()), static_cast<long long>(test_set.size()), mean, stddev);
+      std::printf("%s MNIST (%lldx%lld) from %s: %s, %s; pixel mean %.4f, std %.4f\n", dataset.c_str(),
+                  static_cast<long long>(side), static_cast<long long>(side), data.dir.c_str(),
+                  count_of(train_set.size(), "training image").c_str(), count_of(test_set.size(), "test image").c_str(),
+                  mean, stddev);
 
     Rng rng(static_cast<uint64_t>(common.seed));
     auto model = std::make_shared<StnMnist>(side, rng, !recipe.no_transformer);
