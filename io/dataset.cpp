@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "engine/tensor.h"
+#include "engine/wording.h"
 
 namespace glimpse {
 
@@ -54,7 +55,7 @@ std::vector<uint8_t> read_bytes(std::ifstream& file, size_t n, const std::string
   std::vector<uint8_t> bytes(n);
   file.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(n));
   if (file.gcount() != static_cast<std::streamsize>(n))
-    fail(what + ": could not read " + std::to_string(n) + " bytes of '" + path + "'");
+    fail(what + ": could not read " + count_of(static_cast<int64_t>(n), "byte") + " of '" + path + "'");
   return bytes;
 }
 
