@@ -301,13 +301,13 @@ void ConfusionMatrix::write_png(const std::string& path, const std::vector<std::
                                 int64_t cell_pixels) const {
   GridLabels labels{.title = "confusion matrix",
                     .columns_title = "predicted",
-                    .vertical_columns = true,
                     .rows_title = "true class",
                     .heat_low = "none",
                     .heat_high = "all of the row's images"};
   for (int64_t k = 0; k < classes_; k++) {
     labels.columns.push_back(class_name(names, k));
     labels.rows.push_back(class_name(names, k));
+    labels.vertical_columns = labels.vertical_columns || text_width(labels.columns.back(), 1) > cell_pixels;
   }
   ImageGrid grid(classes_, classes_, 1, cell_pixels, labels);  // a 1x1 tile per cell
   for (int64_t row = 0; row < classes_; row++) {
