@@ -19,6 +19,7 @@
 #include <string>
 
 #include "engine/tensor.h"
+#include "engine/wording.h"
 #include "io/dataset.h"
 #include "train/flags.h"
 
@@ -39,9 +40,9 @@ void convert(const fs::path& folder, const fs::path& out_dir) {
   ImageDataset test = load_image_folder((folder / "test").string(), 3);
   check_same_classes((folder / "train").string(), train.class_names, (folder / "test").string(), test.class_names);
   if (train.classes() > 256) fail("convert_cifar10: the format's label is one byte: at most 256 classes");
-  std::printf("read %lld training and %lld test images of %lldx%lld, %lld classes in %.2f s\n", (long long)train.size(),
-              (long long)test.size(), (long long)train.height, (long long)train.width, (long long)train.classes(),
-              seconds_since(start));
+  std::printf("read %s and %s of %lldx%lld, %s in %.2f s\n", count_of(train.size(), "training image").c_str(),
+              count_of(test.size(), "test image").c_str(), (long long)train.height, (long long)train.width,
+              count_of(train.classes(), "class", "classes").c_str(), seconds_since(start));
 
   start = std::chrono::steady_clock::now();
   fs::create_directories(out_dir);
@@ -50,7 +51,7 @@ void convert(const fs::path& folder, const fs::path& out_dir) {
     int64_t count = std::min(kRecordsPerBatch, train.size() - first);
     fs::path path = out_dir / ("data_batch_" + std::to_string(++batches) + ".bin");
     write_cifar10_binary(subset(train, first, count), path.string());
-    std::printf("wrote %s (%lld records)\n", path.c_str(), (long long)count);
+    std::printf("wrote %s (%s)\n", path.c_str(), count_of(count, "record").c_str());
   }
   // a data_batch_K.bin left from an earlier, larger conversion would be read as part of this one
   for (int64_t k = batches + 1; fs::exists(out_dir / ("data_batch_" + std::to_string(k) + ".bin")); k++) {
@@ -58,7 +59,7 @@ void convert(const fs::path& folder, const fs::path& out_dir) {
     std::printf("removed the stale data_batch_%lld.bin\n", (long long)k);
   }
   write_cifar10_binary(test, (out_dir / "test_batch.bin").string());
-  std::printf("wrote %s (%lld records)\n", (out_dir / "test_batch.bin").c_str(), (long long)test.size());
+  std::printf("wrote %s (%s)\n", (out_dir / "test_batch.bin").c_str(), count_of(test.size(), "record").c_str());
 
   std::ofstream meta(out_dir / "batches.meta.txt");
   for (const std::string& name : train.class_names) meta << name << "\n";

@@ -20,6 +20,7 @@
 #include <numeric>
 
 #include "engine/parallel.h"
+#include "engine/wording.h"
 #include "models/ram.h"
 #include "models/stn_mnist.h"
 #include "train/data_paths.h"
@@ -57,10 +58,10 @@ static void print_scores(const ConfusionMatrix& confusion, const std::vector<std
   std::printf("confusion matrix (a row per true class, a column per prediction):\n%s",
               confusion.matrix_text(names).c_str());
   if (png.empty()) return;
-  confusion.write_png(png);
+  confusion.write_png(png, names);
   std::printf(
-      "wrote %s: the confusion matrix, a cell per (true class, prediction) from the top left, each row "
-      "scaled by its images (black none, white all)\n",
+      "wrote %s: the confusion matrix, a cell per (true class, prediction), each row scaled by its images (black "
+      "none, white all)\n",
       png.c_str());
 }
 
@@ -118,10 +119,10 @@ int main(int argc, char** argv) {
 
     DataLocation location = find_data(data, m.data_set, true);
     TestSet test = trainer_test_set(m, location.dir);
-    std::printf("test set: %s%s from %s%s, %lld images of %lldx%lld\n",
+    std::printf("test set: %s%s from %s%s, %s of %lldx%lld\n",
                 m.distortion.empty() || m.distortion == "mnist" ? "" : (m.distortion + " ").c_str(),
                 m.data_set == "mnist" ? "MNIST" : "CIFAR-10", location.dir.c_str(),
-                location.is_sample ? " (the bundled sample)" : "", static_cast<long long>(test.images.size()),
+                location.is_sample ? " (the bundled sample)" : "", count_of(test.images.size(), "image").c_str(),
                 static_cast<long long>(test.images.height), static_cast<long long>(test.images.width));
     DataLoader loader(test.images, test_loader_options(test));
     const std::vector<std::string>& names = test.images.class_names;
@@ -133,9 +134,9 @@ int main(int argc, char** argv) {
       ram.eval();
       std::printf(
           "accuracy %.2f%% with one sampled path (the trainer's figure), %.2f%% following the policy's mean, "
-          "%.2f%% with the mean of %lld sampled paths; loss %.4f (one sampled path)\n",
-          100 * r.accuracy, 100 * r.mean_path_accuracy, 100 * r.mc_accuracy, static_cast<long long>(mc_samples),
-          r.loss);
+          "%.2f%% with the mean of %s; loss %.4f (one sampled path)\n",
+          100 * r.accuracy, 100 * r.mean_path_accuracy, 100 * r.mc_accuracy,
+          count_of(mc_samples, "sampled path").c_str(), r.loss);
       const std::vector<int64_t>& chosen = ram_path == "mean"       ? r.mean_path_predicted
                                            : ram_path == "averaged" ? r.mc_predicted
                                                                     : r.predicted;
@@ -155,9 +156,10 @@ int main(int argc, char** argv) {
       if (!visualize.empty()) {
         std::vector<int64_t> first(static_cast<size_t>(std::min<int64_t>(24, test.images.size())));
         std::iota(first.begin(), first.end(), 0);
-        draw_transformed_pairs(*transformer, test.images, first, test.mean[0], test.stddev[0], 4, 3, visualize);
-        std::printf("wrote %s: %zu test digits (left) and their transformed versions (right)\n", visualize.c_str(),
-                    first.size());
+        draw_transformed_pairs(*m.model, *transformer, test.images, first, test.mean[0], test.stddev[0], 4, 3,
+                               m.name + ": what the transformer makes of test digits", visualize);
+        std::printf("wrote %s: %s (left) and their transformed versions (right)\n", visualize.c_str(),
+                    count_of(static_cast<int64_t>(first.size()), "test digit").c_str());
       }
     }
     std::printf("test_acc=%.4f test_loss=%.4f images=%lld\n", accuracy, loss,

@@ -20,6 +20,7 @@
 #include <memory>
 #include <sstream>
 
+#include "engine/wording.h"
 #include "io/dataset.h"
 #include "models/zoo.h"
 #include "optim/schedule.h"
@@ -54,7 +55,9 @@ static void write_attention_picture(Module& model, const std::string& name, cons
   const int64_t count = static_cast<int64_t>(chosen.size()), S = 32, plane = S * S;
   Tensor raw = Tensor::empty({count, 3, S, S});  // pixels in [0, 1], for the picture
   Tensor x = Tensor::empty({count, 3, S, S});    // normalised, for the model
+  std::vector<int64_t> labels;
   for (int64_t row = 0; row < count; row++) {
+    labels.push_back(test_set.labels[static_cast<size_t>(chosen[static_cast<size_t>(row)])]);
     const uint8_t* image = test_set.image(chosen[static_cast<size_t>(row)]);  // (3, 32, 32)
     for (int64_t i = 0; i < 3 * plane; i++) {
       const size_t c = static_cast<size_t>(i / plane);
@@ -63,9 +66,9 @@ static void write_attention_picture(Module& model, const std::string& name, cons
       x.data()[at] = (raw.data()[at] - mean[c]) / stddev[c];
     }
   }
-  const int64_t maps = draw_attention(model, name, raw, x, path);
-  std::printf("wrote %s: %lld test images, each followed by %lld attention map(s)\n", path.c_str(),
-              static_cast<long long>(count), static_cast<long long>(maps));
+  const int64_t maps = draw_attention(model, name, raw, x, labels, test_set.class_names, path);
+  std::printf("wrote %s: %s, each followed by %s\n", path.c_str(), count_of(count, "test image").c_str(),
+              count_of(maps, "attention map").c_str());
 }
 
 // "82,123" -> {82, 123}: the rate is divided by 10 after 82 epochs and again after 123.
@@ -115,8 +118,8 @@ int main(int argc, char** argv) {
     std::shared_ptr<Module> model = create_model(model_name, rng, {.width = width});
     auto [data, train_set, test_set] = load_cifar10_for(model_name, common.data, common.quiet);
     if (!common.quiet) {
-      std::printf("CIFAR-10 from %s: %lld training, %lld test images\n", data.dir.c_str(),
-                  static_cast<long long>(train_set.size()), static_cast<long long>(test_set.size()));
+      std::printf("CIFAR-10 from %s: %s, %s\n", data.dir.c_str(), count_of(train_set.size(), "training image").c_str(),
+                  count_of(test_set.size(), "test image").c_str());
       std::printf("%s", model->print().c_str());
     }
 

@@ -22,6 +22,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "engine/wording.h"
 #include "io/dataset.h"
 #include "models/dasnet.h"
 #include "train/checkpointer.h"
@@ -89,14 +90,14 @@ int main(int argc, char** argv) {
       at = checkpoints.resume(common.resume, generations);
       snes.restore(das.theta.to_vector(), sigma.to_vector(), at.step);
       if (!common.quiet)
-        std::printf("resumed from %s: %lld generations done; the base comes from the checkpoint\n",
-                    common.resume.c_str(), static_cast<long long>(at.step));
+        std::printf("resumed from %s: %s done; the base comes from the checkpoint\n", common.resume.c_str(),
+                    count_of(at.step, "generation").c_str());
     } else if (!base_path.empty()) {
       load_dasnet_base(*base, base_path);
       if (!common.quiet) std::printf("base resnet20 from %s\n", base_path.c_str());
     } else {
-      std::printf("no --base: training a resnet20 base for %lld epochs with train_cifar's recipe\n",
-                  static_cast<long long>(base_epochs));
+      std::printf("no --base: training a resnet20 base for %s with train_cifar's recipe\n",
+                  count_of(base_epochs, "epoch").c_str());
       train_dasnet_base(*base, train_set, test_loader, base_epochs, common);
     }
     base->eval();
@@ -155,6 +156,7 @@ int main(int argc, char** argv) {
     }
     if (!evaluated) scores = evaluate_frozen_and_gated(das, test_loader, at, true);  // resumed, already finished
     metrics.draw();
+    if (!common.quiet) checkpoints.print_last_save();
     std::printf("test accuracy: %.4f with all gates at one (frozen resnet20), %.4f with the learnt gates\n",
                 scores.frozen.accuracy, scores.gated.accuracy);
     print_final_line({.test_accuracy = scores.gated.accuracy,

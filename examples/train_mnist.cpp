@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 
+#include "engine/wording.h"
 #include "io/dataset.h"
 #include "models/zoo.h"
 #include "optim/optimizer.h"
@@ -47,8 +48,8 @@ int main(int argc, char** argv) {
     for (const ImageDataset* set : {&train_set, &test_set})
       require_images(*set, data.dir, 1, 28, 10, std::string("mnist_cnn"));
     if (!run.quiet)
-      std::printf("MNIST from %s: %lld training, %lld test images\n", data.dir.c_str(),
-                  static_cast<long long>(train_set.size()), static_cast<long long>(test_set.size()));
+      std::printf("MNIST from %s: %s, %s\n", data.dir.c_str(), count_of(train_set.size(), "training image").c_str(),
+                  count_of(test_set.size(), "test image").c_str());
 
     Rng rng(static_cast<uint64_t>(run.seed));
     std::shared_ptr<Module> model = create_model("mnist_cnn", rng);
@@ -129,6 +130,7 @@ int main(int argc, char** argv) {
       test = evaluate_classifier(
           *model, [&](const Tensor& x) { return model->forward(x); }, test_loader);
     metrics.draw();
+    if (!run.quiet) checkpoints.print_last_save();
     print_final_line({.test_accuracy = test->accuracy,
                       .epochs = static_cast<double>(at.step) / static_cast<double>(steps_per_epoch),
                       .seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()});

@@ -20,6 +20,7 @@
 // gradient is not finite.
 #include <cstdio>
 
+#include "engine/wording.h"
 #include "io/dataset.h"
 #include "io/distorted_mnist.h"
 #include "models/ram.h"
@@ -61,9 +62,10 @@ int main(int argc, char** argv) {
       test_set = distort(test_set, test_rng, "the test digits of " + data.dir);
     }
     if (!common.quiet)
-      std::printf("%s MNIST (%lldx%lld) from %s: %lld training, %lld test images\n", dataset.c_str(),
-                  static_cast<long long>(train_set.height), static_cast<long long>(train_set.width), data.dir.c_str(),
-                  static_cast<long long>(train_set.size()), static_cast<long long>(test_set.size()));
+      std::printf("%s MNIST (%lldx%lld) from %s: %s, %s\n", dataset.c_str(), static_cast<long long>(train_set.height),
+                  static_cast<long long>(train_set.width), data.dir.c_str(),
+                  count_of(train_set.size(), "training image").c_str(),
+                  count_of(test_set.size(), "test image").c_str());
 
     const bool small = dataset == "mnist";
     RamOptions options{.glimpse_side = small ? 8 : 12,

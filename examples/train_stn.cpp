@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/wording.h"
 #include "io/dataset.h"
 #include "models/stn_mnist.h"
 #include "models/stn_paper.h"
@@ -79,9 +80,10 @@ int main(int argc, char** argv) {
     ImageDataset test_set = stn_digits(mnist_test, dataset, test_distortions, "the test digits");
     const int64_t side = train_set.height;
     if (!common.quiet)
-      std::printf("%s MNIST (%lldx%lld) from %s: %lld training, %lld test images; pixel mean %.4f, std %.4f\n",
-                  dataset.c_str(), static_cast<long long>(side), static_cast<long long>(side), data.dir.c_str(),
-                  static_cast<long long>(train_set.size()), static_cast<long long>(test_set.size()), mean, stddev);
+      std::printf("%s MNIST (%lldx%lld) from %s: %s, %s; pixel mean %.4f, std %.4f\n", dataset.c_str(),
+                  static_cast<long long>(side), static_cast<long long>(side), data.dir.c_str(),
+                  count_of(train_set.size(), "training image").c_str(), count_of(test_set.size(), "test image").c_str(),
+                  mean, stddev);
 
     Rng rng(static_cast<uint64_t>(common.seed));
     std::shared_ptr<Module> model;
@@ -123,9 +125,10 @@ int main(int argc, char** argv) {
     if (!visualize.empty() && parallel.is_root()) {
       std::vector<int64_t> first(static_cast<size_t>(std::min<int64_t>(24, test_set.size())));
       std::iota(first.begin(), first.end(), 0);
-      draw_transformed_pairs(*transformer, test_set, first, mean, stddev, 4, 3, visualize);
-      std::printf("wrote %s: %zu test images (left) and their transformed versions (right)\n", visualize.c_str(),
-                  first.size());
+      draw_transformed_pairs(*model, *transformer, test_set, first, mean, stddev, 4, 3,
+                             model_name + ": what the transformer makes of test digits", visualize);
+      std::printf("wrote %s: %s (left) and their transformed versions (right)\n", visualize.c_str(),
+                  count_of(static_cast<int64_t>(first.size()), "test image").c_str());
     }
     print_final_line(result);
   } catch (const std::exception& e) {

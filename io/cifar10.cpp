@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "engine/tensor.h"
+#include "engine/wording.h"
 #include "io/dataset.h"
 
 namespace glimpse {
@@ -50,7 +51,7 @@ fs::path find_batches_dir(const fs::path& dir, const std::string& first_file) {
 void check_record_file_size(uint64_t size, const std::string& path) {
   if (size == 0) fail("cifar10: '" + path + "' is empty");
   if (size % kRecordBytes != 0)
-    fail("cifar10: '" + path + "' is " + std::to_string(size) + " bytes, not a whole number of " +
+    fail("cifar10: '" + path + "' is " + count_of(static_cast<int64_t>(size), "byte") + ", not a whole number of " +
          "3073-byte records (1 label + 3072 pixels): truncated, or not a CIFAR-10 binary batch");
 }
 

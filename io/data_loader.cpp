@@ -5,6 +5,7 @@
 
 #include "engine/parallel.h"
 #include "engine/random.h"
+#include "engine/wording.h"
 
 namespace glimpse {
 
@@ -83,9 +84,9 @@ DataLoader::DataLoader(const ImageDataset& data, LoaderOptions options) : data_(
   if (const int64_t last = data_.size() % options_.batch_size,
       smallest = options_.drop_last || last == 0 ? options_.batch_size : std::min(last, options_.batch_size);
       smallest < options_.shard_count)
-    fail("DataLoader: a batch of " + std::to_string(smallest) + " images (batch size " +
-         std::to_string(options_.batch_size) + " over " + std::to_string(data_.size()) +
-         " images) cannot give each of " + std::to_string(options_.shard_count) + " processes an image");
+    fail("DataLoader: a batch of " + count_of(smallest, "image") + " (batch size " +
+         std::to_string(options_.batch_size) + " over " + count_of(data_.size(), "image") + ") cannot give each of " +
+         count_of(options_.shard_count, "process", "processes") + " an image");
   if (options_.crop_padding < 0)
     fail("DataLoader: crop_padding must be >= 0, got " + std::to_string(options_.crop_padding));
   if (options_.mean.size() != options_.stddev.size() ||

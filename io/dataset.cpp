@@ -14,8 +14,13 @@
 #include <limits>
 
 #include "engine/tensor.h"
+#include "engine/wording.h"
 
 namespace glimpse {
+
+std::string class_name(const std::vector<std::string>& names, int64_t k) {
+  return k >= 0 && k < static_cast<int64_t>(names.size()) ? names[static_cast<size_t>(k)] : std::to_string(k);
+}
 
 ImageDataset subset(const ImageDataset& data, int64_t first, int64_t count) {
   if (first < 0 || count < 0 || first + count > data.size())
@@ -56,7 +61,7 @@ std::vector<uint8_t> read_bytes(std::ifstream& file, size_t n, const std::string
   std::vector<uint8_t> bytes(n);
   file.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(n));
   if (file.gcount() != static_cast<std::streamsize>(n))
-    fail(what + ": could not read " + std::to_string(n) + " bytes of '" + path + "'");
+    fail(what + ": could not read " + count_of(static_cast<int64_t>(n), "byte") + " of '" + path + "'");
   return bytes;
 }
 

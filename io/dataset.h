@@ -37,6 +37,9 @@ struct ImageDataset {  // images stored as bytes, NCHW order
   const uint8_t* image(int64_t i) const { return pixels.data() + i * image_bytes(); }  // (C, H, W)
 };
 
+// The name of class k: names[k] if there is one, else its number.
+std::string class_name(const std::vector<std::string>& names, int64_t k);
+
 // Images [first, first + count) of a data set, with its class names.
 ImageDataset subset(const ImageDataset& data, int64_t first, int64_t count);
 

@@ -14,6 +14,7 @@
 #include <stb/stb_image.h>
 
 #include "engine/tensor.h"
+#include "engine/wording.h"
 #include "io/dataset.h"
 
 namespace glimpse {
@@ -28,7 +29,9 @@ uint32_t read_le32(const uint8_t* p) {
 
 // The offset just past the gzip header: where the deflate stream starts.
 size_t skip_gzip_header(const std::vector<uint8_t>& bytes, const std::string& what) {
-  auto truncated = [&] { fail(what + ": gzip header is truncated (" + std::to_string(bytes.size()) + " bytes)"); };
+  auto truncated = [&] {
+    fail(what + ": gzip header is truncated (" + count_of(static_cast<int64_t>(bytes.size()), "byte") + ")");
+  };
   if (bytes.size() < 10) truncated();
   if (!is_gzip(bytes)) fail(what + ": not a gzip file (it does not start with 1f 8b)");
   if (bytes[2] != 8) fail(what + ": gzip compression method " + std::to_string(bytes[2]) + ", only 8 (deflate) exists");

@@ -54,10 +54,15 @@ void hwc_to_chw(uint8_t* chw, const Image& image) {
     for (int64_t c = 0; c < image.channels; c++) chw[c * plane + p] = image.pixels[p * image.channels + c];
 }
 
+// Why a path that is not a directory is not one.
+std::string not_a_directory(const fs::path& path) {
+  return fs::exists(path) ? "is a file, not a directory" : "does not exist";
+}
+
 }  // namespace
 
 std::vector<std::string> image_folder_classes(const std::string& dir) {
-  if (!fs::is_directory(dir)) fail("image_folder: '" + dir + "' is not a folder");
+  if (!fs::is_directory(dir)) fail("image_folder: '" + dir + "' " + not_a_directory(dir));
   std::vector<std::string> classes;
   for (const fs::path& entry : sorted_entries(dir))
     if (fs::is_directory(entry)) classes.push_back(entry.filename().string());
@@ -85,7 +90,7 @@ void check_same_classes(const std::string& dir_a, const std::vector<std::string>
 ImageDataset load_image_folder(const std::string& dir, int64_t channels) {
   if (channels < 1 || channels > 4) fail("image_folder: channels must be 1 to 4, got " + std::to_string(channels));
   if (!fs::is_directory(dir))
-    fail("image_folder: '" + dir + "' is not a folder (scripts/download_data.sh fetches the " +
+    fail("image_folder: '" + dir + "' " + not_a_directory(dir) + " (scripts/download_data.sh fetches the " +
          "official data sets; data/sample/ holds small ones)");
 
   // ---- list the files: one sub-folder per class ----
@@ -93,7 +98,7 @@ ImageDataset load_image_folder(const std::string& dir, int64_t channels) {
   std::vector<fs::path> files;
   for (const fs::path& class_dir : sorted_entries(dir)) {
     if (!fs::is_directory(class_dir))
-      fail("image_folder: '" + class_dir.string() + "' is not a folder; '" + dir +
+      fail("image_folder: '" + class_dir.string() + "' is a file, not a directory; '" + dir +
            "' must hold one folder of images per class");
     int64_t label = data.classes();
     data.class_names.push_back(class_dir.filename().string());

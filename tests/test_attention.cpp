@@ -489,3 +489,67 @@ TEST_CASE("ImageGrid stretches maps to tiles and colours heat black to white", "
   CHECK(pixel(top + 5, left + 5) == std::vector<int>{0, 0, 0});  // inside the box: the map as it was
   CHECK_THROWS_AS(grid.mark(0, 2, 0, 0, 1, 1), Error);
 }
+
+// Counts the pixels of a rectangle of the image that are dark (text on white).
+static int64_t dark_pixels(const Image& image, int64_t x0, int64_t y0, int64_t x1, int64_t y1) {
+  int64_t dark = 0;
+  for (int64_t y = y0; y < y1; y++)
+    for (int64_t x = x0; x < x1; x++) dark += image.pixels[static_cast<size_t>((y * image.width + x) * 3)] < 100;
+  return dark;
+}
+
+TEST_CASE("draw_text lights pixels inside its box, across or upwards", "[io][image_grid]") {
+  Image image{.height = 60, .width = 60, .channels = 3, .pixels = {}};
+  image.pixels.assign(60 * 60 * 3, 255);
+  const int64_t w = text_width("cat", 2), h = text_height("cat", 2);
+  CHECK(w == 2 * text_width("cat", 1));
+  CHECK(h == 24);  // a line is 12 font pixels high
+  draw_text(image, 5, 5, "cat", 2, Rgb{0, 0, 0});
+  CHECK(dark_pixels(image, 5, 5, 5 + w, 5 + h) > 20);
+  CHECK(dark_pixels(image, 0, 0, 60, 60) == dark_pixels(image, 5, 5, 5 + w, 5 + h));  // nothing outside the box
+  Image turned = image;
+  turned.pixels.assign(60 * 60 * 3, 255);
+  draw_text(turned, 5, 5, "cat", 2, Rgb{0, 0, 0}, true);  // upwards: h wide, w high
+  CHECK(dark_pixels(turned, 5, 5, 5 + h, 5 + w) == dark_pixels(image, 5, 5, 5 + w, 5 + h));
+  draw_text(turned, 50, 50, "\xce\xbc and far off the edge", 1, Rgb{0, 0, 0});  // not ASCII, clipped: no crash
+}
+
+TEST_CASE("ImageGrid draws its title, labels, captions and colour scale in bands around the tiles",
+          "[io][image_grid]") {
+  const Image bare = ImageGrid(2, 3, 8, 2).image();  // 2 + 3 * (16 + 2) wide, 2 + 2 * (16 + 2) high
+  ImageGrid grid(2, 3, 8, 2,
+                 {.title = "T",
+                  .columns = {"a", "b", "c"},
+                  .rows = {"one", "two"},
+                  .caption_lines = 2,
+                  .heat_low = "0",
+                  .heat_high = "1"});
+  const Image& image = grid.image();
+  const int64_t row_band = text_width("one", 1) + 8, title_band = 24 + 8, column_band = 12 + 4;
+  const int64_t caption_band = 2 * 12 + 4, heat_band = 8 + 12 + 2 + 12;
+  CHECK(image.width == bare.width + row_band);
+  CHECK(image.height == bare.height + title_band + column_band + 2 * caption_band + heat_band);
+  CHECK(dark_pixels(image, 0, 0, image.width, title_band) > 0);                                // the title
+  CHECK(dark_pixels(image, row_band, title_band, image.width, title_band + column_band) > 0);  // column labels
+  CHECK(dark_pixels(image, 0, title_band + column_band, row_band, image.height) > 0);          // row labels
+  // the captions of tile (0, 0): nothing yet, then its two lines
+  const int64_t caption_top = title_band + column_band + 2 + 16, caption_left = row_band + 2;
+  CHECK(dark_pixels(image, caption_left, caption_top, caption_left + 16, caption_top + caption_band) == 0);
+  grid.caption_prediction(0, 0, "3", "5");
+  CHECK(dark_pixels(grid.image(), caption_left - 8, caption_top, caption_left + 24, caption_top + 14) > 0);
+  const uint8_t* red = nullptr;  // the wrong prediction is red
+  for (int64_t y = caption_top + 12; y < caption_top + caption_band && !red; y++)
+    for (int64_t x = caption_left - 8; x < caption_left + 24 && !red; x++) {
+      const uint8_t* p = grid.image().pixels.data() + (y * image.width + x) * 3;
+      if (p[0] > 150 && p[1] < 50) red = p;
+    }
+  CHECK(red != nullptr);
+  CHECK_THROWS_AS(grid.caption(0, 0, 2, "a third line"), Error);
+  // the colour scale runs from put_heat's black to its white
+  const int64_t bar = image.height - heat_band + 4 + 6;
+  const uint8_t* first = image.pixels.data() + (bar * image.width + row_band + 2) * 3;
+  const uint8_t* last = image.pixels.data() + (bar * image.width + image.width - 3) * 3;
+  CHECK(std::vector<int>{first[0], first[1], first[2]} == std::vector<int>{0, 0, 0});
+  CHECK(std::vector<int>{last[0], last[1], last[2]} == std::vector<int>{255, 255, 255});
+  CHECK_THROWS_AS(ImageGrid(2, 3, 8, 2, {.columns = {"a", "b"}}), Error);  // a label per column, or none
+}

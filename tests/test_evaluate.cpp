@@ -21,6 +21,7 @@
 
 #include "io/checkpoint.h"
 #include "io/dataset.h"
+#include "io/drawing.h"
 #include "io/image.h"
 #include "io/npz.h"
 #include "models/zoo.h"
@@ -302,7 +303,10 @@ TEST_CASE("evaluate prints per-class accuracy and the confusion matrix, and draw
   CHECK_THAT(scored.output, Contains("per class:") && Contains("confusion matrix") && Contains("<- predicted"));
   CHECK_THAT(scored.output, Contains("images=100"));
   Image png = decode_image(read_binary_file(dir / "confusion.png", "test"), 3, "confusion.png");
-  CHECK(png.height == 2 + 10 * 24 + 2);  // one tile of 10 x 10 cells of 24 pixels, in a 2-pixel border
+  // a tile of 24 pixels per cell in 2-pixel borders; over them a title, "predicted" and the class
+  // names, under them the colour scale; left of them "true class" and the class names
+  CHECK(png.height > 2 + 10 * (24 + 2) + text_height("confusion matrix", 2) + 3 * text_height("predicted", 1));
+  CHECK(png.width > 2 + 10 * (24 + 2) + text_height("true class", 1) + text_width("9", 1));
 
   // the per-class rows add up to the test set, and their correct ones to the accuracy
   ConfusionMatrix m(3);

@@ -533,11 +533,14 @@ TEST_CASE("image folder rejects non-images and mismatched sizes", "[data][image_
   }
   SECTION("a file beside the class folders") {
     write_file(tmp / "README", {'x'});
-    CHECK_THROWS_WITH(load_image_folder(tmp.path.string(), 3),
-                      Contains("README") && Contains("one folder of images per class"));
+    CHECK_THROWS_WITH(load_image_folder(tmp.path.string(), 3), Contains("README") &&
+                                                                   Contains("is a file, not a directory") &&
+                                                                   Contains("one folder of images per class"));
   }
   SECTION("no folder") {
-    CHECK_THROWS_WITH(load_image_folder(tmp / "nowhere", 3), Contains("nowhere") && Contains("not a folder"));
+    CHECK_THROWS_WITH(load_image_folder(tmp / "nowhere", 3), Contains("nowhere") && Contains("does not exist"));
+    write_file(tmp / "a file", {'x'});
+    CHECK_THROWS_WITH(load_image_folder(tmp / "a file", 3), Contains("is a file, not a directory"));
   }
 }
 

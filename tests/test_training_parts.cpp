@@ -3,6 +3,7 @@
 // from the command line in test_cli.cpp.
 #include <catch2/catch.hpp>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -13,9 +14,11 @@
 #include <unistd.h>
 
 #include "engine/ops.h"
+#include "engine/wording.h"
 #include "optim/sgd.h"
 #include "train/checkpointer.h"
 #include "train/metrics_log.h"
+#include "train/plot.h"
 #include "train/step.h"
 #include "train/training_flags.h"
 
@@ -24,6 +27,25 @@ using Catch::Contains;
 namespace fs = std::filesystem;
 
 namespace {
+
+// What f prints on stdout: file descriptor 1 sent to a file while it runs.
+template <typename F>
+std::string captured_stdout(F f) {
+  const fs::path file = fs::temp_directory_path() / ("glimpse_stdout_" + std::to_string(::getpid()));
+  std::fflush(stdout);
+  const int saved = dup(1);
+  FILE* sink = std::fopen(file.c_str(), "w");
+  dup2(fileno(sink), 1);
+  f();
+  std::fflush(stdout);
+  dup2(saved, 1);
+  close(saved);
+  std::fclose(sink);
+  std::ifstream in(file);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  fs::remove(file);
+  return text;
+}
 
 struct TempDir {
   fs::path path = fs::temp_directory_path() / ("glimpse_test_parts_" + std::to_string(::getpid()));
@@ -122,6 +144,21 @@ TEST_CASE("the checkpointer saves where the run stands and resumes only the same
   }
 }
 
+TEST_CASE("a run's last save is named once, at its end", "[train][checkpoint]") {
+  TempDir dir;
+  const std::string path = (dir.path / "run.ckpt").string();
+  Tensor w = Tensor::zeros({2});
+  Checkpointer saver({{"w", w}}, {{"model", "m"}}, path, 0);
+  const std::string nothing = captured_stdout([&] { saver.print_last_save(); });
+  CHECK(nothing.empty());
+  saver.save({.epoch = 2, .batch_in_epoch = 0, .step = 14});
+  CHECK(captured_stdout([&] { saver.print_last_save(); }) ==
+        "checkpoint written to " + path + " (step 14, after epoch 2)\n");
+  saver.save({.epoch = 2, .batch_in_epoch = 3, .step = 17});
+  CHECK(captured_stdout([&] { saver.print_last_save(); }) ==
+        "checkpoint written to " + path + " (step 17, in epoch 3)\n");
+}
+
 TEST_CASE("the epoch meter averages the loss over images and counts the right predictions", "[train]") {
   EpochMeter meter;
   meter.add(1.0, {0, 1, 2, 3}, {0, 1, 0, 0});  // 4 images, 2 right
@@ -129,4 +166,27 @@ TEST_CASE("the epoch meter averages the loss over images and counts the right pr
   CHECK(meter.images() == 6);
   CHECK(meter.loss() == Approx((4 * 1.0 + 2 * 4.0) / 6));
   CHECK(meter.accuracy() == Approx(4.0 / 6));
+}
+
+TEST_CASE("the plot of a one-epoch run shows its point, on axes with round ticks", "[train][plot]") {
+  TempDir dir;
+  const std::string path = (dir.path / "one.svg").string();
+  const EpochMetrics row{.epoch = 1, .train_loss = 2.44, .train_acc = 0.07, .test_loss = 2.2, .test_acc = 0.11};
+  write_metrics_svg({row}, path, "one epoch");
+  std::ifstream in(path);
+  const std::string svg((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  size_t dots = 0;
+  for (size_t at = svg.find("<circle"); at != std::string::npos; at = svg.find("<circle", at + 1)) dots++;
+  CHECK(dots == 4 + 2);  // train and test, loss and accuracy, and the legend's two
+  // the loss axis 0 to 2.5 in steps of 0.5, the accuracy axis 0 to 1 in steps of 0.2, epochs 0 and 1
+  CHECK_THAT(svg, Contains(">0.5</text>") && Contains(">2.5</text>") && Contains(">0.4</text>") &&
+                      Contains(">1.0</text>") && Contains(">1</text>"));
+  CHECK_THAT(svg, !Contains(">2.56</text>") && !Contains(">0.125</text>"));
+}
+
+TEST_CASE("count_of writes a count with its noun in the singular or plural", "[train]") {
+  CHECK(count_of(1, "epoch") == "1 epoch");
+  CHECK(count_of(0, "epoch") == "0 epochs");
+  CHECK(count_of(3, "thread") == "3 threads");
+  CHECK(count_of(2, "class", "classes") == "2 classes");
 }

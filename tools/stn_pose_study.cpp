@@ -314,7 +314,8 @@ void write_mistakes(StnMnist& model, const ImageDataset& test_set, float mean, f
   std::vector<Mistake> mistakes = find_mistakes(model, test_set, mean, stddev);
   std::vector<int64_t> drawn;
   for (size_t k = 0; k < std::min<size_t>(mistakes.size(), 120); k++) drawn.push_back(mistakes[k].index);
-  draw_transformed_pairs(*model.transformer, test_set, drawn, mean, stddev, 6, 2, path);
+  draw_transformed_pairs(model, *model.transformer, test_set, drawn, mean, stddev, 6, 2,
+                         "stn_mnist: the test digits it gets wrong", path);
   std::printf(
       "wrote %s: %zu of the %zu mistakes on %lld test images (%.2f%% error), each beside its "
       "transformed version\n",

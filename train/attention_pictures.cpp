@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "engine/ops.h"
+#include "io/dataset.h"
 #include "io/image_grid.h"
 
 namespace glimpse {
@@ -18,6 +19,7 @@ struct MapColumn {
   int64_t h = 0, w = 0;
   bool absolute = false;  // drawn as it is, on [0, 1], instead of scaled by its own range
   int64_t query = -1, qh = 1, qw = 1;
+  std::string label{};  // over the column
 };
 
 // A map per image from a (N, 1, h, w) or (N, C, h, w) tensor: channel 0 or the channel mean.
@@ -89,51 +91,104 @@ MapColumn criss_cross_reach(const Tensor& A1, const Tensor& A2, int64_t u, bool 
           .qw = W};
 }
 
-// The columns of each model, from what one forward observed.
-std::vector<MapColumn> columns_of(const std::string& name, const Observer& seen) {
-  auto stages = [&](const std::string& what) {
+// The picture of one model: what it shows, and its columns after the image.
+struct AttentionPicture {
+  std::string title;
+  std::vector<MapColumn> columns;
+};
+
+// "stage 2\n16x16": a column's label, in two lines to fit over a tile.
+std::string stage_label(const char* what, int64_t k, const MapColumn& column) {
+  return std::string(what) + " " + std::to_string(k) + "\n" + std::to_string(column.h) + "x" + std::to_string(column.w);
+}
+
+// "query (4,4)": the cell a query column outlines, as (row, column).
+std::string query_label(const MapColumn& column) {
+  return "query (" + std::to_string(column.query / column.qw) + "," + std::to_string(column.query % column.qw) + ")";
+}
+
+// Columns of the last block of each of the three stages (or of attention56's three modules).
+AttentionPicture stage_picture(const std::string& title, const char* what, std::vector<MapColumn> columns) {
+  for (size_t k = 0; k < columns.size(); k++)
+    columns[k].label = stage_label(what, static_cast<int64_t>(k) + 1, columns[k]);
+  return {title, std::move(columns)};
+}
+
+// The picture of each model, from what one forward observed.
+AttentionPicture picture_of(const std::string& name, const Observer& seen) {
+  auto stages = [&](const std::string& what, MapColumn (*column)(const Tensor&)) {
     std::vector<MapColumn> out;
     for (const char* stage : {"layer1.2.attention.", "layer2.2.attention.", "layer3.2.attention."})
-      out.push_back(spatial(seen.get(stage + what)));
+      out.push_back(column(seen.get(stage + what)));
     return out;
   };
-  if (name == "cbam_resnet20") return stages("spatial.map");
-  if (name == "gc_resnet20") return stages("alpha");
+  if (name == "cbam_resnet20")
+    return stage_picture("cbam_resnet20: CBAM's spatial map Ms", "stage", stages("spatial.map", spatial));
+  if (name == "gc_resnet20")
+    return stage_picture("gc_resnet20: where GC pools its context", "stage", stages("alpha", spatial));
   if (name == "attention56")
-    return {spatial(seen.get("attention1.mask")), spatial(seen.get("attention2.mask")),
-            spatial(seen.get("attention3.mask"))};
+    return stage_picture("attention56: soft masks, channel mean", "module",
+                         {spatial(seen.get("attention1.mask")), spatial(seen.get("attention2.mask")),
+                          spatial(seen.get("attention3.mask"))});
   if (name == "eca_resnet20") {
-    std::vector<MapColumn> out;
-    for (const char* stage : {"layer1.2.attention.weights", "layer2.2.attention.weights", "layer3.2.attention.weights"})
-      out.push_back(channel_bars(seen.get(stage)));
-    return out;
+    AttentionPicture picture{"eca_resnet20: ECA's channel weights", stages("weights", channel_bars)};
+    for (size_t k = 0; k < picture.columns.size(); k++)
+      picture.columns[k].label =
+          "stage " + std::to_string(k + 1) + "\n" + std::to_string(picture.columns[k].w) + " channels";
+    return picture;
   }
+  AttentionPicture picture;
   if (name == "nl_resnet20") {
     Tensor f2 = seen.get("layer2.non_local.f"), f3 = seen.get("layer3.non_local.f");  // (N, 256, 64), (N, 64, 16)
-    return {query_row(f2, 4 * 16 + 4, 16, 16, 8, 8), query_row(f2, 11 * 16 + 11, 16, 16, 8, 8),
-            query_row(f3, 2 * 8 + 2, 8, 8, 4, 4), query_row(f3, 5 * 8 + 5, 8, 8, 4, 4)};
+    picture = {"nl_resnet20: non-local weights of a query",
+               {query_row(f2, 4 * 16 + 4, 16, 16, 8, 8), query_row(f2, 11 * 16 + 11, 16, 16, 8, 8),
+                query_row(f3, 2 * 8 + 2, 8, 8, 4, 4), query_row(f3, 5 * 8 + 5, 8, 8, 4, 4)}};
+    for (size_t k = 0; k < picture.columns.size(); k++)
+      picture.columns[k].label = "stage " + std::to_string(k / 2 + 2) + "\n" + query_label(picture.columns[k]);
+    return picture;
   }
   if (name == "da_resnet20") {
     Tensor S = seen.get("attention.position.S");  // (N, 64, 64)
-    return {query_row(S, 1 * 8 + 1, 8, 8, 8, 8), query_row(S, 4 * 8 + 4, 8, 8, 8, 8),
-            query_row(S, 6 * 8 + 2, 8, 8, 8, 8)};
+    picture = {"da_resnet20: position attention of a query",
+               {query_row(S, 1 * 8 + 1, 8, 8, 8, 8), query_row(S, 4 * 8 + 4, 8, 8, 8, 8),
+                query_row(S, 6 * 8 + 2, 8, 8, 8, 8)}};
+    for (MapColumn& column : picture.columns) column.label = query_label(column) + "\n8x8";
+    return picture;
   }
   if (name == "cc_resnet20") {
     Tensor A1 = seen.get("attention.A1"), A2 = seen.get("attention.A2");  // (N, 8, 8, 15)
-    return {criss_cross_reach(A1, A2, 2 * 8 + 2, false), criss_cross_reach(A1, A2, 2 * 8 + 2, true),
-            criss_cross_reach(A1, A2, 5 * 8 + 5, false), criss_cross_reach(A1, A2, 5 * 8 + 5, true)};
+    picture = {"cc_resnet20: criss-cross weights of a query",
+               {criss_cross_reach(A1, A2, 2 * 8 + 2, false), criss_cross_reach(A1, A2, 2 * 8 + 2, true),
+                criss_cross_reach(A1, A2, 5 * 8 + 5, false), criss_cross_reach(A1, A2, 5 * 8 + 5, true)}};
+    for (size_t k = 0; k < picture.columns.size(); k++)
+      picture.columns[k].label = query_label(picture.columns[k]) + (k % 2 == 0 ? "\n1 pass" : "\n2 passes");
+    return picture;
   }
   if (name == "aa_resnet20") {
     Tensor A = seen.get("layer3.2.conv1.weights");  // (N * 4, 64, 64)
-    std::vector<MapColumn> out;
-    for (int64_t head = 0; head < 4; head++) out.push_back(query_row(A, 2 * 8 + 2, 8, 8, 8, 8, 4, head));
-    out.push_back(query_row(A, 5 * 8 + 5, 8, 8, 8, 8, 4, -1));
-    return out;
+    picture.title = "aa_resnet20: attention heads of a query";
+    for (int64_t head = 0; head < 4; head++) {
+      picture.columns.push_back(query_row(A, 2 * 8 + 2, 8, 8, 8, 8, 4, head));
+      picture.columns.back().label = "head " + std::to_string(head + 1) + "\n" + query_label(picture.columns.back());
+    }
+    picture.columns.push_back(query_row(A, 5 * 8 + 5, 8, 8, 8, 8, 4, -1));
+    picture.columns.back().label = "mean of heads\n" + query_label(picture.columns.back());
+    return picture;
   }
   fail(
       "--visualize draws the attention of cbam_resnet20, attention56, eca_resnet20, gc_resnet20, nl_resnet20, "
       "da_resnet20, cc_resnet20 and aa_resnet20, not " +
       name);
+}
+
+// Image i's map of one column, drawn in tile (i, col), its query cell outlined.
+void draw_map(ImageGrid& grid, int64_t i, int64_t col, const MapColumn& column) {
+  std::vector<float> map = column.values(i);
+  if (!column.absolute) normalise_to_unit(map.data(), column.h * column.w);
+  grid.put_heat(i, col, map.data(), column.h, column.w);
+  if (column.query < 0) return;
+  const double qy = static_cast<double>(column.query / column.qw), qx = static_cast<double>(column.query % column.qw);
+  grid.mark(i, col, qy / column.qh, qx / column.qw, (qy + 1) / column.qh, (qx + 1) / column.qw);
 }
 
 }  // namespace
@@ -146,31 +201,31 @@ bool draws_attention(const std::string& model_name) {
 }
 
 int64_t draw_attention(Module& model, const std::string& model_name, const Tensor& raw, const Tensor& x,
+                       const std::vector<int64_t>& labels, const std::vector<std::string>& class_names,
                        const std::string& path) {
   model.eval();
   NoGradGuard no_grad;
   Observer seen(model);
-  model.forward(x);
-  std::vector<MapColumn> columns = columns_of(model_name, seen);
+  const std::vector<int64_t> predicted = argmax(model.forward(x));
+  AttentionPicture picture = picture_of(model_name, seen);
+  const bool absolute = picture.columns.front().absolute;
+  GridLabels labels_around{.title = picture.title + (picture.columns.front().query >= 0 ? " (cyan box)" : ""),
+                           .columns = {"image"},
+                           .caption_lines = 2,
+                           .heat_low = absolute ? "0" : "least",
+                           .heat_high = absolute ? "1" : "most (each map to its own range)"};
+  for (const MapColumn& column : picture.columns) labels_around.columns.push_back(column.label);
   const int64_t count = raw.shape()[0], S = raw.shape()[2], plane = S * S;
-  ImageGrid grid(count, 1 + static_cast<int64_t>(columns.size()), S, 3);
+  ImageGrid grid(count, 1 + static_cast<int64_t>(picture.columns.size()), S, 3, labels_around);
   for (int64_t i = 0; i < count; i++) {
     grid.put_rgb(i, 0, raw.data() + i * 3 * plane, S, S);
-    for (size_t k = 0; k < columns.size(); k++) {
-      const MapColumn& column = columns[k];
-      const int64_t col = 1 + static_cast<int64_t>(k);
-      std::vector<float> map = column.values(i);
-      if (!column.absolute) normalise_to_unit(map.data(), column.h * column.w);
-      grid.put_heat(i, col, map.data(), column.h, column.w);
-      if (column.query >= 0) {
-        const int64_t row = column.query / column.qw, col_in_row = column.query % column.qw;  // the query's cell
-        const double qy = static_cast<double>(row), qx = static_cast<double>(col_in_row);
-        grid.mark(i, col, qy / column.qh, qx / column.qw, (qy + 1) / column.qh, (qx + 1) / column.qw);
-      }
-    }
+    grid.caption_prediction(i, 0, class_name(class_names, labels[static_cast<size_t>(i)]),
+                            class_name(class_names, predicted[static_cast<size_t>(i)]));
+    for (size_t k = 0; k < picture.columns.size(); k++)
+      draw_map(grid, i, 1 + static_cast<int64_t>(k), picture.columns[k]);
   }
   grid.write(path);
-  return static_cast<int64_t>(columns.size());
+  return static_cast<int64_t>(picture.columns.size());
 }
 
 }  // namespace glimpse

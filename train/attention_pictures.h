@@ -19,6 +19,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "engine/tensor.h"
 #include "layers/module.h"
@@ -27,10 +28,12 @@ namespace glimpse {
 
 bool draws_attention(const std::string& model_name);
 
-// raw: the images (N, 3, 32, 32) in [0, 1]; x: the same as the model takes them (normalised).
-// Runs the model once in evaluation mode, without a graph, and writes the PNG to `path`.
-// Returns the number of map columns drawn after each image.
+// raw: the images (N, 3, 32, 32) in [0, 1]; x: the same as the model takes them (normalised);
+// labels: their classes, named by class_names. Runs the model once in evaluation mode, without a
+// graph, and writes the PNG to `path`: a title, a label over each column, each image's true and
+// predicted class under it, and the maps' colour scale. Returns the number of map columns.
 int64_t draw_attention(Module& model, const std::string& model_name, const Tensor& raw, const Tensor& x,
+                       const std::vector<int64_t>& labels, const std::vector<std::string>& class_names,
                        const std::string& path);
 
 }  // namespace glimpse

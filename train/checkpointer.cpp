@@ -1,6 +1,7 @@
 #include "train/checkpointer.h"
 
 #include <cmath>
+#include <cstdio>
 
 namespace glimpse {
 
@@ -53,6 +54,15 @@ void Checkpointer::save(const Position& at) {
   metadata["batch_in_epoch"] = std::to_string(at.batch_in_epoch);
   metadata["step"] = std::to_string(at.step);
   save_checkpoint(save_path_, state_, metadata);
+  last_saved_ = at;
+}
+
+void Checkpointer::print_last_save() const {
+  if (last_saved_.step < 0) return;
+  const bool mid_epoch = last_saved_.batch_in_epoch > 0;
+  std::printf("checkpoint written to %s (step %lld, %s epoch %lld)\n", save_path_.c_str(),
+              static_cast<long long>(last_saved_.step), mid_epoch ? "in" : "after",
+              static_cast<long long>(last_saved_.epoch + (mid_epoch ? 1 : 0)));
 }
 
 void Checkpointer::save_if_due(const Position& at, int64_t steps_per_epoch, int64_t total_steps) {

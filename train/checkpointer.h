@@ -47,12 +47,16 @@ class Checkpointer {
   void save_if_due(const Position& at, int64_t steps_per_epoch, int64_t total_steps);
 
   const std::string& save_path() const { return save_path_; }
+  // "checkpoint written to PATH (step S, after epoch E)": where this run's last save went, once at the
+  // end of a run (a line per save would drown the epoch lines); nothing if it saved nothing.
+  void print_last_save() const;
 
  private:
   std::vector<NamedTensor> state_;
   Metadata identity_;
   std::string model_, save_path_;
   int64_t save_every_;
+  Position last_saved_{.epoch = 0, .batch_in_epoch = 0, .step = -1};  // step -1: nothing saved yet
 };
 
 }  // namespace glimpse

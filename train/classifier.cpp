@@ -176,6 +176,7 @@ TrainResult train_classifier(ClassifierTraining& run, const TrainingFlags& flags
   if (!evaluated)  // a resumed run that had already finished: report where it stands
     evaluation = evaluate_with_average(run, ema.get());
   metrics.draw();
+  if (!flags.quiet) checkpoints.print_last_save();
   if (parallel.active() && !flags.quiet)
     std::printf("data parallel: %d processes; %.3f s of the run averaging gradients\n", parallel.processes(),
                 parallel.seconds_averaging());

@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 
+#include "engine/wording.h"
 #include "optim/schedule.h"
 #include "optim/sgd.h"
 #include "train/classifier.h"
@@ -102,12 +103,11 @@ DasnetScores evaluate_frozen_and_gated(DasNet& das, DataLoader& test_loader, con
 
 void print_dasnet_epoch_line(int64_t epoch_number, bool complete, int64_t generations_done, double mean_best_fitness,
                              const DasnetScores& scores, double seconds) {
-  std::printf(
-      "epoch %lld%s: %lld generation%s, best fitness %.4f | test loss %.4f acc %.2f%% (frozen %.2f%%) | %.1f s, "
-      "%.2f gen/s\n",
-      static_cast<long long>(epoch_number), complete ? "" : " (partial)", static_cast<long long>(generations_done),
-      generations_done == 1 ? "" : "s", mean_best_fitness, scores.gated.loss, 100 * scores.gated.accuracy,
-      100 * scores.frozen.accuracy, seconds, static_cast<double>(generations_done) / seconds);
+  std::printf("epoch %lld%s: %s, best fitness %.4f | test loss %.4f acc %.2f%% (frozen %.2f%%) | %.1f s, %.2f gen/s\n",
+              static_cast<long long>(epoch_number), complete ? "" : " (partial)",
+              count_of(generations_done, "generation").c_str(), mean_best_fitness, scores.gated.loss,
+              100 * scores.gated.accuracy, 100 * scores.frozen.accuracy, seconds,
+              static_cast<double>(generations_done) / seconds);
   std::fflush(stdout);
 }
 

@@ -36,8 +36,9 @@ DataLocation find_data(const std::string& data_flag, const std::string& set, boo
   if (set != "mnist" && set != "cifar10") fail("find_data: unknown data set '" + set + "'");
   if (!data_flag.empty()) {
     if (!fs::is_directory(data_flag))
-      fail("--data " + data_flag + ": no such directory. It should hold " + expected_files(set) +
-           "; scripts/download_data.sh fetches them into data/" + set + ".");
+      fail("--data " + data_flag + (fs::exists(data_flag) ? ": is a file, not a directory" : ": no such directory") +
+           ". It should hold " + expected_files(set) + "; scripts/download_data.sh fetches them into data/" + set +
+           ".");
     if (!holds(data_flag, set))
       fail("--data " + data_flag + ": no " + set + " data there. Expected " + expected_files(set) +
            "; scripts/download_data.sh fetches them into data/" + set + ".");

@@ -274,11 +274,6 @@ double ConfusionMatrix::class_accuracy(int64_t label) const {
   return images ? static_cast<double>(count(label, label)) / static_cast<double>(images) : std::nan("");
 }
 
-// The name of class k: names[k] if there is one, else its number.
-static std::string class_name(const std::vector<std::string>& names, int64_t k) {
-  return k < static_cast<int64_t>(names.size()) ? names[static_cast<size_t>(k)] : std::to_string(k);
-}
-
 static size_t widest_name(const std::vector<std::string>& names, int64_t classes) {
   size_t width = 5;  // "class"
   for (int64_t k = 0; k < classes; k++) width = std::max(width, class_name(names, k).size());
@@ -328,15 +323,26 @@ std::string ConfusionMatrix::matrix_text(const std::vector<std::string>& names) 
   return out;
 }
 
-void ConfusionMatrix::write_png(const std::string& path, int64_t cell_pixels) const {
-  std::vector<float> share(counts_.size(), 0);  // each row's counts over its images
+void ConfusionMatrix::write_png(const std::string& path, const std::vector<std::string>& names,
+                                int64_t cell_pixels) const {
+  GridLabels labels{.title = "confusion matrix",
+                    .columns_title = "predicted",
+                    .rows_title = "true class",
+                    .heat_low = "none",
+                    .heat_high = "all of the row's images"};
+  for (int64_t k = 0; k < classes_; k++) {
+    labels.columns.push_back(class_name(names, k));
+    labels.rows.push_back(class_name(names, k));
+    labels.vertical_columns = labels.vertical_columns || text_width(labels.columns.back(), 1) > cell_pixels;
+  }
+  ImageGrid grid(classes_, classes_, 1, cell_pixels, labels);  // a 1x1 tile per cell
   for (int64_t row = 0; row < classes_; row++) {
     const int64_t images = images_of(row);
-    for (int64_t col = 0; col < classes_; col++)
-      if (images) share[static_cast<size_t>(row * classes_ + col)] = static_cast<float>(count(row, col)) / images;
+    for (int64_t col = 0; col < classes_; col++) {
+      const float share = images ? static_cast<float>(count(row, col)) / static_cast<float>(images) : 0;
+      grid.put_heat(row, col, &share, 1, 1);
+    }
   }
-  ImageGrid grid(1, 1, classes_, cell_pixels);
-  grid.put_heat(0, 0, share.data(), classes_, classes_);
   grid.write(path);
 }
 

@@ -109,8 +109,9 @@ class ConfusionMatrix {
   std::string per_class_text(const std::vector<std::string>& names) const;
   std::string matrix_text(const std::vector<std::string>& names) const;
   // A heat map, a cell per (true class, prediction), each row scaled by its images: the diagonal
-  // bright where a class is recognised, off-diagonal cells lit by what it is taken for.
-  void write_png(const std::string& path, int64_t cell_pixels = 24) const;
+  // bright where a class is recognised, off-diagonal cells lit by what it is taken for. The rows
+  // and columns are named by `names` (else numbered), under a title and beside a colour scale.
+  void write_png(const std::string& path, const std::vector<std::string>& names, int64_t cell_pixels = 24) const;
 
  private:
   int64_t classes_;

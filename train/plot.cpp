@@ -11,11 +11,31 @@ namespace glimpse {
 
 namespace {
 
+// An axis whose ticks fall on round numbers: every `step` (1, 2 or 5 x 10^k) from low to high.
+struct Axis {
+  double low, high, step;
+};
+
+// The axis over [lo, hi] with at most about `parts` steps, widened to whole steps; no step is
+// smaller than `least` (epochs are whole).
+Axis round_axis(double lo, double hi, double least = 0, int parts = 5) {
+  if (!(hi > lo)) hi = lo + std::max(least, 1.0);
+  const double rough = (hi - lo) / parts, power = std::pow(10.0, std::floor(std::log10(rough)));
+  double step = 10 * power;
+  for (double m : {1.0, 2.0, 5.0})
+    if (m * power >= rough) {
+      step = m * power;
+      break;
+    }
+  step = std::max(step, least);
+  return {std::floor(lo / step + 1e-9) * step, std::ceil(hi / step - 1e-9) * step, step};
+}
+
 struct Panel {
   double left, top, width, height;  // pixels
-  double x_max, y_min, y_max;       // data range
-  double x(double epoch) const { return left + width * epoch / x_max; }
-  double y(double value) const { return top + height * (1 - (value - y_min) / (y_max - y_min)); }
+  Axis x_axis, y_axis;              // epochs, values
+  double x(double epoch) const { return left + width * (epoch - x_axis.low) / (x_axis.high - x_axis.low); }
+  double y(double value) const { return top + height * (1 - (value - y_axis.low) / (y_axis.high - y_axis.low)); }
 };
 
 std::string polyline(const Panel& panel, const std::vector<EpochMetrics>& rows,
@@ -28,6 +48,28 @@ std::string polyline(const Panel& panel, const std::vector<EpochMetrics>& rows,
   }
   return std::string("<polyline fill=\"none\" stroke=\"") + colour + "\" stroke-width=\"2\"" +
          (dashed ? " stroke-dasharray=\"6,4\"" : "") + " points=\"" + points + "\"/>\n";
+}
+
+// A dot on every point, so that a run of one epoch (one point, no line) shows too: filled, or
+// hollow for the dashed curve; smaller where there are many.
+std::string markers(const Panel& panel, const std::vector<EpochMetrics>& rows,
+                    const std::function<double(const EpochMetrics&)>& value, const char* colour, bool hollow) {
+  const double radius = rows.size() <= 40 ? 3.5 : 2;
+  std::string out;
+  char buffer[160];
+  for (const EpochMetrics& r : rows) {
+    std::snprintf(buffer, sizeof buffer,
+                  "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"%.1f\" fill=\"%s\" stroke=\"%s\" stroke-width=\"1.5\"/>\n",
+                  panel.x(static_cast<double>(r.epoch)), panel.y(value(r)), radius, hollow ? "white" : colour, colour);
+    out += buffer;
+  }
+  return out;
+}
+
+// A series: its line and its dots.
+std::string curve(const Panel& panel, const std::vector<EpochMetrics>& rows,
+                  const std::function<double(const EpochMetrics&)>& value, const char* colour, bool dashed) {
+  return polyline(panel, rows, value, colour, dashed) + markers(panel, rows, value, colour, dashed);
 }
 
 // s as SVG text: the characters XML gives a meaning replaced by their entities (a title or a
@@ -56,22 +98,28 @@ std::string text(double x, double y, const std::string& s, const char* anchor = 
   return buffer + xml_escaped(s) + "</text>\n";
 }
 
-std::string number(double v, const char* format) {
+// A tick's value with as many decimals as its axis's step has (0.05 -> "0.35", 2 -> "4").
+std::string tick_label(double v, double step) {
+  const int decimals = std::max(0, static_cast<int>(-std::floor(std::log10(step) + 1e-9)));
   char buffer[32];
-  std::snprintf(buffer, sizeof buffer, format, v);
+  std::snprintf(buffer, sizeof buffer, "%.*f", decimals, std::abs(v) < step / 2 ? 0.0 : v);
   return buffer;
 }
 
-std::string axes(const Panel& p, const std::string& label, const char* tick_format) {
+std::string axes(const Panel& p, const std::string& label) {
   char frame[160];
   std::snprintf(frame, sizeof frame,
                 "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" stroke=\"#444\"/>\n", p.left,
                 p.top, p.width, p.height);
   std::string out = frame;
-  for (int i = 0; i <= 4; i++) {  // 5 ticks on each axis
-    double v = p.y_min + (p.y_max - p.y_min) * i / 4, e = p.x_max * i / 4;
-    out += text(p.left - 6, p.y(v) + 4, number(v, tick_format), "end", 11);
-    out += text(p.x(e), p.top + p.height + 16, number(e, "%.3g"), "middle", 11);
+  const Axis &x = p.x_axis, &y = p.y_axis;
+  for (int64_t i = 0; x.low + static_cast<double>(i) * x.step <= x.high + x.step / 2; i++) {
+    const double e = x.low + static_cast<double>(i) * x.step;
+    out += text(p.x(e), p.top + p.height + 16, tick_label(e, x.step), "middle", 11);
+  }
+  for (int64_t i = 0; y.low + static_cast<double>(i) * y.step <= y.high + y.step / 2; i++) {
+    const double v = y.low + static_cast<double>(i) * y.step;
+    out += text(p.left - 6, p.y(v) + 4, tick_label(v, y.step), "end", 11);
   }
   out += text(p.left + p.width / 2, p.top - 8, label, "middle", 14);
   out += text(p.left + p.width / 2, p.top + p.height + 34, "epoch", "middle", 12);
@@ -90,10 +138,9 @@ Panels fit_panels(const std::vector<const std::vector<EpochMetrics>*>& runs, boo
       loss_max = std::max({loss_max, r.test_loss, with_train ? r.train_loss : 0.0});
       acc_min = std::min({acc_min, r.test_acc, with_train ? r.train_acc : 1.0});
     }
-  acc_min = std::floor(acc_min * 10) / 10;
-  if (acc_min >= 1) acc_min = 0.9;
-  return {Panel{70, 60, 380, 260, std::max(epochs, 1.0), 0, loss_max > 0 ? loss_max * 1.05 : 1},
-          Panel{560, 60, 380, 260, std::max(epochs, 1.0), acc_min, 1}};
+  const Axis epoch_axis = round_axis(0, std::max(epochs, 1.0), 1);
+  return {Panel{70, 60, 380, 260, epoch_axis, round_axis(0, loss_max > 0 ? loss_max : 1)},
+          Panel{560, 60, 380, 260, epoch_axis, round_axis(std::min(acc_min, 0.9), 1)}};
 }
 
 std::string svg_start(const std::string& title, const Panels& panels, const char* loss_label,
@@ -102,15 +149,17 @@ std::string svg_start(const std::string& title, const Panels& panels, const char
       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"980\" height=\"400\" font-family=\"sans-serif\">\n"
       "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
   svg += text(490, 24, title, "middle", 16);
-  return svg + axes(panels.loss, loss_label, "%.3g") + axes(panels.accuracy, accuracy_label, "%.2f");
+  return svg + axes(panels.loss, loss_label) + axes(panels.accuracy, accuracy_label);
 }
 
-// A legend entry at x on the bottom line: a short stroke in the curve's style, then its name.
+// A legend entry at x on the bottom line: a short stroke and a dot in the curve's style, then its name.
 std::string legend_entry(double x, const std::string& name, const char* colour, bool dashed) {
-  char line[200];
+  char line[400];
   std::snprintf(line, sizeof line,
-                "<line x1=\"%.1f\" y1=\"385\" x2=\"%.1f\" y2=\"385\" stroke=\"%s\" stroke-width=\"2\"%s/>\n", x, x + 30,
-                colour, dashed ? " stroke-dasharray=\"6,4\"" : "");
+                "<line x1=\"%.1f\" y1=\"385\" x2=\"%.1f\" y2=\"385\" stroke=\"%s\" stroke-width=\"2\"%s/>\n"
+                "<circle cx=\"%.1f\" cy=\"385\" r=\"3.5\" fill=\"%s\" stroke=\"%s\" stroke-width=\"1.5\"/>\n",
+                x, x + 30, colour, dashed ? " stroke-dasharray=\"6,4\"" : "", x + 15, dashed ? "white" : colour,
+                colour);
   return line + text(x + 36, 389, name, "start");
 }
 
@@ -132,9 +181,8 @@ void write_metrics_svg(const std::vector<EpochMetrics>& rows, const std::string&
   std::string svg = svg_start(title, p, "loss", "accuracy");
   auto train_loss = [](const EpochMetrics& r) { return r.train_loss; };
   auto train_acc = [](const EpochMetrics& r) { return r.train_acc; };
-  svg += polyline(p.loss, rows, train_loss, "#1f77b4", true) + polyline(p.loss, rows, test_loss, "#d62728", false);
-  svg +=
-      polyline(p.accuracy, rows, train_acc, "#1f77b4", true) + polyline(p.accuracy, rows, test_acc, "#d62728", false);
+  svg += curve(p.loss, rows, train_loss, "#1f77b4", true) + curve(p.loss, rows, test_loss, "#d62728", false);
+  svg += curve(p.accuracy, rows, train_acc, "#1f77b4", true) + curve(p.accuracy, rows, test_acc, "#d62728", false);
   svg += legend_entry(380, "train", "#1f77b4", true) + legend_entry(480, "test", "#d62728", false);
   write_svg_file(svg + "</svg>\n", path);
 }
@@ -154,8 +202,8 @@ void write_comparison_svg(const std::vector<NamedRun>& runs, const std::string& 
   std::string svg = svg_start(title, p, "test loss", "test accuracy");
   const double legend_width = 940.0 / static_cast<double>(runs.size());
   for (size_t k = 0; k < runs.size(); k++) {
-    svg += polyline(p.loss, runs[k].rows, test_loss, colours[k], false);
-    svg += polyline(p.accuracy, runs[k].rows, test_acc, colours[k], false);
+    svg += curve(p.loss, runs[k].rows, test_loss, colours[k], false);
+    svg += curve(p.accuracy, runs[k].rows, test_acc, colours[k], false);
     svg += legend_entry(20 + legend_width * static_cast<double>(k), runs[k].name, colours[k], false);
   }
   write_svg_file(svg + "</svg>\n", path);

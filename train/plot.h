@@ -1,6 +1,8 @@
 // Pictures of a run's metrics, with no Python needed: an SVG with two panels, loss and accuracy
 // per epoch, train and test (or the test curves of several runs). Trainers draw it at the end of a run (--plot
-// FILE.svg); the tool build/plot_metrics draws it from any metrics CSV.
+// FILE.svg); the tool build/plot_metrics draws it from any metrics CSV. Every epoch is a dot on
+// its curve (a run of one epoch is a dot alone), and the axes' ticks fall on round numbers
+// (steps of 1, 2 or 5 x 10^k).
 #pragma once
 
 #include <string>

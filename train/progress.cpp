@@ -54,7 +54,9 @@ void Progress::update(int64_t epoch, int64_t epochs, int64_t step, int64_t total
 }
 
 void Progress::finish_line() {
-  if (line_open_) std::printf("\n");
+  if (!line_open_) return;
+  std::printf("\n");
+  std::fflush(stdout);
   line_open_ = false;
 }
 

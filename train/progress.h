@@ -13,6 +13,9 @@ namespace glimpse {
 class Progress {
  public:
   Progress(bool quiet, double period_seconds = 10);
+  ~Progress() { finish_line(); }  // an error leaving the run mid-line is printed on a line of its own
+  Progress(const Progress&) = delete;
+  Progress& operator=(const Progress&) = delete;
   // Called after every step; prints when it is time to.
   void update(int64_t epoch, int64_t epochs, int64_t step, int64_t total_steps, double loss, double accuracy,
               double images_per_second);

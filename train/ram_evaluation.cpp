@@ -5,7 +5,8 @@
 #include <cstdio>
 
 #include "engine/ops.h"
-#include "io/image.h"
+#include "engine/wording.h"
+#include "io/image_grid.h"
 
 namespace glimpse {
 
@@ -46,9 +47,15 @@ RamEvaluation evaluate_ram(RecurrentAttentionModel& model, DataLoader& loader, i
   return result;
 }
 
+// The colour of glimpse t of T: from blue (the first) to red (the last).
+static Rgb glimpse_colour(int64_t t, int64_t T) {
+  const double late = T > 1 ? static_cast<double>(t) / static_cast<double>(T - 1) : 1;
+  auto mix = [late](int early, int last) { return static_cast<uint8_t>(std::lround(early + (last - early) * late)); };
+  return {mix(30, 220), mix(90, 20), mix(230, 20)};
+}
+
 void draw_glimpses(RecurrentAttentionModel& model, const ImageDataset& test_set, const std::string& path) {
-  const int64_t count = std::min<int64_t>(8, test_set.size()), S = test_set.height;
-  const int64_t zoom = std::max<int64_t>(1, 240 / S), panel = S * zoom, gap = 4;
+  const int64_t count = std::min<int64_t>(8, test_set.size()), S = test_set.height, T = model.options.glimpses;
   Tensor x = Tensor::empty({count, 1, S, S});
   for (int64_t i = 0; i < count * S * S; i++) x.data()[i] = static_cast<real>(test_set.pixels[i]) / 255;
   Rng rng(evaluation_seed);
@@ -59,44 +66,49 @@ void draw_glimpses(RecurrentAttentionModel& model, const ImageDataset& test_set,
   }
   std::vector<int64_t> predicted = argmax(out.log_probs);
 
-  Image image{.height = panel, .width = count * (panel + gap) - gap, .channels = 3, .pixels = {}};
-  image.pixels.assign(static_cast<size_t>(image.height * image.width * 3), 255);
-  auto put = [&](int64_t px, int64_t py, uint8_t r, uint8_t g, uint8_t b, int64_t i) {
-    px = std::clamp<int64_t>(px, 0, panel - 1);
-    py = std::clamp<int64_t>(py, 0, panel - 1);
-    uint8_t* p = image.pixels.data() + (py * image.width + i * (panel + gap) + px) * 3;
-    p[0] = r, p[1] = g, p[2] = b;
+  // A tile: the S x S canvas inside a margin as wide as half the largest glimpse, so that a
+  // glimpse over the edge is seen whole (outside the canvas the sensor reads zeros).
+  const int64_t largest = model.options.glimpse_side << (model.options.scales - 1), margin = largest / 2;
+  const int64_t side = S + 2 * margin, zoom = std::max<int64_t>(1, 240 / side), per_row = std::min<int64_t>(count, 4);
+  ImageGrid grid((count + per_row - 1) / per_row, per_row, side, zoom,
+                 {.title = "RAM: " + count_of(T, "glimpse") + " per digit, numbered in order", .caption_lines = 2});
+  auto at = [&](double canvas_pixel) {
+    return (canvas_pixel + static_cast<double>(margin)) / static_cast<double>(side);
   };
-  const int64_t T = model.options.glimpses;
+  const double number_offset = 9.0 / static_cast<double>(side * zoom);  // up and right of its dot
   for (int64_t i = 0; i < count; i++) {
-    for (int64_t y = 0; y < panel; y++)
-      for (int64_t xx = 0; xx < panel; xx++) {
-        uint8_t v = static_cast<uint8_t>(255 - test_set.pixels[i * S * S + (y / zoom) * S + xx / zoom]);
-        put(xx, y, v, v, v, i);
-      }
+    const int64_t row = i / per_row, col = i % per_row;
+    std::vector<float> tile(static_cast<size_t>(side * side), 0.85f);  // light grey outside the canvas
+    for (int64_t y = 0; y < S; y++)
+      for (int64_t xx = 0; xx < S; xx++)  // the digit dark on white
+        tile[static_cast<size_t>((y + margin) * side + xx + margin)] =
+            1 - test_set.pixels[(i * S + y) * S + xx] / 255.0f;
+    grid.put_grey(row, col, tile.data(), side, side);
+    grid.mark(row, col, at(0), at(0), at(static_cast<double>(S)), at(static_cast<double>(S)), Rgb{90, 90, 90});
     for (int64_t t = 0; t < T; t++) {
-      double brightness = T > 1 ? static_cast<double>(t) / static_cast<double>(T - 1) : 1;
-      uint8_t r = static_cast<uint8_t>(120 + 135 * brightness), g = static_cast<uint8_t>(200 * brightness);
+      const Rgb colour = glimpse_colour(t, T);
       const real* l = out.locations[t].data() + 2 * i;
       // the centre pixel, as extract_glimpse computes it
-      int64_t cx = std::min<int64_t>(static_cast<int64_t>(std::floor((l[0] + 1) / 2 * S)), S - 1);
-      int64_t cy = std::min<int64_t>(static_cast<int64_t>(std::floor((l[1] + 1) / 2 * S)), S - 1);
+      const double cx =
+          static_cast<double>(std::min<int64_t>(static_cast<int64_t>(std::floor((l[0] + 1) / 2 * S)), S - 1));
+      const double cy =
+          static_cast<double>(std::min<int64_t>(static_cast<int64_t>(std::floor((l[1] + 1) / 2 * S)), S - 1));
       const int64_t drawn_scales = t == T - 1 ? model.options.scales : 1;  // every scale only at the last glimpse
       for (int64_t k = 0; k < drawn_scales; k++) {
-        int64_t side = model.options.glimpse_side << k;
-        int64_t x0 = (cx - side / 2) * zoom, y0 = (cy - side / 2) * zoom, x1 = x0 + side * zoom - 1,
-                y1 = y0 + side * zoom - 1;
-        for (int64_t u = x0; u <= x1; u++) put(u, y0, r, g, 0, i), put(u, y1, r, g, 0, i);
-        for (int64_t v = y0; v <= y1; v++) put(x0, v, r, g, 0, i), put(x1, v, r, g, 0, i);
+        const double box = static_cast<double>(model.options.glimpse_side << k), first = -std::floor(box / 2);
+        grid.mark(row, col, at(cy + first), at(cx + first), at(cy + first + box), at(cx + first + box), colour);
       }
-      for (int64_t dy = -2; dy <= 2; dy++)
-        for (int64_t dx = -2; dx <= 2; dx++) put(cx * zoom + zoom / 2 + dx, cy * zoom + zoom / 2 + dy, r, g, 0, i);
+      grid.fill(row, col, at(cy - 0.25), at(cx - 0.25), at(cy + 1.25), at(cx + 1.25), colour);
+      grid.annotate(row, col, at(cy + 0.5) - number_offset, at(cx + 0.5) + number_offset, std::to_string(t + 1),
+                    colour);
     }
+    grid.caption_prediction(row, col, class_name(test_set.class_names, test_set.labels[static_cast<size_t>(i)]),
+                            class_name(test_set.class_names, predicted[static_cast<size_t>(i)]));
     std::printf("  digit %lld: label %lld, predicted %lld\n", static_cast<long long>(i),
                 static_cast<long long>(test_set.labels[i]), static_cast<long long>(predicted[i]));
   }
-  write_png(image, path);
-  std::printf("glimpse paths of %lld test digits written to %s\n", static_cast<long long>(count), path.c_str());
+  grid.write(path);
+  std::printf("glimpse paths of %s written to %s\n", count_of(count, "test digit").c_str(), path.c_str());
 }
 
 Evaluation ram_evaluation_report(const RamEvaluation& result, int64_t samples) {

@@ -34,9 +34,10 @@ RamEvaluation evaluate_ram(RecurrentAttentionModel& model, DataLoader& loader, i
 // note and the summary line.
 Evaluation ram_evaluation_report(const RamEvaluation& result, int64_t samples);
 
-// A row of test digits, each with its glimpse path: at step t a g x g box and a dot at the
-// centre, dark red for early glimpses and brighter yellow for later ones; the last glimpse also
-// shows the boxes of its larger scales.
+// The first test digits (up to 8, four a row), each with its glimpse path and its true and
+// predicted class: at step t a g x g box and a dot at the centre, numbered t + 1, blue for the
+// first glimpse through red for the last; the last glimpse also shows the boxes of its larger
+// scales. The canvas's edge is outlined in a margin that shows glimpses reaching outside it.
 void draw_glimpses(RecurrentAttentionModel& model, const ImageDataset& test_set, const std::string& path);
 
 }  // namespace glimpse

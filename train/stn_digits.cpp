@@ -43,22 +43,29 @@ std::pair<float, float> pixel_statistics(const ImageDataset& data) {
   return {static_cast<float>(mean), static_cast<float>(std::sqrt(std::max(sum_sq / n - mean * mean, 1e-12)))};
 }
 
-void draw_transformed_pairs(SpatialTransformer& transformer, const ImageDataset& test_set,
+void draw_transformed_pairs(Module& model, SpatialTransformer& transformer, const ImageDataset& test_set,
                             const std::vector<int64_t>& indices, float mean, float stddev, int64_t pairs, int64_t scale,
-                            const std::string& path) {
+                            const std::string& title, const std::string& path) {
   const int64_t count = static_cast<int64_t>(indices.size()), S = test_set.height;
   Tensor raw = Tensor::empty({count, 1, S, S});  // pixels in [0, 1]
   for (int64_t k = 0; k < count; k++)
     for (int64_t p = 0; p < S * S; p++) raw.data()[k * S * S + p] = test_set.image(indices[k])[p] / 255.0f;
-  transformer.eval();
+  model.eval();  // the transformer is a part of it
   NoGradGuard no_grad;
   Tensor normalised = (raw - mean) / stddev;  // what the model sees
+  const std::vector<int64_t> predicted = argmax(model.forward(normalised));
   // theta from what the model sees, applied to the raw image so that outside reads as black
   Tensor warped = grid_sample(raw, affine_grid(transformer.theta(normalised), S, S));
-  ImageGrid grid(std::max<int64_t>(1, (count + pairs - 1) / pairs), 2 * pairs, S, scale);
+  GridLabels labels{.title = title, .caption_lines = 2};
+  for (int64_t k = 0; k < pairs; k++) labels.columns.insert(labels.columns.end(), {"input", "transformed"});
+  ImageGrid grid(std::max<int64_t>(1, (count + pairs - 1) / pairs), 2 * pairs, S, scale, labels);
   for (int64_t i = 0; i < count; i++) {
-    grid.put_grey(i / pairs, 2 * (i % pairs), raw.data() + i * S * S, S, S);
-    grid.put_grey(i / pairs, 2 * (i % pairs) + 1, warped.data() + i * S * S, S, S);
+    const int64_t row = i / pairs, col = 2 * (i % pairs);
+    grid.put_grey(row, col, raw.data() + i * S * S, S, S);
+    grid.put_grey(row, col + 1, warped.data() + i * S * S, S, S);
+    grid.caption_prediction(row, col,
+                            class_name(test_set.class_names, test_set.labels[static_cast<size_t>(indices[i])]),
+                            class_name(test_set.class_names, predicted[static_cast<size_t>(i)]));
   }
   grid.write(path);
 }

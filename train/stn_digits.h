@@ -49,10 +49,11 @@ ImageDataset stn_digits(const ImageDataset& mnist, const std::string& dataset, R
 std::pair<float, float> pixel_statistics(const ImageDataset& data);
 
 // Draws the test images `indices` (left of each pair, in reading order, `pairs` pairs a row, each
-// pixel `scale` x scale) beside what the transformer makes of them (right); the transformer sees
-// them normalised with mean and stddev.
-void draw_transformed_pairs(SpatialTransformer& transformer, const ImageDataset& test_set,
+// pixel `scale` x scale) beside what `transformer`, the model's, makes of them (right), under
+// `title`, with each image's true and the model's predicted class under it; the model sees them
+// normalised with mean and stddev.
+void draw_transformed_pairs(Module& model, SpatialTransformer& transformer, const ImageDataset& test_set,
                             const std::vector<int64_t>& indices, float mean, float stddev, int64_t pairs, int64_t scale,
-                            const std::string& path);
+                            const std::string& title, const std::string& path);
 
 }  // namespace glimpse
