@@ -98,11 +98,7 @@ int main(int argc, char** argv) {
       flags.add_string("model", "", "import: the model the weights are of, as checkpoints name it (resnet20, ...)");
   int64_t& seed = flags.add_int("seed", 1, "import: the --seed recorded (train_stn's normalisation reads it)", 0);
   RebuildOptions options;
-  flags.bind("width", options.width, "import of attention56: the base width", 1, 256);
-  flags.bind("glimpses", options.glimpses, "import of RAM: glimpses T (0: the trainer's default)", 0, 64);
-  flags.bind("location-std", options.location_std, "import of RAM: the location policy's standard deviation", 1e-3, 1);
-  flags.bind("trained-weights", options.trained_weights,
-             "export of a run with --ema: its trained weights, not the averaged ones");
+  declare_rebuild_flags(flags, options);
   flags.parse(argc, argv);
   if (files.size() != 2) flags.usage_error("give two files: IN OUT");
   const std::string &in = files[0], &out = files[1];

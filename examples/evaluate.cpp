@@ -88,13 +88,7 @@ int main(int argc, char** argv) {
   std::string& ram_path = flags.add_choice("ram-path", "sampled", {"sampled", "mean", "averaged"},
                                            "RAM: the path the per-class table and the confusion matrix are of");
   RebuildOptions options;
-  flags.bind("width", options.width, "attention56, if the checkpoint does not record it: the base width", 1, 256);
-  flags.bind("glimpses", options.glimpses,
-             "RAM, if the checkpoint does not record it: glimpses T (0: the trainer's default)", 0, 64);
-  flags.bind("location-std", options.location_std,
-             "RAM, if the checkpoint does not record it: the location policy's standard deviation", 1e-3, 1);
-  flags.bind("trained-weights", options.trained_weights,
-             "score the trained weights of a run with --ema, not the averaged ones its trainer scored");
+  declare_rebuild_flags(flags, options);
   int64_t& threads = flags.add_int("threads", 0, "worker threads (0: GLIMPSE_NUM_THREADS, else all cores)", 0, 1024);
   flags.parse(argc, argv);
   if (summary.empty() && checkpoint.empty()) flags.usage_error("give --checkpoint FILE to score, or --summary MODEL");

@@ -97,13 +97,7 @@ int main(int argc, char** argv) {
   int64_t& mc_samples =
       flags.add_int("mc-samples", 10, "RAM: the sampled paths whose probabilities are averaged", 1, 1000);
   RebuildOptions options;
-  flags.bind("width", options.width, "attention56, if the checkpoint does not record it: the base width", 1, 256);
-  flags.bind("glimpses", options.glimpses,
-             "RAM, if the checkpoint does not record it: glimpses T (0: the trainer's default)", 0, 64);
-  flags.bind("location-std", options.location_std,
-             "RAM, if the checkpoint does not record it: the location policy's standard deviation", 1e-3, 1);
-  flags.bind("trained-weights", options.trained_weights,
-             "use the trained weights of a run with --ema, not the averaged ones its trainer scored");
+  declare_rebuild_flags(flags, options);
   int64_t& threads = flags.add_int("threads", 0, "worker threads (0: GLIMPSE_NUM_THREADS, else all cores)", 0, 1024);
   flags.parse(argc, argv);
   if (checkpoint.empty()) flags.usage_error("give the model: --checkpoint FILE");

@@ -259,6 +259,19 @@ TEST_CASE("SpatialTransformer at initialisation returns its input", "[models][sp
   CHECK_THROWS_WITH(SpatialTransformer(17, rng), Contains("the input side must be at least 18, got 17"));
 }
 
+// Raises each channel's bias until the smallest input of that channel to the ReLU after it is 1
+// (pre: the layer's output, (N, K, ...) or (N, K)): no perturbation of a gradient check then
+// crosses a ReLU's kink.
+static void raise_bias(const Tensor& pre, const Tensor& bias) {
+  int64_t N = pre.shape()[0], K = pre.shape()[1], inner = pre.numel() / (N * K);
+  for (int64_t k = 0; k < K; k++) {
+    real low = 1e30f;
+    for (int64_t n = 0; n < N; n++)
+      for (int64_t i = 0; i < inner; i++) low = std::min(low, pre.data()[(n * K + k) * inner + i]);
+    if (low < 1) bias.data()[k] += 1 - low;
+  }
+}
+
 TEST_CASE("SpatialTransformer grad", "[models][spatial_transformer][grad]") {
   Rng rng(9);
   const int64_t S = 22;
@@ -284,15 +297,6 @@ TEST_CASE("SpatialTransformer grad", "[models][spatial_transformer][grad]") {
     NoGradGuard no_grad;
     // Every ReLU of the localisation net is kept on: each layer's bias is raised until its
     // smallest input to the ReLU is 1, so no perturbation crosses a ReLU kink.
-    auto raise_bias = [](const Tensor& pre, const Tensor& bias) {  // pre (N, K, ...) or (N, K)
-      int64_t N = pre.shape()[0], K = pre.shape()[1], inner = pre.numel() / (N * K);
-      for (int64_t k = 0; k < K; k++) {
-        real low = 1e30f;
-        for (int64_t n = 0; n < N; n++)
-          for (int64_t i = 0; i < inner; i++) low = std::min(low, pre.data()[(n * K + k) * inner + i]);
-        if (low < 1) bias.data()[k] += 1 - low;
-      }
-    };
     raise_bias(max_pool2d(st.loc_conv1->forward(U)), st.loc_conv1->bias);
     Tensor h = max_pool2d(st.loc_conv1->forward(U));
     raise_bias(max_pool2d(st.loc_conv2->forward(h)), st.loc_conv2->bias);
@@ -418,15 +422,6 @@ TEST_CASE("stn_paper's localisation net grad", "[models][stn_paper][grad]") {
       }
   {
     NoGradGuard no_grad;
-    auto raise_bias = [](const Tensor& pre, const Tensor& bias) {  // smallest input to each ReLU to 1
-      int64_t N = pre.shape()[0], K = pre.shape()[1], inner = pre.numel() / (N * K);
-      for (int64_t k = 0; k < K; k++) {
-        real low = 1e30f;
-        for (int64_t n = 0; n < N; n++)
-          for (int64_t i = 0; i < inner; i++) low = std::min(low, pre.data()[(n * K + k) * inner + i]);
-        if (low < 1) bias.data()[k] += 1 - low;
-      }
-    };
     Tensor h = avg_pool2d(U);
     raise_bias(max_pool2d(st.loc_conv1->forward(h)), st.loc_conv1->bias);
     h = max_pool2d(st.loc_conv1->forward(h));

@@ -35,86 +35,18 @@
 #include "models/zoo.h"
 #include "optim/ema.h"
 #include "optim/sgd.h"
+#include "tests/program_testing.h"
 #include "train/classifier.h"
 #include "train/metrics_log.h"
 
 using namespace glimpse;
+using namespace glimpse::testing;
 using Catch::Contains;
 namespace fs = std::filesystem;
 
 namespace {
 
-const std::string kBinaryDir = GLIMPSE_BINARY_DIR;
 const std::string kSampleMnist = std::string(GLIMPSE_SOURCE_DIR) + "/data/sample/mnist";
-
-struct Outcome {
-  int status = -1;     // the exit status; -1 if the program did not exit normally
-  std::string output;  // stdout and stderr together
-};
-
-// Runs "<binary dir>/<program> <arguments>" through the shell, capturing its output.
-Outcome run(const std::string& program, const std::string& arguments) {
-  std::string command = kBinaryDir + "/" + program + " " + arguments + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  Outcome outcome;
-  char buffer[4096];
-  for (size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) outcome.output.append(buffer, n);
-  int status = pclose(pipe);
-  if (WIFEXITED(status)) outcome.status = WEXITSTATUS(status);
-  return outcome;
-}
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static int counter = 0;
-    path =
-        fs::temp_directory_path() / ("glimpse_test_cli_" + std::to_string(getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string operator/(const std::string& name) const { return (path / name).string(); }
-};
-
-// A small MNIST folder cut from the bundled sample (400 training, 100 test digits), so that
-// the trainer runs below spend their time training rather than loading and evaluating.
-const std::string& tiny_mnist_dir() {
-  static TempDir dir;
-  static bool written = false;
-  if (!written) {
-    write_mnist(subset(load_mnist_dir(kSampleMnist, true), 0, 400), dir / "train-images-idx3-ubyte",
-                dir / "train-labels-idx1-ubyte");
-    write_mnist(subset(load_mnist_dir(kSampleMnist, false), 0, 100), dir / "t10k-images-idx3-ubyte",
-                dir / "t10k-labels-idx1-ubyte");
-    written = true;
-  }
-  static const std::string path = dir.path.string();
-  return path;
-}
-
-// A small CIFAR-10 image folder cut from the bundled sample: the first 4 training and 2 test
-// images of each class.
-const std::string& tiny_cifar_dir() {
-  static TempDir dir;
-  static bool written = false;
-  if (!written) {
-    const fs::path sample = fs::path(GLIMPSE_SOURCE_DIR) / "data" / "sample" / "cifar10";
-    for (auto [split, count] : {std::pair{"train", 4}, std::pair{"test", 2}})
-      for (const fs::directory_entry& class_dir : fs::directory_iterator(sample / split)) {
-        std::vector<fs::path> files;
-        for (const fs::directory_entry& file : fs::directory_iterator(class_dir)) files.push_back(file.path());
-        std::sort(files.begin(), files.end());
-        fs::path target = dir.path / split / class_dir.path().filename();
-        fs::create_directories(target);
-        for (int i = 0; i < count; i++) fs::copy_file(files[i], target / files[i].filename());
-      }
-    written = true;
-  }
-  static const std::string path = dir.path.string();
-  return path;
-}
 
 // A resnet20 checkpoint as train_cifar writes it (untrained: the parameters of seed 5); with
 // `poisoned`, one bias of its last layer is NaN.
@@ -1088,14 +1020,7 @@ std::string mpirun_command(int processes, const std::string& program, const std:
 }
 
 Outcome run_mpi(int processes, const std::string& program, const std::string& arguments) {
-  FILE* pipe = popen((mpirun_command(processes, program, arguments) + " 2>&1").c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  Outcome outcome;
-  char buffer[4096];
-  for (size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) outcome.output.append(buffer, n);
-  int status = pclose(pipe);
-  if (WIFEXITED(status)) outcome.status = WEXITSTATUS(status);
-  return outcome;
+  return run_command(mpirun_command(processes, program, arguments) + " 2>&1");
 }
 
 // The largest difference between two train_cifar resnet20 checkpoints' tensors (parameters,

@@ -26,86 +26,18 @@
 #include "io/npz.h"
 #include "models/zoo.h"
 #include "optim/sgd.h"
+#include "tests/program_testing.h"
 #include "train/classifier.h"
 #include "train/evaluation.h"
 #include "train/flags.h"
 #include "train/summary.h"
 
 using namespace glimpse;
+using namespace glimpse::testing;
 using Catch::Contains;
 namespace fs = std::filesystem;
 
 namespace {
-
-const std::string kBinaryDir = GLIMPSE_BINARY_DIR;
-const fs::path kSample = fs::path(GLIMPSE_SOURCE_DIR) / "data" / "sample";
-
-struct Outcome {
-  int status = -1;
-  std::string output;  // stdout, and stderr unless asked apart
-};
-
-// Runs "<binary dir>/<program> <arguments>" through the shell; stderr joins stdout unless
-// `separate_stderr`, when it is dropped.
-Outcome run(const std::string& program, const std::string& arguments, bool separate_stderr = false) {
-  std::string command = kBinaryDir + "/" + program + " " + arguments + (separate_stderr ? " 2>/dev/null" : " 2>&1");
-  FILE* pipe = popen(command.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  Outcome outcome;
-  char buffer[4096];
-  for (size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) outcome.output.append(buffer, n);
-  int status = pclose(pipe);
-  if (WIFEXITED(status)) outcome.status = WEXITSTATUS(status);
-  return outcome;
-}
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static int counter = 0;
-    path = fs::temp_directory_path() /
-           ("glimpse_test_evaluate_" + std::to_string(getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string operator/(const std::string& name) const { return (path / name).string(); }
-};
-
-// 400 training and 100 test digits of the bundled MNIST sample.
-const std::string& tiny_mnist_dir() {
-  static TempDir dir;
-  static bool written = false;
-  if (!written) {
-    write_mnist(subset(load_mnist_dir((kSample / "mnist").string(), true), 0, 400), dir / "train-images-idx3-ubyte",
-                dir / "train-labels-idx1-ubyte");
-    write_mnist(subset(load_mnist_dir((kSample / "mnist").string(), false), 0, 100), dir / "t10k-images-idx3-ubyte",
-                dir / "t10k-labels-idx1-ubyte");
-    written = true;
-  }
-  static const std::string path = dir.path.string();
-  return path;
-}
-
-// The first 4 training and 2 test images of each class of the bundled CIFAR-10 sample.
-const std::string& tiny_cifar_dir() {
-  static TempDir dir;
-  static bool written = false;
-  if (!written) {
-    for (auto [split, count] : {std::pair{"train", 4}, std::pair{"test", 2}})
-      for (const fs::directory_entry& class_dir : fs::directory_iterator(kSample / "cifar10" / split)) {
-        std::vector<fs::path> files;
-        for (const fs::directory_entry& file : fs::directory_iterator(class_dir)) files.push_back(file.path());
-        std::sort(files.begin(), files.end());
-        fs::path target = dir.path / split / class_dir.path().filename();
-        fs::create_directories(target);
-        for (int i = 0; i < count; i++) fs::copy_file(files[i], target / files[i].filename());
-      }
-    written = true;
-  }
-  static const std::string path = dir.path.string();
-  return path;
-}
 
 // The text after `key` up to the next space or line end, in the last line that holds `key`.
 std::string value_after(const std::string& output, const std::string& key) {

@@ -22,6 +22,16 @@
 
 namespace glimpse {
 
+void declare_rebuild_flags(Flags& flags, RebuildOptions& options) {
+  flags.bind("width", options.width, "attention56, where the checkpoint does not record it: the base width", 1, 256);
+  flags.bind("glimpses", options.glimpses,
+             "RAM, where the checkpoint does not record it: glimpses T (0: the trainer's default)", 0, 64);
+  flags.bind("location-std", options.location_std,
+             "RAM, where the checkpoint does not record it: the location policy's standard deviation", 1e-3, 1);
+  flags.bind("trained-weights", options.trained_weights,
+             "a run with --ema: its trained weights, not the averaged ones its trainer scored");
+}
+
 // ---- the model of a name ----
 
 static bool is_one_of(const std::string& name, const std::vector<std::string>& names) {

@@ -30,6 +30,7 @@
 #include "io/dataset.h"
 #include "layers/module.h"
 #include "layers/spatial_transformer.h"
+#include "train/flags.h"
 
 namespace glimpse {
 
@@ -40,6 +41,10 @@ struct RebuildOptions {
   double location_std = 0.17;    // RAM's location policy (train_ram --location-std)
   bool trained_weights = false;  // true: the trained weights even when the checkpoint holds averaged ones
 };
+
+// --width, --glimpses, --location-std and --trained-weights, bound to `options`: the flags of
+// evaluate, predict and convert_weights.
+void declare_rebuild_flags(Flags& flags, RebuildOptions& options);
 
 enum class ModelKind { zoo, stn, ram, dasnet };
 
