@@ -21,11 +21,11 @@ cifar=${CIFAR_DIR:-data/cifar10}
 threads=${THREADS:-2}
 
 # name | trainer and flags (every run also gets --threads, --save, --log, --plot, --resume). The
-# ram_*_std010 and stn_paper_* runs, not in the README yet, serve an open issue.
+# ram_translated/cluttered_std010 and stn_paper_* runs, not in the README yet, serve an open issue
+# (ram_mnist_std010 is the README's RAM-on-MNIST figure).
 run_table() {
   cat <<EOF
 resnet20|train_cifar --model resnet20 --data $cifar --epochs 50
-ram_mnist|train_ram --dataset mnist --data $mnist --epochs 100 --mc-samples 10
 ram_translated|train_ram --dataset translated --data $mnist --epochs 100 --mc-samples 10
 ram_cluttered|train_ram --dataset cluttered --data $mnist --epochs 100 --mc-samples 10
 ram_mnist_std010|train_ram --dataset mnist --data $mnist --epochs 200 --location-std 0.1 --mc-samples 10
