@@ -103,9 +103,16 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, cons
 // x (..., D_1..D_k); gamma, beta (D_1..D_k): each sample normalised over its last k axes, then scaled
 // and shifted per position (ops/layer_norm.cpp)
 Tensor layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, real eps = 1e-5f);
-Tensor dropout(const Tensor& x, real p, bool training,
-               Rng& rng);  // zero each value with prob p, scale the rest by 1/(1-p)
-Tensor dropout2d(const Tensor& x, real p, bool training, Rng& rng);  // the same for whole channels of (N,C,H,W)
+// Where a batch's rows sit in the whole batch of a data-parallel step: rows first .. first+N-1 of
+// `total` (total 0: the batch is the whole). Dropout then draws the whole batch's mask and keeps
+// these rows of it, as one process training on the whole batch would draw them.
+struct RowsOfBatch {
+  int64_t first = 0, total = 0;
+};
+Tensor dropout(const Tensor& x, real p, bool training, Rng& rng,
+               RowsOfBatch rows = {});  // zero each value with prob p, scale the rest by 1/(1-p)
+Tensor dropout2d(const Tensor& x, real p, bool training, Rng& rng,
+                 RowsOfBatch rows = {});  // the same for whole channels of (N,C,H,W)
 
 // ---- sampling and attention (ops/grid_sample.cpp, ops/extract_glimpse.cpp, ops/gaussian.cpp) ----
 Tensor affine_grid(

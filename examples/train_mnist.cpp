@@ -89,7 +89,8 @@ int main(int argc, char** argv) {
       Batch batch;
       while (at.step < total && train_loader.next(batch)) {
         optimizer->lr = schedule.lr_at(at.step);
-        model->reseed(step_seed(run.seed, at.step));  // dropout's draws: from (seed, step), so a resume repeats them
+        // dropout's draws: from (seed, step), so a resume repeats them; under mpirun the whole batch's
+        parallel.start_step(*model, batch, step_seed(run.seed, at.step));
         Tensor logits, loss;
         try {
           logits = model->forward(batch.images);                           // (N, 10)

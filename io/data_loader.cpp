@@ -153,6 +153,7 @@ void DataLoader::prepare_next() {
   const int64_t first = step_first + step_count * k / S, count = step_count * (k + 1) / S - step_count * k / S;
   pending_ = true;
   ready_.step_images = step_count;
+  ready_.first_row = first - step_first;
   background_.run([this, first, count] { assemble(ready_, first, count); });
 }
 

@@ -35,6 +35,7 @@ struct Batch {
   Tensor images;                // (B, C, H, W) float
   std::vector<int64_t> labels;  // (B)
   int64_t step_images = 0;      // the images of the whole step: B, or every shard's (below) together
+  int64_t first_row = 0;        // where this shard's images start among the step's
 };
 
 struct LoaderOptions {

@@ -16,6 +16,6 @@ std::string Dropout::describe() const {
   return s.str();
 }
 
-Tensor Dropout::forward(const Tensor& x) { return dropout(x, p, is_training(), rng_); }
+Tensor Dropout::forward(const Tensor& x) { return dropout(x, p, is_training(), rng_, rows); }
 
 }  // namespace glimpse

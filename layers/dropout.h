@@ -7,6 +7,7 @@
 // model's seed fixes both its weights and its dropout masks.
 #pragma once
 
+#include "engine/ops.h"
 #include "engine/random.h"
 #include "layers/module.h"
 
@@ -19,6 +20,10 @@ class Dropout : public Module {
   std::string type_name() const override { return "Dropout"; }
   std::string describe() const override;
   Tensor forward(const Tensor& x) override;
+
+  // Under data parallelism, where this process's rows sit in the step's batch (engine/ops.h):
+  // set before each forward by DataParallel::start_step.
+  RowsOfBatch rows;
 
   real p;
 

@@ -16,6 +16,6 @@ std::string Dropout2d::describe() const {
   return s.str();
 }
 
-Tensor Dropout2d::forward(const Tensor& x) { return dropout2d(x, p, is_training(), rng_); }
+Tensor Dropout2d::forward(const Tensor& x) { return dropout2d(x, p, is_training(), rng_, rows); }
 
 }  // namespace glimpse

@@ -7,6 +7,7 @@
 // single values regularises little; dropping the whole map does. Own Rng, as Dropout.
 #pragma once
 
+#include "engine/ops.h"
 #include "engine/random.h"
 #include "layers/module.h"
 
@@ -19,6 +20,10 @@ class Dropout2d : public Module {
   std::string type_name() const override { return "Dropout2d"; }
   std::string describe() const override;
   Tensor forward(const Tensor& x) override;
+
+  // Under data parallelism, where this process's rows sit in the step's batch (engine/ops.h):
+  // set before each forward by DataParallel::start_step.
+  RowsOfBatch rows;
 
   real p;
 

@@ -130,7 +130,7 @@ TrainResult train_classifier(ClassifierTraining& run, const TrainingFlags& flags
     Batch batch;
     while (at.step < total && run.train_loader->next(batch)) {
       run.optimizer->lr = static_cast<real>(run.lr_at(at.step));
-      run.model->reseed(step_seed(flags.seed, at.step));
+      parallel.start_step(*run.model, batch, step_seed(flags.seed, at.step));
       StepLoss loss;
       try {
         loss = run.step_loss(batch);

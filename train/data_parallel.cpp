@@ -7,6 +7,8 @@
 
 #include "engine/autograd.h"
 #include "layers/batchnorm2d.h"
+#include "layers/dropout.h"
+#include "layers/dropout2d.h"
 
 namespace glimpse {
 
@@ -31,6 +33,18 @@ LoaderOptions DataParallel::share(LoaderOptions options) const {
   options.shard_index = world_.rank();
   options.shard_count = world_.size();
   return options;
+}
+
+// Every dropout layer of the tree draws the whole batch's mask and keeps `rows` of it.
+static void share_dropout_rows(Module& module, const RowsOfBatch& rows) {
+  if (auto* d = dynamic_cast<Dropout*>(&module)) d->rows = rows;
+  if (auto* d = dynamic_cast<Dropout2d*>(&module)) d->rows = rows;
+  for (const auto& [name, child] : module.children()) share_dropout_rows(*child, rows);
+}
+
+void DataParallel::start_step(Module& model, const Batch& batch, uint64_t seed) const {
+  model.reseed(seed);
+  if (active()) share_dropout_rows(model, {.first = batch.first_row, .total = batch.step_images});
 }
 
 Tensor DataParallel::weigh(const Tensor& loss, const Batch& batch) const {

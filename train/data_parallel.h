@@ -13,6 +13,7 @@
 //
 //   DataParallel parallel(*model);                    // alone: every call below is the identity
 //   DataLoader train_loader(train_set, parallel.share(options));
+//   ... parallel.start_step(*model, batch, step_seed(seed, step));  logits = model->forward(...)
 //   ... descend(*optimizer, parallel.weigh(loss, batch), clip_norm, &parallel);
 //
 // One process's loss is the mean over its share of n_k images; the step's loss is the mean over
@@ -20,9 +21,10 @@
 // average of the R gradients is the gradient of the step's mean loss, also when the shares differ
 // by an image; synchronised BN's backward sums what those weighted losses give.
 //
-// What differs from one process: dropout's masks and RAM's sampled locations are drawn from
-// (seed, step) on every process alike, so the shares of a batch get the same draws rather than
-// the draws of their rows in one process's batch.
+// Dropout draws the mask of the step's whole batch from (seed, step), each process keeping its
+// rows of it (start_step): the masks one process would draw. What differs from one process: RAM's
+// sampled locations are drawn from (seed, step) on every process alike, so the shares of a batch
+// get the same draws rather than the draws of their rows in one process's batch.
 #pragma once
 
 #include <string>
@@ -48,6 +50,9 @@ class DataParallel {
 
   // `options` cut to this process's share of every batch.
   LoaderOptions share(LoaderOptions options) const;
+  // Before a step's forward: the model's random draws seeded from `seed` (Module::reseed), and,
+  // under mpirun, every dropout layer told where this process's rows sit in the step's batch.
+  void start_step(Module& model, const Batch& batch, uint64_t seed) const;
   // The loss this process back-propagates (see above): loss * R n_k / N.
   Tensor weigh(const Tensor& loss, const Batch& batch) const;
   // backward(loss), after which every parameter's gradient is the average over the processes

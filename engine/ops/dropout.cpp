@@ -9,7 +9,9 @@
 // A unit is one value for dropout, one whole channel (H*W values) of (N, C, H, W) for dropout2d,
 // which drops feature maps (Tompson et al. 2015) since neighbouring pixels are correlated.
 // The mask is drawn from rng one unit after another on the calling thread, so the same seed
-// gives the same mask whatever the number of threads; only the multiply runs in parallel.
+// gives the same mask whatever the number of threads; only the multiply runs in parallel. A
+// process of a data-parallel step holding rows first.. of the step's batch (RowsOfBatch) skips
+// the draws of the rows before its own: its mask is those rows of one process's mask.
 #include <algorithm>
 
 #include "engine/ops.h"
@@ -51,8 +53,14 @@ struct DropoutBackward : Node {
 };
 
 // x as units of `unit` values (1 or H*W), each kept with probability 1 - p
-static Tensor dropout_units(const Tensor& x, real p, Rng& rng, int64_t unit) {
+static Tensor dropout_units(const Tensor& x, real p, Rng& rng, int64_t unit, RowsOfBatch rows) {
   const int64_t units = unit == 0 ? 0 : x.numel() / unit;
+  const int64_t N = x.dim() > 0 ? x.size(0) : 1;
+  if (rows.total > 0 && (rows.first < 0 || rows.first + N > rows.total))
+    fail("dropout: rows " + std::to_string(rows.first) + ".." + std::to_string(rows.first + N - 1) + " of a batch of " +
+         std::to_string(rows.total));
+  const int64_t skipped = N > 0 ? rows.first * (units / N) : 0;  // the draws of the rows before these
+  for (int64_t i = 0; i < skipped; i++) rng.bernoulli(1 - p);
   auto node = std::make_shared<DropoutBackward>();
   node->keep.resize(units);
   for (uint8_t& k : node->keep) k = rng.bernoulli(1 - p) ? 1 : 0;  // in order, on this thread (header)
@@ -67,17 +75,17 @@ static void check_probability(real p, const char* op) {
   if (!(p >= 0 && p < 1)) fail(std::string(op) + ": p must be in [0, 1), got " + std::to_string(p));
 }
 
-Tensor dropout(const Tensor& x, real p, bool training, Rng& rng) {
+Tensor dropout(const Tensor& x, real p, bool training, Rng& rng, RowsOfBatch rows) {
   check_probability(p, "dropout");
   if (!training || p == 0) return x;
-  return dropout_units(x, p, rng, 1);
+  return dropout_units(x, p, rng, 1, rows);
 }
 
-Tensor dropout2d(const Tensor& x, real p, bool training, Rng& rng) {
+Tensor dropout2d(const Tensor& x, real p, bool training, Rng& rng, RowsOfBatch rows) {
   check_probability(p, "dropout2d");
   if (x.dim() != 4) fail("dropout2d: input must be (N, C, H, W), got " + shape_str(x.shape()));
   if (!training || p == 0) return x;
-  return dropout_units(x, p, rng, x.size(2) * x.size(3));
+  return dropout_units(x, p, rng, x.size(2) * x.size(3), rows);
 }
 
 }  // namespace glimpse
