@@ -31,10 +31,11 @@ Tensor Node::input_grad(size_t i) {
   return Tensor(input.autograd->grad);
 }
 
-Tensor record(Tensor out, std::shared_ptr<Node> node, std::vector<Tensor> inputs) {
+Tensor record(Tensor out, std::shared_ptr<Node> node, std::vector<Tensor> inputs, OpSettings settings) {
   if (anomaly_mode && !all_finite(out))
     fail(node->name() + ": forward produced a non-finite value in an output of shape " + shape_str(out.shape()) +
          " (anomaly detection)");
+  if (Tracer* tracer = active_tracer()) tracer->add({node->name(), inputs, out, std::move(settings)});
   if (!grad_mode) return out;
   bool any = false;
   for (const Tensor& t : inputs) any = any || (t.defined() && t.requires_grad());

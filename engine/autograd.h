@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "engine/tensor.h"
+#include "engine/trace.h"
 
 namespace glimpse {
 
@@ -72,7 +73,9 @@ struct Node {
 
 // Records `node` as the producer of `out`, if grad mode is on and any input requires a
 // gradient; otherwise the node is dropped and `out` stays outside the graph. Returns `out`.
-Tensor record(Tensor out, std::shared_ptr<Node> node, std::vector<Tensor> inputs);
+// `settings`: what a Tracer needs besides the inputs to run the op again (Note [Tracing a
+// forward] in trace.h); nothing else reads them.
+Tensor record(Tensor out, std::shared_ptr<Node> node, std::vector<Tensor> inputs, OpSettings settings = {});
 
 // Called during a backward pass with each leaf that requires a gradient (a parameter) as soon as
 // its gradient is complete: after the last op that reads it has added its share. Data

@@ -5,19 +5,45 @@
 #   scripts/setup.sh --clang    also clang, clang-tidy and clang-format (the clang build, scripts/tidy.sh)
 #   scripts/setup.sh --fuzz     also clang and its sanitizer runtime, for the fuzz targets
 #   scripts/setup.sh --pytorch  also NumPy and PyTorch 1.13 (the weights' round trip through PyTorch, bench/)
+#   scripts/setup.sh --onnxruntime
+#                               also Node.js and ONNX Runtime's npm package in tests/onnx/ (the test
+#                               that runs export_onnx's files)
+# The options combine: scripts/setup.sh --pytorch --onnxruntime.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
-packages=(g++ cmake make libopenblas-dev libtbb-dev catch2 libstb-dev libopenmpi-dev openmpi-bin)
-if [[ "${1:-}" == "--clang" ]]; then packages+=(clang clang-tidy clang-format); fi
-if [[ "${1:-}" == "--fuzz" ]]; then packages+=(clang libclang-rt-14-dev); fi
-if [[ "${1:-}" == "--pytorch" ]]; then packages+=(python3-numpy python3-torch); fi
+packages=(g++ cmake make libopenblas-dev libtbb-dev catch2 libstb-dev libopenmpi-dev openmpi-bin libonnx-dev
+          libprotobuf-dev)
+onnxruntime=no
+for option in "$@"; do
+  case "$option" in
+    --clang) packages+=(clang clang-tidy clang-format) ;;
+    --fuzz) packages+=(clang libclang-rt-14-dev) ;;
+    --pytorch) packages+=(python3-numpy python3-torch) ;;
+    --onnxruntime)
+      onnxruntime=yes
+      # Debian's nodejs and npm, unless a Node.js with npm is already there (NodeSource's ships both)
+      if ! command -v node >/dev/null || ! command -v npm >/dev/null; then packages+=(nodejs npm); fi ;;
+    *) echo "setup: unknown option $option (--clang, --fuzz, --pytorch, --onnxruntime)" >&2; exit 2 ;;
+  esac
+done
+
+# ONNX Runtime for node, pinned in tests/onnx/package.json. --ignore-scripts: the package ships its
+# CPU runtime; its install script would only fetch a GPU build from the network.
+install_onnxruntime() {
+  if [[ $onnxruntime == yes && ! -d tests/onnx/node_modules/onnxruntime-node ]]; then
+    echo "setup: installing onnxruntime-node in tests/onnx (npm)"
+    (cd tests/onnx && npm install --ignore-scripts --no-audit --no-fund)
+  fi
+}
 
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [[ ${#missing[@]} -eq 0 ]]; then
-  echo "setup: all dependencies are installed"
+  echo "setup: all Debian packages are installed"
+  install_onnxruntime
   exit 0
 fi
 
@@ -26,3 +52,4 @@ sudo=""
 if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
 $sudo apt-get update -q
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+install_onnxruntime

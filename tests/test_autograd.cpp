@@ -168,3 +168,53 @@ TEST_CASE("backward reports each leaf when its gradient is complete", "[autograd
   }
   CHECK(a.grad().to_vector() == std::vector<real>{3 + 2, 4 + 4});  // b + 2a
 }
+
+// Note [Tracing a forward]: what an exporter reads.
+TEST_CASE("Tracer: each op reports its name, inputs, output and settings, in the order they ran", "[autograd]") {
+  Rng rng(1);
+  Tensor x = Tensor::normal({1, 2, 6, 6}, 0, 1, rng), w = Tensor::normal({3, 2, 3, 3}, 0, 1, rng);
+  Tensor y, s;
+  Tracer tracer;
+  {
+    y = relu(conv2d(x, w, Tensor(), {.stride = 2, .padding = 1}));
+    s = sum(y, {1}, /*keepdim=*/true);
+    Tensor same = dropout(s, 0.5f, /*training=*/false, rng);  // evaluation: the input itself, nothing reported
+    CHECK(same.same(s));
+  }
+  const std::vector<TracedOp>& ops = tracer.ops();
+  REQUIRE(ops.size() == 3);
+  CHECK(ops[0].op == "conv2d");
+  CHECK(ops[0].inputs[0].same(x));
+  CHECK(ops[0].inputs[1].same(w));
+  CHECK(!ops[0].inputs[2].defined());  // no bias
+  CHECK(ops[0].settings.integer("stride") == 2);
+  CHECK(ops[0].settings.integer("padding") == 1);
+  CHECK(ops[1].op == "relu");
+  CHECK(ops[1].inputs[0].same(ops[0].output));
+  CHECK(ops[1].output.same(y));
+  CHECK(ops[2].op == "sum");
+  CHECK(ops[2].settings.integers("axes") == std::vector<int64_t>{1});
+  CHECK(ops[2].output.same(s));
+  CHECK_THROWS_WITH(ops[2].settings.integer("stride"), Catch::Matchers::Contains("no setting 'stride'"));
+  {
+    Tracer inner;  // a second Tracer takes the reports until it is destroyed
+    relu(x);
+    CHECK(inner.ops().size() == 1);
+  }
+  relu(x);
+  CHECK(ops.size() == 4);
+  CHECK(active_tracer() == &tracer);
+}
+
+TEST_CASE("Tracer: ops report under no-grad mode too, and nothing when no Tracer is alive", "[autograd]") {
+  CHECK(active_tracer() == nullptr);
+  Tensor x = Tensor::ones({2, 2});
+  Tracer tracer;
+  {
+    NoGradGuard no_grad;
+    batch_norm(x, Tensor::ones({2}), Tensor::zeros({2}), Tensor::zeros({2}), Tensor::ones({2}), false);
+  }
+  REQUIRE(tracer.ops().size() == 1);
+  CHECK(tracer.ops()[0].settings.constants.size() == 2);  // the running mean and variance
+  CHECK(tracer.ops()[0].settings.integer("training") == 0);
+}

@@ -317,11 +317,13 @@ Tensor neg(const Tensor& x) {
 }
 
 Tensor add_scalar(const Tensor& x, real s) {
-  return record(affine_forward(x, 1, s), std::make_shared<ScaleBackward>("add_scalar", 1), {x});
+  return record(affine_forward(x, 1, s), std::make_shared<ScaleBackward>("add_scalar", 1), {x},
+                OpSettings().with_real("scalar", s));
 }
 
 Tensor mul_scalar(const Tensor& x, real s) {
-  return record(affine_forward(x, s, 0), std::make_shared<ScaleBackward>("mul_scalar", s), {x});
+  return record(affine_forward(x, s, 0), std::make_shared<ScaleBackward>("mul_scalar", s), {x},
+                OpSettings().with_real("scalar", s));
 }
 
 }  // namespace glimpse

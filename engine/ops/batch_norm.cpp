@@ -248,7 +248,12 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, cons
   node->g = g;
   node->M = M;
   node->across = training ? across : ReplicaSum();
-  return record(y, node, {x, gamma, beta});
+  return record(y, node, {x, gamma, beta},
+                OpSettings()
+                    .with_int("training", training)
+                    .with_real("eps", eps)
+                    .with_constant(running_mean)
+                    .with_constant(running_var));
 }
 
 }  // namespace glimpse

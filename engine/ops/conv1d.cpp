@@ -104,7 +104,7 @@ Tensor conv1d(const Tensor& x, const Tensor& w, const Tensor& b, int64_t padding
   node->s = s;
   if (w.requires_grad()) node->x = x.detach();
   if (x.requires_grad()) node->w = w.detach();
-  return record(y, node, {x, w, b});
+  return record(y, node, {x, w, b}, OpSettings().with_int("padding", padding));
 }
 
 }  // namespace glimpse

@@ -258,7 +258,8 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, Conv2dOptions o
   node->w = w.detach();
   node->g = g;
   node->has_bias = b.defined();
-  return record(out, node, {x, w, b});
+  return record(out, node, {x, w, b},
+                OpSettings().with_int("stride", options.stride).with_int("padding", options.padding));
 }
 
 }  // namespace glimpse

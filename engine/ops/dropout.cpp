@@ -68,7 +68,7 @@ static Tensor dropout_units(const Tensor& x, real p, Rng& rng, int64_t unit, Row
   node->unit = unit;
   Tensor y = Tensor::empty(x.shape());
   dropout_forward(y.data(), x.data(), node->keep.data(), node->scale, units, unit);
-  return record(y, node, {x});
+  return record(y, node, {x}, OpSettings().with_real("p", p));
 }
 
 static void check_probability(real p, const char* op) {

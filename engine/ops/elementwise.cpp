@@ -142,7 +142,7 @@ Tensor pow(const Tensor& x, real p) {
   auto node = std::make_shared<PowBackward>();
   node->p = p;
   node->x = x.detach();
-  return record(map(x, [p](real v) { return std::pow(v, p); }), node, {x});
+  return record(map(x, [p](real v) { return std::pow(v, p); }), node, {x}, OpSettings().with_real("exponent", p));
 }
 
 Tensor abs(const Tensor& x) {
@@ -158,7 +158,8 @@ Tensor clamp(const Tensor& x, real low, real high) {
   node->low = low;
   node->high = high;
   node->x = x.detach();
-  return record(map(x, [=](real v) { return std::min(std::max(v, low), high); }), node, {x});
+  return record(map(x, [=](real v) { return std::min(std::max(v, low), high); }), node, {x},
+                OpSettings().with_real("low", low).with_real("high", high));
 }
 
 }  // namespace glimpse

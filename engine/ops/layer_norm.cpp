@@ -113,7 +113,7 @@ Tensor layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, real
   node->mean = mean;
   node->inv_std = inv_std;
   node->R = R, node->M = M;
-  return record(y, node, {x, gamma, beta});
+  return record(y, node, {x, gamma, beta}, OpSettings().with_real("eps", eps));
 }
 
 }  // namespace glimpse

@@ -93,7 +93,8 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose
   node->batch = 0, node->M = M, node->N = N, node->K = K;
   if (b.requires_grad()) node->A = a.detach();
   if (a.requires_grad()) node->B = b.detach();
-  return record(C, node, {a, b});
+  return record(C, node, {a, b},
+                OpSettings().with_int("transpose_a", transpose_a).with_int("transpose_b", transpose_b));
 }
 
 Tensor bmm(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b) {
@@ -119,7 +120,8 @@ Tensor bmm(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b)
   node->batch = batch, node->M = M, node->N = N, node->K = K;
   if (b.requires_grad()) node->A = a.detach();
   if (a.requires_grad()) node->B = b.detach();
-  return record(C, node, {a, b});
+  return record(C, node, {a, b},
+                OpSettings().with_int("transpose_a", transpose_a).with_int("transpose_b", transpose_b));
 }
 
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {

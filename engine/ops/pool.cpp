@@ -158,6 +158,11 @@ static PoolShape pool_shape(const Tensor& x, Pool2dOptions options, const std::s
   return g;
 }
 
+// What a Tracer needs to pool again (Note [Tracing a forward])
+OpSettings pool_settings(const PoolShape& g) {
+  return OpSettings().with_int("kernel", g.kernel).with_int("stride", g.stride).with_int("padding", g.padding);
+}
+
 Tensor max_pool2d(const Tensor& x, Pool2dOptions options) {
   const PoolShape g = pool_shape(x, options, "max_pool2d");
   Tensor y = Tensor::empty({x.size(0), x.size(1), g.OH, g.OW});
@@ -165,7 +170,7 @@ Tensor max_pool2d(const Tensor& x, Pool2dOptions options) {
   node->argmax.resize(y.numel());
   node->g = g;
   max_pool2d_forward(y.data(), node->argmax.data(), x.data(), g);
-  return record(y, node, {x});
+  return record(y, node, {x}, pool_settings(g));
 }
 
 Tensor avg_pool2d(const Tensor& x, Pool2dOptions options) {
@@ -174,7 +179,7 @@ Tensor avg_pool2d(const Tensor& x, Pool2dOptions options) {
   avg_pool2d_forward(y.data(), x.data(), g);
   auto node = std::make_shared<AvgPool2dBackward>();
   node->g = g;
-  return record(y, node, {x});
+  return record(y, node, {x}, pool_settings(g));
 }
 
 // ---- global_avg_pool2d, global_max_pool2d: one value per plane ----

@@ -163,7 +163,7 @@ Tensor sum_or_mean(const char* op, const Tensor& x, const std::vector<int64_t>& 
   node->op = op;
   node->layout = std::move(L);
   node->scale = scale;
-  return record(y, node, {x});
+  return record(y, node, {x}, OpSettings().with_ints("axes", axes).with_int("keepdim", keepdim));
 }
 
 }  // namespace
@@ -221,7 +221,7 @@ Tensor max(const Tensor& x, const std::vector<int64_t>& axes, bool keepdim) {
   auto node = std::make_shared<MaxBackward>();
   node->argmax.assign(y.numel(), -1);
   max_forward(L, y.data(), node->argmax.data(), x.data());
-  return record(y, node, {x});
+  return record(y, node, {x}, OpSettings().with_ints("axes", axes).with_int("keepdim", keepdim));
 }
 
 std::vector<int64_t> argmax(const Tensor& x) {

@@ -241,7 +241,7 @@ Tensor permute(const Tensor& x, const std::vector<int64_t>& order) {
   });
   auto node = std::make_shared<PermuteBackward>();
   node->order = axes;
-  return record(y, node, {x});
+  return record(y, node, {x}, OpSettings().with_ints("order", axes));
 }
 
 Tensor transpose(const Tensor& x, int64_t axis0, int64_t axis1) {
@@ -275,7 +275,7 @@ Tensor concat(const std::vector<Tensor>& xs, int64_t axis) {
   }
   auto node = std::make_shared<ConcatBackward>();
   node->axis = a;
-  return record(y, node, xs);
+  return record(y, node, xs, OpSettings().with_int("axis", a));
 }
 
 Tensor slice(const Tensor& x, int64_t axis, int64_t start, int64_t end) {
@@ -293,7 +293,7 @@ Tensor slice(const Tensor& x, int64_t axis, int64_t start, int64_t end) {
   auto node = std::make_shared<SliceBackward>();
   node->axis = a;
   node->start = start;
-  return record(y, node, {x});
+  return record(y, node, {x}, OpSettings().with_int("axis", a).with_int("start", start).with_int("end", end));
 }
 
 Tensor pad(const Tensor& x, const std::vector<int64_t>& before, const std::vector<int64_t>& after, real value) {
@@ -316,7 +316,8 @@ Tensor pad(const Tensor& x, const std::vector<int64_t>& before, const std::vecto
   });
   auto node = std::make_shared<PadBackward>();
   node->before = before;
-  return record(y, node, {x});
+  return record(y, node, {x},
+                OpSettings().with_ints("before", before).with_ints("after", after).with_real("value", value));
 }
 
 }  // namespace glimpse

@@ -120,7 +120,7 @@ Tensor softmax_along(const char* op, const Tensor& x, int64_t axis, bool log_spa
   node->lines = lines;
   node->y = y.detach();
   node->log_space = log_space;
-  return record(y, node, {x});
+  return record(y, node, {x}, OpSettings().with_int("axis", axis));
 }
 
 }  // namespace

@@ -115,7 +115,7 @@ Tensor upsample_bilinear2d(const Tensor& x, int64_t out_h, int64_t out_w, bool a
   upsample_bilinear2d_forward(y.data(), x.data(), g);
   auto node = std::make_shared<UpsampleBilinear2dBackward>();
   node->g = g;
-  return record(y, node, {x});
+  return record(y, node, {x}, OpSettings().with_int("align_corners", align_corners));
 }
 
 }  // namespace glimpse
