@@ -10,18 +10,23 @@ Tracer::Tracer() : previous_(active) { active = this; }
 Tracer::~Tracer() { active = previous_; }
 Tracer* active_tracer() { return active; }
 
-OpSettings& OpSettings::with_ints(const std::string& name, std::vector<int64_t> values) {
-  ints[name] = std::move(values);
+OpSettings& OpSettings::with_int(const char* name, int64_t value) {
+  if (active) ints[name] = {value};
   return *this;
 }
 
-OpSettings& OpSettings::with_real(const std::string& name, double value) {
-  reals[name] = value;
+OpSettings& OpSettings::with_ints(const char* name, const std::vector<int64_t>& values) {
+  if (active) ints[name] = values;
+  return *this;
+}
+
+OpSettings& OpSettings::with_real(const char* name, double value) {
+  if (active) reals[name] = value;
   return *this;
 }
 
 OpSettings& OpSettings::with_constant(const Tensor& t) {
-  constants.push_back(t);
+  if (active) constants.push_back(t);
   return *this;
 }
 

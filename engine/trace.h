@@ -35,14 +35,17 @@ namespace glimpse {
 // names them as it records itself:
 //
 //   record(y, node, {x, w, b}, OpSettings().with_int("stride", 2).with_int("padding", 1));
+//
+// Each with_ returns at once when no Tracer is alive: outside an export an op's settings stay
+// empty, and the op pays one thread-local test for them, no allocation.
 struct OpSettings {
   std::map<std::string, std::vector<int64_t>> ints;  // "stride" -> {2}, "axes" -> {2, 3}
   std::map<std::string, double> reals;               // "eps" -> 1e-5
   std::vector<Tensor> constants;                     // read, never differentiated
 
-  OpSettings& with_int(const std::string& name, int64_t value) { return with_ints(name, {value}); }
-  OpSettings& with_ints(const std::string& name, std::vector<int64_t> values);
-  OpSettings& with_real(const std::string& name, double value);
+  OpSettings& with_int(const char* name, int64_t value);
+  OpSettings& with_ints(const char* name, const std::vector<int64_t>& values);
+  OpSettings& with_real(const char* name, double value);
   OpSettings& with_constant(const Tensor& t);
 
   int64_t integer(const std::string& name) const;  // the one value of ints[name]; an Error if absent

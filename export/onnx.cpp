@@ -3,7 +3,6 @@
 #include <onnx/checker.h>
 #include <onnx/onnx_pb.h>
 
-#include <cstring>
 #include <functional>
 #include <map>
 #include <numeric>
@@ -85,29 +84,24 @@ class OnnxGraph {
   int64_t counter_ = 0;
 };
 
-void set_int(onnx::NodeProto& n, const std::string& name, int64_t value) {
+onnx::AttributeProto& attribute(onnx::NodeProto& n, const std::string& name, onnx::AttributeProto::AttributeType type) {
   onnx::AttributeProto& a = *n.add_attribute();
   a.set_name(name);
-  a.set_type(onnx::AttributeProto::INT);
-  a.set_i(value);
+  a.set_type(type);
+  return a;
+}
+void set_int(onnx::NodeProto& n, const std::string& name, int64_t value) {
+  attribute(n, name, onnx::AttributeProto::INT).set_i(value);
 }
 void set_ints(onnx::NodeProto& n, const std::string& name, const std::vector<int64_t>& values) {
-  onnx::AttributeProto& a = *n.add_attribute();
-  a.set_name(name);
-  a.set_type(onnx::AttributeProto::INTS);
+  onnx::AttributeProto& a = attribute(n, name, onnx::AttributeProto::INTS);
   for (int64_t v : values) a.add_ints(v);
 }
 void set_float(onnx::NodeProto& n, const std::string& name, double value) {
-  onnx::AttributeProto& a = *n.add_attribute();
-  a.set_name(name);
-  a.set_type(onnx::AttributeProto::FLOAT);
-  a.set_f(static_cast<float>(value));
+  attribute(n, name, onnx::AttributeProto::FLOAT).set_f(static_cast<float>(value));
 }
 void set_string(onnx::NodeProto& n, const std::string& name, const std::string& value) {
-  onnx::AttributeProto& a = *n.add_attribute();
-  a.set_name(name);
-  a.set_type(onnx::AttributeProto::STRING);
-  a.set_s(value);
+  attribute(n, name, onnx::AttributeProto::STRING).set_s(value);
 }
 
 // ---- one traced op as ONNX operators ----

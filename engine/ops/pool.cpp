@@ -159,7 +159,7 @@ static PoolShape pool_shape(const Tensor& x, Pool2dOptions options, const std::s
 }
 
 // What a Tracer needs to pool again (Note [Tracing a forward])
-OpSettings pool_settings(const PoolShape& g) {
+static OpSettings pool_settings(const PoolShape& g) {
   return OpSettings().with_int("kernel", g.kernel).with_int("stride", g.stride).with_int("padding", g.padding);
 }
 
