@@ -3,6 +3,7 @@
 # (bench/pytorch_reference.py, Debian's python3-torch) and prints a Markdown table.
 #
 #   bench/compare.sh [--threads T] [--steps N] [--rounds R] [--models "resnet20 ram stn_mnist@42"]
+#                    [--build DIR]
 #
 # Installs what is missing (the build dependencies through scripts/setup.sh, python3-torch via
 # apt), builds bench_step in build/. For each model the two run alternately, A B A B (R rounds,
@@ -10,12 +11,16 @@
 # side keeps the best (lowest) median of its runs, and the last two columns list every run's
 # median, to show how much a side moves from run to run. "stn_mnist@42" is stn_mnist on 42x42
 # input (--size 42). A model that one side cannot run (yet) shows "n/a".
+# --build DIR times DIR/bench_step, a build configured apart (default build/, configured here):
+# an AVX2 machine is simulated on an AVX-512 one by a build configured with -DGLIMPSE_NATIVE=OFF
+# -DCMAKE_CXX_FLAGS=-march=haswell and ONEDNN_MAX_CPU_ISA=AVX2 in the environment (PyTorch's side).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 threads=2
 steps=20
 rounds=2
+build_dir=""
 models="mnist_cnn stn_mnist stn_mnist@42 ram resnet20 se_resnet20 cbam_resnet20 attention56 dasnet eca_resnet20 gc_resnet20 nl_resnet20 da_resnet20 cc_resnet20 aa_resnet20"
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -23,7 +28,8 @@ while [[ $# -gt 0 ]]; do
     --steps) steps="$2"; shift 2 ;;
     --rounds) rounds="$2"; shift 2 ;;
     --models) models="$2"; shift 2 ;;
-    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --build) build_dir="$2"; shift 2 ;;
+    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "compare.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -41,10 +47,10 @@ if ! "$python" -c "import torch" 2>/dev/null; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q python3-torch >&2
 fi
 
-glimpse=build/bench_step
+glimpse=${build_dir:-build}/bench_step
 if [[ -f bench/bench_step.cpp ]]; then
-  cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
-  cmake --build build -j2 --target bench_step >&2
+  if [[ -z "$build_dir" ]]; then cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null; fi
+  cmake --build "${build_dir:-build}" -j2 --target bench_step >&2
 else
   echo "compare.sh: bench/bench_step.cpp is not in this tree; the glimpse column is n/a" >&2
   glimpse=""  # not a stale binary built from another tree

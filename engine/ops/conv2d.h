@@ -35,9 +35,8 @@ struct ConvolutionPaths {
 };
 ConvolutionPaths choose_path(const ConvShape& g);  // conv2d.cpp
 
-// How many output channels (forward) or input channels (input gradient) one block of the 3x3
-// kernel computes, and how many positions: a block is 16 x 16 sums, 16 vectors of 16 floats held
-// in registers (conv2d_3x3.cpp).
+// The 3x3 kernel packs its weights in runs of 16 output channels (forward) or input channels
+// (input gradient), which its register blocks tile (conv2d_3x3.cpp): it takes multiples of 16.
 constexpr int64_t conv3x3_block = 16;
 
 // ---- the paths other than the reference, each forward and backward on the whole batch ----

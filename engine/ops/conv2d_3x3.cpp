@@ -22,18 +22,22 @@
 // padded grid's first H rows; q = oh*row + W and oh*row + W+1 are not output pixels (their window
 // wraps around into the next row) and are dropped when the result is copied out (PaddedGrid).
 //
-// Blocking: a block is 16 output channels k0..k0+15 by 16 positions q0..q0+15, 256 sums held in
-// 16 vector registers acc[j] (one per channel, its 16 lanes the positions). For each tap:
+// Blocking: a block of output channels k0.. by positions q0.., its sums held in registers as
+// vectors acc[j][p] (one row of vectors per channel, their lanes consecutive positions). For each
+// tap:
 //
-//   v       = xpad_c[q0 + kh*row + kw .. +16]                     one load of 16 inputs
-//   acc[j] += w[k0+j, c, kh, kw] * v          for j = 0..15       16 multiply-adds
+//   v[p]       = xpad_c[q0 + p*lanes + kh*row + kw .. +lanes]          one load per vector
+//   acc[j][p] += w[k0+j, c, kh, kw] * v[p]          for every j, p       a multiply-add each
 //
-// 16 multiply-adds per vector load: the loop runs at the speed of the FMA units, where im2col
-// + GEMM first writes each input 9 times into cols and the GEMM then packs cols again. The
-// weights w[k0..k0+15, c, kh, kw] are read as 16 scalars each broadcast to all lanes (the FMA
-// instruction takes one straight from memory), so they are packed once per call as
-// (K/16, C, 3, 3, 16): a block reads its 16 x C*9 weights in order, one run of C*9*64 bytes.
-//
+// With AVX-512 (32 registers of 16 floats) a block is 16 channels x 1 vector: 16 accumulators,
+// 16 multiply-adds per load. With AVX2 (16 registers of 8 floats) 16 x 2 vectors would need 32
+// registers and spill to memory on every tap, so a block is 4 channels x 3 vectors (24
+// positions): 12 accumulators, the 3 inputs and a broadcast weight fill the 16 registers, and 12
+// multiply-adds per 7 loads keep both FMA units busy. Either way the loop runs at the speed of
+// the FMA units, where im2col + GEMM first writes each input 9 times into cols and the GEMM then
+// packs cols again. The weights w[k0+j, c, kh, kw] are read as scalars broadcast to all lanes, so
+// they are packed once per call as (K/16, C, 3, 3, 16): a block reads its weights in order.
+
 // The input gradient is the same convolution. In the forward, x[c, ih, iw] meets dout[k, oh, ow]
 // through w[k,c,kh,kw] when ih = oh-1+kh and iw = ow-1+kw, so
 //
@@ -48,14 +52,16 @@
 //   dw[k, c, kh, kw] = sum_q dout_t[q, k] * xpad_c[q + kh*row + kw]
 //
 // with dout_t[oh*row + ow, k] = dout[k, oh, ow] (dout transposed, zero at ow = W, W+1). Here the
-// vector lanes are 16 output channels k0..k0+15 and the block is 2 input channels x 9 taps: 18
-// accumulators acc[cc][tap], each 16 values dw[k0..k0+15, c0+cc, kh, kw], live across the whole
-// loop over q. For each position:
+// vector lanes are 16 output channels k0..k0+15 and a block is 2 input channels x 9 taps, 18
+// (channel, tap) pairs. A pass keeps the sums of some of the pairs in registers, acc[t][p], across
+// the whole loop over q. For each position:
 //
-//   d             = dout_t[q, k0 .. k0+16]                              one load of 16 gradients
-//   acc[cc][tap] += xpad_{c0+cc}[q + kh*row + kw] * d    for 18 (cc, tap)   18 multiply-adds
+//   d[p]       = dout_t[q, k0 + p*lanes .. +lanes]                      16 gradients
+//   acc[t][p] += xpad_{c0+cc}[q + kh*row + kw] * d[p]    for the pass's pairs t = (cc, kh, kw)
 //
-// and the sums are added to dw once per image, in the packed layout (K/16, C, 3, 3, 16).
+// With AVX-512 one pass holds all 18 pairs (18 accumulators, d one vector); with AVX2 d is two
+// vectors and each of three passes holds 6 pairs (12 accumulators, 8 loads per 12 multiply-adds).
+// The sums are added to dw once per image, in the packed layout (K/16, C, 3, 3, 16).
 #include <algorithm>
 #include <cstring>
 
@@ -68,39 +74,59 @@ namespace {
 
 // ---- the padded grid ----
 
+// ---- the vectors and the blocks (Blocking, above) ----
+
+// A vector is one register of the widest unit the build targets, its arithmetic (+, *) lane by
+// lane (GCC vector extension); memcpy loads and stores it from any address, aligned or not.
+// With AVX-512: forward 16 accumulators of the 32 registers, weight gradient 18 in one pass.
+// Otherwise (AVX2, or any CPU with 16 vector registers): 12 accumulators each, the weight
+// gradient in 3 passes.
+#if defined(__AVX512F__)
+constexpr int64_t lanes = 16;
+constexpr int64_t block_channels = 16, block_vectors = 1;
+constexpr int64_t grad_vectors = 1, grad_pairs = 18;
+#else
+constexpr int64_t lanes = 8;
+constexpr int64_t block_channels = 4, block_vectors = 3;
+constexpr int64_t grad_vectors = 2, grad_pairs = 6;
+#endif
+constexpr int64_t block_positions = block_vectors * lanes;
+static_assert(conv3x3_block % block_channels == 0 && grad_vectors * lanes == conv3x3_block && 18 % grad_pairs == 0,
+              "the blocks tile the packed weights' runs of 16 channels and the 18 (channel, tap) pairs");
+
+typedef float vec __attribute__((vector_size(lanes * sizeof(float))));
+static_assert(sizeof(real) == sizeof(float), "vec holds floats");
+
+// Built for a CPU whose registers are narrower than vec, GCC splits it into smaller vectors and
+// warns that passing one to a function changes the ABI: harmless for these file-local, inlined helpers.
+#pragma GCC diagnostic ignored "-Wpsabi"
+
+vec load_vec(const real* p) {
+  vec v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+void store_vec(real* p, vec v) { std::memcpy(p, &v, sizeof v); }
+
+// ---- the padded grid ----
+
 // The zero-padded grid of a 3x3, stride-1, padding-1 convolution of (H, W) planes: each plane
 // padded to (H+2, W+2), its rows `row()` = W+2 apart. Output pixel (oh, ow) sits at position
 // q = oh*row + ow of the grid, and its 3x3 window starts there: it reads grid[q + kh*row + kw].
-// The kernel computes every position of the first H rows, in whole blocks of 16 (`positions()`);
+// The kernel computes every position of the first H rows, in whole blocks (`positions()`);
 // the last two of each row (ow = W, W+1) straddle the row's end and are thrown away.
 struct PaddedGrid {
   int64_t H, W;
   int64_t row() const { return W + 2; }
   int64_t plane() const { return (H + 2) * row(); }
-  int64_t positions() const { return (H * row() + conv3x3_block - 1) / conv3x3_block * conv3x3_block; }
+  int64_t positions() const { return (H * row() + block_positions - 1) / block_positions * block_positions; }
   // floats of a padded buffer of `planes` planes: the last block of the last plane reads up to
-  // 16 floats past that plane's end (into values only thrown-away positions see)
-  int64_t padded_size(int64_t planes) const { return planes * plane() + 2 * conv3x3_block; }
+  // block_positions floats past that plane's end (into values only thrown-away positions see)
+  int64_t padded_size(int64_t planes) const { return planes * plane() + 2 * block_positions; }
 };
 
 // ---- kernels: one image ----
-
-// 16 floats, one AVX-512 register; the arithmetic on it (+, *) is lane by lane (GCC vector
-// extension). memcpy loads and stores it from any address, aligned or not.
-typedef float vec16 __attribute__((vector_size(conv3x3_block * sizeof(float))));
-static_assert(sizeof(real) == sizeof(float), "vec16 holds floats");
-
-// Built without AVX-512 (GLIMPSE_NATIVE=OFF), GCC runs vec16 as smaller vectors and warns that
-// passing one to a function changes the ABI: harmless for these file-local, inlined helpers.
-#pragma GCC diagnostic ignored "-Wpsabi"
-
-vec16 load_vec16(const real* p) {
-  vec16 v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-
-void store_vec16(real* p, vec16 v) { std::memcpy(p, &v, sizeof v); }
 
 // packed (K/16, C, 3, 3, 16) from w (K, C, 3, 3): packed[k/16, c, kh, kw, k%16] = w[k, c, kh, kw]
 void conv3x3_pack_weight(real* packed, const real* w, int64_t K, int64_t C) {
@@ -128,34 +154,43 @@ void conv3x3_pad(real* padded, const real* x, int64_t C, const PaddedGrid& g) {
       std::copy(x + (c * g.H + h) * g.W, x + (c * g.H + h + 1) * g.W, padded + c * g.plane() + (h + 1) * g.row() + 1);
 }
 
-// One block: out[k0+j, q0+i] for j, i in 0..15, from the padded planes seen from position q0
-// (padded_q0 = padded + q0) and the weights of channels k0..k0+15 (packed_k0: C*9 runs of 16).
-// The pragmas unroll the loops so that acc[j] stays in a register instead of in memory.
+// One block: out[k0+j, q0+i] for j < block_channels, i < block_positions, from the padded planes
+// seen from position q0 (padded_q0 = padded + q0) and the weights of channel k0+j at
+// packed_k0[(c*9 + tap)*16 + j] (C*9 runs of 16). The pragmas unroll the loops so that the
+// accumulators stay in registers instead of in memory.
 void conv3x3_one_block(real* out_k0q0, int64_t out_stride, const real* padded_q0, const real* packed_k0, int64_t C,
                        const PaddedGrid& g) {
-  vec16 acc[conv3x3_block] = {};
+  vec acc[block_channels][block_vectors] = {};
   for (int64_t c = 0; c < C; c++) {
     const real* plane = padded_q0 + c * g.plane();
 #pragma GCC unroll 3
     for (int64_t kh = 0; kh < 3; kh++)
 #pragma GCC unroll 3
       for (int64_t kw = 0; kw < 3; kw++) {
-        const vec16 v = load_vec16(plane + kh * g.row() + kw);  // xpad_c[q0+i + kh*row + kw], i = 0..15
+        vec v[block_vectors];  // xpad_c[q0+i + kh*row + kw] for the block's positions i
+#pragma GCC unroll 3
+        for (int64_t p = 0; p < block_vectors; p++) v[p] = load_vec(plane + kh * g.row() + kw + p * lanes);
         const real* weights = packed_k0 + ((c * 3 + kh) * 3 + kw) * conv3x3_block;  // w[k0+j, c, kh, kw]
 #pragma GCC unroll 16
-        for (int64_t j = 0; j < conv3x3_block; j++) acc[j] += weights[j] * v;
+        for (int64_t j = 0; j < block_channels; j++)
+#pragma GCC unroll 3
+          for (int64_t p = 0; p < block_vectors; p++) acc[j][p] += weights[j] * v[p];
       }
   }
 #pragma GCC unroll 16
-  for (int64_t j = 0; j < conv3x3_block; j++) store_vec16(out_k0q0 + j * out_stride, acc[j]);
+  for (int64_t j = 0; j < block_channels; j++)
+#pragma GCC unroll 3
+    for (int64_t p = 0; p < block_vectors; p++) store_vec(out_k0q0 + j * out_stride + p * lanes, acc[j][p]);
 }
 
 // out (K, positions) = 3x3 convolution of padded (C, H+2, W+2) by packed (K/16, C, 3, 3, 16),
 // at every grid position q < positions (K a multiple of 16)
 void conv3x3_padded(real* out, const real* padded, const real* packed, int64_t C, int64_t K, const PaddedGrid& g) {
-  for (int64_t k0 = 0; k0 < K; k0 += conv3x3_block)
-    for (int64_t q0 = 0; q0 < g.positions(); q0 += conv3x3_block)
-      conv3x3_one_block(out + k0 * g.positions() + q0, g.positions(), padded + q0, packed + k0 * C * 9, C, g);
+  for (int64_t k0 = 0; k0 < K; k0 += block_channels) {
+    const real* packed_k0 = packed + (k0 / conv3x3_block) * C * 9 * conv3x3_block + k0 % conv3x3_block;
+    for (int64_t q0 = 0; q0 < g.positions(); q0 += block_positions)
+      conv3x3_one_block(out + k0 * g.positions() + q0, g.positions(), padded + q0, packed_k0, C, g);
+  }
 }
 
 // y (K, H, W) += out (K, positions): each row's first W positions, the two past its end dropped
@@ -176,26 +211,40 @@ void conv3x3_transpose_grad(real* dout_t, const real* dout, int64_t K, const Pad
       for (int64_t ow = 0; ow < g.W; ow++) dout_t[(oh * g.row() + ow) * K + k] = dout[(k * g.H + oh) * g.W + ow];
 }
 
-// One block: dw[k0..k0+15, c0..c0+1, all taps] += the sum over the image's positions (dw_k0c0:
-// 2*9 runs of 16 in the packed layout; dout_t_k0 = dout_t + k0, rows K apart; padded_c0: the
-// plane of channel c0). The pragmas unroll the taps so that the 18 sums stay in registers.
+// One pass of a block: the sums of the (channel, tap) pairs first .. first+grad_pairs-1 of the 18
+// pairs pair = cc*9 + kh*3 + kw of input channels c0, c0+1, for output channels k0..k0+15, added
+// over the image's positions to dw_k0c0[pair*16 + k] (the packed layout's runs; dout_t_k0 =
+// dout_t + k0, rows K apart; padded_c0: the plane of channel c0). The pragmas unroll the pairs so
+// that their sums stay in registers and each pair's offset is a constant.
+template <int64_t first>
+void conv3x3_weight_grad_pass(real* dw_k0c0, const real* dout_t_k0, int64_t K, const real* padded_c0,
+                              const PaddedGrid& g) {
+  vec acc[grad_pairs][grad_vectors];
+  for (int64_t t = 0; t < grad_pairs; t++)
+    for (int64_t p = 0; p < grad_vectors; p++) acc[t][p] = load_vec(dw_k0c0 + (first + t) * conv3x3_block + p * lanes);
+  for (int64_t q = 0; q < g.H * g.row(); q++) {
+    vec d[grad_vectors];  // dout[k0+k, oh, ow] at q = oh*row + ow, k = 0..15
+#pragma GCC unroll 2
+    for (int64_t p = 0; p < grad_vectors; p++) d[p] = load_vec(dout_t_k0 + q * K + p * lanes);
+#pragma GCC unroll 18
+    for (int64_t t = 0; t < grad_pairs; t++) {
+      const int64_t pair = first + t, cc = pair / 9, kh = pair % 9 / 3, kw = pair % 3;
+      const real x = padded_c0[cc * g.plane() + q + kh * g.row() + kw];
+#pragma GCC unroll 2
+      for (int64_t p = 0; p < grad_vectors; p++) acc[t][p] += x * d[p];
+    }
+  }
+  for (int64_t t = 0; t < grad_pairs; t++)
+    for (int64_t p = 0; p < grad_vectors; p++) store_vec(dw_k0c0 + (first + t) * conv3x3_block + p * lanes, acc[t][p]);
+}
+
+// One block: dw[k0..k0+15, c0..c0+1, all taps] += the sum over the image's positions, pass by pass
+template <int64_t first = 0>
 void conv3x3_weight_grad_block(real* dw_k0c0, const real* dout_t_k0, int64_t K, const real* padded_c0,
                                const PaddedGrid& g) {
-  vec16 acc[2][9];
-  for (int64_t cc = 0; cc < 2; cc++)
-    for (int64_t tap = 0; tap < 9; tap++) acc[cc][tap] = load_vec16(dw_k0c0 + (cc * 9 + tap) * conv3x3_block);
-  for (int64_t q = 0; q < g.H * g.row(); q++) {
-    const vec16 d = load_vec16(dout_t_k0 + q * K);  // dout[k0+j, oh, ow] at q = oh*row + ow, j = 0..15
-#pragma GCC unroll 2
-    for (int64_t cc = 0; cc < 2; cc++)
-#pragma GCC unroll 3
-      for (int64_t kh = 0; kh < 3; kh++)
-#pragma GCC unroll 3
-        for (int64_t kw = 0; kw < 3; kw++)
-          acc[cc][kh * 3 + kw] += padded_c0[cc * g.plane() + q + kh * g.row() + kw] * d;
-  }
-  for (int64_t cc = 0; cc < 2; cc++)
-    for (int64_t tap = 0; tap < 9; tap++) store_vec16(dw_k0c0 + (cc * 9 + tap) * conv3x3_block, acc[cc][tap]);
+  conv3x3_weight_grad_pass<first>(dw_k0c0, dout_t_k0, K, padded_c0, g);
+  if constexpr (first + grad_pairs < 18)
+    conv3x3_weight_grad_block<first + grad_pairs>(dw_k0c0, dout_t_k0, K, padded_c0, g);
 }
 
 // dw_packed (K/16, C, 3, 3, 16) += sum_q dout_t[q, k] * padded[c, q + kh*row + kw], the weight
