@@ -31,9 +31,10 @@
 //
 // With AVX-512 (32 registers of 16 floats) a block is 16 channels x 1 vector: 16 accumulators,
 // 16 multiply-adds per load. With AVX2 (16 registers of 8 floats) 16 x 2 vectors would need 32
-// registers and spill to memory on every tap, so a block is 4 channels x 3 vectors (24
-// positions): 12 accumulators, the 3 inputs and a broadcast weight fill the 16 registers, and 12
-// multiply-adds per 7 loads keep both FMA units busy. Either way the loop runs at the speed of
+// registers and spill to memory on every tap, so a block is 4 channels x 2 vectors (16
+// positions): 8 accumulators, as many multiply-adds as both FMA units have in flight, beside the
+// 2 inputs and a broadcast weight (4 x 3 vectors, 12 accumulators filling all 16 registers,
+// measured 3% slower: the compiler then shuffles registers). Either way the loop runs at the speed of
 // the FMA units, where im2col + GEMM first writes each input 9 times into cols and the GEMM then
 // packs cols again. The weights w[k0+j, c, kh, kw] are read as scalars broadcast to all lanes, so
 // they are packed once per call as (K/16, C, 3, 3, 16): a block reads its weights in order.
@@ -79,15 +80,15 @@ namespace {
 // A vector is one register of the widest unit the build targets, its arithmetic (+, *) lane by
 // lane (GCC vector extension); memcpy loads and stores it from any address, aligned or not.
 // With AVX-512: forward 16 accumulators of the 32 registers, weight gradient 18 in one pass.
-// Otherwise (AVX2, or any CPU with 16 vector registers): 12 accumulators each, the weight
-// gradient in 3 passes.
+// Otherwise (AVX2, or any CPU with 16 vector registers): forward 8 accumulators, the weight
+// gradient 12 in each of 3 passes.
 #if defined(__AVX512F__)
 constexpr int64_t lanes = 16;
 constexpr int64_t block_channels = 16, block_vectors = 1;
 constexpr int64_t grad_vectors = 1, grad_pairs = 18;
 #else
 constexpr int64_t lanes = 8;
-constexpr int64_t block_channels = 4, block_vectors = 3;
+constexpr int64_t block_channels = 4, block_vectors = 2;
 constexpr int64_t grad_vectors = 2, grad_pairs = 6;
 #endif
 constexpr int64_t block_positions = block_vectors * lanes;
