@@ -32,13 +32,13 @@
 // With AVX-512 (32 registers of 16 floats) a block is 16 channels x 1 vector: 16 accumulators,
 // 16 multiply-adds per load. With AVX2 (16 registers of 8 floats) 16 x 2 vectors would need 32
 // registers and spill to memory on every tap, so a block is 4 channels x 2 vectors (16
-// positions): 8 accumulators, as many multiply-adds as both FMA units have in flight, beside the
-// 2 inputs and a broadcast weight (4 x 3 vectors, 12 accumulators filling all 16 registers,
-// measured 3% slower: the compiler then shuffles registers). Either way the loop runs at the speed of
-// the FMA units, where im2col + GEMM first writes each input 9 times into cols and the GEMM then
-// packs cols again. The weights w[k0+j, c, kh, kw] are read as scalars broadcast to all lanes, so
-// they are packed once per call as (K/16, C, 3, 3, 16): a block reads its weights in order.
-
+// positions): 8 accumulators, as many multiply-adds as both FMA units keep in flight, beside the
+// 2 inputs and a broadcast weight (4 x 3 vectors fill all 16 registers and ran slower,
+// bench/PERF.md). Either way the loop runs at the speed of the FMA units, where im2col + GEMM
+// first writes each input 9 times into cols and the GEMM then packs cols again. The weights
+// w[k0+j, c, kh, kw] are read as scalars broadcast to all lanes, so they are packed once per call
+// as (K/16, C, 3, 3, 16): a block reads its weights in order.
+//
 // The input gradient is the same convolution. In the forward, x[c, ih, iw] meets dout[k, oh, ow]
 // through w[k,c,kh,kw] when ih = oh-1+kh and iw = ow-1+kw, so
 //
