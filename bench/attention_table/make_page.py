@@ -173,8 +173,9 @@ def main():
               "excludes 0.", ""]
     if costs:
         cpu = next(iter(costs.values())).get("cpu", "")
+        commit = next(iter(costs.values())).get("commit", "")
         lines += [f"Costs: `build/bench_step --model MODEL --threads 2` (batch 128, the median of 20 steps; inference: "
-                  f"a forward in evaluation mode without a graph; peak: the process's resident memory){', on ' + cpu if cpu else ''}.", ""]
+                  f"a forward in evaluation mode without a graph; peak: the process's resident memory){', on ' + cpu if cpu else ''}{', commit ' + commit if commit else ''}.", ""]
     lines += ["## What the table says", ""] + [f"- {s}" for s in sentences] + [""]
     if points:
         os.makedirs(os.path.dirname(args.plot), exist_ok=True)
