@@ -499,36 +499,45 @@ TEST_CASE("convert_weights: PyTorch loads the weights by name and computes the s
     WARN("Debian's python3-torch is not installed: the round trip through PyTorch is not tested");
     return;
   }
-  const std::string script = std::string(GLIMPSE_SOURCE_DIR) + "/tests/pytorch_round_trip.py";
-  for (const std::string& model : model_names()) {  // the zoo: mnist_cnn, stn_mnist, the CIFAR-10 models
+  // every model's files first, then one Python process for the whole zoo (torch is imported once)
+  TempDir dir;
+  std::string command = "/usr/bin/python3 " + std::string(GLIMPSE_SOURCE_DIR) + "/tests/pytorch_round_trip.py";
+  std::vector<std::pair<std::string, Tensor>> inputs;  // each model and its input x
+  for (const std::string& model : model_names()) {     // the zoo: mnist_cnn, stn_mnist, the CIFAR-10 models
     INFO(model);
-    TempDir dir;
-    write_untrained_checkpoint(model, dir / "run.ckpt");
-    REQUIRE(run("convert_weights", dir / "run.ckpt" + " " + dir / "w.npz").status == 0);
-    LoadedModel m = load_model(dir / "run.ckpt", {});
+    const std::string prefix = dir / model;
+    write_untrained_checkpoint(model, prefix + ".ckpt");
+    REQUIRE(run("convert_weights", prefix + ".ckpt " + prefix + ".npz").status == 0);
+    LoadedModel m = load_model(prefix + ".ckpt", {});
     Rng rng(9);
-    Tensor x = Tensor::normal({2, m.channels, m.side, m.side}, 0, 1, rng);
-    write_npz(dir / "x.npz", {{"x", x}});
-    const std::string command = "/usr/bin/python3 " + script + " " + model + " " + dir / "w.npz" + " " + dir / "x.npz" +
-                                " " + dir / "logits.npz" + " " + dir / "back.npz" + " 2>&1";
-    REQUIRE(std::system(command.c_str()) == 0);
+    inputs.emplace_back(model, Tensor::normal({2, m.channels, m.side, m.side}, 0, 1, rng));
+    write_npz(prefix + "_x.npz", {{"x", inputs.back().second}});
+    command +=
+        " " + model + " " + prefix + ".npz " + prefix + "_x.npz " + prefix + "_logits.npz " + prefix + "_back.npz";
+  }
+  command += " 2>&1";
+  REQUIRE(std::system(command.c_str()) == 0);
 
+  for (const auto& [model, x] : inputs) {
+    INFO(model);
+    const std::string prefix = dir / model;
+    LoadedModel m = load_model(prefix + ".ckpt", {});
     Tensor ours;
     {
       NoGradGuard no_grad;
       ours = m.model->forward(x);
     }
-    Tensor theirs = read_npz(dir / "logits.npz").at(0).second;
+    Tensor theirs = read_npz(prefix + "_logits.npz").at(0).second;
     REQUIRE(theirs.shape() == ours.shape());
     double largest = 0;
     for (int64_t i = 0; i < ours.numel(); i++)
       largest = std::max(largest, static_cast<double>(std::fabs(ours.data()[i] - theirs.data()[i])));
     CHECK(largest <= 1e-4);
 
-    Outcome imported = run("convert_weights", "--model " + model + " " + dir / "back.npz" + " " + dir / "back.ckpt");
+    Outcome imported = run("convert_weights", "--model " + model + " " + prefix + "_back.npz " + prefix + "_back.ckpt");
     INFO(imported.output);
     REQUIRE(imported.status == 0);
-    LoadedModel back = load_model(dir / "back.ckpt", {});
+    LoadedModel back = load_model(prefix + "_back.ckpt", {});
     const std::vector<NamedTensor> a = m.model->state(), b = back.model->state();
     REQUIRE(a.size() == b.size());
     for (size_t i = 0; i < a.size(); i++) CHECK(a[i].second.to_vector() == b[i].second.to_vector());
