@@ -2,7 +2,8 @@
 # Installs whatever glimpse needs that this Debian machine lacks. Safe to run again: it asks
 # apt only for the packages that are missing, and does nothing when none are.
 #   scripts/setup.sh            the build, the tests and the trainers
-#   scripts/setup.sh --clang    also clang, clang-tidy and clang-format (the clang build, scripts/tidy.sh)
+#   scripts/setup.sh --clang    also clang, its sanitizer runtime, clang-tidy and clang-format (the clang build
+#                               of CMakePresets.json, scripts/tidy.sh)
 #   scripts/setup.sh --fuzz     also clang and its sanitizer runtime, for the fuzz targets
 #   scripts/setup.sh --pytorch  also NumPy and PyTorch 1.13 (the weights' round trip through PyTorch, bench/)
 #   scripts/setup.sh --onnxruntime
@@ -17,7 +18,7 @@ packages=(g++ cmake make libopenblas-dev libtbb-dev catch2 libstb-dev libopenmpi
 onnxruntime=no
 for option in "$@"; do
   case "$option" in
-    --clang) packages+=(clang clang-tidy clang-format) ;;
+    --clang) packages+=(clang clang-tidy clang-format libclang-rt-14-dev) ;;
     --fuzz) packages+=(clang libclang-rt-14-dev) ;;
     --pytorch) packages+=(python3-numpy python3-torch) ;;
     --onnxruntime)
