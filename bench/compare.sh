@@ -47,10 +47,11 @@ if ! "$python" -c "import torch" 2>/dev/null; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q python3-torch >&2
 fi
 
-glimpse=${build_dir:-build}/bench_step
+if [[ -z "$build_dir" ]]; then build_dir=build; configure_build=yes; else configure_build=no; fi
+glimpse=$build_dir/bench_step
 if [[ -f bench/bench_step.cpp ]]; then
-  if [[ -z "$build_dir" ]]; then cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null; fi
-  cmake --build "${build_dir:-build}" -j2 --target bench_step >&2
+  if [[ "$configure_build" == yes ]]; then cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null; fi
+  cmake --build "$build_dir" -j2 --target bench_step >&2
 else
   echo "compare.sh: bench/bench_step.cpp is not in this tree; the glimpse column is n/a" >&2
   glimpse=""  # not a stale binary built from another tree

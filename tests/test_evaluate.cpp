@@ -502,30 +502,37 @@ TEST_CASE("convert_weights: PyTorch loads the weights by name and computes the s
   // every model's files first, then one Python process for the whole zoo (torch is imported once)
   TempDir dir;
   std::string command = "/usr/bin/python3 " + std::string(GLIMPSE_SOURCE_DIR) + "/tests/pytorch_round_trip.py";
-  std::vector<std::pair<std::string, Tensor>> inputs;  // each model and its input x
-  for (const std::string& model : model_names()) {     // the zoo: mnist_cnn, stn_mnist, the CIFAR-10 models
+  struct Case {
+    std::string model;
+    LoadedModel m;
+    Tensor x;
+  };
+  std::vector<Case> cases;
+  for (const std::string& model : model_names()) {  // the zoo: mnist_cnn, stn_mnist, the CIFAR-10 models
     INFO(model);
     const std::string prefix = dir / model;
     write_untrained_checkpoint(model, prefix + ".ckpt");
     REQUIRE(run("convert_weights", prefix + ".ckpt " + prefix + ".npz").status == 0);
     LoadedModel m = load_model(prefix + ".ckpt", {});
     Rng rng(9);
-    inputs.emplace_back(model, Tensor::normal({2, m.channels, m.side, m.side}, 0, 1, rng));
-    write_npz(prefix + "_x.npz", {{"x", inputs.back().second}});
+    Tensor x = Tensor::normal({2, m.channels, m.side, m.side}, 0, 1, rng);
+    write_npz(prefix + "_x.npz", {{"x", x}});
+    cases.push_back({model, std::move(m), x});
     command +=
         " " + model + " " + prefix + ".npz " + prefix + "_x.npz " + prefix + "_logits.npz " + prefix + "_back.npz";
   }
   command += " 2>&1";
   REQUIRE(std::system(command.c_str()) == 0);
 
-  for (const auto& [model, x] : inputs) {
+  for (const Case& c : cases) {
+    const std::string& model = c.model;
+    const LoadedModel& m = c.m;
     INFO(model);
     const std::string prefix = dir / model;
-    LoadedModel m = load_model(prefix + ".ckpt", {});
     Tensor ours;
     {
       NoGradGuard no_grad;
-      ours = m.model->forward(x);
+      ours = m.model->forward(c.x);
     }
     Tensor theirs = read_npz(prefix + "_logits.npz").at(0).second;
     REQUIRE(theirs.shape() == ours.shape());

@@ -172,8 +172,8 @@ def main():
               "seed does to both. With 3 seeds the interval is wide: a difference is called real only when the interval "
               "excludes 0.", ""]
     if costs:
-        cpu = next(iter(costs.values())).get("cpu", "")
-        commit = next(iter(costs.values())).get("commit", "")
+        first_cost = next(iter(costs.values()))
+        cpu, commit = first_cost.get("cpu", ""), first_cost.get("commit", "")
         lines += [f"Costs: `build/bench_step --model MODEL --threads 2` (batch 128, the median of 20 steps; inference: "
                   f"a forward in evaluation mode without a graph; peak: the process's resident memory){', on ' + cpu if cpu else ''}{', commit ' + commit if commit else ''}.", ""]
     lines += ["## What the table says", ""] + [f"- {s}" for s in sentences] + [""]
