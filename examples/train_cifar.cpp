@@ -12,6 +12,9 @@
 //
 //   build/train_cifar --epochs 164 --lr-drops 82,123 --weight-decay 1e-4 --warmup-epochs 0
 //
+// --holdout N trains on the training set less N images (a fixed random choice, io/dataset.h
+// hold_out): a base for train_dasnet --holdout N, which scores its gates on the images it never saw.
+//
 // --visualize FILE.png (the attention models) writes, at the end of the run, a row per test image
 // (the first of each class, so ten rows on the full test set): the image, then what the model's
 // attention made of it (train/attention_pictures.h says what each model's columns are).
@@ -104,6 +107,10 @@ int main(int argc, char** argv) {
       "divide the rate by 10 after each of these numbers of epochs, e.g. 82,123 (none: cosine decay to 0)");
   std::string& visualize =
       flags.add_string("visualize", "", "attention models: PNG of what the attention does on test images");
+  int64_t& holdout = flags.add_int("holdout", 0,
+                                   "train without N of the training images, a fixed choice: the base of "
+                                   "train_dasnet --holdout N, which tunes its gates on them",
+                                   0, 1000000000);
   flags.parse(argc, argv);
   const std::vector<int64_t> drop_epochs =
       lr_drops.empty() ? std::vector<int64_t>{} : parse_drop_epochs(flags, lr_drops, common.epochs);
@@ -116,9 +123,11 @@ int main(int argc, char** argv) {
     apply_training_flags(common, "train_cifar");
     Rng rng(static_cast<uint64_t>(common.seed));
     std::shared_ptr<Module> model = create_model(model_name, rng, {.width = width});
-    auto [data, train_set, test_set] = load_cifar10_for(model_name, common.data, common.quiet);
+    auto [data, train_set, test_set, held_out] = load_cifar10_for(model_name, common.data, common.quiet, holdout);
     if (!common.quiet) {
-      std::printf("CIFAR-10 from %s: %s, %s\n", data.dir.c_str(), count_of(train_set.size(), "training image").c_str(),
+      const std::string held_out_note = holdout > 0 ? " (" + std::to_string(holdout) + " held out)" : "";
+      std::printf("CIFAR-10 from %s: %s%s, %s\n", data.dir.c_str(),
+                  count_of(train_set.size(), "training image").c_str(), held_out_note.c_str(),
                   count_of(test_set.size(), "test image").c_str());
       std::printf("%s", model->print().c_str());
     }
@@ -147,6 +156,7 @@ int main(int argc, char** argv) {
     ClassifierTraining run{
         .model_name = model_name,
         .model_flags = model_name == "attention56" ? Metadata{{"width", std::to_string(width)}} : Metadata{},
+        .data_flags = holdout > 0 ? Metadata{{"holdout", std::to_string(holdout)}} : Metadata{},
         .model = model.get(),
         .train_loader = &train_loader,
         .test_loader = &test_loader,

@@ -7,12 +7,15 @@
 //
 // Each generation: SNES draws p thetas (784 x 784 = 614,656 numbers each) around its mean,
 // each is scored by the cross-entropy of the last of the 5 passes on the same n training
-// images (lower is better), and the mean moves towards the better ones. An "epoch" here is
-// --generations generations followed by a test evaluation. The mean starts at zero, where
-// every gate is 2 * sigmoid(0) = 1: the search starts from the frozen network itself. The
-// defaults (p = 8, n = --batch 32, sigma 0.005 per dimension, eta_mu 1) run in minutes; the
-// paper's runs were far longer. Reports the test accuracy with all gates at one (the frozen
-// net) and with the learnt policy.
+// images (lower is better), and the mean moves towards the better ones. With --holdout N the n
+// images come from N training images the base never saw (it was trained with train_cifar
+// --holdout N, or here without --base on the rest): on images a base has learnt, every
+// candidate scores nearly alike and the ranking is noise. An "epoch" here is --generations
+// generations followed by a test evaluation. The mean starts at zero, where every gate is
+// 2 * sigmoid(0) = 1: the search starts from the frozen network itself. The defaults (p = 8,
+// n = --batch 32, sigma 0.005 per dimension, eta_mu 1) run in minutes; the paper's runs were far
+// longer (--population 0 takes SNES's own 4 + 3 ln d, 44 here). Reports the test accuracy with
+// all gates at one (the frozen net) and with the learnt policy.
 //
 // Checkpoints (--save, --save-every N generations) hold the base, theta and SNES's sigma;
 // --resume continues bitwise where the run stood (same flags, same --threads). A fitness that
@@ -48,11 +51,17 @@ int main(int argc, char** argv) {
                          {.epochs = "rounds of --generations generations and a test evaluation",
                           .batch = "training images that score each generation",
                           .lr = "SNES's learning rate of the mean, eta_mu"});
-  int64_t& population = flags.add_int("population", 8, "SNES population p (even: mirrored sampling)", 2, 1000);
+  int64_t& population = flags.add_int(
+      "population", 8, "SNES population p (even: mirrored sampling; 0: SNES's own 4 + 3 ln d, 44)", 0, 1000);
+  int64_t& holdout = flags.add_int("holdout", 0,
+                                   "score the gates on the N training images a base of train_cifar --holdout N "
+                                   "never saw (0: on the training images)",
+                                   0, 1000000000);
   int64_t& generations = flags.add_int("generations", 25, "generations per epoch", 1, 1000000);
   int64_t& passes = flags.add_int("passes", 5, "passes T over each image", 1, 100);
   double& sigma0 = flags.add_real("sigma", 0.005, "initial SNES standard deviation of every theta entry", 1e-30, 10);
   flags.parse(argc, argv);
+  if (population == 1) flags.usage_error("--population 1: SNES ranks candidates; give it at least 2 (0: its own)");
   if (!(common.lr > 0)) flags.usage_error("--lr 0: SNES's eta_mu must be above 0");  // 0 is the only value below
   if (!common.resume.empty() && !base_path.empty())
     flags.usage_error("--base with --resume: the checkpoint holds the base it was trained on; drop --base");
@@ -63,20 +72,22 @@ int main(int argc, char** argv) {
     auto started = clock::now();
     apply_training_flags(common, "train_dasnet");
     if (Communicator::world().size() > 1) fail("SNES runs as one process here: start train_dasnet without mpirun");
-    auto [data, train_set, test_set] = load_cifar10_for("dasnet's resnet20", common.data, common.quiet);
+    auto [data, train_set, test_set, held_out] =
+        load_cifar10_for("dasnet's resnet20", common.data, common.quiet, holdout);
+    const ImageDataset& fitness_set = holdout > 0 ? held_out : train_set;  // the images that score the gates
     const std::vector<float>& mean = cifar10_mean;
     const std::vector<float>& stddev = cifar10_stddev;
-    DataLoader train_loader(train_set, {.batch_size = common.batch,
-                                        .shuffle = true,
-                                        .seed = static_cast<uint64_t>(common.seed),
-                                        .drop_last = true,
-                                        .mean = mean,
-                                        .stddev = stddev});
+    DataLoader train_loader(fitness_set, {.batch_size = common.batch,
+                                          .shuffle = true,
+                                          .seed = static_cast<uint64_t>(common.seed),
+                                          .drop_last = true,
+                                          .mean = mean,
+                                          .stddev = stddev});
     DataLoader test_loader(test_set, {.batch_size = 500, .shuffle = false, .mean = mean, .stddev = stddev});
     const int64_t batches = train_loader.batches_per_epoch();
     if (batches == 0)
-      fail("--batch " + std::to_string(common.batch) + ": more than the " + std::to_string(train_set.size()) +
-           " training images");
+      fail("--batch " + std::to_string(common.batch) + ": more than the " +
+           count_of(fitness_set.size(), holdout > 0 ? "held-out image" : "training image"));
     Rng rng(static_cast<uint64_t>(common.seed));
     auto base = std::make_shared<ResNet20>(rng);
     DasNet das(base, passes);
@@ -84,7 +95,8 @@ int main(int argc, char** argv) {
 
     Tensor sigma = Tensor::empty({dasnet_gates, dasnet_gates});  // SNES's, for the checkpoints
     std::copy(snes.sigma().begin(), snes.sigma().end(), sigma.data());
-    Checkpointer checkpoints = dasnet_checkpointer(das, sigma, {common, population, passes, generations});
+    const int64_t members = snes.population();  // --population 0: SNES's own
+    Checkpointer checkpoints = dasnet_checkpointer(das, sigma, {common, members, passes, generations, holdout});
     Position at;  // step: the generations done
     if (!common.resume.empty()) {
       at = checkpoints.resume(common.resume, generations);
@@ -93,7 +105,7 @@ int main(int argc, char** argv) {
         std::printf("resumed from %s: %s done; the base comes from the checkpoint\n", common.resume.c_str(),
                     count_of(at.step, "generation").c_str());
     } else if (!base_path.empty()) {
-      load_dasnet_base(*base, base_path);
+      load_dasnet_base(*base, base_path, holdout);
       if (!common.quiet) std::printf("base resnet20 from %s\n", base_path.c_str());
     } else {
       std::printf("no --base: training a resnet20 base for %s with train_cifar's recipe\n",
@@ -151,7 +163,7 @@ int main(int argc, char** argv) {
                    .test_loss = scores.gated.loss,
                    .test_acc = scores.gated.accuracy,
                    .seconds = seconds,
-                   .images_per_s = static_cast<double>(done * common.batch * population) / seconds});
+                   .images_per_s = static_cast<double>(done * common.batch * members) / seconds});
       if (stop.received()) stop.end_run(checkpoints, at);
     }
     if (!evaluated) scores = evaluate_frozen_and_gated(das, test_loader, at, true);  // resumed, already finished

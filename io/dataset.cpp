@@ -1,4 +1,4 @@
-// Subsets of a data set, and reading files whole, in binary, with errors that say which file
+// Subsets and validation splits of a data set, and reading files whole, in binary, with errors that say which file
 // and why.
 #include "io/dataset.h"
 
@@ -12,7 +12,9 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <numeric>
 
+#include "engine/random.h"
 #include "engine/tensor.h"
 #include "engine/wording.h"
 
@@ -34,6 +36,36 @@ ImageDataset subset(const ImageDataset& data, int64_t first, int64_t count) {
   part.labels.assign(data.labels.begin() + first, data.labels.begin() + first + count);
   part.pixels.assign(data.image(first), data.image(first) + count * data.image_bytes());
   return part;
+}
+
+// hold_out's fixed choice: a constant, so that every program holding out N images of a data set
+// holds out the same ones (a network trained without them, then another step tuned on them).
+constexpr uint64_t held_out_seed = 0x5EED0F5A11D;
+
+HeldOutSplit hold_out(const ImageDataset& data, int64_t count) {
+  if (count < 0 || count >= data.size())
+    fail("hold out " + std::to_string(count) + " images: a data set of " + std::to_string(data.size()) +
+         " must keep at least one for training");
+  std::vector<int64_t> order(static_cast<size_t>(data.size()));
+  std::iota(order.begin(), order.end(), 0);
+  Rng rng(held_out_seed);
+  for (int64_t i = 0; i < count; i++)  // the first `count` steps of a Fisher-Yates shuffle
+    std::swap(order[static_cast<size_t>(i)], order[static_cast<size_t>(i + rng.randint(data.size() - i))]);
+  std::vector<bool> is_held_out(order.size(), false);
+  for (int64_t i = 0; i < count; i++) is_held_out[static_cast<size_t>(order[static_cast<size_t>(i)])] = true;
+  HeldOutSplit split;
+  for (ImageDataset* part : {&split.kept, &split.held_out}) {
+    part->channels = data.channels;
+    part->height = data.height;
+    part->width = data.width;
+    part->class_names = data.class_names;
+  }
+  for (int64_t i = 0; i < data.size(); i++) {
+    ImageDataset& part = is_held_out[static_cast<size_t>(i)] ? split.held_out : split.kept;
+    part.labels.push_back(data.labels[static_cast<size_t>(i)]);
+    part.pixels.insert(part.pixels.end(), data.image(i), data.image(i) + data.image_bytes());
+  }
+  return split;
 }
 
 namespace {

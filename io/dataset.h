@@ -43,6 +43,14 @@ std::string class_name(const std::vector<std::string>& names, int64_t k);
 // Images [first, first + count) of a data set, with its class names.
 ImageDataset subset(const ImageDataset& data, int64_t first, int64_t count);
 
+// A validation split: `count` images drawn at random by a fixed seed (the same images on every
+// call for a data set of the same size, whatever a run's --seed), and the images left; each part
+// keeps the data set's order. At random, because data sets are often sorted by class.
+struct HeldOutSplit {
+  ImageDataset kept, held_out;
+};
+HeldOutSplit hold_out(const ImageDataset& data, int64_t count);
+
 // ---- MNIST ----
 ImageDataset load_mnist(const std::string& images_path, const std::string& labels_path);
 // The same from the two files' bytes (each raw or gzip), as load_mnist reads them; the paths

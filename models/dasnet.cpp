@@ -46,27 +46,34 @@ Tensor DasNet::gated_forward(const Tensor& x, const Tensor& gates, Tensor* obser
   return logits;
 }
 
-Tensor DasNet::forward(const Tensor& x) {
+DasNet::FirstPass DasNet::first_pass(const Tensor& x) {
   if (x.dim() != 4) fail("DasNet: expected images (N, 3, 32, 32), got " + shape_str(x.shape()));
   NoGradGuard no_grad;
   base->eval();  // frozen: BN uses its running statistics
-  Tensor gates = Tensor::ones({x.shape()[0], dasnet_gates});
-  Tensor logits, observation;
-  for (int64_t t = 1; t <= passes; t++) {
-    logits = gated_forward(x, gates, t < passes ? &observation : nullptr);
-    if (t < passes) gates = next_gates(observation);
-  }
+  FirstPass first;
+  first.logits = gated_forward(x, Tensor::ones({x.shape()[0], dasnet_gates}), &first.observation);
+  return first;
+}
+
+Tensor DasNet::passes_after(const Tensor& x, const FirstPass& first) {
+  NoGradGuard no_grad;
+  base->eval();
+  Tensor logits = first.logits, observation = first.observation;
+  for (int64_t t = 2; t <= passes; t++) logits = gated_forward(x, next_gates(observation), &observation);
   return logits;
 }
+
+Tensor DasNet::forward(const Tensor& x) { return passes_after(x, first_pass(x)); }
 
 std::vector<real> dasnet_snes_generation(Snes& snes, DasNet& net, const Tensor& images,
                                          const std::vector<int64_t>& labels) {
   NoGradGuard no_grad;
   std::vector<std::vector<real>> candidates = snes.ask();  // p thetas, each 784*784
+  const DasNet::FirstPass first = net.first_pass(images);  // the same for every candidate
   std::vector<real> fitness;
   for (const std::vector<real>& candidate : candidates) {
     net.set_theta(candidate);
-    fitness.push_back(static_cast<real>(cross_entropy(net.forward(images), labels).item()));
+    fitness.push_back(static_cast<real>(cross_entropy(net.passes_after(images, first), labels).item()));
   }
   snes.tell(fitness);
   net.set_theta(snes.mean());

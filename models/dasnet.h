@@ -35,7 +35,15 @@ class DasNet : public Module {
   std::string type_name() const override { return "DasNet"; }
   std::string describe() const override { return "passes=" + std::to_string(passes); }
   // (N, 3, 32, 32) -> (N, 10) logits of the last pass; no graph, base in evaluation mode.
+  // forward(x) = passes_after(x, first_pass(x)).
   Tensor forward(const Tensor& x) override;
+  // Pass 1 has every gate at one whatever theta is: a generation of SNES runs it once for all
+  // its candidates (dasnet_snes_generation), and only the passes after it for each.
+  struct FirstPass {
+    Tensor logits, observation;  // (N, 10), (N, 784)
+  };
+  FirstPass first_pass(const Tensor& x);
+  Tensor passes_after(const Tensor& x, const FirstPass& first);  // passes 2..T under theta: logits of T
   // One pass of the base with the given gates (N, 784); fills `observation` (N, 784) if given.
   Tensor gated_forward(const Tensor& x, const Tensor& gates, Tensor* observation = nullptr);
   // a = 2 * sigmoid(o theta^T): the policy, (N, 784) -> (N, 784).
@@ -48,7 +56,8 @@ class DasNet : public Module {
 };
 
 // One generation of the paper's Algorithm 1: draw p candidate thetas from SNES, score each by
-// the cross-entropy of the last pass on the same batch (lower is better), tell SNES. Leaves
+// the cross-entropy of the last pass on the same batch (lower is better; the first pass is run
+// once for all), tell SNES. Leaves
 // net.theta at the new SNES mean. Returns the fitness of every candidate, in ask() order.
 std::vector<real> dasnet_snes_generation(Snes& snes, DasNet& net, const Tensor& images,
                                          const std::vector<int64_t>& labels);

@@ -271,7 +271,7 @@ TEST_CASE("trainers refuse a bad value with status 2", "[cli]") {
         OwnCase{"train_ram", "--dataset rotated", "choose one of: mnist, translated, cluttered"},
         OwnCase{"train_ram", "--mc-samples 0", "--mc-samples 0: must be from 1"},
         OwnCase{"train_ram", "--clip x", "--clip x: not a finite number"},
-        OwnCase{"train_dasnet", "--population 1", "--population 1: must be from 2"},
+        OwnCase{"train_dasnet", "--population 1", "--population 1: SNES ranks candidates; give it at least 2"},
         OwnCase{"train_dasnet", "--sigma 0", "--sigma 0: must be from"},
         OwnCase{"train_dasnet", "--lr 0", "--lr 0: SNES's eta_mu must be above 0"},
         OwnCase{"train_dasnet", "--generations", "--generations needs a value"}}) {
@@ -293,9 +293,10 @@ TEST_CASE("trainer --help lists every flag with its default", "[cli]") {
   };
   for (const Trainer& trainer :
        {Trainer{"train_mnist", {"optimizer"}, {"epochs:3", "batch:64", "lr:0.001", "optimizer:adam", "quiet:off"}},
-        Trainer{"train_cifar",
-                {"ema", "model", "width", "momentum", "weight-decay", "warmup-epochs", "lr-drops", "visualize"},
-                {"model:resnet20", "epochs:50", "batch:128", "lr:0.1", "momentum:0.9", "weight-decay:0.0005"}},
+        Trainer{
+            "train_cifar",
+            {"ema", "model", "width", "momentum", "weight-decay", "warmup-epochs", "lr-drops", "visualize", "holdout"},
+            {"model:resnet20", "epochs:50", "batch:128", "lr:0.1", "momentum:0.9", "weight-decay:0.0005", "holdout:0"}},
         Trainer{"train_stn",
                 {"ema", "model", "dataset", "no-transformer", "redraw", "visualize", "optimizer", "momentum",
                  "warmup-epochs", "clip", "loc-lr-factor"},
@@ -311,9 +312,9 @@ TEST_CASE("trainer --help lists every flag with its default", "[cli]") {
             {"ema", "dataset", "glimpses", "mc-samples", "visualize", "reinforce-into-core", "clip", "location-std"},
             {"dataset:mnist", "epochs:20", "batch:64", "lr:0.001", "mc-samples:1", "clip:5"}},
         Trainer{"train_dasnet",
-                {"base", "base-epochs", "population", "generations", "passes", "sigma"},
+                {"base", "base-epochs", "population", "generations", "passes", "sigma", "holdout"},
                 {"base:none", "base-epochs:3", "epochs:2", "batch:32", "lr:1", "population:8", "generations:25",
-                 "passes:5", "sigma:0.005"}}}) {
+                 "passes:5", "sigma:0.005", "holdout:0"}}}) {
     INFO(trainer.name);
     Outcome outcome = run(trainer.name, "--help");
     CHECK(outcome.status == 0);
@@ -553,6 +554,34 @@ TEST_CASE("a non-finite loss stops train_cifar, train_stn and train_ram and name
     const std::string no_clipping = trainer == "train_stn" ? " --clip 0" : "";
     check_non_finite_stops(trainer, tiny_run(trainer, "--lr 1e6 --max-steps 30" + no_clipping), "step");
   }
+}
+
+// --holdout: train_cifar records it in its checkpoint; train_dasnet scores its gates on those
+// images and takes only a base that never saw them.
+TEST_CASE("train_dasnet --holdout takes a base of train_cifar --holdout and refuses others", "[cli]") {
+  TempDir dir;
+  const std::string base = dir / "base.ckpt";
+  Outcome trained = run("train_cifar", tiny_run("train_cifar", "--holdout 8 --max-steps 2 --save " + base));
+  INFO(trained.output);
+  REQUIRE(trained.status == 0);
+  CHECK(read_checkpoint_metadata(base).at("holdout") == "8");
+  // tiny_run's own --base comes first: the last --base counts
+  Outcome tuned = run("train_dasnet", tiny_run("train_dasnet", "--holdout 8 --max-steps 2") + " --base " + base);
+  INFO(tuned.output);
+  CHECK(tuned.status == 0);
+  Outcome saw_them = run("train_dasnet", tiny_run("train_dasnet", "--holdout 8 --max-steps 2"));
+  CHECK(saw_them.status == 1);
+  CHECK_THAT(saw_them.output,
+             Contains("was trained on every training image") && Contains("train it with train_cifar --holdout 8"));
+  Outcome other = run("train_dasnet", tiny_run("train_dasnet", "--holdout 4 --max-steps 2") + " --base " + base);
+  CHECK(other.status == 1);
+  CHECK_THAT(other.output, Contains("was trained with --holdout 8"));
+  Outcome too_few = run("train_dasnet", tiny_run("train_dasnet", "--holdout 2 --max-steps 2"));  // --batch 4
+  CHECK(too_few.status == 1);
+  CHECK_THAT(too_few.output, Contains("--batch 4: more than the 2 held-out images"));
+  Outcome all = run("train_cifar", tiny_run("train_cifar", "--holdout 40 --max-steps 2"));
+  CHECK(all.status == 1);
+  CHECK_THAT(all.output, Contains("--holdout 40: ") && Contains(" has 40 training images; hold out fewer"));
 }
 
 TEST_CASE("a non-finite fitness stops train_dasnet and names the generation", "[faults]") {

@@ -1,5 +1,6 @@
 // dasnet: theta = 0 is exactly the frozen resnet20, the gates change the output otherwise, the
-// observation covers the 784 channels, and one SNES generation runs on a tiny batch.
+// observation covers the 784 channels, and one SNES generation runs on a tiny batch and scores
+// each candidate as the whole loop of passes does.
 #include <catch2/catch.hpp>
 
 #include "engine/ops.h"
@@ -70,4 +71,31 @@ TEST_CASE("dasnet SNES generation runs on a tiny batch", "[models][dasnet][snes]
   for (int64_t i = 0; i < das.theta.numel(); i++) moved += std::abs(das.theta.data()[i]);
   CHECK(moved > 0);
   CHECK(das.theta.data()[12345] == snes.mean()[12345]);
+}
+
+// A generation runs the first pass (every gate at one) once and only the later passes for each
+// candidate: every fitness must still be the cross-entropy of the whole T-pass forward, and that
+// forward the paper's loop written out.
+TEST_CASE("a SNES generation scores each candidate as the whole T-pass loop does", "[models][dasnet][snes]") {
+  Rng rng(8);
+  DasNet das(frozen_resnet(rng), 3);
+  Tensor x = Tensor::normal({2, 3, 32, 32}, 0, 1, rng);
+  const std::vector<int64_t> labels{3, 7};
+  const SnesOptions options{.population = 4, .mirrored = true, .seed = 3};
+  Snes snes(std::vector<real>(784 * 784, 0), 0.05f, options), twin(std::vector<real>(784 * 784, 0), 0.05f, options);
+  const std::vector<real> fitness = dasnet_snes_generation(snes, das, x, labels);
+  const std::vector<std::vector<real>> candidates = twin.ask();  // the same draws
+  NoGradGuard no_grad;
+  for (size_t k = 0; k < candidates.size(); k++) {
+    das.set_theta(candidates[k]);
+    Tensor gates = Tensor::ones({2, dasnet_gates}), logits, observation;
+    for (int64_t t = 1; t <= das.passes; t++) {  // a_1 = 1; a_{t+1} = 2 sigmoid(o_t theta^T)
+      logits = das.gated_forward(x, gates, &observation);
+      gates = das.next_gates(observation);
+    }
+    INFO("candidate " << k);
+    CHECK(das.forward(x).to_vector() == logits.to_vector());
+    CHECK(cross_entropy(logits, labels).item() == fitness[k]);
+  }
+  CHECK(fitness[0] != fitness[1]);  // theta reaches the output: the candidates score differently
 }

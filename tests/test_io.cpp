@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <random>
 #include <set>
 #include <tuple>
@@ -204,6 +205,38 @@ TEST_CASE("cifar10 binary format round trip", "[data][cifar10]") {
   CHECK(part.labels.back() == 2);
   CHECK(std::equal(part.pixels.begin(), part.pixels.end(), test.image(50)));
   CHECK_THROWS_WITH(subset(test, 450, 51), Contains("data set of 500"));
+}
+
+// hold_out: each image in one part, each part in the set's order, the same choice on every call,
+// and spread over a set sorted by class (as an image folder reads).
+TEST_CASE("hold_out holds out a fixed random choice of images", "[data]") {
+  ImageDataset data = make_dataset(200, 1, 2, 2, 10);
+  for (int64_t i = 0; i < 200; i++) data.labels[static_cast<size_t>(i)] = i / 20;  // sorted by class
+  std::map<uint8_t, int64_t> index_of_first_byte;  // make_dataset's image i starts with i * 13 % 256
+  for (int64_t i = 0; i < 200; i++) index_of_first_byte[data.image(i)[0]] = i;
+  REQUIRE(index_of_first_byte.size() == 200);
+  const HeldOutSplit split = hold_out(data, 50);
+  REQUIRE(split.held_out.size() == 50);
+  REQUIRE(split.kept.size() == 150);
+  std::set<int64_t> seen, held_out_classes;
+  for (const ImageDataset* part : {&split.kept, &split.held_out}) {
+    CHECK(part->class_names == data.class_names);
+    int64_t previous = -1;
+    for (int64_t j = 0; j < part->size(); j++) {
+      const int64_t i = index_of_first_byte.at(part->image(j)[0]);
+      CHECK(i > previous);  // in the set's order
+      previous = i;
+      CHECK(std::equal(data.image(i), data.image(i) + data.image_bytes(), part->image(j)));
+      CHECK(part->labels[static_cast<size_t>(j)] == data.labels[static_cast<size_t>(i)]);
+      CHECK(seen.insert(i).second);  // in one part only
+      if (part == &split.held_out) held_out_classes.insert(data.labels[static_cast<size_t>(i)]);
+    }
+  }
+  CHECK(seen.size() == 200);
+  CHECK(held_out_classes.size() >= 8);                                 // not the last 50 images: the last classes alone
+  CHECK(hold_out(data, 50).held_out.pixels == split.held_out.pixels);  // the same choice again
+  CHECK(hold_out(data, 0).kept.pixels == data.pixels);
+  CHECK_THROWS_WITH(hold_out(data, 200), Contains("a data set of 200 must keep at least one"));
 }
 
 TEST_CASE("mnist idx writer round trip, any side", "[data][mnist]") {

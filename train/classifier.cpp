@@ -106,8 +106,10 @@ TrainResult train_classifier(ClassifierTraining& run, const TrainingFlags& flags
     fail(run.model_name + " does not train data-parallel: start it without mpirun");
   DataParallel alone = DataParallel::none();
   DataParallel& parallel = run.parallel ? *run.parallel : alone;
+  Metadata run_flags = run.model_flags;
+  run_flags.insert(run.data_flags.begin(), run.data_flags.end());
   Checkpointer checkpoints(classifier_checkpoint_tensors(*run.model, *run.optimizer, ema.get()),
-                           classifier_identity(run.model_name, flags, run.ema_decay, run.model_flags),
+                           classifier_identity(run.model_name, flags, run.ema_decay, run_flags),
                            parallel.output(flags.save), flags.save_every);
   Position at;
   if (!flags.resume.empty()) {

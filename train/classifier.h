@@ -51,6 +51,9 @@ struct ClassifierTraining {
   // flag's name ({"width", "32"}): a resume with other values is refused, and evaluate, predict
   // and export rebuild the model from them (train/evaluation.h).
   Metadata model_flags = {};
+  // The trainer's flags that choose the training images ({"holdout", "5000"}), stored in
+  // checkpoints the same way: a resume with other values is refused.
+  Metadata data_flags = {};
   Module* model = nullptr;
   DataLoader* train_loader = nullptr;
   DataLoader* test_loader = nullptr;

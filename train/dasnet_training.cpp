@@ -15,9 +15,17 @@
 
 namespace glimpse {
 
-void load_dasnet_base(ResNet20& net, const std::string& path) {
-  const std::string model = metadata_text(read_checkpoint_metadata(path), "model", path);
+void load_dasnet_base(ResNet20& net, const std::string& path, int64_t holdout) {
+  const Metadata metadata = read_checkpoint_metadata(path);
+  const std::string model = metadata_text(metadata, "model", path);
   if (model != "resnet20") fail("--base " + path + ": holds model '" + model + "', not resnet20");
+  const int64_t base_holdout = metadata.count("holdout") ? metadata_int(metadata, "holdout", path, 0) : 0;
+  if (holdout > 0 && base_holdout != holdout)
+    fail("--base " + path + " was trained " +
+         (base_holdout == 0 ? std::string("on every training image")
+                            : "with --holdout " + std::to_string(base_holdout)) +
+         ", so some of the images --holdout " + std::to_string(holdout) +
+         " scores the gates on are ones it learnt; train it with train_cifar --holdout " + std::to_string(holdout));
   LoadedModel base = load_model(path, {});  // its weights alone: "model.*", or the averaged ones of --ema
   const std::vector<NamedTensor> from = base.model->state(), to = net.state();
   for (size_t i = 0; i < to.size(); i++) std::copy_n(from[i].second.data(), to[i].second.numel(), to[i].second.data());
@@ -76,14 +84,14 @@ Checkpointer dasnet_checkpointer(DasNet& das, const Tensor& sigma, const DasnetR
   std::vector<NamedTensor> state;
   for (auto& [name, t] : das.state()) state.emplace_back("model." + name, t);
   state.emplace_back("snes.sigma", sigma);
-  return Checkpointer(state,
-                      {{"model", "dasnet"},
-                       {"seed", std::to_string(run.flags.seed)},
-                       {"batch", std::to_string(run.flags.batch)},
-                       {"population", std::to_string(run.population)},
-                       {"passes", std::to_string(run.passes)},
-                       {"generations", std::to_string(run.generations)}},
-                      run.flags.save, run.flags.save_every);
+  Metadata identity{{"model", "dasnet"},
+                    {"seed", std::to_string(run.flags.seed)},
+                    {"batch", std::to_string(run.flags.batch)},
+                    {"population", std::to_string(run.population)},
+                    {"passes", std::to_string(run.passes)},
+                    {"generations", std::to_string(run.generations)}};
+  if (run.holdout > 0) identity["holdout"] = std::to_string(run.holdout);
+  return Checkpointer(state, identity, run.flags.save, run.flags.save_every);
 }
 
 DasnetScores evaluate_frozen_and_gated(DasNet& das, DataLoader& test_loader, const Position& at, bool with_gated) {

@@ -19,8 +19,10 @@ namespace glimpse {
 
 // Loads the resnet20 of a train_cifar checkpoint into `net`: its weights alone (train/evaluation.h
 // load_model: "model.*", or the averaged ones of a run with --ema), so a checkpoint of the
-// weights alone (convert_weights) serves too. Refuses a checkpoint of another model.
-void load_dasnet_base(ResNet20& net, const std::string& path);
+// weights alone (convert_weights) serves too. Refuses a checkpoint of another model, and with
+// `holdout` (train_dasnet --holdout N) one not trained with train_cifar --holdout N: the gates
+// are then scored on images the base never saw.
+void load_dasnet_base(ResNet20& net, const std::string& path, int64_t holdout);
 
 // Trains `net` with train_cifar's recipe for `epochs` epochs (SGD momentum 0.9, weight decay
 // 5e-4, lr 0.1 with linear warm-up then cosine, crops and flips, batch 128), reporting as
@@ -38,7 +40,7 @@ void check_fitness(const std::vector<real>& fitness, const Position& at, bool ba
 // What identifies a run (train/checkpointer.h): the flags a resumed run must share.
 struct DasnetRun {
   const TrainingFlags& flags;
-  int64_t population, passes, generations;
+  int64_t population, passes, generations, holdout;
 };
 
 // A run's checkpoints: the frozen base (so a resumed run needs neither --base nor a base run),

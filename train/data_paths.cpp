@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "engine/tensor.h"
+#include "engine/wording.h"
 
 namespace fs = std::filesystem;
 
@@ -73,12 +74,20 @@ void require_images(const ImageDataset& set, const std::string& dir, int64_t cha
          std::to_string(classes));
 }
 
-TrainAndTest load_cifar10_for(const std::string& model, const std::string& data_flag, bool quiet) {
+TrainAndTest load_cifar10_for(const std::string& model, const std::string& data_flag, bool quiet, int64_t holdout) {
   TrainAndTest data;
   data.location = find_data(data_flag, "cifar10", quiet);
   data.train = load_cifar10_dir(data.location.dir, true);
   data.test = load_cifar10_dir(data.location.dir, false);
   for (const ImageDataset* set : {&data.train, &data.test}) require_images(*set, data.location.dir, 3, 32, 10, model);
+  if (holdout > 0) {
+    if (holdout >= data.train.size())
+      fail("--holdout " + std::to_string(holdout) + ": " + data.location.dir + " has " +
+           count_of(data.train.size(), "training image") + "; hold out fewer, so that some are left to train on");
+    HeldOutSplit split = hold_out(data.train, holdout);
+    data.train = std::move(split.kept);
+    data.held_out = std::move(split.held_out);
+  }
   return data;
 }
 

@@ -28,11 +28,12 @@ void require_images(const ImageDataset& set, const std::string& dir, int64_t cha
                     const std::string& model);
 
 // CIFAR-10's training and test sets as find_data finds them, each checked (require_images) to be
-// what `model` takes: 3 x 32 x 32 images of at most 10 classes.
+// what `model` takes: 3 x 32 x 32 images of at most 10 classes. `holdout` (--holdout N): N of the
+// training images, a fixed choice (io/dataset.h hold_out), go to `held_out` instead of `train`.
 struct TrainAndTest {
   DataLocation location;
-  ImageDataset train, test;
+  ImageDataset train, test, held_out;
 };
-TrainAndTest load_cifar10_for(const std::string& model, const std::string& data_flag, bool quiet);
+TrainAndTest load_cifar10_for(const std::string& model, const std::string& data_flag, bool quiet, int64_t holdout = 0);
 
 }  // namespace glimpse
