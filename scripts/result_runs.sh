@@ -21,8 +21,9 @@ cifar=${CIFAR_DIR:-data/cifar10}
 threads=${THREADS:-2}
 
 # name | trainer and flags (every run also gets --threads, --save, --log, --plot, --resume). The
-# ram_translated/cluttered_std010 and stn_paper_* runs, not in the README yet, serve an open issue
-# (ram_mnist_std010 is the README's RAM-on-MNIST figure).
+# ram_translated/cluttered_std010, stn_paper_* and dasnet_base_holdout (the base of train_dasnet
+# --holdout 5000) runs, not in the README yet, serve an open issue (ram_mnist_std010 is the
+# README's RAM-on-MNIST figure).
 run_table() {
   cat <<EOF
 resnet20|train_cifar --model resnet20 --data $cifar --epochs 50
@@ -39,6 +40,7 @@ resnet20_164|train_cifar --model resnet20 --data $cifar --epochs 164
 stn_rts_redraw_150_ema|train_stn --dataset rts --data $mnist --epochs 150 --optimizer adam --lr 1e-3 --redraw --ema 0.9999
 stn_paper_rts|train_stn --model stn_paper --dataset rts --data $mnist --epochs 100 --optimizer adam --lr 1e-3 --redraw --ema 0.9999
 stn_paper_cnn_rts|train_stn --model stn_paper --no-transformer --dataset rts --data $mnist --epochs 100 --optimizer adam --lr 1e-3 --redraw --ema 0.9999
+dasnet_base_holdout|train_cifar --model resnet20 --holdout 5000 --data $cifar --epochs 20
 EOF
 }
 
