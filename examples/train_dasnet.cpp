@@ -15,7 +15,8 @@
 // 2 * sigmoid(0) = 1: the search starts from the frozen network itself. The defaults (p = 8,
 // n = --batch 32, sigma 0.005 per dimension, eta_mu 1) run in minutes; the paper's runs were far
 // longer (--population 0 takes SNES's own 4 + 3 ln d, 44 here). Reports the test accuracy with
-// all gates at one (the frozen net) and with the learnt policy.
+// all gates at one (the frozen net) and with the learnt policy, and whether the difference is
+// real: McNemar's exact test over the test images (train/paired_test.h).
 //
 // Checkpoints (--save, --save-every N generations) hold the base, theta and SNES's sigma;
 // --resume continues bitwise where the run stood (same flags, same --threads). A fitness that
@@ -33,6 +34,7 @@
 #include "train/dasnet_training.h"
 #include "train/data_paths.h"
 #include "train/metrics_log.h"
+#include "train/paired_test.h"
 #include "train/step.h"
 #include "train/stop_signals.h"
 
@@ -171,6 +173,9 @@ int main(int argc, char** argv) {
     if (!common.quiet) checkpoints.print_last_save();
     std::printf("test accuracy: %.4f with all gates at one (frozen resnet20), %.4f with the learnt gates\n",
                 scores.frozen.accuracy, scores.gated.accuracy);
+    std::printf("%s\n", describe_comparison(mcnemar_exact(scores.gated.right, scores.frozen.right),
+                                            "with the learnt gates", "with all gates at one")
+                            .c_str());
     print_final_line({.test_accuracy = scores.gated.accuracy,
                       .epochs = static_cast<double>(at.step) / static_cast<double>(generations),
                       .seconds = std::chrono::duration<double>(clock::now() - started).count()});

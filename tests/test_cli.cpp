@@ -569,6 +569,7 @@ TEST_CASE("train_dasnet --holdout takes a base of train_cifar --holdout and refu
   Outcome tuned = run("train_dasnet", tiny_run("train_dasnet", "--holdout 8 --max-steps 2") + " --base " + base);
   INFO(tuned.output);
   CHECK(tuned.status == 0);
+  CHECK_THAT(tuned.output, Contains("right only with the learnt gates") && Contains("McNemar's exact p = "));
   Outcome saw_them = run("train_dasnet", tiny_run("train_dasnet", "--holdout 8 --max-steps 2"));
   CHECK(saw_them.status == 1);
   CHECK_THAT(saw_them.output,

@@ -1,6 +1,8 @@
 #include "train/classifier.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cstddef>
 #include <cstdio>
 #include <memory>
 
@@ -19,18 +21,20 @@ Evaluation evaluate_classifier(Module& model, const std::function<Tensor(const T
   loader.start_epoch(0);
   Batch batch;
   double loss_sum = 0;
-  int64_t correct = 0, seen = 0;
+  int64_t correct = 0;
+  std::vector<uint8_t> right;
   while (loader.next(batch)) {
     Tensor logits = forward(batch.images);
-    int64_t n = static_cast<int64_t>(batch.labels.size());
+    const size_t n = batch.labels.size();
     loss_sum += cross_entropy(logits, batch.labels).item() * static_cast<double>(n);
     std::vector<int64_t> predicted = argmax(logits);
-    for (int64_t i = 0; i < n; i++) correct += predicted[i] == batch.labels[i];
-    seen += n;
+    for (size_t i = 0; i < n; i++) right.push_back(predicted[i] == batch.labels[i]);
+    correct += std::count(right.end() - static_cast<std::ptrdiff_t>(n), right.end(), 1);
   }
   model.train(was_training);
-  if (seen == 0) fail("evaluate: the test loader produced no images");
-  return {static_cast<double>(correct) / static_cast<double>(seen), loss_sum / static_cast<double>(seen)};
+  const double seen = static_cast<double>(right.size());
+  if (right.empty()) fail("evaluate: the test loader produced no images");
+  return {.accuracy = static_cast<double>(correct) / seen, .loss = loss_sum / seen, .right = std::move(right)};
 }
 
 std::vector<NamedTensor> classifier_checkpoint_tensors(Module& model, Optimizer& optimizer,

@@ -15,6 +15,7 @@
 // resumed run needs to go on bitwise as an uninterrupted one would.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
@@ -34,8 +35,9 @@ namespace glimpse {
 // accuracy over several sampled paths).
 struct Evaluation {
   double accuracy = 0, loss = 0;
-  std::string note = {};     // appended to the epoch's summary line
-  std::string summary = {};  // the last evaluation's, printed on its own line before the final line
+  std::vector<uint8_t> right = {};  // evaluate_classifier: per image, in the loader's order, 1 if right
+  std::string note = {};            // appended to the epoch's summary line
+  std::string summary = {};         // the last evaluation's, printed on its own line before the final line
 };
 
 // One step's loss, for a model trained by more than the cross-entropy of its logits.
