@@ -577,6 +577,18 @@ TEST_CASE("train_dasnet --holdout takes a base of train_cifar --holdout and refu
   Outcome other = run("train_dasnet", tiny_run("train_dasnet", "--holdout 4 --max-steps 2") + " --base " + base);
   CHECK(other.status == 1);
   CHECK_THAT(other.output, Contains("was trained with --holdout 8"));
+  // the diagnostic of tools/ trains the same gates by back-propagation from the same base
+  const std::string gates = dir / "gates.ckpt";
+  Outcome backprop = run("dasnet_backprop", "--data " + tiny_cifar_dir() + " --base " + base +
+                                                " --holdout 8 --batch 4 --passes 2 --max-steps 2 --threads 2 --quiet "
+                                                "--save " +
+                                                gates);
+  INFO(backprop.output);
+  CHECK(backprop.status == 0);
+  CHECK_THAT(backprop.output,
+             Contains("with the gates learnt by back-propagation") && Contains("McNemar's exact p = "));
+  CHECK(read_checkpoint_metadata(gates).at("model") == "dasnet");
+  CHECK(run("dasnet_backprop", "--data " + tiny_cifar_dir()).status == 2);                       // no --base
   Outcome too_few = run("train_dasnet", tiny_run("train_dasnet", "--holdout 2 --max-steps 2"));  // --batch 4
   CHECK(too_few.status == 1);
   CHECK_THAT(too_few.output, Contains("--batch 4: more than the 2 held-out images"));
