@@ -156,7 +156,7 @@ int main(int argc, char** argv) {
     ClassifierTraining run{
         .model_name = model_name,
         .model_flags = model_name == "attention56" ? Metadata{{"width", std::to_string(width)}} : Metadata{},
-        .data_flags = holdout > 0 ? Metadata{{"holdout", std::to_string(holdout)}} : Metadata{},
+        .data_flags = {{"holdout", std::to_string(holdout)}},
         .model = model.get(),
         .train_loader = &train_loader,
         .test_loader = &test_loader,

@@ -62,6 +62,8 @@ int main(int argc, char** argv) {
   int64_t& generations = flags.add_int("generations", 25, "generations per epoch", 1, 1000000);
   int64_t& passes = flags.add_int("passes", 5, "passes T over each image", 1, 100);
   double& sigma0 = flags.add_real("sigma", 0.005, "initial SNES standard deviation of every theta entry", 1e-30, 10);
+  std::string& policy_name = flags.add_choice("policy", "full", {"full", "diagonal"},
+                                              "what SNES searches: all of theta (784 x 784), or its diagonal (784)");
   flags.parse(argc, argv);
   if (population == 1) flags.usage_error("--population 1: SNES ranks candidates; give it at least 2 (0: its own)");
   if (!(common.lr > 0)) flags.usage_error("--lr 0: SNES's eta_mu must be above 0");  // 0 is the only value below
@@ -93,16 +95,18 @@ int main(int argc, char** argv) {
     Rng rng(static_cast<uint64_t>(common.seed));
     auto base = std::make_shared<ResNet20>(rng);
     DasNet das(base, passes);
-    Snes snes = dasnet_snes(population, sigma0, common.lr, common.seed);
+    const DasnetPolicy policy = policy_name == "full" ? DasnetPolicy::full : DasnetPolicy::diagonal;
+    Snes snes = dasnet_snes(population, sigma0, common.lr, common.seed, policy);
 
-    Tensor sigma = Tensor::empty({dasnet_gates, dasnet_gates});  // SNES's, for the checkpoints
+    Tensor sigma = policy == DasnetPolicy::full ? Tensor::empty({dasnet_gates, dasnet_gates})
+                                                : Tensor::empty({dasnet_gates});  // SNES's, for the checkpoints
     std::copy(snes.sigma().begin(), snes.sigma().end(), sigma.data());
     const int64_t members = snes.population();  // --population 0: SNES's own
-    Checkpointer checkpoints = dasnet_checkpointer(das, sigma, {common, members, passes, generations, holdout});
+    Checkpointer checkpoints = dasnet_checkpointer(das, sigma, {common, members, passes, generations, holdout, policy});
     Position at;  // step: the generations done
     if (!common.resume.empty()) {
       at = checkpoints.resume(common.resume, generations);
-      snes.restore(das.theta.to_vector(), sigma.to_vector(), at.step);
+      snes.restore(das.policy(policy), sigma.to_vector(), at.step);
       if (!common.quiet)
         std::printf("resumed from %s: %s done; the base comes from the checkpoint\n", common.resume.c_str(),
                     count_of(at.step, "generation").c_str());
@@ -139,8 +143,8 @@ int main(int argc, char** argv) {
           train_loader.start_epoch(at.step / batches);
           train_loader.next(batch);
         }
-        fitness_sum +=
-            dasnet_generation(snes, das, batch, at, common.seed, std::isfinite(scores.frozen.loss), common.quiet);
+        fitness_sum += dasnet_generation(snes, das, policy, batch, at, common.seed, std::isfinite(scores.frozen.loss),
+                                         common.quiet);
         std::copy(snes.sigma().begin(), snes.sigma().end(), sigma.data());  // the checkpoint's copy
         at.step++;
         at.batch_in_epoch++;

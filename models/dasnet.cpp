@@ -13,6 +13,25 @@ DasNet::DasNet(std::shared_ptr<ResNet20> base_, int64_t passes_) : passes(passes
   theta = add_buffer("theta", Tensor::zeros({dasnet_gates, dasnet_gates}));
 }
 
+int64_t policy_size(DasnetPolicy policy) {
+  return policy == DasnetPolicy::full ? dasnet_gates * dasnet_gates : dasnet_gates;
+}
+
+void DasNet::set_policy(const std::vector<real>& searched, DasnetPolicy policy) {
+  if (policy == DasnetPolicy::full) return set_theta(searched);
+  if (static_cast<int64_t>(searched.size()) != dasnet_gates)
+    fail("DasNet::set_policy: a diagonal policy has 784 values, got " + std::to_string(searched.size()));
+  std::fill_n(theta.data(), theta.numel(), real(0));
+  for (int64_t c = 0; c < dasnet_gates; c++) theta.data()[c * dasnet_gates + c] = searched[static_cast<size_t>(c)];
+}
+
+std::vector<real> DasNet::policy(DasnetPolicy policy) const {
+  if (policy == DasnetPolicy::full) return theta.to_vector();
+  std::vector<real> diagonal(static_cast<size_t>(dasnet_gates));
+  for (int64_t c = 0; c < dasnet_gates; c++) diagonal[static_cast<size_t>(c)] = theta.data()[c * dasnet_gates + c];
+  return diagonal;
+}
+
 void DasNet::set_theta(const std::vector<real>& values) {
   if (static_cast<int64_t>(values.size()) != theta.numel())
     fail("DasNet::set_theta: expected " + std::to_string(theta.numel()) + " values, got " +
@@ -66,17 +85,17 @@ Tensor DasNet::passes_after(const Tensor& x, const FirstPass& first) {
 Tensor DasNet::forward(const Tensor& x) { return passes_after(x, first_pass(x)); }
 
 std::vector<real> dasnet_snes_generation(Snes& snes, DasNet& net, const Tensor& images,
-                                         const std::vector<int64_t>& labels) {
+                                         const std::vector<int64_t>& labels, DasnetPolicy policy) {
   NoGradGuard no_grad;
   std::vector<std::vector<real>> candidates = snes.ask();  // p thetas, each 784*784
   const DasNet::FirstPass first = net.first_pass(images);  // the same for every candidate
   std::vector<real> fitness;
   for (const std::vector<real>& candidate : candidates) {
-    net.set_theta(candidate);
+    net.set_policy(candidate, policy);
     fitness.push_back(static_cast<real>(cross_entropy(net.passes_after(images, first), labels).item()));
   }
   snes.tell(fitness);
-  net.set_theta(snes.mean());
+  net.set_policy(snes.mean(), policy);
   return fitness;
 }
 

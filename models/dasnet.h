@@ -29,6 +29,13 @@ namespace glimpse {
 
 constexpr int64_t dasnet_gates = 784;  // output channels of resnet20's 21 convolutions
 
+// What SNES searches (train_dasnet --policy): every entry of theta, the paper's policy, or its
+// diagonal alone, each channel's next gate set by its own observation,
+//   a_{t+1,c} = 2 sigmoid(theta_cc o_t,c):
+// 784 numbers instead of 614,656, a compact policy that hundreds of generations can move.
+enum class DasnetPolicy { full, diagonal };
+int64_t policy_size(DasnetPolicy policy);  // 614,656 or 784
+
 class DasNet : public Module {
  public:
   explicit DasNet(std::shared_ptr<ResNet20> base, int64_t passes = 5);
@@ -49,6 +56,9 @@ class DasNet : public Module {
   // a = 2 * sigmoid(o theta^T): the policy, (N, 784) -> (N, 784).
   Tensor next_gates(const Tensor& observation) const;
   void set_theta(const std::vector<real>& values);  // 784*784 values, row-major
+  // theta from the numbers a policy searches (diagonal: zero off the diagonal), and back.
+  void set_policy(const std::vector<real>& searched, DasnetPolicy policy);
+  std::vector<real> policy(DasnetPolicy policy) const;
 
   std::shared_ptr<ResNet20> base;  // child "base": frozen
   int64_t passes;
@@ -59,7 +69,8 @@ class DasNet : public Module {
 // the cross-entropy of the last pass on the same batch (lower is better; the first pass is run
 // once for all), tell SNES. Leaves
 // net.theta at the new SNES mean. Returns the fitness of every candidate, in ask() order.
+// `policy`: what SNES's points are (policy_size numbers each).
 std::vector<real> dasnet_snes_generation(Snes& snes, DasNet& net, const Tensor& images,
-                                         const std::vector<int64_t>& labels);
+                                         const std::vector<int64_t>& labels, DasnetPolicy policy = DasnetPolicy::full);
 
 }  // namespace glimpse

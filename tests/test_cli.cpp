@@ -312,9 +312,9 @@ TEST_CASE("trainer --help lists every flag with its default", "[cli]") {
             {"ema", "dataset", "glimpses", "mc-samples", "visualize", "reinforce-into-core", "clip", "location-std"},
             {"dataset:mnist", "epochs:20", "batch:64", "lr:0.001", "mc-samples:1", "clip:5"}},
         Trainer{"train_dasnet",
-                {"base", "base-epochs", "population", "generations", "passes", "sigma", "holdout"},
+                {"base", "base-epochs", "population", "generations", "passes", "sigma", "holdout", "policy"},
                 {"base:none", "base-epochs:3", "epochs:2", "batch:32", "lr:1", "population:8", "generations:25",
-                 "passes:5", "sigma:0.005", "holdout:0"}}}) {
+                 "passes:5", "sigma:0.005", "holdout:0", "policy:full"}}}) {
     INFO(trainer.name);
     Outcome outcome = run(trainer.name, "--help");
     CHECK(outcome.status == 0);
@@ -565,6 +565,9 @@ TEST_CASE("train_dasnet --holdout takes a base of train_cifar --holdout and refu
   INFO(trained.output);
   REQUIRE(trained.status == 0);
   CHECK(read_checkpoint_metadata(base).at("holdout") == "8");
+  Outcome resumed = run("train_cifar", tiny_run("train_cifar", "--max-steps 3 --resume " + base));  // no --holdout
+  CHECK(resumed.status == 1);
+  CHECK_THAT(resumed.output, Contains("written with --holdout 8, this run has --holdout 0"));
   // tiny_run's own --base comes first: the last --base counts
   Outcome tuned = run("train_dasnet", tiny_run("train_dasnet", "--holdout 8 --max-steps 2") + " --base " + base);
   INFO(tuned.output);
@@ -779,6 +782,7 @@ TEST_CASE("train_ram resumed from its checkpoint ends bitwise where an uninterru
 
 TEST_CASE("train_dasnet resumed from its checkpoint ends bitwise where an uninterrupted run ends", "[faults]") {
   check_resume_is_bitwise("train_dasnet", 2, 4);  // 3 generations an epoch: the end is mid-epoch 2
+  check_resume_is_bitwise("train_dasnet", 2, 4, "--policy diagonal");
 }
 
 TEST_CASE("a run killed at a random moment leaves a checkpoint that loads, and resumes bitwise", "[faults]") {

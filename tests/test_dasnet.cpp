@@ -7,6 +7,7 @@
 #include "models/dasnet.h"
 
 using namespace glimpse;
+using Catch::Contains;
 
 // A resnet20 in evaluation mode with BN statistics that are not the identity.
 static std::shared_ptr<ResNet20> frozen_resnet(Rng& rng) {
@@ -98,4 +99,31 @@ TEST_CASE("a SNES generation scores each candidate as the whole T-pass loop does
     CHECK(cross_entropy(logits, labels).item() == fitness[k]);
   }
   CHECK(fitness[0] != fitness[1]);  // theta reaches the output: the candidates score differently
+}
+
+// The diagonal policy: SNES searches 784 numbers, theta holds them on its diagonal and zero off it.
+TEST_CASE("dasnet's diagonal policy: theta's diagonal alone", "[models][dasnet][snes]") {
+  Rng rng(9);
+  DasNet das(frozen_resnet(rng), 2);
+  CHECK(policy_size(DasnetPolicy::full) == 784 * 784);
+  CHECK(policy_size(DasnetPolicy::diagonal) == 784);
+  std::vector<real> diagonal(784);
+  for (size_t c = 0; c < diagonal.size(); c++) diagonal[c] = rng.normal(0, 1);
+  das.set_theta(std::vector<real>(784 * 784, 5));  // set_policy overwrites every entry
+  das.set_policy(diagonal, DasnetPolicy::diagonal);
+  CHECK(das.policy(DasnetPolicy::diagonal) == diagonal);
+  CHECK(das.theta.data()[3 * 784 + 3] == diagonal[3]);
+  CHECK(das.theta.data()[3 * 784 + 4] == 0);
+  CHECK_THROWS_WITH(das.set_policy({1, 2}, DasnetPolicy::diagonal), Contains("784 values, got 2"));
+
+  Tensor x = Tensor::normal({2, 3, 32, 32}, 0, 1, rng);
+  Snes snes(std::vector<real>(784, 0), 0.5f, {.population = 4, .mirrored = true, .seed = 3});
+  const std::vector<real> fitness = dasnet_snes_generation(snes, das, x, {1, 2}, DasnetPolicy::diagonal);
+  CHECK(fitness[0] != fitness[1]);  // the diagonal alone reaches the output
+  CHECK(das.policy(DasnetPolicy::diagonal) == snes.mean());
+  double off_diagonal = 0;
+  for (int64_t i = 0; i < 784; i++)
+    for (int64_t j = 0; j < 784; j++)
+      if (i != j) off_diagonal += std::abs(das.theta.data()[i * 784 + j]);
+  CHECK(off_diagonal == 0);
 }

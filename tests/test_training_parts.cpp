@@ -123,6 +123,12 @@ TEST_CASE("the checkpointer saves where the run stands and resumes only the same
   Checkpointer other_model({{"w", loaded}}, {{"model", "n"}, {"seed", "1"}, {"batch", "8"}}, "", 0);
   CHECK_THROWS_WITH(other_model.resume(path, 5), Contains("holds model 'm', not 'n'"));
   CHECK_THROWS_WITH(same.resume(path, 2), Contains("batch_in_epoch"));  // 3 batches done of an epoch of 2
+  // a flag recorded only by later versions counts as its default in a checkpoint without it
+  Checkpointer recorded_later({{"w", loaded}}, {{"model", "m"}, {"seed", "1"}, {"batch", "8"}, {"holdout", "0"}}, "",
+                              0);
+  CHECK(recorded_later.resume(path, 5).step == 13);
+  Checkpointer holding_out({{"w", loaded}}, {{"model", "m"}, {"seed", "1"}, {"batch", "8"}, {"holdout", "50"}}, "", 0);
+  CHECK_THROWS_WITH(holding_out.resume(path, 5), Contains("written with --holdout 0, this run has --holdout 50"));
 
   SECTION("weights that are not finite never replace the last good checkpoint") {
     const std::string good = bytes_of(path);

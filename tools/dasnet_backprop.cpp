@@ -29,13 +29,16 @@
 
 using namespace glimpse;
 
-// The T passes with a graph: what DasNet::forward computes, with theta's gradient recorded.
-static Tensor gated_logits_with_graph(DasNet& das, const Tensor& x) {
+// The T passes with a graph: what DasNet::forward computes, with theta's gradient recorded. With
+// `diagonal_only` (a mask of theta's diagonal) the gradient off the diagonal is zero, so theta,
+// which starts at zero, stays diagonal: train_dasnet --policy diagonal's gates.
+static Tensor gated_logits_with_graph(DasNet& das, const Tensor& x, const Tensor& diagonal_only) {
   das.base->eval();  // frozen: BN uses its running statistics (train_classifier sets training mode)
+  const Tensor theta = diagonal_only.defined() ? das.theta * diagonal_only : das.theta;
   Tensor gates = Tensor::ones({x.shape()[0], dasnet_gates}), observation, logits;
   for (int64_t t = 1; t <= das.passes; t++) {
     logits = das.gated_forward(x, gates, &observation);
-    if (t < das.passes) gates = das.next_gates(observation);
+    if (t < das.passes) gates = 2 * sigmoid(matmul(observation, theta, false, true));  // DasNet::next_gates
   }
   return logits;
 }
@@ -48,6 +51,8 @@ int main(int argc, char** argv) {
   int64_t& holdout =
       flags.add_int("holdout", 5000, "train the gates on the N training images the base never saw", 1, 1000000000);
   int64_t& passes = flags.add_int("passes", 5, "passes T over each image", 1, 100);
+  std::string& policy = flags.add_choice("policy", "full", {"full", "diagonal"},
+                                         "what is trained: all of theta (784 x 784), or its diagonal (784)");
   TrainingFlags common{.epochs = 10, .batch = 128, .lr = 1e-3};
   declare_training_flags(flags, common, {.lr = "Adam's learning rate of theta"});
   flags.parse(argc, argv);
@@ -73,9 +78,15 @@ int main(int argc, char** argv) {
     DasNet das(base, passes);
     das.theta.set_requires_grad(true);
     Adam adam({das.theta}, {.lr = static_cast<real>(common.lr)});
+    Tensor diagonal_only;  // undefined: every entry of theta is trained
+    if (policy == "diagonal") {
+      std::vector<real> identity(static_cast<size_t>(dasnet_gates * dasnet_gates), 0);
+      for (int64_t c = 0; c < dasnet_gates; c++) identity[static_cast<size_t>(c * dasnet_gates + c)] = 1;
+      diagonal_only = Tensor::from_data({dasnet_gates, dasnet_gates}, identity);
+    }
 
     ClassifierTraining run{.model_name = "dasnet",
-                           .model_flags = {{"passes", std::to_string(passes)}},
+                           .model_flags = {{"passes", std::to_string(passes)}, {"policy", policy}},
                            .data_flags = {{"holdout", std::to_string(holdout)}},
                            .model = &das,
                            .train_loader = &train_loader,
@@ -83,7 +94,7 @@ int main(int argc, char** argv) {
                            .optimizer = &adam,
                            .step_loss =
                                [&](const Batch& batch) {
-                                 Tensor logits = gated_logits_with_graph(das, batch.images);
+                                 Tensor logits = gated_logits_with_graph(das, batch.images, diagonal_only);
                                  Tensor loss = cross_entropy(logits, batch.labels);
                                  return StepLoss{.loss = loss, .shown_loss = loss.item(), .predicted = argmax(logits)};
                                },

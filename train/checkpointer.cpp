@@ -5,6 +5,10 @@
 
 namespace glimpse {
 
+// Flags of a run's identity that trainers began to record later (train_cifar's and train_dasnet's
+// --holdout, train_dasnet's --policy): a checkpoint without one was written with this value.
+static const Metadata identity_defaults{{"holdout", "0"}, {"policy", "full"}};
+
 Checkpointer::Checkpointer(std::vector<NamedTensor> state, Metadata identity, std::string save_path, int64_t save_every)
     : state_(std::move(state)),
       identity_(std::move(identity)),
@@ -23,7 +27,8 @@ Position Checkpointer::resume(const std::string& path, int64_t steps_per_epoch) 
          "evaluate, predict and convert_weights read it");
   if (model != model_) fail("--resume " + path + ": the checkpoint holds model '" + model + "', not '" + model_ + "'");
   for (const auto& [key, value] : identity_) {
-    const std::string& was = metadata_text(saved, key, path);
+    const bool recorded_later = !saved.count(key) && identity_defaults.count(key);
+    const std::string& was = recorded_later ? identity_defaults.at(key) : metadata_text(saved, key, path);
     if (key != "model" && was != value)
       fail("--resume " + path + ": the checkpoint was written with --" + key + " " + was + ", this run has --" + key +
            " " + value + "; resume with the same --" + key);

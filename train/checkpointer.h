@@ -36,7 +36,8 @@ class Checkpointer {
   Checkpointer(std::vector<NamedTensor> state, Metadata identity, std::string save_path, int64_t save_every);
 
   // Fills the state from `path` and returns where that run stood; refuses (Error) a checkpoint of
-  // another model, or written with other values of the identity's flags (each is named --KEY).
+  // another model, or written with other values of the identity's flags (each is named --KEY; a
+  // flag recorded only by later versions, such as --holdout, counts as its default where absent).
   Position resume(const std::string& path, int64_t steps_per_epoch);
 
   // Writes the state and `at` to the --save file. Refuses (Error) weights that are not finite:

@@ -89,8 +89,9 @@ Checkpointer dasnet_checkpointer(DasNet& das, const Tensor& sigma, const DasnetR
                     {"batch", std::to_string(run.flags.batch)},
                     {"population", std::to_string(run.population)},
                     {"passes", std::to_string(run.passes)},
-                    {"generations", std::to_string(run.generations)}};
-  if (run.holdout > 0) identity["holdout"] = std::to_string(run.holdout);
+                    {"generations", std::to_string(run.generations)},
+                    {"holdout", std::to_string(run.holdout)},
+                    {"policy", run.policy == DasnetPolicy::full ? "full" : "diagonal"}};
   return Checkpointer(state, identity, run.flags.save, run.flags.save_every);
 }
 
@@ -119,20 +120,20 @@ void print_dasnet_epoch_line(int64_t epoch_number, bool complete, int64_t genera
   std::fflush(stdout);
 }
 
-Snes dasnet_snes(int64_t population, double sigma0, double eta_mu, int64_t seed) {
-  return Snes(std::vector<real>(static_cast<size_t>(dasnet_gates * dasnet_gates), 0), static_cast<real>(sigma0),
+Snes dasnet_snes(int64_t population, double sigma0, double eta_mu, int64_t seed, DasnetPolicy policy) {
+  return Snes(std::vector<real>(static_cast<size_t>(policy_size(policy)), 0), static_cast<real>(sigma0),
               {.population = static_cast<int>(population),
                .eta_mu = static_cast<real>(eta_mu),
                .mirrored = population % 2 == 0,
                .seed = static_cast<uint64_t>(seed)});
 }
 
-double dasnet_generation(Snes& snes, DasNet& das, const Batch& batch, const Position& at, int64_t seed,
-                         bool base_is_finite, bool quiet) {
+double dasnet_generation(Snes& snes, DasNet& das, DasnetPolicy policy, const Batch& batch, const Position& at,
+                         int64_t seed, bool base_is_finite, bool quiet) {
   snes.reseed(step_seed(seed, at.step));
   std::vector<real> fitness;
   try {
-    fitness = dasnet_snes_generation(snes, das, batch.images, batch.labels);
+    fitness = dasnet_snes_generation(snes, das, batch.images, batch.labels, policy);
   } catch (const Error& e) {  // say where: e.g. the op --detect-anomaly caught
     throw training_stopped(at, e, "generation");
   }

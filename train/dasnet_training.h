@@ -41,10 +41,12 @@ void check_fitness(const std::vector<real>& fitness, const Position& at, bool ba
 struct DasnetRun {
   const TrainingFlags& flags;
   int64_t population, passes, generations, holdout;
+  DasnetPolicy policy;
 };
 
 // A run's checkpoints: the frozen base (so a resumed run needs neither --base nor a base run),
-// theta = SNES's mean, and SNES's sigma, which `sigma` (784, 784) holds a copy of; the position's
+// theta = SNES's mean, and SNES's sigma, which `sigma` holds a copy of ((784, 784) for the full
+// policy, (784) for the diagonal); the position's
 // step counts the generations done. SNES's Rng is re-seeded from (seed, generation) before every
 // generation and the batch of generation g is batch g of the loader's stream, so that is all a
 // resumed run needs.
@@ -62,14 +64,14 @@ DasnetScores evaluate_frozen_and_gated(DasNet& das, DataLoader& test_loader, con
 void print_dasnet_epoch_line(int64_t epoch_number, bool complete, int64_t generations_done, double mean_best_fitness,
                              const DasnetScores& scores, double seconds);
 
-// SNES over theta (784 x 784), its mean at zero (every gate at one: the frozen network), mirrored
-// sampling for an even population.
-Snes dasnet_snes(int64_t population, double sigma0, double eta_mu, int64_t seed);
+// SNES over the policy's numbers (theta, 784 x 784, or its diagonal), its mean at zero (every gate
+// at one: the frozen network), mirrored sampling for an even population (0: SNES's own size).
+Snes dasnet_snes(int64_t population, double sigma0, double eta_mu, int64_t seed, DasnetPolicy policy);
 
 // One generation at `at` on a batch (dasnet_snes_generation, after SNES is re-seeded from the seed
 // and the generation): stops the run with the generation named on an error or a fitness that is
 // not finite; prints the fitness unless `quiet`. Returns the best (lowest) fitness.
-double dasnet_generation(Snes& snes, DasNet& das, const Batch& batch, const Position& at, int64_t seed,
-                         bool base_is_finite, bool quiet);
+double dasnet_generation(Snes& snes, DasNet& das, DasnetPolicy policy, const Batch& batch, const Position& at,
+                         int64_t seed, bool base_is_finite, bool quiet);
 
 }  // namespace glimpse
