@@ -21,9 +21,10 @@ cifar=${CIFAR_DIR:-data/cifar10}
 threads=${THREADS:-2}
 
 # name | trainer and flags (every run also gets --threads, --save, --log, --plot, --resume). The
-# ram_translated/cluttered_std010, stn_paper_* and dasnet_base_holdout (the base of train_dasnet
-# --holdout 5000) runs, not in the README yet, serve an open issue (ram_mnist_std010 is the
-# README's RAM-on-MNIST figure).
+# ram_translated/cluttered_std010, stn_paper_* and dasnet_* runs (dasnet_base_holdout: the base
+# of train_dasnet --holdout 5000; dasnet_backprop_*: tools/dasnet_backprop, the diagnostic), not
+# in the README yet, serve an open issue (ram_mnist_std010 and ram_translated_std010 are the
+# README's RAM figures on MNIST and translated MNIST).
 run_table() {
   cat <<EOF
 resnet20|train_cifar --model resnet20 --data $cifar --epochs 50
@@ -41,6 +42,10 @@ stn_rts_redraw_150_ema|train_stn --dataset rts --data $mnist --epochs 150 --opti
 stn_paper_rts|train_stn --model stn_paper --dataset rts --data $mnist --epochs 100 --optimizer adam --lr 1e-3 --redraw --ema 0.9999
 stn_paper_cnn_rts|train_stn --model stn_paper --no-transformer --dataset rts --data $mnist --epochs 100 --optimizer adam --lr 1e-3 --redraw --ema 0.9999
 dasnet_base_holdout|train_cifar --model resnet20 --holdout 5000 --data $cifar --epochs 20
+dasnet_backprop_full_lr1e-4|dasnet_backprop --base $runs/dasnet_base_holdout.ckpt --holdout 5000 --data $cifar --epochs 10 --lr 1e-4
+dasnet_backprop_full_lr1e-3|dasnet_backprop --base $runs/dasnet_base_holdout.ckpt --holdout 5000 --data $cifar --epochs 10 --lr 1e-3
+dasnet_backprop_diagonal_lr1e-3|dasnet_backprop --base $runs/dasnet_base_holdout.ckpt --holdout 5000 --data $cifar --epochs 10 --lr 1e-3 --policy diagonal
+dasnet_backprop_diagonal_lr1e-2|dasnet_backprop --base $runs/dasnet_base_holdout.ckpt --holdout 5000 --data $cifar --epochs 10 --lr 1e-2 --policy diagonal
 EOF
 }
 
