@@ -46,6 +46,8 @@ dasnet_backprop_full_lr1e-4|dasnet_backprop --base $runs/dasnet_base_holdout.ckp
 dasnet_backprop_full_lr1e-3|dasnet_backprop --base $runs/dasnet_base_holdout.ckpt --holdout 5000 --data $cifar --epochs 10 --lr 1e-3
 dasnet_backprop_diagonal_lr1e-3|dasnet_backprop --base $runs/dasnet_base_holdout.ckpt --holdout 5000 --data $cifar --epochs 10 --lr 1e-3 --policy diagonal
 dasnet_backprop_diagonal_lr1e-2|dasnet_backprop --base $runs/dasnet_base_holdout.ckpt --holdout 5000 --data $cifar --epochs 10 --lr 1e-2 --policy diagonal
+dasnet_snes_diagonal|train_dasnet --base $runs/dasnet_base_holdout.ckpt --holdout 5000 --data $cifar --batch 250 --population 0 --policy diagonal --sigma 0.05 --generations 50 --epochs 20
+dasnet_snes_full|train_dasnet --base $runs/dasnet_base_holdout.ckpt --holdout 5000 --data $cifar --batch 250 --population 0 --generations 50 --epochs 12
 EOF
 }
 
