@@ -53,13 +53,7 @@ HeldOutSplit hold_out(const ImageDataset& data, int64_t count) {
     std::swap(order[static_cast<size_t>(i)], order[static_cast<size_t>(i + rng.randint(data.size() - i))]);
   std::vector<bool> is_held_out(order.size(), false);
   for (int64_t i = 0; i < count; i++) is_held_out[static_cast<size_t>(order[static_cast<size_t>(i)])] = true;
-  HeldOutSplit split;
-  for (ImageDataset* part : {&split.kept, &split.held_out}) {
-    part->channels = data.channels;
-    part->height = data.height;
-    part->width = data.width;
-    part->class_names = data.class_names;
-  }
+  HeldOutSplit split{.kept = subset(data, 0, 0), .held_out = subset(data, 0, 0)};  // no images, data's shape
   for (int64_t i = 0; i < data.size(); i++) {
     ImageDataset& part = is_held_out[static_cast<size_t>(i)] ? split.held_out : split.kept;
     part.labels.push_back(data.labels[static_cast<size_t>(i)]);

@@ -39,8 +39,8 @@ void DasNet::set_theta(const std::vector<real>& values) {
   std::copy(values.begin(), values.end(), theta.data());
 }
 
-Tensor DasNet::next_gates(const Tensor& observation) const {
-  return 2 * sigmoid(matmul(observation, theta, false, true));  // (N, 784) theta^T
+Tensor DasNet::next_gates(const Tensor& observation, const Tensor& policy_theta) {
+  return 2 * sigmoid(matmul(observation, policy_theta, false, true));  // (N, 784) theta^T
 }
 
 Tensor DasNet::gated_forward(const Tensor& x, const Tensor& gates, Tensor* observation) {
@@ -67,32 +67,33 @@ Tensor DasNet::gated_forward(const Tensor& x, const Tensor& gates, Tensor* obser
 
 DasNet::FirstPass DasNet::first_pass(const Tensor& x) {
   if (x.dim() != 4) fail("DasNet: expected images (N, 3, 32, 32), got " + shape_str(x.shape()));
-  NoGradGuard no_grad;
   base->eval();  // frozen: BN uses its running statistics
   FirstPass first;
   first.logits = gated_forward(x, Tensor::ones({x.shape()[0], dasnet_gates}), &first.observation);
   return first;
 }
 
-Tensor DasNet::passes_after(const Tensor& x, const FirstPass& first) {
-  NoGradGuard no_grad;
+Tensor DasNet::passes_after(const Tensor& x, const FirstPass& first, const Tensor& policy_theta) {
   base->eval();
   Tensor logits = first.logits, observation = first.observation;
-  for (int64_t t = 2; t <= passes; t++) logits = gated_forward(x, next_gates(observation), &observation);
+  for (int64_t t = 2; t <= passes; t++) logits = gated_forward(x, next_gates(observation, policy_theta), &observation);
   return logits;
 }
 
-Tensor DasNet::forward(const Tensor& x) { return passes_after(x, first_pass(x)); }
+Tensor DasNet::forward(const Tensor& x) {
+  NoGradGuard no_grad;
+  return passes_after(x, first_pass(x), theta);
+}
 
 std::vector<real> dasnet_snes_generation(Snes& snes, DasNet& net, const Tensor& images,
                                          const std::vector<int64_t>& labels, DasnetPolicy policy) {
   NoGradGuard no_grad;
-  std::vector<std::vector<real>> candidates = snes.ask();  // p thetas, each 784*784
+  std::vector<std::vector<real>> candidates = snes.ask();  // p points, each policy_size(policy) numbers
   const DasNet::FirstPass first = net.first_pass(images);  // the same for every candidate
   std::vector<real> fitness;
   for (const std::vector<real>& candidate : candidates) {
     net.set_policy(candidate, policy);
-    fitness.push_back(static_cast<real>(cross_entropy(net.passes_after(images, first), labels).item()));
+    fitness.push_back(static_cast<real>(cross_entropy(net.passes_after(images, first, net.theta), labels).item()));
   }
   snes.tell(fitness);
   net.set_policy(snes.mean(), policy);

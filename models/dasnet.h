@@ -42,19 +42,22 @@ class DasNet : public Module {
   std::string type_name() const override { return "DasNet"; }
   std::string describe() const override { return "passes=" + std::to_string(passes); }
   // (N, 3, 32, 32) -> (N, 10) logits of the last pass; no graph, base in evaluation mode.
-  // forward(x) = passes_after(x, first_pass(x)).
+  // forward(x) = passes_after(x, first_pass(x), theta).
   Tensor forward(const Tensor& x) override;
   // Pass 1 has every gate at one whatever theta is: a generation of SNES runs it once for all
-  // its candidates (dasnet_snes_generation), and only the passes after it for each.
+  // its candidates (dasnet_snes_generation), and only the passes after it for each. Both record
+  // a graph where gradients are on (tools/dasnet_backprop trains `policy_theta` through them).
   struct FirstPass {
     Tensor logits, observation;  // (N, 10), (N, 784)
   };
   FirstPass first_pass(const Tensor& x);
-  Tensor passes_after(const Tensor& x, const FirstPass& first);  // passes 2..T under theta: logits of T
+  // passes 2..T with the gates of `policy_theta` (this net's theta, or one derived from it): logits of T
+  Tensor passes_after(const Tensor& x, const FirstPass& first, const Tensor& policy_theta);
   // One pass of the base with the given gates (N, 784); fills `observation` (N, 784) if given.
   Tensor gated_forward(const Tensor& x, const Tensor& gates, Tensor* observation = nullptr);
-  // a = 2 * sigmoid(o theta^T): the policy, (N, 784) -> (N, 784).
-  Tensor next_gates(const Tensor& observation) const;
+  // a = 2 * sigmoid(o theta^T): the policy, (N, 784) -> (N, 784), with this net's theta or another.
+  Tensor next_gates(const Tensor& observation) const { return next_gates(observation, theta); }
+  static Tensor next_gates(const Tensor& observation, const Tensor& policy_theta);
   void set_theta(const std::vector<real>& values);  // 784*784 values, row-major
   // theta from the numbers a policy searches (diagonal: zero off the diagonal), and back.
   void set_policy(const std::vector<real>& searched, DasnetPolicy policy);

@@ -18,7 +18,6 @@
 #include <cstdio>
 #include <memory>
 
-#include "engine/wording.h"
 #include "models/dasnet.h"
 #include "optim/adam.h"
 #include "train/classifier.h"
@@ -33,14 +32,8 @@ using namespace glimpse;
 // `diagonal_only` (a mask of theta's diagonal) the gradient off the diagonal is zero, so theta,
 // which starts at zero, stays diagonal: train_dasnet --policy diagonal's gates.
 static Tensor gated_logits_with_graph(DasNet& das, const Tensor& x, const Tensor& diagonal_only) {
-  das.base->eval();  // frozen: BN uses its running statistics (train_classifier sets training mode)
   const Tensor theta = diagonal_only.defined() ? das.theta * diagonal_only : das.theta;
-  Tensor gates = Tensor::ones({x.shape()[0], dasnet_gates}), observation, logits;
-  for (int64_t t = 1; t <= das.passes; t++) {
-    logits = das.gated_forward(x, gates, &observation);
-    if (t < das.passes) gates = 2 * sigmoid(matmul(observation, theta, false, true));  // DasNet::next_gates
-  }
-  return logits;
+  return das.passes_after(x, das.first_pass(x), theta);  // each sets the base's BN to evaluation mode
 }
 
 int main(int argc, char** argv) {

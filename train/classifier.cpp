@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstddef>
 #include <cstdio>
 #include <memory>
 
@@ -21,7 +20,6 @@ Evaluation evaluate_classifier(Module& model, const std::function<Tensor(const T
   loader.start_epoch(0);
   Batch batch;
   double loss_sum = 0;
-  int64_t correct = 0;
   std::vector<uint8_t> right;
   while (loader.next(batch)) {
     Tensor logits = forward(batch.images);
@@ -29,11 +27,11 @@ Evaluation evaluate_classifier(Module& model, const std::function<Tensor(const T
     loss_sum += cross_entropy(logits, batch.labels).item() * static_cast<double>(n);
     std::vector<int64_t> predicted = argmax(logits);
     for (size_t i = 0; i < n; i++) right.push_back(predicted[i] == batch.labels[i]);
-    correct += std::count(right.end() - static_cast<std::ptrdiff_t>(n), right.end(), 1);
   }
   model.train(was_training);
-  const double seen = static_cast<double>(right.size());
   if (right.empty()) fail("evaluate: the test loader produced no images");
+  const double seen = static_cast<double>(right.size());
+  const auto correct = std::count(right.begin(), right.end(), 1);
   return {.accuracy = static_cast<double>(correct) / seen, .loss = loss_sum / seen, .right = std::move(right)};
 }
 

@@ -12,10 +12,11 @@ namespace glimpse {
 // once n passes about 1,000.
 static double binomial_half_cdf(int64_t k, int64_t n) {
   const double log_half_power = static_cast<double>(n) * std::log(0.5);
+  const double log_n_factorial = std::lgamma(static_cast<double>(n + 1));
   double sum = 0;
   for (int64_t i = 0; i <= k; i++) {
-    const double log_choose = std::lgamma(static_cast<double>(n + 1)) - std::lgamma(static_cast<double>(i + 1)) -
-                              std::lgamma(static_cast<double>(n - i + 1));
+    const double log_choose =
+        log_n_factorial - std::lgamma(static_cast<double>(i + 1)) - std::lgamma(static_cast<double>(n - i + 1));
     sum += std::exp(log_choose + log_half_power);
   }
   return sum;
