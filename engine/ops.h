@@ -100,6 +100,10 @@ using ReplicaSum = std::function<void(double* values, int64_t count)>;
 Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& running_mean,
                   const Tensor& running_var, bool training, real momentum = 0.1f, real eps = 1e-5f,
                   const ReplicaSum& across = {});
+// relu(batch_norm(...)), the same numbers, as one op: fewer passes, no relu output of its own
+Tensor batch_norm_relu(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& running_mean,
+                       const Tensor& running_var, bool training, real momentum = 0.1f, real eps = 1e-5f,
+                       const ReplicaSum& across = {});
 // x (..., D_1..D_k); gamma, beta (D_1..D_k): each sample normalised over its last k axes, then scaled
 // and shifted per position (ops/layer_norm.cpp)
 Tensor layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, real eps = 1e-5f);

@@ -273,11 +273,23 @@ void upsample_bilinear2d(Translation& t) {
 
 // ---- normalisation ----
 
-void batch_norm(Translation& t) {
+void check_evaluation_mode(Translation& t) {
   if (t.integer("training"))
-    fail("export_onnx: batch_norm ran in training mode; export the model in evaluation mode (model.eval())");
+    fail("export_onnx: " + t.op.op + " ran in training mode; export the model in evaluation mode (model.eval())");
+}
+
+void batch_norm(Translation& t) {
+  check_evaluation_mode(t);
   // inputs: x, gamma, beta, then the running mean and variance (the op's constants)
   set_float(t.to("BatchNormalization", t.in), "epsilon", t.op.settings.real_number("eps"));
+}
+
+void batch_norm_relu(Translation& t) {  // the fused op as the two it fuses
+  check_evaluation_mode(t);
+  onnx::NodeProto* normalisation = nullptr;
+  const std::string normalised = t.graph.step("BatchNormalization", t.in, &normalisation);
+  set_float(*normalisation, "epsilon", t.op.settings.real_number("eps"));
+  t.to("Relu", {normalised});
 }
 
 void layer_norm(Translation& t) {  // normalised over the last gamma.dim() axes
@@ -420,6 +432,7 @@ const std::map<std::string, Translator>& translators() {
       {"channel_mean", channel_mean},
       {"upsample_bilinear2d", upsample_bilinear2d},
       {"batch_norm", batch_norm},
+      {"batch_norm_relu", batch_norm_relu},
       {"layer_norm", layer_norm},
       {"dropout", dropout},
       {"dropout2d", dropout},

@@ -33,9 +33,9 @@ std::string BasicBlock::describe() const {
 
 Tensor BasicBlock::forward(const Tensor& x, const ConvolutionGate& gate) {  // x: (N, in, H, W)
   auto gated = [&gate](const Tensor& y) { return gate ? gate(y) : y; };
-  Tensor F = relu(bn1->forward(gated(conv1->forward(x))));  // (N, out, H/s, W/s)
-  F = bn2->forward(gated(conv2->forward(F)));               // (N, out, H/s, W/s)  the residual F(x)
-  if (attention) F = attention->forward(F);                 // A(F), same shape
+  Tensor F = bn1->forward_then_relu(gated(conv1->forward(x)));  // (N, out, H/s, W/s)
+  F = bn2->forward(gated(conv2->forward(F)));                   // (N, out, H/s, W/s)  the residual F(x)
+  if (attention) F = attention->forward(F);                     // A(F), same shape
   Tensor identity = shortcut ? shortcut_bn->forward(gated(shortcut_conv->forward(x))) : x;  // (N, out, H/s, W/s)
   return relu(F + identity);
 }

@@ -25,12 +25,22 @@ std::string BatchNorm2d::describe() const {
   return s + extra.str();
 }
 
-Tensor BatchNorm2d::forward(const Tensor& x) {  // x (N, C, H, W) or (N, C) -> same shape
+void BatchNorm2d::check_input(const Tensor& x) const {
   if ((x.dim() != 4 && x.dim() != 2) || x.size(1) != options.channels)
     fail("BatchNorm2d(" + describe() + "): expected input (N, " + std::to_string(options.channels) + ", H, W) or (N, " +
          std::to_string(options.channels) + "), got " + shape_str(x.shape()));
+}
+
+Tensor BatchNorm2d::forward(const Tensor& x) {  // x (N, C, H, W) or (N, C) -> same shape
+  check_input(x);
   return batch_norm(x, gamma, beta, running_mean, running_var, is_training(), options.momentum, options.eps,
                     across_replicas);
+}
+
+Tensor BatchNorm2d::forward_then_relu(const Tensor& x) {  // same shapes
+  check_input(x);
+  return batch_norm_relu(x, gamma, beta, running_mean, running_var, is_training(), options.momentum, options.eps,
+                         across_replicas);
 }
 
 }  // namespace glimpse

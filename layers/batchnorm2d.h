@@ -30,6 +30,7 @@ class BatchNorm2d : public Module {
   std::string type_name() const override { return "BatchNorm2d"; }
   std::string describe() const override;
   Tensor forward(const Tensor& x) override;
+  Tensor forward_then_relu(const Tensor& x);  // relu(forward(x)), the same numbers in one op (batch_norm_relu)
 
   Options options;
   Tensor gamma;                     // (C), registered as "weight"
@@ -37,6 +38,9 @@ class BatchNorm2d : public Module {
   Tensor running_mean;              // (C), buffer
   Tensor running_var;               // (C), buffer
   ReplicaSum across_replicas = {};  // none: this process's share of the batch alone
+
+ private:
+  void check_input(const Tensor& x) const;
 };
 
 }  // namespace glimpse

@@ -31,10 +31,10 @@ std::string ResUnit::describe() const {
 }
 
 Tensor ResUnit::forward(const Tensor& x) {           // x: (N, in, H, W)
-  Tensor a = relu(bn1->forward(x));                  // (N, in, H, W)       pre-activation
+  Tensor a = bn1->forward_then_relu(x);              // (N, in, H, W)       pre-activation
   Tensor F = conv1->forward(a);                      // (N, out/4, H, W)
-  F = conv2->forward(relu(bn2->forward(F)));         // (N, out/4, H/s, W/s)
-  F = conv3->forward(relu(bn3->forward(F)));         // (N, out, H/s, W/s)
+  F = conv2->forward(bn2->forward_then_relu(F));     // (N, out/4, H/s, W/s)
+  F = conv3->forward(bn3->forward_then_relu(F));     // (N, out, H/s, W/s)
   return F + (shortcut ? shortcut->forward(a) : x);  // (N, out, H/s, W/s)
 }
 

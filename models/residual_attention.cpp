@@ -30,7 +30,7 @@ Tensor Attention56::forward(const Tensor& x) {  // x: (N, 3, 32, 32)
   h = unit3->forward(h);                        // (N, 16w, 8, 8)
   h = attention3->forward(h);                   // (N, 16w, 8, 8)
   h = units4->forward(h);                       // (N, 16w, 8, 8)
-  h = relu(bn->forward(h));                     // (N, 16w, 8, 8)
+  h = bn->forward_then_relu(h);                 // (N, 16w, 8, 8)
   h = global_avg_pool2d(h);                     // (N, 16w)
   return fc->forward(h);                        // (N, classes) logits
 }

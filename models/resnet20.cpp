@@ -45,7 +45,7 @@ ResNet20::ResNet20(Rng& rng, Options o) {
 
 Tensor ResNet20::forward(const Tensor& x, const ConvolutionGate& gate) {  // x: (N, 3, 32, 32)
   Tensor h = conv1->forward(x);                                           // (N, 16, 32, 32)
-  h = relu(bn1->forward(gate ? gate(h) : h));
+  h = bn1->forward_then_relu(gate ? gate(h) : h);
   h = layer1->forward(h, gate);              // (N, 16, 32, 32)
   h = layer2->forward(h, gate);              // (N, 32, 16, 16)
   h = layer3->forward(h, gate);              // (N, 64, 8, 8)

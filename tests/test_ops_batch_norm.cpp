@@ -1,8 +1,11 @@
 // batch_norm: forward and running statistics against a two-pass reference in double, backward
-// by gradcheck in training and evaluation, errors.
+// by gradcheck in training and evaluation, errors; batch_norm_relu by gradcheck and against
+// relu(batch_norm) bit for bit.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "tests/gradcheck.h"
 
@@ -125,4 +128,85 @@ TEST_CASE("batch_norm errors", "[ops][batch_norm]") {
   CHECK_THROWS_WITH(batch_norm(x, c3, c3, Tensor(), Tensor(), false), Catch::Contains("running statistics"));
   CHECK_THROWS_WITH(batch_norm(Tensor::zeros({1, 3}), c3, c3, c3, c3, true), Catch::Contains("more than one value"));
   CHECK_NOTHROW(batch_norm(Tensor::zeros({1, 3}), c3, c3, c3, c3, false));
+}
+
+// ---- batch_norm_relu ----
+
+// beta per channel such that no output of gamma * xhat + beta is within `margin` of relu's kink
+// at 0: the shift in [-1, 1] (steps of 1/200) that keeps the nearest output farthest from it.
+static Tensor beta_away_from_kink(const Tensor& x, const Tensor& gamma, const Tensor& running_mean,
+                                  const Tensor& running_var, bool training, real margin) {
+  const int64_t C = x.size(1), HW = x.dim() == 4 ? x.size(2) * x.size(3) : 1;
+  Tensor unshifted = batch_norm(x, gamma, Tensor::zeros({C}), running_mean.clone(), running_var.clone(), training);
+  Tensor beta = Tensor::empty({C});
+  for (int64_t c = 0; c < C; c++) {
+    real best_shift = 0, best_distance = -1;
+    for (int step = -200; step <= 200; step++) {
+      const real shift = static_cast<real>(step) / 200;
+      real distance = std::numeric_limits<real>::infinity();
+      for (int64_t i = 0; i < unshifted.numel(); i++)
+        if ((i / HW) % C == c) distance = std::min(distance, std::abs(unshifted.data()[i] + shift));
+      if (distance > best_distance) best_shift = shift, best_distance = distance;
+    }
+    REQUIRE(best_distance > margin);
+    beta.data()[c] = best_shift;
+  }
+  return beta;
+}
+
+TEST_CASE("batch_norm_relu grad", "[ops][batch_norm][grad]") {
+  Rng rng(45);
+  for (Shape shape : {Shape{3, 2, 2, 3}, Shape{2, 3, 1, 5}, Shape{8, 3}})
+    for (bool training : {true, false}) {
+      CAPTURE(shape_str(shape), training);
+      const int64_t C = shape[1];
+      Tensor x = channel_varied(shape, rng);
+      Tensor gamma = Tensor::normal({C}, 1, 0.3f, rng);
+      Tensor running_mean = Tensor::normal({C}, 0, 1, rng), running_var = Tensor::uniform({C}, 0.5f, 2, rng);
+      Tensor beta = beta_away_from_kink(x, gamma, running_mean, running_var, training, 0.05f);
+      auto f = [&](auto& in) { return batch_norm_relu(in[0], in[1], in[2], running_mean, running_var, training); };
+      CHECK(gradcheck(f, {x, gamma, beta}));
+    }
+}
+
+// The fused op is relu(batch_norm(...)) to the last bit: outputs, running statistics and every
+// gradient, in training and evaluation, on planes with and without a tail of HW % 8 values.
+TEST_CASE("batch_norm_relu is relu(batch_norm) exactly", "[ops][batch_norm]") {
+  Rng rng(46);
+  for (Shape shape : {Shape{4, 3, 5, 7}, Shape{2, 16, 8, 8}, Shape{6, 3}})
+    for (bool training : {true, false}) {
+      CAPTURE(shape_str(shape), training);
+      const int64_t C = shape[1];
+      Tensor x = channel_varied(shape, rng), dy = Tensor::normal(shape, 0, 1, rng);
+      Tensor gamma = Tensor::normal({C}, 1, 0.3f, rng), beta = Tensor::normal({C}, 0, 1, rng);
+      Tensor running_mean = Tensor::normal({C}, 0, 1, rng), running_var = Tensor::uniform({C}, 0.5f, 2, rng);
+      struct Run {
+        Tensor y, mean, var, dx, dgamma, dbeta;
+      };
+      auto run = [&](bool fused) {
+        Run r{Tensor(), running_mean.clone(), running_var.clone(), Tensor(), Tensor(), Tensor()};
+        Tensor xi = x.clone().set_requires_grad(true), g = gamma.clone().set_requires_grad(true),
+               b = beta.clone().set_requires_grad(true);
+        r.y = fused ? batch_norm_relu(xi, g, b, r.mean, r.var, training)
+                    : relu(batch_norm(xi, g, b, r.mean, r.var, training));
+        sum(r.y * dy).backward();
+        r.dx = xi.grad(), r.dgamma = g.grad(), r.dbeta = b.grad();
+        return r;
+      };
+      const Run fused = run(true), composed = run(false);
+      CHECK(fused.y.to_vector() == composed.y.to_vector());
+      CHECK(fused.mean.to_vector() == composed.mean.to_vector());
+      CHECK(fused.var.to_vector() == composed.var.to_vector());
+      CHECK(fused.dx.to_vector() == composed.dx.to_vector());
+      CHECK(fused.dgamma.to_vector() == composed.dgamma.to_vector());
+      CHECK(fused.dbeta.to_vector() == composed.dbeta.to_vector());
+    }
+}
+
+TEST_CASE("batch_norm_relu errors name the op", "[ops][batch_norm]") {
+  Tensor c3 = Tensor::ones({3});
+  CHECK_THROWS_WITH(batch_norm_relu(Tensor::zeros({2, 3, 4}), c3, c3, c3, c3, true),
+                    Catch::Contains("batch_norm_relu") && Catch::Contains("(N, C)"));
+  CHECK_THROWS_WITH(batch_norm_relu(Tensor::zeros({2, 3}), Tensor::ones({4}), c3, c3, c3, true),
+                    Catch::Contains("batch_norm_relu: gamma must be (3)"));
 }

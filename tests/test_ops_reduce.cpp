@@ -2,6 +2,7 @@
 // written here, backward by gradcheck, and the errors for bad axes.
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <limits>
 
 #include "tests/gradcheck.h"
@@ -138,6 +139,57 @@ TEST_CASE("max grad", "[ops][max][grad]") {
   Tensor u = Tensor::from_data({2, 2}, {3, 1, 3, 3}).set_requires_grad(true);
   max(u).backward();
   CHECK(u.grad().to_vector() == std::vector<real>{1, 0, 0, 0});
+}
+
+// Long runs (the lane loop and its tail), small integers (many ties): each output's gradient
+// must land on the first of its maxima, found here by a plain scan.
+TEST_CASE("max on long runs with ties: the value and the first maximum", "[ops][max]") {
+  Rng rng(35);
+  const Shape shape{3, 5, 37, 19};
+  for (const std::vector<int64_t>& axes : std::vector<std::vector<int64_t>>{{2, 3}, {1}, {3}, {0, 2, 3}, {}}) {
+    INFO("axes of size " << axes.size());
+    Tensor x = Tensor::empty(shape);
+    for (int64_t i = 0; i < x.numel(); i++) x.data()[i] = static_cast<real>(rng.randint(7)) - 3;
+    x.set_requires_grad(true);
+    Tensor y = max(x, axes, true);
+    CHECK(allclose(y, reduce_reference(x.detach(), axes, Kind::max)));
+    sum(y).backward();
+    // a plain scan: the first position in x's order at which each output's maximum occurs
+    std::vector<real> expected(static_cast<size_t>(x.numel()), 0);
+    std::vector<bool> found(static_cast<size_t>(y.numel()), false);
+    for (int64_t i = 0; i < x.numel(); i++) {
+      int64_t rest = i, o = 0, stride = 1;
+      for (int64_t d = 3; d >= 0; d--) {
+        const int64_t at = rest % shape[d];
+        rest /= shape[d];
+        if (y.shape()[d] != 1) o += at * stride;
+        stride *= y.shape()[d];
+      }
+      if (!found[o] && x.data()[i] == y.data()[o]) found[o] = true, expected[i] = 1;
+    }
+    CHECK(x.grad().to_vector() == expected);
+  }
+}
+
+TEST_CASE("max: a NaN anywhere is the maximum, and gets the gradient", "[ops][max]") {
+  const real nan = std::numeric_limits<real>::quiet_NaN();
+  std::vector<real> values(40);
+  for (size_t i = 0; i < values.size(); i++) values[i] = static_cast<real>(i % 9);
+  values[29] = nan;  // after a full lane block and inside the next
+  values[33] = nan;
+  Tensor x = Tensor::from_data({1, 40}, values).set_requires_grad(true);
+  Tensor y = max(x, {1});
+  CHECK(std::isnan(y.item()));
+  y.backward();
+  CHECK(x.grad().data()[29] == 1);
+  CHECK(sum(x.grad()).item() == 1);
+  // across runs (a kept last axis): the NaN arrives in a later run than the first maximum
+  Tensor channels = Tensor::from_data({1, 3, 1, 2}, {1, 5, nan, 2, 9, nan}).set_requires_grad(true);
+  Tensor over_channels = channel_max(channels);
+  CHECK(std::isnan(over_channels.data()[0]));
+  CHECK(std::isnan(over_channels.data()[1]));
+  sum(over_channels).backward();
+  CHECK(channels.grad().to_vector() == std::vector<real>{0, 0, 1, 0, 0, 1});
 }
 
 TEST_CASE("argmax", "[ops][argmax]") {

@@ -30,6 +30,12 @@
 // Saved for backward: x (a handle, no copy), and the mean and inv_std used per channel; xhat is
 // recomputed from them rather than stored (it would be a second tensor the size of x).
 //
+// batch_norm_relu: relu(batch_norm(x)) as one op, in fewer passes (the block conv -> BN -> relu
+// of every ResNet), the same numbers. The forward writes max(y, 0) where batch_norm wrote y; the
+// backward lets the gradient through the relu, g_i = dy_i where the output is positive and 0
+// where the relu cut it, and runs batch_norm's backward on g: no relu output of its own, and g
+// is written once where the relu's input gradient was zeroed and then added into.
+//
 // Synchronised BN (a data-parallel run, `across` given): each process holds a share of the batch,
 // and the sums over i above run over every process's values: M, the two sums of the statistics
 // and the two sums of dx are added across the processes, so each normalises as one process would
@@ -105,9 +111,10 @@ static void batch_norm_statistics(real* mean, real* var, const real* x, const No
   for (int64_t c = 0; c < g.C; c++) var[c] = static_cast<real>(squares[static_cast<size_t>(c)] / M);
 }
 
-// y = gamma * (x - mean) * inv_std + beta, per channel; gamma / beta null means 1 / 0
+// y = gamma * (x - mean) * inv_std + beta, per channel; gamma / beta null means 1 / 0.
+// relu_after: y = max(that, 0) (a NaN stays NaN, as relu's).
 static void batch_norm_forward(real* y, const real* x, const real* mean, const real* inv_std, const real* gamma,
-                               const real* beta, const NormShape& g) {
+                               const real* beta, bool relu_after, const NormShape& g) {
   parallel_for(g.C, channel_grain(g), [&](int64_t c0, int64_t c1) {
     for (int64_t c = c0; c < c1; c++) {
       const real scale = (gamma ? gamma[c] : 1) * inv_std[c];  // y = scale * x + shift
@@ -116,6 +123,8 @@ static void batch_norm_forward(real* y, const real* x, const real* mean, const r
         const real* x_b = g.block(x, n, c);
         real* y_b = g.block(y, n, c);
         for (int64_t i = 0; i < g.HW; i++) y_b[i] = scale * x_b[i] + shift;
+        if (relu_after)
+          for (int64_t i = 0; i < g.HW; i++) y_b[i] = y_b[i] < 0 ? 0 : y_b[i];
       }
     }
   });
@@ -169,17 +178,32 @@ static void batch_norm_input_gradient(real* dx, const real* dy, const real* x, c
   });
 }
 
+// batch_norm_relu's gradient through its relu: g_i = dy_i where the output y_i is positive, else 0.
+// Written, not added: g is a buffer of its own, where the relu's input gradient was zeroed first.
+static void through_relu(real* g, const real* dy, const real* y, int64_t n) {
+  parallel_for(n, int64_t{1} << 15, [=](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; i++) g[i] = y[i] > 0 ? dy[i] : 0;
+  });
+}
+
 // ---- autograd glue ----
 
 struct BatchNormBackward : Node {
   Tensor x, gamma;                  // saved inputs (gamma may be undefined)
+  Tensor relu_y;                    // batch_norm_relu: its saved output, detached; undefined for batch_norm
   std::vector<real> mean, inv_std;  // the statistics the forward normalised with, (C)
   bool training = false;            // were they the batch's own (then they depend on x)?
   NormShape g;
   double M = 0;       // values per channel the statistics were taken over
   ReplicaSum across;  // a data-parallel run's: the dx sums are the whole batch's too
-  std::string name() const override { return "batch_norm"; }
+  std::string name() const override { return relu_y.defined() ? "batch_norm_relu" : "batch_norm"; }
   void backward(const Tensor& dy) override {
+    if (!relu_y.defined()) return normalisation_backward(dy);
+    Tensor reaching = Tensor::empty(dy.shape());  // the gradient that reaches the normalisation's output
+    through_relu(reaching.data(), dy.data(), relu_y.data(), reaching.numel());
+    normalisation_backward(reaching);
+  }
+  void normalisation_backward(const Tensor& dy) {
     GradientSums sums = batch_norm_gradient_sums(dy.data(), x.data(), mean.data(), inv_std.data(), g);
     // dgamma and dbeta from this process's values (a data-parallel run averages parameter gradients)
     if (needs_grad(2)) add_to(input_grad(2).data(), sums.dy);
@@ -197,28 +221,29 @@ struct BatchNormBackward : Node {
   }
 };
 
-static void check_channels(const Tensor& t, int64_t C, const char* what, const Tensor& x) {
+static void check_channels(const std::string& op, const Tensor& t, int64_t C, const char* what, const Tensor& x) {
   if (t.defined() && t.shape() != Shape{C})
-    fail(std::string("batch_norm: ") + what + " must be (" + std::to_string(C) + ") for input " + shape_str(x.shape()) +
-         ", got " + shape_str(t.shape()));
+    fail(op + ": " + what + " must be (" + std::to_string(C) + ") for input " + shape_str(x.shape()) + ", got " +
+         shape_str(t.shape()));
 }
 
-Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& running_mean,
-                  const Tensor& running_var, bool training, real momentum, real eps, const ReplicaSum& across) {
-  if (x.dim() != 2 && x.dim() != 4)
-    fail("batch_norm: input must be (N, C) or (N, C, H, W), got " + shape_str(x.shape()));
+// batch_norm and batch_norm_relu: the checks, the statistics, the forward and the node
+static Tensor normalise(const std::string& op, bool relu_after, const Tensor& x, const Tensor& gamma,
+                        const Tensor& beta, const Tensor& running_mean, const Tensor& running_var, bool training,
+                        real momentum, real eps, const ReplicaSum& across) {
+  if (x.dim() != 2 && x.dim() != 4) fail(op + ": input must be (N, C) or (N, C, H, W), got " + shape_str(x.shape()));
   const NormShape g{x.size(0), x.size(1), x.dim() == 4 ? x.size(2) * x.size(3) : 1};
-  check_channels(gamma, g.C, "gamma", x);
-  check_channels(beta, g.C, "beta", x);
-  check_channels(running_mean, g.C, "running_mean", x);
-  check_channels(running_var, g.C, "running_var", x);
+  check_channels(op, gamma, g.C, "gamma", x);
+  check_channels(op, beta, g.C, "beta", x);
+  check_channels(op, running_mean, g.C, "running_mean", x);
+  check_channels(op, running_var, g.C, "running_var", x);
   if (running_mean.defined() != running_var.defined())
-    fail("batch_norm: running_mean and running_var must be both given or both undefined");
-  if (!training && !running_mean.defined()) fail("batch_norm: evaluation needs running statistics");
+    fail(op + ": running_mean and running_var must be both given or both undefined");
+  if (!training && !running_mean.defined()) fail(op + ": evaluation needs running statistics");
   double M = static_cast<double>(g.M());  // values per channel: every process's in a data-parallel run
   if (training && across) across(&M, 1);
   if (training && M < 2)
-    fail("batch_norm: training needs more than one value per channel, got input " + shape_str(x.shape()));
+    fail(op + ": training needs more than one value per channel, got input " + shape_str(x.shape()));
 
   auto node = std::make_shared<BatchNormBackward>();
   node->mean.resize(g.C), node->inv_std.resize(g.C);
@@ -241,8 +266,9 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, cons
   }
   Tensor y = Tensor::empty(x.shape());
   batch_norm_forward(y.data(), x.data(), node->mean.data(), node->inv_std.data(),
-                     gamma.defined() ? gamma.data() : nullptr, beta.defined() ? beta.data() : nullptr, g);
+                     gamma.defined() ? gamma.data() : nullptr, beta.defined() ? beta.data() : nullptr, relu_after, g);
   node->x = x.detach();
+  if (relu_after) node->relu_y = y.detach();
   node->gamma = gamma.defined() ? gamma.detach() : Tensor();
   node->training = training;
   node->g = g;
@@ -254,6 +280,16 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, cons
                     .with_real("eps", eps)
                     .with_constant(running_mean)
                     .with_constant(running_var));
+}
+
+Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& running_mean,
+                  const Tensor& running_var, bool training, real momentum, real eps, const ReplicaSum& across) {
+  return normalise("batch_norm", false, x, gamma, beta, running_mean, running_var, training, momentum, eps, across);
+}
+
+Tensor batch_norm_relu(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& running_mean,
+                       const Tensor& running_var, bool training, real momentum, real eps, const ReplicaSum& across) {
+  return normalise("batch_norm_relu", true, x, gamma, beta, running_mean, running_var, training, momentum, eps, across);
 }
 
 }  // namespace glimpse

@@ -2,13 +2,16 @@
 //
 //   sum:   y[o] = sum_{i -> o} x[i]                dx[i] += dy[o]
 //   mean:  y[o] = sum_{i -> o} x[i] / count        dx[i] += dy[o] / count
-//   max:   y[o] = max_{i -> o} x[i]                dx[argmax(o)] += dy[o]   (the first maximum)
+//   max:   y[o] = max_{i -> o} x[i]                dx[argmax(o)] += dy[o]   (the first maximum;
+//                                                   NaN if any value is NaN, at the first NaN)
 //
 // "i -> o": input position i lands on output position o when they agree on every kept axis;
 // count = x.numel() / y.numel() values land on each output. y has x's shape without the reduced
 // axes, or with them as size 1 if keepdim (so that y broadcasts against x).
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <numeric>
 #include <string>
 
 #include "engine/ops.h"
@@ -181,22 +184,56 @@ Tensor mean(const Tensor& x, const std::vector<int64_t>& axes, bool keepdim) {
 
 namespace {
 
+// The position of the first maximum of a contiguous run x[0..n), or of its first NaN if it has
+// one (a NaN is not lost in a maximum, as in PyTorch). Two passes that vectorise, where one scan
+// keeping the best position would be a chain of dependent compares: the maximum in 8 lanes (and
+// whether any lane saw a NaN), then the search for its first occurrence.
+int64_t first_max_in_run(const real* x, int64_t n) {
+  constexpr int lanes = 8;
+  real lane_max[lanes], lane_nan[lanes] = {};  // lane_nan: 1 once the lane has seen a NaN
+  for (real& m : lane_max) m = x[0];
+  int64_t j = 0;
+  for (; j + lanes <= n; j += lanes)
+    for (int l = 0; l < lanes; l++) {
+      const real v = x[j + l];
+      lane_max[l] = v > lane_max[l] ? v : lane_max[l];
+      lane_nan[l] = v != v ? 1 : lane_nan[l];
+    }
+  real best = x[0];
+  bool nan = best != best;
+  for (; j < n; j++) best = x[j] > best ? x[j] : best, nan = nan || x[j] != x[j];
+  for (int l = 0; l < lanes; l++) best = lane_max[l] > best ? lane_max[l] : best, nan = nan || lane_nan[l] != 0;
+  for (j = 0; j < n; j++)
+    if (nan ? x[j] != x[j] : x[j] == best) return j;
+  return 0;  // not reached: best is one of the values
+}
+
+// Takes a kept run x[0..n), which sits at flat position `at` of the input, into the running
+// maxima y[0..n) of its n outputs: a value replaces its output's maximum when it is larger, or
+// when it is the first NaN. A select per value, no branch, so that the loop vectorises.
+bool replaces(real v, real current) { return v > current || (v != v && current == current); }
+void max_onto_run(real* y, int64_t* argmax, const real* x, int64_t at, int64_t n) {
+  for (int64_t j = 0; j < n; j++) {
+    const bool take = replaces(x[j], y[j]);
+    y[j] = take ? x[j] : y[j];
+    argmax[j] = take ? at + j : argmax[j];
+  }
+}
+
 // y = the maximum of each output's values; argmax = the flat position in x of the first one
-// (x is walked in order and only a strictly larger value replaces the current maximum).
+// (x is walked in order and only a strictly larger value, or the first NaN, replaces it).
 void max_forward(const ReduceLayout& L, real* y, int64_t* argmax, const real* x) {
   const int64_t n = L.sizes.back();
   const bool run_reduced = L.reduced.back();
-  auto offer = [&](int64_t o, int64_t i) {
-    if (argmax[o] < 0 || x[i] > y[o]) y[o] = x[i], argmax[o] = i;
-  };
-  for_each_run(L, [&](int64_t xo, int64_t yo) {
+  for_each_run(L, [=](int64_t xo, int64_t yo) {
     if (run_reduced) {
-      int64_t best = xo;
-      for (int64_t j = 1; j < n; j++)
-        if (x[xo + j] > x[best]) best = xo + j;
-      offer(yo, best);
+      const int64_t best = xo + first_max_in_run(x + xo, n);
+      if (argmax[yo] < 0 || replaces(x[best], y[yo])) y[yo] = x[best], argmax[yo] = best;
+    } else if (argmax[yo] < 0) {  // the first run onto these outputs: its values are the maxima so far
+      std::copy(x + xo, x + xo + n, y + yo);
+      std::iota(argmax + yo, argmax + yo + n, xo);
     } else {
-      for (int64_t j = 0; j < n; j++) offer(yo + j, xo + j);
+      max_onto_run(y + yo, argmax + yo, x + xo, xo, n);
     }
   });
 }
