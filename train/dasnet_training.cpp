@@ -138,8 +138,10 @@ double dasnet_generation(Snes& snes, DasNet& das, DasnetPolicy policy, const Bat
     throw training_stopped(at, e, "generation");
   }
   check_fitness(fitness, at, base_is_finite);
-  if (!quiet)
+  if (!quiet) {  // a line per generation, out at once: a log file shows where a long run is
     std::printf("  generation %lld: %s\n", static_cast<long long>(at.step + 1), describe_fitness(fitness).c_str());
+    std::fflush(stdout);
+  }
   return *std::min_element(fitness.begin(), fitness.end());
 }
 
