@@ -1,6 +1,8 @@
 // conv2d: forward against a direct 7-loop convolution, backward by gradcheck, shape errors.
 #include <catch2/catch.hpp>
 
+#include <tuple>
+
 #include <cmath>
 
 #include "engine/ops/conv2d.h"
@@ -158,40 +160,44 @@ static std::pair<Tensor, Tensor> conv2d_reference_grads(const Tensor& x, const T
   return {dx_t, dw_t};
 }
 
-// 3x3, stride 1, padding 1 with K (and C) a multiple of 16 runs the direct 3x3 kernels
+// 3x3, stride 1 or 2, padding 1 with K (and C) a multiple of 16 runs the direct 3x3 kernels
 // (direct_3x3, engine/ops/conv2d_3x3.cpp): output, dx, dw and db against the definition, on maps
-// whose padded grid is and is not a whole number of 16-position blocks (sides 8, 9, 16, 32, 5), and
-// with C = 5 (direct forward, im2col backward).
+// whose padded grid is and is not a whole number of 16-position blocks (sides 8, 9, 16, 32, 5;
+// at stride 2 even and odd sides, whose parity planes differ in size), and with C = 5 (direct
+// forward, im2col backward). At stride 2 the input gradient is im2col + GEMM's, dw the kernel's.
 TEST_CASE("conv2d direct 3x3 against the definition", "[ops][conv2d]") {
   Rng rng(15);
   const std::vector<int64_t> sizes = {8, 9, 16, 32, 5};
   const std::vector<std::pair<int64_t, int64_t>> channels = {{16, 16}, {16, 32}, {32, 16}, {32, 32}, {5, 16}};  // C, K
   int case_index = 0;
-  for (int64_t H : sizes)
-    for (int64_t W : sizes) {
-      auto [C, K] = channels[case_index % channels.size()];
-      const int64_t N = case_index % 2 ? 3 : 1;
-      const bool bias = case_index % 3 != 0;
-      case_index++;
-      CAPTURE(N, C, K, H, W, bias);
-      Tensor x = Tensor::normal({N, C, H, W}, 0, 1, rng).set_requires_grad(true);
-      Tensor w = Tensor::normal({K, C, 3, 3}, 0, 1.0 / std::sqrt(C * 9.0), rng).set_requires_grad(true);
-      Tensor b = bias ? Tensor::normal({K}, 0, 1, rng).set_requires_grad(true) : Tensor();
-      Tensor r = Tensor::normal({N, K, H, W}, 0, 1, rng);
-      Tensor y = conv2d(x, w, b, {.stride = 1, .padding = 1});
-      CHECK(allclose(y, conv2d_reference(x, w, b, 1, 1), 1e-4));
-      auto node = std::make_shared<WeightedSumBackward>();
-      node->r = r;
-      backward(record(Tensor::scalar(0), node, {y}));
-      auto [dx, dw] = conv2d_reference_grads(x, w, r, 1, 1);
-      CHECK(allclose(x.grad(), dx, 1e-4));
-      CHECK(allclose(w.grad(), dw, 1e-3));  // sums of N*H*W products of size ~1
-      if (bias) {
-        Tensor db = Tensor::zeros({K});
-        for (int64_t i = 0; i < r.numel(); i++) db.data()[i / (H * W) % K] += r.data()[i];  // r is (N, K, H, W)
-        CHECK(allclose(b.grad(), db, 1e-3));
+  for (int64_t stride : {1, 2})
+    for (int64_t H : sizes)
+      for (int64_t W : sizes) {
+        auto [C, K] = channels[case_index % channels.size()];
+        const int64_t N = case_index % 2 ? 3 : 1;
+        const bool bias = case_index % 3 != 0;
+        case_index++;
+        CAPTURE(stride, N, C, K, H, W, bias);
+        const int64_t OH = (H - 1) / stride + 1, OW = (W - 1) / stride + 1;
+        Tensor x = Tensor::normal({N, C, H, W}, 0, 1, rng).set_requires_grad(true);
+        Tensor w = Tensor::normal({K, C, 3, 3}, 0, 1.0 / std::sqrt(C * 9.0), rng).set_requires_grad(true);
+        Tensor b = bias ? Tensor::normal({K}, 0, 1, rng).set_requires_grad(true) : Tensor();
+        Tensor r = Tensor::normal({N, K, OH, OW}, 0, 1, rng);
+        Tensor y = conv2d(x, w, b, {.stride = stride, .padding = 1});
+        REQUIRE(y.shape() == Shape{N, K, OH, OW});
+        CHECK(allclose(y, conv2d_reference(x, w, b, stride, 1), 1e-4));
+        auto node = std::make_shared<WeightedSumBackward>();
+        node->r = r;
+        backward(record(Tensor::scalar(0), node, {y}));
+        auto [dx, dw] = conv2d_reference_grads(x, w, r, stride, 1);
+        CHECK(allclose(x.grad(), dx, 1e-4));
+        CHECK(allclose(w.grad(), dw, 1e-3));  // sums of N*OH*OW products of size ~1
+        if (bias) {
+          Tensor db = Tensor::zeros({K});
+          for (int64_t i = 0; i < r.numel(); i++) db.data()[i / (OH * OW) % K] += r.data()[i];  // r is (N, K, OH, OW)
+          CHECK(allclose(b.grad(), db, 1e-3));
+        }
       }
-    }
 }
 
 // The direct 3x3 path by finite differences, also when x feeds two convolutions (dx accumulates).
@@ -207,6 +213,12 @@ TEST_CASE("conv2d direct 3x3 grad", "[ops][conv2d][grad]") {
   CHECK(gradcheck(
       [&](auto& in) { return conv2d(in[0], in[1], in[2], options) + conv2d(in[0], in[3], Tensor(), options); },
       {x, w, b, Tensor::normal({16, 16, 3, 3}, 0, 0.1, rng)}));
+  // stride 2: the weight gradient through the parity planes, odd and even sides
+  const Conv2dOptions halving{.stride = 2, .padding = 1};
+  CHECK(gradcheck([&](auto& in) { return conv2d(in[0], in[1], in[2], halving); },
+                  {x, w2, Tensor::normal({32}, 0, 1, rng)}));
+  CHECK(gradcheck([&](auto& in) { return conv2d(in[0], in[1], Tensor(), halving); },
+                  {Tensor::normal({1, 16, 6, 4}, 0, 1, rng), w}));
 }
 
 // choose_path() takes the same path for a shape as it always did: the tests above check each
@@ -217,16 +229,19 @@ TEST_CASE("conv2d chooses its path from the shape", "[ops][conv2d]") {
     ConvShape g{};
     g.N = 2, g.C = C, g.H = 8, g.W = 8, g.K = K, g.KH = kernel, g.KW = kernel, g.stride = stride, g.padding = padding;
     const ConvolutionPaths p = choose_path(g);
-    return std::pair{p.forward, p.backward};
+    return std::tuple{p.forward, p.input_gradient, p.weight_gradient};
   };
-  CHECK(paths(16, 16, 3, 1, 1) == std::pair{Path::direct_3x3, Path::direct_3x3});   // ResNet's 3x3
-  CHECK(paths(3, 16, 3, 1, 1) == std::pair{Path::direct_3x3, Path::im2col_gemm});   // the stem
-  CHECK(paths(16, 8, 3, 1, 1) == std::pair{Path::im2col_gemm, Path::im2col_gemm});  // K not a multiple of 16
-  CHECK(paths(16, 32, 3, 2, 1) == std::pair{Path::im2col_gemm, Path::im2col_gemm});
-  CHECK(paths(64, 16, 1, 1, 0) == std::pair{Path::pointwise_gemm, Path::pointwise_gemm});
-  CHECK(paths(16, 32, 1, 2, 0) == std::pair{Path::im2col_gemm, Path::im2col_gemm});              // 1x1 with a stride
-  CHECK(paths(2, 1, 7, 1, 3) == std::pair{Path::direct_few_outputs, Path::direct_few_outputs});  // CBAM
-  CHECK(paths(4, 2, 1, 1, 0) == std::pair{Path::direct_few_outputs, Path::direct_few_outputs});
+  const Path direct = Path::direct_3x3, gemm = Path::im2col_gemm, few = Path::direct_few_outputs;
+  CHECK(paths(16, 16, 3, 1, 1) == std::tuple{direct, direct, direct});  // ResNet's 3x3
+  CHECK(paths(3, 16, 3, 1, 1) == std::tuple{direct, gemm, gemm});       // the stem
+  CHECK(paths(16, 8, 3, 1, 1) == std::tuple{gemm, gemm, gemm});         // K not a multiple of 16
+  CHECK(paths(16, 32, 3, 2, 1) == std::tuple{direct, gemm, direct});    // ResNet's stride-2 3x3
+  CHECK(paths(8, 32, 3, 2, 1) == std::tuple{direct, gemm, gemm});
+  CHECK(paths(16, 32, 3, 3, 1) == std::tuple{gemm, gemm, gemm});  // stride 3
+  CHECK(paths(64, 16, 1, 1, 0) == std::tuple{Path::pointwise_gemm, Path::pointwise_gemm, Path::pointwise_gemm});
+  CHECK(paths(16, 32, 1, 2, 0) == std::tuple{gemm, gemm, gemm});  // 1x1 with a stride
+  CHECK(paths(2, 1, 7, 1, 3) == std::tuple{few, few, few});       // CBAM
+  CHECK(paths(4, 2, 1, 1, 0) == std::tuple{few, few, few});
 }
 
 TEST_CASE("conv2d errors", "[ops][conv2d]") {

@@ -25,13 +25,14 @@ enum class ConvolutionPath {
   im2col_gemm,         // the reference: im2col of each image, then one GEMM    (conv2d.cpp)
   pointwise_gemm,      // 1x1, stride 1, no padding: the GEMMs read x in place  (conv2d_pointwise.cpp)
   direct_few_outputs,  // K <= 2 output channels: loops over input rows         (conv2d_few_outputs.cpp)
-  direct_3x3,          // 3x3, stride 1, padding 1: register-blocked, padded x  (conv2d_3x3.cpp)
+  direct_3x3,          // 3x3, stride 1 or 2, padding 1: register-blocked, padded x  (conv2d_3x3.cpp)
 };
 
-// The forward's path and the backward's (dx and dw): they differ only for the blocked 3x3
-// kernel, whose backward needs C to be a multiple of 16 as well (the 3-channel stem does not).
+// The forward's path and the backward's two, dx and dw: they differ only for the blocked 3x3
+// kernel, whose backward needs C to be a multiple of 16 as well (the 3-channel stem does not),
+// and whose input gradient is computed at stride 1 only.
 struct ConvolutionPaths {
-  ConvolutionPath forward, backward;
+  ConvolutionPath forward, input_gradient, weight_gradient;
 };
 ConvolutionPaths choose_path(const ConvShape& g);  // conv2d.cpp
 

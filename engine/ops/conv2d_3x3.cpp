@@ -1,6 +1,7 @@
-// conv2d's path for ResNet's common layer: a direct 3x3 convolution (stride 1, padding 1),
+// conv2d's path for ResNet's 3x3 layers: a direct 3x3 convolution (stride 1 or 2, padding 1),
 // register-blocked, without im2col. choose_path() in conv2d.cpp takes it for the forward when K is
-// a multiple of 16, and for the backward (dx and dw) when C is one too.
+// a multiple of 16, and for the backward when C is one too: dx and dw at stride 1, dw alone at
+// stride 2 (its dx is im2col + GEMM's). Stride 2 is the same loop over another grid (PaddedGrid).
 //
 // Why: with 16, 32 or 64 channels on each side, im2col + GEMM gives OpenBLAS thin products
 // (K = 16..64 rows, C*9 = 144..576 inner) that it packs anew for every image, after im2col has
@@ -73,8 +74,6 @@ namespace glimpse {
 
 namespace {
 
-// ---- the padded grid ----
-
 // ---- the vectors and the blocks (Blocking, above) ----
 
 // A vector is one register of the widest unit the build targets, its arithmetic (+, *) lane by
@@ -112,20 +111,51 @@ void store_vec(real* p, vec v) { std::memcpy(p, &v, sizeof v); }
 
 // ---- the padded grid ----
 
-// The zero-padded grid of a 3x3, stride-1, padding-1 convolution of (H, W) planes: each plane
-// padded to (H+2, W+2), its rows `row()` = W+2 apart. Output pixel (oh, ow) sits at position
-// q = oh*row + ow of the grid, and its 3x3 window starts there: it reads grid[q + kh*row + kw].
-// The kernel computes every position of the first H rows, in whole blocks (`positions()`);
-// the last two of each row (ow = W, W+1) straddle the row's end and are thrown away.
+// The grid the kernels walk, for stride 1 or 2 (padding 1). Output pixel (oh, ow) sits at
+// position q = oh*row + ow, and tap (kh, kw) of its window is read at q + tap[kh*3 + kw]. The
+// kernels compute every position of the first OH rows, in whole blocks (`positions()`); the
+// last of each row (ow = OW, and OW + 1 at stride 1) straddle the row's end and are thrown away.
+//
+//   stride 1: the plane padded to (H+2, W+2), row = W+2:  tap (kh, kw) at kh*row + kw
+//   stride 2: xpad[2oh+kh, 2ow+kw] = P_{kh%2,kw%2}[oh + kh/2, ow + kw/2], where the padded plane's
+//             four parity planes P_ab[i, j] = xpad[2i+a, 2j+b], each (OH+1, OW+1) with row = OW+1,
+//             lie one after the other: tap (kh, kw) at (its parity plane's start) + (kh/2)*row + kw/2.
+//             The stride-2 convolution is the stride-1 kernel's loop with these offsets.
 struct PaddedGrid {
-  int64_t H, W;
-  int64_t row() const { return W + 2; }
-  int64_t plane() const { return (H + 2) * row(); }
-  int64_t positions() const { return (H * row() + block_positions - 1) / block_positions * block_positions; }
+  int64_t H, W, stride;  // the input's size; stride 1 or 2
+  int64_t OH, OW;        // the output's
+  int64_t row;           // positions per row of the grid
+  int64_t parity_plane;  // stride 2: floats of one parity plane
+  int64_t plane;         // floats of one channel's padded plane (its four parity planes)
+  int64_t tap[9];        // the offset of tap kh*3 + kw from the output position
+  int64_t positions() const { return (OH * row + block_positions - 1) / block_positions * block_positions; }
   // floats of a padded buffer of `planes` planes: the last block of the last plane reads up to
   // block_positions floats past that plane's end (into values only thrown-away positions see)
-  int64_t padded_size(int64_t planes) const { return planes * plane() + 2 * block_positions; }
+  int64_t padded_size(int64_t planes) const { return planes * plane + 2 * block_positions; }
 };
+
+PaddedGrid padded_grid(int64_t H, int64_t W, int64_t stride) {
+  PaddedGrid g{.H = H,
+               .W = W,
+               .stride = stride,
+               .OH = H,
+               .OW = W,
+               .row = W + 2,
+               .parity_plane = 0,
+               .plane = (H + 2) * (W + 2),
+               .tap = {}};
+  if (stride == 2) {
+    g.OH = (H - 1) / 2 + 1, g.OW = (W - 1) / 2 + 1;  // (H + 2 - 3) / 2 + 1
+    g.row = g.OW + 1;
+    g.parity_plane = (g.OH + 1) * g.row;
+    g.plane = 4 * g.parity_plane;
+  }
+  for (int64_t kh = 0; kh < 3; kh++)
+    for (int64_t kw = 0; kw < 3; kw++)
+      g.tap[kh * 3 + kw] =
+          stride == 1 ? kh * g.row + kw : ((kh % 2) * 2 + kw % 2) * g.parity_plane + (kh / 2) * g.row + kw / 2;
+  return g;
+}
 
 // ---- kernels: one image ----
 
@@ -148,11 +178,24 @@ void conv3x3_pack_weight_flipped(real* packed, const real* w, int64_t K, int64_t
             w[(k * C + c) * 9 + tap];
 }
 
-// padded (C, H+2, W+2) = x (C, H, W) inside; the border is not written (zero it once)
+// padded (C, plane) from x (C, H, W). Stride 1: x inside the (H+2, W+2) plane. Stride 2: the four
+// parity planes P_ab[i, j] = x[2i+a-1, 2j+b-1]. The zeros (border, parity planes' edges) are not
+// written: zero the buffer once.
 void conv3x3_pad(real* padded, const real* x, int64_t C, const PaddedGrid& g) {
-  for (int64_t c = 0; c < C; c++)
-    for (int64_t h = 0; h < g.H; h++)  // row h of x is row h+1 of the grid, from column 1
-      std::copy(x + (c * g.H + h) * g.W, x + (c * g.H + h + 1) * g.W, padded + c * g.plane() + (h + 1) * g.row() + 1);
+  for (int64_t c = 0; c < C; c++) {
+    const real* x_c = x + c * g.H * g.W;
+    real* plane = padded + c * g.plane;
+    if (g.stride == 1) {
+      for (int64_t h = 0; h < g.H; h++)  // row h of x is row h+1 of the grid, from column 1
+        std::copy(x_c + h * g.W, x_c + (h + 1) * g.W, plane + (h + 1) * g.row + 1);
+      continue;
+    }
+    for (int64_t h = 0; h < g.H; h++)    // padded row h+1: parity a = (h+1)%2, row i = (h+1)/2 of P_a0, P_a1
+      for (int64_t b = 0; b < 2; b++) {  // P_ab's columns j = (w+1)/2 hold x's columns w = 2j+b-1
+        real* parity_row = plane + ((h + 1) % 2 * 2 + b) * g.parity_plane + (h + 1) / 2 * g.row;
+        for (int64_t w = 1 - b; w < g.W; w += 2) parity_row[(w + 1) / 2] = x_c[h * g.W + w];
+      }
+  }
 }
 
 // One block: out[k0+j, q0+i] for j < block_channels, i < block_positions, from the padded planes
@@ -163,14 +206,14 @@ void conv3x3_one_block(real* out_k0q0, int64_t out_stride, const real* padded_q0
                        const PaddedGrid& g) {
   vec acc[block_channels][block_vectors] = {};
   for (int64_t c = 0; c < C; c++) {
-    const real* plane = padded_q0 + c * g.plane();
+    const real* plane = padded_q0 + c * g.plane;
 #pragma GCC unroll 3
     for (int64_t kh = 0; kh < 3; kh++)
 #pragma GCC unroll 3
       for (int64_t kw = 0; kw < 3; kw++) {
         vec v[block_vectors];  // xpad_c[q0+i + kh*row + kw] for the block's positions i
 #pragma GCC unroll 3
-        for (int64_t p = 0; p < block_vectors; p++) v[p] = load_vec(plane + kh * g.row() + kw + p * lanes);
+        for (int64_t p = 0; p < block_vectors; p++) v[p] = load_vec(plane + g.tap[kh * 3 + kw] + p * lanes);
         const real* weights = packed_k0 + ((c * 3 + kh) * 3 + kw) * conv3x3_block;  // w[k0+j, c, kh, kw]
 #pragma GCC unroll 16
         for (int64_t j = 0; j < block_channels; j++)
@@ -197,10 +240,10 @@ void conv3x3_padded(real* out, const real* padded, const real* packed, int64_t C
 // y (K, H, W) += out (K, positions): each row's first W positions, the two past its end dropped
 void conv3x3_add_unpadded(real* y, const real* out, int64_t K, const PaddedGrid& g) {
   for (int64_t k = 0; k < K; k++)
-    for (int64_t h = 0; h < g.H; h++) {
-      real* y_row = y + (k * g.H + h) * g.W;
-      const real* out_row = out + k * g.positions() + h * g.row();
-      for (int64_t w = 0; w < g.W; w++) y_row[w] += out_row[w];
+    for (int64_t h = 0; h < g.OH; h++) {
+      real* y_row = y + (k * g.OH + h) * g.OW;
+      const real* out_row = out + k * g.positions() + h * g.row;
+      for (int64_t w = 0; w < g.OW; w++) y_row[w] += out_row[w];
     }
 }
 
@@ -208,8 +251,8 @@ void conv3x3_add_unpadded(real* y, const real* out, int64_t K, const PaddedGrid&
 // positions past each row's end (ow = W, W+1) are not written: zero them once, they add nothing.
 void conv3x3_transpose_grad(real* dout_t, const real* dout, int64_t K, const PaddedGrid& g) {
   for (int64_t k = 0; k < K; k++)
-    for (int64_t oh = 0; oh < g.H; oh++)
-      for (int64_t ow = 0; ow < g.W; ow++) dout_t[(oh * g.row() + ow) * K + k] = dout[(k * g.H + oh) * g.W + ow];
+    for (int64_t oh = 0; oh < g.OH; oh++)
+      for (int64_t ow = 0; ow < g.OW; ow++) dout_t[(oh * g.row + ow) * K + k] = dout[(k * g.OH + oh) * g.OW + ow];
 }
 
 // One pass of a block: the sums of the (channel, tap) pairs first .. first+grad_pairs-1 of the 18
@@ -223,14 +266,14 @@ void conv3x3_weight_grad_pass(real* dw_k0c0, const real* dout_t_k0, int64_t K, c
   vec acc[grad_pairs][grad_vectors];
   for (int64_t t = 0; t < grad_pairs; t++)
     for (int64_t p = 0; p < grad_vectors; p++) acc[t][p] = load_vec(dw_k0c0 + (first + t) * conv3x3_block + p * lanes);
-  for (int64_t q = 0; q < g.H * g.row(); q++) {
+  for (int64_t q = 0; q < g.OH * g.row; q++) {
     vec d[grad_vectors];  // dout[k0+k, oh, ow] at q = oh*row + ow, k = 0..15
 #pragma GCC unroll 2
     for (int64_t p = 0; p < grad_vectors; p++) d[p] = load_vec(dout_t_k0 + q * K + p * lanes);
 #pragma GCC unroll 18
     for (int64_t t = 0; t < grad_pairs; t++) {
-      const int64_t pair = first + t, cc = pair / 9, kh = pair % 9 / 3, kw = pair % 3;
-      const real x = padded_c0[cc * g.plane() + q + kh * g.row() + kw];
+      const int64_t pair = first + t, cc = pair / 9, tap = pair % 9;
+      const real x = padded_c0[cc * g.plane + q + g.tap[tap]];
 #pragma GCC unroll 2
       for (int64_t p = 0; p < grad_vectors; p++) acc[t][p] += x * d[p];
     }
@@ -254,7 +297,7 @@ void conv3x3_weight_grad(real* dw_packed, const real* dout_t, const real* padded
                          const PaddedGrid& g) {
   for (int64_t k0 = 0; k0 < K; k0 += conv3x3_block)
     for (int64_t c0 = 0; c0 < C; c0 += 2)
-      conv3x3_weight_grad_block(dw_packed + (k0 * C + c0 * conv3x3_block) * 9, dout_t + k0, K, padded + c0 * g.plane(),
+      conv3x3_weight_grad_block(dw_packed + (k0 * C + c0 * conv3x3_block) * 9, dout_t + k0, K, padded + c0 * g.plane,
                                 g);
 }
 
@@ -271,18 +314,18 @@ void conv3x3_unpack_weight_add(real* dw, const real* packed, int64_t K, int64_t 
 
 // ---- the batch, one image per task (Note [conv2d: one image per task]) ----
 
-// out (N, K, H, W) = b + conv3x3(pad(x[n])), for each image n
+// out (N, K, OH, OW) = b + conv3x3(pad(x[n])), for each image n (stride 1 or 2)
 void direct_3x3_forward(real* out, const real* x, const real* w, const real* b, const ConvShape& g) {
   const ImageChunks chunks(g.N);
-  const PaddedGrid grid{g.H, g.W};  // OH = H, OW = W
-  Scratch packed(g.K * g.C * 9);    // w as (K/16, C, 3, 3, 16)
+  const PaddedGrid grid = padded_grid(g.H, g.W, g.stride);
+  Scratch packed(g.K * g.C * 9);  // w as (K/16, C, 3, 3, 16)
   conv3x3_pack_weight(packed.data(), w, g.K, g.C);
   parallel_for(chunks.count, 1, [&](int64_t c0, int64_t c1) {
-    Scratch x_padded(grid.padded_size(g.C), real{0});  // (C, H+2, W+2): the border stays 0
+    Scratch x_padded(grid.padded_size(g.C), real{0});  // (C, plane): the zeros stay 0
     Scratch out_grid(g.K * grid.positions());          // (K, positions)
     for (int64_t chunk = c0; chunk < c1; chunk++)
       for (int64_t n = chunks.begin(chunk); n < chunks.end(chunk, g.N); n++) {
-        real* out_n = out + n * g.K * g.cols();                            // (K, H, W)
+        real* out_n = out + n * g.K * g.cols();                            // (K, OH, OW)
         fill_bias(out_n, b, g);                                            // out_n = b (or 0), broadcast
         conv3x3_pad(x_padded.data(), x + n * g.C * g.H * g.W, g.C, grid);  // x_padded = pad(x[n])
         conv3x3_padded(out_grid.data(), x_padded.data(), packed.data(), g.C, g.K, grid);
@@ -292,23 +335,24 @@ void direct_3x3_forward(real* out, const real* x, const real* w, const real* b, 
 }
 
 // dx (N, C, H, W) += conv3x3(pad(dout[n])) by w transposed and flipped, dw (K, C, 3, 3) += the sum
-// over n and the padded grid's positions; dx or dw may be null.
+// over n and the padded grid's positions; dx or dw may be null. dx at stride 1 only (choose_path).
 void direct_3x3_backward(real* dx, real* dw, const real* dout, const real* x, const real* w, const ConvShape& g) {
+  if (dx && g.stride != 1) fail("direct_3x3_backward: the input gradient is computed at stride 1 only");
   const ImageChunks chunks(g.N);
-  const PaddedGrid grid{g.H, g.W};  // OH = H, OW = W
+  const PaddedGrid grid = padded_grid(g.H, g.W, g.stride);
   const int64_t dw_size = g.K * g.C * 9;
   Scratch dw_partials(dw ? chunks.count * dw_size : 0, real{0});  // one (K/16, C, 3, 3, 16) per chunk
   Scratch w_flipped(dx ? dw_size : 0);                            // (C/16, K, 3, 3, 16)
   if (dx) conv3x3_pack_weight_flipped(w_flipped.data(), w, g.K, g.C);
   parallel_for(chunks.count, 1, [&](int64_t c0, int64_t c1) {
-    Scratch x_padded(dw ? grid.padded_size(g.C) : 0, real{0});     // (C, H+2, W+2): the border stays 0
-    Scratch dout_t(dw ? g.H * grid.row() * g.K : 0, real{0});      // (H*row, K): 0 past each row's end
+    Scratch x_padded(dw ? grid.padded_size(g.C) : 0, real{0});     // (C, plane): the zeros stay 0
+    Scratch dout_t(dw ? g.OH * grid.row * g.K : 0, real{0});       // (OH*row, K): 0 past each row's end
     Scratch dout_padded(dx ? grid.padded_size(g.K) : 0, real{0});  // (K, H+2, W+2): the border stays 0
     Scratch dx_grid(dx ? g.C * grid.positions() : 0);              // (C, positions)
     for (int64_t chunk = c0; chunk < c1; chunk++)
       for (int64_t n = chunks.begin(chunk); n < chunks.end(chunk, g.N); n++) {
-        const real* dout_n = dout + n * g.K * g.cols();  // (K, H, W)
-        if (dw) {  // dw_chunk += sum_q dout_t[q, k] * x_padded[c, q + kh*row + kw]
+        const real* dout_n = dout + n * g.K * g.cols();  // (K, OH, OW)
+        if (dw) {  // dw_chunk += sum_q dout_t[q, k] * x_padded[c, q + tap(kh, kw)]
           conv3x3_pad(x_padded.data(), x + n * g.C * g.H * g.W, g.C, grid);
           conv3x3_transpose_grad(dout_t.data(), dout_n, g.K, grid);
           conv3x3_weight_grad(dw_partials.data() + chunk * dw_size, dout_t.data(), x_padded.data(), g.C, g.K, grid);
