@@ -1,8 +1,6 @@
 // conv2d: forward against a direct 7-loop convolution, backward by gradcheck, shape errors.
 #include <catch2/catch.hpp>
 
-#include <tuple>
-
 #include <cmath>
 
 #include "engine/ops/conv2d.h"
@@ -164,7 +162,7 @@ static std::pair<Tensor, Tensor> conv2d_reference_grads(const Tensor& x, const T
 // (direct_3x3, engine/ops/conv2d_3x3.cpp): output, dx, dw and db against the definition, on maps
 // whose padded grid is and is not a whole number of 16-position blocks (sides 8, 9, 16, 32, 5;
 // at stride 2 even and odd sides, whose parity planes differ in size), and with C = 5 (direct
-// forward, im2col backward). At stride 2 the input gradient is im2col + GEMM's, dw the kernel's.
+// forward, im2col backward).
 TEST_CASE("conv2d direct 3x3 against the definition", "[ops][conv2d]") {
   Rng rng(15);
   const std::vector<int64_t> sizes = {8, 9, 16, 32, 5};
@@ -213,7 +211,7 @@ TEST_CASE("conv2d direct 3x3 grad", "[ops][conv2d][grad]") {
   CHECK(gradcheck(
       [&](auto& in) { return conv2d(in[0], in[1], in[2], options) + conv2d(in[0], in[3], Tensor(), options); },
       {x, w, b, Tensor::normal({16, 16, 3, 3}, 0, 0.1, rng)}));
-  // stride 2: the weight gradient through the parity planes, odd and even sides
+  // stride 2: the forward and dw through the parity planes, dx through four parity convolutions
   const Conv2dOptions halving{.stride = 2, .padding = 1};
   CHECK(gradcheck([&](auto& in) { return conv2d(in[0], in[1], in[2], halving); },
                   {x, w2, Tensor::normal({32}, 0, 1, rng)}));
@@ -229,19 +227,18 @@ TEST_CASE("conv2d chooses its path from the shape", "[ops][conv2d]") {
     ConvShape g{};
     g.N = 2, g.C = C, g.H = 8, g.W = 8, g.K = K, g.KH = kernel, g.KW = kernel, g.stride = stride, g.padding = padding;
     const ConvolutionPaths p = choose_path(g);
-    return std::tuple{p.forward, p.input_gradient, p.weight_gradient};
+    return std::pair{p.forward, p.backward};
   };
-  const Path direct = Path::direct_3x3, gemm = Path::im2col_gemm, few = Path::direct_few_outputs;
-  CHECK(paths(16, 16, 3, 1, 1) == std::tuple{direct, direct, direct});  // ResNet's 3x3
-  CHECK(paths(3, 16, 3, 1, 1) == std::tuple{direct, gemm, gemm});       // the stem
-  CHECK(paths(16, 8, 3, 1, 1) == std::tuple{gemm, gemm, gemm});         // K not a multiple of 16
-  CHECK(paths(16, 32, 3, 2, 1) == std::tuple{direct, gemm, direct});    // ResNet's stride-2 3x3
-  CHECK(paths(8, 32, 3, 2, 1) == std::tuple{direct, gemm, gemm});
-  CHECK(paths(16, 32, 3, 3, 1) == std::tuple{gemm, gemm, gemm});  // stride 3
-  CHECK(paths(64, 16, 1, 1, 0) == std::tuple{Path::pointwise_gemm, Path::pointwise_gemm, Path::pointwise_gemm});
-  CHECK(paths(16, 32, 1, 2, 0) == std::tuple{gemm, gemm, gemm});  // 1x1 with a stride
-  CHECK(paths(2, 1, 7, 1, 3) == std::tuple{few, few, few});       // CBAM
-  CHECK(paths(4, 2, 1, 1, 0) == std::tuple{few, few, few});
+  CHECK(paths(16, 16, 3, 1, 1) == std::pair{Path::direct_3x3, Path::direct_3x3});   // ResNet's 3x3
+  CHECK(paths(3, 16, 3, 1, 1) == std::pair{Path::direct_3x3, Path::im2col_gemm});   // the stem
+  CHECK(paths(16, 8, 3, 1, 1) == std::pair{Path::im2col_gemm, Path::im2col_gemm});  // K not a multiple of 16
+  CHECK(paths(16, 32, 3, 2, 1) == std::pair{Path::direct_3x3, Path::direct_3x3});   // ResNet's stride-2 3x3
+  CHECK(paths(8, 32, 3, 2, 1) == std::pair{Path::direct_3x3, Path::im2col_gemm});
+  CHECK(paths(16, 32, 3, 3, 1) == std::pair{Path::im2col_gemm, Path::im2col_gemm});  // stride 3
+  CHECK(paths(64, 16, 1, 1, 0) == std::pair{Path::pointwise_gemm, Path::pointwise_gemm});
+  CHECK(paths(16, 32, 1, 2, 0) == std::pair{Path::im2col_gemm, Path::im2col_gemm});              // 1x1 with a stride
+  CHECK(paths(2, 1, 7, 1, 3) == std::pair{Path::direct_few_outputs, Path::direct_few_outputs});  // CBAM
+  CHECK(paths(4, 2, 1, 1, 0) == std::pair{Path::direct_few_outputs, Path::direct_few_outputs});
 }
 
 TEST_CASE("conv2d errors", "[ops][conv2d]") {

@@ -31,10 +31,9 @@
 //   direct_few_outputs  K <= 2 (conv2d_few_outputs.cpp): a GEMM of one or two rows would read each
 //                       copied value once; loops over the input rows read x and dout in place
 //   direct_3x3          3x3, stride 1 or 2, padding 1, K a multiple of 16 (conv2d_3x3.cpp):
-//                       ResNet's layers, where OpenBLAS gets thin products to repack for every
-//                       image after a 9-fold copy; 16 x 16 blocks of sums in registers instead.
-//                       Its backward needs C a multiple of 16 too, else it is im2col + GEMM; at
-//                       stride 2 its input gradient is im2col + GEMM's (col2im).
+//                       ResNet's 3x3 layers, where OpenBLAS gets thin products to repack for
+//                       every image after a 9-fold copy; 16 x 16 blocks of sums in registers
+//                       instead. Its backward needs C a multiple of 16 too, else it is im2col + GEMM.
 //
 // The tests check every path against the definition; bench/PERF.md has the measurements that
 // chose them.
@@ -172,16 +171,11 @@ void bias_backward(real* db, const real* dout, const ConvShape& g) {
 ConvolutionPaths choose_path(const ConvShape& g) {
   using Path = ConvolutionPath;
   constexpr int64_t few_outputs = 2;
-  if (g.K <= few_outputs) return {Path::direct_few_outputs, Path::direct_few_outputs, Path::direct_few_outputs};
-  if (g.KH == 3 && g.KW == 3 && (g.stride == 1 || g.stride == 2) && g.padding == 1 && g.K % conv3x3_block == 0) {
-    const bool channels_blocked = g.C % conv3x3_block == 0;
-    const Path weight_gradient = channels_blocked ? Path::direct_3x3 : Path::im2col_gemm;
-    return {Path::direct_3x3, channels_blocked && g.stride == 1 ? Path::direct_3x3 : Path::im2col_gemm,
-            weight_gradient};
-  }
-  if (g.KH == 1 && g.KW == 1 && g.stride == 1 && g.padding == 0)
-    return {Path::pointwise_gemm, Path::pointwise_gemm, Path::pointwise_gemm};
-  return {Path::im2col_gemm, Path::im2col_gemm, Path::im2col_gemm};
+  if (g.K <= few_outputs) return {Path::direct_few_outputs, Path::direct_few_outputs};
+  if (g.KH == 3 && g.KW == 3 && (g.stride == 1 || g.stride == 2) && g.padding == 1 && g.K % conv3x3_block == 0)
+    return {Path::direct_3x3, g.C % conv3x3_block == 0 ? Path::direct_3x3 : Path::im2col_gemm};
+  if (g.KH == 1 && g.KW == 1 && g.stride == 1 && g.padding == 0) return {Path::pointwise_gemm, Path::pointwise_gemm};
+  return {Path::im2col_gemm, Path::im2col_gemm};
 }
 
 namespace {
@@ -200,10 +194,9 @@ void conv2d_forward(real* out, const real* x, const real* w, const real* b, cons
   }
 }
 
-// dx (N, C, H, W) and/or dw (K, C, KH, KW) += their gradients by `path`; either may be null
-void backward_by(ConvolutionPath path, real* dx, real* dw, const real* dout, const real* x, const real* w,
-                 const ConvShape& g) {
-  switch (path) {
+// dx (N, C, H, W) and dw (K, C, KH, KW) += their gradients by the backward's path; either may be null
+void conv2d_backward(real* dx, real* dw, const real* dout, const real* x, const real* w, const ConvShape& g) {
+  switch (choose_path(g).backward) {
     case ConvolutionPath::im2col_gemm:
       return im2col_gemm_backward(dx, dw, dout, x, w, g);
     case ConvolutionPath::pointwise_gemm:
@@ -213,14 +206,6 @@ void backward_by(ConvolutionPath path, real* dx, real* dw, const real* dout, con
     case ConvolutionPath::direct_3x3:
       return direct_3x3_backward(dx, dw, dout, x, w, g);
   }
-}
-
-// dx and dw += their gradients, each by its path: in one pass over the batch when the paths agree
-void conv2d_backward(real* dx, real* dw, const real* dout, const real* x, const real* w, const ConvShape& g) {
-  const ConvolutionPaths paths = choose_path(g);
-  if (paths.input_gradient == paths.weight_gradient) return backward_by(paths.input_gradient, dx, dw, dout, x, w, g);
-  if (dx) backward_by(paths.input_gradient, dx, nullptr, dout, x, w, g);
-  if (dw) backward_by(paths.weight_gradient, nullptr, dw, dout, x, w, g);
 }
 
 // ---- autograd glue ----

@@ -28,11 +28,10 @@ enum class ConvolutionPath {
   direct_3x3,          // 3x3, stride 1 or 2, padding 1: register-blocked, padded x  (conv2d_3x3.cpp)
 };
 
-// The forward's path and the backward's two, dx and dw: they differ only for the blocked 3x3
-// kernel, whose backward needs C to be a multiple of 16 as well (the 3-channel stem does not),
-// and whose input gradient is computed at stride 1 only.
+// The forward's path and the backward's (dx and dw): they differ only for the blocked 3x3
+// kernel, whose backward needs C to be a multiple of 16 as well (the 3-channel stem does not).
 struct ConvolutionPaths {
-  ConvolutionPath forward, input_gradient, weight_gradient;
+  ConvolutionPath forward, backward;
 };
 ConvolutionPaths choose_path(const ConvShape& g);  // conv2d.cpp
 

@@ -1,7 +1,7 @@
 // conv2d's path for ResNet's 3x3 layers: a direct 3x3 convolution (stride 1 or 2, padding 1),
 // register-blocked, without im2col. choose_path() in conv2d.cpp takes it for the forward when K is
-// a multiple of 16, and for the backward when C is one too: dx and dw at stride 1, dw alone at
-// stride 2 (its dx is im2col + GEMM's). Stride 2 is the same loop over another grid (PaddedGrid).
+// a multiple of 16, and for the backward (dx and dw) when C is one too. Stride 2 is the same loop
+// over another grid (PaddedGrid), and its input gradient four smaller ones (below).
 //
 // Why: with 16, 32 or 64 channels on each side, im2col + GEMM gives OpenBLAS thin products
 // (K = 16..64 rows, C*9 = 144..576 inner) that it packs anew for every image, after im2col has
@@ -199,27 +199,27 @@ void conv3x3_pad(real* padded, const real* x, int64_t C, const PaddedGrid& g) {
 }
 
 // One block: out[k0+j, q0+i] for j < block_channels, i < block_positions, from the padded planes
-// seen from position q0 (padded_q0 = padded + q0) and the weights of channel k0+j at
-// packed_k0[(c*9 + tap)*16 + j] (C*9 runs of 16). The pragmas unroll the loops so that the
-// accumulators stay in registers instead of in memory.
+// seen from position q0 (padded_q0 = padded + q0; planes `plane` floats apart), tap t read at
+// tap_offset[t], and the weights of channel k0+j at packed_k0[(c*taps + t)*16 + j] (C*taps runs
+// of 16). A 3x3 convolution has 9 taps; the stride-2 input gradient's parity planes 4, 2 or 1.
+// The pragmas unroll the loops so that the accumulators stay in registers instead of in memory.
+template <int64_t taps>
 void conv3x3_one_block(real* out_k0q0, int64_t out_stride, const real* padded_q0, const real* packed_k0, int64_t C,
-                       const PaddedGrid& g) {
+                       int64_t plane, const int64_t* tap_offset) {
   vec acc[block_channels][block_vectors] = {};
   for (int64_t c = 0; c < C; c++) {
-    const real* plane = padded_q0 + c * g.plane;
+    const real* plane_c = padded_q0 + c * plane;
+#pragma GCC unroll 9
+    for (int64_t t = 0; t < taps; t++) {
+      vec v[block_vectors];  // padded_c[q0+i + tap_offset[t]] for the block's positions i
 #pragma GCC unroll 3
-    for (int64_t kh = 0; kh < 3; kh++)
-#pragma GCC unroll 3
-      for (int64_t kw = 0; kw < 3; kw++) {
-        vec v[block_vectors];  // xpad_c[q0+i + kh*row + kw] for the block's positions i
-#pragma GCC unroll 3
-        for (int64_t p = 0; p < block_vectors; p++) v[p] = load_vec(plane + g.tap[kh * 3 + kw] + p * lanes);
-        const real* weights = packed_k0 + ((c * 3 + kh) * 3 + kw) * conv3x3_block;  // w[k0+j, c, kh, kw]
+      for (int64_t p = 0; p < block_vectors; p++) v[p] = load_vec(plane_c + tap_offset[t] + p * lanes);
+      const real* weights = packed_k0 + (c * taps + t) * conv3x3_block;  // w[k0+j, c, tap t]
 #pragma GCC unroll 16
-        for (int64_t j = 0; j < block_channels; j++)
+      for (int64_t j = 0; j < block_channels; j++)
 #pragma GCC unroll 3
-          for (int64_t p = 0; p < block_vectors; p++) acc[j][p] += weights[j] * v[p];
-      }
+        for (int64_t p = 0; p < block_vectors; p++) acc[j][p] += weights[j] * v[p];
+    }
   }
 #pragma GCC unroll 16
   for (int64_t j = 0; j < block_channels; j++)
@@ -227,14 +227,21 @@ void conv3x3_one_block(real* out_k0q0, int64_t out_stride, const real* padded_q0
     for (int64_t p = 0; p < block_vectors; p++) store_vec(out_k0q0 + j * out_stride + p * lanes, acc[j][p]);
 }
 
-// out (K, positions) = 3x3 convolution of padded (C, H+2, W+2) by packed (K/16, C, 3, 3, 16),
-// at every grid position q < positions (K a multiple of 16)
-void conv3x3_padded(real* out, const real* padded, const real* packed, int64_t C, int64_t K, const PaddedGrid& g) {
+// out (K, positions) = the convolution of padded (C, plane each) by packed (K/16, C, taps, 16),
+// tap t at tap_offset[t], at every position q < positions (K a multiple of 16)
+template <int64_t taps>
+void convolve_padded(real* out, const real* padded, const real* packed, int64_t C, int64_t K, int64_t positions,
+                     int64_t plane, const int64_t* tap_offset) {
   for (int64_t k0 = 0; k0 < K; k0 += block_channels) {
-    const real* packed_k0 = packed + (k0 / conv3x3_block) * C * 9 * conv3x3_block + k0 % conv3x3_block;
-    for (int64_t q0 = 0; q0 < g.positions(); q0 += block_positions)
-      conv3x3_one_block(out + k0 * g.positions() + q0, g.positions(), padded + q0, packed_k0, C, g);
+    const real* packed_k0 = packed + (k0 / conv3x3_block) * C * taps * conv3x3_block + k0 % conv3x3_block;
+    for (int64_t q0 = 0; q0 < positions; q0 += block_positions)
+      conv3x3_one_block<taps>(out + k0 * positions + q0, positions, padded + q0, packed_k0, C, plane, tap_offset);
   }
+}
+
+// out (K, positions) = 3x3 convolution of the padded grid (C planes) by packed (K/16, C, 3, 3, 16)
+void conv3x3_padded(real* out, const real* padded, const real* packed, int64_t C, int64_t K, const PaddedGrid& g) {
+  convolve_padded<9>(out, padded, packed, C, K, g.positions(), g.plane, g.tap);
 }
 
 // y (K, H, W) += out (K, positions): each row's first W positions, the two past its end dropped
@@ -253,6 +260,81 @@ void conv3x3_transpose_grad(real* dout_t, const real* dout, int64_t K, const Pad
   for (int64_t k = 0; k < K; k++)
     for (int64_t oh = 0; oh < g.OH; oh++)
       for (int64_t ow = 0; ow < g.OW; ow++) dout_t[(oh * g.row + ow) * K + k] = dout[(k * g.OH + oh) * g.OW + ow];
+}
+
+// ---- the input gradient at stride 2: four small convolutions, one per parity plane ----
+//
+// dx at padded pixel (2i+a, 2j+b) gathers dout[k, oh, ow] through the taps with kh = 2i+a-2oh
+// and kw = 2j+b-2ow: the kh of parity a (0 and 2, or 1), the kw of parity b. With doutpad = dout
+// padded by 1 (a stride-1 grid of the output's size, row = OW+2):
+//
+//   dxpad[c, 2i+a, 2j+b] = sum_{k, kh = a mod 2, kw = b mod 2} w[k,c,kh,kw] * doutpad[k, i+1-kh/2, j+1-kw/2]
+//
+// a convolution of doutpad by 4, 2, 2 or 1 taps for (a, b) = (0,0), (0,1), (1,0), (1,1), computed at
+// positions q = i*row + j for i <= OH by the same block kernel, then added into dx.
+
+// The taps (kh, kw) of parity plane (a, b), in the order their weights are packed
+struct ParityTaps {
+  int64_t count = 0;
+  int64_t kh[4] = {}, kw[4] = {};
+};
+ParityTaps parity_taps(int64_t a, int64_t b) {
+  ParityTaps taps;
+  for (int64_t kh = a; kh < 3; kh += 2)
+    for (int64_t kw = b; kw < 3; kw += 2) taps.kh[taps.count] = kh, taps.kw[taps.count] = kw, taps.count++;
+  return taps;
+}
+
+// packed (C/16, K, taps, 16) from w (K, C, 3, 3): packed[c/16, k, t, c%16] = w[k, c, kh_t, kw_t]
+void conv3x3_pack_parity_weight(real* packed, const real* w, int64_t K, int64_t C, const ParityTaps& taps) {
+  for (int64_t k = 0; k < K; k++)
+    for (int64_t c = 0; c < C; c++)
+      for (int64_t t = 0; t < taps.count; t++)
+        packed[(((c / conv3x3_block) * K + k) * taps.count + t) * conv3x3_block + c % conv3x3_block] =
+            w[(k * C + c) * 9 + taps.kh[t] * 3 + taps.kw[t]];
+}
+
+// The grid of one parity plane's sums: (OH+1) rows of doutpad's row, rounded up to whole blocks
+int64_t parity_positions(const PaddedGrid& dout_grid) {
+  return ((dout_grid.OH + 1) * dout_grid.row + block_positions - 1) / block_positions * block_positions;
+}
+
+// dx_c (C, H, W) += the parity plane (a, b)'s sums, sums[c, i*row + j] at dx pixel (2i+a-1, 2j+b-1)
+void conv3x3_add_parity(real* dx, const real* sums, int64_t C, int64_t H, int64_t W, int64_t a, int64_t b,
+                        const PaddedGrid& dout_grid) {
+  const int64_t positions = parity_positions(dout_grid);
+  for (int64_t c = 0; c < C; c++)
+    for (int64_t ih = 1 - a; ih < H; ih += 2) {  // ih + 1 = 2i + a
+      real* dx_row = dx + (c * H + ih) * W;
+      const real* sums_row = sums + c * positions + (ih + 1) / 2 * dout_grid.row;
+      for (int64_t iw = 1 - b; iw < W; iw += 2) dx_row[iw] += sums_row[(iw + 1) / 2];
+    }
+}
+
+// dx (C, H, W) += the stride-2 input gradient of one image, from doutpad (K planes of dout_grid)
+// and the four parity planes' packed weights
+void conv3x3_stride2_input_grad(real* dx, real* sums, const real* dout_padded, const real* const packed[4], int64_t C,
+                                int64_t K, int64_t H, int64_t W, const PaddedGrid& dout_grid) {
+  const int64_t positions = parity_positions(dout_grid);
+  for (int64_t a = 0; a < 2; a++)
+    for (int64_t b = 0; b < 2; b++) {
+      const ParityTaps taps = parity_taps(a, b);
+      int64_t offset[4] = {};  // tap t reads doutpad[k, i+1-kh/2, j+1-kw/2]
+      for (int64_t t = 0; t < taps.count; t++) offset[t] = (1 - taps.kh[t] / 2) * dout_grid.row + (1 - taps.kw[t] / 2);
+      const real* packed_ab = packed[a * 2 + b];
+      switch (taps.count) {
+        case 4:
+          convolve_padded<4>(sums, dout_padded, packed_ab, K, C, positions, dout_grid.plane, offset);
+          break;
+        case 2:
+          convolve_padded<2>(sums, dout_padded, packed_ab, K, C, positions, dout_grid.plane, offset);
+          break;
+        default:
+          convolve_padded<1>(sums, dout_padded, packed_ab, K, C, positions, dout_grid.plane, offset);
+          break;
+      }
+      conv3x3_add_parity(dx, sums, C, H, W, a, b, dout_grid);
+    }
 }
 
 // One pass of a block: the sums of the (channel, tap) pairs first .. first+grad_pairs-1 of the 18
@@ -335,20 +417,30 @@ void direct_3x3_forward(real* out, const real* x, const real* w, const real* b, 
 }
 
 // dx (N, C, H, W) += conv3x3(pad(dout[n])) by w transposed and flipped, dw (K, C, 3, 3) += the sum
-// over n and the padded grid's positions; dx or dw may be null. dx at stride 1 only (choose_path).
+// over n and the padded grid's positions (stride 1 or 2); dx or dw may be null.
 void direct_3x3_backward(real* dx, real* dw, const real* dout, const real* x, const real* w, const ConvShape& g) {
-  if (dx && g.stride != 1) fail("direct_3x3_backward: the input gradient is computed at stride 1 only");
   const ImageChunks chunks(g.N);
   const PaddedGrid grid = padded_grid(g.H, g.W, g.stride);
+  const PaddedGrid dout_grid = padded_grid(g.OH, g.OW, 1);  // dout padded by 1 (at stride 1, grid itself)
   const int64_t dw_size = g.K * g.C * 9;
   Scratch dw_partials(dw ? chunks.count * dw_size : 0, real{0});  // one (K/16, C, 3, 3, 16) per chunk
-  Scratch w_flipped(dx ? dw_size : 0);                            // (C/16, K, 3, 3, 16)
-  if (dx) conv3x3_pack_weight_flipped(w_flipped.data(), w, g.K, g.C);
+  Scratch w_flipped(dx ? dw_size : 0);  // stride 1: (C/16, K, 3, 3, 16); stride 2: the 4 parity planes' packings
+  const real* parity_packed[4] = {};
+  if (dx && g.stride == 1) conv3x3_pack_weight_flipped(w_flipped.data(), w, g.K, g.C);
+  if (dx && g.stride == 2)
+    for (int64_t a = 0, at = 0; a < 2; a++)
+      for (int64_t b = 0; b < 2; b++) {
+        const ParityTaps taps = parity_taps(a, b);
+        conv3x3_pack_parity_weight(w_flipped.data() + at, w, g.K, g.C, taps);
+        parity_packed[a * 2 + b] = w_flipped.data() + at;
+        at += g.K * g.C * taps.count;  // 4 + 2 + 2 + 1 = 9 taps in all
+      }
+  const int64_t dx_positions = g.stride == 1 ? grid.positions() : parity_positions(dout_grid);
   parallel_for(chunks.count, 1, [&](int64_t c0, int64_t c1) {
-    Scratch x_padded(dw ? grid.padded_size(g.C) : 0, real{0});     // (C, plane): the zeros stay 0
-    Scratch dout_t(dw ? g.OH * grid.row * g.K : 0, real{0});       // (OH*row, K): 0 past each row's end
-    Scratch dout_padded(dx ? grid.padded_size(g.K) : 0, real{0});  // (K, H+2, W+2): the border stays 0
-    Scratch dx_grid(dx ? g.C * grid.positions() : 0);              // (C, positions)
+    Scratch x_padded(dw ? grid.padded_size(g.C) : 0, real{0});          // (C, plane): the zeros stay 0
+    Scratch dout_t(dw ? g.OH * grid.row * g.K : 0, real{0});            // (OH*row, K): 0 past each row's end
+    Scratch dout_padded(dx ? dout_grid.padded_size(g.K) : 0, real{0});  // (K, OH+2, OW+2): the border stays 0
+    Scratch dx_grid(dx ? g.C * dx_positions : 0);                       // (C, positions)
     for (int64_t chunk = c0; chunk < c1; chunk++)
       for (int64_t n = chunks.begin(chunk); n < chunks.end(chunk, g.N); n++) {
         const real* dout_n = dout + n * g.K * g.cols();  // (K, OH, OW)
@@ -357,11 +449,14 @@ void direct_3x3_backward(real* dx, real* dw, const real* dout, const real* x, co
           conv3x3_transpose_grad(dout_t.data(), dout_n, g.K, grid);
           conv3x3_weight_grad(dw_partials.data() + chunk * dw_size, dout_t.data(), x_padded.data(), g.C, g.K, grid);
         }
-        if (dx) {  // dx[n] += conv3x3(pad(dout_n)) by the flipped, transposed weight
-          conv3x3_pad(dout_padded.data(), dout_n, g.K, grid);
+        if (dx) conv3x3_pad(dout_padded.data(), dout_n, g.K, dout_grid);
+        if (dx && g.stride == 1) {  // dx[n] += conv3x3(pad(dout_n)) by the flipped, transposed weight
           conv3x3_padded(dx_grid.data(), dout_padded.data(), w_flipped.data(), g.K, g.C, grid);
           conv3x3_add_unpadded(dx + n * g.C * g.H * g.W, dx_grid.data(), g.C, grid);
         }
+        if (dx && g.stride == 2)  // dx[n] += each parity plane's convolution of pad(dout_n)
+          conv3x3_stride2_input_grad(dx + n * g.C * g.H * g.W, dx_grid.data(), dout_padded.data(), parity_packed, g.C,
+                                     g.K, g.H, g.W, dout_grid);
       }
   });
   if (dw)  // the chunks' partials in a fixed order: the same dw whatever the thread count
