@@ -185,9 +185,10 @@ Tensor mean(const Tensor& x, const std::vector<int64_t>& axes, bool keepdim) {
 namespace {
 
 // The position of the first maximum of a contiguous run x[0..n), or of its first NaN if it has
-// one (a NaN is not lost in a maximum, as in PyTorch). Two passes that vectorise, where one scan
-// keeping the best position would be a chain of dependent compares: the maximum in 8 lanes (and
-// whether any lane saw a NaN), then the search for its first occurrence.
+// one (a NaN is not lost in a maximum, as in PyTorch). Two passes: the maximum in 8 lanes (and
+// whether any lane saw a NaN), 8 independent chains of compares that the CPU runs side by side,
+// where one scan keeping the best position waits on every compare and reloads x[best]; then the
+// search for its first occurrence.
 int64_t first_max_in_run(const real* x, int64_t n) {
   constexpr int lanes = 8;
   real lane_max[lanes], lane_nan[lanes] = {};  // lane_nan: 1 once the lane has seen a NaN
