@@ -65,6 +65,7 @@
 // vectors and each of three passes holds 6 pairs (12 accumulators, 8 loads per 12 multiply-adds).
 // The sums are added to dw once per image, in the packed layout (K/16, C, 3, 3, 16).
 #include <algorithm>
+#include <array>
 #include <cstring>
 
 #include "engine/ops/conv2d.h"
@@ -244,7 +245,7 @@ void conv3x3_padded(real* out, const real* padded, const real* packed, int64_t C
   convolve_padded<9>(out, padded, packed, C, K, g.positions(), g.plane, g.tap);
 }
 
-// y (K, H, W) += out (K, positions): each row's first W positions, the two past its end dropped
+// y (K, OH, OW) += out (K, positions): each row's first OW positions, those past its end dropped
 void conv3x3_add_unpadded(real* y, const real* out, int64_t K, const PaddedGrid& g) {
   for (int64_t k = 0; k < K; k++)
     for (int64_t h = 0; h < g.OH; h++) {
@@ -254,8 +255,8 @@ void conv3x3_add_unpadded(real* y, const real* out, int64_t K, const PaddedGrid&
     }
 }
 
-// dout_t (H*row, K) from dout (K, H, W): dout_t[oh*row + ow, k] = dout[k, oh, ow]. The two
-// positions past each row's end (ow = W, W+1) are not written: zero them once, they add nothing.
+// dout_t (OH*row, K) from dout (K, OH, OW): dout_t[oh*row + ow, k] = dout[k, oh, ow]. The
+// positions past each row's end (ow >= OW) are not written: zero them once, they add nothing.
 void conv3x3_transpose_grad(real* dout_t, const real* dout, int64_t K, const PaddedGrid& g) {
   for (int64_t k = 0; k < K; k++)
     for (int64_t oh = 0; oh < g.OH; oh++)
@@ -273,25 +274,43 @@ void conv3x3_transpose_grad(real* dout_t, const real* dout, int64_t K, const Pad
 // a convolution of doutpad by 4, 2, 2 or 1 taps for (a, b) = (0,0), (0,1), (1,0), (1,1), computed at
 // positions q = i*row + j for i <= OH by the same block kernel, then added into dx.
 
-// The taps (kh, kw) of parity plane (a, b), in the order their weights are packed
-struct ParityTaps {
-  int64_t count = 0;
-  int64_t kh[4] = {}, kw[4] = {};
+// One parity plane (a, b) of the input gradient: its taps (kh, kw) in the order their weights
+// are packed, where each reads doutpad (tap t at offset[t]: doutpad[k, i+1-kh/2, j+1-kw/2]), and
+// its packed weights. Prepared once per call, used for every image.
+struct ParityPlane {
+  int64_t a = 0, b = 0, count = 0;
+  int64_t kh[4] = {}, kw[4] = {}, offset[4] = {};
+  const real* packed = nullptr;
 };
-ParityTaps parity_taps(int64_t a, int64_t b) {
-  ParityTaps taps;
-  for (int64_t kh = a; kh < 3; kh += 2)
-    for (int64_t kw = b; kw < 3; kw += 2) taps.kh[taps.count] = kh, taps.kw[taps.count] = kw, taps.count++;
-  return taps;
-}
 
 // packed (C/16, K, taps, 16) from w (K, C, 3, 3): packed[c/16, k, t, c%16] = w[k, c, kh_t, kw_t]
-void conv3x3_pack_parity_weight(real* packed, const real* w, int64_t K, int64_t C, const ParityTaps& taps) {
+void conv3x3_pack_parity_weight(real* packed, const real* w, int64_t K, int64_t C, const ParityPlane& plane) {
   for (int64_t k = 0; k < K; k++)
     for (int64_t c = 0; c < C; c++)
-      for (int64_t t = 0; t < taps.count; t++)
-        packed[(((c / conv3x3_block) * K + k) * taps.count + t) * conv3x3_block + c % conv3x3_block] =
-            w[(k * C + c) * 9 + taps.kh[t] * 3 + taps.kw[t]];
+      for (int64_t t = 0; t < plane.count; t++)
+        packed[(((c / conv3x3_block) * K + k) * plane.count + t) * conv3x3_block + c % conv3x3_block] =
+            w[(k * C + c) * 9 + plane.kh[t] * 3 + plane.kw[t]];
+}
+
+// The four parity planes of w's input gradient, their weights packed one after the other into
+// `packed` (4 + 2 + 2 + 1 = 9 taps: the size of w)
+std::array<ParityPlane, 4> conv3x3_parity_planes(real* packed, const real* w, int64_t K, int64_t C,
+                                                 const PaddedGrid& dout_grid) {
+  std::array<ParityPlane, 4> planes;
+  for (int64_t a = 0; a < 2; a++)
+    for (int64_t b = 0; b < 2; b++) {
+      ParityPlane& plane = planes[static_cast<size_t>(a * 2 + b)];
+      plane.a = a, plane.b = b;
+      for (int64_t kh = a; kh < 3; kh += 2)
+        for (int64_t kw = b; kw < 3; kw += 2) {
+          plane.kh[plane.count] = kh, plane.kw[plane.count] = kw;
+          plane.offset[plane.count++] = (1 - kh / 2) * dout_grid.row + (1 - kw / 2);
+        }
+      conv3x3_pack_parity_weight(packed, w, K, C, plane);
+      plane.packed = packed;
+      packed += K * C * plane.count;
+    }
+  return planes;
 }
 
 // The grid of one parity plane's sums: (OH+1) rows of doutpad's row, rounded up to whole blocks
@@ -312,29 +331,24 @@ void conv3x3_add_parity(real* dx, const real* sums, int64_t C, int64_t H, int64_
 }
 
 // dx (C, H, W) += the stride-2 input gradient of one image, from doutpad (K planes of dout_grid)
-// and the four parity planes' packed weights
-void conv3x3_stride2_input_grad(real* dx, real* sums, const real* dout_padded, const real* const packed[4], int64_t C,
-                                int64_t K, int64_t H, int64_t W, const PaddedGrid& dout_grid) {
+// and the four parity planes
+void conv3x3_stride2_input_grad(real* dx, real* sums, const real* dout_padded, const std::array<ParityPlane, 4>& planes,
+                                int64_t C, int64_t K, int64_t H, int64_t W, const PaddedGrid& dout_grid) {
   const int64_t positions = parity_positions(dout_grid);
-  for (int64_t a = 0; a < 2; a++)
-    for (int64_t b = 0; b < 2; b++) {
-      const ParityTaps taps = parity_taps(a, b);
-      int64_t offset[4] = {};  // tap t reads doutpad[k, i+1-kh/2, j+1-kw/2]
-      for (int64_t t = 0; t < taps.count; t++) offset[t] = (1 - taps.kh[t] / 2) * dout_grid.row + (1 - taps.kw[t] / 2);
-      const real* packed_ab = packed[a * 2 + b];
-      switch (taps.count) {
-        case 4:
-          convolve_padded<4>(sums, dout_padded, packed_ab, K, C, positions, dout_grid.plane, offset);
-          break;
-        case 2:
-          convolve_padded<2>(sums, dout_padded, packed_ab, K, C, positions, dout_grid.plane, offset);
-          break;
-        default:
-          convolve_padded<1>(sums, dout_padded, packed_ab, K, C, positions, dout_grid.plane, offset);
-          break;
-      }
-      conv3x3_add_parity(dx, sums, C, H, W, a, b, dout_grid);
+  for (const ParityPlane& plane : planes) {
+    switch (plane.count) {
+      case 4:
+        convolve_padded<4>(sums, dout_padded, plane.packed, K, C, positions, dout_grid.plane, plane.offset);
+        break;
+      case 2:
+        convolve_padded<2>(sums, dout_padded, plane.packed, K, C, positions, dout_grid.plane, plane.offset);
+        break;
+      default:
+        convolve_padded<1>(sums, dout_padded, plane.packed, K, C, positions, dout_grid.plane, plane.offset);
+        break;
     }
+    conv3x3_add_parity(dx, sums, C, H, W, plane.a, plane.b, dout_grid);
+  }
 }
 
 // One pass of a block: the sums of the (channel, tap) pairs first .. first+grad_pairs-1 of the 18
@@ -425,16 +439,9 @@ void direct_3x3_backward(real* dx, real* dw, const real* dout, const real* x, co
   const int64_t dw_size = g.K * g.C * 9;
   Scratch dw_partials(dw ? chunks.count * dw_size : 0, real{0});  // one (K/16, C, 3, 3, 16) per chunk
   Scratch w_flipped(dx ? dw_size : 0);  // stride 1: (C/16, K, 3, 3, 16); stride 2: the 4 parity planes' packings
-  const real* parity_packed[4] = {};
+  std::array<ParityPlane, 4> parity_planes;
   if (dx && g.stride == 1) conv3x3_pack_weight_flipped(w_flipped.data(), w, g.K, g.C);
-  if (dx && g.stride == 2)
-    for (int64_t a = 0, at = 0; a < 2; a++)
-      for (int64_t b = 0; b < 2; b++) {
-        const ParityTaps taps = parity_taps(a, b);
-        conv3x3_pack_parity_weight(w_flipped.data() + at, w, g.K, g.C, taps);
-        parity_packed[a * 2 + b] = w_flipped.data() + at;
-        at += g.K * g.C * taps.count;  // 4 + 2 + 2 + 1 = 9 taps in all
-      }
+  if (dx && g.stride == 2) parity_planes = conv3x3_parity_planes(w_flipped.data(), w, g.K, g.C, dout_grid);
   const int64_t dx_positions = g.stride == 1 ? grid.positions() : parity_positions(dout_grid);
   parallel_for(chunks.count, 1, [&](int64_t c0, int64_t c1) {
     Scratch x_padded(dw ? grid.padded_size(g.C) : 0, real{0});          // (C, plane): the zeros stay 0
@@ -455,7 +462,7 @@ void direct_3x3_backward(real* dx, real* dw, const real* dout, const real* x, co
           conv3x3_add_unpadded(dx + n * g.C * g.H * g.W, dx_grid.data(), g.C, grid);
         }
         if (dx && g.stride == 2)  // dx[n] += each parity plane's convolution of pad(dout_n)
-          conv3x3_stride2_input_grad(dx + n * g.C * g.H * g.W, dx_grid.data(), dout_padded.data(), parity_packed, g.C,
+          conv3x3_stride2_input_grad(dx + n * g.C * g.H * g.W, dx_grid.data(), dout_padded.data(), parity_planes, g.C,
                                      g.K, g.H, g.W, dout_grid);
       }
   });
