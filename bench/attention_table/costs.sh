@@ -2,7 +2,7 @@
 # The cost columns of docs/ATTENTION.md: parameters, training-step and inference time at 2 threads,
 # and peak memory, of every model of the table, from build/bench_step, one model after another.
 #
-#   bench/attention_table/costs.sh > runs/attention_table/costs.jsonl
+#   bench/attention_table/costs.sh > bench/attention_table/cells/costs.jsonl
 #
 # Run it on an otherwise quiet machine (no training beside it): the times are wall-clock medians.
 # Each line is bench_step's JSON with the CPU's name and the commit added.

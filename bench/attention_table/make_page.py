@@ -1,13 +1,15 @@
 #!/usr/bin/python3
 """Writes docs/ATTENTION.md and its plot from the runs of bench/attention_table/run.sh.
 
-    /usr/bin/python3 bench/attention_table/make_page.py [--runs runs/attention_table]
-        [--costs runs/attention_table/costs.jsonl] [--page docs/ATTENTION.md]
+    /usr/bin/python3 bench/attention_table/make_page.py [--cells bench/attention_table/cells]
+        [--costs bench/attention_table/cells/costs.jsonl] [--page docs/ATTENTION.md]
         [--plot docs/images/attention_table.svg]
 
-Reads every cell's CSV log (a row per epoch; the cell counts once its 20th epoch is logged) and
-the cost of each model as bench/attention_table/costs.sh measured it (one JSON line per model from
-build/bench_step), and writes the page: per model the final test accuracy of each seed, their mean
+Reads every cell's CSV log in bench/attention_table/cells/ (a row per epoch; the cell counts once
+its 20th epoch is logged; run.sh copies a finished cell's log there), a cell whose log was lost by
+the score of its shipped checkpoint (NAME.rescored, written by rescore.sh), and the cost of each
+model as bench/attention_table/costs.sh measured it (one JSON line per model from build/bench_step),
+and writes the page: per model the final test accuracy of each seed, their mean
 and standard deviation, the difference to resnet20 paired by seed with a 95% confidence interval
 (Student's t on the per-seed differences), and the cost columns; then sentences that say which
 differences are larger than the seeds' spread. Nothing on the page is typed by hand: rerun this
@@ -28,10 +30,11 @@ ORDER = ["resnet20", "se_resnet20", "cbam_resnet20", "eca_resnet20", "gc_resnet2
 T_975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}  # two-sided 95%
 
 
-def final_accuracies(runs):
-    """{model: {seed: test accuracy after the last epoch}} for the cells that finished."""
-    out = {}
-    for path in glob.glob(os.path.join(runs, "*_s*.csv")):
+def final_accuracies(cells):
+    """({model: {seed: test accuracy after the last epoch}}, {(model, seed) re-scored}) for the
+    cells that finished: from the CSV log, or where it was lost, from the shipped checkpoint's score."""
+    out, rescored = {}, set()
+    for path in glob.glob(os.path.join(cells, "*_s*.csv")):
         match = re.fullmatch(r"(.+)_s(\d+)\.csv", os.path.basename(path))
         if not match:
             continue
@@ -40,7 +43,16 @@ def final_accuracies(runs):
         done = [r for r in rows if int(r["epoch"]) == EPOCHS]
         if done:
             out.setdefault(match.group(1), {})[int(match.group(2))] = float(done[-1]["test_acc"])
-    return out
+    for path in glob.glob(os.path.join(cells, "*_s*.rescored")):
+        match = re.fullmatch(r"(.+)_s(\d+)\.rescored", os.path.basename(path))
+        model, seed = match.group(1), int(match.group(2))
+        if seed in out.get(model, {}):
+            continue  # the log wins
+        score = re.search(r"^test_acc=([0-9.]+)", open(path).read(), re.M)
+        if score:
+            out.setdefault(model, {})[seed] = float(score.group(1))
+            rescored.add((model, seed))
+    return out, rescored
 
 
 def costs_of(path):
@@ -123,15 +135,16 @@ def main():
     here = os.path.dirname(os.path.abspath(__file__))
     root = os.path.normpath(os.path.join(here, "..", ".."))
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--runs", default=os.path.join(root, "runs", "attention_table"))
-    parser.add_argument("--costs", default=None, help="default: RUNS/costs.jsonl")
+    parser.add_argument("--cells", default=os.path.join(here, "cells"))
+    parser.add_argument("--costs", default=None, help="default: CELLS/costs.jsonl")
     parser.add_argument("--page", default=os.path.join(root, "docs", "ATTENTION.md"))
     parser.add_argument("--plot", default=os.path.join(root, "docs", "images", "attention_table.svg"))
     args = parser.parse_args()
-    accuracies = final_accuracies(args.runs)
-    costs = costs_of(args.costs or os.path.join(args.runs, "costs.jsonl"))
+    accuracies, rescored = final_accuracies(args.cells)
+    costs = costs_of(args.costs or os.path.join(args.cells, "costs.jsonl"))
     base = accuracies.get("resnet20", {})
-    commits = sorted({m.group(1) for log in glob.glob(os.path.join(args.runs, "*.log"))
+    commits = sorted({m.group(1) for pattern in ("*.log", "*.rescored")
+                      for log in glob.glob(os.path.join(args.cells, pattern))
                       for m in re.finditer(r"commit (\w+):", open(log).read())})
 
     lines = ["# What attention does on CIFAR-10: every attention model against resnet20", "",
@@ -149,7 +162,7 @@ def main():
     for name in ORDER:
         acc = accuracies.get(name, {})
         cost = costs.get(name, {})
-        cells = [f"{100 * acc[s]:.2f}" if s in acc else "" for s in (1, 2, 3)]
+        cells = [(f"{100 * acc[s]:.2f}" + ("*" if (name, s) in rescored else "")) if s in acc else "" for s in (1, 2, 3)]
         values = [100 * a for a in acc.values()]
         mean = f"{statistics.mean(values):.2f}" if values else ""
         sd = f"{statistics.stdev(values):.2f}" if len(values) > 1 else ""
@@ -170,7 +183,12 @@ def main():
               "seeds both have of (model - resnet20) in points, with the 95% interval of Student's t on those per-seed "
               "differences; the same seed gives both the same data order and augmentation, so pairing removes what the "
               "seed does to both. With 3 seeds the interval is wide: a difference is called real only when the interval "
-              "excludes 0.", ""]
+              "excludes 0."]
+    if rescored:
+        lines += ["", "\\* The cell's log was lost with the machine it ran on; its accuracy is its shipped checkpoint's "
+                  "score, `build/evaluate --checkpoint pretrained/MODEL_20epochs_seed1.ckpt --data DIR` "
+                  "(bench/attention_table/rescore.sh), the same figure the log had ended with."]
+    lines += [""]
     if costs:
         first_cost = next(iter(costs.values()))
         cpu, commit = first_cost.get("cpu", ""), first_cost.get("commit", "")

@@ -7,8 +7,10 @@
 #   nohup bench/attention_table/run.sh > $RUNS_DIR/attention_table/queue.log 2>&1 &
 #
 # Each cell (MODEL_sSEED) writes RUNS/NAME.log (what the trainer printed), NAME.csv (a row per
-# epoch), NAME.ckpt (every 100 steps and every epoch, atomically); a finished cell leaves NAME.done
-# and is skipped, an interrupted one resumes from NAME.ckpt, bitwise as if it had not stopped.
+# epoch), NAME.ckpt (every 100 steps and every epoch, atomically); an interrupted cell resumes from
+# NAME.ckpt, bitwise as if it had not stopped. A finished cell's CSV and log are copied into
+# bench/attention_table/cells/, which the repository keeps: the page is made from there, and a
+# cell found there is not run again, on this machine or on a new one.
 # The seeds run in rounds (every model's seed 1, then seed 2, ...), so a table cut short still
 # compares every model. Every cell must train with the same training code: build/ from one commit
 # (BUILD), recorded in each log. Then bench/attention_table/make_page.py writes the page.
@@ -20,6 +22,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 runs=${RUNS_DIR:-runs}/attention_table
+results=bench/attention_table/cells
 cifar=${CIFAR_DIR:-data/cifar10}
 build=${BUILD:-build}
 threads=${THREADS:-1}
@@ -41,10 +44,10 @@ fi
 
 wanted=("$@")
 [[ -x $build/train_cifar ]] || { echo "run.sh: $build/train_cifar is not built" >&2; exit 2; }
-mkdir -p "$runs"
+mkdir -p "$runs" "$results"
 cells | while read -r name model seed; do
   if [[ ${#wanted[@]} -gt 0 && ! " ${wanted[*]} " =~ " $name " ]]; then continue; fi
-  if [[ -f $runs/$name.done ]]; then continue; fi
+  if [[ -f $results/$name.csv ]]; then continue; fi
   resume=()
   if [[ -f $runs/$name.ckpt ]]; then resume=(--resume "$runs/$name.ckpt"); fi
   commit=$(git -C "$build/.." rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -56,6 +59,6 @@ cells | while read -r name model seed; do
     echo "$name: FAILED, see $runs/$name.log" >&2
     exit 1
   fi
-  tail -n 1 "$runs/$name.log" > "$runs/$name.done"
-  echo "$name: $(cat "$runs/$name.done")"
+  cp "$runs/$name.csv" "$runs/$name.log" "$results/"
+  echo "$name: $(tail -n 1 "$runs/$name.log") (in $results/: commit it)"
 done
