@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "engine/autograd.h"
+#include "engine/parallel.h"
 #include "engine/random.h"
 #include "engine/storage_cache.h"
 
@@ -49,7 +50,9 @@ Tensor Tensor::full(const Shape& shape, real value) {
 }
 Tensor Tensor::zeros(const Shape& shape) {
   Tensor t = empty(shape);
-  std::memset(t.data(), 0, sizeof(real) * t.numel());
+  real* p = t.data();
+  // in chunks on every thread: a gradient buffer of a layer is megabytes, zeroed on every step
+  parallel_for(t.numel(), int64_t{1} << 16, [=](int64_t i0, int64_t i1) { std::memset(p + i0, 0, sizeof(real) * (i1 - i0)); });
   return t;
 }
 Tensor Tensor::ones(const Shape& shape) { return full(shape, 1); }
