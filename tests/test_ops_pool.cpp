@@ -53,6 +53,55 @@ TEST_CASE("max_pool2d grad", "[ops][max_pool2d][grad]") {
   }
 }
 
+// The definition, one window at a time: the first maximum in scan order, padding never chosen.
+// Returns y, and for each output the index within its plane that the gradient goes to.
+static std::pair<std::vector<real>, std::vector<int64_t>> max_pool_by_definition(const Tensor& x, Pool2dOptions o) {
+  const int64_t stride = o.stride > 0 ? o.stride : o.kernel;
+  const int64_t H = x.size(2), W = x.size(3), planes = x.size(0) * x.size(1);
+  const int64_t OH = (H + 2 * o.padding - o.kernel) / stride + 1, OW = (W + 2 * o.padding - o.kernel) / stride + 1;
+  std::vector<real> y;
+  std::vector<int64_t> at;
+  for (int64_t p = 0; p < planes; p++)
+    for (int64_t oh = 0; oh < OH; oh++)
+      for (int64_t ow = 0; ow < OW; ow++) {
+        int64_t best = -1;
+        for (int64_t ih = oh * stride - o.padding; ih < oh * stride - o.padding + o.kernel; ih++)
+          for (int64_t iw = ow * stride - o.padding; iw < ow * stride - o.padding + o.kernel; iw++) {
+            if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+            const int64_t i = ih * W + iw;
+            if (best < 0 || x.data()[p * H * W + i] > x.data()[p * H * W + best]) best = i;
+          }
+        y.push_back(x.data()[p * H * W + best]);
+        at.push_back(best);
+      }
+  return {y, at};
+}
+
+TEST_CASE("max_pool2d against its definition, ties and odd sides included", "[ops][max_pool2d]") {
+  Rng rng(24);
+  for (Pool2dOptions options : {Pool2dOptions{.kernel = 2}, Pool2dOptions{.kernel = 3, .stride = 2, .padding = 1},
+                                Pool2dOptions{.kernel = 2, .stride = 1}, Pool2dOptions{.kernel = 3}}) {
+    for (Shape shape : {Shape{2, 3, 8, 8}, Shape{1, 2, 7, 5}, Shape{3, 1, 6, 9}}) {
+      CAPTURE(options.kernel, options.stride, options.padding, shape_str(shape));
+      Tensor x = Tensor::empty(shape);  // three values only: most windows hold a tie
+      for (int64_t i = 0; i < x.numel(); i++) x.data()[i] = static_cast<real>(rng.randint(3));
+      x.set_requires_grad(true);
+      const auto [expected, at] = max_pool_by_definition(x, options);
+      Tensor y = max_pool2d(x, options);
+      REQUIRE(y.numel() == static_cast<int64_t>(expected.size()));
+      Tensor w = Tensor::normal(y.shape(), 0, 1, rng);  // each output's gradient told apart
+      sum(mul(y, w)).backward();
+      std::vector<real> dx(x.numel(), 0);
+      const int64_t plane_size = shape[2] * shape[3], outputs_per_plane = y.size(2) * y.size(3);
+      for (int64_t o = 0; o < y.numel(); o++) dx[o / outputs_per_plane * plane_size + at[o]] += w.data()[o];
+      bool same = true;
+      for (int64_t o = 0; o < y.numel(); o++) same = same && y.data()[o] == expected[o];
+      for (int64_t i = 0; i < x.numel(); i++) same = same && x.grad().data()[i] == dx[i];
+      CHECK(same);
+    }
+  }
+}
+
 TEST_CASE("avg_pool2d forward", "[ops][avg_pool2d]") {
   Tensor x = known_plane();
   CHECK(allclose(avg_pool2d(x, {.kernel = 2}), Tensor::from_data({1, 1, 2, 2}, {3.25f, 8.25f, 10, 12.5f})));

@@ -57,23 +57,54 @@ static int64_t plane_grain(int64_t plane_size) {
 
 // ---- max_pool2d ----
 
+// The common window, 2x2 at stride 2 without padding (every window inside the image): its four
+// values compared in scan order, each a select on a value already loaded, so nothing waits on a
+// load whose address depends on the previous compare.
+static void max_pool2x2_plane(real* y, int32_t* argmax, const real* x_p, const PoolShape& g) {
+  for (int64_t oh = 0; oh < g.OH; oh++) {
+    const real* top = x_p + 2 * oh * g.W;
+    const real* bottom = top + g.W;
+    for (int64_t ow = 0; ow < g.OW; ow++) {
+      const int64_t first = 2 * oh * g.W + 2 * ow;
+      real best_value = top[2 * ow];
+      int64_t best = first;
+      const real candidates[3] = {top[2 * ow + 1], bottom[2 * ow], bottom[2 * ow + 1]};
+      const int64_t at[3] = {first + 1, first + g.W, first + g.W + 1};
+      for (int k = 0; k < 3; k++) {
+        best = candidates[k] > best_value ? at[k] : best;  // the first maximum wins ties
+        best_value = candidates[k] > best_value ? candidates[k] : best_value;
+      }
+      y[oh * g.OW + ow] = best_value;
+      argmax[oh * g.OW + ow] = static_cast<int32_t>(best);
+    }
+  }
+}
+
 static void max_pool2d_forward(real* y, int32_t* argmax, const real* x, const PoolShape& g) {
+  const bool two_by_two = g.kernel == 2 && g.stride == 2 && g.padding == 0;
   parallel_for(g.planes, plane_grain(g.H * g.W), [&](int64_t p0, int64_t p1) {
     for (int64_t plane = p0; plane < p1; plane++) {
       const real* x_p = x + plane * g.H * g.W;
+      const int64_t out = plane * g.OH * g.OW;
+      if (two_by_two) {
+        max_pool2x2_plane(y + out, argmax + out, x_p, g);
+        continue;
+      }
       for (int64_t oh = 0; oh < g.OH; oh++)
         for (int64_t ow = 0; ow < g.OW; ow++) {
           const auto [h0, h1] = window(oh, g.H, g);
           const auto [w0, w1] = window(ow, g.W, g);
           int64_t best = h0 * g.W + w0;  // start from the window's first pixel inside the image
+          real best_value = x_p[best];
           for (int64_t ih = h0; ih < h1; ih++)
             for (int64_t iw = w0; iw < w1; iw++) {
               const int64_t i = ih * g.W + iw;
-              best = x_p[i] > x_p[best] ? i : best;  // the first maximum wins ties
+              const real v = x_p[i];
+              best = v > best_value ? i : best;  // the first maximum wins ties
+              best_value = v > best_value ? v : best_value;
             }
-          const int64_t o = (plane * g.OH + oh) * g.OW + ow;
-          y[o] = x_p[best];
-          argmax[o] = static_cast<int32_t>(best);
+          y[out + oh * g.OW + ow] = best_value;
+          argmax[out + oh * g.OW + ow] = static_cast<int32_t>(best);
         }
     }
   });
