@@ -52,7 +52,8 @@ Tensor Tensor::zeros(const Shape& shape) {
   Tensor t = empty(shape);
   real* p = t.data();
   // in chunks on every thread: a gradient buffer of a layer is megabytes, zeroed on every step
-  parallel_for(t.numel(), int64_t{1} << 16, [=](int64_t i0, int64_t i1) { std::memset(p + i0, 0, sizeof(real) * (i1 - i0)); });
+  parallel_for(t.numel(), int64_t{1} << 16,
+               [=](int64_t i0, int64_t i1) { std::memset(p + i0, 0, sizeof(real) * (i1 - i0)); });
   return t;
 }
 Tensor Tensor::ones(const Shape& shape) { return full(shape, 1); }
