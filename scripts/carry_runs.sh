@@ -7,7 +7,8 @@
 #   scripts/carry_runs.sh save       every unfinished run of RUNS_DIR (its .ckpt, .csv and .log)
 #                                    into runs-in-progress/, replacing what was there; commit it
 #   scripts/carry_runs.sh restore    runs-in-progress/ back into RUNS_DIR (a run already there is
-#                                    left alone: it is at least as far)
+#                                    left alone: it is at least as far), naming the commit each
+#                                    run started at: resume it with a build of that training code
 #
 # Unfinished: a result run without NAME.done, an attention-table cell whose log is not yet in
 # bench/attention_table/cells/. A run that finishes leaves runs-in-progress/ at the next save.
@@ -56,7 +57,8 @@ case ${1:-} in
       for ext in ckpt csv log; do
         if [[ -f $carried/$run.$ext ]]; then cp "$carried/$run.$ext" "$runs/$run.$ext"; fi
       done
-      echo "restored: $run"
+      started=$(grep -o 'commit [0-9a-f]*:' "$runs/$run.log" 2>/dev/null | head -n 1 | tr -d :)
+      echo "restored: $run (resume it with the training code it started with: ${started:-its log names no commit})"
     done
     ;;
   *)
