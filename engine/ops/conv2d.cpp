@@ -154,14 +154,17 @@ void im2col_gemm_backward(real* dx, real* dw, const real* dout, const real* x, c
 }
 
 // db (K) += sum over n, oh, ow of dout (N, K, OH*OW): the bias gradient of every path
+// A channel per task: each db[k] adds its images' sums in the order one thread would.
 void bias_backward(real* db, const real* dout, const ConvShape& g) {
-  for (int64_t n = 0; n < g.N; n++)
-    for (int64_t k = 0; k < g.K; k++) {
-      const real* row = dout + (n * g.K + k) * g.cols();
-      real total = 0;
-      for (int64_t i = 0; i < g.cols(); i++) total += row[i];
-      db[k] += total;
-    }
+  parallel_for(g.K, 1, [&](int64_t k0, int64_t k1) {
+    for (int64_t k = k0; k < k1; k++)
+      for (int64_t n = 0; n < g.N; n++) {
+        const real* row = dout + (n * g.K + k) * g.cols();
+        real total = 0;
+        for (int64_t i = 0; i < g.cols(); i++) total += row[i];
+        db[k] += total;
+      }
+  });
 }
 
 }  // namespace
