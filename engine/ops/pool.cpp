@@ -57,6 +57,13 @@ static int64_t plane_grain(int64_t plane_size) {
 
 // ---- max_pool2d ----
 
+// One step of a window's scan: v at index i replaces the running maximum only if larger, so the
+// first maximum wins ties; both are selects on values already loaded.
+static void keep_first_max(real v, int64_t i, real& best_value, int64_t& best) {
+  best = v > best_value ? i : best;
+  best_value = v > best_value ? v : best_value;
+}
+
 // The common window, 2x2 at stride 2 without padding (every window inside the image): its four
 // values compared in scan order, each a select on a value already loaded, so nothing waits on a
 // load whose address depends on the previous compare.
@@ -70,10 +77,7 @@ static void max_pool2x2_plane(real* y, int32_t* argmax, const real* x_p, const P
       int64_t best = first;
       const real candidates[3] = {top[2 * ow + 1], bottom[2 * ow], bottom[2 * ow + 1]};
       const int64_t at[3] = {first + 1, first + g.W, first + g.W + 1};
-      for (int k = 0; k < 3; k++) {
-        best = candidates[k] > best_value ? at[k] : best;  // the first maximum wins ties
-        best_value = candidates[k] > best_value ? candidates[k] : best_value;
-      }
+      for (int k = 0; k < 3; k++) keep_first_max(candidates[k], at[k], best_value, best);
       y[oh * g.OW + ow] = best_value;
       argmax[oh * g.OW + ow] = static_cast<int32_t>(best);
     }
@@ -99,9 +103,7 @@ static void max_pool2d_forward(real* y, int32_t* argmax, const real* x, const Po
           for (int64_t ih = h0; ih < h1; ih++)
             for (int64_t iw = w0; iw < w1; iw++) {
               const int64_t i = ih * g.W + iw;
-              const real v = x_p[i];
-              best = v > best_value ? i : best;  // the first maximum wins ties
-              best_value = v > best_value ? v : best_value;
+              keep_first_max(x_p[i], i, best_value, best);
             }
           y[out + oh * g.OW + ow] = best_value;
           argmax[out + oh * g.OW + ow] = static_cast<int32_t>(best);
