@@ -10,7 +10,8 @@
 # epoch), NAME.ckpt (every 100 steps and every epoch, atomically); an interrupted cell resumes from
 # NAME.ckpt, bitwise as if it had not stopped. A finished cell's CSV and log are copied into
 # bench/attention_table/cells/, which the repository keeps: the page is made from there, and a
-# cell found there is not run again, on this machine or on a new one.
+# cell found there (its CSV, or NAME.rescored: a lost log's figure re-scored from its shipped
+# checkpoint by rescore.sh) is not run again, on this machine or on a new one.
 # The seeds run in rounds (every model's seed 1, then seed 2, ...), so a table cut short still
 # compares every model. Every cell must train with the same training code: build/ from one commit
 # (BUILD), recorded in each log. Then bench/attention_table/make_page.py writes the page.
@@ -47,7 +48,7 @@ wanted=("$@")
 mkdir -p "$runs" "$results"
 cells | while read -r name model seed; do
   if [[ ${#wanted[@]} -gt 0 && ! " ${wanted[*]} " =~ " $name " ]]; then continue; fi
-  if [[ -f $results/$name.csv ]]; then continue; fi
+  if [[ -f $results/$name.csv || -f $results/$name.rescored ]]; then continue; fi  # done, or re-scored
   resume=()
   if [[ -f $runs/$name.ckpt ]]; then resume=(--resume "$runs/$name.ckpt"); fi
   commit=$(git -C "$build/.." rev-parse --short HEAD 2>/dev/null || echo unknown)
