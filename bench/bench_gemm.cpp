@@ -12,9 +12,9 @@
 // (bench/fma_peak.h), and OpenBLAS's speed on one large square product (sgemm, M = N = K = 1536).
 // The convolutions include im2col / col2im and the bias-free bookkeeping, so the ratios are the
 // end-to-end efficiency of the convolution, not of its GEMM alone.
-// Times are CPU times (the process's, all threads, divided by the thread count), best of R runs:
-// on a machine shared with other work the wall clock also counts the time spent waiting for a
-// core, CPU time does not. So "GFLOP/s" is the speed the threads would have on cores of their own.
+// Times are wall-clock, the best of R runs, so run it on a machine otherwise idle (pause other
+// work). CPU time per thread, which an earlier version used, leaves out a thread's idle time: a
+// convolution that kept one of two cores idle half the time came out faster than the peak.
 #include <time.h>
 
 #include <algorithm>
@@ -35,20 +35,20 @@ using namespace glimpse;
 
 namespace {
 
-double cpu_ms() {  // CPU time of the process so far, every thread
+double wall_ms() {
   timespec t{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  clock_gettime(CLOCK_MONOTONIC, &t);
   return 1e3 * static_cast<double>(t.tv_sec) + 1e-6 * static_cast<double>(t.tv_nsec);
 }
 
-// The best of `repeats` runs of f, in CPU milliseconds per thread.
+// The best of `repeats` runs of f, in wall-clock milliseconds.
 double best_ms(int repeats, const std::function<void()>& f) {
   f();  // warm-up: caches, pages, the allocator
   double best = 1e30;
   for (int r = 0; r < repeats; r++) {
-    const double t0 = cpu_ms();
+    const double t0 = wall_ms();
     f();
-    best = std::min(best, (cpu_ms() - t0) / num_threads());
+    best = std::min(best, wall_ms() - t0);
   }
   return best;
 }

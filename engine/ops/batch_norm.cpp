@@ -81,101 +81,100 @@ static real lane_sum(int64_t n, const Term& term) {
   return total;
 }
 
-// sum_i f(x_i) of each channel: each image's block summed in float (lane_sum), the blocks in double
+// A channel's values are N blocks of HW, one per image, at a stride of C * HW: in layers of many
+// values (resnet20's first stage: 512 KB a channel, 8 MB the tensor) a pass over the whole tensor
+// leaves little of it in the core's cache for the next. So each channel's passes (its statistics,
+// then its normalisation; its two gradient sums, then its dx) run one after the other in one task,
+// while the channel is still in cache. Only synchronised BN splits them into phases over every
+// channel: its sums must be added across the processes before the next pass can start.
+
+// sum_i term(x_i) over channel c: each image's block summed in float (lane_sum), the blocks in double
 template <typename Term>
-static std::vector<double> channel_sums(const real* x, const NormShape& g, const Term& term) {
-  std::vector<double> sums(static_cast<size_t>(g.C));
-  parallel_for(g.C, channel_grain(g), [&](int64_t c0, int64_t c1) {
-    for (int64_t c = c0; c < c1; c++) {
-      double total = 0;
-      for (int64_t n = 0; n < g.N; n++) {
-        const real* x_b = g.block(x, n, c);
-        total += lane_sum(g.HW, [x_b, c, &term](int64_t i) { return term(x_b[i], c); });
-      }
-      sums[static_cast<size_t>(c)] = total;
-    }
-  });
-  return sums;
+static double channel_sum(const real* x, const NormShape& g, int64_t c, const Term& term) {
+  double total = 0;
+  for (int64_t n = 0; n < g.N; n++) {
+    const real* x_b = g.block(x, n, c);
+    total += lane_sum(g.HW, [x_b, &term](int64_t i) { return term(x_b[i]); });
+  }
+  return total;
 }
 
-// mean and biased variance of each channel over M values, in two passes (no cancellation of
-// sum x^2 - M mean^2). In a data-parallel run (`across` given) the sums and M are the whole
-// batch's: every process's added together.
-static void batch_norm_statistics(real* mean, real* var, const real* x, const NormShape& g, double M,
-                                  const ReplicaSum& across) {
-  std::vector<double> totals = channel_sums(x, g, [](real v, int64_t) { return v; });
-  if (across) across(totals.data(), g.C);
+// mean and biased variance of channel c over its M values, in two passes (no cancellation of
+// sum x^2 - M mean^2)
+static void channel_statistics(real& mean, real& var, const real* x, const NormShape& g, int64_t c, double M) {
+  const real m = static_cast<real>(channel_sum(x, g, c, [](real v) { return v; }) / M);
+  mean = m;
+  var = static_cast<real>(channel_sum(x, g, c, [m](real v) { return (v - m) * (v - m); }) / M);
+}
+
+// The same over a data-parallel run's whole batch: each pass's sums and M added across the
+// processes (`across`) before the next pass, so a phase over every channel at a time.
+static void statistics_across(real* mean, real* var, const real* x, const NormShape& g, double M,
+                              const ReplicaSum& across) {
+  std::vector<double> totals(static_cast<size_t>(g.C));
+  parallel_for(g.C, channel_grain(g), [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; c++) totals[static_cast<size_t>(c)] = channel_sum(x, g, c, [](real v) { return v; });
+  });
+  across(totals.data(), g.C);
   for (int64_t c = 0; c < g.C; c++) mean[c] = static_cast<real>(totals[static_cast<size_t>(c)] / M);
-  std::vector<double> squares = channel_sums(x, g, [mean](real v, int64_t c) { return (v - mean[c]) * (v - mean[c]); });
-  if (across) across(squares.data(), g.C);
-  for (int64_t c = 0; c < g.C; c++) var[c] = static_cast<real>(squares[static_cast<size_t>(c)] / M);
+  parallel_for(g.C, channel_grain(g), [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; c++) {
+      const real m = mean[c];
+      totals[static_cast<size_t>(c)] = channel_sum(x, g, c, [m](real v) { return (v - m) * (v - m); });
+    }
+  });
+  across(totals.data(), g.C);
+  for (int64_t c = 0; c < g.C; c++) var[c] = static_cast<real>(totals[static_cast<size_t>(c)] / M);
 }
 
-// y = gamma * (x - mean) * inv_std + beta, per channel; gamma / beta null means 1 / 0.
+// y = gamma * (x - mean) * inv_std + beta over channel c; gamma / beta null means 1 / 0.
 // relu_after: y = max(that, 0) (a NaN stays NaN, as relu's).
-static void batch_norm_forward(real* y, const real* x, const real* mean, const real* inv_std, const real* gamma,
-                               const real* beta, bool relu_after, const NormShape& g) {
-  parallel_for(g.C, channel_grain(g), [&](int64_t c0, int64_t c1) {
-    for (int64_t c = c0; c < c1; c++) {
-      const real scale = (gamma ? gamma[c] : 1) * inv_std[c];  // y = scale * x + shift
-      const real shift = (beta ? beta[c] : 0) - scale * mean[c];
-      for (int64_t n = 0; n < g.N; n++) {
-        const real* x_b = g.block(x, n, c);
-        real* y_b = g.block(y, n, c);
-        for (int64_t i = 0; i < g.HW; i++) y_b[i] = scale * x_b[i] + shift;
-        if (relu_after)
-          for (int64_t i = 0; i < g.HW; i++) y_b[i] = y_b[i] < 0 ? 0 : y_b[i];
-      }
-    }
-  });
+static void normalise_channel(real* y, const real* x, real mean, real inv_std, const real* gamma, const real* beta,
+                              bool relu_after, const NormShape& g, int64_t c) {
+  const real scale = (gamma ? gamma[c] : 1) * inv_std;  // y = scale * x + shift
+  const real shift = (beta ? beta[c] : 0) - scale * mean;
+  for (int64_t n = 0; n < g.N; n++) {
+    const real* x_b = g.block(x, n, c);
+    real* y_b = g.block(y, n, c);
+    for (int64_t i = 0; i < g.HW; i++) y_b[i] = scale * x_b[i] + shift;
+    if (relu_after)
+      for (int64_t i = 0; i < g.HW; i++) y_b[i] = y_b[i] < 0 ? 0 : y_b[i];
+  }
 }
 
-// The two sums of the backward, per channel: sum_i dy_i and sum_i dy_i * xhat_i.
+// The two sums of the backward over channel c: sum_i dy_i and sum_i dy_i * xhat_i.
 struct GradientSums {
-  std::vector<double> dy, dy_xhat;
+  double dy = 0, dy_xhat = 0;
 };
-static GradientSums batch_norm_gradient_sums(const real* dy, const real* x, const real* mean, const real* inv_std,
-                                             const NormShape& g) {
-  GradientSums sums{std::vector<double>(static_cast<size_t>(g.C)), std::vector<double>(static_cast<size_t>(g.C))};
-  parallel_for(g.C, channel_grain(g), [&](int64_t c0, int64_t c1) {
-    for (int64_t c = c0; c < c1; c++) {
-      const real mean_c = mean[c];
-      double sum_dy = 0, sum_dy_xhat = 0;
-      for (int64_t n = 0; n < g.N; n++) {
-        const real* dy_b = g.block(dy, n, c);
-        const real* x_b = g.block(x, n, c);
-        sum_dy += lane_sum(g.HW, [dy_b](int64_t i) { return dy_b[i]; });
-        sum_dy_xhat += lane_sum(g.HW, [dy_b, x_b, mean_c](int64_t i) { return dy_b[i] * (x_b[i] - mean_c); });
-      }
-      sums.dy[static_cast<size_t>(c)] = sum_dy;
-      sums.dy_xhat[static_cast<size_t>(c)] = sum_dy_xhat * inv_std[c];  // the sum above was of dy * (x - mean)
-    }
-  });
+static GradientSums channel_gradient_sums(const real* dy, const real* x, real mean, real inv_std, const NormShape& g,
+                                          int64_t c) {
+  GradientSums sums;
+  for (int64_t n = 0; n < g.N; n++) {
+    const real* dy_b = g.block(dy, n, c);
+    const real* x_b = g.block(x, n, c);
+    sums.dy += lane_sum(g.HW, [dy_b](int64_t i) { return dy_b[i]; });
+    sums.dy_xhat += lane_sum(g.HW, [dy_b, x_b, mean](int64_t i) { return dy_b[i] * (x_b[i] - mean); });
+  }
+  sums.dy_xhat *= inv_std;  // the sum above was of dy * (x - mean)
   return sums;
 }
 
-// dx += its formula of the header, for training (with the sums over M values) or eval
-static void batch_norm_input_gradient(real* dx, const real* dy, const real* x, const real* mean, const real* inv_std,
-                                      const real* gamma, bool training, const GradientSums& sums, double M,
-                                      const NormShape& g) {
-  parallel_for(g.C, channel_grain(g), [&](int64_t c0, int64_t c1) {
-    for (int64_t c = c0; c < c1; c++) {
-      const real mean_c = mean[c], inv_std_c = inv_std[c];  // locals: dx below may not alias them
-      const real k = (gamma ? gamma[c] : 1) * inv_std_c;    // gamma * inv_std
-      // dx_i += k * (dy_i - mean(dy) - xhat_i * mean(dy * xhat)) in training, k * dy_i in eval
-      const real mean_dy = training ? static_cast<real>(sums.dy[static_cast<size_t>(c)] / M) : 0;
-      const real mean_dy_xhat = training ? static_cast<real>(sums.dy_xhat[static_cast<size_t>(c)] / M) : 0;
-      for (int64_t n = 0; n < g.N; n++) {
-        const real* dy_b = g.block(dy, n, c);
-        const real* x_b = g.block(x, n, c);
-        real* dx_b = g.block(dx, n, c);
-        for (int64_t i = 0; i < g.HW; i++) {
-          const real xhat = (x_b[i] - mean_c) * inv_std_c;
-          dx_b[i] += k * (dy_b[i] - mean_dy - xhat * mean_dy_xhat);
-        }
-      }
+// dx += its formula of the header over channel c, for training (with the sums over M values) or eval
+static void channel_input_gradient(real* dx, const real* dy, const real* x, real mean, real inv_std, const real* gamma,
+                                   bool training, const GradientSums& sums, double M, const NormShape& g, int64_t c) {
+  const real k = (gamma ? gamma[c] : 1) * inv_std;  // gamma * inv_std
+  // dx_i += k * (dy_i - mean(dy) - xhat_i * mean(dy * xhat)) in training, k * dy_i in eval
+  const real mean_dy = training ? static_cast<real>(sums.dy / M) : 0;
+  const real mean_dy_xhat = training ? static_cast<real>(sums.dy_xhat / M) : 0;
+  for (int64_t n = 0; n < g.N; n++) {
+    const real* dy_b = g.block(dy, n, c);
+    const real* x_b = g.block(x, n, c);
+    real* dx_b = g.block(dx, n, c);
+    for (int64_t i = 0; i < g.HW; i++) {
+      const real xhat = (x_b[i] - mean) * inv_std;
+      dx_b[i] += k * (dy_b[i] - mean_dy - xhat * mean_dy_xhat);
     }
-  });
+  }
 }
 
 // batch_norm_relu's gradient through its relu: g_i = dy_i where the output y_i is positive, else 0.
@@ -207,20 +206,38 @@ struct BatchNormBackward : Node {
     normalisation_backward(reaching);
   }
   void normalisation_backward(const Tensor& dy) {
-    GradientSums sums = batch_norm_gradient_sums(dy.data(), x.data(), mean.data(), inv_std.data(), g);
-    // dgamma and dbeta from this process's values (a data-parallel run averages parameter gradients)
-    if (needs_grad(2)) add_to(input_grad(2).data(), sums.dy);
-    if (needs_grad(1)) add_to(input_grad(1).data(), sums.dy_xhat);
-    if (!needs_grad(0)) return;
-    if (training && across) {
-      across(sums.dy.data(), g.C);
-      across(sums.dy_xhat.data(), g.C);
-    }
-    batch_norm_input_gradient(input_grad(0).data(), dy.data(), x.data(), mean.data(), inv_std.data(),
-                              gamma.defined() ? gamma.data() : nullptr, training, sums, M, g);
-  }
-  static void add_to(real* grad, const std::vector<double>& sums) {
-    for (size_t c = 0; c < sums.size(); c++) grad[c] += static_cast<real>(sums[c]);
+    real* dgamma = needs_grad(1) ? input_grad(1).data() : nullptr;
+    real* dbeta = needs_grad(2) ? input_grad(2).data() : nullptr;
+    real* dx = needs_grad(0) ? input_grad(0).data() : nullptr;
+    const real* gamma_c = gamma.defined() ? gamma.data() : nullptr;
+    std::vector<GradientSums> sums(static_cast<size_t>(g.C));
+    // dgamma and dbeta are this process's sums (a data-parallel run averages parameter gradients)
+    auto sum_channel = [&](int64_t c) {
+      GradientSums& s = sums[static_cast<size_t>(c)];
+      s = channel_gradient_sums(dy.data(), x.data(), mean[c], inv_std[c], g, c);
+      if (dgamma) dgamma[c] += static_cast<real>(s.dy_xhat);
+      if (dbeta) dbeta[c] += static_cast<real>(s.dy);
+    };
+    auto dx_channel = [&](int64_t c) {
+      channel_input_gradient(dx, dy.data(), x.data(), mean[c], inv_std[c], gamma_c, training,
+                             sums[static_cast<size_t>(c)], M, g, c);
+    };
+    const bool sums_across = training && across && dx;
+    parallel_for(g.C, channel_grain(g), [&](int64_t c0, int64_t c1) {
+      for (int64_t c = c0; c < c1; c++) {
+        sum_channel(c);
+        if (dx && !sums_across) dx_channel(c);  // while the channel is in cache
+      }
+    });
+    if (!sums_across) return;
+    std::vector<double> dy_sums(sums.size()), dy_xhat_sums(sums.size());  // every process's sums
+    for (size_t c = 0; c < sums.size(); c++) dy_sums[c] = sums[c].dy, dy_xhat_sums[c] = sums[c].dy_xhat;
+    across(dy_sums.data(), g.C);
+    across(dy_xhat_sums.data(), g.C);
+    for (size_t c = 0; c < sums.size(); c++) sums[c] = {dy_sums[c], dy_xhat_sums[c]};
+    parallel_for(g.C, channel_grain(g), [&](int64_t c0, int64_t c1) {
+      for (int64_t c = c0; c < c1; c++) dx_channel(c);
+    });
   }
 };
 
@@ -250,26 +267,29 @@ static Tensor normalise(const std::string& op, bool relu_after, const Tensor& x,
 
   auto node = std::make_shared<BatchNormBackward>();
   node->mean.resize(g.C), node->inv_std.resize(g.C);
-  if (training) {
-    std::vector<real> var(g.C);
-    batch_norm_statistics(node->mean.data(), var.data(), x.data(), g, M, across);
-    for (int64_t c = 0; c < g.C; c++) node->inv_std[c] = 1 / std::sqrt(var[c] + eps);
-    if (running_mean.defined()) {  // in place, outside the graph
-      const real unbiased = static_cast<real>(M) / static_cast<real>(M - 1);
-      for (int64_t c = 0; c < g.C; c++) {
-        running_mean.data()[c] = (1 - momentum) * running_mean.data()[c] + momentum * node->mean[c];
-        running_var.data()[c] = (1 - momentum) * running_var.data()[c] + momentum * var[c] * unbiased;
-      }
-    }
-  } else {
-    for (int64_t c = 0; c < g.C; c++) {
-      node->mean[c] = running_mean.data()[c];
-      node->inv_std[c] = 1 / std::sqrt(running_var.data()[c] + eps);
-    }
+  real *mean = node->mean.data(), *inv_std = node->inv_std.data();
+  std::vector<real> var(g.C);
+  if (training && across) statistics_across(mean, var.data(), x.data(), g, M, across);
+  if (!training) {
+    for (int64_t c = 0; c < g.C; c++) mean[c] = running_mean.data()[c], var[c] = running_var.data()[c];
   }
   Tensor y = Tensor::empty(x.shape());
-  batch_norm_forward(y.data(), x.data(), node->mean.data(), node->inv_std.data(),
-                     gamma.defined() ? gamma.data() : nullptr, beta.defined() ? beta.data() : nullptr, relu_after, g);
+  const real* gamma_c = gamma.defined() ? gamma.data() : nullptr;
+  const real* beta_c = beta.defined() ? beta.data() : nullptr;
+  parallel_for(g.C, channel_grain(g), [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; c++) {
+      if (training && !across) channel_statistics(mean[c], var[c], x.data(), g, c, M);
+      inv_std[c] = 1 / std::sqrt(var[c] + eps);
+      normalise_channel(y.data(), x.data(), mean[c], inv_std[c], gamma_c, beta_c, relu_after, g, c);
+    }
+  });
+  if (training && running_mean.defined()) {  // in place, outside the graph
+    const real unbiased = static_cast<real>(M) / static_cast<real>(M - 1);
+    for (int64_t c = 0; c < g.C; c++) {
+      running_mean.data()[c] = (1 - momentum) * running_mean.data()[c] + momentum * mean[c];
+      running_var.data()[c] = (1 - momentum) * running_var.data()[c] + momentum * var[c] * unbiased;
+    }
+  }
   node->x = x.detach();
   if (relu_after) node->relu_y = y.detach();
   node->gamma = gamma.defined() ? gamma.detach() : Tensor();
