@@ -58,9 +58,11 @@ static int64_t plane_grain(int64_t plane_size) {
 // ---- max_pool2d ----
 
 // One step of a window's scan: v at index i replaces the running maximum only if larger, so the
-// first maximum wins ties; both are selects on values already loaded.
+// first maximum wins ties. No branch: the comparison moves the index as a 0 or 1 (a ternary on the
+// index compiled to a jump, which ReLU's outputs, zeros and random positives, mispredict often).
 static void keep_first_max(real v, int64_t i, real& best_value, int64_t& best) {
-  best = v > best_value ? i : best;
+  const int64_t larger = v > best_value;
+  best += larger * (i - best);
   best_value = v > best_value ? v : best_value;
 }
 
