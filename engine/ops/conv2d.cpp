@@ -90,23 +90,23 @@ void im2col(real* cols, const real* x, const ConvShape& g) {
       }
 }
 
-// dx (C, H, W) += col2im(dcols): the transpose of im2col, each entry added back onto its pixel
-void col2im(real* dx, const real* dcols, const ConvShape& g) {
+// dx (C, H, W) += col2im(dcols): the transpose of im2col, each entry added back onto its pixel.
+// Only the rows and columns that land inside the image are visited (the padding's gradient goes
+// nowhere). The shape is read into locals and dx and dcols are known apart (__restrict), so the
+// inner loop is vectorised without reloading them or checking for overlap on every short row.
+void col2im(real* __restrict dx, const real* __restrict dcols, const ConvShape& g) {
+  const int64_t C = g.C, H = g.H, W = g.W, KH = g.KH, KW = g.KW, OH = g.OH, OW = g.OW;
   const int64_t s = g.stride, p = g.padding;
-  for (int64_t c = 0; c < g.C; c++)
-    for (int64_t kh = 0; kh < g.KH; kh++)
-      for (int64_t kw = 0; kw < g.KW; kw++) {
-        const real* row = dcols + ((c * g.KH + kh) * g.KW + kw) * g.cols();
-        auto [ow0, ow1] = inside_range(kw, g.W, g.OW, s, p);
-        for (int64_t oh = 0; oh < g.OH; oh++) {
-          const int64_t ih = oh * s - p + kh;
-          if (ih < 0 || ih >= g.H) continue;  // a padding pixel: its gradient goes nowhere
-          real* in = dx + (c * g.H + ih) * g.W;
-          const real* out = row + oh * g.OW;
-          if (s == 1)  // contiguous: the compiler vectorises this loop
-            for (int64_t ow = ow0; ow < ow1; ow++) in[ow - p + kw] += out[ow];
-          else
-            for (int64_t ow = ow0; ow < ow1; ow++) in[ow * s - p + kw] += out[ow];
+  for (int64_t c = 0; c < C; c++)
+    for (int64_t kh = 0; kh < KH; kh++)
+      for (int64_t kw = 0; kw < KW; kw++) {
+        const real* row = dcols + ((c * KH + kh) * KW + kw) * OH * OW;
+        const auto [oh0, oh1] = inside_range(kh, H, OH, s, p);
+        const auto [ow0, ow1] = inside_range(kw, W, OW, s, p);
+        for (int64_t oh = oh0; oh < oh1; oh++) {
+          real* in = dx + (c * H + oh * s - p + kh) * W;  // row ih = oh*s - p + kh of channel c
+          const real* out = row + oh * OW;
+          for (int64_t ow = ow0; ow < ow1; ow++) in[ow * s - p + kw] += out[ow];
         }
       }
 }
