@@ -22,7 +22,9 @@
 // as two batched matrix products over permuted copies, a mask of -inf on the column's diagonal
 // and a concatenation, which hides the "row and column" of the paper behind the data movement.
 // Here the loops read as Eq. 1 and 2, and at CCNet's size in cc_resnet20 (8x8 positions, 15 keys
-// each) they cost little next to the convolutions.
+// each) they cost little next to the convolutions. The sum (C = 64 values against the logits'
+// C/8 queries) runs on each image's values turned to (HW, C), so a key adds a row of channels.
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -80,35 +82,78 @@ void criss_cross_logits_backward(real* dQ, real* dK, const real* dE, const real*
   });
 }
 
+// The sum's values are read as one image's (HW, C): each position's C channels side by side, so
+// that a key contributes a whole row of channels at once (a loop the compiler vectorises), where
+// the (C, HW) layout gathers one value per channel and key.
+void to_positions_major(real* x_t, const real* x, int64_t C, int64_t HW) {  // x_t[u, c] = x[c, u]
+  for (int64_t c = 0; c < C; c++)
+    for (int64_t u = 0; u < HW; u++) x_t[u * C + c] = x[c * HW + u];
+}
+void to_channels_major(real* x, const real* x_t, int64_t C, int64_t HW, bool add) {  // x[c, u] (+)= x_t[u, c]
+  for (int64_t c = 0; c < C; c++)
+    for (int64_t u = 0; u < HW; u++) x[c * HW + u] = (add ? x[c * HW + u] : 0) + x_t[u * C + c];
+}
+
+// sum_c a[c] * b[c] in 16 interleaved partial sums (one running sum would wait on each addition)
+real dot(const real* a, const real* b, int64_t n) {
+  constexpr int lanes = 16;
+  real partial[lanes] = {};
+  int64_t c = 0;
+  for (; c + lanes <= n; c += lanes)
+    for (int l = 0; l < lanes; l++) partial[l] += a[c + l] * b[c + l];
+  real total = 0;
+  for (; c < n; c++) total += a[c] * b[c];
+  for (real lane : partial) total += lane;
+  return total;
+}
+
+// out_t[u, :] = sum_t A[u, t] * V_t[key(u, t), :], then out = out_t as (C, HW)
 void criss_cross_sum_forward(real* out, const real* A, const real* V, const CrissCross& s) {
-  const int64_t HW = s.H * s.W, T = s.keys();
+  const int64_t C = s.C, HW = s.H * s.W, T = s.keys();
   const std::vector<int64_t> key = s.key_table();
   parallel_for(s.N, 1, [&](int64_t n0, int64_t n1) {
-    for (int64_t n = n0; n < n1; n++)
-      for (int64_t c = 0; c < s.C; c++)
-        for (int64_t u = 0; u < HW; u++) {
-          real total = 0;
-          for (int64_t t = 0; t < T; t++)
-            total += A[(n * HW + u) * T + t] * V[(n * s.C + c) * HW + key[static_cast<size_t>(u * T + t)]];
-          out[(n * s.C + c) * HW + u] = total;
+    std::vector<real> V_t(static_cast<size_t>(HW * C)), out_t(static_cast<size_t>(HW * C));
+    for (int64_t n = n0; n < n1; n++) {
+      to_positions_major(V_t.data(), V + n * C * HW, C, HW);
+      for (int64_t u = 0; u < HW; u++) {
+        real* o = out_t.data() + u * C;
+        std::fill(o, o + C, real{0});
+        for (int64_t t = 0; t < T; t++) {
+          const real a = A[(n * HW + u) * T + t];
+          const real* v = V_t.data() + key[static_cast<size_t>(u * T + t)] * C;
+          for (int64_t c = 0; c < C; c++) o[c] += a * v[c];
         }
+      }
+      to_channels_major(out + n * C * HW, out_t.data(), C, HW, false);
+    }
   });
 }
 
+// dA[u, t] += dout_t[u, :] . V_t[key, :];  dV_t[key, :] += A[u, t] * dout_t[u, :], then dV += dV_t
 void criss_cross_sum_backward(real* dA, real* dV, const real* dout, const real* A, const real* V, const CrissCross& s) {
-  const int64_t HW = s.H * s.W, T = s.keys();
+  const int64_t C = s.C, HW = s.H * s.W, T = s.keys();
   const std::vector<int64_t> key = s.key_table();
   parallel_for(s.N, 1, [&](int64_t n0, int64_t n1) {
-    for (int64_t n = n0; n < n1; n++)
-      for (int64_t c = 0; c < s.C; c++)
-        for (int64_t u = 0; u < HW; u++) {
-          const real g = dout[(n * s.C + c) * HW + u];
-          for (int64_t t = 0; t < T; t++) {
-            const int64_t v = key[static_cast<size_t>(u * T + t)];
-            if (dA) dA[(n * HW + u) * T + t] += g * V[(n * s.C + c) * HW + v];
-            if (dV) dV[(n * s.C + c) * HW + v] += A[(n * HW + u) * T + t] * g;
+    const auto size = static_cast<size_t>(HW * C);
+    std::vector<real> dout_t(size), V_t(dA ? size : 0), dV_t(dV ? size : 0);
+    for (int64_t n = n0; n < n1; n++) {
+      to_positions_major(dout_t.data(), dout + n * C * HW, C, HW);
+      if (dA) to_positions_major(V_t.data(), V + n * C * HW, C, HW);
+      std::fill(dV_t.begin(), dV_t.end(), real{0});
+      for (int64_t u = 0; u < HW; u++) {
+        const real* g = dout_t.data() + u * C;
+        for (int64_t t = 0; t < T; t++) {
+          const int64_t v = key[static_cast<size_t>(u * T + t)];
+          if (dA) dA[(n * HW + u) * T + t] += dot(g, V_t.data() + v * C, C);
+          if (dV) {
+            const real a = A[(n * HW + u) * T + t];
+            real* dv = dV_t.data() + v * C;
+            for (int64_t c = 0; c < C; c++) dv[c] += a * g[c];
           }
         }
+      }
+      if (dV) to_channels_major(dV + n * C * HW, dV_t.data(), C, HW, true);
+    }
   });
 }
 
