@@ -262,7 +262,7 @@ TEST_CASE("criss_cross grad", "[ops][criss_cross][grad]") {
   CHECK(gradcheck([](auto& in) { return criss_cross_logits(in[0], in[1]); }, {Q, K}));
   Tensor A = Tensor::normal({2, 3, 4, 6}, 0, 1, rng), V = Tensor::normal({2, 3, 3, 4}, 0, 1, rng);
   CHECK(gradcheck([](auto& in) { return criss_cross_sum(in[0], in[1]); }, {A, V}));
-  // 18 channels: the weights' gradient sums over channels in 16 lanes and a remainder
+  // 18 channels: the weights' gradient sums over channels in lanes (lane_sum) and a remainder
   Tensor A18 = Tensor::normal({1, 2, 3, 4}, 0, 1, rng), V18 = Tensor::normal({1, 18, 2, 3}, 0, 1, rng);
   CHECK(gradcheck([](auto& in) { return criss_cross_sum(in[0], in[1]); }, {A18, V18}));
   Tensor X = Tensor::normal({1, 2, 3, 3}, 0, 1, rng);  // queries, keys and values all one tensor

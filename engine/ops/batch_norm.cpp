@@ -45,6 +45,7 @@
 #include <vector>
 
 #include "engine/ops.h"
+#include "engine/ops/lane_sum.h"
 #include "engine/parallel.h"
 
 namespace glimpse {
@@ -63,23 +64,6 @@ static int64_t channel_grain(const NormShape& g) {
 }
 
 // ---- kernels ----
-
-// sum_{i < n} term(i) in 8 interleaved partial sums. One running sum would be a chain of
-// dependent additions, each waiting for the last (the compiler may not reorder float additions);
-// 8 independent ones fill a vector register and run 8 at a time. Still a fixed order: the same
-// result on every run and at every thread count.
-template <typename Term>
-static real lane_sum(int64_t n, const Term& term) {
-  constexpr int lanes = 8;
-  real partial[lanes] = {};
-  int64_t i = 0;
-  for (; i + lanes <= n; i += lanes)
-    for (int j = 0; j < lanes; j++) partial[j] += term(i + j);
-  real total = 0;
-  for (; i < n; i++) total += term(i);
-  for (real lane : partial) total += lane;
-  return total;
-}
 
 // A channel's values are N blocks of HW, one per image, at a stride of C * HW: in layers of many
 // values (resnet20's first stage: 512 KB a channel, 8 MB the tensor) a pass over the whole tensor

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "engine/ops.h"
+#include "engine/ops/lane_sum.h"
 #include "engine/parallel.h"
 
 namespace glimpse {
@@ -94,19 +95,6 @@ void to_channels_major(real* x, const real* x_t, int64_t C, int64_t HW, bool add
     for (int64_t u = 0; u < HW; u++) x[c * HW + u] = (add ? x[c * HW + u] : 0) + x_t[u * C + c];
 }
 
-// sum_c a[c] * b[c] in 16 interleaved partial sums (one running sum would wait on each addition)
-real dot(const real* a, const real* b, int64_t n) {
-  constexpr int lanes = 16;
-  real partial[lanes] = {};
-  int64_t c = 0;
-  for (; c + lanes <= n; c += lanes)
-    for (int l = 0; l < lanes; l++) partial[l] += a[c + l] * b[c + l];
-  real total = 0;
-  for (; c < n; c++) total += a[c] * b[c];
-  for (real lane : partial) total += lane;
-  return total;
-}
-
 // out_t[u, :] = sum_t A[u, t] * V_t[key(u, t), :], then out = out_t as (C, HW)
 void criss_cross_sum_forward(real* out, const real* A, const real* V, const CrissCross& s) {
   const int64_t C = s.C, HW = s.H * s.W, T = s.keys();
@@ -144,7 +132,8 @@ void criss_cross_sum_backward(real* dA, real* dV, const real* dout, const real* 
         const real* g = dout_t.data() + u * C;
         for (int64_t t = 0; t < T; t++) {
           const int64_t v = key[static_cast<size_t>(u * T + t)];
-          if (dA) dA[(n * HW + u) * T + t] += dot(g, V_t.data() + v * C, C);
+          if (dA)
+            dA[(n * HW + u) * T + t] += lane_sum(C, [g, vt = V_t.data() + v * C](int64_t c) { return g[c] * vt[c]; });
           if (dV) {
             const real a = A[(n * HW + u) * T + t];
             real* dv = dV_t.data() + v * C;

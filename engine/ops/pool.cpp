@@ -30,6 +30,7 @@
 #include <algorithm>
 
 #include "engine/ops.h"
+#include "engine/ops/lane_sum.h"
 #include "engine/parallel.h"
 
 namespace glimpse {
@@ -222,9 +223,8 @@ Tensor avg_pool2d(const Tensor& x, Pool2dOptions options) {
 static void global_avg_pool2d_forward(real* y, const real* x, int64_t planes, int64_t plane_size) {
   parallel_for(planes, plane_grain(plane_size), [&](int64_t p0, int64_t p1) {
     for (int64_t plane = p0; plane < p1; plane++) {
-      real total = 0;
-      for (int64_t i = 0; i < plane_size; i++) total += x[plane * plane_size + i];
-      y[plane] = total / static_cast<real>(plane_size);
+      const real* x_p = x + plane * plane_size;
+      y[plane] = lane_sum(plane_size, [x_p](int64_t i) { return x_p[i]; }) / static_cast<real>(plane_size);
     }
   });
 }
