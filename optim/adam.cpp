@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "engine/parallel.h"
+
 namespace glimpse {
 
 Adam::Adam(std::vector<Tensor> params_, AdamOptions options_) : Adam(std::move(params_), options_, false) {}
@@ -56,13 +58,16 @@ void Adam::step() {
     const real* dp = grad.data();
     real* m = exp_avg_[i].data();
     real* v = exp_avg_sq_[i].data();
-    for (int64_t j = 0; j < params[i].numel(); j++) {
-      real g = dp[j] + l2 * p[j];
-      p[j] *= decay;
-      m[j] = beta1 * m[j] + (1 - beta1) * g;
-      v[j] = beta2 * v[j] + (1 - beta2) * g * g;
-      p[j] -= step_size * m[j] / (std::sqrt(v[j]) * inv_sqrt_bc2 + options.eps);
-    }
+    const real eps = options.eps;
+    parallel_for(params[i].numel(), element_grain, [=](int64_t j0, int64_t j1) {
+      for (int64_t j = j0; j < j1; j++) {
+        real g = dp[j] + l2 * p[j];
+        p[j] *= decay;
+        m[j] = beta1 * m[j] + (1 - beta1) * g;
+        v[j] = beta2 * v[j] + (1 - beta2) * g * g;
+        p[j] -= step_size * m[j] / (std::sqrt(v[j]) * inv_sqrt_bc2 + eps);
+      }
+    });
   }
 }
 

@@ -55,6 +55,10 @@ class Optimizer {
   // Adds one to the step counter and returns the new count t = 1, 2, ...
   int64_t advance_step();
 
+  // Parameters of this many values or more update on every thread, element by element (each
+  // element's arithmetic is the same whatever the thread count).
+  static constexpr int64_t element_grain = int64_t{1} << 15;
+
   // A one-element tensor so that a checkpoint saves and restores it with the rest. It is a
   // float, which counts exactly up to 2^24 (16.7 million) steps.
   Tensor step_count_;

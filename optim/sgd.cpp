@@ -1,5 +1,7 @@
 #include "optim/sgd.h"
 
+#include "engine/parallel.h"
+
 namespace glimpse {
 
 SGD::SGD(std::vector<Tensor> params_, SgdOptions options_)
@@ -30,14 +32,17 @@ void SGD::step() {
     const real* dp = grad.data();
     real* b = mu > 0 ? momentum_[i].data() : nullptr;
     const real lr_i = lr_of(i);
-    for (int64_t j = 0; j < params[i].numel(); j++) {
-      real g = dp[j] + lambda * p[j];
-      if (b) {
-        b[j] = mu * b[j] + g;
-        g = options.nesterov ? g + mu * b[j] : b[j];
+    const bool nesterov = options.nesterov;
+    parallel_for(params[i].numel(), element_grain, [=](int64_t j0, int64_t j1) {
+      for (int64_t j = j0; j < j1; j++) {
+        real g = dp[j] + lambda * p[j];
+        if (b) {
+          b[j] = mu * b[j] + g;
+          g = nesterov ? g + mu * b[j] : b[j];
+        }
+        p[j] -= lr_i * g;
       }
-      p[j] -= lr_i * g;
-    }
+    });
   }
 }
 
