@@ -23,8 +23,8 @@ threads=${THREADS:-2}
 # name | trainer and flags (every run also gets --threads, --save, --log, --plot, --resume). The
 # ram_*_std010* runs but the two named below, stn_paper_* and dasnet_* (dasnet_base_holdout: the
 # base of train_dasnet --holdout 5000; dasnet_backprop_*: tools/dasnet_backprop, the diagnostic),
-# not in the README yet, serve an open issue (ram_mnist_std010 and ram_translated_std010 are the
-# README's RAM figures on MNIST and translated MNIST).
+# not in the README yet, serve an open issue (ram_mnist_std010_lr3e-4 and
+# ram_translated_std010_lr3e-4 are the README's RAM figures on MNIST and translated MNIST).
 run_table() {
   cat <<EOF
 resnet20|train_cifar --model resnet20 --data $cifar --epochs 50
@@ -36,6 +36,7 @@ ram_cluttered_std010|train_ram --dataset cluttered --data $mnist --epochs 200 --
 ram_mnist_std010_lr3e-4|train_ram --dataset mnist --data $mnist --epochs 200 --location-std 0.1 --lr 3e-4 --mc-samples 10
 ram_translated_std010_lr3e-4|train_ram --dataset translated --data $mnist --epochs 200 --location-std 0.1 --lr 3e-4 --mc-samples 10
 ram_cluttered_std010_lr3e-4|train_ram --dataset cluttered --data $mnist --epochs 200 --location-std 0.1 --lr 3e-4 --mc-samples 10
+ram_translated_std005_lr3e-4|train_ram --dataset translated --data $mnist --epochs 200 --location-std 0.05 --lr 3e-4 --mc-samples 10
 dasnet|train_dasnet --base $runs/resnet20.ckpt --data $cifar
 se_resnet20|train_cifar --model se_resnet20 --data $cifar --epochs 50
 cbam_resnet20|train_cifar --model cbam_resnet20 --data $cifar --epochs 50
