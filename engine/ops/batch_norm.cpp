@@ -83,12 +83,17 @@ static double channel_sum(const real* x, const NormShape& g, int64_t c, const Te
   return total;
 }
 
+// The terms of the two passes of the statistics: the values, then their squared deviations
+static real value(real v) { return v; }
+static auto squared_deviation_from(real mean) {
+  return [mean](real v) { return (v - mean) * (v - mean); };
+}
+
 // mean and biased variance of channel c over its M values, in two passes (no cancellation of
 // sum x^2 - M mean^2)
 static void channel_statistics(real& mean, real& var, const real* x, const NormShape& g, int64_t c, double M) {
-  const real m = static_cast<real>(channel_sum(x, g, c, [](real v) { return v; }) / M);
-  mean = m;
-  var = static_cast<real>(channel_sum(x, g, c, [m](real v) { return (v - m) * (v - m); }) / M);
+  mean = static_cast<real>(channel_sum(x, g, c, value) / M);
+  var = static_cast<real>(channel_sum(x, g, c, squared_deviation_from(mean)) / M);
 }
 
 // The same over a data-parallel run's whole batch: each pass's sums and M added across the
@@ -97,15 +102,13 @@ static void statistics_across(real* mean, real* var, const real* x, const NormSh
                               const ReplicaSum& across) {
   std::vector<double> totals(static_cast<size_t>(g.C));
   parallel_for(g.C, channel_grain(g), [&](int64_t c0, int64_t c1) {
-    for (int64_t c = c0; c < c1; c++) totals[static_cast<size_t>(c)] = channel_sum(x, g, c, [](real v) { return v; });
+    for (int64_t c = c0; c < c1; c++) totals[static_cast<size_t>(c)] = channel_sum(x, g, c, value);
   });
   across(totals.data(), g.C);
   for (int64_t c = 0; c < g.C; c++) mean[c] = static_cast<real>(totals[static_cast<size_t>(c)] / M);
   parallel_for(g.C, channel_grain(g), [&](int64_t c0, int64_t c1) {
-    for (int64_t c = c0; c < c1; c++) {
-      const real m = mean[c];
-      totals[static_cast<size_t>(c)] = channel_sum(x, g, c, [m](real v) { return (v - m) * (v - m); });
-    }
+    for (int64_t c = c0; c < c1; c++)
+      totals[static_cast<size_t>(c)] = channel_sum(x, g, c, squared_deviation_from(mean[c]));
   });
   across(totals.data(), g.C);
   for (int64_t c = 0; c < g.C; c++) var[c] = static_cast<real>(totals[static_cast<size_t>(c)] / M);

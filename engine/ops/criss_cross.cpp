@@ -85,24 +85,28 @@ void criss_cross_logits_backward(real* dQ, real* dK, const real* dE, const real*
 
 // The sum's values are read as one image's (HW, C): each position's C channels side by side, so
 // that a key contributes a whole row of channels at once (a loop the compiler vectorises), where
-// the (C, HW) layout gathers one value per channel and key.
-void to_positions_major(real* x_t, const real* x, int64_t C, int64_t HW) {  // x_t[u, c] = x[c, u]
-  for (int64_t c = 0; c < C; c++)
-    for (int64_t u = 0; u < HW; u++) x_t[u * C + c] = x[c * HW + u];
+// the (C, HW) layout gathers one value per channel and key. transpose_matrix turns (C, HW) into
+// (HW, C) and back; add_transposed_matrix adds the result instead of writing it.
+void transpose_matrix(real* dst, const real* src, int64_t rows, int64_t cols) {  // dst (cols, rows) = src^T
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t c = 0; c < cols; c++) dst[c * rows + r] = src[r * cols + c];
 }
-void to_channels_major(real* x, const real* x_t, int64_t C, int64_t HW, bool add) {  // x[c, u] (+)= x_t[u, c]
-  for (int64_t c = 0; c < C; c++)
-    for (int64_t u = 0; u < HW; u++) x[c * HW + u] = (add ? x[c * HW + u] : 0) + x_t[u * C + c];
+void add_transposed_matrix(real* dst, const real* src, int64_t rows, int64_t cols) {  // dst (cols, rows) += src^T
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t c = 0; c < cols; c++) dst[c * rows + r] += src[r * cols + c];
 }
+
+// Images per parallel task: each task turns its images' values around in buffers of its own.
+constexpr int64_t images_per_task = 8;
 
 // out_t[u, :] = sum_t A[u, t] * V_t[key(u, t), :], then out = out_t as (C, HW)
 void criss_cross_sum_forward(real* out, const real* A, const real* V, const CrissCross& s) {
   const int64_t C = s.C, HW = s.H * s.W, T = s.keys();
   const std::vector<int64_t> key = s.key_table();
-  parallel_for(s.N, 1, [&](int64_t n0, int64_t n1) {
+  parallel_for(s.N, images_per_task, [&](int64_t n0, int64_t n1) {
     std::vector<real> V_t(static_cast<size_t>(HW * C)), out_t(static_cast<size_t>(HW * C));
     for (int64_t n = n0; n < n1; n++) {
-      to_positions_major(V_t.data(), V + n * C * HW, C, HW);
+      transpose_matrix(V_t.data(), V + n * C * HW, C, HW);
       for (int64_t u = 0; u < HW; u++) {
         real* o = out_t.data() + u * C;
         std::fill(o, o + C, real{0});
@@ -112,7 +116,7 @@ void criss_cross_sum_forward(real* out, const real* A, const real* V, const Cris
           for (int64_t c = 0; c < C; c++) o[c] += a * v[c];
         }
       }
-      to_channels_major(out + n * C * HW, out_t.data(), C, HW, false);
+      transpose_matrix(out + n * C * HW, out_t.data(), HW, C);
     }
   });
 }
@@ -121,12 +125,12 @@ void criss_cross_sum_forward(real* out, const real* A, const real* V, const Cris
 void criss_cross_sum_backward(real* dA, real* dV, const real* dout, const real* A, const real* V, const CrissCross& s) {
   const int64_t C = s.C, HW = s.H * s.W, T = s.keys();
   const std::vector<int64_t> key = s.key_table();
-  parallel_for(s.N, 1, [&](int64_t n0, int64_t n1) {
+  parallel_for(s.N, images_per_task, [&](int64_t n0, int64_t n1) {
     const auto size = static_cast<size_t>(HW * C);
     std::vector<real> dout_t(size), V_t(dA ? size : 0), dV_t(dV ? size : 0);
     for (int64_t n = n0; n < n1; n++) {
-      to_positions_major(dout_t.data(), dout + n * C * HW, C, HW);
-      if (dA) to_positions_major(V_t.data(), V + n * C * HW, C, HW);
+      transpose_matrix(dout_t.data(), dout + n * C * HW, C, HW);
+      if (dA) transpose_matrix(V_t.data(), V + n * C * HW, C, HW);
       std::fill(dV_t.begin(), dV_t.end(), real{0});
       for (int64_t u = 0; u < HW; u++) {
         const real* g = dout_t.data() + u * C;
@@ -141,7 +145,7 @@ void criss_cross_sum_backward(real* dA, real* dV, const real* dout, const real* 
           }
         }
       }
-      if (dV) to_channels_major(dV + n * C * HW, dV_t.data(), C, HW, true);
+      if (dV) add_transposed_matrix(dV + n * C * HW, dV_t.data(), HW, C);
     }
   });
 }
