@@ -37,6 +37,7 @@ ram_mnist_std010_lr3e-4|train_ram --dataset mnist --data $mnist --epochs 200 --l
 ram_translated_std010_lr3e-4|train_ram --dataset translated --data $mnist --epochs 200 --location-std 0.1 --lr 3e-4 --mc-samples 10
 ram_cluttered_std010_lr3e-4|train_ram --dataset cluttered --data $mnist --epochs 200 --location-std 0.1 --lr 3e-4 --mc-samples 10
 ram_translated_std005_lr3e-4|train_ram --dataset translated --data $mnist --epochs 200 --location-std 0.05 --lr 3e-4 --mc-samples 10
+ram_translated_std010_lr3e-4_e400|train_ram --dataset translated --data $mnist --epochs 400 --location-std 0.1 --lr 3e-4 --mc-samples 10
 dasnet|train_dasnet --base $runs/resnet20.ckpt --data $cifar
 se_resnet20|train_cifar --model se_resnet20 --data $cifar --epochs 50
 cbam_resnet20|train_cifar --model cbam_resnet20 --data $cifar --epochs 50
