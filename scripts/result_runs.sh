@@ -21,7 +21,7 @@ cifar=${CIFAR_DIR:-data/cifar10}
 threads=${THREADS:-2}
 
 # name | trainer and flags (every run also gets --threads, --save, --log, --plot, --resume). The
-# ram_*_std010* runs but the two named below, stn_paper_* and dasnet_* (dasnet_base_holdout: the
+# ram_*_std010* runs but the three named below, stn_paper_* and dasnet_* (dasnet_base_holdout: the
 # base of train_dasnet --holdout 5000; dasnet_backprop_*: tools/dasnet_backprop, the diagnostic),
 # not in the README yet, serve an open issue (the README's RAM figures: ram_mnist_std010_lr3e-4,
 # ram_translated_std010_lr3e-4_e400 and ram_cluttered_std010_lr3e-4).
