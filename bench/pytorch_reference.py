@@ -7,6 +7,7 @@ MODELS.md fixes, so that its parameter count equals glimpse's (`--list` prints t
 
     /usr/bin/python3 bench/pytorch_reference.py --model resnet20 --threads 2
     /usr/bin/python3 bench/pytorch_reference.py --list
+    /usr/bin/python3 bench/pytorch_reference.py --model resnet20 --threads 1 --steps 5 --profile   # where the step goes
 
 One step = forward, loss, backward, SGD (momentum 0.9) update, on one random batch drawn once
 from a fixed seed. dasnet is the exception: its CNN is frozen and its policy is trained by SNES,
@@ -754,7 +755,8 @@ def percentile(values, q):
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def benchmark(args):
+def warmed_up_step(args):
+    """The model of --model, a random batch for it and its step, run --warmup times."""
     torch.manual_seed(0)
     model = build(args.model, args)
     shape = MODELS[args.model][1](args)
@@ -764,6 +766,20 @@ def benchmark(args):
     step = make_step(args.model, model)
     for _ in range(args.warmup):
         step(x, y)
+    return model, shape, batch, x, y, step
+
+
+def profile(args):
+    """Where the step's time goes: torch.profiler's table of ops by self CPU time, --steps steps."""
+    _, _, _, x, y, step = warmed_up_step(args)
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as profiler:
+        for _ in range(args.steps):
+            step(x, y)
+    print(profiler.key_averages().table(sort_by="self_cpu_time_total", row_limit=25))
+
+
+def benchmark(args):
+    model, shape, batch, x, y, step = warmed_up_step(args)
     times_ms = []
     cpu_before = time.process_time()                        # user + system, every thread
     for _ in range(args.steps):
@@ -806,6 +822,8 @@ def main():
     parser.add_argument("--size", type=int, default=28, choices=[28, 42], help="stn_mnist input side")
     parser.add_argument("--width", type=int, default=16, help="attention56 width w")
     parser.add_argument("--list", action="store_true", help="print every model's parameter count")
+    parser.add_argument("--profile", action="store_true",
+                        help="print torch.profiler's table of the step's ops instead of timing it")
     args = parser.parse_args()
     # PyTorch picks its own thread counts unless told; both must be set before any parallel work.
     torch.set_num_threads(args.threads)
@@ -814,6 +832,8 @@ def main():
         parser.error("--size 42 is for stn_mnist only")      # not a 28x28 run under a 42x42 label
     if args.list:
         list_models(args)
+    elif args.model and args.profile:
+        profile(args)
     elif args.model:
         print(json.dumps(benchmark(args)))
     else:
