@@ -3,6 +3,7 @@
 //
 //   build/evaluate --checkpoint runs/mnist.ckpt                        accuracy, per class, confusion, loss
 //   build/evaluate --checkpoint runs/stn.ckpt --data data/mnist --confusion runs/confusion.png --visualize runs/stn.png
+//   build/evaluate --checkpoint runs/stn.ckpt --against runs/cnn.ckpt    is the first really better? (McNemar)
 //   build/evaluate --summary resnet20                                  layers, shapes, parameters, mult-adds
 //   build/evaluate --summary runs/ram.ckpt                             the same for a checkpoint's model
 //
@@ -14,10 +15,13 @@
 // holds the averaged weights its trainer evaluated; they are the ones scored, and evaluate says so.
 // For RAM, whose glimpse locations are sampled, it reports one sampled path (the trainer's
 // figure), the path that follows the policy's mean, and the mean of --mc-samples sampled paths.
+// --against scores a second checkpoint on the same test images and says whether the difference
+// between the two is real: McNemar's exact test on the images only one of them gets right.
 #include <cstdio>
 #include <filesystem>
 #include <memory>
 #include <numeric>
+#include <optional>
 
 #include "engine/parallel.h"
 #include "engine/wording.h"
@@ -26,6 +30,7 @@
 #include "train/data_paths.h"
 #include "train/evaluation.h"
 #include "train/flags.h"
+#include "train/paired_test.h"
 #include "train/ram_evaluation.h"
 #include "train/stn_digits.h"
 #include "train/stop_signals.h"
@@ -71,6 +76,64 @@ static ConfusionMatrix confusion_of(const std::vector<int64_t>& labels, const st
   return confusion;
 }
 
+// RAM's predictions by the path --ram-path names.
+static const std::vector<int64_t>& predictions_by_path(const RamEvaluation& r, const std::string& ram_path) {
+  return ram_path == "mean" ? r.mean_path_predicted : ram_path == "averaged" ? r.mc_predicted : r.predicted;
+}
+
+static std::vector<uint8_t> right_or_wrong(const std::vector<int64_t>& predicted, const std::vector<int64_t>& labels) {
+  std::vector<uint8_t> right(labels.size());
+  for (size_t i = 0; i < labels.size(); i++) right[i] = predicted[i] == labels[i];
+  return right;
+}
+
+// Each test image's class by the model (RAM: by the path --ram-path names).
+static std::vector<int64_t> predictions_of(LoadedModel& m, const TestSet& test, int64_t mc_samples,
+                                           const std::string& ram_path) {
+  DataLoader loader(test.images, test_loader_options(test));
+  if (m.kind != ModelKind::ram) return score_classifier(*m.model, loader).predicted;
+  return predictions_by_path(evaluate_ram(static_cast<RecurrentAttentionModel&>(*m.model), loader, mc_samples),
+                             ram_path);
+}
+
+// --against FILE: the second checkpoint, with its trainer's test set, checked to be the first one's
+// images before either is scored.
+struct Against {
+  std::string file;
+  LoadedModel model;
+  TestSet test;
+};
+
+static Against load_against(const std::string& file, const LoadedModel& first, const TestSet& first_test,
+                            const std::string& first_file, const std::string& data_dir, const RebuildOptions& options) {
+  Against second{.file = file, .model = load_model(file, options), .test = {}};
+  const LoadedModel& m = second.model;
+  if (m.data_set != first.data_set)
+    fail("--against " + file + ": " + m.name + " is tested on " + m.data_set + ", " + first.name + " on " +
+         first.data_set + "; a paired test needs the same test images");
+  second.test = trainer_test_set(m, data_dir);
+  if (second.test.images.pixels != first_test.images.pixels || second.test.images.labels != first_test.images.labels)
+    fail("--against " + file + ": its trainer tested " + m.name + " on other images than " + first_file +
+         "'s; a paired test needs the same test images");
+  return second;
+}
+
+// The second checkpoint scored on the same images (RAM by the same path), and McNemar's exact
+// test of the difference.
+static void print_comparison(const std::string& first_file, const std::vector<int64_t>& first_predicted,
+                             Against& second, int64_t mc_samples, const std::string& ram_path) {
+  const std::vector<int64_t>& labels = second.test.images.labels;
+  const std::vector<int64_t> second_predicted = predictions_of(second.model, second.test, mc_samples, ram_path);
+  const std::vector<uint8_t> first_right = right_or_wrong(first_predicted, labels),
+                             second_right = right_or_wrong(second_predicted, labels);
+  const double second_accuracy =
+      std::accumulate(second_right.begin(), second_right.end(), 0.0) / static_cast<double>(second_right.size());
+  std::printf("against %s: %s, %s: accuracy %.2f%%\n", second.file.c_str(), describe_run(second.model).c_str(),
+              second.model.averaged ? "its averaged weights" : "its trained weights", 100 * second_accuracy);
+  const PairedComparison comparison = mcnemar_exact(first_right, second_right);
+  std::printf("%s\n", describe_comparison(comparison, "with " + first_file, "with " + second.file).c_str());
+}
+
 int main(int argc, char** argv) {
   Flags flags("evaluate",
               "Scores a checkpoint of any trainer on its test set (accuracy, per class, confusion matrix, loss),\n"
@@ -85,6 +148,8 @@ int main(int argc, char** argv) {
   std::string& visualize = flags.add_string(
       "visualize", "", "PNG file: STN: test digits beside the transformer's output; RAM: glimpse paths");
   int64_t& mc_samples = flags.add_int("mc-samples", 10, "RAM: the sampled paths whose mean is scored too", 1, 1000);
+  std::string& against = flags.add_string(
+      "against", "", "a second checkpoint, scored on the same test images: is the difference real? (McNemar's test)");
   std::string& ram_path = flags.add_choice("ram-path", "sampled", {"sampled", "mean", "averaged"},
                                            "RAM: the path the per-class table and the confusion matrix are of");
   RebuildOptions options;
@@ -118,10 +183,13 @@ int main(int argc, char** argv) {
                 m.data_set == "mnist" ? "MNIST" : "CIFAR-10", location.dir.c_str(),
                 location.is_sample ? " (the bundled sample)" : "", count_of(test.images.size(), "image").c_str(),
                 static_cast<long long>(test.images.height), static_cast<long long>(test.images.width));
+    std::optional<Against> second;
+    if (!against.empty()) second = load_against(against, m, test, checkpoint, location.dir, options);
     DataLoader loader(test.images, test_loader_options(test));
     const std::vector<std::string>& names = test.images.class_names;
 
     double accuracy = 0, loss = 0;
+    std::vector<int64_t> predicted;  // each test image's class
     if (m.kind == ModelKind::ram) {
       auto& ram = static_cast<RecurrentAttentionModel&>(*m.model);
       RamEvaluation r = evaluate_ram(ram, loader, mc_samples);
@@ -131,18 +199,17 @@ int main(int argc, char** argv) {
           "%.2f%% with the mean of %s; loss %.4f (one sampled path)\n",
           100 * r.accuracy, 100 * r.mean_path_accuracy, 100 * r.mc_accuracy,
           count_of(mc_samples, "sampled path").c_str(), r.loss);
-      const std::vector<int64_t>& chosen = ram_path == "mean"       ? r.mean_path_predicted
-                                           : ram_path == "averaged" ? r.mc_predicted
-                                                                    : r.predicted;
+      predicted = predictions_by_path(r, ram_path);
       std::printf("the tables below: %s\n", ram_path == "mean"       ? "the path that follows the policy's mean"
                                             : ram_path == "averaged" ? "the mean of the sampled paths"
                                                                      : "one sampled path");
-      print_scores(confusion_of(test.images.labels, chosen), names, confusion_png);
+      print_scores(confusion_of(test.images.labels, predicted), names, confusion_png);
       accuracy = r.accuracy, loss = r.loss;
       if (!visualize.empty()) draw_glimpses(ram, test.images, visualize);
     } else {
       Scores scores = score_classifier(*m.model, loader);
       accuracy = scores.confusion.accuracy(), loss = scores.loss;
+      predicted = scores.predicted;
       std::printf("accuracy %.2f%% (%lld of %lld), loss %.4f\n", 100 * accuracy,
                   static_cast<long long>(scores.confusion.correct()), static_cast<long long>(scores.confusion.total()),
                   loss);
@@ -158,6 +225,7 @@ int main(int argc, char** argv) {
     }
     std::printf("test_acc=%.4f test_loss=%.4f images=%lld\n", accuracy, loss,
                 static_cast<long long>(test.images.size()));
+    if (second) print_comparison(checkpoint, predicted, *second, mc_samples, ram_path);
   } catch (const std::exception& e) {
     return report_failure("evaluate", e);
   }

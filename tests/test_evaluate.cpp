@@ -282,6 +282,54 @@ TEST_CASE("evaluate says what it needs and what is wrong", "[cli]") {
   CHECK_THAT(no_picture.output, Contains("has neither"));
 }
 
+// --against: a second checkpoint on the same test images. Its accuracy is the one evaluate gives it
+// alone, the points between the two are the difference of their accuracies, and a checkpoint
+// against itself differs on no image. Checkpoints tested on other images are refused, by name.
+TEST_CASE("evaluate --against compares two checkpoints on the same test images by McNemar's test", "[cli]") {
+  TempDir dir;
+  write_untrained_checkpoint("mnist_cnn", dir / "untrained.ckpt");
+  Outcome trained = run("train_mnist", "--data " + tiny_mnist_dir() +
+                                           " --batch 8 --max-steps 12 --threads 2 --quiet "
+                                           "--save " +
+                                           dir / "trained.ckpt");
+  REQUIRE(trained.status == 0);
+  auto evaluate = [&](const std::string& flags) {
+    return run("evaluate", "--data " + tiny_mnist_dir() + " --threads 2 " + flags);
+  };
+  Outcome itself = evaluate("--checkpoint " + dir / "trained.ckpt" + " --against " + dir / "trained.ckpt");
+  INFO(itself.output);
+  REQUIRE(itself.status == 0);
+  CHECK_THAT(itself.output, Contains("+0.00 points on 100 images: 0 right only") &&
+                                Contains("McNemar's exact p = 1, not a real difference at the 5% level"));
+
+  Outcome alone = evaluate("--checkpoint " + dir / "untrained.ckpt");
+  Outcome paired = evaluate("--checkpoint " + dir / "trained.ckpt" + " --against " + dir / "untrained.ckpt");
+  INFO(paired.output);
+  REQUIRE(paired.status == 0);
+  const double first = 100 * std::stod(value_after(paired.output, "test_acc=")),
+               second = std::stod(value_after(paired.output, "its trained weights: accuracy "));
+  CHECK(first > second);  // twelve steps of training against none: the sign of the points below is checked
+  CHECK(second == Approx(100 * std::stod(value_after(alone.output, "test_acc="))).margin(0.005));
+  const size_t points = paired.output.rfind(" points on ");  // the comparison line: "+0.70 points on ..."
+  REQUIRE(points != std::string::npos);
+  const size_t line = paired.output.rfind('\n', points) + 1;
+  CHECK(std::stod(paired.output.substr(line, points - line)) == Approx(first - second).margin(0.005));
+
+  write_untrained_checkpoint("resnet20", dir / "cifar.ckpt");
+  Outcome other_data = evaluate("--checkpoint " + dir / "trained.ckpt" + " --against " + dir / "cifar.ckpt");
+  CHECK(other_data.status == 1);
+  CHECK_THAT(other_data.output, Contains("resnet20 is tested on cifar10, mnist_cnn on mnist; a paired test needs the "
+                                         "same test images"));
+  Outcome stn = run("train_stn", "--data " + tiny_mnist_dir() +
+                                     " --dataset rts --batch 8 --max-steps 1 --threads 2 "
+                                     "--quiet --save " +
+                                     dir / "stn.ckpt");
+  REQUIRE(stn.status == 0);
+  Outcome other_images = evaluate("--checkpoint " + dir / "trained.ckpt" + " --against " + dir / "stn.ckpt");
+  CHECK(other_images.status == 1);
+  CHECK_THAT(other_images.output, Contains("on other images than") && !Contains("test_acc="));  // before any scoring
+}
+
 TEST_CASE("evaluate --visualize draws STN's transformed digits and RAM's glimpses", "[cli]") {
   TempDir dir;
   for (const std::string trainer : {"train_stn", "train_ram"}) {

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <utility>
 
 #include "engine/ops.h"
 #include "io/distorted_mnist.h"
@@ -373,11 +374,12 @@ Scores score_classifier(Module& model, DataLoader& loader, const std::function<T
   int64_t classes = std::max<int64_t>(data.classes(), 1);
   for (int64_t label : data.labels) classes = std::max(classes, label + 1);
   for (int64_t p : predicted) classes = std::max(classes, p + 1);
-  Scores scores{.loss = evaluation.loss, .confusion = ConfusionMatrix(classes)};
   if (static_cast<int64_t>(predicted.size()) != data.size())
     fail("score_classifier: " + std::to_string(predicted.size()) + " predictions for " + std::to_string(data.size()) +
          " images");
-  for (int64_t i = 0; i < data.size(); i++) scores.confusion.add(data.labels[static_cast<size_t>(i)], predicted[i]);
+  Scores scores{.loss = evaluation.loss, .confusion = ConfusionMatrix(classes), .predicted = std::move(predicted)};
+  for (int64_t i = 0; i < data.size(); i++)
+    scores.confusion.add(data.labels[static_cast<size_t>(i)], scores.predicted[static_cast<size_t>(i)]);
   return scores;
 }
 

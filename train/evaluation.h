@@ -126,6 +126,7 @@ class ConfusionMatrix {
 struct Scores {
   double loss = 0;  // mean cross-entropy
   ConfusionMatrix confusion;
+  std::vector<int64_t> predicted;  // each image's class, in the loader's order
 };
 
 // The trainers' evaluation (evaluate_classifier: in evaluation mode, without a graph) with every
