@@ -6,6 +6,8 @@
 #   bench/attention_table/run.sh [CELL...]       run these (default: every cell not done yet)
 #   nohup bench/attention_table/run.sh > $RUNS_DIR/attention_table/queue.log 2>&1 &
 #
+# Start it once per core to run cells side by side: a cell being trained is locked (NAME.lock,
+# flock), and another copy of the script passes over it to the next.
 # Each cell (MODEL_sSEED) writes RUNS/NAME.log (what the trainer printed), NAME.csv (a row per
 # epoch), NAME.ckpt (every 100 steps and every epoch, atomically); an interrupted cell resumes from
 # NAME.ckpt, bitwise as if it had not stopped. A finished cell's CSV and log are copied into
@@ -49,6 +51,11 @@ mkdir -p "$runs" "$results"
 cells | while read -r name model seed; do
   if [[ ${#wanted[@]} -gt 0 && ! " ${wanted[*]} " =~ " $name " ]]; then continue; fi
   if [[ -f $results/$name.csv || -f $results/$name.rescored ]]; then continue; fi  # done, or re-scored
+  exec {lock}>"$runs/$name.lock"
+  if ! flock --nonblock "$lock" || [[ -f $results/$name.csv ]]; then  # another copy trains it, or just did
+    exec {lock}>&-
+    continue
+  fi
   resume=()
   if [[ -f $runs/$name.ckpt ]]; then resume=(--resume "$runs/$name.ckpt"); fi
   commit=$(git -C "$build/.." rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -62,4 +69,5 @@ cells | while read -r name model seed; do
   fi
   cp "$runs/$name.csv" "$runs/$name.log" "$results/"
   echo "$name: $(tail -n 1 "$runs/$name.log") (in $results/: commit it)"
+  exec {lock}>&-
 done
