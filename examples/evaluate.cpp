@@ -159,6 +159,8 @@ int main(int argc, char** argv) {
   if (summary.empty() && checkpoint.empty()) flags.usage_error("give --checkpoint FILE to score, or --summary MODEL");
   if (!summary.empty() && !checkpoint.empty())
     flags.usage_error("--summary takes the model or the checkpoint itself: --summary " + checkpoint);
+  if (!summary.empty() && !against.empty())
+    flags.usage_error("--against compares two checkpoints: give the first as --checkpoint, not --summary");
 
   try {
     if (threads > 0) set_num_threads(static_cast<int>(threads));

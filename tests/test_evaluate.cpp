@@ -328,6 +328,9 @@ TEST_CASE("evaluate --against compares two checkpoints on the same test images b
   Outcome other_images = evaluate("--checkpoint " + dir / "trained.ckpt" + " --against " + dir / "stn.ckpt");
   CHECK(other_images.status == 1);
   CHECK_THAT(other_images.output, Contains("on other images than") && !Contains("test_acc="));  // before any scoring
+  Outcome summary = evaluate("--summary mnist_cnn --against " + dir / "trained.ckpt");
+  CHECK(summary.status == 2);
+  CHECK_THAT(summary.output, Contains("give the first as --checkpoint"));
 }
 
 TEST_CASE("evaluate --visualize draws STN's transformed digits and RAM's glimpses", "[cli]") {
