@@ -22,6 +22,7 @@
 #include <memory>
 #include <numeric>
 #include <optional>
+#include <utility>
 
 #include "engine/parallel.h"
 #include "engine/wording.h"
@@ -211,7 +212,7 @@ int main(int argc, char** argv) {
     } else {
       Scores scores = score_classifier(*m.model, loader);
       accuracy = scores.confusion.accuracy(), loss = scores.loss;
-      predicted = scores.predicted;
+      predicted = std::move(scores.predicted);
       std::printf("accuracy %.2f%% (%lld of %lld), loss %.4f\n", 100 * accuracy,
                   static_cast<long long>(scores.confusion.correct()), static_cast<long long>(scores.confusion.total()),
                   loss);

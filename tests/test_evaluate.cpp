@@ -288,10 +288,9 @@ TEST_CASE("evaluate says what it needs and what is wrong", "[cli]") {
 TEST_CASE("evaluate --against compares two checkpoints on the same test images by McNemar's test", "[cli]") {
   TempDir dir;
   write_untrained_checkpoint("mnist_cnn", dir / "untrained.ckpt");
-  Outcome trained = run("train_mnist", "--data " + tiny_mnist_dir() +
-                                           " --batch 8 --max-steps 12 --threads 2 --quiet "
-                                           "--save " +
-                                           dir / "trained.ckpt");
+  const std::string short_run = " --batch 8 --threads 2 --quiet --save ";
+  Outcome trained =
+      run("train_mnist", "--data " + tiny_mnist_dir() + " --max-steps 12" + short_run + dir / "trained.ckpt");
   REQUIRE(trained.status == 0);
   auto evaluate = [&](const std::string& flags) {
     return run("evaluate", "--data " + tiny_mnist_dir() + " --threads 2 " + flags);
@@ -320,10 +319,8 @@ TEST_CASE("evaluate --against compares two checkpoints on the same test images b
   CHECK(other_data.status == 1);
   CHECK_THAT(other_data.output, Contains("resnet20 is tested on cifar10, mnist_cnn on mnist; a paired test needs the "
                                          "same test images"));
-  Outcome stn = run("train_stn", "--data " + tiny_mnist_dir() +
-                                     " --dataset rts --batch 8 --max-steps 1 --threads 2 "
-                                     "--quiet --save " +
-                                     dir / "stn.ckpt");
+  Outcome stn =
+      run("train_stn", "--data " + tiny_mnist_dir() + " --dataset rts --max-steps 1" + short_run + dir / "stn.ckpt");
   REQUIRE(stn.status == 0);
   Outcome other_images = evaluate("--checkpoint " + dir / "trained.ckpt" + " --against " + dir / "stn.ckpt");
   CHECK(other_images.status == 1);
