@@ -3,6 +3,7 @@
 //
 //   build/evaluate --checkpoint runs/mnist.ckpt                        accuracy, per class, confusion, loss
 //   build/evaluate --checkpoint runs/stn.ckpt --data data/mnist --confusion runs/confusion.png --visualize runs/stn.png
+//   build/evaluate --checkpoint runs/cbam.ckpt --visualize runs/cbam.png  what its attention does
 //   build/evaluate --checkpoint runs/stn.ckpt --against runs/cnn.ckpt    is the first really better? (McNemar)
 //   build/evaluate --summary resnet20                                  layers, shapes, parameters, mult-adds
 //   build/evaluate --summary runs/ram.ckpt                             the same for a checkpoint's model
@@ -28,6 +29,7 @@
 #include "engine/wording.h"
 #include "models/ram.h"
 #include "models/stn_mnist.h"
+#include "train/attention_pictures.h"
 #include "train/data_paths.h"
 #include "train/evaluation.h"
 #include "train/flags.h"
@@ -135,6 +137,17 @@ static void print_comparison(const std::string& first_file, const std::vector<in
   std::printf("%s\n", describe_comparison(comparison, "with " + first_file, "with " + second.file).c_str());
 }
 
+// The first 24 test digits beside what the spatial transformer makes of them.
+static void draw_transformer_output(Module& model, SpatialTransformer& transformer, const std::string& model_name,
+                                    const TestSet& test, const std::string& path) {
+  std::vector<int64_t> first(static_cast<size_t>(std::min<int64_t>(24, test.images.size())));
+  std::iota(first.begin(), first.end(), 0);
+  draw_transformed_pairs(model, transformer, test.images, first, test.mean[0], test.stddev[0], 4, 3,
+                         model_name + ": what the transformer makes of test digits", path);
+  std::printf("wrote %s: %s (left) and their transformed versions (right)\n", path.c_str(),
+              count_of(static_cast<int64_t>(first.size()), "test digit").c_str());
+}
+
 int main(int argc, char** argv) {
   Flags flags("evaluate",
               "Scores a checkpoint of any trainer on its test set (accuracy, per class, confusion matrix, loss),\n"
@@ -147,7 +160,9 @@ int main(int argc, char** argv) {
       "MODEL or FILE: print the layers of a model (a zoo or trainer name) or of a checkpoint's, and exit");
   std::string& confusion_png = flags.add_string("confusion", "", "PNG file: the confusion matrix as a heat map");
   std::string& visualize = flags.add_string(
-      "visualize", "", "PNG file: STN: test digits beside the transformer's output; RAM: glimpse paths");
+      "visualize", "",
+      "PNG file: STN: test digits beside the transformer's output; RAM: glimpse paths; CIFAR-10 attention models: "
+      "what the attention does on a test image of each class");
   int64_t& mc_samples = flags.add_int("mc-samples", 10, "RAM: the sampled paths whose mean is scored too", 1, 1000);
   std::string& against = flags.add_string(
       "against", "", "a second checkpoint, scored on the same test images: is the difference real? (McNemar's test)");
@@ -171,9 +186,11 @@ int main(int argc, char** argv) {
     }
     LoadedModel m = load_model(checkpoint, options);
     SpatialTransformer* transformer = spatial_transformer_of(*m.model);
-    if (!visualize.empty() && m.kind != ModelKind::ram && !transformer)
-      flags.usage_error("--visualize draws a spatial transformer's output or RAM's glimpses; " + m.name +
-                        " has neither");
+    if (!visualize.empty() && m.kind != ModelKind::ram && !transformer && !draws_attention(m.name))
+      flags.usage_error(
+          "--visualize draws a spatial transformer's output, RAM's glimpses or the attention of an "
+          "attention model (train/attention_pictures.h); " +
+          m.name + " has none of them");
     std::printf("%s: %s, %s\n", checkpoint.c_str(), describe_run(m).c_str(),
                 m.averaged ? "its averaged weights (--ema): the ones its trainer scored (--trained-weights: the others)"
                            : "its trained weights");
@@ -218,12 +235,10 @@ int main(int argc, char** argv) {
                   loss);
       print_scores(scores.confusion, names, confusion_png);
       if (!visualize.empty()) {
-        std::vector<int64_t> first(static_cast<size_t>(std::min<int64_t>(24, test.images.size())));
-        std::iota(first.begin(), first.end(), 0);
-        draw_transformed_pairs(*m.model, *transformer, test.images, first, test.mean[0], test.stddev[0], 4, 3,
-                               m.name + ": what the transformer makes of test digits", visualize);
-        std::printf("wrote %s: %s (left) and their transformed versions (right)\n", visualize.c_str(),
-                    count_of(static_cast<int64_t>(first.size()), "test digit").c_str());
+        if (transformer)
+          draw_transformer_output(*m.model, *transformer, m.name, test, visualize);
+        else
+          draw_attention_on_test_images(*m.model, m.name, test.images, test.mean, test.stddev, visualize);
       }
     }
     std::printf("test_acc=%.4f test_loss=%.4f images=%lld\n", accuracy, loss,

@@ -35,45 +35,6 @@
 
 using namespace glimpse;
 
-// The first image of each class in label order (ten on CIFAR-10), then, if the set lacks a
-// class, the next images, up to ten in all.
-static std::vector<int64_t> one_image_per_class(const ImageDataset& set) {
-  const int64_t wanted = std::min<int64_t>(10, set.size());
-  std::vector<int64_t> chosen;
-  for (int64_t label = 0; label < 10; label++)
-    for (int64_t i = 0; i < set.size(); i++)
-      if (set.labels[static_cast<size_t>(i)] == label) {
-        chosen.push_back(i);
-        break;
-      }
-  for (int64_t i = 0; i < set.size() && static_cast<int64_t>(chosen.size()) < wanted; i++)
-    if (std::find(chosen.begin(), chosen.end(), i) == chosen.end()) chosen.push_back(i);
-  return chosen;
-}
-
-static void write_attention_picture(Module& model, const std::string& name, const ImageDataset& test_set,
-                                    const std::vector<float>& mean, const std::vector<float>& stddev,
-                                    const std::string& path) {
-  const std::vector<int64_t> chosen = one_image_per_class(test_set);
-  const int64_t count = static_cast<int64_t>(chosen.size()), S = 32, plane = S * S;
-  Tensor raw = Tensor::empty({count, 3, S, S});  // pixels in [0, 1], for the picture
-  Tensor x = Tensor::empty({count, 3, S, S});    // normalised, for the model
-  std::vector<int64_t> labels;
-  for (int64_t row = 0; row < count; row++) {
-    labels.push_back(test_set.labels[static_cast<size_t>(chosen[static_cast<size_t>(row)])]);
-    const uint8_t* image = test_set.image(chosen[static_cast<size_t>(row)]);  // (3, 32, 32)
-    for (int64_t i = 0; i < 3 * plane; i++) {
-      const size_t c = static_cast<size_t>(i / plane);
-      const int64_t at = row * 3 * plane + i;
-      raw.data()[at] = image[i] / 255.0f;
-      x.data()[at] = (raw.data()[at] - mean[c]) / stddev[c];
-    }
-  }
-  const int64_t maps = draw_attention(model, name, raw, x, labels, test_set.class_names, path);
-  std::printf("wrote %s: %s, each followed by %s\n", path.c_str(), count_of(count, "test image").c_str(),
-              count_of(maps, "attention map").c_str());
-}
-
 // "82,123" -> {82, 123}: the rate is divided by 10 after 82 epochs and again after 123.
 static std::vector<int64_t> parse_drop_epochs(const Flags& flags, const std::string& text, int64_t epochs) {
   const std::string where = "--lr-drops " + text;
@@ -166,7 +127,7 @@ int main(int argc, char** argv) {
         .ema_decay = ema_decay};
     TrainResult result = train_classifier(run, common);
     if (!visualize.empty() && parallel.is_root())
-      write_attention_picture(*model, model_name, test_set, mean, stddev, visualize);
+      draw_attention_on_test_images(*model, model_name, test_set, mean, stddev, visualize);
     print_final_line(result);
   } catch (const std::exception& e) {
     return report_failure("train_cifar", e);

@@ -19,6 +19,7 @@ Tensor SEBlock::forward(const Tensor& u) {  // u: (N, C, H, W)
          shape_str(u.shape()));
   Tensor z = global_avg_pool2d(u);                          // (N, C)     squeeze, Eq. 2
   Tensor s = sigmoid(fc2->forward(relu(fc1->forward(z))));  // (N, C)     excitation, Eq. 3
+  observe("weights", s);                                    // (N, C)     what the pictures show
   return u * reshape(s, {u.shape()[0], channels, 1, 1});    // (N, C, H, W) scale, Eq. 4
 }
 

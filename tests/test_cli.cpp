@@ -805,12 +805,12 @@ TEST_CASE("a trainer's --visualize writes a PNG and the final line stays the las
     std::string trainer, extra;
     int64_t maps = 3;  // train_cifar: the attention columns after each image (train/attention_pictures.h)
   };
-  for (const Case& c :
-       {Case{"train_stn", "--dataset rts"}, Case{"train_ram", "--mc-samples 2"},
-        Case{"train_cifar", "--model cbam_resnet20"}, Case{"train_cifar", "--model attention56 --width 4"},
-        Case{"train_cifar", "--model eca_resnet20"}, Case{"train_cifar", "--model gc_resnet20"},
-        Case{"train_cifar", "--model nl_resnet20", 4}, Case{"train_cifar", "--model da_resnet20"},
-        Case{"train_cifar", "--model cc_resnet20", 4}, Case{"train_cifar", "--model aa_resnet20", 5}}) {
+  for (const Case& c : {Case{"train_stn", "--dataset rts"}, Case{"train_ram", "--mc-samples 2"},
+                        Case{"train_cifar", "--model se_resnet20"}, Case{"train_cifar", "--model cbam_resnet20"},
+                        Case{"train_cifar", "--model attention56 --width 4"},
+                        Case{"train_cifar", "--model eca_resnet20"}, Case{"train_cifar", "--model gc_resnet20"},
+                        Case{"train_cifar", "--model nl_resnet20", 4}, Case{"train_cifar", "--model da_resnet20"},
+                        Case{"train_cifar", "--model cc_resnet20", 4}, Case{"train_cifar", "--model aa_resnet20", 5}}) {
     INFO(c.trainer << " " << c.extra);
     static int pictures = 0;
     const std::string picture = dir / (c.trainer + std::to_string(pictures++) + ".png");

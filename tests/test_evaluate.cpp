@@ -276,10 +276,6 @@ TEST_CASE("evaluate says what it needs and what is wrong", "[cli]") {
   INFO(right_width.output);
   CHECK(right_width.status == 0);
   CHECK_THAT(right_width.output, Contains("note: the checkpoint does not record attention56's width"));
-
-  Outcome no_picture = run("evaluate", "--checkpoint " + dir / "a56.ckpt" + " --width 4 --visualize " + dir / "x.png");
-  CHECK(no_picture.status == 2);
-  CHECK_THAT(no_picture.output, Contains("has neither"));
 }
 
 // --against: a second checkpoint on the same test images. Its accuracy is the one evaluate gives it
@@ -330,7 +326,8 @@ TEST_CASE("evaluate --against compares two checkpoints on the same test images b
   CHECK_THAT(summary.output, Contains("give the first as --checkpoint"));
 }
 
-TEST_CASE("evaluate --visualize draws STN's transformed digits and RAM's glimpses", "[cli]") {
+TEST_CASE("evaluate --visualize draws STN's transformed digits, RAM's glimpses and CIFAR-10 models' attention",
+          "[cli]") {
   TempDir dir;
   for (const std::string trainer : {"train_stn", "train_ram"}) {
     INFO(trainer);
@@ -345,6 +342,20 @@ TEST_CASE("evaluate --visualize draws STN's transformed digits and RAM's glimpse
     CHECK(scored.status == 0);
     CHECK(fs::file_size(picture) > 0);
   }
+  write_untrained_checkpoint("cbam_resnet20", dir / "cbam.ckpt");
+  Outcome attention = run("evaluate", "--checkpoint " + dir / "cbam.ckpt" + " --data " + tiny_cifar_dir() +
+                                          " --visualize " + dir / "cbam.png");
+  INFO(attention.output);
+  CHECK(attention.status == 0);
+  CHECK_THAT(attention.output, Contains("each followed by 3 attention maps"));
+  CHECK(fs::file_size(dir / "cbam.png") > 0);
+
+  write_untrained_checkpoint("resnet20", dir / "resnet20.ckpt");
+  Outcome nothing_to_draw = run("evaluate", "--checkpoint " + dir / "resnet20.ckpt" + " --data " + tiny_cifar_dir() +
+                                                " --visualize " + dir / "resnet20.png");
+  CHECK(nothing_to_draw.status == 2);
+  CHECK_THAT(nothing_to_draw.output, Contains("resnet20 has none of them"));
+  CHECK(!fs::exists(dir / "resnet20.png"));
 }
 
 // predict reads PNGs written here: one digit at the model's size, one twice as large (resized, and

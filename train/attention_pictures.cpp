@@ -1,10 +1,12 @@
 #include "train/attention_pictures.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <functional>
 #include <vector>
 
 #include "engine/ops.h"
+#include "engine/wording.h"
 #include "io/dataset.h"
 #include "io/image_grid.h"
 
@@ -130,8 +132,9 @@ AttentionPicture picture_of(const std::string& name, const Observer& seen) {
     return stage_picture("attention56: soft masks, channel mean", "module",
                          {spatial(seen.get("attention1.mask")), spatial(seen.get("attention2.mask")),
                           spatial(seen.get("attention3.mask"))});
-  if (name == "eca_resnet20") {
-    AttentionPicture picture{"eca_resnet20: ECA's channel weights", stages("weights", channel_bars)};
+  if (name == "se_resnet20" || name == "eca_resnet20") {
+    AttentionPicture picture{name + (name == "se_resnet20" ? ": SE's" : ": ECA's") + " channel weights",
+                             stages("weights", channel_bars)};
     for (size_t k = 0; k < picture.columns.size(); k++)
       picture.columns[k].label =
           "stage " + std::to_string(k + 1) + "\n" + std::to_string(picture.columns[k].w) + " channels";
@@ -176,8 +179,8 @@ AttentionPicture picture_of(const std::string& name, const Observer& seen) {
     return picture;
   }
   fail(
-      "--visualize draws the attention of cbam_resnet20, attention56, eca_resnet20, gc_resnet20, nl_resnet20, "
-      "da_resnet20, cc_resnet20 and aa_resnet20, not " +
+      "--visualize draws the attention of se_resnet20, cbam_resnet20, attention56, eca_resnet20, gc_resnet20, "
+      "nl_resnet20, da_resnet20, cc_resnet20 and aa_resnet20, not " +
       name);
 }
 
@@ -191,11 +194,27 @@ void draw_map(ImageGrid& grid, int64_t i, int64_t col, const MapColumn& column) 
   grid.mark(i, col, qy / column.qh, qx / column.qw, (qy + 1) / column.qh, (qx + 1) / column.qw);
 }
 
+// The first image of each class in label order (ten on CIFAR-10), then, if the set lacks a
+// class, the next images, up to ten in all.
+std::vector<int64_t> one_image_per_class(const ImageDataset& set) {
+  const int64_t wanted = std::min<int64_t>(10, set.size());
+  std::vector<int64_t> chosen;
+  for (int64_t label = 0; label < 10; label++)
+    for (int64_t i = 0; i < set.size(); i++)
+      if (set.labels[static_cast<size_t>(i)] == label) {
+        chosen.push_back(i);
+        break;
+      }
+  for (int64_t i = 0; i < set.size() && static_cast<int64_t>(chosen.size()) < wanted; i++)
+    if (std::find(chosen.begin(), chosen.end(), i) == chosen.end()) chosen.push_back(i);
+  return chosen;
+}
+
 }  // namespace
 
 bool draws_attention(const std::string& model_name) {
-  for (const char* name : {"cbam_resnet20", "attention56", "eca_resnet20", "gc_resnet20", "nl_resnet20", "da_resnet20",
-                           "cc_resnet20", "aa_resnet20"})
+  for (const char* name : {"se_resnet20", "cbam_resnet20", "attention56", "eca_resnet20", "gc_resnet20", "nl_resnet20",
+                           "da_resnet20", "cc_resnet20", "aa_resnet20"})
     if (model_name == name) return true;
   return false;
 }
@@ -226,6 +245,29 @@ int64_t draw_attention(Module& model, const std::string& model_name, const Tenso
   }
   grid.write(path);
   return static_cast<int64_t>(picture.columns.size());
+}
+
+void draw_attention_on_test_images(Module& model, const std::string& model_name, const ImageDataset& test_set,
+                                   const std::vector<float>& mean, const std::vector<float>& stddev,
+                                   const std::string& path) {
+  const std::vector<int64_t> chosen = one_image_per_class(test_set);
+  const int64_t count = static_cast<int64_t>(chosen.size()), S = 32, plane = S * S;
+  Tensor raw = Tensor::empty({count, 3, S, S});  // pixels in [0, 1], for the picture
+  Tensor x = Tensor::empty({count, 3, S, S});    // normalised, for the model
+  std::vector<int64_t> labels;
+  for (int64_t row = 0; row < count; row++) {
+    labels.push_back(test_set.labels[static_cast<size_t>(chosen[static_cast<size_t>(row)])]);
+    const uint8_t* image = test_set.image(chosen[static_cast<size_t>(row)]);  // (3, 32, 32)
+    for (int64_t i = 0; i < 3 * plane; i++) {
+      const size_t c = static_cast<size_t>(i / plane);
+      const int64_t at = row * 3 * plane + i;
+      raw.data()[at] = image[i] / 255.0f;
+      x.data()[at] = (raw.data()[at] - mean[c]) / stddev[c];
+    }
+  }
+  const int64_t maps = draw_attention(model, model_name, raw, x, labels, test_set.class_names, path);
+  std::printf("wrote %s: %s, each followed by %s\n", path.c_str(), count_of(count, "test image").c_str(),
+              count_of(maps, "attention map").c_str());
 }
 
 }  // namespace glimpse

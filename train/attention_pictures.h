@@ -2,6 +2,7 @@
 // paper shows it: a row per image, the image first, then what the model's attention made of it.
 // The maps come from one forward through an Observer (Note [Observing a forward], layers/module.h).
 //
+//   se_resnet20     SE's channel weights s (Eq. 3) in the last block of each stage, as ECA's below
 //   cbam_resnet20   CBAM's spatial map M_s in the last block of each stage (32x32, 16x16, 8x8)
 //   attention56     each attention module's soft mask, averaged over channels (32x32, 16x16, 8x8)
 //   gc_resnet20     GC's context map alpha in the last block of each stage: where the block pools from
@@ -22,6 +23,7 @@
 #include <vector>
 
 #include "engine/tensor.h"
+#include "io/dataset.h"
 #include "layers/module.h"
 
 namespace glimpse {
@@ -35,5 +37,12 @@ bool draws_attention(const std::string& model_name);
 int64_t draw_attention(Module& model, const std::string& model_name, const Tensor& raw, const Tensor& x,
                        const std::vector<int64_t>& labels, const std::vector<std::string>& class_names,
                        const std::string& path);
+
+// draw_attention on a few test images: the first of each class in label order (ten rows on
+// CIFAR-10's test set), normalised by mean and stddev for the model. Prints the path it wrote.
+// train_cifar --visualize and evaluate --visualize write this picture.
+void draw_attention_on_test_images(Module& model, const std::string& model_name, const ImageDataset& test_set,
+                                   const std::vector<float>& mean, const std::vector<float>& stddev,
+                                   const std::string& path);
 
 }  // namespace glimpse

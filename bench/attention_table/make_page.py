@@ -3,7 +3,7 @@
 
     /usr/bin/python3 bench/attention_table/make_page.py [--cells bench/attention_table/cells]
         [--costs bench/attention_table/cells/costs.jsonl] [--page docs/ATTENTION.md]
-        [--plot docs/images/attention_table.svg]
+        [--plot docs/images/attention_table.svg] [--pictures docs/images/attention]
 
 Reads every cell's CSV log in bench/attention_table/cells/ (a row per epoch; the cell counts once
 its 20th epoch is logged; run.sh copies a finished cell's log there), a cell whose log was lost by
@@ -27,6 +27,22 @@ import statistics
 EPOCHS = 20
 ORDER = ["resnet20", "se_resnet20", "cbam_resnet20", "eca_resnet20", "gc_resnet20", "nl_resnet20",
          "da_resnet20", "cc_resnet20", "aa_resnet20", "attention56"]
+# What each model's picture (bench/attention_table/pictures.sh, train/attention_pictures.h) shows.
+PICTURES = {
+    "se_resnet20": "SE's channel weights s in the last block of each stage, a bar per channel (black 0, white 1): "
+                   "how much of each channel the block lets through for this image",
+    "cbam_resnet20": "CBAM's spatial map Ms in the last block of each stage: where the block keeps its features",
+    "eca_resnet20": "ECA's channel weights in the last block of each stage, a bar per channel (black 0, white 1)",
+    "gc_resnet20": "GC's context weights in the last block of each stage: where the block pools the context it adds "
+                   "to every position",
+    "nl_resnet20": "For two query positions (cyan boxes) of stages 2 and 3, the non-local block's weights over the keys",
+    "da_resnet20": "For three query positions, DANet's position-attention weights over the 8x8 map",
+    "cc_resnet20": "For two query positions, the criss-cross weights after one pass (the query's row and column) and "
+                   "after both passes (the whole map)",
+    "aa_resnet20": "For one query position, each of the four heads of the last attention-augmented convolution, then "
+                   "their mean for a second query",
+    "attention56": "Each attention module's soft mask, averaged over the channels",
+}
 T_975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}  # two-sided 95%
 
 
@@ -131,6 +147,22 @@ def svg_plot(points, path):
         f.write("\n".join(out) + "\n")
 
 
+def pictures_section(folder, page_dir):
+    """The section that shows each model's picture, for the models pictures.sh has drawn."""
+    drawn = [name for name in ORDER if os.path.exists(os.path.join(folder, name + ".png"))]
+    if not drawn:
+        return []
+    lines = ["## What each attention looks at", "",
+             "Each model's seed-1 checkpoint (pretrained/MODEL_20epochs_seed1.ckpt) on the first test image of each "
+             "class: `build/evaluate --checkpoint CKPT --data DIR --visualize FILE.png` (bench/attention_table/pictures.sh). "
+             "Under each image its true class and the model's prediction (green right, red wrong); maps other than the "
+             "channel weights are scaled to their own range (white: most attended).", ""]
+    for name in drawn:
+        path = os.path.relpath(os.path.join(folder, name + ".png"), page_dir)
+        lines += [f"### {name}", "", PICTURES[name] + ".", "", f"![{name}'s attention on a test image of each class]({path})", ""]
+    return lines
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     root = os.path.normpath(os.path.join(here, "..", ".."))
@@ -139,6 +171,7 @@ def main():
     parser.add_argument("--costs", default=None, help="default: CELLS/costs.jsonl")
     parser.add_argument("--page", default=os.path.join(root, "docs", "ATTENTION.md"))
     parser.add_argument("--plot", default=os.path.join(root, "docs", "images", "attention_table.svg"))
+    parser.add_argument("--pictures", default=os.path.join(root, "docs", "images", "attention"))
     args = parser.parse_args()
     accuracies, rescored = final_accuracies(args.cells)
     costs = costs_of(args.costs or os.path.join(args.cells, "costs.jsonl"))
@@ -199,6 +232,7 @@ def main():
         os.makedirs(os.path.dirname(args.plot), exist_ok=True)
         svg_plot(points, args.plot)
         lines += [f"![accuracy against step time]({os.path.relpath(args.plot, os.path.dirname(args.page))})", ""]
+    lines += pictures_section(args.pictures, os.path.dirname(args.page))
     with open(args.page, "w") as f:
         f.write("\n".join(lines))
     print(f"wrote {args.page}: {sum(len(a) for a in accuracies.values())} finished cells")
