@@ -3,7 +3,7 @@
 
     /usr/bin/python3 tools/mutate_backward.py --list                    the mutants, without building
     /usr/bin/python3 tools/mutate_backward.py --build DIR [--out FILE.tsv] [--files conv2d.cpp,pool.cpp]
-        [--tests REGEX] [--every N]
+        [--tests REGEX] [--every N [--offset K]]
 
 The backward code of engine/ops/*.cpp is every function whose name holds "backward" or "grad"
 (and col2im, through_relu) and every node's backward methods. In it each line gets, one at a time, the small wrong edits a slip of the
@@ -20,7 +20,8 @@ whose name matches --tests (default: the gradient checks, `ctest -R grad`) run. 
 "caught" when one of them fails (or crashes, or passes its 120 s), "missed" when all pass, and
 left out when it does not compile. Every missed mutant is a place where a wrong backward would
 pass the gradient checks: either the edit changes nothing the op computes (the line was dead or
-the edit equivalent), or no check reaches that code. --every N keeps every Nth mutant (a sample).
+the edit equivalent), or no check reaches that code. --every N [--offset K] keeps every Nth
+mutant from the Kth (a sample, or a part of the whole run for one sitting).
 Writes one row per mutant to --out (default: mutants.tsv in DIR) and prints the tally per file.
 Not part of the product or the tests: a study (docs/TESTING.md says what it found).
 """
@@ -33,6 +34,7 @@ import time
 
 BACKWARD_NAME = r"\w*(?:backward|grad|col2im|through_relu)\w*"
 TOP_LEVEL = re.compile(r"^(?![\s/#}])[^;()=]*\b" + BACKWARD_NAME + r"\s*\(")  # a definition at column 0
+DECLARATION = re.compile(r"^(?!return\b)[\w:<>,]+(?:\s+[\w:<>,]+)*[\s*&]+\w+\s*(?:[=({;]|\[)")  # `T name = ...;`: left alone
 METHOD = re.compile(r"^(\s+)void " + BACKWARD_NAME + r"\(.*\{\s*$")
 
 
@@ -67,8 +69,8 @@ def code_of(line):
     return line if at < 0 else line[:at]
 
 
-def mutants_of_line(line):
-    """[(operator, mutated line)] for one line of backward code."""
+def mutants_of_line(line, previous):
+    """[(operator, mutated line)] for one line of backward code (previous: the line before it)."""
     code = code_of(line)
     stripped = code.strip()
     if not stripped or stripped.startswith(("}", "{", "//", "#")) or "fail(" in code:
@@ -82,7 +84,8 @@ def mutants_of_line(line):
         if a in code:
             out.append(("sign", code.replace(a, b, 1) + rest))
             break
-    if stripped.endswith(";") and not stripped.startswith(("return", "for (", "if (", "else")):
+    if stripped.endswith(";") and not stripped.startswith(("return", "for (", "if (", "else")) and \
+            not DECLARATION.match(stripped) and code_of(previous).rstrip().endswith((";", "{", "}")):
         indent = code[:len(code) - len(code.lstrip())]
         out.append(("delete", indent + "// (left out by the mutation) " + line.strip()))
     return out
@@ -96,7 +99,7 @@ def all_mutants(source_dir, files):
             lines = f.read().split("\n")
         for start, end in backward_regions(lines):
             for n in range(start, end):
-                for operator, mutated in mutants_of_line(lines[n]):
+                for operator, mutated in mutants_of_line(lines[n], lines[n - 1]):
                     out.append((name, n, operator, lines[n], mutated))
     return out
 
@@ -123,6 +126,7 @@ def main():
     parser.add_argument("--files", default="", help="comma-separated files of engine/ops (default: all)")
     parser.add_argument("--tests", default="grad", help="ctest -R regex of the tests that must catch a mutant")
     parser.add_argument("--every", type=int, default=1, help="keep every Nth mutant")
+    parser.add_argument("--offset", type=int, default=0, help="with --every: start at this mutant (0 to N-1)")
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
 
@@ -133,7 +137,7 @@ def main():
         source = re.search(r"^CMAKE_HOME_DIRECTORY:INTERNAL=(.*)$", cache, re.M).group(1)
     files = args.files.split(",") if args.files else sorted(
         f for f in os.listdir(os.path.join(source, "engine", "ops")) if f.endswith(".cpp"))
-    mutants = all_mutants(source, files)[::args.every]
+    mutants = all_mutants(source, files)[args.offset::args.every]
     if args.list or not args.build:
         for name, n, operator, _, mutated in mutants:
             print(f"{name}:{n + 1} {operator}: {mutated.strip()}")
