@@ -2,7 +2,8 @@
 //
 // For inputs x_1..x_m and a function f, with a fixed random weight r of f's output shape:
 //   L(x) = sum_j f(x)_j * r_j          (a random weighting catches mix-ups that mean() hides)
-//   analytical:  dL/dx from one backward pass, seeded with r
+//   analytical:  dL/dx from one backward pass, seeded with r, into gradients that already hold
+//                random values g0 (a backward adds into input_grad, Node::backward): x.grad - g0
 //   numerical:   (L(x + eps e_i) - L(x - eps e_i)) / (2 eps), L summed in double
 //   pass when |analytical - numerical| <= atol + rtol * |numerical| for every checked entry.
 // Large inputs are checked on a seeded random subset of entries (tiny-dnn's random trials).
@@ -47,10 +48,33 @@ inline double weighted_sum(const Tensor& y, const Tensor& r) {
   return total;
 }
 
+// Gives t a gradient of random values g0 before the backward and returns g0. A backward adds into
+// its inputs' gradients (Node::backward), so one that writes instead of adding loses g0 and fails.
+inline Tensor hold_random_gradient(const Tensor& t, Rng& rng) {
+  Tensor g0 = Tensor::normal(t.shape(), 0, 1, rng);
+  t.impl()->autograd_meta().grad = g0.clone().impl_ptr();
+  return g0;
+}
+
+// The entries of t to check: all of them, or max_entries drawn at random.
+inline std::vector<int64_t> entries_to_check(const Tensor& t, const GradcheckOptions& options, Rng& rng) {
+  std::vector<int64_t> entries;
+  if (t.numel() <= options.max_entries) {
+    for (int64_t j = 0; j < t.numel(); j++) entries.push_back(j);
+  } else {
+    for (int64_t k = 0; k < options.max_entries; k++) entries.push_back(rng.randint(t.numel()));
+  }
+  return entries;
+}
+
 // Returns true when every checked entry agrees; prints the first mismatches to stderr.
 inline bool gradcheck(const TestFunction& f, std::vector<Tensor> inputs, GradcheckOptions options = {}) {
   Rng rng(options.seed);
-  for (Tensor& x : inputs) x = x.clone().set_requires_grad(true);
+  std::vector<Tensor> held;  // g0 of each input
+  for (Tensor& x : inputs) {
+    x = x.clone().set_requires_grad(true);
+    held.push_back(hold_random_gradient(x, rng));
+  }
 
   // analytical gradients
   Tensor y = f(inputs);
@@ -65,14 +89,8 @@ inline bool gradcheck(const TestFunction& f, std::vector<Tensor> inputs, Gradche
   NoGradGuard no_grad;
   for (size_t i = 0; i < inputs.size(); i++) {
     Tensor x = inputs[i];
-    Tensor analytical = x.grad().defined() ? x.grad() : Tensor::zeros(x.shape());
-    std::vector<int64_t> entries;
-    if (x.numel() <= options.max_entries) {
-      for (int64_t j = 0; j < x.numel(); j++) entries.push_back(j);
-    } else {
-      for (int64_t t = 0; t < options.max_entries; t++) entries.push_back(rng.randint(x.numel()));
-    }
-    for (int64_t j : entries) {
+    const real* summed = x.grad().data();  // g0 + dL/dx
+    for (int64_t j : entries_to_check(x, options, rng)) {
       real saved = x.data()[j];
       x.data()[j] = static_cast<real>(saved + options.eps);
       double plus = weighted_sum(f(inputs), r);
@@ -80,7 +98,7 @@ inline bool gradcheck(const TestFunction& f, std::vector<Tensor> inputs, Gradche
       double minus = weighted_sum(f(inputs), r);
       x.data()[j] = saved;
       double numerical = (plus - minus) / (2 * options.eps);
-      double a = analytical.data()[j];
+      double a = static_cast<double>(summed[j]) - held[i].data()[j];
       if (std::abs(a - numerical) > options.atol + options.rtol * std::abs(numerical)) {
         ok = false;
         if (reported++ < 5)

@@ -2,7 +2,8 @@
 // and of every registered parameter.
 //
 //   L = sum_j m(x)_j * r_j                 r fixed, random
-//   analytical:  one backward through the module's graph (dL/dx and dL/dp for every parameter)
+//   analytical:  one backward through the module's graph (dL/dx and dL/dp for every parameter),
+//                into gradients that already hold random values, as gradcheck.h does
 //   numerical:   central differences, perturbing x and each parameter in place
 //
 // The parameters are the module's own tensors (not clones), so this checks that forward really
@@ -20,7 +21,10 @@ namespace glimpse::testing {
 inline bool module_gradcheck(Module& m, const Tensor& input, GradcheckOptions options = {}) {
   Rng rng(options.seed);
   Tensor x = input.clone().set_requires_grad(true);
-  m.zero_grad();
+  std::vector<NamedTensor> checked = {{"input", x}};
+  for (const NamedTensor& p : m.named_parameters()) checked.push_back(p);
+  std::vector<Tensor> held;  // g0 of each checked tensor
+  for (const auto& [name, t] : checked) held.push_back(hold_random_gradient(t, rng));
 
   // analytical gradients
   Tensor y = m.forward(x);
@@ -29,21 +33,13 @@ inline bool module_gradcheck(Module& m, const Tensor& input, GradcheckOptions op
   node->r = r;
   backward(record(Tensor::scalar(static_cast<real>(weighted_sum(y, r))), node, {y}));
 
-  std::vector<NamedTensor> checked = {{"input", x}};
-  for (const NamedTensor& p : m.named_parameters()) checked.push_back(p);
-
   bool ok = true;
   int reported = 0;
   NoGradGuard no_grad;
-  for (const auto& [name, t] : checked) {
-    Tensor analytical = t.grad().defined() ? t.grad() : Tensor::zeros(t.shape());
-    std::vector<int64_t> entries;
-    if (t.numel() <= options.max_entries) {
-      for (int64_t j = 0; j < t.numel(); j++) entries.push_back(j);
-    } else {
-      for (int64_t k = 0; k < options.max_entries; k++) entries.push_back(rng.randint(t.numel()));
-    }
-    for (int64_t j : entries) {
+  for (size_t c = 0; c < checked.size(); c++) {
+    const auto& [name, t] = checked[c];
+    const real* summed = t.grad().data();  // g0 + dL/dt
+    for (int64_t j : entries_to_check(t, options, rng)) {
       real saved = t.data()[j];
       t.data()[j] = static_cast<real>(saved + options.eps);
       double plus = weighted_sum(m.forward(x), r);
@@ -51,7 +47,7 @@ inline bool module_gradcheck(Module& m, const Tensor& input, GradcheckOptions op
       double minus = weighted_sum(m.forward(x), r);
       t.data()[j] = saved;
       double numerical = (plus - minus) / (2 * options.eps);
-      double a = analytical.data()[j];
+      double a = static_cast<double>(summed[j]) - held[c].data()[j];
       if (std::abs(a - numerical) > options.atol + options.rtol * std::abs(numerical)) {
         ok = false;
         if (reported++ < 5)
