@@ -17,7 +17,7 @@ pen makes:
 For each mutant the file is edited in place in DIR's source tree (a git worktree of its own: this
 tool rewrites files there, and restores each at the end), the test binary rebuilt, and the tests
 whose name matches --tests (default: the gradient checks, `ctest -R grad`) run. A mutant is
-"caught" when one of them fails (or crashes, or passes its 120 s), "missed" when all pass, and
+"caught" when one of them fails (or crashes, or runs past 30 s), "missed" when all pass, and
 left out when it does not compile. Every missed mutant is a place where a wrong backward would
 pass the gradient checks: either the edit changes nothing the op computes (the line was dead or
 the edit equivalent), or no check reaches that code. --every N [--offset K] keeps every Nth
@@ -164,8 +164,8 @@ def main():
                 if status != 0:
                     outcome, caught_by = "does not compile", []
                 else:
-                    status, log = run(["ctest", "--test-dir", args.build, "-R", args.tests, "-j2", "--timeout", "120"],
-                                      source, 3600)
+                    status, log = run(["ctest", "--test-dir", args.build, "-R", args.tests, "-j2", "--timeout", "30"],
+                                      source, 600)
                     outcome = "missed" if status == 0 else "caught"
                     caught_by = failed_tests(log) if status else []
                 tally.setdefault(name, {}).setdefault(outcome, 0)
