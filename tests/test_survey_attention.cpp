@@ -184,7 +184,9 @@ TEST_CASE("PositionAttention: every position a softmax-weighted sum of the value
       }
     }
   }
-  CHECK(module_gradcheck(pam, x));
+  // The softmax of products of two projections curves enough here for eps = 1e-2's central differences to be
+  // 2% off the derivative on some entries (-2.698 against -2.760); at 5e-3 they agree within the tolerance.
+  CHECK(module_gradcheck(pam, x, {.eps = 5e-3}));
 }
 
 TEST_CASE("ChannelAttentionModule: every channel a softmax-weighted sum of the channels", "[layers][dual_attention]") {
