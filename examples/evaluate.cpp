@@ -137,17 +137,6 @@ static void print_comparison(const std::string& first_file, const std::vector<in
   std::printf("%s\n", describe_comparison(comparison, "with " + first_file, "with " + second.file).c_str());
 }
 
-// The first 24 test digits beside what the spatial transformer makes of them.
-static void draw_transformer_output(Module& model, SpatialTransformer& transformer, const std::string& model_name,
-                                    const TestSet& test, const std::string& path) {
-  std::vector<int64_t> first(static_cast<size_t>(std::min<int64_t>(24, test.images.size())));
-  std::iota(first.begin(), first.end(), 0);
-  draw_transformed_pairs(model, transformer, test.images, first, test.mean[0], test.stddev[0], 4, 3,
-                         model_name + ": what the transformer makes of test digits", path);
-  std::printf("wrote %s: %s (left) and their transformed versions (right)\n", path.c_str(),
-              count_of(static_cast<int64_t>(first.size()), "test digit").c_str());
-}
-
 int main(int argc, char** argv) {
   Flags flags("evaluate",
               "Scores a checkpoint of any trainer on its test set (accuracy, per class, confusion matrix, loss),\n"
@@ -236,7 +225,8 @@ int main(int argc, char** argv) {
       print_scores(scores.confusion, names, confusion_png);
       if (!visualize.empty()) {
         if (transformer)
-          draw_transformer_output(*m.model, *transformer, m.name, test, visualize);
+          draw_first_transformed_digits(*m.model, *transformer, m.name, test.images, test.mean[0], test.stddev[0],
+                                        visualize);
         else
           draw_attention_on_test_images(*m.model, m.name, test.images, test.mean, test.stddev, visualize);
       }

@@ -19,10 +19,8 @@
 // grid off the canvas early on (docs/RESULTS.md). --optimizer adam trains with Adam instead (same
 // schedule and clipping); --loc-lr-factor F trains the localisation net at F times the rate.
 // --visualize FILE.png draws, after training, test digits beside what the transformer made of them.
-#include <algorithm>
 #include <cstdio>
 #include <memory>
-#include <numeric>
 #include <string>
 #include <vector>
 
@@ -122,14 +120,8 @@ int main(int argc, char** argv) {
                              if (draw != drawn) train_set = training_digits(drawn = draw);
                            }};
     TrainResult result = train_classifier(run, common);
-    if (!visualize.empty() && parallel.is_root()) {
-      std::vector<int64_t> first(static_cast<size_t>(std::min<int64_t>(24, test_set.size())));
-      std::iota(first.begin(), first.end(), 0);
-      draw_transformed_pairs(*model, *transformer, test_set, first, mean, stddev, 4, 3,
-                             model_name + ": what the transformer makes of test digits", visualize);
-      std::printf("wrote %s: %s (left) and their transformed versions (right)\n", visualize.c_str(),
-                  count_of(static_cast<int64_t>(first.size()), "test image").c_str());
-    }
+    if (!visualize.empty() && parallel.is_root())
+      draw_first_transformed_digits(*model, *transformer, model_name, test_set, mean, stddev, visualize);
     print_final_line(result);
   } catch (const std::exception& e) {
     return report_failure("train_stn", e);

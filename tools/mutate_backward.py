@@ -15,7 +15,7 @@ pen makes:
     delete    the line's statement is left out       (a term forgotten)
 
 For each mutant the file is edited in place in DIR's source tree (a git worktree of its own: this
-tool rewrites files there, and restores each at the end), the test binary rebuilt, and the tests
+tool rewrites a file there for each mutant and restores it before the next), the test binary rebuilt, and the tests
 whose name matches --tests (default: the gradient checks, `ctest -R grad`) run. A mutant is
 "caught" when one of them fails (or crashes, or runs past 30 s), "missed" when all pass, and
 left out when it does not compile. Every missed mutant is a place where a wrong backward would
@@ -45,7 +45,6 @@ def backward_regions(lines):
         line = lines[i]
         method = METHOD.match(line)
         if TOP_LEVEL.match(line) and not line.rstrip().endswith(";"):
-            start = i
             while "{" not in lines[i] and not lines[i].rstrip().endswith(";"):
                 i += 1
             if lines[i].rstrip().endswith(";"):  # a declaration
@@ -100,7 +99,7 @@ def all_mutants(source_dir, files):
         for start, end in backward_regions(lines):
             for n in range(start, end):
                 for operator, mutated in mutants_of_line(lines[n], lines[n - 1]):
-                    out.append((name, n, operator, lines[n], mutated))
+                    out.append((name, n, operator, mutated))
     return out
 
 
@@ -139,7 +138,7 @@ def main():
         f for f in os.listdir(os.path.join(source, "engine", "ops")) if f.endswith(".cpp"))
     mutants = all_mutants(source, files)[args.offset::args.every]
     if args.list or not args.build:
-        for name, n, operator, _, mutated in mutants:
+        for name, n, operator, mutated in mutants:
             print(f"{name}:{n + 1} {operator}: {mutated.strip()}")
         print(f"{len(mutants)} mutants", file=sys.stderr)
         return
@@ -148,16 +147,14 @@ def main():
 
     out_path = args.out or os.path.join(args.build, "mutants.tsv")
     tally = {}
-    originals = {}
     with open(out_path, "w") as out:
         out.write("file\tline\toperator\toutcome\ttests that failed\tmutated line\n")
-        try:
-            for k, (name, n, operator, original, mutated) in enumerate(mutants):
-                path = os.path.join(source, "engine", "ops", name)
-                if name not in originals:
-                    originals[name] = open(path).read()
-                lines = originals[name].split("\n")
-                lines[n] = mutated
+        for k, (name, n, operator, mutated) in enumerate(mutants):
+            path = os.path.join(source, "engine", "ops", name)
+            original = open(path).read()
+            lines = original.split("\n")
+            lines[n] = mutated
+            try:  # one mutant at a time: its file is restored before the next is written
                 with open(path, "w") as f:
                     f.write("\n".join(lines))
                 status, log = run(["cmake", "--build", args.build, "--target", "glimpse_tests", "-j2"], source, 900)
@@ -174,10 +171,9 @@ def main():
                 out.flush()
                 print(f"[{k + 1}/{len(mutants)} {time.strftime('%H:%M:%S')}] {name}:{n + 1} {operator}: {outcome}",
                       flush=True)
-        finally:
-            for name, text in originals.items():
-                with open(os.path.join(source, "engine", "ops", name), "w") as f:
-                    f.write(text)
+            finally:
+                with open(path, "w") as f:
+                    f.write(original)
     print("\nfile\tcaught\tmissed\tdoes not compile")
     for name, counts in sorted(tally.items()):
         print(f"{name}\t{counts.get('caught', 0)}\t{counts.get('missed', 0)}\t{counts.get('does not compile', 0)}")

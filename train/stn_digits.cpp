@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <numeric>
 
 #include "engine/ops.h"
+#include "engine/wording.h"
 #include "io/distorted_mnist.h"
 #include "io/image_grid.h"
 
@@ -68,6 +71,16 @@ void draw_transformed_pairs(Module& model, SpatialTransformer& transformer, cons
                             class_name(test_set.class_names, predicted[static_cast<size_t>(i)]));
   }
   grid.write(path);
+}
+
+void draw_first_transformed_digits(Module& model, SpatialTransformer& transformer, const std::string& model_name,
+                                   const ImageDataset& test_set, float mean, float stddev, const std::string& path) {
+  std::vector<int64_t> first(static_cast<size_t>(std::min<int64_t>(24, test_set.size())));
+  std::iota(first.begin(), first.end(), 0);
+  draw_transformed_pairs(model, transformer, test_set, first, mean, stddev, 4, 3,
+                         model_name + ": what the transformer makes of test digits", path);
+  std::printf("wrote %s: %s (left) and their transformed versions (right)\n", path.c_str(),
+              count_of(static_cast<int64_t>(first.size()), "test digit").c_str());
 }
 
 }  // namespace glimpse

@@ -56,4 +56,9 @@ void draw_transformed_pairs(Module& model, SpatialTransformer& transformer, cons
                             const std::vector<int64_t>& indices, float mean, float stddev, int64_t pairs, int64_t scale,
                             const std::string& title, const std::string& path);
 
+// draw_transformed_pairs of the first 24 test digits, four pairs a row, titled with the model's
+// name; prints the path it wrote. train_stn --visualize and evaluate --visualize draw this picture.
+void draw_first_transformed_digits(Module& model, SpatialTransformer& transformer, const std::string& model_name,
+                                   const ImageDataset& test_set, float mean, float stddev, const std::string& path);
+
 }  // namespace glimpse
