@@ -153,11 +153,14 @@ TEST_CASE("NonLocal starts as the identity; queries attend to the sub-sampled ke
 }
 
 TEST_CASE("NonLocal grad", "[layers][non_local][grad]") {
-  Rng rng(405);
+  // phi and g are max-pooled, and a step that changes which value is a window's maximum breaks the
+  // finite difference. This seed keeps every window's top two values apart (the check also passes at
+  // eps 1e-2), so the step can be 5e-3, where float rounding's noise stays well under atol; at 1e-3
+  // that noise reached the tolerance on another CPU.
+  Rng rng(421);
   NonLocal nl(4, rng);
   wake(nl.bn->gamma, 0.8f);
-  // phi and g are max-pooled: a small step, so that no perturbation changes which value is the maximum
-  CHECK(module_gradcheck(nl, Tensor::normal({2, 4, 4, 4}, 0, 1, rng), {.eps = 1e-3, .atol = 5e-3, .rtol = 3e-2}));
+  CHECK(module_gradcheck(nl, Tensor::normal({2, 4, 4, 4}, 0, 1, rng), {.eps = 5e-3}));
 }
 
 // ---- DANet ----
