@@ -23,6 +23,7 @@ pass the gradient checks: either the edit changes nothing the op computes (the l
 the edit equivalent), or no check reaches that code. --every N [--offset K] keeps every Nth
 mutant from the Kth (a sample, or a part of the whole run for one sitting).
 Writes one row per mutant to --out (default: mutants.tsv in DIR) and prints the tally per file.
+A run stopped part-way goes on where it stopped when started again with the same --out.
 Not part of the product or the tests: a study (docs/TESTING.md says what it found).
 """
 import argparse
@@ -118,6 +119,18 @@ def failed_tests(output):
     return [re.sub(r"^\s*\d+ - ", "", line).strip() for line in tail[1].strip().split("\n") if " - " in line][:3]
 
 
+def rows_already_written(path):
+    """The outcome of each mutant an earlier sitting wrote to path, so that a stopped run goes on."""
+    if not os.path.exists(path):
+        return {}
+    done = {}
+    for row in open(path).read().split("\n")[1:]:
+        fields = row.split("\t")
+        if len(fields) == 6:
+            done[(fields[0], fields[1], fields[2], fields[5])] = fields[3]
+    return done
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--build", help="a build directory whose source tree this tool may edit")
@@ -147,9 +160,16 @@ def main():
 
     out_path = args.out or os.path.join(args.build, "mutants.tsv")
     tally = {}
-    with open(out_path, "w") as out:
-        out.write("file\tline\toperator\toutcome\ttests that failed\tmutated line\n")
+    done = rows_already_written(out_path)
+    with open(out_path, "a") as out:
+        if not done:
+            out.write("file\tline\toperator\toutcome\ttests that failed\tmutated line\n")
         for k, (name, n, operator, mutated) in enumerate(mutants):
+            key = (name, str(n + 1), operator, mutated.strip())
+            if key in done:  # tested by an earlier sitting of the same run
+                tally.setdefault(name, {}).setdefault(done[key], 0)
+                tally[name][done[key]] += 1
+                continue
             path = os.path.join(source, "engine", "ops", name)
             original = open(path).read()
             lines = original.split("\n")
