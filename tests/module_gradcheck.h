@@ -35,6 +35,7 @@ inline bool module_gradcheck(Module& m, const Tensor& input, GradcheckOptions op
 
   bool ok = true;
   int reported = 0;
+  double worst = 0;
   NoGradGuard no_grad;
   for (size_t c = 0; c < checked.size(); c++) {
     const auto& [name, t] = checked[c];
@@ -48,7 +49,9 @@ inline bool module_gradcheck(Module& m, const Tensor& input, GradcheckOptions op
       t.data()[j] = saved;
       double numerical = (plus - minus) / (2 * options.eps);
       double a = static_cast<double>(summed[j]) - held[c].data()[j];
-      if (std::abs(a - numerical) > options.atol + options.rtol * std::abs(numerical)) {
+      double fraction = fraction_of_tolerance(a, numerical, options);
+      worst = std::max(worst, fraction);
+      if (fraction > 1) {
         ok = false;
         if (reported++ < 5)
           std::fprintf(stderr, "module_gradcheck %s: %s %s, entry %lld: analytical %.6g, numerical %.6g\n",
@@ -57,6 +60,7 @@ inline bool module_gradcheck(Module& m, const Tensor& input, GradcheckOptions op
       }
     }
   }
+  report_margin("module_gradcheck " + m.type_name(), worst);
   return ok;
 }
 
