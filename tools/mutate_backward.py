@@ -36,6 +36,7 @@ import time
 BACKWARD_NAME = r"\w*(?:backward|grad|col2im|through_relu)\w*"
 TOP_LEVEL = re.compile(r"^(?![\s/#}])[^;()=]*\b" + BACKWARD_NAME + r"\s*\(")  # a definition at column 0
 DECLARATION = re.compile(r"^(?!return\b)[\w:<>,]+(?:\s+[\w:<>,]+)*[\s*&]+\w+\s*(?:[=({;]|\[)")  # `T name = ...;`: left alone
+STRUCTURED_BINDING = re.compile(r"^(?:const\s+)?auto\s*&{0,2}\s*\[[\w\s,]+\]\s*=")  # `auto [a, b] = ...;`: too
 METHOD = re.compile(r"^(\s+)void " + BACKWARD_NAME + r"\(.*\{\s*$")
 
 
@@ -85,7 +86,7 @@ def mutants_of_line(line, previous):
             out.append(("sign", code.replace(a, b, 1) + rest))
             break
     if stripped.endswith(";") and not stripped.startswith(("return", "for (", "if (", "else")) and \
-            not DECLARATION.match(stripped) and code_of(previous).rstrip().endswith((";", "{", "}")):
+            not DECLARATION.match(stripped) and not STRUCTURED_BINDING.match(stripped) and code_of(previous).rstrip().endswith((";", "{", "}")):
         indent = code[:len(code) - len(code.lstrip())]
         out.append(("delete", indent + "// (left out by the mutation) " + line.strip()))
     return out
