@@ -56,12 +56,24 @@ inline double fraction_of_tolerance(double analytical, double numerical, const G
   return std::abs(analytical - numerical) / (options.atol + options.rtol * std::abs(numerical));
 }
 
+// A check's entry closest to failing: its fraction of the tolerance, and where it is.
+struct WorstEntry {
+  double fraction = 0;
+  std::string where;  // "input 0 (2, 3), entry 5"
+  void update(double entry_fraction, const std::function<std::string()>& describe) {
+    if (entry_fraction <= fraction) return;
+    fraction = entry_fraction;
+    where = describe();
+  }
+};
+
 // With GLIMPSE_GRADCHECK_MARGIN set in the environment, each check prints its worst entry's
 // fraction of the tolerance: how close a passing check is to failing, where float rounding differs
 // (another compiler or CPU) or a step nears a kink (ctest -R grad -V shows it per test).
-inline void report_margin(const std::string& what, double worst) {
+inline void report_margin(const std::string& what, const WorstEntry& worst) {
   if (std::getenv("GLIMPSE_GRADCHECK_MARGIN"))
-    std::fprintf(stderr, "%s: worst entry at %.2f of the tolerance\n", what.c_str(), worst);
+    std::fprintf(stderr, "%s: worst entry at %.2f of the tolerance (%s)\n", what.c_str(), worst.fraction,
+                 worst.where.c_str());
 }
 
 // Gives t a gradient of random values g0 before the backward and returns g0. A backward adds into
@@ -102,7 +114,7 @@ inline bool gradcheck(const TestFunction& f, std::vector<Tensor> inputs, Gradche
 
   bool ok = true;
   int reported = 0;
-  double worst = 0;
+  WorstEntry worst;
   NoGradGuard no_grad;
   for (size_t i = 0; i < inputs.size(); i++) {
     Tensor x = inputs[i];
@@ -117,12 +129,14 @@ inline bool gradcheck(const TestFunction& f, std::vector<Tensor> inputs, Gradche
       double numerical = (plus - minus) / (2 * options.eps);
       double a = static_cast<double>(summed[j]) - held[i].data()[j];
       double fraction = fraction_of_tolerance(a, numerical, options);
-      worst = std::max(worst, fraction);
+      auto where = [&] {
+        return "input " + std::to_string(i) + " " + shape_str(x.shape()) + ", entry " + std::to_string(j);
+      };
+      worst.update(fraction, where);
       if (fraction > 1) {
         ok = false;
         if (reported++ < 5)
-          std::fprintf(stderr, "gradcheck: input %zu %s, entry %lld: analytical %.6g, numerical %.6g\n", i,
-                       shape_str(x.shape()).c_str(), static_cast<long long>(j), a, numerical);
+          std::fprintf(stderr, "gradcheck: %s: analytical %.6g, numerical %.6g\n", where().c_str(), a, numerical);
       }
     }
   }

@@ -35,10 +35,11 @@ inline bool module_gradcheck(Module& m, const Tensor& input, GradcheckOptions op
 
   bool ok = true;
   int reported = 0;
-  double worst = 0;
+  WorstEntry worst;
   NoGradGuard no_grad;
   for (size_t c = 0; c < checked.size(); c++) {
-    const auto& [name, t] = checked[c];
+    const std::string& name = checked[c].first;  // not a structured binding: the lambda below captures it
+    const Tensor& t = checked[c].second;
     const real* summed = t.grad().data();  // g0 + dL/dt
     for (int64_t j : entries_to_check(t, options, rng)) {
       real saved = t.data()[j];
@@ -50,13 +51,13 @@ inline bool module_gradcheck(Module& m, const Tensor& input, GradcheckOptions op
       double numerical = (plus - minus) / (2 * options.eps);
       double a = static_cast<double>(summed[j]) - held[c].data()[j];
       double fraction = fraction_of_tolerance(a, numerical, options);
-      worst = std::max(worst, fraction);
+      auto where = [&] { return name + " " + shape_str(t.shape()) + ", entry " + std::to_string(j); };
+      worst.update(fraction, where);
       if (fraction > 1) {
         ok = false;
         if (reported++ < 5)
-          std::fprintf(stderr, "module_gradcheck %s: %s %s, entry %lld: analytical %.6g, numerical %.6g\n",
-                       m.type_name().c_str(), name.c_str(), shape_str(t.shape()).c_str(), static_cast<long long>(j), a,
-                       numerical);
+          std::fprintf(stderr, "module_gradcheck %s: %s: analytical %.6g, numerical %.6g\n", m.type_name().c_str(),
+                       where().c_str(), a, numerical);
       }
     }
   }
