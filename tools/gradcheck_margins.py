@@ -36,7 +36,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--build", required=True, help="a build directory with glimpse_tests built")
     parser.add_argument("--top", type=int, default=15, help="how many tests to list")
-    parser.add_argument("--tests", default=" grad$", help="ctest -R regex of the tests to run (default: the `<op> grad` checks)")
+    parser.add_argument("--tests", default=" grad$",
+                        help="ctest -R regex of the tests to run (default: the `<op> grad` checks)")
     args = parser.parse_args()
 
     environment = dict(os.environ, GLIMPSE_GRADCHECK_MARGIN="1")

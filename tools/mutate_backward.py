@@ -6,8 +6,8 @@
         [--tests REGEX] [--every N [--offset K]]
 
 The backward code of engine/ops/*.cpp is every function whose name holds "backward" or "grad"
-(and col2im, through_relu) and every node's backward methods. In it each line gets, one at a time, the small wrong edits a slip of the
-pen makes:
+(and col2im, through_relu) and every node's backward methods. In it each line gets, one at a time,
+the small wrong edits a slip of the pen makes:
 
     flip      the first `+=` becomes `-=`            (a gradient subtracted)
     overwrite the first `+=` becomes `=`             (a gradient that replaces instead of adding)
@@ -23,7 +23,8 @@ pass the gradient checks: either the edit changes nothing the op computes (the l
 the edit equivalent), or no check reaches that code. --every N [--offset K] keeps every Nth
 mutant from the Kth (a sample, or a part of the whole run for one sitting).
 Writes one row per mutant to --out (default: mutants.tsv in DIR) and prints the tally per file.
-A run stopped part-way goes on where it stopped when started again with the same --out.
+A run stopped part-way goes on where it stopped when started again with the same --out (on the same
+commit: a row is known by its file, line and edit).
 Not part of the product or the tests: a study (docs/TESTING.md says what it found).
 """
 import argparse
@@ -85,8 +86,9 @@ def mutants_of_line(line, previous):
         if a in code:
             out.append(("sign", code.replace(a, b, 1) + rest))
             break
-    if stripped.endswith(";") and not stripped.startswith(("return", "for (", "if (", "else")) and \
-            not DECLARATION.match(stripped) and not STRUCTURED_BINDING.match(stripped) and code_of(previous).rstrip().endswith((";", "{", "}")):
+    declares = DECLARATION.match(stripped) or STRUCTURED_BINDING.match(stripped)
+    if stripped.endswith(";") and not stripped.startswith(("return", "for (", "if (", "else")) and not declares \
+            and code_of(previous).rstrip().endswith((";", "{", "}")):
         indent = code[:len(code) - len(code.lstrip())]
         out.append(("delete", indent + "// (left out by the mutation) " + line.strip()))
     return out
@@ -163,7 +165,7 @@ def main():
     tally = {}
     done = rows_already_written(out_path)
     with open(out_path, "a") as out:
-        if not done:
+        if out.tell() == 0:
             out.write("file\tline\toperator\toutcome\ttests that failed\tmutated line\n")
         for k, (name, n, operator, mutated) in enumerate(mutants):
             key = (name, str(n + 1), operator, mutated.strip())
