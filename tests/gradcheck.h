@@ -12,12 +12,12 @@
 // (relu at 0, ties of max) by more than eps, as the tests do.
 #pragma once
 
-#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/ops.h"
@@ -56,26 +56,6 @@ inline double fraction_of_tolerance(double analytical, double numerical, const G
   return std::abs(analytical - numerical) / (options.atol + options.rtol * std::abs(numerical));
 }
 
-// A check's entry closest to failing: its fraction of the tolerance, and where it is.
-struct WorstEntry {
-  double fraction = 0;
-  std::string where;  // "input 0 (2, 3), entry 5"
-  void update(double entry_fraction, const std::function<std::string()>& describe) {
-    if (entry_fraction <= fraction) return;
-    fraction = entry_fraction;
-    where = describe();
-  }
-};
-
-// With GLIMPSE_GRADCHECK_MARGIN set in the environment, each check prints its worst entry's
-// fraction of the tolerance: how close a passing check is to failing, where float rounding differs
-// (another compiler or CPU) or a step nears a kink (ctest -R grad -V shows it per test).
-inline void report_margin(const std::string& what, const WorstEntry& worst) {
-  if (std::getenv("GLIMPSE_GRADCHECK_MARGIN"))
-    std::fprintf(stderr, "%s: worst entry at %.2f of the tolerance (%s)\n", what.c_str(), worst.fraction,
-                 worst.where.c_str());
-}
-
 // Gives t a gradient of random values g0 before the backward and returns g0. A backward adds into
 // its inputs' gradients (Node::backward), so one that writes instead of adding loses g0 and fails.
 inline Tensor hold_random_gradient(const Tensor& t, Rng& rng) {
@@ -95,6 +75,58 @@ inline std::vector<int64_t> entries_to_check(const Tensor& t, const GradcheckOpt
   return entries;
 }
 
+// What a check found over all its entries: whether they all agree, the first mismatches (printed
+// to stderr), and the entry closest to failing.
+struct Agreement {
+  explicit Agreement(std::string check_name) : check(std::move(check_name)) {}
+
+  std::string check;  // "gradcheck", "module_gradcheck SEBlock": what the lines printed start with
+  bool ok = true;
+  int reported = 0;
+  double worst = 0;  // the largest fraction of the tolerance
+  std::string worst_entry;
+
+  // With GLIMPSE_GRADCHECK_MARGIN set in the environment, prints the worst entry's fraction of the
+  // tolerance: how close a passing check is to failing, where float rounding differs (another
+  // compiler or CPU) or a step nears a kink (ctest -R grad -V shows it per test). Returns ok.
+  bool report() const {
+    if (std::getenv("GLIMPSE_GRADCHECK_MARGIN"))
+      std::fprintf(stderr, "%s: worst entry at %.2f of the tolerance (%s)\n", check.c_str(), worst,
+                   worst_entry.c_str());
+    return ok;
+  }
+};
+
+// Checks the sampled entries of t (named `label`, e.g. "input 0 (2, 3)"): the analytical gradient,
+// t's gradient after the backward less the g0 it held before, against central differences of
+// loss(), which is evaluated with each entry moved by +-eps in place.
+inline void compare_entries(const Tensor& t, const Tensor& g0, const std::string& label,
+                            const std::function<double()>& loss, const GradcheckOptions& options, Rng& rng,
+                            Agreement& agreement) {
+  const real* summed = t.grad().data();  // g0 + dL/dt
+  for (int64_t j : entries_to_check(t, options, rng)) {
+    real saved = t.data()[j];
+    t.data()[j] = static_cast<real>(saved + options.eps);
+    double plus = loss();
+    t.data()[j] = static_cast<real>(saved - options.eps);
+    double minus = loss();
+    t.data()[j] = saved;
+    double numerical = (plus - minus) / (2 * options.eps);
+    double analytical = static_cast<double>(summed[j]) - g0.data()[j];
+    double fraction = fraction_of_tolerance(analytical, numerical, options);
+    if (fraction > agreement.worst) {
+      agreement.worst = fraction;
+      agreement.worst_entry = label + ", entry " + std::to_string(j);
+    }
+    if (fraction > 1) {
+      agreement.ok = false;
+      if (agreement.reported++ < 5)
+        std::fprintf(stderr, "%s: %s, entry %lld: analytical %.6g, numerical %.6g\n", agreement.check.c_str(),
+                     label.c_str(), static_cast<long long>(j), analytical, numerical);
+    }
+  }
+}
+
 // Returns true when every checked entry agrees; prints the first mismatches to stderr.
 inline bool gradcheck(const TestFunction& f, std::vector<Tensor> inputs, GradcheckOptions options = {}) {
   Rng rng(options.seed);
@@ -112,36 +144,14 @@ inline bool gradcheck(const TestFunction& f, std::vector<Tensor> inputs, Gradche
   Tensor L = record(Tensor::scalar(static_cast<real>(weighted_sum(y, r))), node, {y});
   backward(L);
 
-  bool ok = true;
-  int reported = 0;
-  WorstEntry worst;
+  Agreement agreement("gradcheck");
   NoGradGuard no_grad;
   for (size_t i = 0; i < inputs.size(); i++) {
-    Tensor x = inputs[i];
-    const real* summed = x.grad().data();  // g0 + dL/dx
-    for (int64_t j : entries_to_check(x, options, rng)) {
-      real saved = x.data()[j];
-      x.data()[j] = static_cast<real>(saved + options.eps);
-      double plus = weighted_sum(f(inputs), r);
-      x.data()[j] = static_cast<real>(saved - options.eps);
-      double minus = weighted_sum(f(inputs), r);
-      x.data()[j] = saved;
-      double numerical = (plus - minus) / (2 * options.eps);
-      double a = static_cast<double>(summed[j]) - held[i].data()[j];
-      double fraction = fraction_of_tolerance(a, numerical, options);
-      auto where = [&] {
-        return "input " + std::to_string(i) + " " + shape_str(x.shape()) + ", entry " + std::to_string(j);
-      };
-      worst.update(fraction, where);
-      if (fraction > 1) {
-        ok = false;
-        if (reported++ < 5)
-          std::fprintf(stderr, "gradcheck: %s: analytical %.6g, numerical %.6g\n", where().c_str(), a, numerical);
-      }
-    }
+    std::string label = "input " + std::to_string(i) + " " + shape_str(inputs[i].shape());
+    compare_entries(
+        inputs[i], held[i], label, [&] { return weighted_sum(f(inputs), r); }, options, rng, agreement);
   }
-  report_margin("gradcheck", worst);
-  return ok;
+  return agreement.report();
 }
 
 // Forward values against a reference: every entry within atol + rtol * |expected|.

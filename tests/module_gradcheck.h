@@ -33,36 +33,15 @@ inline bool module_gradcheck(Module& m, const Tensor& input, GradcheckOptions op
   node->r = r;
   backward(record(Tensor::scalar(static_cast<real>(weighted_sum(y, r))), node, {y}));
 
-  bool ok = true;
-  int reported = 0;
-  WorstEntry worst;
+  Agreement agreement("module_gradcheck " + m.type_name());
   NoGradGuard no_grad;
   for (size_t c = 0; c < checked.size(); c++) {
-    const std::string& name = checked[c].first;  // not a structured binding: the lambda below captures it
-    const Tensor& t = checked[c].second;
-    const real* summed = t.grad().data();  // g0 + dL/dt
-    for (int64_t j : entries_to_check(t, options, rng)) {
-      real saved = t.data()[j];
-      t.data()[j] = static_cast<real>(saved + options.eps);
-      double plus = weighted_sum(m.forward(x), r);
-      t.data()[j] = static_cast<real>(saved - options.eps);
-      double minus = weighted_sum(m.forward(x), r);
-      t.data()[j] = saved;
-      double numerical = (plus - minus) / (2 * options.eps);
-      double a = static_cast<double>(summed[j]) - held[c].data()[j];
-      double fraction = fraction_of_tolerance(a, numerical, options);
-      auto where = [&] { return name + " " + shape_str(t.shape()) + ", entry " + std::to_string(j); };
-      worst.update(fraction, where);
-      if (fraction > 1) {
-        ok = false;
-        if (reported++ < 5)
-          std::fprintf(stderr, "module_gradcheck %s: %s: analytical %.6g, numerical %.6g\n", m.type_name().c_str(),
-                       where().c_str(), a, numerical);
-      }
-    }
+    const auto& [name, t] = checked[c];
+    compare_entries(
+        t, held[c], name + " " + shape_str(t.shape()), [&] { return weighted_sum(m.forward(x), r); }, options, rng,
+        agreement);
   }
-  report_margin("module_gradcheck " + m.type_name(), worst);
-  return ok;
+  return agreement.report();
 }
 
 }  // namespace glimpse::testing

@@ -28,6 +28,7 @@ commit: a row is known by its file, line and edit).
 Not part of the product or the tests: a study (docs/TESTING.md says what it found).
 """
 import argparse
+import collections
 import os
 import re
 import subprocess
@@ -162,7 +163,7 @@ def main():
         sys.exit(f"mutate_backward.py: {source}/engine/ops has uncommitted changes; use a clean worktree")
 
     out_path = args.out or os.path.join(args.build, "mutants.tsv")
-    tally = {}
+    tally = collections.defaultdict(collections.Counter)  # file -> outcome -> mutants
     done = rows_already_written(out_path)
     with open(out_path, "a") as out:
         if out.tell() == 0:
@@ -170,7 +171,6 @@ def main():
         for k, (name, n, operator, mutated) in enumerate(mutants):
             key = (name, str(n + 1), operator, mutated.strip())
             if key in done:  # tested by an earlier sitting of the same run
-                tally.setdefault(name, {}).setdefault(done[key], 0)
                 tally[name][done[key]] += 1
                 continue
             path = os.path.join(source, "engine", "ops", name)
@@ -188,7 +188,6 @@ def main():
                                       source, 600)
                     outcome = "missed" if status == 0 else "caught"
                     caught_by = failed_tests(log) if status else []
-                tally.setdefault(name, {}).setdefault(outcome, 0)
                 tally[name][outcome] += 1
                 out.write(f"{name}\t{n + 1}\t{operator}\t{outcome}\t{'; '.join(caught_by)}\t{mutated.strip()}\n")
                 out.flush()
