@@ -23,7 +23,6 @@
 // is not finite stops the run with the generation named.
 #include <algorithm>
 #include <chrono>
-#include <cmath>
 #include <cstdio>
 
 #include "engine/wording.h"
@@ -33,7 +32,6 @@
 #include "train/classifier.h"
 #include "train/dasnet_training.h"
 #include "train/data_paths.h"
-#include "train/metrics_log.h"
 #include "train/paired_test.h"
 #include "train/step.h"
 #include "train/stop_signals.h"
@@ -88,8 +86,7 @@ int main(int argc, char** argv) {
                                           .mean = mean,
                                           .stddev = stddev});
     DataLoader test_loader(test_set, {.batch_size = 500, .shuffle = false, .mean = mean, .stddev = stddev});
-    const int64_t batches = train_loader.batches_per_epoch();
-    if (batches == 0)
+    if (train_loader.batches_per_epoch() == 0)
       fail("--batch " + std::to_string(common.batch) + ": more than the " +
            count_of(fitness_set.size(), holdout > 0 ? "held-out image" : "training image"));
     Rng rng(static_cast<uint64_t>(common.seed));
@@ -120,60 +117,21 @@ int main(int argc, char** argv) {
     }
     base->eval();
 
-    const bool starting = at.step == 0;
-    DasnetScores scores = evaluate_frozen_and_gated(das, test_loader, at, starting);
+    const bool starting = at.step == 0, finished = at.step >= total_steps(common, generations);
+    DasnetScores scores = evaluate_frozen_and_gated(das, test_loader, at, starting || finished);
     std::printf("frozen resnet20: test acc %.2f%%", 100 * scores.frozen.accuracy);
     if (starting) std::printf(" | dasNet with theta = 0: test acc %.2f%% (the same net)", 100 * scores.gated.accuracy);
     std::printf("\n");
-    bool evaluated = starting;
 
-    const int64_t total_generations = total_steps(common, generations);
-    train_loader.start_epoch(at.step / batches, at.step % batches);  // generation g reads batch g of the stream
-    MetricsLog metrics(common.log, common.plot, "dasnet");
-    StopSignals stop;
-    while (at.step < total_generations) {
-      auto epoch_started = clock::now();
-      const int64_t epoch_number = at.epoch + 1;
-      const int64_t epoch_end = std::min(total_generations, (at.epoch + 1) * generations);
-      double fitness_sum = 0;
-      int64_t done = 0;
-      for (; at.step < epoch_end; done++) {
-        Batch batch;
-        if (!train_loader.next(batch)) {
-          train_loader.start_epoch(at.step / batches);
-          train_loader.next(batch);
-        }
-        fitness_sum += dasnet_generation(snes, das, policy, batch, at, common.seed, std::isfinite(scores.frozen.loss),
-                                         common.quiet);
-        std::copy(snes.sigma().begin(), snes.sigma().end(), sigma.data());  // the checkpoint's copy
-        at.step++;
-        at.batch_in_epoch++;
-        if (stop.received()) stop.end_run(checkpoints, at);
-        checkpoints.save_if_due(at, generations, total_generations);
-      }
-      double seconds = std::chrono::duration<double>(clock::now() - epoch_started).count();
-      scores.gated = evaluate_classifier(
-          das, [&](const Tensor& x) { return das.forward(x); }, test_loader);
-      evaluated = true;
-      const bool epoch_complete = at.batch_in_epoch == generations;
-      const double mean_best_fitness = fitness_sum / static_cast<double>(done);
-      print_dasnet_epoch_line(epoch_number, epoch_complete, done, mean_best_fitness, scores, seconds);
-      if (epoch_complete) at = {.epoch = at.epoch + 1, .batch_in_epoch = 0, .step = at.step};
-      checkpoints.save(at);
-      // the CSV's train loss is the epoch's mean best fitness (a cross-entropy); there is no train accuracy
-      metrics.add({.epoch = epoch_number,
-                   .step = at.step,
-                   .lr = common.lr,
-                   .train_loss = mean_best_fitness,
-                   .train_acc = 0,
-                   .test_loss = scores.gated.loss,
-                   .test_acc = scores.gated.accuracy,
-                   .seconds = seconds,
-                   .images_per_s = static_cast<double>(done * common.batch * members) / seconds});
-      if (stop.received()) stop.end_run(checkpoints, at);
-    }
-    if (!evaluated) scores = evaluate_frozen_and_gated(das, test_loader, at, true);  // resumed, already finished
-    metrics.draw();
+    scores = search_gates({.das = &das,
+                           .snes = &snes,
+                           .policy = policy,
+                           .sigma = &sigma,
+                           .checkpoints = &checkpoints,
+                           .fitness_loader = &train_loader,
+                           .test_loader = &test_loader,
+                           .generations = generations},
+                          common, at, scores);
     if (!common.quiet) checkpoints.print_last_save();
     std::printf("test accuracy: %.4f with all gates at one (frozen resnet20), %.4f with the learnt gates\n",
                 scores.frozen.accuracy, scores.gated.accuracy);

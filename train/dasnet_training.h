@@ -1,6 +1,6 @@
-// The parts of train_dasnet around its SNES loop: the frozen resnet20 it starts from (a
-// train_cifar checkpoint, or a short run of train_cifar's recipe), what a checkpoint holds, the
-// test scores with and without the gates, and what it says of a generation and an epoch.
+// The parts of train_dasnet: SNES's loop over the gates (search_gates), and around it the frozen
+// resnet20 it starts from (a train_cifar checkpoint, or a short run of train_cifar's recipe), what a
+// checkpoint holds, and the test scores with and without the gates.
 #pragma once
 
 #include <cstdint>
@@ -30,13 +30,6 @@ void load_dasnet_base(ResNet20& net, const std::string& path, int64_t holdout);
 void train_dasnet_base(ResNet20& net, const ImageDataset& train_set, DataLoader& test_loader, int64_t epochs,
                        const TrainingFlags& flags);
 
-// "best fitness 2.1034, mean 2.2750" (lower is better: a cross-entropy)
-std::string describe_fitness(const std::vector<real>& fitness);
-
-// Stops the run (Error) at a candidate whose fitness is not finite, naming it and the generation;
-// `base_is_finite`: whether the frozen resnet20's own test loss is, which says where to look.
-void check_fitness(const std::vector<real>& fitness, const Position& at, bool base_is_finite);
-
 // What identifies a run (train/checkpointer.h): the flags a resumed run must share.
 struct DasnetRun {
   const TrainingFlags& flags;
@@ -60,18 +53,29 @@ struct DasnetScores {
 // A failure (--detect-anomaly stopping a broken base) is said to come before generation at.step + 1.
 DasnetScores evaluate_frozen_and_gated(DasNet& das, DataLoader& test_loader, const Position& at, bool with_gated);
 
-// "epoch 3: 25 generations, best fitness 1.0230 | test loss ... acc ...% (frozen ...%) | 41.0 s, 0.61 gen/s"
-void print_dasnet_epoch_line(int64_t epoch_number, bool complete, int64_t generations_done, double mean_best_fitness,
-                             const DasnetScores& scores, double seconds);
-
 // SNES over the policy's numbers (theta, 784 x 784, or its diagonal), its mean at zero (every gate
 // at one: the frozen network), mirrored sampling for an even population (0: SNES's own size).
 Snes dasnet_snes(int64_t population, double sigma0, double eta_mu, int64_t seed, DasnetPolicy policy);
 
-// One generation at `at` on a batch (dasnet_snes_generation, after SNES is re-seeded from the seed
-// and the generation): stops the run with the generation named on an error or a fitness that is
-// not finite; prints the fitness unless `quiet`. Returns the best (lowest) fitness.
-double dasnet_generation(Snes& snes, DasNet& das, DasnetPolicy policy, const Batch& batch, const Position& at,
-                         int64_t seed, bool base_is_finite, bool quiet);
+// What SNES's loop works on, made by train_dasnet.
+struct DasnetSearch {
+  DasNet* das = nullptr;
+  Snes* snes = nullptr;
+  DasnetPolicy policy = DasnetPolicy::full;
+  Tensor* sigma = nullptr;  // the checkpoint's copy of SNES's sigma, kept up to date
+  Checkpointer* checkpoints = nullptr;
+  DataLoader* fitness_loader = nullptr;  // the images that score the candidates, a batch a generation
+  DataLoader* test_loader = nullptr;
+  int64_t generations = 0;  // per epoch
+};
+
+// The paper's Algorithm 1 from `at` to the run's end (--epochs of `generations` generations, or
+// --max-steps). A generation: SNES re-seeded from (seed, generation), its candidates scored on the
+// next batch of the fitness loader (generation g reads batch g of the loader's stream), the mean
+// and sigma updated. After each epoch: the gated network's test score (into scores.gated), the
+// epoch's line, a checkpoint, a CSV row. A line per generation unless --quiet; Ctrl-C saves and
+// stops; an error or a fitness that is not finite stops the run naming the generation. `scores`:
+// the test scores at the start (scores.frozen's loss says, on a failure, whether the base is at fault).
+DasnetScores search_gates(const DasnetSearch& search, const TrainingFlags& flags, Position& at, DasnetScores scores);
 
 }  // namespace glimpse
