@@ -6,8 +6,8 @@
 
 namespace glimpse {
 
-Dropout::Dropout(real p, Rng& rng) : p(p), rng_(rng.next_u64()) {
-  if (!(p >= 0 && p < 1)) fail("Dropout: p must be in [0, 1), got " + std::to_string(p));
+Dropout::Dropout(real p, Rng& rng, const std::string& layer) : p(p), rng_(rng.next_u64()) {
+  if (!(p >= 0 && p < 1)) fail(layer + ": p must be in [0, 1), got " + std::to_string(p));
 }
 
 std::string Dropout::describe() const {

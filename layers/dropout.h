@@ -4,7 +4,8 @@
 //   evaluation:  y = x
 //
 // Any shape. The layer holds its own Rng, seeded from the Rng given at construction, so a
-// model's seed fixes both its weights and its dropout masks.
+// model's seed fixes both its weights and its dropout masks. Dropout2d (layers/dropout2d.h) is
+// this layer with a mask per channel.
 #pragma once
 
 #include "engine/ops.h"
@@ -15,7 +16,7 @@ namespace glimpse {
 
 class Dropout : public Module {
  public:
-  Dropout(real p, Rng& rng);  // p: the probability of zeroing a value, in [0, 1)
+  Dropout(real p, Rng& rng) : Dropout(p, rng, "Dropout") {}  // p: the probability of zeroing a value, in [0, 1)
 
   std::string type_name() const override { return "Dropout"; }
   std::string describe() const override;
@@ -28,9 +29,9 @@ class Dropout : public Module {
   real p;
 
  protected:
+  Dropout(real p, Rng& rng, const std::string& layer);  // `layer`: the name its errors give
   void reseed_self(uint64_t seed) override { rng_.seed(seed); }
 
- private:
   Rng rng_;
 };
 

@@ -4,34 +4,21 @@
 //   evaluation:  y = x
 //
 // x (N, C, H, W). Neighbouring pixels of a feature map are strongly correlated, so dropping
-// single values regularises little; dropping the whole map does. Own Rng, as Dropout.
+// single values regularises little; dropping the whole map does. Dropout but for the mask:
+// its own Rng, its rows under data parallelism.
 #pragma once
 
 #include "engine/ops.h"
-#include "engine/random.h"
-#include "layers/module.h"
+#include "layers/dropout.h"
 
 namespace glimpse {
 
-class Dropout2d : public Module {
+class Dropout2d : public Dropout {
  public:
-  Dropout2d(real p, Rng& rng);  // p: the probability of zeroing a channel, in [0, 1)
+  Dropout2d(real p, Rng& rng) : Dropout(p, rng, "Dropout2d") {}  // p: the probability of zeroing a channel
 
   std::string type_name() const override { return "Dropout2d"; }
-  std::string describe() const override;
-  Tensor forward(const Tensor& x) override;
-
-  // Under data parallelism, where this process's rows sit in the step's batch (engine/ops.h):
-  // set before each forward by DataParallel::start_step.
-  RowsOfBatch rows;
-
-  real p;
-
- protected:
-  void reseed_self(uint64_t seed) override { rng_.seed(seed); }
-
- private:
-  Rng rng_;
+  Tensor forward(const Tensor& x) override { return dropout2d(x, p, is_training(), rng_, rows); }
 };
 
 }  // namespace glimpse

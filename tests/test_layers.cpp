@@ -325,7 +325,7 @@ TEST_CASE("Dropout zeroes and rescales in training only", "[layers][dropout]") {
 
   drop.eval();
   CHECK(drop(x).to_vector() == x.to_vector());
-  CHECK_THROWS_AS(Dropout(1.0f, rng), Error);
+  CHECK_THROWS_WITH(Dropout(1.0f, rng), Contains("Dropout: p must be in [0, 1), got 1"));
 }
 
 TEST_CASE("Dropout2d drops whole channels in training only", "[layers][dropout2d]") {
@@ -346,6 +346,7 @@ TEST_CASE("Dropout2d drops whole channels in training only", "[layers][dropout2d
   CHECK(dropped < 48);
   drop.eval();
   CHECK(drop(x).to_vector() == x.to_vector());
+  CHECK_THROWS_WITH(Dropout2d(-0.5f, rng), Contains("Dropout2d: p must be in [0, 1), got -0.5"));
 }
 
 TEST_CASE("pooling, flatten and activation layers", "[layers][pool]") {

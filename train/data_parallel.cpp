@@ -8,7 +8,6 @@
 #include "engine/autograd.h"
 #include "layers/batchnorm2d.h"
 #include "layers/dropout.h"
-#include "layers/dropout2d.h"
 
 namespace glimpse {
 
@@ -37,8 +36,7 @@ LoaderOptions DataParallel::share(LoaderOptions options) const {
 
 // Every dropout layer of the tree draws the whole batch's mask and keeps `rows` of it.
 static void share_dropout_rows(Module& module, const RowsOfBatch& rows) {
-  if (auto* d = dynamic_cast<Dropout*>(&module)) d->rows = rows;
-  if (auto* d = dynamic_cast<Dropout2d*>(&module)) d->rows = rows;
+  if (auto* d = dynamic_cast<Dropout*>(&module)) d->rows = rows;  // Dropout2d too
   for (const auto& [name, child] : module.children()) share_dropout_rows(*child, rows);
 }
 
