@@ -137,6 +137,56 @@ static void print_comparison(const std::string& first_file, const std::vector<in
   std::printf("%s\n", describe_comparison(comparison, "with " + first_file, "with " + second.file).c_str());
 }
 
+// What evaluate draws besides its text: --confusion and --visualize (empty: none).
+struct Pictures {
+  std::string confusion, visualize;
+};
+
+// The figures of the final line, and each test image's class.
+struct Scored {
+  double accuracy = 0, loss = 0;
+  std::vector<int64_t> predicted;
+};
+
+// RAM: one sampled path (the trainer's figure), the path that follows the policy's mean, and the
+// mean of `mc_samples` sampled paths; the tables of the path --ram-path names.
+static Scored score_ram(RecurrentAttentionModel& ram, const TestSet& test, DataLoader& loader, int64_t mc_samples,
+                        const std::string& ram_path, const Pictures& pictures) {
+  RamEvaluation r = evaluate_ram(ram, loader, mc_samples);
+  ram.eval();
+  std::printf(
+      "accuracy %.2f%% with one sampled path (the trainer's figure), %.2f%% following the policy's mean, "
+      "%.2f%% with the mean of %s; loss %.4f (one sampled path)\n",
+      100 * r.accuracy, 100 * r.mean_path_accuracy, 100 * r.mc_accuracy, count_of(mc_samples, "sampled path").c_str(),
+      r.loss);
+  Scored scored{.accuracy = r.accuracy, .loss = r.loss, .predicted = predictions_by_path(r, ram_path)};
+  std::printf("the tables below: %s\n", ram_path == "mean"       ? "the path that follows the policy's mean"
+                                        : ram_path == "averaged" ? "the mean of the sampled paths"
+                                                                 : "one sampled path");
+  print_scores(confusion_of(test.images.labels, scored.predicted), test.images.class_names, pictures.confusion);
+  if (!pictures.visualize.empty()) draw_glimpses(ram, test.images, pictures.visualize);
+  return scored;
+}
+
+// Any other model: its accuracy and loss, the tables, and what its spatial transformer or its
+// attention does (--visualize).
+static Scored score_classifier_checkpoint(LoadedModel& m, SpatialTransformer* transformer, const TestSet& test,
+                                          DataLoader& loader, const Pictures& pictures) {
+  Scores scores = score_classifier(*m.model, loader);
+  Scored scored{.accuracy = scores.confusion.accuracy(), .loss = scores.loss, .predicted = std::move(scores.predicted)};
+  std::printf("accuracy %.2f%% (%lld of %lld), loss %.4f\n", 100 * scored.accuracy,
+              static_cast<long long>(scores.confusion.correct()), static_cast<long long>(scores.confusion.total()),
+              scored.loss);
+  print_scores(scores.confusion, test.images.class_names, pictures.confusion);
+  if (pictures.visualize.empty()) return scored;
+  if (transformer)
+    draw_first_transformed_digits(*m.model, *transformer, m.name, test.images, test.mean[0], test.stddev[0],
+                                  pictures.visualize);
+  else
+    draw_attention_on_test_images(*m.model, m.name, test.images, test.mean, test.stddev, pictures.visualize);
+  return scored;
+}
+
 int main(int argc, char** argv) {
   Flags flags("evaluate",
               "Scores a checkpoint of any trainer on its test set (accuracy, per class, confusion matrix, loss),\n"
@@ -195,45 +245,15 @@ int main(int argc, char** argv) {
     std::optional<Against> second;
     if (!against.empty()) second = load_against(against, m, test, checkpoint, location.dir, options);
     DataLoader loader(test.images, test_loader_options(test));
-    const std::vector<std::string>& names = test.images.class_names;
 
-    double accuracy = 0, loss = 0;
-    std::vector<int64_t> predicted;  // each test image's class
-    if (m.kind == ModelKind::ram) {
-      auto& ram = static_cast<RecurrentAttentionModel&>(*m.model);
-      RamEvaluation r = evaluate_ram(ram, loader, mc_samples);
-      ram.eval();
-      std::printf(
-          "accuracy %.2f%% with one sampled path (the trainer's figure), %.2f%% following the policy's mean, "
-          "%.2f%% with the mean of %s; loss %.4f (one sampled path)\n",
-          100 * r.accuracy, 100 * r.mean_path_accuracy, 100 * r.mc_accuracy,
-          count_of(mc_samples, "sampled path").c_str(), r.loss);
-      predicted = predictions_by_path(r, ram_path);
-      std::printf("the tables below: %s\n", ram_path == "mean"       ? "the path that follows the policy's mean"
-                                            : ram_path == "averaged" ? "the mean of the sampled paths"
-                                                                     : "one sampled path");
-      print_scores(confusion_of(test.images.labels, predicted), names, confusion_png);
-      accuracy = r.accuracy, loss = r.loss;
-      if (!visualize.empty()) draw_glimpses(ram, test.images, visualize);
-    } else {
-      Scores scores = score_classifier(*m.model, loader);
-      accuracy = scores.confusion.accuracy(), loss = scores.loss;
-      predicted = std::move(scores.predicted);
-      std::printf("accuracy %.2f%% (%lld of %lld), loss %.4f\n", 100 * accuracy,
-                  static_cast<long long>(scores.confusion.correct()), static_cast<long long>(scores.confusion.total()),
-                  loss);
-      print_scores(scores.confusion, names, confusion_png);
-      if (!visualize.empty()) {
-        if (transformer)
-          draw_first_transformed_digits(*m.model, *transformer, m.name, test.images, test.mean[0], test.stddev[0],
-                                        visualize);
-        else
-          draw_attention_on_test_images(*m.model, m.name, test.images, test.mean, test.stddev, visualize);
-      }
-    }
-    std::printf("test_acc=%.4f test_loss=%.4f images=%lld\n", accuracy, loss,
+    const Pictures pictures{.confusion = confusion_png, .visualize = visualize};
+    const Scored scored =
+        m.kind == ModelKind::ram
+            ? score_ram(static_cast<RecurrentAttentionModel&>(*m.model), test, loader, mc_samples, ram_path, pictures)
+            : score_classifier_checkpoint(m, transformer, test, loader, pictures);
+    std::printf("test_acc=%.4f test_loss=%.4f images=%lld\n", scored.accuracy, scored.loss,
                 static_cast<long long>(test.images.size()));
-    if (second) print_comparison(checkpoint, predicted, *second, mc_samples, ram_path);
+    if (second) print_comparison(checkpoint, scored.predicted, *second, mc_samples, ram_path);
   } catch (const std::exception& e) {
     return report_failure("evaluate", e);
   }
