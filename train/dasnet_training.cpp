@@ -171,6 +171,7 @@ Snes dasnet_snes(int64_t population, double sigma0, double eta_mu, int64_t seed,
 
 DasnetScores search_gates(const DasnetSearch& search, const TrainingFlags& flags, Position& at, DasnetScores scores) {
   using clock = std::chrono::steady_clock;
+  DasNet& das = *search.das;
   const int64_t total = total_steps(flags, search.generations);
   const int64_t batches = search.fitness_loader->batches_per_epoch();
   const bool base_is_finite = std::isfinite(scores.frozen.loss);
@@ -185,8 +186,8 @@ DasnetScores search_gates(const DasnetSearch& search, const TrainingFlags& flags
     int64_t done = 0;
     for (; at.step < epoch_end; done++) {
       const Batch batch = fitness_batch(*search.fitness_loader, at.step);
-      fitness_sum += dasnet_generation(*search.snes, *search.das, search.policy, batch, at, flags.seed, base_is_finite,
-                                       flags.quiet);
+      fitness_sum +=
+          dasnet_generation(*search.snes, das, search.policy, batch, at, flags.seed, base_is_finite, flags.quiet);
       std::copy(search.snes->sigma().begin(), search.snes->sigma().end(), search.sigma->data());
       at.step++;
       at.batch_in_epoch++;
@@ -194,7 +195,6 @@ DasnetScores search_gates(const DasnetSearch& search, const TrainingFlags& flags
       search.checkpoints->save_if_due(at, search.generations, total);
     }
     const double seconds = std::chrono::duration<double>(clock::now() - started).count();
-    DasNet& das = *search.das;
     scores.gated = evaluate_classifier(
         das, [&](const Tensor& x) { return das.forward(x); }, *search.test_loader);
     const bool epoch_complete = at.batch_in_epoch == search.generations;
