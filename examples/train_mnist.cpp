@@ -109,6 +109,7 @@ int main(int argc, char** argv) {
       }
       progress.finish_line();
       meter.add_other_processes([&](double* totals, int64_t n) { parallel.sum(totals, n); });
+      const double train_seconds = meter.seconds();  // the epoch's steps, without the evaluation
 
       test = evaluate_classifier(
           *model, [&](const Tensor& x) { return model->forward(x); }, test_loader);
@@ -119,8 +120,8 @@ int main(int argc, char** argv) {
                        .train_acc = meter.accuracy(),
                        .test_loss = test->loss,
                        .test_acc = test->accuracy,
-                       .seconds = meter.seconds(),
-                       .images_per_s = meter.images_per_second()};
+                       .seconds = train_seconds,
+                       .images_per_s = static_cast<double>(meter.images()) / train_seconds};
       const bool epoch_complete = at.batch_in_epoch == steps_per_epoch;
       print_epoch_line(row, epoch_complete);
       if (epoch_complete) at = {.epoch = at.epoch + 1, .batch_in_epoch = 0, .step = at.step};

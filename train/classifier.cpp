@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <memory>
+#include <optional>
 
 #include "optim/ema.h"
 #include "train/metrics_log.h"
@@ -95,6 +96,66 @@ static void fill_in_defaults(ClassifierTraining& run, const TrainingFlags& flags
     };
 }
 
+// One step: this step's learning rate and random draws, the loss, its gradients (averaged over
+// the processes under mpirun) and the update, then the average of the weights under --ema. An
+// error (a loss that is not finite, say) stops the run and names the step.
+static StepLoss take_step(ClassifierTraining& run, const Batch& batch, const Position& at, int64_t seed,
+                          DataParallel& parallel, ExponentialMovingAverage* ema) {
+  run.optimizer->lr = static_cast<real>(run.lr_at(at.step));
+  parallel.start_step(*run.model, batch, step_seed(seed, at.step));
+  try {
+    StepLoss loss = run.step_loss(batch);
+    descend(*run.optimizer, parallel.weigh(loss.loss, batch), run.clip_norm, &parallel);
+    if (ema) ema->update();
+    return loss;
+  } catch (const Error& e) {
+    throw training_stopped(at, e);
+  }
+}
+
+// The epoch's row of the log: its training figures (summed over the processes; the seconds of
+// its training steps, without the evaluation) and the evaluation after it.
+static EpochMetrics epoch_row(const Position& at, const EpochMeter& meter, double train_seconds, double lr,
+                              const Evaluation& test) {
+  return {.epoch = at.epoch + 1,
+          .step = at.step,
+          .lr = lr,
+          .train_loss = meter.loss(),
+          .train_acc = meter.accuracy(),
+          .test_loss = test.loss,
+          .test_acc = test.accuracy,
+          .seconds = train_seconds,
+          .images_per_s = meter.images() / train_seconds};
+}
+
+// The processes a step's gradients are averaged over: the trainer's, or this one alone. A trainer
+// that has not shared its data out refuses to run under mpirun.
+static DataParallel& processes_of(ClassifierTraining& run, DataParallel& alone) {
+  if (!run.parallel && Communicator::world().size() > 1)
+    fail(run.model_name + " does not train data-parallel: start it without mpirun");
+  return run.parallel ? *run.parallel : alone;
+}
+
+// The checkpoint: the model's, the optimiser's and the average's tensors, and what a resume
+// must match (the model, its flags, the data's flags, the seed, the batch).
+static Checkpointer checkpointer_of(ClassifierTraining& run, const TrainingFlags& flags, ExponentialMovingAverage* ema,
+                                    DataParallel& parallel) {
+  Metadata run_flags = run.model_flags;
+  run_flags.insert(run.data_flags.begin(), run.data_flags.end());
+  return Checkpointer(classifier_checkpoint_tensors(*run.model, *run.optimizer, ema),
+                      classifier_identity(run.model_name, flags, run.ema_decay, run_flags), parallel.output(flags.save),
+                      flags.save_every);
+}
+
+static Position start_position(Checkpointer& checkpoints, const TrainingFlags& flags, int64_t steps_per_epoch) {
+  if (flags.resume.empty()) return {};
+  const Position at = checkpoints.resume(flags.resume, steps_per_epoch);
+  if (!flags.quiet)
+    std::printf("resumed from %s: epoch %lld, step %lld\n", flags.resume.c_str(), static_cast<long long>(at.epoch + 1),
+                static_cast<long long>(at.step));
+  return at;
+}
+
 TrainResult train_classifier(ClassifierTraining& run, const TrainingFlags& flags) {
   const auto started = std::chrono::steady_clock::now();
   fill_in_defaults(run, flags);
@@ -104,45 +165,23 @@ TrainResult train_classifier(ClassifierTraining& run, const TrainingFlags& flags
   std::unique_ptr<ExponentialMovingAverage> ema;
   if (run.ema_decay > 0)
     ema = std::make_unique<ExponentialMovingAverage>(run.model->state(), static_cast<real>(run.ema_decay));
-  if (!run.parallel && Communicator::world().size() > 1)
-    fail(run.model_name + " does not train data-parallel: start it without mpirun");
   DataParallel alone = DataParallel::none();
-  DataParallel& parallel = run.parallel ? *run.parallel : alone;
-  Metadata run_flags = run.model_flags;
-  run_flags.insert(run.data_flags.begin(), run.data_flags.end());
-  Checkpointer checkpoints(classifier_checkpoint_tensors(*run.model, *run.optimizer, ema.get()),
-                           classifier_identity(run.model_name, flags, run.ema_decay, run_flags),
-                           parallel.output(flags.save), flags.save_every);
-  Position at;
-  if (!flags.resume.empty()) {
-    at = checkpoints.resume(flags.resume, steps_per_epoch);
-    if (!flags.quiet)
-      std::printf("resumed from %s: epoch %lld, step %lld\n", flags.resume.c_str(),
-                  static_cast<long long>(at.epoch + 1), static_cast<long long>(at.step));
-  }
+  DataParallel& parallel = processes_of(run, alone);
+  Checkpointer checkpoints = checkpointer_of(run, flags, ema.get(), parallel);
+  Position at = start_position(checkpoints, flags, steps_per_epoch);
 
   MetricsLog metrics(parallel.output(flags.log), parallel.output(flags.plot), run.model_name);
   Progress progress(flags.quiet);
   StopSignals stop;
-  Evaluation evaluation;
-  bool evaluated = false;
+  std::optional<Evaluation> test;  // the last epoch's
   while (at.epoch < flags.epochs && at.step < total) {
     run.model->train();
     if (run.before_epoch) run.before_epoch(at.epoch);
-    run.train_loader->start_epoch(at.epoch, at.batch_in_epoch);
+    run.train_loader->start_epoch(at.epoch, at.batch_in_epoch);  // this epoch's order; skip the batches done
     EpochMeter meter;
     Batch batch;
     while (at.step < total && run.train_loader->next(batch)) {
-      run.optimizer->lr = static_cast<real>(run.lr_at(at.step));
-      parallel.start_step(*run.model, batch, step_seed(flags.seed, at.step));
-      StepLoss loss;
-      try {
-        loss = run.step_loss(batch);
-        descend(*run.optimizer, parallel.weigh(loss.loss, batch), run.clip_norm, &parallel);
-        if (ema) ema->update();
-      } catch (const Error& e) {
-        throw training_stopped(at, e);
-      }
+      const StepLoss loss = take_step(run, batch, at, flags.seed, parallel, ema.get());
       at.step++;
       at.batch_in_epoch++;
       meter.add(loss.shown_loss, loss.predicted, batch.labels);
@@ -157,36 +196,28 @@ TrainResult train_classifier(ClassifierTraining& run, const TrainingFlags& flags
     progress.finish_line();
     meter.add_other_processes([&parallel](double* totals, int64_t n) { parallel.sum(totals, n); });
     const double train_seconds = meter.seconds();
-    const bool epoch_complete = at.batch_in_epoch == steps_per_epoch;
 
-    evaluation = evaluate_with_average(run, ema.get());
-    evaluated = true;
-    const EpochMetrics row{.epoch = at.epoch + 1,
-                           .step = at.step,
-                           .lr = run.lr_at(std::max<int64_t>(at.step - 1, 0)),
-                           .train_loss = meter.loss(),
-                           .train_acc = meter.accuracy(),
-                           .test_loss = evaluation.loss,
-                           .test_acc = evaluation.accuracy,
-                           .seconds = train_seconds,
-                           .images_per_s = meter.images() / train_seconds};
-    print_epoch_line(row, epoch_complete, evaluation.note);
+    test = evaluate_with_average(run, ema.get());
+    const double last_lr = run.lr_at(std::max<int64_t>(at.step - 1, 0));
+    const EpochMetrics row = epoch_row(at, meter, train_seconds, last_lr, *test);
+    const bool epoch_complete = at.batch_in_epoch == steps_per_epoch;
+    print_epoch_line(row, epoch_complete, test->note);
     if (epoch_complete) at = {.epoch = at.epoch + 1, .batch_in_epoch = 0, .step = at.step};
     checkpoints.save(at);  // first: a log that cannot be written (a full disk) loses no training
     metrics.add(row);
     if (stop.received()) stop.end_run(checkpoints, at);
   }
 
-  if (!evaluated)  // a resumed run that had already finished: report where it stands
-    evaluation = evaluate_with_average(run, ema.get());
+  if (!test)  // a resumed run that had already finished: report where it stands
+    test = evaluate_with_average(run, ema.get());
   metrics.draw();
   if (!flags.quiet) checkpoints.print_last_save();
   if (parallel.active() && !flags.quiet)
     std::printf("data parallel: %d processes; %.3f s of the run averaging gradients\n", parallel.processes(),
                 parallel.seconds_averaging());
-  if (!evaluation.summary.empty()) std::printf("%s\n", evaluation.summary.c_str());
+  if (!test->summary.empty()) std::printf("%s\n", test->summary.c_str());
   if (ema) ema->swap();  // the averaged weights, for the trainer's pictures
-  return TrainResult{.test_accuracy = evaluation.accuracy,
+  return TrainResult{.test_accuracy = test->accuracy,
                      .epochs = static_cast<double>(at.step) / static_cast<double>(steps_per_epoch),
                      .seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()};
 }
