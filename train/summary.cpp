@@ -70,12 +70,8 @@ int64_t macs_of(const Node& node, const Shape& output) {
   return 0;
 }
 
-// Runs the forward and gives each op of its graph to the module whose parameters it reads.
-Traced trace(Module& model, const Shape& input_shape) {
-  Traced traced;
-  std::map<const AutogradMeta*, int> owner;  // a parameter's record -> its module's row
-  add_rows(model, "", 0, -1, traced.rows, owner);
-
+// The model's forward on a zero input, recording a graph; the model's mode restored.
+Tensor forward_recorded(Module& model, const Shape& input_shape) {
   const bool was_training = model.is_training();
   model.eval();
   Tensor x = Tensor::zeros(input_shape);
@@ -88,12 +84,13 @@ Traced trace(Module& model, const Shape& input_shape) {
     throw;
   }
   model.train(was_training);
-  traced.output = y.shape();
-  if (!y.grad_fn()) return traced;  // no graph (a forward under NoGradGuard)
-  traced.recorded = true;
+  return y;
+}
 
-  // The ops in an order they could have run in (each after the ops it reads), by a depth-first
-  // walk from the output; the output shape of an op is on the edge of any op that reads it.
+// The ops of y's graph in an order they could have run in (each after the ops it reads), by a
+// depth-first walk from the output, each with its output shape: that is on the edge of any op
+// that reads it. The nodes live as long as y.
+std::vector<std::pair<const Node*, Shape>> ops_in_run_order(const Tensor& y) {
   std::vector<std::pair<const Node*, Shape>> order;
   std::set<const Node*> seen;
   std::vector<std::pair<const Node*, size_t>> stack;  // (node, next input to visit)
@@ -114,7 +111,13 @@ Traced trace(Module& model, const Shape& input_shape) {
     order.emplace_back(node, shape_of.at(node));
     stack.pop_back();
   }
+  return order;
+}
 
+// Gives each op to the module whose parameters it reads (its row: output shape, mult-adds), or,
+// reading none, to the products of activations; then adds each row's children to it.
+void charge_ops(const std::vector<std::pair<const Node*, Shape>>& order,
+                const std::map<const AutogradMeta*, int>& owner, Traced& traced) {
   for (const auto& [node, output] : order) {
     int row = -1;
     for (const Edge& edge : node->inputs)
@@ -136,6 +139,18 @@ Traced trace(Module& model, const Shape& input_shape) {
   for (Row& r : traced.rows) r.macs += r.own_macs;
   for (size_t i = traced.rows.size(); i-- > 1;)
     traced.rows[static_cast<size_t>(traced.rows[i].parent)].macs += traced.rows[i].macs;
+}
+
+// Runs the forward and gives each op of its graph to the module whose parameters it reads.
+Traced trace(Module& model, const Shape& input_shape) {
+  Traced traced;
+  std::map<const AutogradMeta*, int> owner;  // a parameter's record -> its module's row
+  add_rows(model, "", 0, -1, traced.rows, owner);
+  const Tensor y = forward_recorded(model, input_shape);
+  traced.output = y.shape();
+  if (!y.grad_fn()) return traced;  // no graph (a forward under NoGradGuard)
+  traced.recorded = true;
+  charge_ops(ops_in_run_order(y), owner, traced);
   return traced;  // y, and with it the graph, goes here
 }
 
