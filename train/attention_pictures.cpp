@@ -116,72 +116,114 @@ AttentionPicture stage_picture(const std::string& title, const char* what, std::
   return {title, std::move(columns)};
 }
 
+// Column `what` of the last block of each stage (its Observer name below layerK.2.attention).
+std::vector<MapColumn> per_stage(const Observer& seen, const std::string& what, MapColumn (*column)(const Tensor&)) {
+  std::vector<MapColumn> columns;
+  for (const char* stage : {"layer1.2.attention.", "layer2.2.attention.", "layer3.2.attention."})
+    columns.push_back(column(seen.get(stage + what)));
+  return columns;
+}
+
+// Channel weights in [0, 1], a row of bars per stage.
+AttentionPicture channel_picture(const std::string& title, const Observer& seen) {
+  AttentionPicture picture{title, per_stage(seen, "weights", channel_bars)};
+  for (size_t k = 0; k < picture.columns.size(); k++)
+    picture.columns[k].label =
+        "stage " + std::to_string(k + 1) + "\n" + std::to_string(picture.columns[k].w) + " channels";
+  return picture;
+}
+
 // The picture of each model, from what one forward observed.
-AttentionPicture picture_of(const std::string& name, const Observer& seen) {
-  auto stages = [&](const std::string& what, MapColumn (*column)(const Tensor&)) {
-    std::vector<MapColumn> out;
-    for (const char* stage : {"layer1.2.attention.", "layer2.2.attention.", "layer3.2.attention."})
-      out.push_back(column(seen.get(stage + what)));
-    return out;
-  };
-  if (name == "cbam_resnet20")
-    return stage_picture("cbam_resnet20: CBAM's spatial map Ms", "stage", stages("spatial.map", spatial));
-  if (name == "gc_resnet20")
-    return stage_picture("gc_resnet20: where GC pools its context", "stage", stages("alpha", spatial));
-  if (name == "attention56")
-    return stage_picture("attention56: soft masks, channel mean", "module",
-                         {spatial(seen.get("attention1.mask")), spatial(seen.get("attention2.mask")),
-                          spatial(seen.get("attention3.mask"))});
-  if (name == "se_resnet20" || name == "eca_resnet20") {
-    AttentionPicture picture{name + (name == "se_resnet20" ? ": SE's" : ": ECA's") + " channel weights",
-                             stages("weights", channel_bars)};
-    for (size_t k = 0; k < picture.columns.size(); k++)
-      picture.columns[k].label =
-          "stage " + std::to_string(k + 1) + "\n" + std::to_string(picture.columns[k].w) + " channels";
-    return picture;
+AttentionPicture se_picture(const Observer& seen) { return channel_picture("se_resnet20: SE's channel weights", seen); }
+
+AttentionPicture cbam_picture(const Observer& seen) {
+  return stage_picture("cbam_resnet20: CBAM's spatial map Ms", "stage", per_stage(seen, "spatial.map", spatial));
+}
+
+AttentionPicture attention56_picture(const Observer& seen) {
+  return stage_picture("attention56: soft masks, channel mean", "module",
+                       {spatial(seen.get("attention1.mask")), spatial(seen.get("attention2.mask")),
+                        spatial(seen.get("attention3.mask"))});
+}
+
+AttentionPicture eca_picture(const Observer& seen) {
+  return channel_picture("eca_resnet20: ECA's channel weights", seen);
+}
+
+AttentionPicture gc_picture(const Observer& seen) {
+  return stage_picture("gc_resnet20: where GC pools its context", "stage", per_stage(seen, "alpha", spatial));
+}
+
+AttentionPicture non_local_picture(const Observer& seen) {
+  Tensor f2 = seen.get("layer2.non_local.f"), f3 = seen.get("layer3.non_local.f");  // (N, 256, 64), (N, 64, 16)
+  AttentionPicture picture{"nl_resnet20: non-local weights of a query",
+                           {query_row(f2, 4 * 16 + 4, 16, 16, 8, 8), query_row(f2, 11 * 16 + 11, 16, 16, 8, 8),
+                            query_row(f3, 2 * 8 + 2, 8, 8, 4, 4), query_row(f3, 5 * 8 + 5, 8, 8, 4, 4)}};
+  for (size_t k = 0; k < picture.columns.size(); k++)
+    picture.columns[k].label = "stage " + std::to_string(k / 2 + 2) + "\n" + query_label(picture.columns[k]);
+  return picture;
+}
+
+AttentionPicture dual_attention_picture(const Observer& seen) {
+  Tensor S = seen.get("attention.position.S");  // (N, 64, 64)
+  AttentionPicture picture{
+      "da_resnet20: position attention of a query",
+      {query_row(S, 1 * 8 + 1, 8, 8, 8, 8), query_row(S, 4 * 8 + 4, 8, 8, 8, 8), query_row(S, 6 * 8 + 2, 8, 8, 8, 8)}};
+  for (MapColumn& column : picture.columns) column.label = query_label(column) + "\n8x8";
+  return picture;
+}
+
+AttentionPicture criss_cross_picture(const Observer& seen) {
+  Tensor A1 = seen.get("attention.A1"), A2 = seen.get("attention.A2");  // (N, 8, 8, 15)
+  AttentionPicture picture{"cc_resnet20: criss-cross weights of a query",
+                           {criss_cross_reach(A1, A2, 2 * 8 + 2, false), criss_cross_reach(A1, A2, 2 * 8 + 2, true),
+                            criss_cross_reach(A1, A2, 5 * 8 + 5, false), criss_cross_reach(A1, A2, 5 * 8 + 5, true)}};
+  for (size_t k = 0; k < picture.columns.size(); k++)
+    picture.columns[k].label = query_label(picture.columns[k]) + (k % 2 == 0 ? "\n1 pass" : "\n2 passes");
+  return picture;
+}
+
+AttentionPicture augmented_picture(const Observer& seen) {
+  Tensor A = seen.get("layer3.2.conv1.weights");  // (N * 4, 64, 64)
+  AttentionPicture picture{"aa_resnet20: attention heads of a query", {}};
+  for (int64_t head = 0; head < 4; head++) {
+    picture.columns.push_back(query_row(A, 2 * 8 + 2, 8, 8, 8, 8, 4, head));
+    picture.columns.back().label = "head " + std::to_string(head + 1) + "\n" + query_label(picture.columns.back());
   }
-  AttentionPicture picture;
-  if (name == "nl_resnet20") {
-    Tensor f2 = seen.get("layer2.non_local.f"), f3 = seen.get("layer3.non_local.f");  // (N, 256, 64), (N, 64, 16)
-    picture = {"nl_resnet20: non-local weights of a query",
-               {query_row(f2, 4 * 16 + 4, 16, 16, 8, 8), query_row(f2, 11 * 16 + 11, 16, 16, 8, 8),
-                query_row(f3, 2 * 8 + 2, 8, 8, 4, 4), query_row(f3, 5 * 8 + 5, 8, 8, 4, 4)}};
-    for (size_t k = 0; k < picture.columns.size(); k++)
-      picture.columns[k].label = "stage " + std::to_string(k / 2 + 2) + "\n" + query_label(picture.columns[k]);
-    return picture;
-  }
-  if (name == "da_resnet20") {
-    Tensor S = seen.get("attention.position.S");  // (N, 64, 64)
-    picture = {"da_resnet20: position attention of a query",
-               {query_row(S, 1 * 8 + 1, 8, 8, 8, 8), query_row(S, 4 * 8 + 4, 8, 8, 8, 8),
-                query_row(S, 6 * 8 + 2, 8, 8, 8, 8)}};
-    for (MapColumn& column : picture.columns) column.label = query_label(column) + "\n8x8";
-    return picture;
-  }
-  if (name == "cc_resnet20") {
-    Tensor A1 = seen.get("attention.A1"), A2 = seen.get("attention.A2");  // (N, 8, 8, 15)
-    picture = {"cc_resnet20: criss-cross weights of a query",
-               {criss_cross_reach(A1, A2, 2 * 8 + 2, false), criss_cross_reach(A1, A2, 2 * 8 + 2, true),
-                criss_cross_reach(A1, A2, 5 * 8 + 5, false), criss_cross_reach(A1, A2, 5 * 8 + 5, true)}};
-    for (size_t k = 0; k < picture.columns.size(); k++)
-      picture.columns[k].label = query_label(picture.columns[k]) + (k % 2 == 0 ? "\n1 pass" : "\n2 passes");
-    return picture;
-  }
-  if (name == "aa_resnet20") {
-    Tensor A = seen.get("layer3.2.conv1.weights");  // (N * 4, 64, 64)
-    picture.title = "aa_resnet20: attention heads of a query";
-    for (int64_t head = 0; head < 4; head++) {
-      picture.columns.push_back(query_row(A, 2 * 8 + 2, 8, 8, 8, 8, 4, head));
-      picture.columns.back().label = "head " + std::to_string(head + 1) + "\n" + query_label(picture.columns.back());
-    }
-    picture.columns.push_back(query_row(A, 5 * 8 + 5, 8, 8, 8, 8, 4, -1));
-    picture.columns.back().label = "mean of heads\n" + query_label(picture.columns.back());
-    return picture;
-  }
-  fail(
-      "--visualize draws the attention of se_resnet20, cbam_resnet20, attention56, eca_resnet20, gc_resnet20, "
-      "nl_resnet20, da_resnet20, cc_resnet20 and aa_resnet20, not " +
-      name);
+  picture.columns.push_back(query_row(A, 5 * 8 + 5, 8, 8, 8, 8, 4, -1));
+  picture.columns.back().label = "mean of heads\n" + query_label(picture.columns.back());
+  return picture;
+}
+
+using PictureOf = AttentionPicture (*)(const Observer& seen);
+
+// Every model whose attention --visualize draws, with its picture.
+const std::vector<std::pair<std::string, PictureOf>>& attention_pictures() {
+  static const std::vector<std::pair<std::string, PictureOf>> pictures = {{"se_resnet20", se_picture},
+                                                                          {"cbam_resnet20", cbam_picture},
+                                                                          {"attention56", attention56_picture},
+                                                                          {"eca_resnet20", eca_picture},
+                                                                          {"gc_resnet20", gc_picture},
+                                                                          {"nl_resnet20", non_local_picture},
+                                                                          {"da_resnet20", dual_attention_picture},
+                                                                          {"cc_resnet20", criss_cross_picture},
+                                                                          {"aa_resnet20", augmented_picture}};
+  return pictures;
+}
+
+// "se_resnet20, cbam_resnet20, ... and aa_resnet20".
+std::string drawn_models() {
+  const auto& pictures = attention_pictures();
+  std::string names;
+  for (size_t k = 0; k < pictures.size(); k++)
+    names += (k == 0 ? "" : k + 1 == pictures.size() ? " and " : ", ") + pictures[k].first;
+  return names;
+}
+
+PictureOf picture_of(const std::string& model_name) {
+  for (const auto& [name, picture] : attention_pictures())
+    if (name == model_name) return picture;
+  return nullptr;
 }
 
 // Image i's map of one column, drawn in tile (i, col), its query cell outlined.
@@ -212,12 +254,7 @@ std::vector<int64_t> one_image_per_class(const ImageDataset& set) {
 
 }  // namespace
 
-bool draws_attention(const std::string& model_name) {
-  for (const char* name : {"se_resnet20", "cbam_resnet20", "attention56", "eca_resnet20", "gc_resnet20", "nl_resnet20",
-                           "da_resnet20", "cc_resnet20", "aa_resnet20"})
-    if (model_name == name) return true;
-  return false;
-}
+bool draws_attention(const std::string& model_name) { return picture_of(model_name) != nullptr; }
 
 int64_t draw_attention(Module& model, const std::string& model_name, const Tensor& raw, const Tensor& x,
                        const std::vector<int64_t>& labels, const std::vector<std::string>& class_names,
@@ -225,8 +262,10 @@ int64_t draw_attention(Module& model, const std::string& model_name, const Tenso
   model.eval();
   NoGradGuard no_grad;
   Observer seen(model);
+  const PictureOf picture_for = picture_of(model_name);
+  if (!picture_for) fail("--visualize draws the attention of " + drawn_models() + ", not " + model_name);
   const std::vector<int64_t> predicted = argmax(model.forward(x));
-  AttentionPicture picture = picture_of(model_name, seen);
+  AttentionPicture picture = picture_for(seen);
   const bool absolute = picture.columns.front().absolute;
   GridLabels labels_around{.title = picture.title + (picture.columns.front().query >= 0 ? " (cyan box)" : ""),
                            .columns = {"image"},
