@@ -129,6 +129,9 @@ Tensor grid_sample(
 // pooled down to g x g; zeros outside the image. l (N,2) = (x, y) in [-1,1] maps to the pixel
 // floor((l + 1) / 2 * size). Not differentiable in l; gradient flows to x.
 Tensor extract_glimpse(const Tensor& x, const Tensor& l, int64_t g, int64_t k);  // (N,C,H,W), (N,2) -> (N, k*C, g, g)
+// The centre pixel extract_glimpse reads around, for one coordinate l of a location and an image
+// side `size`; outside [-1,1] held within `reach` (the largest patch side) of the image.
+int64_t location_to_pixel(real l, int64_t size, int64_t reach);
 Tensor gaussian_log_prob(const Tensor& sample, const Tensor& mean,
                          real sigma);  // log N(sample; mean, sigma^2), element-wise
 

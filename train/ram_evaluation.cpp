@@ -54,8 +54,50 @@ static Rgb glimpse_colour(int64_t t, int64_t T) {
   return {mix(30, 220), mix(90, 20), mix(230, 20)};
 }
 
+// A tile of the picture: the S x S canvas inside a margin as wide as half the largest glimpse, so
+// that a glimpse over the edge is seen whole (outside the canvas the sensor reads zeros).
+struct GlimpseTile {
+  int64_t S, margin, side;
+  // A canvas coordinate (in pixels) as a fraction of the tile.
+  double at(double canvas_pixel) const {
+    return (canvas_pixel + static_cast<double>(margin)) / static_cast<double>(side);
+  }
+};
+
+// Test digit i dark on white, on a light grey margin.
+static std::vector<float> digit_tile(const ImageDataset& test_set, int64_t i, const GlimpseTile& tile) {
+  const int64_t S = tile.S, margin = tile.margin, side = tile.side;
+  std::vector<float> pixels(static_cast<size_t>(side * side), 0.85f);
+  for (int64_t y = 0; y < S; y++)
+    for (int64_t x = 0; x < S; x++)
+      pixels[static_cast<size_t>((y + margin) * side + x + margin)] = 1 - test_set.pixels[(i * S + y) * S + x] / 255.0f;
+  return pixels;
+}
+
+// Image i's path in tile (row, col): each glimpse a dot at its centre pixel, numbered in order,
+// with its smallest patch outlined; the last glimpse with every scale.
+static void draw_path(ImageGrid& grid, int64_t row, int64_t col, const RamOutput& out, int64_t i,
+                      const RamOptions& options, const GlimpseTile& tile, double number_offset) {
+  const int64_t T = options.glimpses, largest = options.glimpse_side << (options.scales - 1);
+  for (int64_t t = 0; t < T; t++) {
+    const Rgb colour = glimpse_colour(t, T);
+    const real* l = out.locations[static_cast<size_t>(t)].data() + 2 * i;
+    const double cx = static_cast<double>(location_to_pixel(l[0], tile.S, largest));
+    const double cy = static_cast<double>(location_to_pixel(l[1], tile.S, largest));
+    const int64_t drawn_scales = t == T - 1 ? options.scales : 1;
+    for (int64_t k = 0; k < drawn_scales; k++) {
+      const double box = static_cast<double>(options.glimpse_side << k), first = -std::floor(box / 2);
+      grid.mark(row, col, tile.at(cy + first), tile.at(cx + first), tile.at(cy + first + box),
+                tile.at(cx + first + box), colour);
+    }
+    grid.fill(row, col, tile.at(cy - 0.25), tile.at(cx - 0.25), tile.at(cy + 1.25), tile.at(cx + 1.25), colour);
+    grid.annotate(row, col, tile.at(cy + 0.5) - number_offset, tile.at(cx + 0.5) + number_offset, std::to_string(t + 1),
+                  colour);
+  }
+}
+
 void draw_glimpses(RecurrentAttentionModel& model, const ImageDataset& test_set, const std::string& path) {
-  const int64_t count = std::min<int64_t>(8, test_set.size()), S = test_set.height, T = model.options.glimpses;
+  const int64_t count = std::min<int64_t>(8, test_set.size()), S = test_set.height;
   Tensor x = Tensor::empty({count, 1, S, S});
   for (int64_t i = 0; i < count * S * S; i++) x.data()[i] = static_cast<real>(test_set.pixels[i]) / 255;
   Rng rng(evaluation_seed);
@@ -66,46 +108,24 @@ void draw_glimpses(RecurrentAttentionModel& model, const ImageDataset& test_set,
   }
   std::vector<int64_t> predicted = argmax(out.log_probs);
 
-  // A tile: the S x S canvas inside a margin as wide as half the largest glimpse, so that a
-  // glimpse over the edge is seen whole (outside the canvas the sensor reads zeros).
-  const int64_t largest = model.options.glimpse_side << (model.options.scales - 1), margin = largest / 2;
-  const int64_t side = S + 2 * margin, zoom = std::max<int64_t>(1, 240 / side), per_row = std::min<int64_t>(count, 4);
-  ImageGrid grid((count + per_row - 1) / per_row, per_row, side, zoom,
-                 {.title = "RAM: " + count_of(T, "glimpse") + " per digit, numbered in order", .caption_lines = 2});
-  auto at = [&](double canvas_pixel) {
-    return (canvas_pixel + static_cast<double>(margin)) / static_cast<double>(side);
-  };
-  const double number_offset = 9.0 / static_cast<double>(side * zoom);  // up and right of its dot
+  const int64_t largest = model.options.glimpse_side << (model.options.scales - 1);
+  const GlimpseTile tile{.S = S, .margin = largest / 2, .side = S + 2 * (largest / 2)};
+  const int64_t zoom = std::max<int64_t>(1, 240 / tile.side), per_row = std::min<int64_t>(count, 4);
+  ImageGrid grid((count + per_row - 1) / per_row, per_row, tile.side, zoom,
+                 {.title = "RAM: " + count_of(model.options.glimpses, "glimpse") + " per digit, numbered in order",
+                  .caption_lines = 2});
+  const double number_offset = 9.0 / static_cast<double>(tile.side * zoom);  // up and right of its dot
   for (int64_t i = 0; i < count; i++) {
     const int64_t row = i / per_row, col = i % per_row;
-    std::vector<float> tile(static_cast<size_t>(side * side), 0.85f);  // light grey outside the canvas
-    for (int64_t y = 0; y < S; y++)
-      for (int64_t xx = 0; xx < S; xx++)  // the digit dark on white
-        tile[static_cast<size_t>((y + margin) * side + xx + margin)] =
-            1 - test_set.pixels[(i * S + y) * S + xx] / 255.0f;
-    grid.put_grey(row, col, tile.data(), side, side);
-    grid.mark(row, col, at(0), at(0), at(static_cast<double>(S)), at(static_cast<double>(S)), Rgb{90, 90, 90});
-    for (int64_t t = 0; t < T; t++) {
-      const Rgb colour = glimpse_colour(t, T);
-      const real* l = out.locations[t].data() + 2 * i;
-      // the centre pixel, as extract_glimpse computes it
-      const double cx =
-          static_cast<double>(std::min<int64_t>(static_cast<int64_t>(std::floor((l[0] + 1) / 2 * S)), S - 1));
-      const double cy =
-          static_cast<double>(std::min<int64_t>(static_cast<int64_t>(std::floor((l[1] + 1) / 2 * S)), S - 1));
-      const int64_t drawn_scales = t == T - 1 ? model.options.scales : 1;  // every scale only at the last glimpse
-      for (int64_t k = 0; k < drawn_scales; k++) {
-        const double box = static_cast<double>(model.options.glimpse_side << k), first = -std::floor(box / 2);
-        grid.mark(row, col, at(cy + first), at(cx + first), at(cy + first + box), at(cx + first + box), colour);
-      }
-      grid.fill(row, col, at(cy - 0.25), at(cx - 0.25), at(cy + 1.25), at(cx + 1.25), colour);
-      grid.annotate(row, col, at(cy + 0.5) - number_offset, at(cx + 0.5) + number_offset, std::to_string(t + 1),
-                    colour);
-    }
+    grid.put_grey(row, col, digit_tile(test_set, i, tile).data(), tile.side, tile.side);
+    grid.mark(row, col, tile.at(0), tile.at(0), tile.at(static_cast<double>(S)), tile.at(static_cast<double>(S)),
+              Rgb{90, 90, 90});
+    draw_path(grid, row, col, out, i, model.options, tile, number_offset);
     grid.caption_prediction(row, col, class_name(test_set.class_names, test_set.labels[static_cast<size_t>(i)]),
                             class_name(test_set.class_names, predicted[static_cast<size_t>(i)]));
     std::printf("  digit %lld: label %lld, predicted %lld\n", static_cast<long long>(i),
-                static_cast<long long>(test_set.labels[i]), static_cast<long long>(predicted[i]));
+                static_cast<long long>(test_set.labels[static_cast<size_t>(i)]),
+                static_cast<long long>(predicted[static_cast<size_t>(i)]));
   }
   grid.write(path);
   std::printf("glimpse paths of %s written to %s\n", count_of(count, "test digit").c_str(), path.c_str());

@@ -37,16 +37,6 @@ namespace glimpse {
 
 namespace {  // helpers of this file only
 
-// One coordinate of a location in [-1,1] -> its centre pixel in [0, size - 1]. Outside [-1,1] the
-// centre leaves the image; it is held within `reach` (the largest patch side) of it, because
-// further out every patch is all padding anyway, and so that the cast to int64 is safe.
-int64_t location_to_pixel(real l, int64_t size, int64_t reach) {
-  double p = std::floor((static_cast<double>(l) + 1) / 2 * static_cast<double>(size));
-  if (l >= -1 && l <= 1) p = std::min(p, static_cast<double>(size - 1));  // l = 1 is the last pixel
-  p = std::clamp(p, static_cast<double>(-reach), static_cast<double>(size + reach));
-  return static_cast<int64_t>(p);
-}
-
 real pixel_or_zero(const real* plane, int64_t H, int64_t W, int64_t y, int64_t x) {
   return (y >= 0 && y < H && x >= 0 && x < W) ? plane[y * W + x] : 0;
 }
@@ -59,6 +49,16 @@ int64_t pixels_per_plane(int64_t g, int64_t k) {
 }
 
 }  // namespace
+
+// One coordinate of a location in [-1,1] -> its centre pixel in [0, size - 1]. Outside [-1,1] the
+// centre leaves the image; it is held within `reach` (the largest patch side) of it, because
+// further out every patch is all padding anyway, and so that the cast to int64 is safe.
+int64_t location_to_pixel(real l, int64_t size, int64_t reach) {
+  double p = std::floor((static_cast<double>(l) + 1) / 2 * static_cast<double>(size));
+  if (l >= -1 && l <= 1) p = std::min(p, static_cast<double>(size - 1));  // l = 1 is the last pixel
+  p = std::clamp(p, static_cast<double>(-reach), static_cast<double>(size + reach));
+  return static_cast<int64_t>(p);
+}
 
 // ---- kernels; centres (N, 2) holds (cx, cy) per image ----
 
