@@ -87,14 +87,9 @@ void check_same_classes(const std::string& dir_a, const std::vector<std::string>
     fail("image_folder: '" + dir_a + "' and '" + dir_b + "' list their classes in different orders");
 }
 
-ImageDataset load_image_folder(const std::string& dir, int64_t channels) {
-  if (channels < 1 || channels > 4) fail("image_folder: channels must be 1 to 4, got " + std::to_string(channels));
-  if (!fs::is_directory(dir))
-    fail("image_folder: '" + dir + "' " + not_a_directory(dir) + " (scripts/download_data.sh fetches the " +
-         "official data sets; data/sample/ holds small ones)");
-
-  // ---- list the files: one sub-folder per class ----
-  ImageDataset data;
+// The image files of `dir`, one sub-folder per class in sorted order; fills in data's class
+// names and each file's label.
+static std::vector<fs::path> list_class_folders(const std::string& dir, ImageDataset& data) {
   std::vector<fs::path> files;
   for (const fs::path& class_dir : sorted_entries(dir)) {
     if (!fs::is_directory(class_dir))
@@ -110,8 +105,12 @@ ImageDataset load_image_folder(const std::string& dir, int64_t channels) {
     }
   }
   if (files.empty()) fail("image_folder: '" + dir + "' holds no images in class folders");
+  return files;
+}
 
-  // ---- decode: the first image sets the size every other must have ----
+// Decodes every file into data's pixels (CHW): the first image sets the size every other must
+// have. The files decode in parallel; of several bad ones, the first by index is reported.
+static void decode_all(const std::vector<fs::path>& files, int64_t channels, ImageDataset& data) {
   Image first = read_image(files[0], channels);
   data.channels = channels;
   data.height = first.height;
@@ -119,7 +118,7 @@ ImageDataset load_image_folder(const std::string& dir, int64_t channels) {
   data.pixels.resize(files.size() * data.image_bytes());
   hwc_to_chw(data.pixels.data(), first);
 
-  std::vector<std::string> errors(files.size());  // kept per file: report the first by index
+  std::vector<std::string> errors(files.size());
   parallel_for(static_cast<int64_t>(files.size()) - 1, 64, [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0 + 1; i < i1 + 1; i++) {
       const std::string path = files[i].string();
@@ -136,6 +135,15 @@ ImageDataset load_image_folder(const std::string& dir, int64_t channels) {
   });
   for (const std::string& error : errors)
     if (!error.empty()) throw Error(error);
+}
+
+ImageDataset load_image_folder(const std::string& dir, int64_t channels) {
+  if (channels < 1 || channels > 4) fail("image_folder: channels must be 1 to 4, got " + std::to_string(channels));
+  if (!fs::is_directory(dir))
+    fail("image_folder: '" + dir + "' " + not_a_directory(dir) + " (scripts/download_data.sh fetches the " +
+         "official data sets; data/sample/ holds small ones)");
+  ImageDataset data;
+  decode_all(list_class_folders(dir, data), channels, data);
   return data;
 }
 
