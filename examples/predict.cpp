@@ -83,6 +83,61 @@ static std::string json_string(const std::string& text) {
   return out + "\"";
 }
 
+// The indices of the `top` largest probabilities, the largest first (ties: the lower index).
+static std::vector<size_t> top_classes(const std::vector<float>& p, int64_t top) {
+  std::vector<size_t> order(p.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return p[a] > p[b]; });
+  order.resize(std::min(order.size(), static_cast<size_t>(top)));
+  return order;
+}
+
+// A class's name ("cat", "7"), or its index if the model has more classes than names.
+static std::string class_label(const std::vector<std::string>& names, size_t k) {
+  return k < names.size() ? names[k] : std::to_string(k);
+}
+
+// "digit.png: 7 0.9731, 1 0.0112, 9 0.0064"
+static std::string text_line(const std::string& file, const std::vector<float>& p, const std::vector<size_t>& order,
+                             const std::vector<std::string>& names) {
+  std::string line = file + ":";
+  for (size_t k = 0; k < order.size(); k++) {
+    char number[32];
+    std::snprintf(number, sizeof number, " %.4f", p[order[k]]);
+    line += (k ? ", " : " ") + class_label(names, order[k]) + number;
+  }
+  return line + "\n";
+}
+
+// {"file": ..., "resized_from": null or [H, W], "top": [{"class": ..., "index": ..., "probability": ...}, ...]}
+static std::string json_entry(const std::string& file, const std::vector<int64_t>& resized_from,
+                              const std::vector<float>& p, const std::vector<size_t>& order,
+                              const std::vector<std::string>& names) {
+  std::string entry = "{\"file\": " + json_string(file) + ", \"resized_from\": ";
+  entry += resized_from.empty() ? "null"
+                                : "[" + std::to_string(resized_from[0]) + ", " + std::to_string(resized_from[1]) + "]";
+  entry += ", \"top\": [";
+  for (size_t k = 0; k < order.size(); k++) {
+    char number[32];
+    std::snprintf(number, sizeof number, "%.6g", p[order[k]]);
+    entry += std::string(k ? ", " : "") + "{\"class\": " + json_string(class_label(names, order[k])) +
+             ", \"index\": " + std::to_string(order[k]) + ", \"probability\": " + number + "}";
+  }
+  return entry + "]}";
+}
+
+// The data of the model's trainer for its normalisation: only STN's comes from data (its
+// trainer's training digits), found as train_stn found them; "" for the others.
+static std::string normalisation_data(const LoadedModel& m, const std::string& data) {
+  if (m.kind != ModelKind::stn) return "";
+  const std::string dir = find_data(data, "mnist", true).dir;
+  std::fprintf(stderr,
+               "predict: %s normalises as train_stn did, with the pixel statistics of its training "
+               "digits from %s (pass the --data it was trained on)\n",
+               m.name.c_str(), dir.c_str());
+  return dir;
+}
+
 int main(int argc, char** argv) {
   Flags flags("predict",
               "Classifies image files (PNG, JPEG, BMP) with a checkpoint's model: the most probable classes and\n"
@@ -108,16 +163,7 @@ int main(int argc, char** argv) {
     LoadedModel m = load_model(checkpoint, options);
     for (const std::string& note : m.assumed) std::fprintf(stderr, "predict: note: %s\n", note.c_str());
     std::vector<float> mean, stddev;
-    // only STN's normalisation comes from data (its trainer's training digits); find them as it did
-    std::string data_dir;
-    if (m.kind == ModelKind::stn) {
-      data_dir = find_data(data, "mnist", true).dir;
-      std::fprintf(stderr,
-                   "predict: %s normalises as train_stn did, with the pixel statistics of its training "
-                   "digits from %s (pass the --data it was trained on)\n",
-                   m.name.c_str(), data_dir.c_str());
-    }
-    trainer_normalisation(m, data_dir, mean, stddev);
+    trainer_normalisation(m, normalisation_data(m, data), mean, stddev);
     const std::vector<std::string> names =
         m.data_set == "cifar10" ? cifar10_class_names()
                                 : std::vector<std::string>{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
@@ -128,33 +174,13 @@ int main(int argc, char** argv) {
                           : "";
     for (size_t f = 0; f < files.size(); f++) {
       std::vector<int64_t> resized_from;
-      Tensor x = read_input(files[f], m, mean, stddev, invert, resized_from);
-      std::vector<float> p = probabilities(m, x, mc_samples);
-      std::vector<size_t> order(p.size());
-      std::iota(order.begin(), order.end(), 0);
-      std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return p[a] > p[b]; });
-      order.resize(std::min(order.size(), static_cast<size_t>(top)));
-      char number[32];
-      if (!json) {
-        out += files[f] + ":";
-        for (size_t k = 0; k < order.size(); k++) {
-          std::snprintf(number, sizeof number, " %.4f", p[order[k]]);
-          out += (k ? ", " : " ") + (order[k] < names.size() ? names[order[k]] : std::to_string(order[k])) + number;
-        }
-        out += "\n";
-        continue;
-      }
-      out += "  {\"file\": " + json_string(files[f]) + ", \"resized_from\": ";
-      out += resized_from.empty()
-                 ? "null"
-                 : "[" + std::to_string(resized_from[0]) + ", " + std::to_string(resized_from[1]) + "]";
-      out += ", \"top\": [";
-      for (size_t k = 0; k < order.size(); k++) {
-        std::snprintf(number, sizeof number, "%.6g", p[order[k]]);
-        out += std::string(k ? ", " : "") + "{\"class\": " + json_string(names[order[k]]) +
-               ", \"index\": " + std::to_string(order[k]) + ", \"probability\": " + number + "}";
-      }
-      out += std::string("]}") + (f + 1 < files.size() ? "," : "") + "\n";
+      const Tensor x = read_input(files[f], m, mean, stddev, invert, resized_from);
+      const std::vector<float> p = probabilities(m, x, mc_samples);
+      const std::vector<size_t> order = top_classes(p, top);
+      if (json)
+        out += "  " + json_entry(files[f], resized_from, p, order, names) + (f + 1 < files.size() ? "," : "") + "\n";
+      else
+        out += text_line(files[f], p, order, names);
     }
     if (json) out += "]}\n";
     std::fputs(out.c_str(), stdout);
