@@ -90,6 +90,22 @@ static std::unordered_map<const AutogradMeta*, int> leaf_readers(
   return readers;
 }
 
+// After a node's backward: each input's gradient has the input's shape (PyTorch's
+// validate_outputs), and, under anomaly detection, is finite.
+static void check_gradients_of(const Node& node) {
+  for (size_t i = 0; i < node.inputs.size(); i++) {
+    const Edge& input = node.inputs[i];
+    if (!node.needs_grad(i) || !input.autograd->grad) continue;
+    const Tensor grad(input.autograd->grad);
+    if (grad.shape() != input.shape)
+      fail(node.name() + " backward: gradient of shape " + shape_str(grad.shape()) + " for an input of shape " +
+           shape_str(input.shape));
+    if (anomaly_mode && !all_finite(grad))
+      fail(node.name() + " backward: produced a non-finite gradient for an input of shape " + shape_str(input.shape) +
+           " (anomaly detection)");
+  }
+}
+
 void backward(const Tensor& loss, bool retain_graph, const LeafGradientReady& on_leaf_ready) {
   if (!loss.defined()) fail("backward: the loss tensor is undefined");
   if (loss.numel() != 1)
@@ -114,17 +130,7 @@ void backward(const Tensor& loss, bool retain_graph, const LeafGradientReady& on
     std::shared_ptr<Node> node = t->grad_fn;
     if (!node || !t->grad) continue;  // a leaf, or a branch that no gradient reached
     node->backward(Tensor(t->grad));
-    for (size_t i = 0; i < node->inputs.size(); i++) {
-      const Edge& input = node->inputs[i];
-      if (!node->needs_grad(i) || !input.autograd->grad) continue;
-      const Tensor grad(input.autograd->grad);
-      if (grad.shape() != input.shape)  // PyTorch's validate_outputs
-        fail(node->name() + " backward: gradient of shape " + shape_str(grad.shape()) + " for an input of shape " +
-             shape_str(input.shape));
-      if (anomaly_mode && !all_finite(grad))
-        fail(node->name() + " backward: produced a non-finite gradient for an input of shape " +
-             shape_str(input.shape) + " (anomaly detection)");
-    }
+    check_gradients_of(*node);
     if (on_leaf_ready)
       for (const Edge& input : node->inputs) {
         auto leaf = unread.find(input.autograd.get());
