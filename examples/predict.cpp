@@ -32,7 +32,7 @@ using namespace glimpse;
 // size when it had to be resized ({} if not).
 static Tensor read_input(const std::string& path, const LoadedModel& m, const std::vector<float>& mean,
                          const std::vector<float>& stddev, bool invert, std::vector<int64_t>& resized_from) {
-  Image image = decode_image(read_binary_file(path, "predict", max_image_file_bytes), m.channels, path);
+  Image image = decode_image(read_binary_file(path, "image", max_image_file_bytes), m.channels, path);
   resized_from.clear();
   if (image.height != m.side || image.width != m.side) {
     resized_from = {image.height, image.width};

@@ -106,7 +106,9 @@ struct FileHead {
 FileHead read_file_head(const std::string& path, const std::string& what, size_t n);
 // Writes a whole file atomically: the bytes go to "<path>.tmp.<process id>", are flushed to disk
 // (fsync), then renamed over <path>, and the directory is synced; a crash at any moment leaves the
-// old file or the new one, never a mixture. Errors start with `what` ("checkpoint") and the path.
+// old file or the new one, never a mixture. Errors start with `what` ("checkpoint") and the path;
+// a path that names a directory, a device, a pipe or a socket, or whose directory does not exist,
+// is refused before anything is written.
 void write_file_atomically(const std::string& path, const uint8_t* bytes, size_t n, const std::string& what);
 // Decompresses a gzip file's bytes (RFC 1952: header, deflate stream, CRC-32 and length
 // trailer, both checked). `what` names the file in error messages. Data that inflates to more

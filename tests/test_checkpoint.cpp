@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -121,7 +122,14 @@ TEST_CASE("checkpoint save refuses what it cannot write", "[checkpoint]") {
   TempDir dir;
   Tensor t = Tensor::ones({2});
   CHECK_THROWS_WITH(save_checkpoint(dir.file("no/such/dir/x.ckpt"), {{"t", t}}, {}),
-                    Contains("no/such/dir/x.ckpt.tmp") && Contains("cannot open for writing"));
+                    Contains("x.ckpt': the directory ") && Contains("no/such/dir does not exist"));
+  CHECK_THROWS_WITH(save_checkpoint(dir.path, {{"t", t}}, {}), Contains("is a directory, not a file"));
+  // the save is a rename over the path: it must not put a file in the place of a pipe (or a
+  // device: --save /dev/null as root would replace the device)
+  const std::string pipe = dir.file("pipe");
+  REQUIRE(::mkfifo(pipe.c_str(), 0600) == 0);
+  CHECK_THROWS_WITH(save_checkpoint(pipe, {{"t", t}}, {}), Contains("'" + pipe + "': is not a regular file"));
+  CHECK(fs::is_fifo(pipe));
   CHECK_THROWS_WITH(save_checkpoint(dir.file("x.ckpt"), {{"t", t}, {"t", t}}, {}), Contains("'t' appears twice"));
   CHECK_THROWS_WITH(save_checkpoint(dir.file("x.ckpt"), {{"u", Tensor()}}, {}), Contains("'u' is undefined"));
   CHECK_FALSE(fs::exists(dir.file("x.ckpt")));

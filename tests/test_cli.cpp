@@ -23,6 +23,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -1025,12 +1026,16 @@ TEST_CASE("resuming refuses a checkpoint written with another --seed, --batch or
                 "written with --location-std 0.17, this run has --location-std 0.2");
 }
 
-TEST_CASE("outputs that collide, sit in no directory or are directories are refused before training", "[cli]") {
+TEST_CASE("outputs that collide, sit in no directory, are directories or a --save that is no file are refused",
+          "[cli]") {
   TempDir dir;
+  const std::string pipe = dir / "pipe";  // a checkpoint's rename would replace it
+  REQUIRE(::mkfifo(pipe.c_str(), 0600) == 0);
   for (const std::string& trainer : kTrainers) {
     check_usage_error(trainer, "--save " + dir / "a" + " --log " + dir / "a",
                       "--log " + dir / "a" + ": the same file as --save");
     check_usage_error(trainer, "--plot " + dir.path.string(), "is a directory, not a file");
+    check_usage_error(trainer, "--save " + pipe, "--save " + pipe + ": is not a regular file");
     check_usage_error(trainer, "--log " + dir / "no/such/run.csv",
                       "the directory " + dir / "no/such" + " does not exist");
   }

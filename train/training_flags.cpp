@@ -46,6 +46,10 @@ void check_output_paths(const Flags& flags, const TrainingFlags& run,
     const std::string where = "--" + name + " " + path;
     std::error_code error;
     if (fs::is_directory(path, error)) flags.usage_error(where + ": is a directory, not a file");
+    // a checkpoint is renamed into place: that would replace a device, a pipe or a socket (the
+    // other outputs are written into the file, so --log /dev/stdout works)
+    if (name == "save" && fs::exists(path, error) && !fs::is_regular_file(path, error))
+      flags.usage_error(where + ": is not a regular file (a device, a pipe or a socket), which saving would replace");
     const fs::path parent = fs::path(path).parent_path();
     if (!parent.empty() && !fs::is_directory(parent, error))
       flags.usage_error(where + ": the directory " + parent.string() + " does not exist");

@@ -47,8 +47,9 @@ void declare_ema_flag(Flags& flags, double& decay);
 
 // The files a run writes, checked before it starts: --save, --log, --plot and the trainer's own
 // (`more`, e.g. {"visualize", path}) must be distinct, none a directory, each in a directory
-// that exists. --resume may be --save's file (the usual way to go on). A problem is a usage
-// error (status 2).
+// that exists; --save not a device, a pipe or a socket either (a checkpoint is renamed into
+// place). --resume may be --save's file (the usual way to go on). A problem is a usage error
+// (status 2).
 void check_output_paths(const Flags& flags, const TrainingFlags& run,
                         const std::vector<std::pair<std::string, std::string>>& more = {});
 
