@@ -147,6 +147,7 @@ static Checkpointer checkpointer_of(ClassifierTraining& run, const TrainingFlags
                       flags.save_every);
 }
 
+// Where the run starts: at the beginning, or where --resume's checkpoint stood.
 static Position start_position(Checkpointer& checkpoints, const TrainingFlags& flags, int64_t steps_per_epoch) {
   if (flags.resume.empty()) return {};
   const Position at = checkpoints.resume(flags.resume, steps_per_epoch);
