@@ -46,6 +46,43 @@ PICTURES = {
 T_975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}  # two-sided 95%
 
 
+def t_quantile(p, df):
+    """Student's t quantile for 1 or 2 degrees of freedom (2 or 3 seeds), in closed form."""
+    if df == 1:
+        return math.tan(math.pi * (p - 0.5))
+    if df == 2:
+        return (2 * p - 1) / math.sqrt(2 * p * (1 - p))
+    raise ValueError(f"t_quantile: {df} degrees of freedom; the table has at most 3 seeds")
+
+
+def family_note(differences):
+    """The sentences on testing several models at once: a 95% interval excludes 0 by chance one
+    time in twenty, so over m comparisons the chance that one does grows; Bonferroni's intervals
+    (each at 1 - 0.05/m) hold the m together at 95%. `differences`: (name, per-seed differences)."""
+    tested = [(name, d) for name, d in differences if len(d) >= 2]
+    m = len(tested)
+    called = []
+    for name, d in tested:
+        half = T_975[len(d) - 1] * statistics.stdev(d) / math.sqrt(len(d))
+        if abs(statistics.mean(d)) > half:
+            called.append((name, d))
+    if m < 2 or not called:
+        return []
+    chance = 100 * (1 - 0.95 ** m)
+    level = 100 * (1 - 0.05 / m)
+    out = [f"{m} models are compared with resnet20, each at 95%: were none different, at least one of {m} "
+           f"intervals would still exclude 0 in about {chance:.0f}% of such tables (less, as they share resnet20). Held to the {m} together at 95% "
+           f"(Bonferroni: each interval at {level:.2f}%):"]
+    for name, d in called:
+        half = t_quantile(1 - 0.05 / (2 * m), len(d) - 1) * statistics.stdev(d) / math.sqrt(len(d))
+        mean = statistics.mean(d)
+        holds = mean - half <= 0 <= mean + half
+        out.append(f"{name}'s interval is {mean - half:+.2f} to {mean + half:+.2f}" +
+                   (": it holds 0, so the difference may be chance among the comparisons." if holds
+                    else ": it still excludes 0."))
+    return [" ".join(out)]
+
+
 def final_accuracies(cells):
     """({model: {seed: test accuracy after the last epoch}}, {(model, seed) re-scored}) for the
     cells that finished: from the CSV log, or where it was lost, from the shipped checkpoint's score."""
@@ -191,7 +228,7 @@ def main():
              f"Cells finished: {sum(len(a) for a in accuracies.values())} of 29.", "",
              "| model | params | seed 1 | seed 2 | seed 3 | mean | sd | vs resnet20 (paired, 95% CI) | train step ms | inference ms | peak MB |",
              "|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|"]
-    sentences, points = [], []
+    sentences, points, differences = [], [], []
     for name in ORDER:
         acc = accuracies.get(name, {})
         cost = costs.get(name, {})
@@ -207,6 +244,7 @@ def main():
         peak = f"{cost['peak_rss_mb']:.0f}" if cost else ""
         lines.append(f"| {name} | {params} | {' | '.join(cells)} | {mean} | {sd} | {vs} | {step} | {infer} | {peak} |")
         if name != "resnet20":
+            differences.append((name, [100 * (acc[s] - base[s]) for s in seeds]))
             sentence = verdict(name, diff, half, seeds)
             if sentence:
                 sentences.append(sentence)
@@ -227,7 +265,8 @@ def main():
         cpu, commit = first_cost.get("cpu", ""), first_cost.get("commit", "")
         lines += [f"Costs: `build/bench_step --model MODEL --threads 2` (batch 128, the median of 20 steps; inference: "
                   f"a forward in evaluation mode without a graph; peak: the process's resident memory){', on ' + cpu if cpu else ''}{', commit ' + commit if commit else ''}.", ""]
-    lines += ["## What the table says", ""] + [f"- {s}" for s in sentences] + [""]
+    lines += ["## What the table says", ""] + [f"- {s}" for s in sentences] + [""] + \
+        [f"{s}" for s in family_note(differences)] + ([""] if family_note(differences) else [])
     if points:
         os.makedirs(os.path.dirname(args.plot), exist_ok=True)
         svg_plot(points, args.plot)
