@@ -110,19 +110,17 @@ FileHead read_file_head(const std::string& path, const std::string& what, size_t
   return head;
 }
 
-// Before a byte is written: `path` names a regular file to replace, or a new file in a directory
-// that exists. The rename would put a file in the place of a device, a pipe or a socket.
-static void check_file_to_write(const std::string& path, const std::string& what) {
+std::string file_write_problem(const std::string& path, bool renamed_into_place) {
   namespace fs = std::filesystem;
   std::error_code error;
   const fs::file_status status = fs::status(path, error);
-  if (fs::is_directory(status)) fail(what + " '" + path + "': is a directory, not a file");
-  if (fs::exists(status) && !fs::is_regular_file(status))
-    fail(what + " '" + path +
-         "': is not a regular file (a device, a pipe or a socket), which the rename would replace");
+  if (fs::is_directory(status)) return "is a directory, not a file";
+  if (renamed_into_place && fs::exists(status) && !fs::is_regular_file(status))
+    return "is not a regular file (a device, a pipe or a socket), which the rename would replace";
   const fs::path parent = fs::path(path).parent_path();
   if (!parent.empty() && !fs::is_directory(parent, error))
-    fail(what + " '" + path + "': the directory " + parent.string() + " does not exist");
+    return "the directory " + parent.string() + " does not exist";
+  return "";
 }
 
 // The process id keeps two runs that save to one path from writing into each other's bytes.
@@ -130,7 +128,7 @@ void write_file_atomically(const std::string& path, const uint8_t* bytes, size_t
   auto fail_file = [&what](const std::string& file, const std::string& problem) {
     fail(what + " '" + file + "': " + problem);
   };
-  check_file_to_write(path, what);
+  if (const std::string problem = file_write_problem(path, true); !problem.empty()) fail_file(path, problem);
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
   FILE* f = std::fopen(tmp.c_str(), "wb");
   if (!f) fail_file(tmp, std::string("cannot open for writing: ") + std::strerror(errno));

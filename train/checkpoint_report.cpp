@@ -28,12 +28,6 @@ void print_scores(const ConfusionMatrix& confusion, const std::vector<std::strin
       png.c_str());
 }
 
-ConfusionMatrix confusion_of(const std::vector<int64_t>& labels, const std::vector<int64_t>& predicted) {
-  ConfusionMatrix confusion(10);
-  for (size_t i = 0; i < labels.size(); i++) confusion.add(labels[i], predicted[i]);
-  return confusion;
-}
-
 // RAM's predictions by the path --ram-path names.
 const std::vector<int64_t>& predictions_by_path(const RamEvaluation& r, const std::string& ram_path) {
   return ram_path == "mean" ? r.mean_path_predicted : ram_path == "averaged" ? r.mc_predicted : r.predicted;
@@ -69,7 +63,7 @@ CheckpointScores score_ram(RecurrentAttentionModel& ram, const TestSet& test, Da
   std::printf("the tables below: %s\n", ram_path == "mean"       ? "the path that follows the policy's mean"
                                         : ram_path == "averaged" ? "the mean of the sampled paths"
                                                                  : "one sampled path");
-  print_scores(confusion_of(test.images.labels, scored.predicted), test.images.class_names, pictures.confusion);
+  print_scores(confusion_of(test.images, scored.predicted), test.images.class_names, pictures.confusion);
   if (!pictures.visualize.empty()) draw_glimpses(ram, test.images, pictures.visualize);
   return scored;
 }

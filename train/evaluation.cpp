@@ -370,17 +370,21 @@ Scores score_classifier(Module& model, DataLoader& loader, const std::function<T
   };
   Evaluation evaluation = evaluate_classifier(model, forward_and_keep, loader);
 
-  const ImageDataset& data = loader.data();
+  ConfusionMatrix confusion = confusion_of(loader.data(), predicted);
+  return {.loss = evaluation.loss, .confusion = std::move(confusion), .predicted = std::move(predicted)};
+}
+
+ConfusionMatrix confusion_of(const ImageDataset& data, const std::vector<int64_t>& predicted) {
+  if (static_cast<int64_t>(predicted.size()) != data.size())
+    fail("confusion_of: " + std::to_string(predicted.size()) + " predictions for " + std::to_string(data.size()) +
+         " images");
   int64_t classes = std::max<int64_t>(data.classes(), 1);
   for (int64_t label : data.labels) classes = std::max(classes, label + 1);
   for (int64_t p : predicted) classes = std::max(classes, p + 1);
-  if (static_cast<int64_t>(predicted.size()) != data.size())
-    fail("score_classifier: " + std::to_string(predicted.size()) + " predictions for " + std::to_string(data.size()) +
-         " images");
-  Scores scores{.loss = evaluation.loss, .confusion = ConfusionMatrix(classes), .predicted = std::move(predicted)};
+  ConfusionMatrix confusion(classes);
   for (int64_t i = 0; i < data.size(); i++)
-    scores.confusion.add(data.labels[static_cast<size_t>(i)], scores.predicted[static_cast<size_t>(i)]);
-  return scores;
+    confusion.add(data.labels[static_cast<size_t>(i)], predicted[static_cast<size_t>(i)]);
+  return confusion;
 }
 
 }  // namespace glimpse

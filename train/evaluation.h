@@ -123,6 +123,10 @@ class ConfusionMatrix {
   std::vector<int64_t> counts_;  // (classes, classes), row-major
 };
 
+// The confusion matrix of `predicted` (one class per image of `data`, in its order), over the
+// data set's classes (more if a label or a prediction lies beyond them).
+ConfusionMatrix confusion_of(const ImageDataset& data, const std::vector<int64_t>& predicted);
+
 struct Scores {
   double loss = 0;  // mean cross-entropy
   ConfusionMatrix confusion;

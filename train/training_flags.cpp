@@ -6,6 +6,7 @@
 
 #include "engine/autograd.h"
 #include "engine/parallel.h"
+#include "io/dataset.h"
 
 namespace glimpse {
 
@@ -44,15 +45,10 @@ void check_output_paths(const Flags& flags, const TrainingFlags& run,
   for (size_t i = 0; i < outputs.size(); i++) {
     const auto& [name, path] = outputs[i];
     const std::string where = "--" + name + " " + path;
+    // a checkpoint is renamed into place; the other outputs are written into their files
+    if (const std::string problem = file_write_problem(path, name == "save"); !problem.empty())
+      flags.usage_error(where + ": " + problem);
     std::error_code error;
-    if (fs::is_directory(path, error)) flags.usage_error(where + ": is a directory, not a file");
-    // a checkpoint is renamed into place: that would replace a device, a pipe or a socket (the
-    // other outputs are written into the file, so --log /dev/stdout works)
-    if (name == "save" && fs::exists(path, error) && !fs::is_regular_file(path, error))
-      flags.usage_error(where + ": is not a regular file (a device, a pipe or a socket), which saving would replace");
-    const fs::path parent = fs::path(path).parent_path();
-    if (!parent.empty() && !fs::is_directory(parent, error))
-      flags.usage_error(where + ": the directory " + parent.string() + " does not exist");
     for (size_t j = 0; j < i; j++)
       if (fs::weakly_canonical(outputs[j].second, error) == fs::weakly_canonical(path, error))
         flags.usage_error(where + ": the same file as --" + outputs[j].first + "; each output needs its own file");

@@ -61,11 +61,7 @@ def family_note(differences):
     (each at 1 - 0.05/m) hold the m together at 95%. `differences`: (name, per-seed differences)."""
     tested = [(name, d) for name, d in differences if len(d) >= 2]
     m = len(tested)
-    called = []
-    for name, d in tested:
-        half = T_975[len(d) - 1] * statistics.stdev(d) / math.sqrt(len(d))
-        if abs(statistics.mean(d)) > half:
-            called.append((name, d))
+    called = [(name, d) for name, d in tested if abs(statistics.mean(d)) > half_width(d, T_975[len(d) - 1])]
     if m < 2 or not called:
         return []
     chance = 100 * (1 - 0.95 ** m)
@@ -74,7 +70,7 @@ def family_note(differences):
            f"intervals would still exclude 0 in about {chance:.0f}% of such tables (less, as they share resnet20). Held to the {m} together at 95% "
            f"(Bonferroni: each interval at {level:.2f}%):"]
     for name, d in called:
-        half = t_quantile(1 - 0.05 / (2 * m), len(d) - 1) * statistics.stdev(d) / math.sqrt(len(d))
+        half = half_width(d, t_quantile(1 - 0.05 / (2 * m), len(d) - 1))
         mean = statistics.mean(d)
         holds = mean - half <= 0 <= mean + half
         out.append(f"{name}'s interval is {mean - half:+.2f} to {mean + half:+.2f}" +
@@ -119,6 +115,11 @@ def costs_of(path):
     return out
 
 
+def half_width(diffs, t):
+    """Half the width of Student's interval of the mean of `diffs`, at the quantile t."""
+    return t * statistics.stdev(diffs) / math.sqrt(len(diffs))
+
+
 def paired_difference(model_acc, base_acc):
     """(mean difference in points, half-width of its 95% interval or None, seeds used)."""
     seeds = sorted(set(model_acc) & set(base_acc))
@@ -127,8 +128,7 @@ def paired_difference(model_acc, base_acc):
         return None, None, seeds
     if len(diffs) < 2:
         return diffs[0], None, seeds
-    half = T_975[len(diffs) - 1] * statistics.stdev(diffs) / math.sqrt(len(diffs))
-    return statistics.mean(diffs), half, seeds
+    return statistics.mean(diffs), half_width(diffs, T_975[len(diffs) - 1]), seeds
 
 
 def verdict(name, mean, half, seeds):
@@ -265,8 +265,8 @@ def main():
         cpu, commit = first_cost.get("cpu", ""), first_cost.get("commit", "")
         lines += [f"Costs: `build/bench_step --model MODEL --threads 2` (batch 128, the median of 20 steps; inference: "
                   f"a forward in evaluation mode without a graph; peak: the process's resident memory){', on ' + cpu if cpu else ''}{', commit ' + commit if commit else ''}.", ""]
-    lines += ["## What the table says", ""] + [f"- {s}" for s in sentences] + [""] + \
-        [f"{s}" for s in family_note(differences)] + ([""] if family_note(differences) else [])
+    lines += ["## What the table says", ""] + [f"- {s}" for s in sentences] + [""]
+    lines += [note for sentence in family_note(differences) for note in (sentence, "")]
     if points:
         os.makedirs(os.path.dirname(args.plot), exist_ok=True)
         svg_plot(points, args.plot)
