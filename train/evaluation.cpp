@@ -58,81 +58,100 @@ static int64_t recorded_or(const Metadata& metadata, const std::string& checkpoi
   return fallback;
 }
 
+// The zoo's models, as train_mnist and train_cifar name them.
+static void build_zoo_model(LoadedModel& m, const RebuildOptions& options, Rng& rng, const std::string& checkpoint) {
+  m.kind = ModelKind::zoo;
+  const bool mnist = is_one_of(m.name, mnist_model_names());
+  m.data_set = mnist ? "mnist" : "cifar10";
+  m.channels = mnist ? 1 : 3;
+  m.side = mnist ? mnist_side : 32;
+  int64_t width = options.width;
+  if (m.name == "attention56")
+    width = recorded_or(
+        m.metadata, checkpoint, "width", options.width, m.assumed,
+        "the checkpoint does not record attention56's width: built with --width " + std::to_string(options.width));
+  m.model = create_model(m.name, rng, {.width = width});
+}
+
+// train_stn's: "stn_<mnist|paper>_<data>" and "stn_<mnist|paper>_cnn_baseline_<data>".
+static void build_stn_model(LoadedModel& m, const std::string& family, Rng& rng) {
+  const std::string baseline = "cnn_baseline_";
+  m.kind = ModelKind::stn;
+  const std::string rest = m.name.substr(family.size());  // "rts", "cnn_baseline_rts", ...
+  const bool transformer = !rest.starts_with(baseline);
+  m.distortion = transformer ? rest : rest.substr(baseline.size());
+  if (m.distortion != "mnist" && m.distortion != "rts") unknown_model(m.name);
+  m.data_set = "mnist";
+  m.side = m.distortion == "rts" ? rts_side : mnist_side;
+  if (family == "stn_paper_")
+    m.model = std::make_shared<StnPaper>(m.side, rng, transformer);
+  else
+    m.model = std::make_shared<StnMnist>(m.side, rng, transformer);
+}
+
+// train_ram's: "ram_<mnist|translated|cluttered>", with its glimpses and location policy.
+static void build_ram_model(LoadedModel& m, const RebuildOptions& options, Rng& rng, const std::string& checkpoint) {
+  m.kind = ModelKind::ram;
+  m.distortion = m.name.substr(std::string("ram_").size());
+  if (m.distortion != "mnist" && m.distortion != "translated" && m.distortion != "cluttered") unknown_model(m.name);
+  m.data_set = "mnist";
+  const bool small = m.distortion == "mnist";
+  m.side = small ? mnist_side : translated_side;
+  // train_ram's choices for the data set, and what its checkpoints do not record
+  const int64_t default_glimpses = m.distortion == "cluttered" ? 8 : 6;
+  const int64_t glimpses_flag = options.glimpses > 0 ? options.glimpses : default_glimpses;
+  char text[200];
+  std::snprintf(text, sizeof text, "the checkpoint does not record train_ram's --glimpses: scored with %lld glimpses%s",
+                static_cast<long long>(glimpses_flag), options.glimpses > 0 ? "" : " (the trainer's default)");
+  const int64_t glimpses = recorded_or(m.metadata, checkpoint, "glimpses", glimpses_flag, m.assumed, text);
+  double location_std = options.location_std;
+  if (m.metadata.count("location-std")) {
+    location_std = metadata_real(m.metadata, "location-std", checkpoint, 1e-3, 1);
+  } else if (!m.metadata.empty()) {
+    std::snprintf(text, sizeof text,
+                  "the checkpoint does not record train_ram's --location-std: its sampled paths are drawn with "
+                  "%g%s",
+                  options.location_std, options.location_std == 0.17 ? " (the trainer's default)" : "");
+    m.assumed.emplace_back(text);
+  }
+  if (!(location_std > 0 && location_std <= 1))
+    fail("RAM's location std must be in (0, 1], got " + std::to_string(location_std));
+  RamOptions ram_options{.glimpse_side = small ? 8 : 12,
+                         .scales = small ? 1 : 3,
+                         .glimpses = glimpses,
+                         .location_sigma = static_cast<real>(location_std),
+                         .image_side = m.side};
+  m.model = std::make_shared<RecurrentAttentionModel>(ram_options, rng);
+}
+
+// train_dasnet's: resnet20 with its gates, over a number of passes.
+static void build_dasnet_model(LoadedModel& m, Rng& rng, const std::string& checkpoint) {
+  m.kind = ModelKind::dasnet;
+  m.data_set = "cifar10";
+  m.channels = 3;
+  m.side = 32;
+  const int64_t passes = recorded_or(m.metadata, checkpoint, "passes", 5, m.assumed,
+                                     "the checkpoint does not record train_dasnet's --passes: built with 5");
+  m.model = std::make_shared<DasNet>(std::make_shared<ResNet20>(rng), passes);
+}
+
 LoadedModel build_model(const std::string& name, const Metadata& metadata, const RebuildOptions& options, Rng& rng,
                         const std::string& checkpoint) {
   LoadedModel m;
   m.name = name;
   m.metadata = metadata;
-  // train_stn's names: "<model>_<data>" and "<model>_cnn_baseline_<data>"
-  const std::string stn = "stn_mnist_", paper = "stn_paper_", baseline = "cnn_baseline_", ram = "ram_";
-  if (is_one_of(name, model_names())) {
-    m.kind = ModelKind::zoo;
-    const bool mnist = is_one_of(name, mnist_model_names());
-    m.data_set = mnist ? "mnist" : "cifar10";
-    m.channels = mnist ? 1 : 3;
-    m.side = mnist ? mnist_side : 32;
-    int64_t width = options.width;
-    if (name == "attention56")
-      width = recorded_or(
-          metadata, checkpoint, "width", options.width, m.assumed,
-          "the checkpoint does not record attention56's width: built with --width " + std::to_string(options.width));
-    m.model = create_model(name, rng, {.width = width});
-  } else if (name.starts_with(stn) || name.starts_with(paper)) {
-    m.kind = ModelKind::stn;
-    const std::string rest = name.substr(stn.size());  // "rts", "cnn_baseline_rts", ...
-    const bool transformer = !rest.starts_with(baseline);
-    m.distortion = transformer ? rest : rest.substr(baseline.size());
-    if (m.distortion != "mnist" && m.distortion != "rts") unknown_model(name);
-    m.data_set = "mnist";
-    m.side = m.distortion == "rts" ? rts_side : mnist_side;
-    if (name.starts_with(paper))
-      m.model = std::make_shared<StnPaper>(m.side, rng, transformer);
-    else
-      m.model = std::make_shared<StnMnist>(m.side, rng, transformer);
-  } else if (name.starts_with(ram)) {
-    m.kind = ModelKind::ram;
-    m.distortion = name.substr(ram.size());
-    if (m.distortion != "mnist" && m.distortion != "translated" && m.distortion != "cluttered") unknown_model(name);
-    m.data_set = "mnist";
-    const bool small = m.distortion == "mnist";
-    m.side = small ? mnist_side : translated_side;
-    // train_ram's choices for the data set, and what its checkpoints do not record
-    const int64_t default_glimpses = m.distortion == "cluttered" ? 8 : 6;
-    const int64_t glimpses_flag = options.glimpses > 0 ? options.glimpses : default_glimpses;
-    char text[200];
-    std::snprintf(text, sizeof text,
-                  "the checkpoint does not record train_ram's --glimpses: scored with %lld glimpses%s",
-                  static_cast<long long>(glimpses_flag), options.glimpses > 0 ? "" : " (the trainer's default)");
-    const int64_t glimpses = recorded_or(metadata, checkpoint, "glimpses", glimpses_flag, m.assumed, text);
-    double location_std = options.location_std;
-    if (metadata.count("location-std")) {
-      location_std = metadata_real(metadata, "location-std", checkpoint, 1e-3, 1);
-    } else if (!metadata.empty()) {
-      std::snprintf(text, sizeof text,
-                    "the checkpoint does not record train_ram's --location-std: its sampled paths are drawn with "
-                    "%g%s",
-                    options.location_std, options.location_std == 0.17 ? " (the trainer's default)" : "");
-      m.assumed.emplace_back(text);
-    }
-    if (!(location_std > 0 && location_std <= 1))
-      fail("RAM's location std must be in (0, 1], got " + std::to_string(location_std));
-    RamOptions ram_options{.glimpse_side = small ? 8 : 12,
-                           .scales = small ? 1 : 3,
-                           .glimpses = glimpses,
-                           .location_sigma = static_cast<real>(location_std),
-                           .image_side = m.side};
-    m.model = std::make_shared<RecurrentAttentionModel>(ram_options, rng);
-  } else if (name == "dasnet") {
-    m.kind = ModelKind::dasnet;
-    m.data_set = "cifar10";
-    m.channels = 3;
-    m.side = 32;
-    const int64_t passes = recorded_or(metadata, checkpoint, "passes", 5, m.assumed,
-                                       "the checkpoint does not record train_dasnet's --passes: built with 5");
-    m.model = std::make_shared<DasNet>(std::make_shared<ResNet20>(rng), passes);
-  } else {
+  if (is_one_of(name, model_names()))
+    build_zoo_model(m, options, rng, checkpoint);
+  else if (name.starts_with("stn_mnist_"))
+    build_stn_model(m, "stn_mnist_", rng);
+  else if (name.starts_with("stn_paper_"))
+    build_stn_model(m, "stn_paper_", rng);
+  else if (name.starts_with("ram_"))
+    build_ram_model(m, options, rng, checkpoint);
+  else if (name == "dasnet")
+    build_dasnet_model(m, rng, checkpoint);
+  else
     unknown_model(name);
-  }
   m.model->eval();
   return m;
 }
@@ -155,27 +174,14 @@ Metadata rebuild_metadata(const LoadedModel& m) {
 
 // ---- the weights of a checkpoint ----
 
-LoadedModel load_model(const std::string& checkpoint, const RebuildOptions& options) {
-  CheckpointContents contents = read_checkpoint(checkpoint);
-  const std::string name = metadata_text(contents.metadata, "model", checkpoint);
-  Rng rng(0);  // every weight is overwritten below
-  LoadedModel m = build_model(name, contents.metadata, options, rng, checkpoint);
-
-  // "ema.average.<name>": the weights a run with --ema evaluated and reported
-  const std::string model_prefix = "model.", average_prefix = "ema.average.";
-  bool has_average = false;
-  for (const auto& [key, t] : contents.tensors) has_average = has_average || key.starts_with(average_prefix);
-  m.averaged = has_average && !options.trained_weights;
-  const std::string& prefix = m.averaged ? average_prefix : model_prefix;
-
+// Copies the checkpoint's tensors `prefix + key` into the model's state, after checking that each
+// of the model's tensors is there with its shape and that nothing else is; `hint` ends each error.
+static void copy_saved_weights(const CheckpointContents& contents, const std::string& prefix, Module& model,
+                               const std::string& name, const std::string& checkpoint, const std::string& hint) {
   std::map<std::string, Tensor> saved;
   for (const auto& [key, t] : contents.tensors)
     if (key.starts_with(prefix)) saved.emplace(key.substr(prefix.size()), t);
-  // a width that is not recorded changes the shapes: say which flag gives it
-  const std::string hint = name == "attention56" && !m.assumed.empty()
-                               ? " (" + m.assumed.front() + "; pass the width it was trained with)"
-                               : "";
-  std::vector<NamedTensor> state = m.model->state();
+  std::vector<NamedTensor> state = model.state();
   for (const auto& [key, t] : state) {
     auto found = saved.find(key);
     if (found == saved.end())
@@ -191,6 +197,24 @@ LoadedModel load_model(const std::string& checkpoint, const RebuildOptions& opti
         fail("checkpoint '" + checkpoint + "': tensor '" + prefix + key + "' is not part of " + name + hint);
     }
   for (auto& [key, t] : state) std::copy_n(saved.at(key).data(), t.numel(), t.data());
+}
+
+LoadedModel load_model(const std::string& checkpoint, const RebuildOptions& options) {
+  CheckpointContents contents = read_checkpoint(checkpoint);
+  const std::string name = metadata_text(contents.metadata, "model", checkpoint);
+  Rng rng(0);  // every weight is overwritten below
+  LoadedModel m = build_model(name, contents.metadata, options, rng, checkpoint);
+
+  // "ema.average.<name>": the weights a run with --ema evaluated and reported
+  const std::string model_prefix = "model.", average_prefix = "ema.average.";
+  const bool has_average = std::any_of(contents.tensors.begin(), contents.tensors.end(),
+                                       [&](const auto& entry) { return entry.first.starts_with(average_prefix); });
+  m.averaged = has_average && !options.trained_weights;
+  // a width that is not recorded changes the shapes: say which flag gives it
+  const std::string hint = name == "attention56" && !m.assumed.empty()
+                               ? " (" + m.assumed.front() + "; pass the width it was trained with)"
+                               : "";
+  copy_saved_weights(contents, m.averaged ? average_prefix : model_prefix, *m.model, name, checkpoint, hint);
   return m;
 }
 
