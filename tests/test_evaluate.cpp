@@ -454,6 +454,16 @@ TEST_CASE("summarize lists the layers with their shapes, parameters and multiply
   // a trainer's model by the name its checkpoints give it
   Outcome stn = run("evaluate", "--summary stn_mnist_rts");
   CHECK_THAT(stn.output, Contains("on an input (1, 1, 42, 42)") && Contains("total: 73,160 parameters"));
+  // dasNet runs its passes without a graph (SNES trains it); the trace counts what its output
+  // depends on: five passes of resnet20's convolutions, its policy o theta^T (784 by 784) before
+  // each of the last four, and the classifier (64 -> 10) of the last pass alone
+  LoadedModel dasnet = build_model("dasnet", {}, {}, rng);
+  SummaryTotals gated = summary_totals(*dasnet.model, {1, 3, 32, 32});
+  const int64_t classifier = 64 * 10;
+  CHECK(gated.output == Shape{1, 10});
+  CHECK(gated.layer_macs ==
+        5 * (summary_totals(*resnet20, {1, 3, 32, 32}).layer_macs - classifier) + classifier + 4 * 784 * 784);
+  CHECK(gated.activation_macs == 0);
   Outcome unknown = run("evaluate", "--summary resnet21");
   CHECK(unknown.status == 1);
   CHECK_THAT(unknown.output, Contains("no model 'resnet21'") && Contains("resnet20"));

@@ -3,11 +3,11 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
-#include <set>
 #include <utility>
 #include <vector>
 
 #include "engine/autograd.h"
+#include "engine/trace.h"
 
 namespace glimpse {
 
@@ -20,7 +20,7 @@ struct Row {
   int parent = -1;  // index of the parent's row
   std::string type;
   int64_t own_parameters = 0, parameters = 0;  // its own, and with its children's
-  Shape output = {};                           // of its last op that reads its own parameters
+  Shape output = {};                           // of its last op that reads its own parameters or buffers
   bool has_output = false;
   int64_t own_macs = 0, macs = 0;  // of its own ops, and with its children's
 };
@@ -29,11 +29,11 @@ struct Traced {
   std::vector<Row> rows;
   int64_t activation_macs = 0;
   Shape output;
-  bool recorded = false;  // whether the forward recorded a graph
+  bool recorded = false;  // whether an op computed the forward's output
 };
 
 void add_rows(const Module& module, const std::string& name, int depth, int parent, std::vector<Row>& rows,
-              std::map<const AutogradMeta*, int>& owner) {
+              std::map<const TensorImpl*, int>& owner) {
   const int index = static_cast<int>(rows.size());
   Row row;
   row.name = name, row.depth = depth, row.parent = parent, row.type = module.type_name();
@@ -42,8 +42,10 @@ void add_rows(const Module& module, const std::string& name, int depth, int pare
     rows[static_cast<size_t>(index)].parameters += p.numel();
     if (parameter_name.find('.') != std::string::npos) continue;  // a child's
     rows[static_cast<size_t>(index)].own_parameters += p.numel();
-    if (p.impl()->autograd) owner[p.impl()->autograd.get()] = index;
+    owner[p.impl()] = index;
   }
+  for (const auto& [buffer_name, b] : module.named_buffers())  // its own, not trained (dasNet's theta)
+    if (buffer_name.find('.') == std::string::npos) owner[b.impl()] = index;
   for (const auto& [child_name, child] : module.children()) add_rows(*child, child_name, depth + 1, index, rows, owner);
 }
 
@@ -53,32 +55,29 @@ int64_t numel_of(const Shape& shape) {
   return n;
 }
 
-// The multiply-accumulates of one op of the graph, from the shapes on its edges and its output.
-int64_t macs_of(const Node& node, const Shape& output) {
-  const std::string op = node.name();
-  if (op == "conv2d" || op == "conv1d") {  // y = x * w: each output value, one per weight of a kernel
-    const Shape& w = node.input_shape(1);  // (out, in / groups, kernel...)
+// The multiply-accumulates of one op, from the shapes of its inputs and its output.
+int64_t macs_of(const TracedOp& op) {
+  const Shape& output = op.output.shape();
+  if (op.op == "conv2d" || op.op == "conv1d") {  // y = x * w: each output value, one per weight of a kernel
+    const Shape& w = op.inputs[1].shape();       // (out, in / groups, kernel...)
     return numel_of(output) * (numel_of(w) / w[0]);
   }
-  if (op == "matmul" || op == "bmm") {  // (B, M, K) (B, K, N) -> (B, M, N): each output value, K
-    const int64_t batch = op == "bmm" ? output[0] : 1;
-    const double k_squared = static_cast<double>(numel_of(node.input_shape(0))) *
-                             static_cast<double>(numel_of(node.input_shape(1))) /
+  if (op.op == "matmul" || op.op == "bmm") {  // (B, M, K) (B, K, N) -> (B, M, N): each output value, K
+    const int64_t batch = op.op == "bmm" ? output[0] : 1;
+    const double k_squared = static_cast<double>(op.inputs[0].numel()) * static_cast<double>(op.inputs[1].numel()) /
                              (static_cast<double>(numel_of(output)) * static_cast<double>(batch));
     return numel_of(output) * std::llround(std::sqrt(k_squared));
   }
   return 0;
 }
 
-// The model's forward on a zero input, recording a graph; the model's mode restored.
-Tensor forward_recorded(Module& model, const Shape& input_shape) {
+// The model's forward on a zero input, in evaluation mode (its mode restored after).
+Tensor forward_in_evaluation_mode(Module& model, const Shape& input_shape) {
   const bool was_training = model.is_training();
   model.eval();
-  Tensor x = Tensor::zeros(input_shape);
-  x.set_requires_grad();  // so that every op records, also those before the first weight
   Tensor y;
   try {
-    y = model.forward(x);
+    y = model.forward(Tensor::zeros(input_shape));
   } catch (...) {
     model.train(was_training);
     throw;
@@ -87,51 +86,49 @@ Tensor forward_recorded(Module& model, const Shape& input_shape) {
   return y;
 }
 
-// The ops of y's graph in an order they could have run in (each after the ops it reads), by a
-// depth-first walk from the output, each with its output shape: that is on the edge of any op
-// that reads it. The nodes live as long as y.
-std::vector<std::pair<const Node*, Shape>> ops_in_run_order(const Tensor& y) {
-  std::vector<std::pair<const Node*, Shape>> order;
-  std::set<const Node*> seen;
-  std::vector<std::pair<const Node*, size_t>> stack;  // (node, next input to visit)
-  std::map<const Node*, Shape> shape_of;
-  shape_of[y.grad_fn().get()] = y.shape();
-  stack.emplace_back(y.grad_fn().get(), 0);
-  seen.insert(y.grad_fn().get());
+// The traced ops that y depends on, in the order they ran: walking back from y through the op
+// that last returned each tensor (an op whose output nothing uses, such as RAM's baseline, is
+// left out; engine/trace.h).
+std::vector<const TracedOp*> ops_leading_to(const Tensor& y, const Tracer& tracer) {
+  const std::vector<TracedOp>& ops = tracer.ops();
+  std::map<const TensorImpl*, size_t> producer;
+  for (size_t i = 0; i < ops.size(); i++) producer[ops[i].output.impl()] = i;  // the last wins
+  std::vector<bool> needed(ops.size(), false);
+  std::vector<const Tensor*> stack{&y};
   while (!stack.empty()) {
-    auto& [node, next] = stack.back();
-    if (next < node->inputs.size()) {
-      const Edge& edge = node->inputs[next++];
-      if (!edge.autograd || !edge.autograd->grad_fn) continue;
-      const Node* producer = edge.autograd->grad_fn.get();
-      shape_of[producer] = edge.shape;
-      if (seen.insert(producer).second) stack.emplace_back(producer, 0);
-      continue;
-    }
-    order.emplace_back(node, shape_of.at(node));
+    const Tensor* t = stack.back();
     stack.pop_back();
+    if (!t->defined()) continue;  // an absent optional input (no bias)
+    auto found = producer.find(t->impl());
+    if (found == producer.end() || needed[found->second]) continue;
+    needed[found->second] = true;
+    for (const Tensor& input : ops[found->second].inputs) stack.push_back(&input);
+    for (const Tensor& constant : ops[found->second].settings.constants) stack.push_back(&constant);
   }
+  std::vector<const TracedOp*> order;
+  for (size_t i = 0; i < ops.size(); i++)
+    if (needed[i]) order.push_back(&ops[i]);
   return order;
 }
 
 // Gives each op to the module whose parameters it reads (its row: output shape, mult-adds), or,
 // reading none, to the products of activations; then adds each row's children to it.
-void charge_ops(const std::vector<std::pair<const Node*, Shape>>& order,
-                const std::map<const AutogradMeta*, int>& owner, Traced& traced) {
-  for (const auto& [node, output] : order) {
+void charge_ops(const std::vector<const TracedOp*>& order, const std::map<const TensorImpl*, int>& owner,
+                Traced& traced) {
+  for (const TracedOp* op : order) {
     int row = -1;
-    for (const Edge& edge : node->inputs)
-      if (edge.autograd && owner.count(edge.autograd.get())) {
-        row = owner.at(edge.autograd.get());
+    for (const Tensor& input : op->inputs)
+      if (input.defined() && owner.count(input.impl())) {
+        row = owner.at(input.impl());
         break;
       }
-    const int64_t macs = macs_of(*node, output);
+    const int64_t macs = macs_of(*op);
     if (row < 0) {
       traced.activation_macs += macs;
       continue;
     }
     Row& r = traced.rows[static_cast<size_t>(row)];
-    r.output = output;  // the later op wins: the walk lists an op after those it reads
+    r.output = op->output.shape();  // the later op wins: ops are in the order they ran
     r.has_output = true;
     r.own_macs += macs;
   }
@@ -141,17 +138,19 @@ void charge_ops(const std::vector<std::pair<const Node*, Shape>>& order,
     traced.rows[static_cast<size_t>(traced.rows[i].parent)].macs += traced.rows[i].macs;
 }
 
-// Runs the forward and gives each op of its graph to the module whose parameters it reads.
+// Runs the forward under a Tracer and gives each op to the module whose parameters it reads.
 Traced trace(Module& model, const Shape& input_shape) {
   Traced traced;
-  std::map<const AutogradMeta*, int> owner;  // a parameter's record -> its module's row
+  std::map<const TensorImpl*, int> owner;  // a parameter -> its module's row
   add_rows(model, "", 0, -1, traced.rows, owner);
-  const Tensor y = forward_recorded(model, input_shape);
+  Tracer tracer;
+  const Tensor y = forward_in_evaluation_mode(model, input_shape);
   traced.output = y.shape();
-  if (!y.grad_fn()) return traced;  // no graph (a forward under NoGradGuard)
+  const std::vector<const TracedOp*> order = ops_leading_to(y, tracer);
+  if (order.empty()) return traced;  // no op computed the output
   traced.recorded = true;
-  charge_ops(ops_in_run_order(y), owner, traced);
-  return traced;  // y, and with it the graph, goes here
+  charge_ops(order, owner, traced);
+  return traced;  // the tracer, and with it every tensor of the forward, goes here
 }
 
 std::string with_thousands(int64_t n) {
@@ -209,7 +208,7 @@ std::string summarize(Module& model, const Shape& input_shape) {
     out += row_line(indent + r.name, r.type, shape, r.parameters > 0 ? with_thousands(r.parameters) : "-", macs);
   }
   out += "total: " + with_thousands(model.parameter_count()) + " parameters";
-  if (!traced.recorded) return out + "; the forward recorded no graph, so no shapes and no counts\n";
+  if (!traced.recorded) return out + "; no op of the engine computed the output, so no shapes and no counts\n";
   out += ", " + with_thousands(rows.front().macs) + " multiply-accumulates in the layers";
   if (traced.activation_macs > 0)
     out += " and " + with_thousands(traced.activation_macs) + " in products of activations";

@@ -4,16 +4,17 @@
 //   std::printf("%s", summarize(*model, {1, 3, 32, 32}).c_str());
 //
 // It runs one forward, in evaluation mode, on a batch of zeros of `input_shape` (a batch of one
-// gives the counts per image) and reads the graph that forward recorded (engine/autograd.h): each
-// op that reads a layer's parameters belongs to that layer, so the layer's output shape is that
-// of its last such op, and its multiply-accumulates are those of its convolutions and matrix
-// products (a convolution: one per output value per weight of its kernel; FLOPs are about twice
-// as many). A layer without parameters (ReLU, pooling, flatten) is a row with no shape: no op
-// says it is its own; a block's row adds up its layers. Products of two activations (attention's
-// queries against keys) belong to no layer and are counted apart.
+// gives the counts per image), under a Tracer (engine/trace.h) that lists the ops it ran, and
+// keeps those the output depends on. Each op that reads a layer's parameters (or buffers)
+// belongs to that layer, so the layer's output shape is that of its last such op, and its
+// multiply-accumulates are those of its convolutions and matrix products (a convolution: one
+// per output value per weight of its kernel; FLOPs are about twice as many). A layer without
+// parameters (ReLU, pooling, flatten) is a row with no shape: no op says it is its own; a
+// block's row adds up its layers, and a layer run more than once (dasNet's five passes) counts
+// every run. Products of two activations (attention's queries against keys) belong to no layer
+// and are counted apart.
 //
-// Nothing is kept: the graph of the forward is dropped before it returns. A forward that records
-// no graph (dasNet runs its passes without one) leaves the shapes and the counts unknown.
+// Nothing is kept: the forward's tensors are dropped before it returns.
 #pragma once
 
 #include <string>
@@ -30,7 +31,7 @@ struct SummaryTotals {
   int64_t parameters = 0;       // trainable, as Module::parameter_count
   int64_t layer_macs = 0;       // in the convolutions and matrix products that read a layer's weights
   int64_t activation_macs = 0;  // in products of two activations (attention)
-  Shape output;                 // the forward's output; empty if it recorded no graph
+  Shape output;                 // the forward's output; empty if no op of the engine computed it
 };
 SummaryTotals summary_totals(Module& model, const Shape& input_shape);
 
