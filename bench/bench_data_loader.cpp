@@ -1,4 +1,4 @@
-// bench_data_loader [CIFAR10_DIR] [MNIST_DIR]
+// bench_data_loader [--cifar DIR] [--mnist DIR]
 //
 // How fast the data sets load and how fast the DataLoader assembles CIFAR-style batches
 // (batch 128, random crop with padding 4, flip, per-channel normalisation), and how long the
@@ -12,6 +12,7 @@
 #include "engine/parallel.h"
 #include "io/data_loader.h"
 #include "io/dataset.h"
+#include "train/flags.h"
 
 using namespace glimpse;
 using Clock = std::chrono::steady_clock;
@@ -48,8 +49,11 @@ void run_epoch(DataLoader& loader, double work_ms) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string cifar_dir = argc > 1 ? argv[1] : "data/sample/cifar10";
-  std::string mnist_dir = argc > 2 ? argv[2] : "data/sample/mnist";
+  Flags flags("bench_data_loader", "Times loading MNIST and CIFAR-10, and assembling augmented CIFAR batches.");
+  const std::string& cifar_dir =
+      flags.add_string("cifar", "data/sample/cifar10", "CIFAR-10: binary files or an image folder");
+  const std::string& mnist_dir = flags.add_string("mnist", "data/sample/mnist", "MNIST's idx files");
+  flags.parse(argc, argv);
   std::printf("threads: %d\n", num_threads());
   try {
     auto start = Clock::now();

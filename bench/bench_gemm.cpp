@@ -30,6 +30,7 @@
 #include "engine/ops.h"
 #include "engine/parallel.h"
 #include "engine/random.h"
+#include "train/flags.h"
 
 using namespace glimpse;
 
@@ -67,22 +68,13 @@ const std::vector<ConvLayer> resnet20_convs = {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int threads = 0, repeats = 10;
-  int64_t batch = 128;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string flag = argv[i];
-    if (flag == "--threads")
-      threads = std::atoi(argv[i + 1]);
-    else if (flag == "--batch")
-      batch = std::atoll(argv[i + 1]);
-    else if (flag == "--repeats")
-      repeats = std::atoi(argv[i + 1]);
-    else {
-      std::fprintf(stderr, "usage: bench_gemm [--threads T] [--batch B] [--repeats R]\n");
-      return 2;
-    }
-  }
-  if (threads > 0) set_num_threads(threads);
+  Flags flags("bench_gemm", "Times resnet20's convolutions against the cores' multiply-add peak and OpenBLAS's sgemm.");
+  const int64_t& threads = flags.add_int("threads", 0, "threads (0: GLIMPSE_NUM_THREADS, else every core)", 0, 1024);
+  const int64_t& batch = flags.add_int("batch", 128, "images per convolution", 1, 4096);
+  const int64_t& repeats_flag = flags.add_int("repeats", 10, "runs of each; the best is kept", 1, 100000);
+  flags.parse(argc, argv);
+  const int repeats = static_cast<int>(repeats_flag);
+  if (threads > 0) set_num_threads(static_cast<int>(threads));
   Rng rng(7);
 
   const int64_t S = 1536;  // the peak: one large square product

@@ -1,13 +1,15 @@
 // Timings of the basic ops on the shapes a CNN step sees: broadcasting arithmetic (same shapes,
 // a per-channel operand), reductions over axes, softmax, matmul and linear, forward and
-// forward + backward. Usage: bench_ops_basic [repeats]   (GLIMPSE_NUM_THREADS sets the threads)
+// forward + backward.
+//
+//   bench_ops_basic [--repeats R] [--threads T]
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <functional>
 
 #include "engine/ops.h"
 #include "engine/parallel.h"
+#include "train/flags.h"
 
 using namespace glimpse;
 
@@ -28,7 +30,13 @@ static void report(const char* what, int repeats, const std::function<void()>& f
 }
 
 int main(int argc, char** argv) {
-  const int repeats = argc > 1 ? std::atoi(argv[1]) : 10;
+  Flags flags("bench_ops_basic",
+              "Times the basic ops (arithmetic, reductions, softmax, matmul) on a CNN step's shapes.");
+  const int64_t& repeats_flag = flags.add_int("repeats", 10, "runs of each; the best is kept", 1, 100000);
+  const int64_t& threads = flags.add_int("threads", 0, "threads (0: GLIMPSE_NUM_THREADS, else every core)", 0, 1024);
+  flags.parse(argc, argv);
+  const int repeats = static_cast<int>(repeats_flag);
+  if (threads > 0) set_num_threads(static_cast<int>(threads));
   std::printf("threads: %d\n", num_threads());
   Rng rng(1);
   Tensor x = Tensor::normal({64, 64, 32, 32}, 0, 1, rng);  // 4M values

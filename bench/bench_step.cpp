@@ -46,6 +46,7 @@
 #include "models/resnet20.h"
 #include "models/zoo.h"
 #include "optim/sgd.h"
+#include "train/flags.h"
 #include "train/summary.h"
 
 using namespace glimpse;
@@ -55,44 +56,33 @@ namespace {
 struct Options {
   std::string model;
   int64_t batch = 0;  // 0: the model's default (64 for MNIST-scale models, ram and dasnet, 128 for CIFAR ones)
-  int steps = 20;
-  int warmup = 3;
-  int threads = 0;    // 0: GLIMPSE_NUM_THREADS or all cores
-  int64_t size = 28;  // the side of the square MNIST input: 28, or 42 for stn_mnist on RTS MNIST
+  int64_t steps = 20;
+  int64_t warmup = 3;
+  int64_t threads = 0;  // 0: GLIMPSE_NUM_THREADS or all cores
+  int64_t size = 28;    // the side of the square MNIST input: 28, or 42 for stn_mnist on RTS MNIST
 };
 
+// A problem found after the flags were read (a model with no step): as Flags::usage_error says it.
 [[noreturn]] void usage(const std::string& problem) {
-  std::fprintf(stderr,
-               "bench_step: %s\n"
-               "usage: bench_step --model NAME [--batch B] [--steps N] [--warmup W] [--threads T] [--size S]\n",
-               problem.c_str());
+  std::fprintf(stderr, "bench_step: %s\nRun 'bench_step --help' for the list of flags.\n", problem.c_str());
   std::exit(2);
 }
 
 Options parse(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; i++) {
-    const std::string flag = argv[i];
-    if (i + 1 >= argc) usage("missing value after " + flag);
-    const std::string value = argv[++i];
-    if (flag == "--model")
-      o.model = value;
-    else if (flag == "--batch")
-      o.batch = std::atoll(value.c_str());
-    else if (flag == "--steps")
-      o.steps = std::atoi(value.c_str());
-    else if (flag == "--warmup")
-      o.warmup = std::atoi(value.c_str());
-    else if (flag == "--threads")
-      o.threads = std::atoi(value.c_str());
-    else if (flag == "--size")
-      o.size = std::atoll(value.c_str());
-    else
-      usage("unknown flag " + flag);
-  }
-  if (o.model.empty()) usage("--model is required");
-  if (o.steps < 1 || o.warmup < 0) usage("--steps must be >= 1 and --warmup >= 0");
-  if (o.size != 28 && o.size != 42) usage("--size must be 28 or 42");
+  Flags flags("bench_step",
+              "Times one training step of a model on random input (and a forward in evaluation mode), as one JSON "
+              "line\nwith the fields of bench/pytorch_reference.py's.");
+  flags.bind("model", o.model, "a model of the zoo, ram or dasnet (required)");
+  flags.bind("batch", o.batch, "images per step (0: 64 for MNIST-scale models, ram and dasnet; 128 for CIFAR ones)", 0,
+             100000);
+  flags.bind("steps", o.steps, "timed steps (their median is ms_per_step)", 1, 100000);
+  flags.bind("warmup", o.warmup, "steps run before the timed ones", 0, 100000);
+  flags.bind("threads", o.threads, "threads (0: GLIMPSE_NUM_THREADS, else every core)", 0, 1024);
+  flags.bind("size", o.size, "the side of the MNIST-scale input: 28, or 42 for stn_mnist on RTS MNIST", 28, 42);
+  flags.parse(argc, argv);
+  if (o.model.empty()) flags.usage_error("--model is required");
+  if (o.size != 28 && o.size != 42) flags.usage_error("--size must be 28 or 42");
   return o;
 }
 
@@ -236,7 +226,7 @@ double percentile(std::vector<double> values, double q) {
 
 int main(int argc, char** argv) {
   const Options o = parse(argc, argv);
-  if (o.threads > 0) set_num_threads(o.threads);
+  if (o.threads > 0) set_num_threads(static_cast<int>(o.threads));
   Rng rng(1234);
   Step step;
   try {
@@ -255,7 +245,7 @@ int main(int argc, char** argv) {
       auto t1 = std::chrono::steady_clock::now();
       ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
     }
-    cpu_ms = 1000.0 * (cpu_seconds() - cpu_before) / o.steps;
+    cpu_ms = 1000.0 * (cpu_seconds() - cpu_before) / static_cast<double>(o.steps);
     if (step.infer) {
       step.infer();  // warm-up
       for (int i = 0; i < o.steps; i++) {

@@ -58,14 +58,15 @@ using namespace glimpse;
 
 namespace {
 
+const char* const usage_text =
+    "usage: parity_step step IN OUT\n"
+    "       parity_step schedule EPOCHS BATCH TRAIN_SIZE WARMUP_EPOCHS LR\n"
+    "       parity_step init OUT SEED\n"
+    "       parity_step data OUT CIFAR_DIR COUNT\n"
+    "The glimpse side of bench/parity.py, which runs it and says what each sub-command exchanges.\n";
+
 [[noreturn]] void usage(const std::string& problem) {
-  std::fprintf(stderr,
-               "parity_step: %s\n"
-               "usage: parity_step step IN OUT\n"
-               "       parity_step schedule EPOCHS BATCH TRAIN_SIZE WARMUP_EPOCHS LR\n"
-               "       parity_step init OUT SEED\n"
-               "       parity_step data OUT CIFAR_DIR COUNT\n",
-               problem.c_str());
+  std::fprintf(stderr, "parity_step: %s\n%s", problem.c_str(), usage_text);
   std::exit(2);
 }
 
@@ -227,6 +228,10 @@ int run_data(const std::string& out_path, const std::string& cifar_dir, int64_t 
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.size() == 1 && (args[0] == "--help" || args[0] == "-h")) {
+    std::printf("%s", usage_text);
+    return 0;
+  }
   try {
     set_num_threads(1);  // the comparison does not need speed; results do not depend on it
     if (args.size() == 3 && args[0] == "step") return run_step(args[1], args[2]);

@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "engine/ops.h"
 #include "io/data_loader.h"
@@ -20,6 +21,7 @@
 #include "models/zoo.h"
 #include "optim/sgd.h"
 #include "train/data_paths.h"
+#include "train/flags.h"
 
 using namespace glimpse;
 
@@ -72,9 +74,22 @@ double largest_difference(Module& a, Module& b) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  Flags flags("rounding_growth",
+              "Trains resnet20 twice from weights one rounding apart and prints how far the runs part, step by step.");
+  const std::vector<std::string>& arguments =
+      flags.add_positional("[DATA_DIR [STEPS]]", "CIFAR-10 (default: the bundled sample) and the steps (default: 8)");
+  flags.parse(argc, argv);
+  if (arguments.size() > 2) flags.usage_error("at most two arguments: DATA_DIR and STEPS");
+  int steps = 8;
+  if (arguments.size() == 2) {
+    char* end = nullptr;
+    const long parsed = std::strtol(arguments[1].c_str(), &end, 10);
+    if (*end != '\0' || parsed < 1 || parsed > 100000)
+      flags.usage_error("STEPS '" + arguments[1] + "': a whole number from 1 to 100000");
+    steps = static_cast<int>(parsed);
+  }
   try {
-    const std::string dir = argc > 1 ? argv[1] : repository_root() + "/data/sample/cifar10";
-    const int steps = argc > 2 ? std::atoi(argv[2]) : 8;
+    const std::string dir = !arguments.empty() ? arguments[0] : repository_root() + "/data/sample/cifar10";
     ImageDataset set = load_cifar10_dir(dir, true);
     Run plain = start(set, 0), changed = start(set, 1e-7);
     std::printf("step  largest weight difference (one weight changed by 1e-7 at the start)\n");

@@ -411,6 +411,26 @@ TEST_CASE("convert_cifar10 and plot_metrics --help print the usage with status 0
   }
 }
 
+// The benchmarks read their arguments by hand: --help ran bench_gemm's whole benchmark, and
+// bench_ops_basic took it for a number of repeats (0: every time printed as 1e30 ms).
+TEST_CASE("the benchmarks answer --help with status 0 and refuse a bad value with status 2", "[cli]") {
+  const std::vector<std::pair<std::string, std::string>> bad_values = {{"bench_gemm", "--threads x"},
+                                                                       {"bench_ops_basic", "--repeats 0"},
+                                                                       {"bench_step", "--model resnet20 --steps 0"},
+                                                                       {"bench_data_loader", "--cifar"},
+                                                                       {"rounding_growth", "data/sample/cifar10 2x"},
+                                                                       {"parity_step", "step"}};
+  for (const auto& [program, bad] : bad_values) {
+    INFO(program);
+    Outcome help = run(program, "--help", true);
+    CHECK(help.status == 0);
+    CHECK_THAT(help.output, Contains("usage: " + program));
+    Outcome refused = run(program, bad);
+    CHECK(refused.status == 2);
+    CHECK_THAT(refused.output, Contains(program + ": "));
+  }
+}
+
 // Flags that exclude or need each other were refused after parsing with status 1, as if a run
 // had failed; the README promises 2 for a wrong flag. (train_stn's are checked with their own
 // features below.)
