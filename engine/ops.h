@@ -61,7 +61,7 @@ Tensor pad(const Tensor& x, const std::vector<int64_t>& before, const std::vecto
 
 // ---- linear algebra (ops/matmul.cpp) ----
 Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a = false,
-              bool transpose_b = false);  // (M,K)(K,N) -> (M,N)
+              bool transpose_b = false);  // (M,K)(K,N) -> (M,N); here K is the inner size, N the columns
 Tensor bmm(const Tensor& a, const Tensor& b, bool transpose_a = false,
            bool transpose_b = false);  // (B,M,K)(B,K,N) -> (B,M,N), B products
 Tensor linear(const Tensor& x, const Tensor& w,
@@ -108,8 +108,8 @@ Tensor batch_norm_relu(const Tensor& x, const Tensor& gamma, const Tensor& beta,
 // and shifted per position (ops/layer_norm.cpp)
 Tensor layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, real eps = 1e-5f);
 // Where a batch's rows sit in the whole batch of a data-parallel step: rows first .. first+N-1 of
-// `total` (total 0: the batch is the whole). Dropout then draws the whole batch's mask and keeps
-// these rows of it, as one process training on the whole batch would draw them.
+// `total` (total 0: the batch is the whole). Dropout then skips the draws of the rows before
+// `first` and draws its own: its mask is these rows of the mask one process would draw.
 struct RowsOfBatch {
   int64_t first = 0, total = 0;
 };
@@ -119,15 +119,16 @@ Tensor dropout2d(const Tensor& x, real p, bool training, Rng& rng,
                  RowsOfBatch rows = {});  // the same for whole channels of (N,C,H,W)
 
 // ---- sampling and attention (ops/grid_sample.cpp, ops/extract_glimpse.cpp, ops/gaussian.cpp) ----
-Tensor affine_grid(
-    const Tensor& theta, int64_t out_h,
-    int64_t out_w);  // theta (N,2,3) -> grid (N,out_h,out_w,2) of (x, y) in [-1,1]; align_corners = false
+// theta (N,2,3) -> grid (N,out_h,out_w,2): theta applied to (x, y, 1) of each output pixel's centre,
+// the centres in [-1,1] (the grid's points may fall anywhere); align_corners = false
+Tensor affine_grid(const Tensor& theta, int64_t out_h, int64_t out_w);
 Tensor grid_sample(
     const Tensor& x,
     const Tensor& grid);  // (N,C,H,W), (N,OH,OW,2) -> (N,C,OH,OW); bilinear, zeros outside, align_corners = false
 // RAM's glimpse sensor: k square patches centred at l, of side g, 2g, 4g, ..., each average-
 // pooled down to g x g; zeros outside the image. l (N,2) = (x, y) in [-1,1] maps to the pixel
-// floor((l + 1) / 2 * size). Not differentiable in l; gradient flows to x.
+// floor((l + 1) / 2 * size), l = 1 to the last one (location_to_pixel). Not differentiable in l;
+// gradient flows to x.
 Tensor extract_glimpse(const Tensor& x, const Tensor& l, int64_t g, int64_t k);  // (N,C,H,W), (N,2) -> (N, k*C, g, g)
 // The centre pixel extract_glimpse reads around, for one coordinate l of a location and an image
 // side `size`; outside [-1,1] held within `reach` (the largest patch side) of the image.

@@ -34,7 +34,7 @@ LoaderOptions DataParallel::share(LoaderOptions options) const {
   return options;
 }
 
-// Every dropout layer of the tree draws the whole batch's mask and keeps `rows` of it.
+// Every dropout layer of the tree draws `rows` of the whole batch's mask (skipping the rows before).
 static void share_dropout_rows(Module& module, const RowsOfBatch& rows) {
   if (auto* d = dynamic_cast<Dropout*>(&module)) d->rows = rows;  // Dropout2d too
   for (const auto& [name, child] : module.children()) share_dropout_rows(*child, rows);

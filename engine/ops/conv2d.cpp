@@ -38,7 +38,7 @@
 // The tests check every path against the definition; bench/PERF.md has the measurements that
 // chose them.
 //
-// Note [conv2d: one image per task]
+// Note [conv2d: chunks of images per task]
 // The batch is cut into a fixed number of chunks of images (ImageChunks), and each parallel task
 // runs the products of its images with gemm_serial on a cols buffer of its own. The other layout,
 // one cols of (C*KH*KW, N*OH*OW) for the whole batch and one large parallel GEMM (plus a transpose
@@ -48,7 +48,7 @@
 // The weight gradient is summed over the images of a chunk into that chunk's own partial, and
 // the partials are added in chunk order afterwards: no atomics, and since the chunks do not
 // depend on the thread count, neither does dw. cols is not saved by the forward (it would be
-// C*KH*KW times the size of x); the backward recomputes it, which costs one copy of memory per
+// KH*KW*OH*OW / (H*W) times the size of x, about KH*KW); the backward recomputes it, which costs one copy of memory per
 // image against a GEMM.
 #include "engine/ops/conv2d.h"
 

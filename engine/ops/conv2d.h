@@ -63,7 +63,7 @@ inline std::pair<int64_t, int64_t> inside_range(int64_t k, int64_t size, int64_t
 }
 
 // The batch split into chunks of consecutive images; a fixed split, whatever the thread count
-// (Note [conv2d: one image per task]).
+// (Note [conv2d: chunks of images per task]).
 struct ImageChunks {
   int64_t per_chunk, count;
   explicit ImageChunks(int64_t N) : per_chunk((N + 15) / 16), count(N == 0 ? 0 : (N + per_chunk - 1) / per_chunk) {}

@@ -10,7 +10,8 @@
 // 16 input channels per block, and a direct weight gradient alone was no faster there. Small maps
 // (2x2, 4x4) gain too, so there is no limit on the map size. bench/PERF.md has the measurements.
 //
-//   x (C, H, W), w (K, C, 3, 3); one image; the output has the input's size (H, W)
+//   x (C, H, W), w (K, C, 3, 3); one image; at stride 1 the output has the input's size (H, W)
+//   (stride 2: PaddedGrid below)
 //   out[k, oh, ow] = sum_{c,kh,kw} w[k,c,kh,kw] * x[c, oh-1+kh, ow-1+kw]      (0 outside x)
 //
 // Padding x once into xpad (C, H+2, W+2) (zeros on the border) removes the bounds tests:
@@ -63,7 +64,8 @@
 //
 // With AVX-512 one pass holds all 18 pairs (18 accumulators, d one vector); with AVX2 d is two
 // vectors and each of three passes holds 6 pairs (12 accumulators, 8 loads per 12 multiply-adds).
-// The sums are added to dw once per image, in the packed layout (K/16, C, 3, 3, 16).
+// The sums are added once per image to the chunk's partial, in the packed layout (K/16, C, 3, 3, 16),
+// and the partials into dw once per call, in chunk order.
 #include <algorithm>
 #include <array>
 #include <cstring>
@@ -131,7 +133,7 @@ struct PaddedGrid {
   int64_t tap[9];        // the offset of tap kh*3 + kw from the output position
   int64_t positions() const { return (OH * row + block_positions - 1) / block_positions * block_positions; }
   // floats of a padded buffer of `planes` planes: the last block of the last plane reads up to
-  // block_positions floats past that plane's end (into values only thrown-away positions see)
+  // block_positions + 1 floats past that plane's end (into values only thrown-away positions see)
   int64_t padded_size(int64_t planes) const { return planes * plane + 2 * block_positions; }
 };
 
@@ -387,8 +389,9 @@ void conv3x3_weight_grad_block(real* dw_k0c0, const real* dout_t_k0, int64_t K, 
     conv3x3_weight_grad_block<first + grad_pairs>(dw_k0c0, dout_t_k0, K, padded_c0, g);
 }
 
-// dw_packed (K/16, C, 3, 3, 16) += sum_q dout_t[q, k] * padded[c, q + kh*row + kw], the weight
-// gradient of one image in the packed layout (padded: x (C, H+2, W+2); K a multiple of 16, C even)
+// dw_packed (K/16, C, 3, 3, 16) += sum_q dout_t[q, k] * padded[c, q + g.tap[kh*3 + kw]], the weight
+// gradient of one image in the packed layout (padded: as conv3x3_pad writes it; the tap offset is
+// kh*row + kw at stride 1; K a multiple of 16, C even)
 void conv3x3_weight_grad(real* dw_packed, const real* dout_t, const real* padded, int64_t C, int64_t K,
                          const PaddedGrid& g) {
   for (int64_t k0 = 0; k0 < K; k0 += conv3x3_block)
@@ -408,7 +411,7 @@ void conv3x3_unpack_weight_add(real* dw, const real* packed, int64_t K, int64_t 
 
 }  // namespace
 
-// ---- the batch, one image per task (Note [conv2d: one image per task]) ----
+// ---- the batch (Note [conv2d: chunks of images per task]) ----
 
 // out (N, K, OH, OW) = b + conv3x3(pad(x[n])), for each image n (stride 1 or 2)
 void direct_3x3_forward(real* out, const real* x, const real* w, const real* b, const ConvShape& g) {

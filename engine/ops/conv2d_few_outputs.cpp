@@ -82,7 +82,7 @@ void backward_one_image(real* dx, real* dw, real* row_sums, const real* dout, co
 
 }  // namespace
 
-// ---- the batch, one image per task (Note [conv2d: one image per task]) ----
+// ---- the batch (Note [conv2d: chunks of images per task]) ----
 
 // out (N, K, OH, OW) = b + the loops above, for each image n
 void direct_few_outputs_forward(real* out, const real* x, const real* w, const real* b, const ConvShape& g) {

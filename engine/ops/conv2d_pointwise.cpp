@@ -18,7 +18,7 @@
 
 namespace glimpse {
 
-// ---- the batch, one image per task (Note [conv2d: one image per task]) ----
+// ---- the batch (Note [conv2d: chunks of images per task]) ----
 
 void pointwise_gemm_forward(real* out, const real* x, const real* w, const real* b, const ConvShape& g) {
   const ImageChunks chunks(g.N);

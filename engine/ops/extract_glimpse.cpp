@@ -24,7 +24,7 @@
 // Locations outside [-1,1] are allowed (the patch just falls further into the padding); NaN or
 // infinite ones are an error.
 //
-// Threads: one task per (n, c) plane, which owns that plane of dx: the scatter cannot race.
+// Threads: each (n, c) plane belongs to one task, which owns that plane of dx: the scatter cannot race.
 #include <algorithm>
 #include <cmath>
 #include <string>

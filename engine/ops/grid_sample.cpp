@@ -1,5 +1,5 @@
 // affine_grid and grid_sample: the sampler of a Spatial Transformer Network
-// (Jaderberg et al. 2015, Sec. 3.2-3.3, Eq. 1 and Eq. 6-7), with PyTorch's conventions:
+// (Jaderberg et al. 2015, Sec. 3.2-3.3: Eq. 1, Eq. 5 and its gradients Eq. 6-7), with PyTorch's conventions:
 // align_corners = false, bilinear interpolation, zeros outside the image.
 //
 // ---- affine_grid:  theta (N,2,3) -> grid (N,OH,OW,2) ----
@@ -20,20 +20,20 @@
 // (so gx = -1 is the left edge of pixel 0, ix = -0.5). With x0 = floor(ix), y0 = floor(iy),
 // x1 = x0 + 1, y1 = y0 + 1 and the weights
 //     wx1 = ix - x0,  wx0 = 1 - wx1,      wy1 = iy - y0,  wy0 = 1 - wy1
-// the output is the bilinear blend of the four neighbours (Eq. 6 with the bilinear kernel):
+// the output is the bilinear blend of the four neighbours (Eq. 5, Eq. 3 with the bilinear kernel):
 //     y[n,c,i,j] = wy0 wx0 v00 + wy0 wx1 v01 + wy1 wx0 v10 + wy1 wx1 v11,   v_ab = x[n,c,y_a,x_b]
 // where a neighbour outside the image reads as 0 (zero padding).
 //
-// backward to the image (Eq. 7, first line): each output spread its gradient back onto the
-// four neighbours it read, with the same weights (neighbours outside the image get nothing):
+// backward to the image (Eq. 6): each output spreads its gradient dy[n,c,i,j] back onto the four
+// neighbours it read, with the same weights (neighbours outside the image get nothing):
 //     dx[n,c,y0,x0] += dy wy0 wx0,  dx[n,c,y0,x1] += dy wy0 wx1,  dx[n,c,y1,x0] += dy wy1 wx0, ...
-// backward to the grid (Eq. 7, second line): differentiate the blend in ix and iy, with the
+// backward to the grid (Eq. 7): differentiate the blend in ix and iy, with the
 // neighbours fixed (x0, y0 are piecewise constant; the kinks at integer ix, iy are where the
 // derivative jumps):
-//     dy/dix = wy0 (v01 - v00) + wy1 (v11 - v10)       (d wx1/dix = 1, d wx0/dix = -1)
-//     dy/diy = wx0 (v10 - v00) + wx1 (v11 - v01)
-// summed over the channels, and times dix/dgx = W/2, diy/dgy = H/2:
-//     dgrid[n,i,j,0] += W/2 * sum_c dy[n,c,i,j] * dy/dix,   dgrid[n,i,j,1] += H/2 * sum_c ... dy/diy
+//     slope_x = wy0 (v01 - v00) + wy1 (v11 - v10)     the blend's derivative in ix (d wx1/dix = 1, d wx0/dix = -1)
+//     slope_y = wx0 (v10 - v00) + wx1 (v11 - v01)     and in iy
+// weighted by dy and summed over the channels, times dix/dgx = W/2, diy/dgy = H/2:
+//     dgrid[n,i,j,0] += W/2 * sum_c dy[n,c,i,j] slope_x,    dgrid[n,i,j,1] += H/2 * sum_c dy[n,c,i,j] slope_y
 //
 // Threads: the forward splits the output rows (N*OH) among tasks; the backward splits the batch,
 // so one task owns one image's dx and its grid's dgrid and the scatter into dx cannot race.

@@ -20,7 +20,8 @@
 //   channel_max:   y = max over C                   dx[argmax channel] += dy    max(x, {1}, keepdim)
 //
 // The two maxima are reduce.cpp's max over those axes. The two means keep loops of their own:
-// they add floats in order and divide by the count, where reduce.cpp's mean multiplies by
+// they add floats (global_avg_pool2d in lane_sum's eight running sums, channel_mean in channel
+// order) and divide by the count, where reduce.cpp's mean multiplies by
 // 1 / count (and over H, W sums in double, in four running sums). The results differ in the last
 // bits, so every model that pools would train to other numbers.
 //
