@@ -56,7 +56,7 @@ Tensor DasNet::gated_forward(const Tensor& x, const Tensor& gates, Tensor* obser
     if (first + K > dasnet_gates) fail("DasNet: the base has more than 784 convolution channels");
     Tensor gated = y * reshape(slice(gates, 1, first, first + K), {N, K, 1, 1});  // a_c * conv(x)
     first += K;
-    observations.push_back(global_avg_pool2d(gated));  // (N, K)
+    if (observation) observations.push_back(global_avg_pool2d(gated));  // (N, K)
     return gated;
   };
   Tensor logits = base->forward(x, gate);
@@ -76,7 +76,8 @@ DasNet::FirstPass DasNet::first_pass(const Tensor& x) {
 Tensor DasNet::passes_after(const Tensor& x, const FirstPass& first, const Tensor& policy_theta) {
   base->eval();
   Tensor logits = first.logits, observation = first.observation;
-  for (int64_t t = 2; t <= passes; t++) logits = gated_forward(x, next_gates(observation, policy_theta), &observation);
+  for (int64_t t = 2; t <= passes; t++)  // the last pass's observation would feed no policy
+    logits = gated_forward(x, next_gates(observation, policy_theta), t < passes ? &observation : nullptr);
   return logits;
 }
 

@@ -11,7 +11,7 @@
 //
 // The paper's CIFAR model uses identity shortcuts with zero padding (option A); this one uses
 // the projection shortcut (option B: conv 1x1/2 + BN) where the shape changes, which adds 2
-// convolutions and 2 BNs (~2.9k parameters) for 272,474 parameters in all (the paper: 0.27M).
+// convolutions and 2 BNs (2,752 parameters) for 272,474 parameters in all (the paper: 0.27M).
 //
 // The attention models of the zoo are this network with a mechanism plugged in at one of the
 // places ResNet20::Options names (docs/MODELS.md says which goes where), and dasNet runs it with

@@ -1,4 +1,5 @@
-// The model zoo: every model of MODELS.md by name, for trainers, benchmarks and checkpoints.
+// The model zoo: the models of MODELS.md by name, for trainers, benchmarks and checkpoints; all but
+// stn_paper, ram and dasnet, which train_stn, train_ram and train_dasnet build.
 #pragma once
 
 #include <cstdint>
@@ -20,7 +21,7 @@ struct ModelOptions {
 // A new model, initialised from rng; an Error listing the known names if `name` is unknown.
 std::shared_ptr<Module> create_model(const std::string& name, Rng& rng, const ModelOptions& options = {});
 
-std::vector<std::string> model_names();        // every model, in the order of MODELS.md
+std::vector<std::string> model_names();        // every model of the zoo, in the order of MODELS.md
 std::vector<std::string> mnist_model_names();  // those that take MNIST images (N, 1, 28, 28)
 std::vector<std::string> cifar_model_names();  // those that take CIFAR-10 images (N, 3, 32, 32)
 
