@@ -19,8 +19,10 @@ namespace glimpse {
 void set_num_threads(int n);  // n <= 0 means all cores
 int num_threads();
 
-// Runs body(begin, end) over [0, n) split into chunks of at least `grain` items.
-// The split does not depend on the number of threads, so results do not either.
+// Runs body(begin, end) over [0, n): as one chunk when n <= grain or on one thread, else halved
+// until every chunk holds at most `grain` items, whatever the number of threads. A body must give
+// the same results for any split (each item's work its own); a sum over chunks fixes its own
+// (ImageChunks, engine/ops/conv2d.h), so that results do not depend on the thread count.
 template <typename Body>
 void parallel_for(int64_t n, int64_t grain, const Body& body) {
   if (n <= 0) return;

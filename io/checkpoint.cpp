@@ -140,7 +140,6 @@ void check_savable(const std::vector<std::pair<std::string, Tensor>>& tensors, c
   }
 }
 
-// Writes bytes to path atomically: path.tmp.PID, fsync, rename over path, fsync the directory.
 // ---- reading: the whole file is checked before anything is returned ----
 
 struct Entry {

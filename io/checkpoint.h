@@ -1,5 +1,5 @@
 // Checkpoints: named tensors (model parameters and buffers, optimiser state, anything) and text
-// metadata (model name, epoch, step, seed, RNG state, ...) in one file.
+// metadata (model name, epoch, step, seed, batch, ...) in one file.
 //
 //     NamedTensors tensors = model.named_parameters();       // + buffers, optimizer.state(), ...
 //     save_checkpoint("run/last.ckpt", tensors, {{"model", "resnet20"}, {"epoch", "12"}});

@@ -11,7 +11,7 @@
 //     either file may be gzip-compressed (detected by its first two bytes 1f 8b, not its name)
 //   CIFAR-10 binary (www.cs.toronto.edu/~kriz/cifar.html): records of 3073 bytes,
 //     1 label byte, then 1024 R, 1024 G, 1024 B bytes (a 32x32 image, rows top to bottom)
-//   image folder: dir/<class>/<file>.png|jpg, one sub-folder per class (as torchvision's
+//   image folder: dir/<class>/<file>.png|jpg|jpeg|bmp, one sub-folder per class (as torchvision's
 //     ImageFolder): classes sorted by name get labels 0, 1, 2, ...
 //
 // Every loader checks what it reads (magic numbers, header sizes against the file size,

@@ -62,8 +62,8 @@ void check_mnist_digits(const ImageDataset& digits, const std::string& what);
 
 // The distorted sets of a set of 28x28 digits, drawn from rng in order, labels kept. STN's 42x42
 // RTS set: each digit through rts_digit. RAM's 60x60 sets: each digit at a random place
-// (translated), plus 4 8x8 fragments cut from 4 digits of the set other than the one shown
-// (cluttered, which needs at least 2 digits). `what` names the set in errors.
+// (translated), plus 4 8x8 fragments, each cut from one of 4 other digits of the set drawn at
+// random with replacement (cluttered, which needs at least 2 digits). `what` names the set in errors.
 ImageDataset rts_mnist(const ImageDataset& digits, Rng& rng, const std::string& what);
 ImageDataset translated_mnist(const ImageDataset& digits, Rng& rng, const std::string& what);
 ImageDataset cluttered_mnist(const ImageDataset& digits, Rng& rng, const std::string& what);

@@ -1,4 +1,4 @@
-// An image folder (torchvision's ImageFolder layout): dir/<class>/<file>.png|jpg.
+// An image folder (torchvision's ImageFolder layout): dir/<class>/<file>.png|jpg|jpeg|bmp.
 //
 //   dir/airplane/0000.jpg   -> label 0      classes sorted by name: labels 0, 1, 2, ...
 //   dir/airplane/0001.jpg   -> label 0      files sorted by name within a class

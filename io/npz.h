@@ -16,8 +16,9 @@
 //   at the end:       the central directory (46 bytes + the name per entry), its end record (22)
 //
 // glimpse writes float32 arrays, uncompressed (as numpy.savez does). It reads what numpy.savez
-// writes: little-endian float32, float64 and integer arrays (all held as float32 here; an integer
-// above 2^24 or a float64 that float32 cannot hold is refused, not rounded silently).
+// writes: little-endian float32, float64, int32, int64, uint8 and bool arrays, all held as float32
+// here: a float64 is rounded to float32 (one beyond float32's range is refused), an integer above
+// 2^24, which float32 cannot hold exactly, is refused.
 // numpy.savez_compressed's deflated entries, Fortran order and zip64 archives (over 4 GB) are
 // refused with a message that says so. Every read is bounds-checked; the CRC-32 of every entry is.
 #pragma once

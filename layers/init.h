@@ -1,7 +1,8 @@
 // Weight initialisation: fills a tensor's values in place, drawing from a given Rng so that a
 // seed fixes every weight of a model.
 //
-// The project's conventions (MODELS.md), the same as PyTorch's so that models compare:
+// The project's conventions (MODELS.md), those of torchvision's ResNets and of the PyTorch twins
+// (bench/pytorch_reference.py; not nn.Conv2d's own default), so that models compare:
 //   convolution weight   Kaiming normal, fan_out, ReLU gain:  w ~ N(0, 2 / fan_out),
 //                        fan_out = K * KH * KW                (He et al. 2015, Eq. 10, backward case)
 //   convolution bias     0

@@ -4,7 +4,9 @@
 //   Adam  — Kingma & Ba, "Adam: A Method for Stochastic Optimization", ICLR 2015, Algorithm 1;
 //           weight decay as an L2 penalty added to the gradient (torch.optim.Adam).
 //   AdamW — Loshchilov & Hutter, "Decoupled Weight Decay Regularization", ICLR 2019,
-//           Algorithm 2; the decay shrinks the weights directly (torch.optim.AdamW).
+//           Algorithm 2; the decay shrinks the weights directly, in PyTorch's form
+//           (torch.optim.AdamW): by lr * lambda, where the paper scales lambda by the schedule's
+//           multiplier alone (so PyTorch's lambda is the paper's divided by the base rate).
 //
 //     AdamW optimizer(model.parameters(), {.lr = 1e-3f, .weight_decay = 0.05f});
 #pragma once

@@ -6,7 +6,7 @@
 //
 //     ExponentialMovingAverage ema(model.state(), 0.9999f);
 //     ... optimizer.step(); ema.update(); ...            after every step
-//     { AveragedWeightsInPlace use(ema); evaluate(model); }   the model holds the averages
+//     { AveragedWeightsInPlace use(&ema); evaluate(model); }  the model holds the averages
 //                                                            inside the braces only
 //
 // Checkpoints: state() names the averages ("average.<weight name>") and the update count, so

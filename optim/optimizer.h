@@ -3,7 +3,7 @@
 // An optimiser holds handles to the parameters it updates. A training step reads:
 //
 //     optimizer.zero_grad();          // drop last step's gradients
-//     Tensor loss = model(x, y);
+//     Tensor loss = cross_entropy(model(x), y);
 //     loss.backward();                // fills p.grad() for every parameter p
 //     optimizer.lr = schedule.lr_at(step);
 //     optimizer.step();               // p <- p - lr * (update rule of the optimiser)
@@ -55,7 +55,7 @@ class Optimizer {
   // Adds one to the step counter and returns the new count t = 1, 2, ...
   int64_t advance_step();
 
-  // Parameters of this many values or more update on every thread, element by element (each
+  // Parameters larger than this update in parallel, in chunks of at most this many values (each
   // element's arithmetic is the same whatever the thread count).
   static constexpr int64_t element_grain = int64_t{1} << 15;
 

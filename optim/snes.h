@@ -55,7 +55,8 @@ class Snes {
 
   // For checkpoints. The whole state of a search is mu, sigma, the generation count and the
   // Rng; a trainer that re-seeds the Rng before every ask() from (run seed, generation) only
-  // has to save mu and sigma to continue a search bitwise (examples/train_dasnet.cpp).
+  // has to save mu, sigma and the generation count to continue a search bitwise
+  // (train/dasnet_training.cpp).
   void reseed(uint64_t seed) { rng_.seed(seed); }
   // Continues a saved search: mu and sigma as they were after `generation` rounds.
   void restore(std::vector<real> mu, std::vector<real> sigma, int64_t generation);
@@ -74,7 +75,8 @@ class Snes {
 
 // Rank-based fitness shaping (Wierstra et al. 2014, Sec. 3.1): for ranks k = 1..p (1 = best)
 //   u_k = max(0, log(p/2 + 1) - log k) / sum_j max(0, log(p/2 + 1) - log j)  -  1/p
-// The utilities sum to zero, decrease with rank, and do not depend on the fitness values, so
+// The utilities sum to zero, never increase with rank (the worse half all get -1/p), and do not
+// depend on the fitness values, so
 // the update is invariant to any monotone transformation of the objective.
 std::vector<real> snes_utilities(int population);
 

@@ -90,7 +90,7 @@ CheckpointScores score_classifier_checkpoint(LoadedModel& m, SpatialTransformer*
 
 }  // namespace
 
-// "mnist_cnn after 100 steps (epoch 1, seed 3)"
+// "mnist_cnn after 100 steps (seed 3)"
 std::string describe_run(const LoadedModel& m) {
   std::string text = m.name;
   auto value = [&](const char* key) { return m.metadata.count(key) ? m.metadata.at(key) : std::string("?"); };

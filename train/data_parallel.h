@@ -6,10 +6,11 @@
 // the processes average their gradients (MPI_Iallreduce), so that each applies the same update to
 // the same weights. The averaging overlaps the backward: the gradients go in buckets of about
 // 4 MB, the last layers' first (the order the backward completes them in), and a bucket's sum
-// starts as soon as the backward has finished its gradients, while it goes on with the layers
-// before. The buckets start in one fixed order on every process, as MPI requires. Batch normalisation is synchronised:
-// its statistics are the whole batch's, summed across the processes, as one process would compute them. Only rank 0
-// prints and writes files (checkpoints, logs, pictures); the others' standard output goes to /dev/null.
+// starts once its gradients and those of every earlier bucket are complete, while the backward
+// goes on with the layers before. The buckets start in one fixed order on every process, as MPI requires. Batch
+// normalisation is synchronised: its statistics are the whole batch's, summed across the processes, as one process
+// would compute them. Only rank 0 prints and writes files (checkpoints, logs, pictures); the others' standard output
+// goes to /dev/null.
 //
 //   DataParallel parallel(*model);                    // alone: every call below is the identity
 //   DataLoader train_loader(train_set, parallel.share(options));

@@ -6,7 +6,7 @@
 //   TestSet test = trainer_test_set(m, find_data("", m.data_set, true).dir);
 //   DataLoader loader(test.images, test_loader_options(test));
 //   Scores s = score_classifier(*m.model, loader);             // the trainer's evaluation, every guess kept
-//   std::printf("%s", s.confusion.text(test.images.class_names).c_str());
+//   std::printf("%s", s.confusion.matrix_text(test.images.class_names).c_str());
 //
 // A checkpoint names its model ("model" in its metadata) as its trainer did: a name of the zoo
 // ("mnist_cnn", "resnet20", ...; models/zoo.h), "stn_mnist_<data>", "stn_paper_<data>" or
