@@ -38,6 +38,9 @@ int main(int argc, char** argv) {
   if (argc >= 2 && !compare && std::string(argv[1]).starts_with("--"))
     return usage_error("unknown flag '" + std::string(argv[1]) + "'");
   if (compare ? argc < 4 : argc < 3 || argc > 4) return usage_error("");
+  if (compare && static_cast<size_t>(argc - 3) > glimpse::max_compared_runs)
+    return usage_error("--compare draws at most " + std::to_string(glimpse::max_compared_runs) + " runs, got " +
+                       std::to_string(argc - 3));
   try {
     if (compare) {
       std::vector<glimpse::NamedRun> runs;

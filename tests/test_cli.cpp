@@ -409,6 +409,10 @@ TEST_CASE("convert_cifar10 and plot_metrics --help print the usage with status 0
     Outcome none = run(program, "");
     CHECK(none.status == 2);
   }
+  // more runs than a comparison has colours: wrong arguments too, before any file is read
+  Outcome nine = run("plot_metrics", "--compare out.svg 1.csv 2.csv 3.csv 4.csv 5.csv 6.csv 7.csv 8.csv 9.csv");
+  CHECK(nine.status == 2);
+  CHECK_THAT(nine.output, Contains("at most 8 runs, got 9") && Contains("usage: plot_metrics"));
 }
 
 // The benchmarks read their arguments by hand: --help ran bench_gemm's whole benchmark, and

@@ -190,9 +190,10 @@ void write_metrics_svg(const std::vector<EpochMetrics>& rows, const std::string&
 void write_comparison_svg(const std::vector<NamedRun>& runs, const std::string& path, const std::string& title) {
   static const char* const colours[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e",
                                         "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"};
-  constexpr size_t most_runs = sizeof colours / sizeof colours[0];
-  if (runs.empty() || runs.size() > most_runs)
-    fail("plot: a comparison draws 1 to " + std::to_string(most_runs) + " runs, got " + std::to_string(runs.size()));
+  static_assert(sizeof colours / sizeof colours[0] == max_compared_runs, "a colour per run");
+  if (runs.empty() || runs.size() > max_compared_runs)
+    fail("plot: a comparison draws 1 to " + std::to_string(max_compared_runs) + " runs, got " +
+         std::to_string(runs.size()));
   std::vector<const std::vector<EpochMetrics>*> all;
   for (const NamedRun& run : runs) {
     if (run.rows.empty()) fail("plot: run '" + run.name + "' has no metrics to draw");

@@ -5,6 +5,7 @@
 // (steps of 1, 2 or 5 x 10^k).
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -16,7 +17,8 @@ void write_metrics_svg(const std::vector<EpochMetrics>& rows, const std::string&
 
 // Several runs side by side (e.g. resnet20 against se_resnet20 under the same recipe): the same
 // two panels with the test loss and test accuracy of each run, a colour per run, named in a
-// legend. At most 8 runs.
+// legend. At most max_compared_runs runs.
+constexpr size_t max_compared_runs = 8;
 struct NamedRun {
   std::string name;
   std::vector<EpochMetrics> rows;
