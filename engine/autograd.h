@@ -58,7 +58,9 @@ struct Node {
   const Shape& input_shape(size_t i) const { return inputs[i].shape; }
   // The gradient buffer of input i, zeroed on first use, into which backward adds (+=).
   // For an input that needs no gradient it returns a throw-away zero buffer, so a simple
-  // backward may ignore needs_grad(); an expensive one should test it and skip the work.
+  // backward may ignore needs_grad() (an expensive one should test it and skip the work); that
+  // buffer lives only as long as the returned Tensor, so hold it while writing into it:
+  // `Tensor dx = input_grad(0); real* p = dx.data();`, not `real* p = input_grad(0).data();`.
   Tensor input_grad(size_t i);
 };
 

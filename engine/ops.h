@@ -131,7 +131,8 @@ Tensor grid_sample(
 // gradient flows to x.
 Tensor extract_glimpse(const Tensor& x, const Tensor& l, int64_t g, int64_t k);  // (N,C,H,W), (N,2) -> (N, k*C, g, g)
 // The centre pixel extract_glimpse reads around, for one coordinate l of a location and an image
-// side `size`; outside [-1,1] held within `reach` (the largest patch side) of the image.
+// side `size`; outside [-1,1] held within `reach` (the largest patch side) of the image; an Error
+// if l is not finite.
 int64_t location_to_pixel(real l, int64_t size, int64_t reach);
 Tensor gaussian_log_prob(const Tensor& sample, const Tensor& mean,
                          real sigma);  // log N(sample; mean, sigma^2), element-wise

@@ -5,7 +5,8 @@
 //   analytical:  dL/dx from one backward pass, seeded with r, into gradients that already hold
 //                random values g0 (a backward adds into input_grad, Node::backward): x.grad - g0
 //   numerical:   (L(x + eps e_i) - L(x - eps e_i)) / (2 eps), L summed in double
-//   pass when |analytical - numerical| <= atol + rtol * |numerical| for every checked entry.
+//   pass when |analytical - numerical| <= atol + rtol * |numerical| for every checked entry,
+//   and when each input alone asking for a gradient gets the same one (compare_each_input_alone).
 // Large inputs are checked on a seeded random subset of entries (tiny-dnn's random trials).
 // The engine computes in float, so eps and the tolerances are looser than PyTorch's double
 // defaults; a wrong backward is off by O(1) and still fails. Keep inputs away from kinks
@@ -127,6 +128,41 @@ inline void compare_entries(const Tensor& t, const Tensor& g0, const std::string
   }
 }
 
+// A backward skips the gradient of an input that does not ask for one (`if (dx)` in the kernels).
+// So the check runs the backward once more for each input alone asking for its gradient, the
+// others constants, and that gradient must be the one of the full backward (`full`, g0 removed):
+// a branch that reads a skipped gradient, or computes another one only when all are wanted,
+// fails here.
+inline void compare_each_input_alone(const TestFunction& f, const std::vector<Tensor>& inputs,
+                                     const std::vector<Tensor>& full, const Tensor& r, Agreement& agreement) {
+  if (inputs.size() < 2) return;
+  for (size_t i = 0; i < inputs.size(); i++) {
+    std::vector<Tensor> alone;
+    for (size_t j = 0; j < inputs.size(); j++)
+      alone.push_back(j == i ? inputs[j].detach().clone().set_requires_grad(true) : inputs[j].detach());
+    Tensor y = f(alone);
+    auto node = std::make_shared<WeightedSumBackward>();
+    node->r = r;
+    backward(record(Tensor::scalar(0), node, {y}));
+    const Tensor& grad = alone[i].grad();
+    const std::string label = "input " + std::to_string(i) + " alone";
+    if (!grad.defined() || grad.shape() != full[i].shape()) {
+      agreement.ok = false;
+      std::fprintf(stderr, "%s: %s received no gradient of its shape\n", agreement.check.c_str(), label.c_str());
+      continue;
+    }
+    for (int64_t j = 0; j < grad.numel(); j++) {
+      const double got = grad.data()[j], expected = full[i].data()[j];
+      if (std::abs(got - expected) > 1e-5 + 1e-4 * std::abs(expected)) {
+        agreement.ok = false;
+        if (agreement.reported++ < 5)
+          std::fprintf(stderr, "%s: %s, entry %lld: %.6g, with every input asking %.6g\n", agreement.check.c_str(),
+                       label.c_str(), static_cast<long long>(j), got, expected);
+      }
+    }
+  }
+}
+
 // Returns true when every checked entry agrees; prints the first mismatches to stderr.
 inline bool gradcheck(const TestFunction& f, std::vector<Tensor> inputs, GradcheckOptions options = {}) {
   Rng rng(options.seed);
@@ -145,6 +181,9 @@ inline bool gradcheck(const TestFunction& f, std::vector<Tensor> inputs, Gradche
   backward(L);
 
   Agreement agreement("gradcheck");
+  std::vector<Tensor> full;  // each input's dL/dx from the backward above
+  for (size_t i = 0; i < inputs.size(); i++) full.push_back(sub(inputs[i].grad(), held[i]).detach());
+  compare_each_input_alone(f, inputs, full, r, agreement);
   NoGradGuard no_grad;
   for (size_t i = 0; i < inputs.size(); i++) {
     std::string label = "input " + std::to_string(i) + " " + shape_str(inputs[i].shape());

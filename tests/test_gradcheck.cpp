@@ -12,15 +12,16 @@ using namespace glimpse::testing;
 namespace {
 
 // The slips of a backward: y = a * b has da += dy * b and db += dy * a.
-enum class Slip { none, doubled, writes_instead_of_adding, wrong_operand, forgets_b };
+enum class Slip { none, doubled, writes_instead_of_adding, wrong_operand, forgets_b, b_wrong_when_alone };
 
 struct SlippedMulBackward : Node {
   Tensor a, b;  // saved inputs, detached
   Slip slip = Slip::none;
   std::string name() const override { return "slipped_mul"; }
   void backward(const Tensor& dy) override {
-    real* da = input_grad(0).data();
-    real* db = input_grad(1).data();
+    Tensor da_buffer = input_grad(0), db_buffer = input_grad(1);  // held: see Node::input_grad
+    real* da = da_buffer.data();
+    real* db = db_buffer.data();
     for (int64_t i = 0; i < dy.numel(); i++) {
       const real g = dy.data()[i];
       switch (slip) {
@@ -39,6 +40,13 @@ struct SlippedMulBackward : Node {
         case Slip::forgets_b:
           da[i] += g * b.data()[i];
           continue;
+        case Slip::b_wrong_when_alone:  // a branch taken only when a needs no gradient
+          da[i] += g * b.data()[i];
+          if (!needs_grad(0)) {
+            db[i] += 2 * g * a.data()[i];
+            continue;
+          }
+          break;
       }
       db[i] += g * a.data()[i];
     }
@@ -83,6 +91,12 @@ TEST_CASE("the gradient check fails a backward with a wrong factor, operand or m
 TEST_CASE("the gradient check fails a backward that writes its gradient instead of adding it", "[gradcheck]") {
   // right when the gradient starts at zero; the check starts it at random values (hold_random_gradient)
   CHECK_FALSE(check_slipped_mul(Slip::writes_instead_of_adding));
+}
+
+// Right when every input asks for a gradient, wrong when b alone does: caught by running each
+// input alone (compare_each_input_alone).
+TEST_CASE("the gradient check fails a backward that is wrong only for an input alone", "[gradcheck]") {
+  CHECK_FALSE(check_slipped_mul(Slip::b_wrong_when_alone));
 }
 
 TEST_CASE("the module gradient check checks the parameters' gradients too", "[gradcheck]") {

@@ -219,6 +219,49 @@ TEST_CASE("conv2d direct 3x3 grad", "[ops][conv2d][grad]") {
                   {Tensor::normal({1, 16, 6, 4}, 0, 1, rng), w}));
 }
 
+// A batch of more than 16 images puts several images in a chunk (ImageChunks: 37 images, 13 chunks
+// of 3 and the last of 1): every path's loop over a chunk's images, forward and backward,
+// against the definition. The cases above use batches of 1 to 3, one image per chunk.
+TEST_CASE("conv2d with several images per chunk, every path, against the definition", "[ops][conv2d]") {
+  Rng rng(17);
+  using Path = ConvolutionPath;
+  struct PathCase {
+    Path path;  // forward and backward
+    int64_t C, K, kernel, stride, padding;
+  };
+  const std::vector<PathCase> cases = {{Path::direct_3x3, 16, 16, 3, 1, 1},
+                                       {Path::direct_3x3, 16, 32, 3, 2, 1},
+                                       {Path::im2col_gemm, 3, 4, 3, 1, 1},
+                                       {Path::pointwise_gemm, 8, 4, 1, 1, 0},
+                                       {Path::direct_few_outputs, 2, 1, 7, 1, 3}};
+  const int64_t N = 37, H = 6, W = 5;
+  for (const PathCase& c : cases) {
+    CAPTURE(static_cast<int>(c.path), c.C, c.K, c.kernel, c.stride);
+    ConvShape g{};
+    g.N = N, g.C = c.C, g.H = H, g.W = W, g.K = c.K, g.KH = c.kernel, g.KW = c.kernel, g.stride = c.stride,
+    g.padding = c.padding;
+    REQUIRE(choose_path(g).forward == c.path);
+    REQUIRE(choose_path(g).backward == c.path);
+    const int64_t OH = (H + 2 * c.padding - c.kernel) / c.stride + 1,
+                  OW = (W + 2 * c.padding - c.kernel) / c.stride + 1;
+    Tensor x = Tensor::normal({N, c.C, H, W}, 0, 1, rng).set_requires_grad(true);
+    Tensor w = Tensor::normal({c.K, c.C, c.kernel, c.kernel}, 0, 0.3, rng).set_requires_grad(true);
+    Tensor b = Tensor::normal({c.K}, 0, 1, rng).set_requires_grad(true);
+    Tensor r = Tensor::normal({N, c.K, OH, OW}, 0, 1, rng);
+    Tensor y = conv2d(x, w, b, {.stride = c.stride, .padding = c.padding});
+    CHECK(allclose(y, conv2d_reference(x, w, b, c.stride, c.padding), 1e-4));
+    auto node = std::make_shared<WeightedSumBackward>();
+    node->r = r;
+    backward(record(Tensor::scalar(0), node, {y}));
+    auto [dx, dw] = conv2d_reference_grads(x, w, r, c.stride, c.padding);
+    CHECK(allclose(x.grad(), dx, 1e-4));
+    CHECK(allclose(w.grad(), dw, 1e-3));  // sums of N*OH*OW products
+    Tensor db = Tensor::zeros({c.K});
+    for (int64_t i = 0; i < r.numel(); i++) db.data()[i / (OH * OW) % c.K] += r.data()[i];
+    CHECK(allclose(b.grad(), db, 1e-3));
+  }
+}
+
 // choose_path() takes the same path for a shape as it always did: the tests above check each
 // path's numbers, this one which shapes reach it.
 TEST_CASE("conv2d chooses its path from the shape", "[ops][conv2d]") {

@@ -102,3 +102,24 @@ TEST_CASE("dropout errors", "[ops][dropout][dropout2d]") {
   CHECK_THROWS_AS(dropout2d(x, 1.5f, true, rng), Error);
   CHECK_THROWS_WITH(dropout2d(Tensor::ones({2, 3}), 0.5f, true, rng), Catch::Contains("(N, C, H, W)"));
 }
+
+// A process of a data-parallel step holds rows first.. of the batch (RowsOfBatch): its mask must
+// be those rows of the mask one process draws for the whole batch, so that R processes train as
+// one. The rows of a batch of 5, split 2 + 3, against the whole.
+TEST_CASE("dropout of some rows of a batch draws those rows of the whole batch's mask", "[ops][dropout][dropout2d]") {
+  Rng data_rng(58);
+  Tensor x = Tensor::normal({5, 3, 4, 4}, 0, 1, data_rng);
+  for (bool channels : {false, true}) {
+    CAPTURE(channels);
+    auto drop = [&](const Tensor& rows_of_x, RowsOfBatch rows) {
+      Rng rng(59);  // every process seeds the step alike
+      return channels ? dropout2d(rows_of_x, 0.5f, true, rng, rows) : dropout(rows_of_x, 0.5f, true, rng, rows);
+    };
+    Tensor whole = drop(x, {});
+    CHECK(allclose(drop(slice(x, 0, 0, 2), {.first = 0, .total = 5}), slice(whole, 0, 0, 2), 0, 0));
+    CHECK(allclose(drop(slice(x, 0, 2, 5), {.first = 2, .total = 5}), slice(whole, 0, 2, 5), 0, 0));
+  }
+  Rng rng(60);
+  CHECK_THROWS_WITH(dropout(slice(x, 0, 2, 5), 0.5f, true, rng, {.first = 3, .total = 5}),
+                    Catch::Contains("rows 3..5 of a batch of 5"));
+}

@@ -109,12 +109,30 @@ TEST_CASE("extract_glimpse forward", "[ops][extract_glimpse]") {
   SECTION("bad arguments") {
     CHECK_THROWS_WITH(extract_glimpse(x, Tensor::zeros({1, 3}), 2, 1),
                       Catch::Contains("(N, 2)") && Catch::Contains("(1, 3)"));
-    CHECK_THROWS_AS(extract_glimpse(x, Tensor::zeros({2, 2}), 2, 1), Error);  // another N
-    CHECK_THROWS_AS(extract_glimpse(Tensor::zeros({8, 8}), Tensor::zeros({1, 2}), 2, 1), Error);
-    CHECK_THROWS_AS(extract_glimpse(x, location(0, 0), 0, 1), Error);
-    CHECK_THROWS_AS(extract_glimpse(x, location(0, 0), 2, 0), Error);
+    CHECK_THROWS_WITH(extract_glimpse(x, Tensor::zeros({2, 2}), 2, 1),  // another N
+                      Catch::Contains("with the N of x") && Catch::Contains("(2, 2)"));
+    CHECK_THROWS_WITH(extract_glimpse(Tensor::zeros({8, 8}), Tensor::zeros({1, 2}), 2, 1),
+                      Catch::Contains("x must have shape (N, C, H, W), got (8, 8)"));
+    CHECK_THROWS_WITH(extract_glimpse(x, location(0, 0), 0, 1), Catch::Contains("at least 1, got g = 0"));
+    CHECK_THROWS_WITH(extract_glimpse(x, location(0, 0), 2, 0), Catch::Contains("k = 0"));
+    CHECK_THROWS_WITH(extract_glimpse(x, location(0, 0), 1 << 20, 2), Catch::Contains("too large"));
+    CHECK_THROWS_WITH(extract_glimpse(x, location(0, 0), 2, 21), Catch::Contains("too large"));
     CHECK_THROWS_WITH(extract_glimpse(x, location(std::nanf(""), 0), 2, 1), Catch::Contains("not finite"));
   }
+}
+
+// The centre pixel of a location: floor((l + 1) / 2 * size), the last pixel at l = 1, held within
+// `reach` of the image outside [-1, 1]; the glimpse pictures place their boxes by it too.
+TEST_CASE("location_to_pixel", "[ops][extract_glimpse]") {
+  CHECK(location_to_pixel(-1, 28, 8) == 0);
+  CHECK(location_to_pixel(0, 28, 8) == 14);
+  CHECK(location_to_pixel(0.5f, 28, 8) == 21);
+  CHECK(location_to_pixel(1, 28, 8) == 27);  // not 28, one past the image
+  CHECK(location_to_pixel(-3, 28, 8) == -8);
+  CHECK(location_to_pixel(5, 28, 8) == 36);
+  CHECK(location_to_pixel(1e30f, 28, 8) == 36);
+  CHECK_THROWS_WITH(location_to_pixel(std::nanf(""), 28, 8), Catch::Contains("not finite"));
+  CHECK_THROWS_WITH(location_to_pixel(INFINITY, 28, 8), Catch::Contains("not finite"));
 }
 
 TEST_CASE("extract_glimpse grad", "[ops][extract_glimpse][grad]") {

@@ -54,6 +54,7 @@ int64_t pixels_per_plane(int64_t g, int64_t k) {
 // centre leaves the image; it is held within `reach` (the largest patch side) of it, because
 // further out every patch is all padding anyway, and so that the cast to int64 is safe.
 int64_t location_to_pixel(real l, int64_t size, int64_t reach) {
+  if (!std::isfinite(l)) fail("location_to_pixel: the location " + std::to_string(l) + " is not finite");
   double p = std::floor((static_cast<double>(l) + 1) / 2 * static_cast<double>(size));
   if (l >= -1 && l <= 1) p = std::min(p, static_cast<double>(size - 1));  // l = 1 is the last pixel
   p = std::clamp(p, static_cast<double>(-reach), static_cast<double>(size + reach));
