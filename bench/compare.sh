@@ -39,13 +39,7 @@ if ! [[ "$rounds" =~ ^[1-9][0-9]*$ ]]; then echo "compare.sh: --rounds must be a
 python=/usr/bin/python3  # Debian's interpreter: python3-torch is installed for it, not for a pyenv one
 
 # ---- what is missing ----
-scripts/setup.sh >&2
-if ! "$python" -c "import torch" 2>/dev/null; then
-  echo "compare.sh: installing python3-torch" >&2
-  sudo=""
-  if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q python3-torch >&2
-fi
+scripts/setup.sh --pytorch >&2
 
 if [[ -z "$build_dir" ]]; then build_dir=build; configure_build=yes; else configure_build=no; fi
 glimpse=$build_dir/bench_step

@@ -5,36 +5,60 @@
 # comes back out on the next machine, where the same script resumes it bitwise.
 #
 #   scripts/carry_runs.sh save       every unfinished run of RUNS_DIR (its .ckpt, .csv and .log)
-#                                    into runs-in-progress/, replacing what was there; commit it
+#                                    into runs-in-progress/, replacing its earlier copy there; a
+#                                    carried run that has finished leaves; one that RUNS_DIR does
+#                                    not hold stays as it was (a save before a restore loses
+#                                    nothing); commit it
 #   scripts/carry_runs.sh restore    runs-in-progress/ back into RUNS_DIR (a run already there is
 #                                    left alone: it is at least as far), naming the commit each
 #                                    run started at: resume it with a build of that training code
 #
-# Unfinished: a result run without NAME.done, an attention-table cell whose log is not yet in
-# bench/attention_table/cells/. A run that finishes leaves runs-in-progress/ at the next save.
+# Unfinished: a result run without NAME.done, an attention-table cell with neither its CSV nor a
+# NAME.rescored in bench/attention_table/cells/.
 # RUNS_DIR defaults to runs/, as for the scripts that write the runs.
 set -euo pipefail
+# RUNS_DIR: relative to where the script is started, not to the repository's root it moves to
+for var in RUNS_DIR; do if [[ -n ${!var:-} ]]; then printf -v "$var" '%s' "$(realpath -m -- "${!var}")"; fi; done
 cd "$(dirname "$0")/.."
 runs=${RUNS_DIR:-runs}
-carried=runs-in-progress
+carried="runs-in-progress"
+
+finished() {  # RUN (a name relative to RUNS_DIR): whether it has finished
+  local run=$1 name
+  name=$(basename "$run")
+  if [[ $run == attention_table/* ]]; then
+    [[ -f bench/attention_table/cells/$name.csv || -f bench/attention_table/cells/$name.rescored ]]
+  else
+    [[ -f $runs/$name.done ]]
+  fi
+}
 
 unfinished() {  # the checkpoints in RUNS_DIR of runs that have not finished, relative to it
-  local ckpt name
-  for ckpt in "$runs"/*.ckpt; do
+  local ckpt run
+  for ckpt in "$runs"/*.ckpt "$runs"/attention_table/*.ckpt; do
     [[ -f $ckpt ]] || continue
-    name=$(basename "$ckpt" .ckpt)
-    [[ -f $runs/$name.done ]] || echo "$name"
+    run=${ckpt#"$runs"/}
+    run=${run%.ckpt}
+    finished "$run" || echo "$run"
   done
-  for ckpt in "$runs"/attention_table/*.ckpt; do
-    [[ -f $ckpt ]] || continue
-    name=$(basename "$ckpt" .ckpt)
-    [[ -f bench/attention_table/cells/$name.csv ]] || echo "attention_table/$name"
+}
+
+carried_runs() {  # the runs in runs-in-progress/, relative to it
+  [[ -d $carried ]] || return 0
+  find "$carried" -name '*.ckpt' | while read -r ckpt; do
+    run=${ckpt#"$carried"/}
+    echo "${run%.ckpt}"
   done
 }
 
 case ${1:-} in
   save)
-    rm -rf "${carried:?}"/*.ckpt "$carried"/*.csv "$carried"/*.log "$carried"/attention_table
+    carried_runs | while read -r run; do
+      if finished "$run"; then
+        rm -f "$carried/$run".{ckpt,csv,log}
+        echo "dropped: $run (finished)"
+      fi
+    done
     mkdir -p "$carried"
     unfinished | while read -r run; do
       mkdir -p "$carried/$(dirname "$run")"
@@ -46,9 +70,7 @@ case ${1:-} in
     ;;
   restore)
     mkdir -p "$runs"
-    find "$carried" -name '*.ckpt' | while read -r ckpt; do
-      run=${ckpt#"$carried"/}
-      run=${run%.ckpt}
+    carried_runs | while read -r run; do
       if [[ -f $runs/$run.ckpt ]]; then
         echo "left alone: $runs/$run.ckpt is already there"
         continue

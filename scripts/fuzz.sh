@@ -11,6 +11,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds=${1:-20}
+if ! [[ $seconds =~ ^[1-9][0-9]*$ ]]; then
+  echo "fuzz: SECONDS must be a positive whole number, got '$seconds' (scripts/fuzz.sh [SECONDS [TARGET...]])" >&2
+  exit 2
+fi
 shift || true
 targets=("$@")
 if [[ ${#targets[@]} -eq 0 ]]; then

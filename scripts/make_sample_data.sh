@@ -22,8 +22,16 @@ mnist_train=5000 mnist_test=1000
 cifar_train=200 cifar_test=50
 out=data/sample
 
+for f in "$mnist_dir"/{train-images-idx3-ubyte,train-labels-idx1-ubyte,t10k-images-idx3-ubyte,t10k-labels-idx1-ubyte}.gz \
+         "$cifar_tarball"; do
+  [[ -f $f ]] || { echo "make_sample_data: $f does not exist; data/sample/ is left as it is" >&2; exit 1; }
+done
+
+# The new sets are made in a temporary folder and replace data/sample/'s only once both are whole.
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+made=$tmp/sample
+mkdir -p "$made/mnist" "$made/cifar10"
 
 # A 32-bit big-endian integer as 4 raw bytes (the idx format's integers).
 be32() {
@@ -47,29 +55,29 @@ take_idx() {
     be32 "$count"                                  # the new count
     byte_range "$raw" 8 $((header - 8))            # rows and cols (images), unchanged
     byte_range "$raw" "$header" $((count * record))  # the first COUNT records
-  } | gzip -9n > "$out/mnist/$name.gz"
+  } | gzip -9n > "$made/mnist/$name.gz"
 }
 
 echo "== MNIST from $mnist_dir =="
-rm -rf "$out/mnist" && mkdir -p "$out/mnist"
 take_idx train-images-idx3-ubyte $mnist_train 16 784
 take_idx train-labels-idx1-ubyte $mnist_train 8 1
 take_idx t10k-images-idx3-ubyte $mnist_test 16 784
 take_idx t10k-labels-idx1-ubyte $mnist_test 8 1
 
 echo "== CIFAR-10 from $cifar_tarball =="
-rm -rf "$out/cifar10" && mkdir -p "$out/cifar10"
 tar xzf "$cifar_tarball" -C "$tmp"
 for split in train test; do
   count=$cifar_train
   if [[ $split == test ]]; then count=$cifar_test; fi
   for class_dir in "$tmp/$split"/*/; do
     class=$(basename "$class_dir")
-    mkdir -p "$out/cifar10/$split/$class"
+    mkdir -p "$made/cifar10/$split/$class"
     files=("$class_dir"*)  # sorted by name, in byte order (LC_ALL=C, as the loader sorts)
-    cp "${files[@]:0:count}" "$out/cifar10/$split/$class/"
+    cp "${files[@]:0:count}" "$made/cifar10/$split/$class/"
   done
 done
 
+rm -rf "$out/mnist" "$out/cifar10"
+mv "$made/mnist" "$made/cifar10" "$out/"
 echo "== made $out =="
 du -sh --apparent-size "$out/mnist" "$out/cifar10"

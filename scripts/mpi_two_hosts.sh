@@ -2,7 +2,8 @@
 # Two "hosts" on one machine: two network namespaces joined by a bridge, with mpirun starting one
 # train_cifar process in each (through `ip netns exec` instead of ssh) and MPI talking TCP between
 # them, as it would between two machines. The run must end with the very checkpoint two processes
-# on one host write.
+# on one host write. The bridge and mpirun live in a third namespace of their own: the machine's
+# own network is not touched, and a killed run leaves at most three namespaces named gn*PID.
 #
 #   scripts/mpi_two_hosts.sh [BUILD_DIR]      (default build; needs root, iproute2 and unshare)
 #
@@ -17,25 +18,26 @@ build=${1:-build}
 command -v mpirun > /dev/null || { echo "mpi_two_hosts.sh: no mpirun" >&2; exit 77; }
 
 id=$$ work=$(mktemp -d)
-bridge=gb$id a=gna$id b=gnb$id
+hub=gnh$id bridge=gb$id a=gna$id b=gnb$id
 subnet=10.$((id % 200 + 20)).$((id / 200 % 250)).
 cleanup() {
-  ip netns del "$a" 2> /dev/null || true
-  ip netns del "$b" 2> /dev/null || true
-  ip link del "$bridge" 2> /dev/null || true
+  for ns in "$a" "$b" "$hub"; do ip netns del "$ns" 2> /dev/null || true; done  # with their devices
   rm -rf "$work"
 }
 trap cleanup EXIT
-ip link add "$bridge" type bridge 2> /dev/null || { echo "mpi_two_hosts.sh: cannot make network devices here" >&2; exit 77; }
-ip addr add "${subnet}1/24" dev "$bridge"
-ip link set "$bridge" up
+ip netns add "$hub" 2> /dev/null || { echo "mpi_two_hosts.sh: cannot make network namespaces here" >&2; exit 77; }
+ip -n "$hub" link add "$bridge" type bridge 2> /dev/null ||
+  { echo "mpi_two_hosts.sh: cannot make network devices here" >&2; exit 77; }
+ip -n "$hub" addr add "${subnet}1/24" dev "$bridge"
+ip -n "$hub" link set "$bridge" up
+ip -n "$hub" link set lo up
 host=2
 for ns in "$a" "$b"; do
   ip netns add "$ns"
-  ip link add "v$ns" type veth peer name "p$ns"
-  ip link set "p$ns" netns "$ns"
-  ip link set "v$ns" master "$bridge"
-  ip link set "v$ns" up
+  ip -n "$hub" link add "v$ns" type veth peer name "p$ns"
+  ip -n "$hub" link set "p$ns" netns "$ns"
+  ip -n "$hub" link set "v$ns" master "$bridge"
+  ip -n "$hub" link set "v$ns" up
   ip netns exec "$ns" ip addr add "${subnet}$host/24" dev "p$ns"
   ip netns exec "$ns" ip link set "p$ns" up
   ip netns exec "$ns" ip link set lo up
@@ -53,7 +55,7 @@ chmod +x "$work/netns_rsh"
 
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 run="$build/train_cifar --data data/sample/cifar10 --batch 16 --max-steps 4 --threads 1 --quiet"
-mpirun -np 2 --host "${subnet}2:1,${subnet}3:1" --mca plm_rsh_agent "$work/netns_rsh" --mca btl tcp,self \
+ip netns exec "$hub" mpirun -np 2 --host "${subnet}2:1,${subnet}3:1" --mca plm_rsh_agent "$work/netns_rsh" --mca btl tcp,self \
   --mca btl_tcp_if_include "${subnet}0/24" --mca oob_tcp_if_include "${subnet}0/24" \
   $run --save "$work/two_hosts.ckpt" > "$work/two_hosts.log" 2>&1 || { cat "$work/two_hosts.log" >&2; exit 1; }
 mpirun -np 2 --oversubscribe $run --save "$work/one_host.ckpt" > "$work/one_host.log" 2>&1 ||

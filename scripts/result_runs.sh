@@ -13,6 +13,8 @@
 # The full data sets: MNIST_DIR (default data/mnist) and CIFAR_DIR (default data/cifar10), where
 # scripts/download_data.sh puts them. THREADS (default 2) is every run's --threads.
 set -euo pipefail
+# RUNS_DIR, MNIST_DIR, CIFAR_DIR: relative to where the script is started, not to the repository's root it moves to
+for var in RUNS_DIR MNIST_DIR CIFAR_DIR; do if [[ -n ${!var:-} ]]; then printf -v "$var" '%s' "$(realpath -m -- "${!var}")"; fi; done
 cd "$(dirname "$0")/.."
 
 runs=${RUNS_DIR:-runs}

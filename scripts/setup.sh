@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(g++ cmake make libopenblas-dev libtbb-dev catch2 libstb-dev libopenmpi-dev openmpi-bin libonnx-dev
-          libprotobuf-dev)
+          libprotobuf-dev iproute2)  # iproute2: ip, for the two-host MPI test (scripts/mpi_two_hosts.sh)
 onnxruntime=no
 for option in "$@"; do
   case "$option" in
@@ -29,12 +29,14 @@ for option in "$@"; do
   esac
 done
 
-# ONNX Runtime for node, pinned in tests/onnx/package.json. --ignore-scripts: the package ships its
-# CPU runtime; its install script would only fetch a GPU build from the network.
+# ONNX Runtime for node, pinned in tests/onnx/package-lock.json (npm ci installs exactly that),
+# unless node already loads it (a folder left by an install that stopped half-way does not count).
+# --ignore-scripts: the package ships its CPU runtime; its install script would only fetch a GPU
+# build from the network.
 install_onnxruntime() {
-  if [[ $onnxruntime == yes && ! -d tests/onnx/node_modules/onnxruntime-node ]]; then
-    echo "setup: installing onnxruntime-node in tests/onnx (npm)"
-    (cd tests/onnx && npm install --ignore-scripts --no-audit --no-fund)
+  if [[ $onnxruntime == yes ]] && ! (cd tests/onnx && node -e "require('onnxruntime-node')" 2>/dev/null); then
+    echo "setup: installing onnxruntime-node in tests/onnx (npm ci)"
+    (cd tests/onnx && npm ci --ignore-scripts --no-audit --no-fund)
   fi
 }
 
@@ -52,5 +54,5 @@ echo "setup: installing ${missing[*]}"
 sudo=""
 if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
 $sudo apt-get update -q
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 install_onnxruntime

@@ -7,6 +7,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+case "${1:-}" in
+  "" | --sanitize) ;;
+  *) echo "test.sh: unknown argument '$1' (none, or --sanitize)" >&2; exit 2 ;;
+esac
+if [[ $# -gt 1 ]]; then echo "test.sh: one argument at most (--sanitize)" >&2; exit 2; fi
+
 scripts/setup.sh
 build_dir=build
 flags=(-DCMAKE_BUILD_TYPE=Release)

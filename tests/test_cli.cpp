@@ -36,6 +36,7 @@
 #include "models/zoo.h"
 #include "optim/ema.h"
 #include "optim/sgd.h"
+#include "tests/optional_packages.h"
 #include "tests/program_testing.h"
 #include "train/classifier.h"
 #include "train/metrics_log.h"
@@ -1129,8 +1130,7 @@ double largest_difference(const std::string& a, const std::string& b) {
 // one process; docs/RESULTS.md has its figures).
 TEST_CASE("two processes under mpirun compute what one process computes on the whole batch", "[mpi]") {
   if (kMpirun.empty()) {
-    WARN("no MPI in this build (libopenmpi-dev, openmpi-bin): the data-parallel tests are skipped");
-    return;
+    SKIP_WITHOUT_PACKAGE("no MPI in this build (libopenmpi-dev, openmpi-bin): the data-parallel tests are skipped");
   }
   TempDir dir;
   for (const std::string& steps : {std::string("--max-steps 7 --lr 0"), std::string("--max-steps 1 --lr 0.1")}) {

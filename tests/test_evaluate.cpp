@@ -26,6 +26,7 @@
 #include "io/npz.h"
 #include "models/zoo.h"
 #include "optim/sgd.h"
+#include "tests/optional_packages.h"
 #include "tests/program_testing.h"
 #include "train/classifier.h"
 #include "train/evaluation.h"
@@ -565,8 +566,7 @@ TEST_CASE("convert_weights: a checkpoint to .npz and back scores the same, tenso
 // into glimpse bit for bit.
 TEST_CASE("convert_weights: PyTorch loads the weights by name and computes the same logits", "[cli][pytorch]") {
   if (std::system("/usr/bin/python3 -c 'import torch, numpy' >/dev/null 2>&1") != 0) {
-    WARN("Debian's python3-torch is not installed: the round trip through PyTorch is not tested");
-    return;
+    SKIP_WITHOUT_PACKAGE("Debian's python3-torch is not installed: the round trip through PyTorch is not tested");
   }
   // every model's files first, then one Python process for the whole zoo (torch is imported once)
   TempDir dir;

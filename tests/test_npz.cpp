@@ -17,6 +17,7 @@
 #include "engine/random.h"
 #include "io/dataset.h"
 #include "io/npz.h"
+#include "tests/optional_packages.h"
 
 using namespace glimpse;
 using Catch::Contains;
@@ -102,8 +103,7 @@ TEST_CASE("npz: the bytes are a zip of .npy files as NumPy writes them", "[npz]"
 
 TEST_CASE("npz: NumPy reads what glimpse writes, and glimpse what NumPy writes", "[npz]") {
   if (!numpy_available()) {
-    WARN("Debian's python3-numpy is not installed: the exchange with NumPy is not tested");
-    return;
+    SKIP_WITHOUT_PACKAGE("Debian's python3-numpy is not installed: the exchange with NumPy is not tested");
   }
   TempDir dir;
   Tensor w = Tensor::empty({2, 3});

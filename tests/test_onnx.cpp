@@ -15,6 +15,7 @@
 #include "export/onnx.h"
 #include "models/zoo.h"
 #include "program_testing.h"
+#include "tests/optional_packages.h"
 #include "train/evaluation.h"
 
 using namespace glimpse;
@@ -84,8 +85,7 @@ double largest_difference_in_onnxruntime(Module& model, const Tensor& x, const T
 TEST_CASE("export_onnx: ONNX Runtime computes glimpse's logits for every model of the zoo, STN's and dasNet",
           "[onnx]") {
   if (!onnxruntime_installed()) {
-    WARN("onnxruntime-node is not installed (scripts/setup.sh --onnxruntime): the exports are not run");
-    return;
+    SKIP_WITHOUT_PACKAGE("onnxruntime-node is not installed (scripts/setup.sh --onnxruntime): the exports are not run");
   }
   std::vector<std::string> names = model_names();  // mnist_cnn, stn_mnist and the CIFAR-10 models
   names.insert(names.end(), {"stn_mnist_rts", "stn_paper_rts", "stn_paper_cnn_baseline_rts", "dasnet"});

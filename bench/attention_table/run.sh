@@ -22,6 +22,8 @@
 # data/cifar10): CIFAR-10 in the binary format (convert_cifar10 makes it from the image folder).
 # BUILD (default build): where train_cifar is. THREADS (default 1): each run's --threads.
 set -euo pipefail
+# RUNS_DIR, CIFAR_DIR, BUILD: relative to where the script is started, not to the repository's root it moves to
+for var in RUNS_DIR CIFAR_DIR BUILD; do if [[ -n ${!var:-} ]]; then printf -v "$var" '%s' "$(realpath -m -- "${!var}")"; fi; done
 cd "$(dirname "$0")/../.."
 
 runs=${RUNS_DIR:-runs}/attention_table
@@ -46,6 +48,9 @@ if [[ ${1:-} == --list ]]; then
 fi
 
 wanted=("$@")
+for name in "${wanted[@]}"; do
+  cells | cut -d' ' -f1 | grep -qx -- "$name" || { echo "run.sh: no cell named '$name' (see --list)" >&2; exit 2; }
+done
 [[ -x $build/train_cifar ]] || { echo "run.sh: $build/train_cifar is not built" >&2; exit 2; }
 mkdir -p "$runs" "$results"
 cells | while read -r name model seed; do
