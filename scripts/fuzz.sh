@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets of fuzz/ with clang in build-fuzz/ and runs each for SECONDS
-# (default 20) on a copy of its seed corpus (fuzz/corpus/<target>). Fails on any crash,
+# (default 20) on a copy of its seed corpus (fuzz/corpus/<target without fuzz_>). Fails on any crash,
 # sanitizer report, leak, timeout (an input taking over 5 s) or out-of-memory (over 2 GB).
 #   scripts/fuzz.sh            20 s per target
 #   scripts/fuzz.sh 300        5 minutes per target
 #   scripts/fuzz.sh 60 fuzz_image    one target
-# A failing input is saved as build-fuzz/artifacts/<target>/crash-... (or timeout-, oom-,
+# A failing input is saved as build-fuzz/artifacts/<target without fuzz_>/crash-... (or timeout-, oom-,
 # leak-); rerun it with build-fuzz/<target> FILE. Clang: scripts/setup.sh --fuzz installs it.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -16,7 +16,7 @@ the small wrong edits a slip of the pen makes:
 
 For each mutant the file is edited in place in DIR's source tree (a git worktree of its own: this
 tool rewrites a file there for each mutant and restores it before the next), the test binary rebuilt, and the tests
-whose name matches --tests (default: the gradient checks, `ctest -R grad`) run. A mutant is
+whose name matches --tests (default: the gradient checks, `ctest -R ' grad$'`) run. A mutant is
 "caught" when one of them fails (or crashes, or runs past 30 s), "missed" when all pass, and
 left out when it does not compile. Every missed mutant is a place where a wrong backward would
 pass the gradient checks: either the edit changes nothing the op computes (the line was dead or
@@ -140,7 +140,7 @@ def main():
     parser.add_argument("--build", help="a build directory whose source tree this tool may edit")
     parser.add_argument("--list", action="store_true", help="print the mutants and exit")
     parser.add_argument("--files", default="", help="comma-separated files of engine/ops (default: all)")
-    parser.add_argument("--tests", default="grad", help="ctest -R regex of the tests that must catch a mutant")
+    parser.add_argument("--tests", default=" grad$", help="ctest -R regex of the tests that must catch a mutant")
     parser.add_argument("--every", type=int, default=1, help="keep every Nth mutant")
     parser.add_argument("--offset", type=int, default=0, help="with --every: start at this mutant (0 to N-1)")
     parser.add_argument("--out", default=None)
