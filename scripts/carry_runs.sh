@@ -15,13 +15,17 @@
 #
 # Unfinished: a result run without NAME.done, an attention-table cell with neither its CSV nor a
 # NAME.rescored in bench/attention_table/cells/.
-# RUNS_DIR defaults to runs/, as for the scripts that write the runs.
+# RUNS_DIR defaults to runs/, as for the scripts that write the runs. CARRY_MAX_MB (default 4): a
+# run whose checkpoint is larger stays on this machine only (the repository keeps every version it
+# is given: an attention56 checkpoint of 9 MB a session would grow it by that much each time).
 set -euo pipefail
 # RUNS_DIR: relative to where the script is started, not to the repository's root it moves to
 for var in RUNS_DIR; do if [[ -n ${!var:-} ]]; then printf -v "$var" '%s' "$(realpath -m -- "${!var}")"; fi; done
 cd "$(dirname "$0")/.."
 runs=${RUNS_DIR:-runs}
 carried="runs-in-progress"
+max_mb=${CARRY_MAX_MB:-4}
+[[ $max_mb =~ ^[0-9]+$ ]] || { echo "carry_runs: CARRY_MAX_MB must be a whole number, got '$max_mb'" >&2; exit 2; }
 
 finished() {  # RUN (a name relative to RUNS_DIR): whether it has finished
   local run=$1 name
@@ -61,6 +65,11 @@ case ${1:-} in
     done
     mkdir -p "$carried"
     unfinished | while read -r run; do
+      size_mb=$(( $(stat -c %s "$runs/$run.ckpt") / 1000000 ))
+      if (( size_mb >= max_mb )); then
+        echo "not carried: $run (its checkpoint is $size_mb MB, CARRY_MAX_MB is $max_mb; it stays in $runs)"
+        continue
+      fi
       mkdir -p "$carried/$(dirname "$run")"
       for ext in ckpt csv log; do
         if [[ -f $runs/$run.$ext ]]; then cp "$runs/$run.$ext" "$carried/$run.$ext"; fi

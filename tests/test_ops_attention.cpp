@@ -192,8 +192,10 @@ TEST_CASE("layer_norm forward", "[ops][layer_norm]") {
 
 TEST_CASE("layer_norm grad", "[ops][layer_norm][grad]") {
   Rng rng(304);
-  for (Shape row : std::vector<Shape>{{5}, {4, 1, 1}}) {
-    Shape shape = {3};
+  // a row of one axis, of three with two of size 1, and of three (each value its own gamma, beta);
+  // two leading axes in the last
+  for (Shape row : std::vector<Shape>{{5}, {4, 1, 1}, {3, 2, 2}}) {
+    Shape shape = row.size() == 3 && row[1] > 1 ? Shape{2, 2} : Shape{3};
     shape.insert(shape.end(), row.begin(), row.end());
     Tensor x = Tensor::normal(shape, 0, 1, rng), gamma = Tensor::normal(row, 1, 0.5, rng),
            beta = Tensor::normal(row, 0, 1, rng);

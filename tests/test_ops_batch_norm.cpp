@@ -127,6 +127,9 @@ TEST_CASE("batch_norm errors", "[ops][batch_norm]") {
   CHECK_THROWS_WITH(batch_norm(Tensor::zeros({2, 3, 4}), c3, c3, c3, c3, true), Catch::Contains("(N, C)"));
   CHECK_THROWS_WITH(batch_norm(x, c3, c3, Tensor(), Tensor(), false), Catch::Contains("running statistics"));
   CHECK_THROWS_WITH(batch_norm(Tensor::zeros({1, 3}), c3, c3, c3, c3, true), Catch::Contains("more than one value"));
+  CHECK_THROWS_WITH(batch_norm(x, c3, Tensor::ones({2}), c3, c3, true), Catch::Contains("beta must be (3)"));
+  CHECK_THROWS_WITH(batch_norm(x, c3, c3, c3, Tensor::ones({4}), true), Catch::Contains("running_var must be (3)"));
+  CHECK_THROWS_WITH(batch_norm(x, c3, c3, c3, Tensor(), true), Catch::Contains("both given or both undefined"));
   CHECK_NOTHROW(batch_norm(Tensor::zeros({1, 3}), c3, c3, c3, c3, false));
 }
 

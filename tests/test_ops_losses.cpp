@@ -43,6 +43,8 @@ TEST_CASE("cross_entropy errors", "[ops][cross_entropy]") {
   CHECK_THROWS_WITH(cross_entropy(x, {0, 1, -1}), Catch::Contains("label -1") && Catch::Contains("index 2"));
   CHECK_THROWS_WITH(cross_entropy(x, {0, 1}), Catch::Contains("2 labels") && Catch::Contains("(3, 4)"));
   CHECK_THROWS_WITH(cross_entropy(Tensor::zeros({3}), {0, 1, 2}), Catch::Contains("cross_entropy"));
+  CHECK_THROWS_WITH(cross_entropy(Tensor::zeros({0, 4}), {}), Catch::Contains("empty batch"));  // a mean over nothing
+  CHECK_THROWS_WITH(mse_loss(Tensor::zeros({0, 2}), Tensor::zeros({0, 2})), Catch::Contains("mse_loss: empty"));
 }
 
 TEST_CASE("cross_entropy grad", "[ops][cross_entropy][grad]") {

@@ -106,6 +106,7 @@ TEST_CASE("reduction axis errors", "[ops][sum][mean][max]") {
   // max: an output with no values is an error, no output at all is not
   CHECK_THROWS_WITH(max(Tensor::zeros({2, 0}), {1}), Catch::Contains("max") && Catch::Contains("empty"));
   CHECK(max(Tensor::zeros({0, 3}), {1}).shape() == Shape{0});
+  CHECK_THROWS_WITH(mean(Tensor::zeros({0, 3})), Catch::Contains("mean: empty"));  // 0 / 0
 }
 
 TEST_CASE("sum grad", "[ops][sum][grad]") {
