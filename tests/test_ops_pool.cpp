@@ -110,6 +110,45 @@ TEST_CASE("avg_pool2d forward", "[ops][avg_pool2d]") {
                  Tensor::from_data({1, 1, 2, 2}, {13 / 9.f, 42 / 9.f, 47 / 9.f, 89 / 9.f})));
 }
 
+// The definition, written out: y[n,c,oh,ow] = (1 / k^2) sum of x over the window, padding as
+// zeros; and its gradient, each output's dy spread as dy / k^2 over the pixels of its window.
+// Batches, channels, odd sides, strides and paddings the hand values above do not reach; the
+// gradient check shares window() with the op, this reference does not.
+TEST_CASE("avg_pool2d against its definition, forward and backward", "[ops][avg_pool2d]") {
+  Rng rng(25);
+  for (Pool2dOptions options :
+       {Pool2dOptions{.kernel = 2}, Pool2dOptions{.kernel = 3, .stride = 2, .padding = 1},
+        Pool2dOptions{.kernel = 3, .stride = 1, .padding = 1}, Pool2dOptions{.kernel = 5, .stride = 2, .padding = 2}}) {
+    for (Shape shape : {Shape{2, 3, 8, 8}, Shape{1, 2, 7, 5}, Shape{3, 1, 6, 9}}) {
+      CAPTURE(options.kernel, options.stride, options.padding, shape_str(shape));
+      const int64_t k = options.kernel, s = options.stride > 0 ? options.stride : k, p = options.padding;
+      const int64_t planes = shape[0] * shape[1], H = shape[2], W = shape[3];
+      const int64_t OH = (H + 2 * p - k) / s + 1, OW = (W + 2 * p - k) / s + 1;
+      Tensor x = Tensor::normal(shape, 0, 1, rng).set_requires_grad(true);
+      Tensor y = avg_pool2d(x, options);
+      REQUIRE(y.shape() == Shape{shape[0], shape[1], OH, OW});
+      Tensor w = Tensor::normal(y.shape(), 0, 1, rng);
+      sum(mul(y, w)).backward();
+      Tensor expected = Tensor::zeros(y.shape()), dx = Tensor::zeros(shape);
+      for (int64_t plane = 0; plane < planes; plane++)
+        for (int64_t oh = 0; oh < OH; oh++)
+          for (int64_t ow = 0; ow < OW; ow++) {
+            const int64_t o = (plane * OH + oh) * OW + ow;
+            double total = 0;
+            for (int64_t i = oh * s - p; i < oh * s - p + k; i++)
+              for (int64_t j = ow * s - p; j < ow * s - p + k; j++) {
+                if (i < 0 || i >= H || j < 0 || j >= W) continue;  // padding: a zero, counted in k^2
+                total += x.data()[(plane * H + i) * W + j];
+                dx.data()[(plane * H + i) * W + j] += w.data()[o] / static_cast<real>(k * k);
+              }
+            expected.data()[o] = static_cast<real>(total / static_cast<double>(k * k));
+          }
+      CHECK(allclose(y, expected));
+      CHECK(allclose(x.grad(), dx));
+    }
+  }
+}
+
 TEST_CASE("avg_pool2d grad", "[ops][avg_pool2d][grad]") {
   Rng rng(22);
   for (Pool2dOptions options :
