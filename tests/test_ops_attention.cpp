@@ -230,6 +230,11 @@ TEST_CASE("conv1d grad", "[ops][conv1d][grad]") {
   CHECK(gradcheck([](auto& in) { return conv1d(in[0], in[1], in[2], 1); }, {x, w, b}));
   Tensor y = Tensor::normal({3, 1, 16}, 0, 1, rng), k = Tensor::normal({1, 1, 3}, 0, 1, rng);  // ECA's shape
   CHECK(gradcheck([](auto& in) { return conv1d(in[0], in[1], Tensor(), 1); }, {y, k}));
+  // no padding, and a 5-wide kernel with padding 2 (the forward's other cases)
+  CHECK(gradcheck([](auto& in) { return conv1d(in[0], in[1], in[2], 0); }, {x, w, b}));
+  CHECK(gradcheck(
+      [](auto& in) { return conv1d(in[0], in[1], in[2], 2); },
+      {Tensor::normal({2, 3, 7}, 0, 1, rng), Tensor::normal({2, 3, 5}, 0, 1, rng), Tensor::normal({2}, 0, 1, rng)}));
 }
 
 TEST_CASE("conv1d errors", "[ops][conv1d]") {

@@ -1,8 +1,10 @@
-// upsample_bilinear2d: forward against hand-computed values for both corner conventions,
-// backward by gradcheck.
+// upsample_bilinear2d: forward against hand-computed values for both corner conventions and
+// against the definition, backward by gradcheck and against the definition.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <utility>
 
 #include "tests/gradcheck.h"
 
@@ -78,6 +80,59 @@ TEST_CASE("upsample_bilinear2d grad", "[ops][upsample_bilinear2d][grad]") {
       CAPTURE(align_corners, shape_str(c.x), c.out_h, c.out_w);
       CHECK(gradcheck([&](auto& in) { return upsample_bilinear2d(in[0], c.out_h, c.out_w, align_corners); },
                       {Tensor::normal(c.x, 0, 1, rng)}));
+    }
+}
+
+// PyTorch's rule for the source position of output index `dst`, written out: with align_corners
+// the corners coincide, src = dst (in - 1) / (out - 1) (0 for a single output); without, the pixel
+// centres do, src = (dst + 0.5) in / out - 0.5, held at 0 from below.
+static double source_position(int64_t dst, int64_t in, int64_t out, bool align_corners) {
+  if (align_corners)
+    return out > 1 ? static_cast<double>(dst) * static_cast<double>(in - 1) / static_cast<double>(out - 1) : 0;
+  return std::max(0.0, (static_cast<double>(dst) + 0.5) * static_cast<double>(in) / static_cast<double>(out) - 0.5);
+}
+
+// Every plane of a batch, upsampled and shrunk (6x5 -> 3x2), to one pixel, from one row: the
+// output and dx of L = sum(y * w) against the definition (the gradient check shares the op's taps).
+TEST_CASE("upsample_bilinear2d against its definition, forward and backward", "[ops][upsample_bilinear2d]") {
+  Rng rng(32);
+  struct Case {
+    Shape x;
+    int64_t out_h, out_w;
+  };
+  const Case cases[] = {
+      {{2, 3, 3, 4}, 5, 7}, {{2, 1, 6, 5}, 3, 2}, {{1, 2, 3, 3}, 1, 1}, {{2, 2, 1, 3}, 4, 6}, {{1, 1, 4, 4}, 4, 4}};
+  for (bool align_corners : {false, true})
+    for (const Case& c : cases) {
+      CAPTURE(align_corners, shape_str(c.x), c.out_h, c.out_w);
+      const int64_t planes = c.x[0] * c.x[1], H = c.x[2], W = c.x[3];
+      Tensor x = Tensor::normal(c.x, 0, 1, rng).set_requires_grad(true);
+      Tensor y = upsample_bilinear2d(x, c.out_h, c.out_w, align_corners);
+      Tensor w = Tensor::normal(y.shape(), 0, 1, rng);
+      sum(mul(y, w)).backward();
+      Tensor expected = Tensor::zeros(y.shape()), dx = Tensor::zeros(c.x);
+      for (int64_t plane = 0; plane < planes; plane++)
+        for (int64_t i = 0; i < c.out_h; i++)
+          for (int64_t j = 0; j < c.out_w; j++) {
+            const double r = source_position(i, H, c.out_h, align_corners),
+                         q = source_position(j, W, c.out_w, align_corners);
+            const int64_t r0 = std::min(static_cast<int64_t>(r), H - 1), q0 = std::min(static_cast<int64_t>(q), W - 1);
+            const int64_t r1 = std::min(r0 + 1, H - 1), q1 = std::min(q0 + 1, W - 1);
+            const double fr = r - static_cast<double>(r0), fq = q - static_cast<double>(q0);
+            const int64_t o = (plane * c.out_h + i) * c.out_w + j;
+            const std::pair<int64_t, double> taps[] = {{r0 * W + q0, (1 - fr) * (1 - fq)},
+                                                       {r0 * W + q1, (1 - fr) * fq},
+                                                       {r1 * W + q0, fr * (1 - fq)},
+                                                       {r1 * W + q1, fr * fq}};
+            double total = 0;
+            for (auto [at, weight] : taps) {
+              total += weight * x.data()[plane * H * W + at];
+              dx.data()[plane * H * W + at] += static_cast<real>(weight * w.data()[o]);
+            }
+            expected.data()[o] = static_cast<real>(total);
+          }
+      CHECK(allclose(y, expected, 1e-5, 1e-4));
+      CHECK(allclose(x.grad(), dx, 1e-5, 1e-4));
     }
 }
 
