@@ -4,8 +4,11 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <barrier>
 #include <cmath>
 #include <limits>
+#include <thread>
+#include <vector>
 
 #include "tests/gradcheck.h"
 
@@ -212,4 +215,60 @@ TEST_CASE("batch_norm_relu errors name the op", "[ops][batch_norm]") {
                     Catch::Contains("batch_norm_relu") && Catch::Contains("(N, C)"));
   CHECK_THROWS_WITH(batch_norm_relu(Tensor::zeros({2, 3}), Tensor::ones({4}), c3, c3, c3, true),
                     Catch::Contains("batch_norm_relu: gamma must be (3)"));
+}
+
+// Synchronised BN (the `across` of a data-parallel run, train/data_parallel.h) without MPI: two
+// threads stand for two processes, each with half of the batch, and their ReplicaSum adds the two
+// halves' per-channel sums (a barrier between writing and reading). Each half must come out as
+// those rows of one batch_norm over the whole batch: the output, dx, the running statistics, and
+// gamma's and beta's gradients adding up to the whole's (each process holds its share until the
+// gradients are averaged). Both ops, batch_norm and batch_norm_relu.
+TEST_CASE("batch_norm across two replicas is batch_norm over their whole batch", "[ops][batch_norm]") {
+  Rng rng(44);
+  const Shape whole_shape{4, 3, 3, 2};
+  Tensor x = channel_varied(whole_shape, rng), r = Tensor::normal(whole_shape, 0, 1, rng);
+  Tensor gamma = Tensor::normal({3}, 1, 0.3, rng), beta = Tensor::normal({3}, 0, 0.3, rng);
+  struct Outcome {
+    Tensor y, dx, dgamma, dbeta, running_mean, running_var;
+  };
+  using BatchNormOp = Tensor (*)(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&, bool, real,
+                                 real, const ReplicaSum&);
+  auto run = [&](BatchNormOp op, const Tensor& rows_x, const Tensor& rows_r, const ReplicaSum& across) {
+    Outcome o;
+    Tensor xi = rows_x.clone().set_requires_grad(true), g = gamma.clone().set_requires_grad(true),
+           b = beta.clone().set_requires_grad(true);
+    o.running_mean = Tensor::zeros({3});
+    o.running_var = Tensor::ones({3});
+    o.y = op(xi, g, b, o.running_mean, o.running_var, true, 0.1f, 1e-5f, across);
+    sum(mul(o.y, rows_r)).backward();
+    o.dx = xi.grad(), o.dgamma = g.grad(), o.dbeta = b.grad();
+    return o;
+  };
+  for (BatchNormOp op : {BatchNormOp{batch_norm}, BatchNormOp{batch_norm_relu}}) {
+    const Outcome whole = run(op, x, r, {});
+    std::barrier<> sync(2);
+    std::vector<double> shared[2];
+    Outcome half[2];
+    auto replica = [&](int id) {
+      ReplicaSum across = [&, id](double* values, int64_t count) {
+        shared[id].assign(values, values + count);
+        sync.arrive_and_wait();  // both halves written
+        for (int64_t i = 0; i < count; i++) values[i] = shared[0][i] + shared[1][i];
+        sync.arrive_and_wait();  // both read before either writes again
+      };
+      half[id] = run(op, slice(x, 0, 2 * id, 2 * id + 2), slice(r, 0, 2 * id, 2 * id + 2), across);
+    };
+    std::thread first(replica, 0), second(replica, 1);
+    first.join();
+    second.join();
+    for (int id : {0, 1}) {
+      CAPTURE(id);
+      CHECK(allclose(half[id].y, slice(whole.y, 0, 2 * id, 2 * id + 2), 1e-5, 1e-4));
+      CHECK(allclose(half[id].dx, slice(whole.dx, 0, 2 * id, 2 * id + 2), 1e-5, 1e-4));
+      CHECK(allclose(half[id].running_mean, whole.running_mean, 1e-6, 1e-5));
+      CHECK(allclose(half[id].running_var, whole.running_var, 1e-6, 1e-5));
+    }
+    CHECK(allclose(add(half[0].dgamma, half[1].dgamma), whole.dgamma, 1e-5, 1e-4));
+    CHECK(allclose(add(half[0].dbeta, half[1].dbeta), whole.dbeta, 1e-5, 1e-4));
+  }
 }
