@@ -4,6 +4,7 @@
 // follows the definition, each backward by gradcheck, and the errors for bad shapes.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 
@@ -281,6 +282,28 @@ TEST_CASE("criss_cross errors", "[ops][criss_cross]") {
                     Catch::Contains("one shape"));
   CHECK_THROWS_WITH(criss_cross_sum(Tensor::zeros({1, 3, 3, 6}), Tensor::zeros({1, 2, 3, 3})),
                     Catch::Contains("(1, 3, 3, 6)"));
+  CHECK_THROWS_WITH(criss_cross_logits(Tensor::zeros({2, 3, 3}), Tensor::zeros({2, 3, 3})),
+                    Catch::Contains("(N, C, H, W), got (2, 3, 3)"));
+}
+
+// The keys of a position, as the ops and the ONNX export number them: the column first (the
+// position itself skipped), then the whole row (the position itself included), so that every
+// position of the cross is a key exactly once.
+TEST_CASE("criss_cross_key numbers the column, then the row", "[ops][criss_cross]") {
+  // 3 x 4 positions; u = 6 is (1, 2): column (0, 2), (2, 2); row (1, 0) .. (1, 3)
+  std::vector<int64_t> keys;
+  for (int64_t t = 0; t < 3 + 4 - 1; t++) keys.push_back(criss_cross_key(6, t, 3, 4));
+  CHECK(keys == std::vector<int64_t>{2, 10, 4, 5, 6, 7});
+  for (auto [H, W] : std::vector<std::pair<int64_t, int64_t>>{{1, 1}, {2, 5}, {4, 4}, {6, 3}})
+    for (int64_t u = 0; u < H * W; u++) {
+      std::vector<int64_t> cross;  // the positions of u's column and row, u once
+      for (int64_t v = 0; v < H * W; v++)
+        if (v % W == u % W || v / W == u / W) cross.push_back(v);
+      std::vector<int64_t> got;
+      for (int64_t t = 0; t < H + W - 1; t++) got.push_back(criss_cross_key(u, t, H, W));
+      std::sort(got.begin(), got.end());
+      CHECK(got == cross);
+    }
 }
 
 TEST_CASE("relative_logits forward", "[ops][relative_logits]") {
