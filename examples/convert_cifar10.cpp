@@ -61,10 +61,10 @@ void convert(const fs::path& folder, const fs::path& out_dir) {
   write_cifar10_binary(test, (out_dir / "test_batch.bin").string());
   std::printf("wrote %s (%s)\n", (out_dir / "test_batch.bin").c_str(), count_of(test.size(), "record").c_str());
 
-  std::ofstream meta(out_dir / "batches.meta.txt");
-  for (const std::string& name : train.class_names) meta << name << "\n";
-  meta.close();  // flushed before it is read back below
-  if (!meta) fail("convert_cifar10: cannot write " + (out_dir / "batches.meta.txt").string());
+  std::string meta;
+  for (const std::string& name : train.class_names) meta += name + "\n";
+  write_whole_file((out_dir / "batches.meta.txt").string(), reinterpret_cast<const uint8_t*>(meta.data()), meta.size(),
+                   "class names");
   std::printf("wrote %s; writing took %.2f s\n", (out_dir / "batches.meta.txt").c_str(), seconds_since(start));
 
   // read the result back through the binary loader: it must hold exactly the decoded images

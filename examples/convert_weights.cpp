@@ -30,6 +30,7 @@
 #include "train/evaluation.h"
 #include "train/flags.h"
 #include "train/stop_signals.h"
+#include "train/training_flags.h"
 
 using namespace glimpse;
 
@@ -102,6 +103,7 @@ int main(int argc, char** argv) {
   flags.parse(argc, argv);
   if (files.size() != 2) flags.usage_error("give two files: IN OUT");
   const std::string &in = files[0], &out = files[1];
+  check_files_apart(flags, {{"IN", in}}, {{"OUT", out}});
   const bool exporting = out.ends_with(".npz") && !in.ends_with(".npz");
   const bool importing = in.ends_with(".npz") && !out.ends_with(".npz");
   if (in.ends_with(".npz") && out.ends_with(".npz")) flags.usage_error("two .npz files: one of them is a checkpoint");
@@ -115,5 +117,5 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     return report_failure("convert_weights", e);
   }
-  return 0;
+  return finish_output("convert_weights");
 }

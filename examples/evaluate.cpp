@@ -32,6 +32,7 @@
 #include "train/flags.h"
 #include "train/stop_signals.h"
 #include "train/summary.h"
+#include "train/training_flags.h"
 
 using namespace glimpse;
 
@@ -72,12 +73,14 @@ int main(int argc, char** argv) {
     flags.usage_error("--summary takes the model or the checkpoint itself: --summary " + checkpoint);
   if (!summary.empty() && !against.empty())
     flags.usage_error("--against compares two checkpoints: give the first as --checkpoint, not --summary");
+  check_files_apart(flags, {{"--checkpoint", checkpoint}, {"--against", against}},
+                    {{"--confusion", confusion_png}, {"--visualize", visualize}});
 
   try {
     if (threads > 0) set_num_threads(static_cast<int>(threads));
     if (!summary.empty()) {
       print_summary(summary, options);
-      return 0;
+      return finish_output("evaluate");
     }
     LoadedModel m = load_model(checkpoint, options);
     if (!visualize.empty() && m.kind != ModelKind::ram && !spatial_transformer_of(*m.model) && !draws_attention(m.name))
@@ -107,5 +110,5 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     return report_failure("evaluate", e);
   }
-  return 0;
+  return finish_output("evaluate");
 }

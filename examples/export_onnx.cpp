@@ -16,6 +16,7 @@
 #include "train/evaluation.h"
 #include "train/flags.h"
 #include "train/stop_signals.h"
+#include "train/training_flags.h"
 
 using namespace glimpse;
 
@@ -29,6 +30,7 @@ int main(int argc, char** argv) {
   flags.parse(argc, argv);
   if (checkpoint.empty()) flags.usage_error("give --checkpoint FILE");
   if (files.size() != 1) flags.usage_error("give one output file: OUT.onnx");
+  check_files_apart(flags, {{"--checkpoint", checkpoint}}, {{"OUT", files[0]}});
 
   try {
     LoadedModel m = load_model(checkpoint, options);
@@ -41,5 +43,5 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     return report_failure("export_onnx", e);
   }
-  return 0;
+  return finish_output("export_onnx");
 }

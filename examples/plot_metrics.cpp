@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "io/dataset.h"
 #include "train/flags.h"
 #include "train/plot.h"
 
@@ -41,14 +42,19 @@ int main(int argc, char** argv) {
   if (compare && static_cast<size_t>(argc - 3) > glimpse::max_compared_runs)
     return usage_error("--compare draws at most " + std::to_string(glimpse::max_compared_runs) + " runs, got " +
                        std::to_string(argc - 3));
+  // OUT.svg is argv[2] either way; over one of the CSVs it draws, it would replace a run's log
+  const std::string out = argv[2];
+  for (int i = compare ? 3 : 1; i < (compare ? argc : 2); i++)
+    if (glimpse::same_file(argv[i], out))
+      return usage_error(out + " is also the metrics CSV " + argv[i] + ", which it draws; write the picture elsewhere");
   try {
     if (compare) {
       std::vector<glimpse::NamedRun> runs;
       for (int i = 3; i < argc; i++)
         runs.push_back({std::filesystem::path(argv[i]).stem().string(), glimpse::read_metrics_csv(argv[i])});
-      glimpse::write_comparison_svg(runs, argv[2], "test loss and accuracy per epoch");
+      glimpse::write_comparison_svg(runs, out, "test loss and accuracy per epoch");
     } else {
-      glimpse::write_metrics_svg(glimpse::read_metrics_csv(argv[1]), argv[2], argc == 4 ? argv[3] : argv[1]);
+      glimpse::write_metrics_svg(glimpse::read_metrics_csv(argv[1]), out, argc == 4 ? argv[3] : argv[1]);
     }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "plot_metrics: %s\n", e.what());

@@ -187,5 +187,5 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     return report_failure("predict", e);
   }
-  return 0;
+  return finish_output("predict");
 }

@@ -151,10 +151,7 @@ void write_cifar10_binary(const ImageDataset& data, const std::string& path) {
     record[0] = static_cast<uint8_t>(label);
     std::copy(data.image(i), data.image(i) + kImageBytes, record + 1);
   }
-  std::ofstream file(path, std::ios::binary);
-  if (!file) fail("write_cifar10_binary: cannot create '" + path + "'");
-  file.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-  if (!file) fail("write_cifar10_binary: writing '" + path + "' failed (disk full?)");
+  write_whole_file(path, bytes.data(), bytes.size(), "CIFAR-10 batch");  // an earlier file stays whole on failure
 }
 
 }  // namespace glimpse

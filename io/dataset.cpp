@@ -120,7 +120,42 @@ std::string file_write_problem(const std::string& path, bool renamed_into_place)
   const fs::path parent = fs::path(path).parent_path();
   if (!parent.empty() && !fs::is_directory(parent, error))
     return "the directory " + parent.string() + " does not exist";
+  const std::string directory = parent.empty() ? "." : parent.string();
+  if (!fs::exists(status) || renamed_into_place) {  // a file made there (the new one, or the temporary)
+    if (::access(directory.c_str(), W_OK) != 0)
+      return "the directory " + directory + " cannot be written to (" + std::strerror(errno) + ")";
+    const long longest = ::pathconf(directory.c_str(), _PC_NAME_MAX);
+    const size_t name = fs::path(path).filename().string().size() + (renamed_into_place ? 16 : 0);  // ".tmp.<pid>"
+    if (longest > 0 && name > static_cast<size_t>(longest))
+      return "the file name is too long for its file system (" + std::to_string(longest) + " bytes at most" +
+             (renamed_into_place ? ", with room for the temporary name's \".tmp.<process id>\")" : ")");
+  }
   return "";
+}
+
+bool same_file(const std::string& a, const std::string& b) {
+  namespace fs = std::filesystem;
+  std::error_code error;
+  const fs::path first = fs::weakly_canonical(fs::absolute(a, error), error);
+  const fs::path second = fs::weakly_canonical(fs::absolute(b, error), error);
+  return first == second;
+}
+
+void write_whole_file(const std::string& path, const uint8_t* bytes, size_t n, const std::string& what) {
+  namespace fs = std::filesystem;
+  std::error_code error;
+  const fs::file_status status = fs::status(path, error);
+  if (!fs::exists(status) || fs::is_regular_file(status)) return write_file_atomically(path, bytes, n, what);
+  if (fs::is_directory(status)) fail(what + " '" + path + "': is a directory, not a file");
+  FILE* f = std::fopen(path.c_str(), "wb");
+  if (!f) fail(what + " '" + path + "': cannot open for writing: " + std::strerror(errno));
+  bool ok = std::fwrite(bytes, 1, n, f) == n && std::fflush(f) == 0;
+  int code = errno;
+  if (std::fclose(f) != 0 && ok) {
+    ok = false;
+    code = errno;
+  }
+  if (!ok) fail(what + " '" + path + "': write failed: " + std::strerror(code));
 }
 
 // The process id keeps two runs that save to one path from writing into each other's bytes.

@@ -110,10 +110,18 @@ FileHead read_file_head(const std::string& path, const std::string& what, size_t
 // a path that names a directory, a device, a pipe or a socket, or whose directory does not exist,
 // is refused before anything is written.
 void write_file_atomically(const std::string& path, const uint8_t* bytes, size_t n, const std::string& what);
-// Why `path` cannot be written ("" if it can): a directory, a missing directory above it, or,
-// for a file renamed into place as write_file_atomically does, what is not a regular file (a
-// device, a pipe or a socket, which the rename would replace; written into, /dev/stdout is fine).
+// Writes a whole file (a picture, a plot, a data file): atomically, as above, where `path` is a
+// regular file or does not exist yet, so that a full disk or a crash leaves the old file whole;
+// into the file itself where it is a device or a pipe (/dev/stdout), which a rename would replace.
+void write_whole_file(const std::string& path, const uint8_t* bytes, size_t n, const std::string& what);
+// Why `path` cannot be written ("" if it can): a directory, a missing or read-only directory
+// above it, a file name longer than the file system takes, or, for a file renamed into place as
+// write_file_atomically does, what is not a regular file (a device, a pipe or a socket, which the
+// rename would replace; written into, /dev/stdout is fine).
 std::string file_write_problem(const std::string& path, bool renamed_into_place);
+// Whether two paths name one file, however spelled ("runs/a.csv", "./runs/a.csv", an absolute
+// path, a symbolic link), whether or not it exists yet.
+bool same_file(const std::string& a, const std::string& b);
 // Decompresses a gzip file's bytes (RFC 1952: header, deflate stream, CRC-32 and length
 // trailer, both checked). `what` names the file in error messages. Data that inflates to more
 // than gunzip_max_bytes is refused (stb's inflater counts its output in an int).

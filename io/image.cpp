@@ -14,6 +14,7 @@
 #include <stb/stb_image_write.h>
 
 #include "engine/tensor.h"
+#include "io/dataset.h"
 
 namespace glimpse {
 
@@ -182,12 +183,7 @@ void write_png(const Image& image, const std::string& path) {
   if (!stbi_write_png_to_func(append_bytes, &png, static_cast<int>(image.width), static_cast<int>(image.height),
                               static_cast<int>(image.channels), image.pixels.data(), row_bytes))
     fail("write_png: cannot encode the picture for '" + path + "'");
-  FILE* file = std::fopen(path.c_str(), "wb");
-  if (!file) fail("write_png: cannot open '" + path + "' for writing: " + std::strerror(errno));
-  bool written = std::fwrite(png.data(), 1, png.size(), file) == png.size() && std::fflush(file) == 0;
-  const int error = errno;
-  if (std::fclose(file) != 0 || !written)
-    fail("write_png: writing '" + path + "' failed: " + std::strerror(written ? errno : error));
+  write_whole_file(path, png.data(), png.size(), "PNG");  // a full disk leaves an earlier picture whole
 }
 
 Image resize_image(const Image& image, int64_t height, int64_t width) {

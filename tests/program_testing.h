@@ -10,6 +10,8 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <utility>
 #include <vector>
@@ -40,6 +42,12 @@ inline Outcome run_command(const std::string& command) {
 // Runs "<binary dir>/<program> <arguments>"; stderr joins stdout unless `drop_stderr`.
 inline Outcome run(const std::string& program, const std::string& arguments, bool drop_stderr = false) {
   return run_command(kBinaryDir + "/" + program + " " + arguments + (drop_stderr ? " 2>/dev/null" : " 2>&1"));
+}
+
+// A file's bytes ("" if it cannot be read).
+inline std::string file_bytes(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
 }
 
 // A fresh directory under the system's temporary one, removed with its contents at scope exit.

@@ -84,11 +84,6 @@ std::string tiny_run(const std::string& trainer, const std::string& extra) {
 
 std::string mnist_run(const std::string& extra) { return tiny_run("train_mnist", extra); }
 
-std::string file_bytes(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
-}
-
 // The help text of each flag: from its "  --name" line up to the next flag's.
 std::string flag_help(const std::string& help, const std::string& name) {
   size_t at = help.find("\n  --" + name + " ");
@@ -1066,6 +1061,27 @@ TEST_CASE("outputs that collide, sit in no directory, are directories or a --sav
   }
   check_usage_error("train_cifar", "--model cbam_resnet20 --visualize " + dir / "a" + " --plot " + dir / "a",
                     "the same file as --plot");
+}
+
+// Found by a hostile run: a file that does not exist yet was compared as spelled ("s.ckpt" against
+// "./s.ckpt"), so --save and --log could name one file and the log's rows went into the
+// checkpoint; --plot could name the checkpoint --resume reads; --log could append rows to a file
+// that is no log. Each is refused before training, the file untouched.
+TEST_CASE("outputs that name one file spelled twice, the resumed checkpoint or a file that is no log are refused",
+          "[cli]") {
+  TempDir dir;
+  const std::string notes = dir / "notes.txt", checkpoint = dir / "run.ckpt";
+  { std::ofstream(notes) << "my notes\n"; }
+  Outcome trained = run("train_mnist", mnist_run("--max-steps 2 --save " + checkpoint));
+  REQUIRE(trained.status == 0);
+  const std::string saved = file_bytes(checkpoint);
+  const std::string dot = (dir.path / "." / "x.ckpt").string(), plain = dir / "x.ckpt";
+  check_usage_error("train_mnist", "--save " + plain + " --log " + dot, "the same file as --save");
+  check_usage_error("train_mnist", "--resume " + checkpoint + " --plot " + checkpoint, "the checkpoint --resume reads");
+  check_usage_error("train_mnist", "--log " + notes, "holds something else than a metrics log");
+  CHECK(file_bytes(checkpoint) == saved);
+  CHECK(file_bytes(notes) == "my notes\n");
+  CHECK_FALSE(std::filesystem::exists(plain));
 }
 
 TEST_CASE("a full disk under the log or a picture stops the run with the file named, the checkpoint kept", "[faults]") {

@@ -428,6 +428,54 @@ TEST_CASE("predict classifies image files: a line per file, or JSON", "[cli]") {
 }
 
 // The totals against the models' own counts and against the arithmetic of their layers.
+// Found by a hostile run: export_onnx, convert_weights and evaluate wrote over the checkpoint they
+// read when told to, plot_metrics over its CSV, and a report sent to a full disk ended with status
+// 0. The outputs are checked against the inputs before anything is read, and a failed write to
+// standard output is status 1 with a message.
+TEST_CASE("the programs refuse to write over what they read, and say when their output was lost", "[cli]") {
+  TempDir dir;
+  const std::string checkpoint = dir / "mnist.ckpt", spelled = (dir.path / "." / "mnist.ckpt").string();
+  write_untrained_checkpoint("mnist_cnn", checkpoint);
+  const std::string saved = file_bytes(checkpoint);
+  struct Refusal {
+    std::string program, arguments, message;
+  };
+  const std::vector<Refusal> refusals = {
+      {"export_onnx", "--checkpoint " + checkpoint + " " + spelled, "the same file as --checkpoint"},
+      {"convert_weights", checkpoint + " " + spelled, "the same file as IN"},
+      {"evaluate", "--checkpoint " + checkpoint + " --confusion " + spelled, "the same file as --checkpoint"},
+      {"evaluate", "--checkpoint " + checkpoint + " --confusion " + dir / "a.png" + " --visualize " + dir / "a.png",
+       "the same file as --confusion"},
+  };
+  for (const Refusal& r : refusals) {
+    Outcome outcome = run(r.program, r.arguments);
+    INFO(r.program << " " << r.arguments << "\n" << outcome.output);
+    CHECK(outcome.status == 2);
+    CHECK_THAT(outcome.output, Contains(r.message));
+  }
+  CHECK(file_bytes(checkpoint) == saved);
+  const std::string csv = dir / "run.csv";
+  {
+    std::ofstream(csv)
+        << "epoch,step,lr,train_loss,train_acc,test_loss,test_acc,seconds,images_per_s\n1,1,0.1,1,0.5,1,0.5,1,1\n";
+  }
+  const std::string log = file_bytes(csv);
+  for (const std::string& arguments : {csv + " " + csv, "--compare " + csv + " " + dir / "other.csv" + " " + csv}) {
+    Outcome plot = run("plot_metrics", arguments);
+    CHECK(plot.status == 2);
+    CHECK_THAT(plot.output, Contains("which it draws"));
+  }
+  CHECK(file_bytes(csv) == log);
+  // a full disk under standard output (a redirection, not a path the program writes)
+  ImageDataset digits = load_mnist_dir(tiny_mnist_dir(), false);
+  write_png(Image{.height = 28, .width = 28, .channels = 1, .pixels = {digits.image(0), digits.image(0) + 28 * 28}},
+            dir / "digit.png");
+  Outcome full = run_command(kBinaryDir + "/predict --checkpoint " + checkpoint + " --json " + dir / "digit.png" +
+                             " 2>&1 >/dev/full");
+  CHECK(full.status == 1);
+  CHECK_THAT(full.output, Contains("predict: writing the output failed: No space left on device"));
+}
+
 TEST_CASE("summarize lists the layers with their shapes, parameters and multiply-accumulates", "[cli]") {
   Rng rng(1);
   std::shared_ptr<Module> mnist_cnn = create_model("mnist_cnn", rng), resnet20 = create_model("resnet20", rng);

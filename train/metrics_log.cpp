@@ -1,5 +1,9 @@
 #include "train/metrics_log.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -13,19 +17,40 @@ namespace glimpse {
 
 static const char* csv_header = "epoch,step,lr,train_loss,train_acc,test_loss,test_acc,seconds,images_per_s";
 
+std::string metrics_log_problem(const std::string& path) {
+  std::ifstream in(path);
+  std::string first;
+  if (!in || !std::getline(in, first) || first == csv_header) return "";  // new, empty, or a metrics log
+  return "holds something else than a metrics log (its first line is not the header '" + std::string(csv_header) +
+         "'); a run appends its rows to a log, so give a new file or an earlier run's log";
+}
+
 void append_metrics_csv(const std::string& path, const EpochMetrics& row) {
-  bool is_new = !std::ifstream(path).good();
-  FILE* file = std::fopen(path.c_str(), "a");
-  if (!file) fail("metrics log: cannot open '" + path + "' for writing: " + std::strerror(errno));
-  bool written = !is_new || std::fprintf(file, "%s\n", csv_header) > 0;
-  written =
-      written && std::fprintf(file, "%lld,%lld,%.6g,%.6f,%.6f,%.6f,%.6f,%.2f,%.1f\n", static_cast<long long>(row.epoch),
-                              static_cast<long long>(row.step), row.lr, row.train_loss, row.train_acc, row.test_loss,
-                              row.test_acc, row.seconds, row.images_per_s) > 0;
-  written = std::fflush(file) == 0 && written;  // a full disk shows here at the latest
-  const int error = errno;
-  if (std::fclose(file) != 0 || !written)
-    fail("metrics log: writing '" + path + "' failed: " + std::strerror(written ? errno : error));
+  if (const std::string problem = metrics_log_problem(path); !problem.empty())
+    fail("metrics log: '" + path + "' " + problem);
+  char line[256];
+  std::snprintf(line, sizeof line, "%lld,%lld,%.6g,%.6f,%.6f,%.6f,%.6f,%.2f,%.1f\n", static_cast<long long>(row.epoch),
+                static_cast<long long>(row.step), row.lr, row.train_loss, row.train_acc, row.test_loss, row.test_acc,
+                row.seconds, row.images_per_s);
+  const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT, 0644);
+  if (fd < 0) fail("metrics log: cannot open '" + path + "' for writing: " + std::strerror(errno));
+  struct stat before {};
+  const bool regular = ::fstat(fd, &before) == 0 && S_ISREG(before.st_mode);
+  const std::string text = (regular && before.st_size == 0 ? std::string(csv_header) + "\n" : "") + line;
+  size_t done = 0;
+  while (done < text.size()) {  // one write() at a time, no stdio buffer left to flush after a failure
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    done += static_cast<size_t>(n);
+  }
+  const int error = done == text.size() ? 0 : (errno != 0 ? errno : EIO);
+  if (error != 0 && regular) {  // a full disk: no half row left behind
+    const int kept = ::ftruncate(fd, before.st_size);
+    (void)kept;  // the write's error is the one to report
+  }
+  if (::close(fd) != 0 && error == 0) fail("metrics log: writing '" + path + "' failed: " + std::strerror(errno));
+  if (error != 0) fail("metrics log: writing '" + path + "' failed: " + std::strerror(error));
 }
 
 EpochMeter::EpochMeter() : started_(std::chrono::steady_clock::now()) {}

@@ -57,8 +57,12 @@ class MetricsLog {
   std::vector<EpochMetrics> rows_;
 };
 
-// Appends one row (and the header to a new file); a failed write (a full disk) is an Error.
+// Appends one row (and the header to a new file); a failed write (a full disk) is an Error that
+// leaves the file as it was, with no half row. A file that holds something else is refused.
 void append_metrics_csv(const std::string& path, const EpochMetrics& row);
+// Why rows cannot be appended to `path` ("" if they can): it exists, is not empty, and does not
+// start with the log's header (a user's notes, a checkpoint).
+std::string metrics_log_problem(const std::string& path);
 std::vector<EpochMetrics> read_metrics_csv(const std::string& path);  // Error on a malformed file
 
 }  // namespace glimpse

@@ -6,6 +6,7 @@
 #include <functional>
 
 #include "engine/tensor.h"
+#include "io/dataset.h"
 
 namespace glimpse {
 
@@ -163,11 +164,8 @@ std::string legend_entry(double x, const std::string& name, const char* colour, 
   return line + text(x + 36, 389, name, "start");
 }
 
-void write_svg_file(const std::string& svg, const std::string& path) {
-  FILE* file = std::fopen(path.c_str(), "w");
-  if (!file) fail("plot: cannot write '" + path + "'");
-  const bool written = std::fputs(svg.c_str(), file) >= 0;
-  if (std::fclose(file) != 0 || !written) fail("plot: writing '" + path + "' failed");
+void write_svg_file(const std::string& svg, const std::string& path) {  // an earlier plot stays whole on a full disk
+  write_whole_file(path, reinterpret_cast<const uint8_t*>(svg.data()), svg.size(), "plot");
 }
 
 double test_loss(const EpochMetrics& r) { return r.test_loss; }

@@ -1,8 +1,10 @@
 #include "train/stop_signals.h"
 
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <string>
 
@@ -62,6 +64,14 @@ void StopSignals::end_run(Checkpointer& checkpoints, const Position& at) const {
   std::signal(signal, SIG_DFL);
   std::raise(signal);
   std::_Exit(128 + signal);
+}
+
+int finish_output(const std::string& program) {
+  if (std::fflush(stdout) == 0 && !std::ferror(stdout)) return 0;
+  const int error = errno;
+  std::fprintf(stderr, "%s: writing the output failed: %s\n", program.c_str(),
+               error != 0 ? std::strerror(error) : "standard output is closed or full");
+  return 1;
 }
 
 int report_failure(const std::string& program, const std::exception& error) {

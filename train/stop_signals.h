@@ -37,4 +37,9 @@ class StopSignals {
 // data-parallel run it ends every process instead (the others would wait for this one forever).
 int report_failure(const std::string& program, const std::exception& error);
 
+// The exit status of a program whose output is what it printed (predict's JSON, evaluate's
+// report): 0, or 1 after a message when standard output could not take it all (a full disk, a
+// closed pipe), which would otherwise end with status 0 and an empty or cut file.
+int finish_output(const std::string& program);
+
 }  // namespace glimpse

@@ -7,6 +7,7 @@
 #include "engine/autograd.h"
 #include "engine/parallel.h"
 #include "io/dataset.h"
+#include "train/metrics_log.h"
 
 namespace glimpse {
 
@@ -38,7 +39,6 @@ void declare_ema_flag(Flags& flags, double& decay) {
 
 void check_output_paths(const Flags& flags, const TrainingFlags& run,
                         const std::vector<std::pair<std::string, std::string>>& more) {
-  namespace fs = std::filesystem;
   std::vector<std::pair<std::string, std::string>> outputs = {{"save", run.save}, {"log", run.log}, {"plot", run.plot}};
   outputs.insert(outputs.end(), more.begin(), more.end());
   std::erase_if(outputs, [](const auto& output) { return output.second.empty(); });
@@ -48,10 +48,32 @@ void check_output_paths(const Flags& flags, const TrainingFlags& run,
     // a checkpoint is renamed into place; the other outputs are written into their files
     if (const std::string problem = file_write_problem(path, name == "save"); !problem.empty())
       flags.usage_error(where + ": " + problem);
-    std::error_code error;
+    if (name == "log")
+      if (const std::string problem = metrics_log_problem(path); !problem.empty())
+        flags.usage_error(where + ": " + problem);
     for (size_t j = 0; j < i; j++)
-      if (fs::weakly_canonical(outputs[j].second, error) == fs::weakly_canonical(path, error))
+      if (same_file(outputs[j].second, path))
         flags.usage_error(where + ": the same file as --" + outputs[j].first + "; each output needs its own file");
+    // the checkpoint a run resumes from is read first, then saved over by --save only
+    if (!run.resume.empty() && name != "save" && same_file(run.resume, path))
+      flags.usage_error(where + ": the checkpoint --resume reads; each output needs its own file");
+  }
+}
+
+void check_files_apart(const Flags& flags, const std::vector<std::pair<std::string, std::string>>& inputs,
+                       const std::vector<std::pair<std::string, std::string>>& outputs) {
+  for (size_t i = 0; i < outputs.size(); i++) {
+    const auto& [name, path] = outputs[i];
+    if (path.empty()) continue;
+    if (const std::string problem = file_write_problem(path, false); !problem.empty())
+      flags.usage_error(name + " " + path + ": " + problem);
+    for (const auto& [input_name, input] : inputs)
+      if (!input.empty() && same_file(input, path))
+        flags.usage_error(name + " " + path + ": the same file as " + input_name + ", which it reads; write elsewhere");
+    for (size_t j = 0; j < i; j++)
+      if (!outputs[j].second.empty() && same_file(outputs[j].second, path))
+        flags.usage_error(name + " " + path + ": the same file as " + outputs[j].first +
+                          "; each output needs its own file");
   }
 }
 

@@ -46,12 +46,18 @@ void declare_training_flags(Flags& flags, TrainingFlags& run, const TrainingFlag
 void declare_ema_flag(Flags& flags, double& decay);
 
 // The files a run writes, checked before it starts: --save, --log, --plot and the trainer's own
-// (`more`, e.g. {"visualize", path}) must be distinct, none a directory, each in a directory
-// that exists; --save not a device, a pipe or a socket either (a checkpoint is renamed into
-// place). --resume may be --save's file (the usual way to go on). A problem is a usage error
-// (status 2).
+// (`more`, e.g. {"visualize", path}) must be distinct, however spelled, none a directory, each in
+// a writable directory that exists; --save not a device, a pipe or a socket either (a checkpoint
+// is renamed into place); --log new or an earlier run's log. --resume may be --save's file (the
+// usual way to go on), no other output's. A problem is a usage error (status 2).
 void check_output_paths(const Flags& flags, const TrainingFlags& run,
                         const std::vector<std::pair<std::string, std::string>>& more = {});
+
+// The same for a program that reads files and writes others (evaluate, export_onnx,
+// convert_weights): each output (a name such as "--confusion" or "OUT", and its path; empty paths
+// are left out) must be writable, and no output may name an input or another output.
+void check_files_apart(const Flags& flags, const std::vector<std::pair<std::string, std::string>>& inputs,
+                       const std::vector<std::pair<std::string, std::string>>& outputs);
 
 // Applies --threads and --detect-anomaly; prints the run's set-up line unless --quiet.
 void apply_training_flags(const TrainingFlags& run, const std::string& program);
