@@ -1066,7 +1066,8 @@ TEST_CASE("outputs that collide, sit in no directory, are directories or a --sav
 // Found by a hostile run: a file that does not exist yet was compared as spelled ("s.ckpt" against
 // "./s.ckpt"), so --save and --log could name one file and the log's rows went into the
 // checkpoint; --plot could name the checkpoint --resume reads; --log could append rows to a file
-// that is no log. Each is refused before training, the file untouched.
+// that is no log; a --save name too long for its temporary failed after training. Each is
+// refused before training, the file untouched.
 TEST_CASE("outputs that name one file spelled twice, the resumed checkpoint or a file that is no log are refused",
           "[cli]") {
   TempDir dir;
@@ -1079,6 +1080,8 @@ TEST_CASE("outputs that name one file spelled twice, the resumed checkpoint or a
   check_usage_error("train_mnist", "--save " + plain + " --log " + dot, "the same file as --save");
   check_usage_error("train_mnist", "--resume " + checkpoint + " --plot " + checkpoint, "the checkpoint --resume reads");
   check_usage_error("train_mnist", "--log " + notes, "holds something else than a metrics log");
+  // 250 bytes fit a file name, not with ".tmp.<process id>" after them: found before training
+  check_usage_error("train_mnist", "--save " + dir / std::string(250, 'c'), "the file name is too long");
   CHECK(file_bytes(checkpoint) == saved);
   CHECK(file_bytes(notes) == "my notes\n");
   CHECK_FALSE(std::filesystem::exists(plain));
