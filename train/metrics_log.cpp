@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -18,10 +19,15 @@ namespace glimpse {
 static const char* csv_header = "epoch,step,lr,train_loss,train_acc,test_loss,test_acc,seconds,images_per_s";
 
 std::string metrics_log_problem(const std::string& path) {
-  std::ifstream in(path);
-  std::string first;
-  if (!in || !std::getline(in, first) || first == csv_header) return "";  // new, empty, or a metrics log
-  return "holds something else than a metrics log (its first line is not the header '" + std::string(csv_header) +
+  std::error_code error;
+  if (!std::filesystem::is_regular_file(path, error)) return "";  // new, or a device or pipe (/dev/stdout)
+  std::ifstream in(path, std::ios::binary);
+  const std::string header(csv_header);
+  std::string first(header.size() + 1, '\0');  // no more than the header and its newline: a huge file is not read
+  in.read(first.data(), static_cast<std::streamsize>(first.size()));
+  first.resize(static_cast<size_t>(in.gcount()));
+  if (first.empty() || first == header || first == header + "\n") return "";  // empty, or a metrics log
+  return "holds something else than a metrics log (its first line is not the header '" + header +
          "'); a run appends its rows to a log, so give a new file or an earlier run's log";
 }
 
