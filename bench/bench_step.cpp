@@ -62,17 +62,8 @@ struct Options {
   int64_t size = 28;    // the side of the square MNIST input: 28, or 42 for stn_mnist on RTS MNIST
 };
 
-// A problem found after the flags were read (a model with no step): as Flags::usage_error says it.
-[[noreturn]] void usage(const std::string& problem) {
-  std::fprintf(stderr, "bench_step: %s\nRun 'bench_step --help' for the list of flags.\n", problem.c_str());
-  std::exit(2);
-}
-
-Options parse(int argc, char** argv) {
-  Options o;
-  Flags flags("bench_step",
-              "Times one training step of a model on random input (and a forward in evaluation mode), as one JSON "
-              "line\nwith the fields of bench/pytorch_reference.py's.");
+// The flags into `o`; `flags` stays the caller's, to report a problem found later (a model with no step).
+void parse(Flags& flags, Options& o, int argc, char** argv) {
   flags.bind("model", o.model, "a model of the zoo, ram or dasnet (required)");
   flags.bind("batch", o.batch, "images per step (0: 64 for MNIST-scale models, ram and dasnet; 128 for CIFAR ones)", 0,
              100000);
@@ -83,7 +74,6 @@ Options parse(int argc, char** argv) {
   flags.parse(argc, argv);
   if (o.model.empty()) flags.usage_error("--model is required");
   if (o.size != 28 && o.size != 42) flags.usage_error("--size must be 28 or 42");
-  return o;
 }
 
 bool contains(const std::vector<std::string>& names, const std::string& name) {
@@ -196,15 +186,15 @@ Step dasnet_step(const Options& o, Rng& rng) {
 
 // One function per kind of step: classifiers, ram (glimpses over time, REINFORCE on the
 // locations) and dasnet (gated inference).
-Step build_step(const Options& o, Rng& rng) {
-  if (o.size != 28 && o.model != "stn_mnist") usage("--size 42 is for stn_mnist only");
+Step build_step(const Options& o, Rng& rng, const Flags& flags) {
+  if (o.size != 28 && o.model != "stn_mnist") flags.usage_error("--size 42 is for stn_mnist only");
   if (o.model == "ram") return ram_step(o, rng);
   if (o.model == "dasnet") return dasnet_step(o, rng);
   Shape input_shape;
   if (image_input_shape(o, input_shape)) return classifier_step(o, input_shape, rng);
   std::string known;
   for (const std::string& n : model_names()) known += (known.empty() ? "" : ", ") + n;
-  usage("no training step for model '" + o.model + "'; known: " + known + ", ram, dasnet");
+  flags.usage_error("no training step for model '" + o.model + "'; known: " + known + ", ram, dasnet");
 }
 
 // CPU time of the whole process (user + system, every thread), in seconds: on a machine shared
@@ -225,14 +215,18 @@ double percentile(std::vector<double> values, double q) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const Options o = parse(argc, argv);
+  Flags flags("bench_step",
+              "Times one training step of a model on random input (and a forward in evaluation mode), as one JSON "
+              "line\nwith the fields of bench/pytorch_reference.py's.");
+  Options o;
+  parse(flags, o, argc, argv);
   if (o.threads > 0) set_num_threads(static_cast<int>(o.threads));
   Rng rng(1234);
   Step step;
   try {
-    step = build_step(o, rng);
+    step = build_step(o, rng, flags);
   } catch (const Error& e) {
-    usage(e.what());
+    flags.usage_error(e.what());
   }
   std::vector<double> ms, inference_ms;
   double cpu_ms = 0;

@@ -10,6 +10,12 @@ Tracer::Tracer() : previous_(active) { active = this; }
 Tracer::~Tracer() { active = previous_; }
 Tracer* active_tracer() { return active; }
 
+std::map<const TensorImpl*, size_t> Tracer::producers() const {
+  std::map<const TensorImpl*, size_t> producer;
+  for (size_t i = 0; i < ops_.size(); i++) producer[ops_[i].output.impl()] = i;  // the last wins
+  return producer;
+}
+
 OpSettings& OpSettings::with_int(const char* name, int64_t value) {
   if (active) ints[name] = {value};
   return *this;

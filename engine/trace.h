@@ -70,6 +70,9 @@ class Tracer {
 
   const std::vector<TracedOp>& ops() const { return ops_; }
   void add(TracedOp op) { ops_.push_back(std::move(op)); }
+  // For each tensor an op returned, the index in ops() of the last op that returned it: walking
+  // back from the output through these, a reader sees only what the output depends on (above).
+  std::map<const TensorImpl*, size_t> producers() const;
 
  private:
   std::vector<TracedOp> ops_;

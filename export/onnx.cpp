@@ -451,8 +451,7 @@ const std::map<std::string, Translator>& translators() {
 class TraceWriter {
  public:
   TraceWriter(const Tracer& tracer, const Module& model, const Tensor& input, OnnxGraph& graph)
-      : tracer_(tracer), input_(input), graph_(graph) {
-    for (size_t i = 0; i < tracer.ops().size(); i++) producer_[tracer.ops()[i].output.impl()] = i;  // the last wins
+      : tracer_(tracer), input_(input), graph_(graph), producer_(tracer.producers()) {
     for (const auto& [name, t] : model.state()) state_names_[t.impl()] = name;
   }
 
@@ -496,7 +495,7 @@ class TraceWriter {
   const Tracer& tracer_;
   const Tensor& input_;
   OnnxGraph& graph_;
-  std::map<const TensorImpl*, size_t> producer_;
+  const std::map<const TensorImpl*, size_t> producer_;
   std::map<const TensorImpl*, std::string> state_names_;
   std::map<const TensorImpl*, std::string> names_;
   std::vector<Tensor> constants_;

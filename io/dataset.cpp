@@ -110,6 +110,20 @@ FileHead read_file_head(const std::string& path, const std::string& what, size_t
   return head;
 }
 
+// Writes n bytes into the file `path` (created or truncated), flushed, and with `sync` on disk
+// (fsync); "" when it worked, else what went wrong ("write failed: No space left on device").
+static std::string write_bytes(const std::string& path, const uint8_t* bytes, size_t n, bool sync) {
+  FILE* f = std::fopen(path.c_str(), "wb");
+  if (!f) return std::string("cannot open for writing: ") + std::strerror(errno);
+  bool ok = std::fwrite(bytes, 1, n, f) == n && std::fflush(f) == 0 && (!sync || ::fsync(::fileno(f)) == 0);
+  int error = errno;
+  if (std::fclose(f) != 0 && ok) {
+    ok = false;
+    error = errno;
+  }
+  return ok ? "" : std::string("write failed: ") + std::strerror(error);
+}
+
 std::string file_write_problem(const std::string& path, bool renamed_into_place) {
   namespace fs = std::filesystem;
   std::error_code error;
@@ -147,15 +161,8 @@ void write_whole_file(const std::string& path, const uint8_t* bytes, size_t n, c
   const fs::file_status status = fs::status(path, error);
   if (!fs::exists(status) || fs::is_regular_file(status)) return write_file_atomically(path, bytes, n, what);
   if (fs::is_directory(status)) fail(what + " '" + path + "': is a directory, not a file");
-  FILE* f = std::fopen(path.c_str(), "wb");
-  if (!f) fail(what + " '" + path + "': cannot open for writing: " + std::strerror(errno));
-  bool ok = std::fwrite(bytes, 1, n, f) == n && std::fflush(f) == 0;
-  int code = errno;
-  if (std::fclose(f) != 0 && ok) {
-    ok = false;
-    code = errno;
-  }
-  if (!ok) fail(what + " '" + path + "': write failed: " + std::strerror(code));
+  if (const std::string problem = write_bytes(path, bytes, n, false); !problem.empty())
+    fail(what + " '" + path + "': " + problem);
 }
 
 // The process id keeps two runs that save to one path from writing into each other's bytes.
@@ -165,21 +172,13 @@ void write_file_atomically(const std::string& path, const uint8_t* bytes, size_t
   };
   if (const std::string problem = file_write_problem(path, true); !problem.empty()) fail_file(path, problem);
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) fail_file(tmp, std::string("cannot open for writing: ") + std::strerror(errno));
-  bool ok = std::fwrite(bytes, 1, n, f) == n && std::fflush(f) == 0 &&
-            ::fsync(::fileno(f)) == 0;  // the bytes are on disk before the rename makes them visible
-  int error = errno;
-  if (std::fclose(f) != 0 && ok) {
-    ok = false;
-    error = errno;
-  }
-  if (!ok) {
+  // synced: the bytes are on disk before the rename makes them visible
+  if (const std::string problem = write_bytes(tmp, bytes, n, true); !problem.empty()) {
     std::remove(tmp.c_str());
-    fail_file(tmp, std::string("write failed: ") + std::strerror(error));
+    fail_file(tmp, problem);
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    error = errno;
+    const int error = errno;
     std::remove(tmp.c_str());
     fail_file(path, "cannot rename " + tmp + " over it: " + std::strerror(error));
   }
@@ -187,8 +186,7 @@ void write_file_atomically(const std::string& path, const uint8_t* bytes, size_t
   std::filesystem::path directory = std::filesystem::path(path).parent_path();
   int fd = ::open(directory.empty() ? "." : directory.c_str(), O_RDONLY | O_DIRECTORY);
   if (fd < 0) fail_file(path, std::string("cannot open its directory to sync it: ") + std::strerror(errno));
-  int synced = ::fsync(fd);
-  error = errno;
+  const int synced = ::fsync(fd), error = errno;
   ::close(fd);
   if (synced != 0) fail_file(path, std::string("cannot sync its directory: ") + std::strerror(error));
 }

@@ -20,7 +20,7 @@
 # is given: an attention56 checkpoint of 9 MB a session would grow it by that much each time).
 set -euo pipefail
 # RUNS_DIR: relative to where the script is started, not to the repository's root it moves to
-for var in RUNS_DIR; do if [[ -n ${!var:-} ]]; then printf -v "$var" '%s' "$(realpath -m -- "${!var}")"; fi; done
+if [[ -n ${RUNS_DIR:-} ]]; then RUNS_DIR=$(realpath -m -- "$RUNS_DIR"); fi
 cd "$(dirname "$0")/.."
 runs=${RUNS_DIR:-runs}
 carried="runs-in-progress"

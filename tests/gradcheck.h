@@ -51,6 +51,13 @@ inline double weighted_sum(const Tensor& y, const Tensor& r) {
   return total;
 }
 
+// The backward of L = sum(y * r) through a WeightedSumBackward node: y's gradient is seeded with r.
+inline void backward_weighted(const Tensor& y, const Tensor& r) {
+  auto node = std::make_shared<WeightedSumBackward>();
+  node->r = r;
+  backward(record(Tensor::scalar(static_cast<real>(weighted_sum(y, r))), node, {y}));
+}
+
 // How far an entry's analytical gradient is from the numerical one, as a fraction of what the
 // options allow: above 1 the check fails.
 inline double fraction_of_tolerance(double analytical, double numerical, const GradcheckOptions& options) {
@@ -141,9 +148,7 @@ inline void compare_each_input_alone(const TestFunction& f, const std::vector<Te
     for (size_t j = 0; j < inputs.size(); j++)
       alone.push_back(j == i ? inputs[j].detach().clone().set_requires_grad(true) : inputs[j].detach());
     Tensor y = f(alone);
-    auto node = std::make_shared<WeightedSumBackward>();
-    node->r = r;
-    backward(record(Tensor::scalar(0), node, {y}));
+    backward_weighted(y, r);
     const Tensor& grad = alone[i].grad();
     const std::string label = "input " + std::to_string(i) + " alone";
     if (!grad.defined() || grad.shape() != full[i].shape()) {
@@ -175,10 +180,7 @@ inline bool gradcheck(const TestFunction& f, std::vector<Tensor> inputs, Gradche
   // analytical gradients
   Tensor y = f(inputs);
   Tensor r = Tensor::normal(y.shape(), 0, 1, rng);
-  auto node = std::make_shared<WeightedSumBackward>();
-  node->r = r;
-  Tensor L = record(Tensor::scalar(static_cast<real>(weighted_sum(y, r))), node, {y});
-  backward(L);
+  backward_weighted(y, r);
 
   Agreement agreement("gradcheck");
   std::vector<Tensor> full;  // each input's dL/dx from the backward above

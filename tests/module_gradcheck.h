@@ -29,9 +29,7 @@ inline bool module_gradcheck(Module& m, const Tensor& input, GradcheckOptions op
   // analytical gradients
   Tensor y = m.forward(x);
   Tensor r = Tensor::normal(y.shape(), 0, 1, rng);
-  auto node = std::make_shared<WeightedSumBackward>();
-  node->r = r;
-  backward(record(Tensor::scalar(static_cast<real>(weighted_sum(y, r))), node, {y}));
+  backward_weighted(y, r);
 
   Agreement agreement("module_gradcheck " + m.type_name());
   NoGradGuard no_grad;

@@ -13,9 +13,7 @@ using namespace glimpse::testing;
 TEST_CASE("backward through a temporary intermediate result", "[autograd]") {
   Tensor x = Tensor::from_data({3}, {0.5f, -1.0f, 2.0f}).set_requires_grad(true);
   Tensor y = relu(sigmoid(x));  // nothing but relu's node holds sigmoid(x)
-  auto node = std::make_shared<WeightedSumBackward>();
-  node->r = Tensor::ones({3});
-  backward(record(Tensor::scalar(static_cast<real>(weighted_sum(y, node->r))), node, {y}));
+  backward_weighted(y, Tensor::ones({3}));
   for (int64_t i = 0; i < 3; i++) {
     double s = 1 / (1 + std::exp(-static_cast<double>(x.data()[i])));
     CHECK(x.grad().data()[i] == Approx(s * (1 - s)));

@@ -98,9 +98,7 @@ TEST_CASE("conv2d weight grad without input grad", "[ops][conv2d][grad]") {
     Tensor xi = x.clone().set_requires_grad(input_needs_grad);
     w.zero_grad(), b.zero_grad();
     Tensor y = conv2d(xi, w, b, {.stride = 2, .padding = 1});
-    auto node = std::make_shared<WeightedSumBackward>();
-    node->r = r;
-    backward(record(Tensor::scalar(static_cast<real>(weighted_sum(y, r))), node, {y}));
+    backward_weighted(y, r);
     CHECK(xi.grad().defined() == input_needs_grad);
     return std::pair{w.grad().clone(), b.grad().clone()};
   };
@@ -120,9 +118,7 @@ TEST_CASE("conv2d weight grad is deterministic across thread counts", "[ops][con
     set_num_threads(threads);
     Tensor wi = w.clone().set_requires_grad(true);
     Tensor y = conv2d(x, wi, Tensor(), {.stride = 1, .padding = 1});
-    auto node = std::make_shared<WeightedSumBackward>();
-    node->r = r;
-    backward(record(Tensor::scalar(0), node, {y}));
+    backward_weighted(y, r);
     return wi.grad().clone();
   };
   const int threads_before = num_threads();
@@ -184,9 +180,7 @@ TEST_CASE("conv2d direct 3x3 against the definition", "[ops][conv2d]") {
         Tensor y = conv2d(x, w, b, {.stride = stride, .padding = 1});
         REQUIRE(y.shape() == Shape{N, K, OH, OW});
         CHECK(allclose(y, conv2d_reference(x, w, b, stride, 1), 1e-4));
-        auto node = std::make_shared<WeightedSumBackward>();
-        node->r = r;
-        backward(record(Tensor::scalar(0), node, {y}));
+        backward_weighted(y, r);
         auto [dx, dw] = conv2d_reference_grads(x, w, r, stride, 1);
         CHECK(allclose(x.grad(), dx, 1e-4));
         CHECK(allclose(w.grad(), dw, 1e-3));  // sums of N*OH*OW products of size ~1
@@ -250,9 +244,7 @@ TEST_CASE("conv2d with several images per chunk, every path, against the definit
     Tensor r = Tensor::normal({N, c.K, OH, OW}, 0, 1, rng);
     Tensor y = conv2d(x, w, b, {.stride = c.stride, .padding = c.padding});
     CHECK(allclose(y, conv2d_reference(x, w, b, c.stride, c.padding), 1e-4));
-    auto node = std::make_shared<WeightedSumBackward>();
-    node->r = r;
-    backward(record(Tensor::scalar(0), node, {y}));
+    backward_weighted(y, r);
     auto [dx, dw] = conv2d_reference_grads(x, w, r, c.stride, c.padding);
     CHECK(allclose(x.grad(), dx, 1e-4));
     CHECK(allclose(w.grad(), dw, 1e-3));  // sums of N*OH*OW products

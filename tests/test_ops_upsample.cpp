@@ -67,16 +67,19 @@ TEST_CASE("upsample_bilinear2d forward 3x3 to 5x7", "[ops][upsample_bilinear2d]"
   CHECK(y.data()[1 * 7 + 3] == Approx(3.5));  // row 0.5, column 1: (2 + 5) / 2
 }
 
+// The sizes the gradient check and the definition go through: a batch upsampled, doubled, shrunk
+// (6x5 -> 3x2), to one pixel, from one row, and kept as it is.
+struct UpsampleCase {
+  Shape x;
+  int64_t out_h, out_w;
+};
+static const UpsampleCase upsample_cases[] = {{{2, 3, 3, 4}, 5, 7}, {{1, 2, 4, 4}, 8, 8}, {{2, 1, 6, 5}, 3, 2},
+                                              {{1, 2, 3, 3}, 1, 1}, {{2, 2, 1, 3}, 4, 6}, {{1, 1, 4, 4}, 4, 4}};
+
 TEST_CASE("upsample_bilinear2d grad", "[ops][upsample_bilinear2d][grad]") {
   Rng rng(31);
-  struct Case {
-    Shape x;
-    int64_t out_h, out_w;
-  };
-  const Case cases[] = {
-      {{2, 3, 3, 4}, 5, 7}, {{1, 2, 4, 4}, 8, 8}, {{2, 1, 6, 5}, 3, 2}, {{1, 2, 3, 3}, 1, 1}, {{2, 2, 1, 3}, 4, 6}};
   for (bool align_corners : {false, true})
-    for (const Case& c : cases) {
+    for (const UpsampleCase& c : upsample_cases) {
       CAPTURE(align_corners, shape_str(c.x), c.out_h, c.out_w);
       CHECK(gradcheck([&](auto& in) { return upsample_bilinear2d(in[0], c.out_h, c.out_w, align_corners); },
                       {Tensor::normal(c.x, 0, 1, rng)}));
@@ -92,18 +95,12 @@ static double source_position(int64_t dst, int64_t in, int64_t out, bool align_c
   return std::max(0.0, (static_cast<double>(dst) + 0.5) * static_cast<double>(in) / static_cast<double>(out) - 0.5);
 }
 
-// Every plane of a batch, upsampled and shrunk (6x5 -> 3x2), to one pixel, from one row: the
-// output and dx of L = sum(y * w) against the definition (the gradient check shares the op's taps).
+// Every plane of a batch, for each of upsample_cases: the output and dx of L = sum(y * w) against
+// the definition (the gradient check shares the op's taps).
 TEST_CASE("upsample_bilinear2d against its definition, forward and backward", "[ops][upsample_bilinear2d]") {
   Rng rng(32);
-  struct Case {
-    Shape x;
-    int64_t out_h, out_w;
-  };
-  const Case cases[] = {
-      {{2, 3, 3, 4}, 5, 7}, {{2, 1, 6, 5}, 3, 2}, {{1, 2, 3, 3}, 1, 1}, {{2, 2, 1, 3}, 4, 6}, {{1, 1, 4, 4}, 4, 4}};
   for (bool align_corners : {false, true})
-    for (const Case& c : cases) {
+    for (const UpsampleCase& c : upsample_cases) {
       CAPTURE(align_corners, shape_str(c.x), c.out_h, c.out_w);
       const int64_t planes = c.x[0] * c.x[1], H = c.x[2], W = c.x[3];
       Tensor x = Tensor::normal(c.x, 0, 1, rng).set_requires_grad(true);

@@ -91,8 +91,7 @@ Tensor forward_in_evaluation_mode(Module& model, const Shape& input_shape) {
 // left out; engine/trace.h).
 std::vector<const TracedOp*> ops_leading_to(const Tensor& y, const Tracer& tracer) {
   const std::vector<TracedOp>& ops = tracer.ops();
-  std::map<const TensorImpl*, size_t> producer;
-  for (size_t i = 0; i < ops.size(); i++) producer[ops[i].output.impl()] = i;  // the last wins
+  const std::map<const TensorImpl*, size_t> producer = tracer.producers();
   std::vector<bool> needed(ops.size(), false);
   std::vector<const Tensor*> stack{&y};
   while (!stack.empty()) {

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <filesystem>
+#include <span>
 
 #include "engine/autograd.h"
 #include "engine/parallel.h"
@@ -37,43 +37,53 @@ void declare_ema_flag(Flags& flags, double& decay) {
              0, 0.999999999);
 }
 
-void check_output_paths(const Flags& flags, const TrainingFlags& run,
-                        const std::vector<std::pair<std::string, std::string>>& more) {
-  std::vector<std::pair<std::string, std::string>> outputs = {{"save", run.save}, {"log", run.log}, {"plot", run.plot}};
-  outputs.insert(outputs.end(), more.begin(), more.end());
-  std::erase_if(outputs, [](const auto& output) { return output.second.empty(); });
+namespace {
+
+using NamedPaths = std::vector<std::pair<std::string, std::string>>;  // ("--log", "runs/a.csv"), ...
+
+// The output `name path` (a checkpoint, `renamed_into_place`, or a file written into) can be
+// written, and names none of the outputs checked before it.
+void check_output(const Flags& flags, const std::string& name, const std::string& path, bool renamed_into_place,
+                  std::span<const std::pair<std::string, std::string>> earlier) {
+  if (const std::string problem = file_write_problem(path, renamed_into_place); !problem.empty())
+    flags.usage_error(name + " " + path + ": " + problem);
+  for (const auto& [other, other_path] : earlier)
+    if (same_file(other_path, path))
+      flags.usage_error(name + " " + path + ": the same file as " + other + "; each output needs its own file");
+}
+
+NamedPaths given(NamedPaths paths) {
+  std::erase_if(paths, [](const auto& named) { return named.second.empty(); });
+  return paths;
+}
+
+}  // namespace
+
+void check_output_paths(const Flags& flags, const TrainingFlags& run, const NamedPaths& more) {
+  NamedPaths outputs = {{"--save", run.save}, {"--log", run.log}, {"--plot", run.plot}};
+  for (const auto& [name, path] : more) outputs.emplace_back("--" + name, path);
+  outputs = given(outputs);
   for (size_t i = 0; i < outputs.size(); i++) {
     const auto& [name, path] = outputs[i];
-    const std::string where = "--" + name + " " + path;
     // a checkpoint is renamed into place; the other outputs are written into their files
-    if (const std::string problem = file_write_problem(path, name == "save"); !problem.empty())
-      flags.usage_error(where + ": " + problem);
-    if (name == "log")
+    check_output(flags, name, path, name == "--save", std::span(outputs).first(i));
+    if (name == "--log")
       if (const std::string problem = metrics_log_problem(path); !problem.empty())
-        flags.usage_error(where + ": " + problem);
-    for (size_t j = 0; j < i; j++)
-      if (same_file(outputs[j].second, path))
-        flags.usage_error(where + ": the same file as --" + outputs[j].first + "; each output needs its own file");
+        flags.usage_error(name + " " + path + ": " + problem);
     // the checkpoint a run resumes from is read first, then saved over by --save only
-    if (!run.resume.empty() && name != "save" && same_file(run.resume, path))
-      flags.usage_error(where + ": the checkpoint --resume reads; each output needs its own file");
+    if (!run.resume.empty() && name != "--save" && same_file(run.resume, path))
+      flags.usage_error(name + " " + path + ": the checkpoint --resume reads; each output needs its own file");
   }
 }
 
-void check_files_apart(const Flags& flags, const std::vector<std::pair<std::string, std::string>>& inputs,
-                       const std::vector<std::pair<std::string, std::string>>& outputs) {
+void check_files_apart(const Flags& flags, const NamedPaths& inputs, const NamedPaths& outputs_given) {
+  const NamedPaths outputs = given(outputs_given), read = given(inputs);
   for (size_t i = 0; i < outputs.size(); i++) {
     const auto& [name, path] = outputs[i];
-    if (path.empty()) continue;
-    if (const std::string problem = file_write_problem(path, false); !problem.empty())
-      flags.usage_error(name + " " + path + ": " + problem);
-    for (const auto& [input_name, input] : inputs)
-      if (!input.empty() && same_file(input, path))
+    check_output(flags, name, path, false, std::span(outputs).first(i));
+    for (const auto& [input_name, input] : read)
+      if (same_file(input, path))
         flags.usage_error(name + " " + path + ": the same file as " + input_name + ", which it reads; write elsewhere");
-    for (size_t j = 0; j < i; j++)
-      if (!outputs[j].second.empty() && same_file(outputs[j].second, path))
-        flags.usage_error(name + " " + path + ": the same file as " + outputs[j].first +
-                          "; each output needs its own file");
   }
 }
 

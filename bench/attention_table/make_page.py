@@ -132,16 +132,17 @@ def paired_difference(model_acc, base_acc):
 
 
 def verdict(name, mean, half, seeds):
+    """(the sentence on one model against resnet20, whether its interval excludes 0), or None."""
     if mean is None:
         return None
     if half is None:
-        return f"{name}: one paired seed so far ({mean:+.2f} points); no interval yet."
+        return f"{name}: one paired seed so far ({mean:+.2f} points); no interval yet.", False
     low, high = mean - half, mean + half
     if low > 0 or high < 0:  # whether it survives the other comparisons is the family note's
         side = "above" if low > 0 else "below"
         return (f"{name}: {mean:+.2f} points against resnet20, and the 95% interval ({low:+.2f} to {high:+.2f}, "
-                f"{len(seeds)} seeds) lies {side} 0 taken alone: larger than the seeds' spread for this comparison.")
-    return f"{name}: {mean:+.2f} points against resnet20, but the 95% interval ({low:+.2f} to {high:+.2f}, {len(seeds)} seeds) holds 0: not distinguishable from resnet20 at this number of seeds."
+                f"{len(seeds)} seeds) lies {side} 0 taken alone: larger than the seeds' spread for this comparison."), True
+    return f"{name}: {mean:+.2f} points against resnet20, but the 95% interval ({low:+.2f} to {high:+.2f}, {len(seeds)} seeds) holds 0: not distinguishable from resnet20 at this number of seeds.", False
 
 
 def svg_plot(points, path):
@@ -245,9 +246,9 @@ def main():
         lines.append(f"| {name} | {params} | {' | '.join(cells)} | {mean} | {sd} | {vs} | {step} | {infer} | {peak} |")
         if name != "resnet20":
             differences.append((name, [100 * (acc[s] - base[s]) for s in seeds]))
-            sentence = verdict(name, diff, half, seeds)
-            if sentence:
-                sentences.append(sentence)
+            said = verdict(name, diff, half, seeds)
+            if said:
+                sentences.append(said)
         if values and cost:
             points.append((name, cost["ms_per_step"], statistics.mean(values), statistics.stdev(values) if len(values) > 1 else 0.0))
     lines += ["", "Accuracies in %, after the last epoch, on the 10,000 test images. \"vs resnet20\": the mean over the "
@@ -266,9 +267,9 @@ def main():
         lines += [f"Costs: `build/bench_step --model MODEL --threads 2` (batch 128, the median of 20 steps; inference: "
                   f"a forward in evaluation mode without a graph; peak: the process's resident memory){', on ' + cpu if cpu else ''}{', commit ' + commit if commit else ''}.", ""]
     notes = family_note(differences)
-    if notes:  # a comparison called real is read with the others (the note)
-        sentences = [s + " The note below holds it together with the others." if "taken alone" in s else s
-                     for s in sentences]
+    # a comparison called real is read with the others, in the note
+    sentences = [s + (" The note below holds it together with the others." if called and notes else "")
+                 for s, called in sentences]
     lines += ["## What the table says", ""] + [f"- {s}" for s in sentences] + [""]
     lines += [note for sentence in notes for note in (sentence, "")]
     if points:
