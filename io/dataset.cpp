@@ -17,6 +17,7 @@
 #include "engine/random.h"
 #include "engine/tensor.h"
 #include "engine/wording.h"
+#include "io/temporary_file.h"
 
 namespace glimpse {
 
@@ -172,6 +173,7 @@ void write_file_atomically(const std::string& path, const uint8_t* bytes, size_t
   };
   if (const std::string problem = file_write_problem(path, true); !problem.empty()) fail_file(path, problem);
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  RemovedOnSignal guard(tmp);  // Ctrl-C or SIGTERM from here on does not leave tmp behind
   // synced: the bytes are on disk before the rename makes them visible
   if (const std::string problem = write_bytes(tmp, bytes, n, true); !problem.empty()) {
     std::remove(tmp.c_str());

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -18,6 +19,7 @@
 
 #include "engine/random.h"
 #include "io/checkpoint.h"
+#include "io/temporary_file.h"
 #include "optim/sgd.h"
 
 using namespace glimpse;
@@ -449,4 +451,102 @@ TEST_CASE("checkpoint writer killed mid-write leaves a complete checkpoint", "[c
   }
   INFO("killed mid-write " << killed_mid_write << " of " << rounds << " times");
   CHECK(killed_mid_write >= 1);
+}
+
+// The child of fork() runs `body` and ends with its status; Catch2's own handlers are taken away
+// first, so that SIGTERM does to the child what it does to a program of glimpse.
+template <typename Body>
+int run_in_child(Body body) {
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    std::signal(SIGINT, SIG_DFL);
+    std::signal(SIGTERM, SIG_DFL);
+    std::signal(SIGHUP, SIG_DFL);
+    try {
+      ::_exit(body());
+    } catch (...) {
+      ::_exit(99);
+    }
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return status;
+}
+
+bool ended_by(int status, int signal) { return WIFSIGNALED(status) && WTERMSIG(status) == signal; }
+
+TEST_CASE("a stopping signal removes the file being written aside, then stops the program", "[checkpoint]") {
+  TempDir dir;
+  const std::string aside = dir.file("model.onnx.tmp.1");
+  for (int signal : {SIGINT, SIGTERM, SIGHUP}) {
+    INFO("signal " << signal);
+    const int status = run_in_child([&] {
+      std::ofstream(aside) << "half a file";
+      RemovedOnSignal guard(aside);
+      std::raise(signal);
+      return 3;  // not reached: the signal ends the child
+    });
+    CHECK(ended_by(status, signal));
+    CHECK_FALSE(fs::exists(aside));
+  }
+}
+
+TEST_CASE("a program's own signal handler is left alone while a file is written aside", "[checkpoint]") {
+  // a trainer's StopSignals lets the write finish and saves at the end of the step
+  TempDir dir;
+  const std::string aside = dir.file("run.ckpt.tmp.1");
+  static volatile std::sig_atomic_t received = 0;
+  const int status = run_in_child([&] {
+    std::signal(SIGTERM, [](int) { received = 1; });
+    std::ofstream(aside) << "half a file";
+    {
+      RemovedOnSignal guard(aside);
+      std::raise(SIGTERM);
+    }
+    return received == 1 && fs::exists(aside) ? 0 : 1;
+  });
+  CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+  // and the default action is back once the guard is gone: SIGTERM then ends the program, file and all
+  const int after = run_in_child([&] {
+    { RemovedOnSignal guard(aside); }
+    std::raise(SIGTERM);
+    return 3;
+  });
+  CHECK(ended_by(after, SIGTERM));
+  CHECK(fs::exists(aside));
+}
+
+TEST_CASE("SIGTERM while a checkpoint is written leaves no temporary file", "[checkpoint]") {
+  // as the SIGKILL test above, but with a signal a program can act on: the child saves 20 MB again
+  // and again; SIGTERM arrives while a temporary file exists, or a little later
+  TempDir dir;
+  const std::string path = dir.file("big.ckpt");
+  Tensor a = Tensor::zeros({5'000'000});
+  const NamedTensors tensors = {{"a", a}};
+  Rng rng(7);
+  for (int round = 0; round < 4; round++) {
+    const pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      std::signal(SIGTERM, SIG_DFL);
+      try {
+        for (;;) save_checkpoint(path, tensors, {});
+      } catch (...) {
+        ::_exit(1);
+      }
+    }
+    const std::string being_written = path + ".tmp." + std::to_string(pid);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!fs::exists(being_written) && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    if (round % 2 == 1) std::this_thread::sleep_for(std::chrono::microseconds(rng.randint(80'000)));
+    ::kill(pid, SIGTERM);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    INFO("round " << round);
+    CHECK(ended_by(status, SIGTERM));
+    CHECK_FALSE(fs::exists(being_written));
+    fs::remove(being_written);
+  }
 }
