@@ -10,8 +10,9 @@ its 20th epoch is logged; run.sh copies a finished cell's log there), a cell who
 the score of its shipped checkpoint (NAME.rescored, written by rescore.sh), and the cost of each
 model as bench/attention_table/costs.sh measured it (one JSON line per model from build/bench_step),
 and writes the page: per model the final test accuracy of each seed, their mean
-and standard deviation, the difference to resnet20 paired by seed with a 95% confidence interval
-(Student's t on the per-seed differences), and the cost columns; then sentences that say which
+and standard deviation, the difference to resnet20 with a 95% confidence interval (paired by seed,
+Student's t on the per-seed differences; attention56, another backbone with two seeds, by Welch's t),
+and the cost columns; then sentences that say which
 differences are larger than the seeds' spread. Nothing on the page is typed by hand: rerun this
 script after more cells finish. Standard library only.
 """
@@ -43,25 +44,104 @@ PICTURES = {
                    "their mean for a second query",
     "attention56": "Each attention module's soft mask, averaged over the channels",
 }
-T_975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}  # two-sided 95%
+# The models compared by Welch's t (unpaired) rather than by seed pairs: attention56 is another
+# backbone, so the seed it shares with resnet20 fixes the data order but not the network it starts
+# from, and with its two seeds a paired interval would rest on one degree of freedom.
+UNPAIRED = {"attention56"}
+
+
+def incomplete_beta(x, a, b):
+    """The regularised incomplete beta function I_x(a, b), by its continued fraction (modified Lentz)."""
+    if x <= 0 or x >= 1:
+        return 0.0 if x <= 0 else 1.0
+    if x > (a + 1) / (a + b + 2):  # the fraction converges fast below this point; above it, by symmetry
+        return 1 - incomplete_beta(1 - x, b, a)
+    front = math.exp(a * math.log(x) + b * math.log(1 - x) - math.lgamma(a) - math.lgamma(b) + math.lgamma(a + b)) / a
+    tiny = 1e-300
+    f, c, d = 1.0, 1.0, 0.0
+    for i in range(400):
+        m = i // 2
+        if i == 0:
+            term = 1.0
+        elif i % 2 == 0:
+            term = m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m))
+        else:
+            term = -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1))
+        d = 1 + term * d
+        d = 1 / (d if abs(d) > tiny else tiny)
+        c = 1 + term / c
+        c = c if abs(c) > tiny else tiny
+        f *= c * d
+        if abs(1 - c * d) < 1e-15:
+            return front * (f - 1)
+    raise ValueError(f"incomplete_beta({x}, {a}, {b}) did not converge")
 
 
 def t_quantile(p, df):
-    """Student's t quantile for 1 or 2 degrees of freedom (2 or 3 seeds), in closed form."""
-    if df == 1:
-        return math.tan(math.pi * (p - 0.5))
-    if df == 2:
-        return (2 * p - 1) / math.sqrt(2 * p * (1 - p))
-    raise ValueError(f"t_quantile: {df} degrees of freedom; the table has at most 3 seeds")
+    """Student's t quantile at p > 0.5 for any real df > 0 (Welch's are not whole), by bisection on
+    P(T <= t) = 1 - I_{df / (df + t^2)}(df / 2, 1 / 2) / 2."""
+    def cdf(t):
+        return 1 - incomplete_beta(df / (df + t * t), df / 2, 0.5) / 2
+    low, high = 0.0, 1.0
+    while cdf(high) < p:
+        high *= 2
+    for _ in range(100):
+        middle = (low + high) / 2
+        low, high = (middle, high) if cdf(middle) < p else (low, middle)
+    return (low + high) / 2
 
 
-def family_note(differences):
+class Comparison:
+    """A model against resnet20: the difference of mean test accuracies in points, its standard
+    error and degrees of freedom (Student's t), and how it was formed."""
+
+    def __init__(self, name, mean, se, df, how):
+        self.name, self.mean, self.se, self.df, self.how = name, mean, se, df, how
+
+    def half(self, level=0.95):
+        """Half the width of the two-sided interval at `level` (None with one paired seed)."""
+        return None if self.se is None else t_quantile(1 - (1 - level) / 2, self.df) * self.se
+
+    def excludes_zero(self, level=0.95):
+        half = self.half(level)
+        return half is not None and abs(self.mean) > half
+
+
+def paired(name, model_acc, base_acc):
+    """The model's and resnet20's accuracies paired by seed: Student's t on the per-seed differences."""
+    seeds = sorted(set(model_acc) & set(base_acc))
+    diffs = [100 * (model_acc[s] - base_acc[s]) for s in seeds]
+    if not diffs:
+        return None
+    if len(diffs) < 2:
+        return Comparison(name, diffs[0], None, 0, "one paired seed")
+    return Comparison(name, statistics.mean(diffs), statistics.stdev(diffs) / math.sqrt(len(diffs)), len(diffs) - 1,
+                      f"{len(diffs)} seeds")
+
+
+def welch(name, model_acc, base_acc):
+    """The two models' seeds as two independent samples: Welch's t, with Welch-Satterthwaite's degrees
+    of freedom."""
+    a, b = [100 * v for v in model_acc.values()], [100 * v for v in base_acc.values()]
+    if len(a) < 2 or len(b) < 2:
+        return None
+    va, vb = statistics.variance(a) / len(a), statistics.variance(b) / len(b)
+    df = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
+    return Comparison(name, statistics.mean(a) - statistics.mean(b), math.sqrt(va + vb), df,
+                      f"{len(a)} seeds against resnet20's {len(b)}, Welch")
+
+
+def compare(name, model_acc, base_acc):
+    return (welch if name in UNPAIRED else paired)(name, model_acc, base_acc)
+
+
+def family_note(comparisons):
     """The sentences on testing several models at once: a 95% interval excludes 0 by chance one
     time in twenty, so over m comparisons the chance that one does grows; Bonferroni's intervals
-    (each at 1 - 0.05/m) hold the m together at 95%. `differences`: (name, per-seed differences)."""
-    tested = [(name, d) for name, d in differences if len(d) >= 2]
+    (each at 1 - 0.05/m) hold the m together at 95%."""
+    tested = [c for c in comparisons if c.se is not None]
     m = len(tested)
-    called = [(name, d) for name, d in tested if abs(statistics.mean(d)) > half_width(d, T_975[len(d) - 1])]
+    called = [c for c in tested if c.excludes_zero()]
     if m < 2 or not called:
         return []
     chance = 100 * (1 - 0.95 ** m)
@@ -69,11 +149,10 @@ def family_note(differences):
     out = [f"{m} models are compared with resnet20, each at 95%: were none different, at least one of {m} "
            f"intervals would still exclude 0 in about {chance:.0f}% of such tables (less, as they share resnet20). Held to the {m} together at 95% "
            f"(Bonferroni: each interval at {level:.2f}%):"]
-    for name, d in called:
-        half = half_width(d, t_quantile(1 - 0.05 / (2 * m), len(d) - 1))
-        mean = statistics.mean(d)
-        holds = mean - half <= 0 <= mean + half
-        out.append(f"{name}'s interval is {mean - half:+.2f} to {mean + half:+.2f}" +
+    for c in called:
+        half = c.half(1 - 0.05 / m)
+        holds = c.mean - half <= 0 <= c.mean + half
+        out.append(f"{c.name}'s interval is {c.mean - half:+.2f} to {c.mean + half:+.2f}" +
                    (": it holds 0, so the difference may be chance among the comparisons." if holds
                     else ": it still excludes 0."))
     return [" ".join(out)]
@@ -115,34 +194,19 @@ def costs_of(path):
     return out
 
 
-def half_width(diffs, t):
-    """Half the width of Student's interval of the mean of `diffs`, at the quantile t."""
-    return t * statistics.stdev(diffs) / math.sqrt(len(diffs))
-
-
-def paired_difference(model_acc, base_acc):
-    """(mean difference in points, half-width of its 95% interval or None, seeds used)."""
-    seeds = sorted(set(model_acc) & set(base_acc))
-    diffs = [100 * (model_acc[s] - base_acc[s]) for s in seeds]
-    if not diffs:
-        return None, None, seeds
-    if len(diffs) < 2:
-        return diffs[0], None, seeds
-    return statistics.mean(diffs), half_width(diffs, T_975[len(diffs) - 1]), seeds
-
-
-def verdict(name, mean, half, seeds):
+def verdict(c):
     """(the sentence on one model against resnet20, whether its interval excludes 0), or None."""
-    if mean is None:
+    if c is None:
         return None
-    if half is None:
-        return f"{name}: one paired seed so far ({mean:+.2f} points); no interval yet.", False
-    low, high = mean - half, mean + half
+    if c.se is None:
+        return f"{c.name}: one paired seed so far ({c.mean:+.2f} points); no interval yet.", False
+    half = c.half()
+    low, high = c.mean - half, c.mean + half
     if low > 0 or high < 0:  # whether it survives the other comparisons is the family note's
         side = "above" if low > 0 else "below"
-        return (f"{name}: {mean:+.2f} points against resnet20, and the 95% interval ({low:+.2f} to {high:+.2f}, "
-                f"{len(seeds)} seeds) lies {side} 0 taken alone: larger than the seeds' spread for this comparison."), True
-    return f"{name}: {mean:+.2f} points against resnet20, but the 95% interval ({low:+.2f} to {high:+.2f}, {len(seeds)} seeds) holds 0: not distinguishable from resnet20 at this number of seeds.", False
+        return (f"{c.name}: {c.mean:+.2f} points against resnet20, and the 95% interval ({low:+.2f} to {high:+.2f}, "
+                f"{c.how}) lies {side} 0 taken alone: larger than the seeds' spread for this comparison."), True
+    return f"{c.name}: {c.mean:+.2f} points against resnet20, but the 95% interval ({low:+.2f} to {high:+.2f}, {c.how}) holds 0: not distinguishable from resnet20 at this number of seeds.", False
 
 
 def svg_plot(points, path):
@@ -229,7 +293,7 @@ def main():
              f"Cells finished: {sum(len(a) for a in accuracies.values())} of 29.", "",
              "| model | params | seed 1 | seed 2 | seed 3 | mean | sd | vs resnet20 (paired, 95% CI) | train step ms | inference ms | peak MB |",
              "|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|"]
-    sentences, points, differences = [], [], []
+    sentences, points, comparisons = [], [], []
     for name in ORDER:
         acc = accuracies.get(name, {})
         cost = costs.get(name, {})
@@ -237,16 +301,17 @@ def main():
         values = [100 * a for a in acc.values()]
         mean = f"{statistics.mean(values):.2f}" if values else ""
         sd = f"{statistics.stdev(values):.2f}" if len(values) > 1 else ""
-        diff, half, seeds = paired_difference(acc, base) if name != "resnet20" else (None, None, [])
-        vs = "" if diff is None else f"{diff:+.2f}" + (f" ({diff - half:+.2f} to {diff + half:+.2f})" if half is not None else " (one seed)")
+        c = compare(name, acc, base) if name != "resnet20" else None
+        half = c.half() if c else None
+        vs = "" if c is None else f"{c.mean:+.2f}" + (f" ({c.mean - half:+.2f} to {c.mean + half:+.2f})" if half is not None else " (one seed)") + ("†" if c and name in UNPAIRED else "")
         params = f"{cost['params']:,}" if cost else ""
         step = f"{cost['ms_per_step']:.0f}" if cost else ""
         infer = f"{cost['inference_ms']:.0f}" if cost and cost.get("inference_ms") else ""
         peak = f"{cost['peak_rss_mb']:.0f}" if cost else ""
         lines.append(f"| {name} | {params} | {' | '.join(cells)} | {mean} | {sd} | {vs} | {step} | {infer} | {peak} |")
-        if name != "resnet20":
-            differences.append((name, [100 * (acc[s] - base[s]) for s in seeds]))
-            said = verdict(name, diff, half, seeds)
+        if c is not None:
+            comparisons.append(c)
+            said = verdict(c)
             if said:
                 sentences.append(said)
         if values and cost:
@@ -256,6 +321,11 @@ def main():
               "differences; the same seed gives both the same data order and augmentation, so pairing removes what the "
               "seed does to both. With 3 seeds the interval is wide: a difference is called real only when the interval "
               "excludes 0."]
+    if any(c.name in UNPAIRED for c in comparisons):
+        lines[-1] += (" \u2020 attention56 is another backbone: the seed it shares with resnet20 fixes the data order but "
+                      "not the network it starts from, and its two seeds would give a paired interval one degree of "
+                      "freedom; it is compared by Welch's t, its seeds and resnet20's as two independent samples "
+                      "(Welch-Satterthwaite degrees of freedom).")
     if rescored:
         lines += ["", "\\* The cell's log was lost with the machine it ran on; its accuracy is its shipped checkpoint's "
                   "score, `build/evaluate --checkpoint pretrained/MODEL_20epochs_seed1.ckpt --data DIR` "
@@ -266,7 +336,7 @@ def main():
         cpu, commit = first_cost.get("cpu", ""), first_cost.get("commit", "")
         lines += [f"Costs: `build/bench_step --model MODEL --threads 2` (batch 128, the median of 20 steps; inference: "
                   f"a forward in evaluation mode without a graph; peak: the process's resident memory){', on ' + cpu if cpu else ''}{', commit ' + commit if commit else ''}.", ""]
-    notes = family_note(differences)
+    notes = family_note(comparisons)
     # a comparison called real is read with the others, in the note
     sentences = [s + (" The note below holds it together with the others." if called and notes else "")
                  for s, called in sentences]
