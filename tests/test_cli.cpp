@@ -1288,3 +1288,14 @@ TEST_CASE("every program answers --version with its name, glimpse's version and 
     CHECK_THAT(outcome.output, Contains(program + " (glimpse ") && Contains(", commit "));
   }
 }
+
+TEST_CASE("docs/ATTENTION.md is what make_page.py makes of the table's cells, with checked statistics", "[docs]") {
+  // tests/attention_table_check.py: make_page's t quantiles and its paired and Welch comparisons
+  // against worked values, then `make_page.py --check` against the page and the plot
+  if (std::system("/usr/bin/python3 -c '' >/dev/null 2>&1") != 0)
+    SKIP_WITHOUT_PACKAGE("Debian's python3 is not installed: the attention table's page is not checked");
+  Outcome outcome =
+      run_command("/usr/bin/python3 " + std::string(GLIMPSE_SOURCE_DIR) + "/tests/attention_table_check.py 2>&1");
+  INFO(outcome.output);
+  CHECK(outcome.status == 0);
+}

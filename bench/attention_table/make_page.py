@@ -3,7 +3,7 @@
 
     /usr/bin/python3 bench/attention_table/make_page.py [--cells bench/attention_table/cells]
         [--costs bench/attention_table/cells/costs.jsonl] [--page docs/ATTENTION.md]
-        [--plot docs/images/attention_table.svg] [--pictures docs/images/attention]
+        [--plot docs/images/attention_table.svg] [--pictures docs/images/attention] [--check]
 
 Reads every cell's CSV log in bench/attention_table/cells/ (a row per epoch; the cell counts once
 its 20th epoch is logged; run.sh copies a finished cell's log there), a cell whose log was lost by
@@ -24,6 +24,7 @@ import math
 import os
 import re
 import statistics
+import sys
 
 EPOCHS = 20
 ORDER = ["resnet20", "se_resnet20", "cbam_resnet20", "eca_resnet20", "gc_resnet20", "nl_resnet20",
@@ -209,8 +210,8 @@ def verdict(c):
     return f"{c.name}: {c.mean:+.2f} points against resnet20, but the 95% interval ({low:+.2f} to {high:+.2f}, {c.how}) holds 0: not distinguishable from resnet20 at this number of seeds.", False
 
 
-def svg_plot(points, path):
-    """Accuracy (mean, +- one standard deviation) against training-step time, one point per model."""
+def svg_plot(points):
+    """Accuracy (mean, +- one standard deviation) against training-step time, one point per model: the SVG's text."""
     width, height, left, bottom, top, right = 640, 420, 70, 50, 30, 150
     xs = [p[1] for p in points]
     ys = [p[2] for p in points] + [p[2] + p[3] for p in points] + [p[2] - p[3] for p in points]
@@ -245,8 +246,7 @@ def svg_plot(points, path):
                    f'<circle cx="{X(x):.1f}" cy="{Y(y):.1f}" r="4" fill="{colour}"/>'
                    f'<text x="{X(x) + 7:.1f}" y="{Y(y) + 4:.1f}">{name}</text>')
     out.append("</svg>")
-    with open(path, "w") as f:
-        f.write("\n".join(out) + "\n")
+    return "\n".join(out) + "\n"
 
 
 def pictures_section(folder, page_dir):
@@ -274,6 +274,8 @@ def main():
     parser.add_argument("--page", default=os.path.join(root, "docs", "ATTENTION.md"))
     parser.add_argument("--plot", default=os.path.join(root, "docs", "images", "attention_table.svg"))
     parser.add_argument("--pictures", default=os.path.join(root, "docs", "images", "attention"))
+    parser.add_argument("--check", action="store_true",
+                        help="write nothing; exit 1 if the page or the plot differs from what the cells give")
     args = parser.parse_args()
     accuracies, rescored = final_accuracies(args.cells)
     costs = costs_of(args.costs or os.path.join(args.cells, "costs.jsonl"))
@@ -293,7 +295,7 @@ def main():
              f"Cells finished: {sum(len(a) for a in accuracies.values())} of 29.", "",
              "| model | params | seed 1 | seed 2 | seed 3 | mean | sd | vs resnet20 (paired, 95% CI) | train step ms | inference ms | peak MB |",
              "|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|"]
-    sentences, points, comparisons = [], [], []
+    sentences, points, comparisons, outputs = [], [], [], {}
     for name in ORDER:
         acc = accuracies.get(name, {})
         cost = costs.get(name, {})
@@ -343,14 +345,23 @@ def main():
     lines += ["## What the table says", ""] + [f"- {s}" for s in sentences] + [""]
     lines += [note for sentence in notes for note in (sentence, "")]
     if points:
-        os.makedirs(os.path.dirname(args.plot), exist_ok=True)
-        svg_plot(points, args.plot)
+        outputs[args.plot] = svg_plot(points)
         lines += [f"![accuracy against step time]({os.path.relpath(args.plot, os.path.dirname(args.page))})", ""]
     lines += pictures_section(args.pictures, os.path.dirname(args.page))
-    with open(args.page, "w") as f:
-        f.write("\n".join(lines))
-    print(f"wrote {args.page}: {sum(len(a) for a in accuracies.values())} finished cells")
+    outputs[args.page] = "\n".join(lines)
+    finished = sum(len(a) for a in accuracies.values())
+    if args.check:
+        stale = [path for path, text in outputs.items() if not os.path.exists(path) or open(path).read() != text]
+        for path in stale:
+            print(f"{path} is not what make_page.py makes of the {finished} cells in {args.cells}: run it again")
+        return 1 if stale else 0
+    for path, text in outputs.items():
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write(text)
+    print(f"wrote {args.page}: {finished} finished cells")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

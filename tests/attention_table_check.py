@@ -1,0 +1,53 @@
+#!/usr/bin/python3
+"""Checks of bench/attention_table/make_page.py, run by tests/test_cli.cpp: its Student's t
+quantiles against printed tables and closed forms, its paired and Welch comparisons against
+hand-worked examples, and docs/ATTENTION.md and its plot against what it makes of the cells.
+Prints what failed and exits 1; standard library only."""
+import math
+import os
+import subprocess
+import sys
+
+root = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+sys.path.insert(0, os.path.join(root, "bench", "attention_table"))
+import make_page as page  # noqa: E402
+
+failures = []
+
+
+def check(ok, what):
+    if not ok:
+        failures.append(what)
+
+
+# two-sided 95% quantiles, as any table of Student's t prints them
+for df, t in {1: 12.706, 2: 4.303, 3: 3.182, 10: 2.228, 30: 2.042}.items():
+    got = page.t_quantile(0.975, df)
+    check(abs(got - t) < 5e-4, f"t_quantile(0.975, {df}) = {got}, the tables say {t}")
+# 1 and 2 degrees of freedom have closed forms; Bonferroni's levels reach far into the tails
+for p in (0.99, 0.99722):
+    got1, got2 = page.t_quantile(p, 1), page.t_quantile(p, 2)
+    check(math.isclose(got1, math.tan(math.pi * (p - 0.5)), rel_tol=1e-9), f"t_quantile({p}, 1) = {got1}")
+    check(math.isclose(got2, (2 * p - 1) / math.sqrt(2 * p * (1 - p)), rel_tol=1e-9), f"t_quantile({p}, 2) = {got2}")
+# a df that is not a whole number (Welch's) falls between its neighbours'
+check(page.t_quantile(0.975, 3) < page.t_quantile(0.975, 2.5) < page.t_quantile(0.975, 2), "t_quantile at df 2.5")
+
+# paired by seed: differences 1, 2, 1 points; mean 4/3, standard error sqrt(1/3)/sqrt(3) = 1/3, 2 df
+c = page.compare("se_resnet20", {1: 0.01, 2: 0.03, 3: 0.02}, {1: 0.00, 2: 0.01, 3: 0.01})
+check(math.isclose(c.mean, 4 / 3) and math.isclose(c.se, 1 / 3) and c.df == 2, f"paired: {vars(c)}")
+check(math.isclose(c.half(), 4.302653 / 3, rel_tol=1e-6), f"paired half-width {c.half()}")
+# Welch: samples 1, 3 (variance 2) and 4, 6, 8 (variance 4): se^2 = 2/2 + 4/3 = 7/3,
+# df = (7/3)^2 / (1^2/1 + (4/3)^2/2) = 49/17
+c = page.compare("attention56", {1: 0.01, 2: 0.03}, {1: 0.04, 2: 0.06, 3: 0.08})
+check(math.isclose(c.mean, -4) and math.isclose(c.se ** 2, 7 / 3) and math.isclose(c.df, 49 / 17),
+      f"Welch: {vars(c)}")
+check(c.excludes_zero() is False, "Welch: -4 +- t(0.975, 2.88) * 1.53 holds 0")
+
+# the page and the plot in the repository are what the cells give
+checked = subprocess.run([sys.executable, os.path.join(root, "bench", "attention_table", "make_page.py"), "--check"],
+                         capture_output=True, text=True)
+check(checked.returncode == 0, "make_page.py --check: " + checked.stdout + checked.stderr)
+
+for failure in failures:
+    print("FAILED:", failure)
+sys.exit(1 if failures else 0)
