@@ -173,16 +173,19 @@ void write_file_atomically(const std::string& path, const uint8_t* bytes, size_t
   };
   if (const std::string problem = file_write_problem(path, true); !problem.empty()) fail_file(path, problem);
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  RemovedOnSignal guard(tmp);  // Ctrl-C or SIGTERM from here on does not leave tmp behind
-  // synced: the bytes are on disk before the rename makes them visible
-  if (const std::string problem = write_bytes(tmp, bytes, n, true); !problem.empty()) {
-    std::remove(tmp.c_str());
-    fail_file(tmp, problem);
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int error = errno;
-    std::remove(tmp.c_str());
-    fail_file(path, "cannot rename " + tmp + " over it: " + std::strerror(error));
+  {
+    // until the rename, a signal that would end the program removes tmp first
+    RemovedOnSignal guard(tmp);
+    // synced: the bytes are on disk before the rename makes them visible
+    if (const std::string problem = write_bytes(tmp, bytes, n, true); !problem.empty()) {
+      std::remove(tmp.c_str());
+      fail_file(tmp, problem);
+    }
+    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+      const int error = errno;
+      std::remove(tmp.c_str());
+      fail_file(path, "cannot rename " + tmp + " over it: " + std::strerror(error));
+    }
   }
   // The rename lives in the directory: sync it too, or a power cut may forget it.
   std::filesystem::path directory = std::filesystem::path(path).parent_path();

@@ -109,7 +109,8 @@ FileHead read_file_head(const std::string& path, const std::string& what, size_t
 // old file or the new one, never a mixture. Errors start with `what` ("checkpoint") and the path;
 // a path that names a directory, a device, a pipe or a socket, or whose directory does not exist,
 // is refused before anything is written. Ctrl-C, SIGTERM or SIGHUP during the write removes the
-// temporary file before it ends the program (io/temporary_file.h).
+// temporary file before it ends the program, unless the program handles the signal itself (a
+// trainer finishes the write) (io/temporary_file.h).
 void write_file_atomically(const std::string& path, const uint8_t* bytes, size_t n, const std::string& what);
 // Writes a whole file (a picture, a plot, a data file): atomically, as above, where `path` is a
 // regular file or does not exist yet, so that a full disk or a crash leaves the old file whole;

@@ -14,17 +14,24 @@ namespace {
 constexpr std::array<int, 3> stopping_signals = {SIGINT, SIGTERM, SIGHUP};
 
 // One temporary file at a time: the guard holds `guarded` for its whole life, so a second write in
-// another thread waits (writes of whole files are rare, and a signal handler can read plain memory
-// but take no lock).
+// another thread waits (writes of whole files are rare). The handler takes no lock: it reads
+// temporary_path, which is written only while no handler of ours is installed (before sigaction
+// installs it, after sigaction has put the earlier actions back).
 std::mutex guarded;
 char temporary_path[4096];
 struct sigaction earlier_action[stopping_signals.size()];
 bool replaced[stopping_signals.size()];
 
-// unlink and raise are async-signal-safe. SA_RESETHAND has put the signal's default action back and
-// SA_NODEFER lets the raised signal through at once: it ends the program as it would have.
+// unlink, sigaction and raise are async-signal-safe. The raised signal waits until the handler
+// returns (the three are blocked while it runs), then its default action ends the program as it
+// would have. A second signal that reaches another thread meanwhile finds this handler again, or,
+// once the file is gone, the default action.
 extern "C" void remove_temporary_then_stop(int signal) {
   if (temporary_path[0] != '\0') ::unlink(temporary_path);
+  struct sigaction default_action = {};
+  default_action.sa_handler = SIG_DFL;
+  sigemptyset(&default_action.sa_mask);
+  sigaction(signal, &default_action, nullptr);
   ::raise(signal);
 }
 
@@ -36,8 +43,8 @@ RemovedOnSignal::RemovedOnSignal(const std::string& path) {
   std::memcpy(temporary_path, path.c_str(), path.size() + 1);
   struct sigaction action = {};
   action.sa_handler = remove_temporary_then_stop;
-  action.sa_flags = SA_RESETHAND | SA_NODEFER;
   sigemptyset(&action.sa_mask);
+  for (int signal : stopping_signals) sigaddset(&action.sa_mask, signal);
   for (size_t i = 0; i < stopping_signals.size(); i++) {
     struct sigaction current = {};
     sigaction(stopping_signals[i], nullptr, &current);
@@ -49,7 +56,11 @@ RemovedOnSignal::RemovedOnSignal(const std::string& path) {
 
 RemovedOnSignal::~RemovedOnSignal() {
   for (size_t i = 0; i < stopping_signals.size(); i++) {
-    if (replaced[i]) sigaction(stopping_signals[i], &earlier_action[i], nullptr);
+    struct sigaction current = {};
+    sigaction(stopping_signals[i], nullptr, &current);
+    // put the earlier action back, unless someone installed a handler of their own meanwhile
+    if (replaced[i] && current.sa_handler == remove_temporary_then_stop)
+      sigaction(stopping_signals[i], &earlier_action[i], nullptr);
     replaced[i] = false;
   }
   temporary_path[0] = '\0';
