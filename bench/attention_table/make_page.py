@@ -45,10 +45,12 @@ PICTURES = {
                    "their mean for a second query",
     "attention56": "Each attention module's soft mask, averaged over the channels",
 }
-# The models compared by Welch's t (unpaired) rather than by seed pairs: attention56 is another
-# backbone, so the seed it shares with resnet20 fixes the data order but not the network it starts
-# from, and with its two seeds a paired interval would rest on one degree of freedom.
+# The models compared by Welch's t rather than by seed pairs: attention56 has two seeds, and a paired
+# interval on two differences rests on one degree of freedom (t = 12.7). Welch's t takes its seeds
+# and resnet20's as unrelated samples: were they correlated through the data order a seed fixes,
+# that would overstate the spread of the difference (a wider interval), not understate it.
 UNPAIRED = {"attention56"}
+DAGGER = "\u2020"  # marks their rows
 
 
 def incomplete_beta(x, a, b):
@@ -81,6 +83,9 @@ def incomplete_beta(x, a, b):
 def t_quantile(p, df):
     """Student's t quantile at p > 0.5 for any real df > 0 (Welch's are not whole), by bisection on
     P(T <= t) = 1 - I_{df / (df + t^2)}(df / 2, 1 / 2) / 2."""
+    if not 0.5 < p < 1:
+        raise ValueError(f"t_quantile: p = {p}; the intervals ask for 0.5 < p < 1")
+
     def cdf(t):
         return 1 - incomplete_beta(df / (df + t * t), df / 2, 0.5) / 2
     low, high = 0.0, 1.0
@@ -127,9 +132,11 @@ def welch(name, model_acc, base_acc):
     if len(a) < 2 or len(b) < 2:
         return None
     va, vb = statistics.variance(a) / len(a), statistics.variance(b) / len(b)
+    if va + vb == 0:  # every seed alike on both sides: nothing to spread
+        return Comparison(name, statistics.mean(a) - statistics.mean(b), 0.0, len(a) + len(b) - 2, "no spread at all")
     df = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
     return Comparison(name, statistics.mean(a) - statistics.mean(b), math.sqrt(va + vb), df,
-                      f"{len(a)} seeds against resnet20's {len(b)}, Welch")
+                      f"{len(a)} seeds against resnet20's {len(b)}, Welch's t with {df:.1f} degrees of freedom")
 
 
 def compare(name, model_acc, base_acc):
@@ -293,7 +300,7 @@ def main():
              "`convert_cifar10`, whose accuracies sit slightly below the official files'), seeds 1, 2 and 3 "
              "(attention56: 1 and 2). Training code of commit(s) " + (", ".join(commits) if commits else "(none yet)") + ". "
              f"Cells finished: {sum(len(a) for a in accuracies.values())} of 29.", "",
-             "| model | params | seed 1 | seed 2 | seed 3 | mean | sd | vs resnet20 (paired, 95% CI) | train step ms | inference ms | peak MB |",
+             f"| model | params | seed 1 | seed 2 | seed 3 | mean | sd | vs resnet20 (95% CI; paired by seed, {DAGGER} Welch) | train step ms | inference ms | peak MB |",
              "|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|"]
     sentences, points, comparisons, outputs = [], [], [], {}
     for name in ORDER:
@@ -324,10 +331,11 @@ def main():
               "seed does to both. With 3 seeds the interval is wide: a difference is called real only when the interval "
               "excludes 0."]
     if any(c.name in UNPAIRED for c in comparisons):
-        lines[-1] += (" \u2020 attention56 is another backbone: the seed it shares with resnet20 fixes the data order but "
-                      "not the network it starts from, and its two seeds would give a paired interval one degree of "
-                      "freedom; it is compared by Welch's t, its seeds and resnet20's as two independent samples "
-                      "(Welch-Satterthwaite degrees of freedom).")
+        lines[-1] += (f" {DAGGER} attention56, the other backbone, has two seeds: paired, its interval would rest on one "
+                      "degree of freedom. It is compared by Welch's t instead: the difference of the two means, its "
+                      "seeds and all of resnet20's taken as unrelated samples, with Welch-Satterthwaite's degrees of "
+                      "freedom (in the sentence below); were the seeds correlated through the data order they share, "
+                      "this would overstate the spread of the difference (a wider interval), not understate it.")
     if rescored:
         lines += ["", "\\* The cell's log was lost with the machine it ran on; its accuracy is its shipped checkpoint's "
                   "score, `build/evaluate --checkpoint pretrained/MODEL_20epochs_seed1.ckpt --data DIR` "
@@ -351,13 +359,13 @@ def main():
     outputs[args.page] = "\n".join(lines)
     finished = sum(len(a) for a in accuracies.values())
     if args.check:
-        stale = [path for path, text in outputs.items() if not os.path.exists(path) or open(path).read() != text]
+        stale = [path for path, text in outputs.items() if not os.path.exists(path) or open(path, encoding="utf-8").read() != text]
         for path in stale:
             print(f"{path} is not what make_page.py makes of the {finished} cells in {args.cells}: run it again")
         return 1 if stale else 0
     for path, text in outputs.items():
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "w") as f:
+        with open(path, "w", encoding="utf-8") as f:
             f.write(text)
     print(f"wrote {args.page}: {finished} finished cells")
     return 0
