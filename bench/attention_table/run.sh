@@ -16,7 +16,8 @@
 # checkpoint by rescore.sh) is not run again, on this machine or on a new one.
 # The seeds run in rounds (every model's seed 1, then seed 2, ...), so a table cut short still
 # compares every model. Every cell must train with the same training code: build/ from one commit
-# (BUILD), recorded in each log. Then bench/attention_table/make_page.py writes the page.
+# (BUILD), recorded in each log; a cell is not resumed by a build of another commit unless
+# SAME_TRAINING_CODE=1 says the two train alike. Then bench/attention_table/make_page.py writes the page.
 #
 # RUNS_DIR (default runs/): the cells go to RUNS_DIR/attention_table/. CIFAR_DIR (default
 # data/cifar10): CIFAR-10 in the binary format (convert_cifar10 makes it from the image folder).
@@ -64,6 +65,12 @@ cells | while read -r name model seed; do
   resume=()
   if [[ -f $runs/$name.ckpt ]]; then resume=(--resume "$runs/$name.ckpt"); fi
   commit=$(git -C "$build/.." rev-parse --short HEAD 2>/dev/null || echo unknown)
+  started=$(grep -o -m 1 'commit [0-9a-f]*:' "$runs/$name.log" 2>/dev/null | sed 's/commit \(.*\):/\1/' || true)
+  if [[ ${#resume[@]} -gt 0 && -n $started && $started != "$commit" && ${SAME_TRAINING_CODE:-} != 1 ]]; then
+    echo "run.sh: $name started with the training code of commit $started, and $build is a build of $commit:" \
+      "build $started (or, where the two train alike, set SAME_TRAINING_CODE=1)" >&2
+    exit 2
+  fi
   echo "== $(date -u +%FT%TZ) commit $commit: train_cifar --model $model --epochs 20 --seed $seed ${resume[*]}" |
     tee -a "$runs/$name.log"
   if ! "$build/train_cifar" --model "$model" --data "$cifar" --epochs 20 --seed "$seed" --threads "$threads" \
