@@ -2,7 +2,8 @@
 # Carries the long runs in progress from one machine to the next. A run that takes longer than the
 # machine it started on lives (the checkpoint of scripts/result_runs.sh or of
 # bench/attention_table/run.sh in RUNS_DIR) goes into the repository's runs-in-progress/, and
-# comes back out on the next machine, where the same script resumes it bitwise.
+# comes back out on the next machine, where the same script resumes it (bitwise where that machine
+# computes as the last one did: the same build, the same OpenBLAS kernels).
 #
 #   scripts/carry_runs.sh save       every unfinished run of RUNS_DIR (its .ckpt, .csv and .log)
 #                                    into runs-in-progress/, replacing its earlier copy there; a
