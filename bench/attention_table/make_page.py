@@ -217,16 +217,43 @@ def verdict(c):
     return f"{c.name}: {c.mean:+.2f} points against resnet20, but the 95% interval ({low:+.2f} to {high:+.2f}, {c.how}) holds 0: not distinguishable from resnet20 at this number of seeds.", False
 
 
+def axis_ticks(low, high):
+    """Round tick values between low and high on a log scale: 1, 2, 3 and 5 times the powers of ten,
+    finer where the range is short."""
+    steps = (1, 2, 3, 5) if high / low > 5 else (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8)
+    return [m * 10 ** k for k in range(-1, 6) for m in steps if low <= m * 10 ** k <= high]
+
+
+def place_labels(anchors, height=14, char_width=6.8, right_edge=None):
+    """Label boxes that do not overlap: each name starts 7 px right of its point (left of it where it
+    would cross right_edge) and moves down, point by point from the top, until it clears the labels
+    placed before it. anchors: (name, x, y) in pixels; returns (name, text x, baseline, anchor)."""
+    placed, out = [], []
+    for name, x, y in sorted(anchors, key=lambda a: a[2]):
+        width = char_width * len(name)
+        start, anchor = x + 7, "start"
+        if right_edge is not None and start + width > right_edge:
+            start, anchor = x - 7 - width, "end"
+        baseline = y + 4
+        while any(start < r and l < start + width and baseline - height < b and t < baseline
+                  for l, r, t, b in placed):
+            baseline += 2
+        placed.append((start, start + width, baseline - height + 3, baseline + 3))
+        out.append((name, x + 7 if anchor == "start" else x - 7, baseline, anchor))
+    return out
+
+
 def svg_plot(points):
-    """Accuracy (mean, +- one standard deviation) against training-step time, one point per model: the SVG's text."""
-    width, height, left, bottom, top, right = 640, 420, 70, 50, 30, 150
+    """Accuracy (mean, +- one standard deviation) against training-step time on a log scale, one point
+    per model: the SVG's text."""
+    width, height, left, bottom, top, right = 720, 460, 70, 50, 34, 20
     xs = [p[1] for p in points]
-    ys = [p[2] for p in points] + [p[2] + p[3] for p in points] + [p[2] - p[3] for p in points]
-    x0, x1 = 0, max(xs) * 1.1
-    y0, y1 = math.floor(min(ys) - 0.5), math.ceil(max(ys) + 0.5)
+    ys = [p[2] + p[3] for p in points] + [p[2] - p[3] for p in points]
+    x0, x1 = min(xs) / 1.25, max(xs) * 1.6
+    y0, y1 = math.floor(4 * (min(ys) - 0.1)) / 4, math.ceil(4 * (max(ys) + 0.1)) / 4  # on quarter points
 
     def X(v):
-        return left + (v - x0) / (x1 - x0) * (width - left - right)
+        return left + (math.log(v) - math.log(x0)) / (math.log(x1) - math.log(x0)) * (width - left - right)
 
     def Y(v):
         return height - bottom - (v - y0) / (y1 - y0) * (height - top - bottom)
@@ -236,22 +263,27 @@ def svg_plot(points):
            f'<text x="{width / 2}" y="18" text-anchor="middle" font-size="14">CIFAR-10 test accuracy after {EPOCHS} epochs against the cost of a training step</text>',
            f'<line x1="{left}" y1="{height - bottom}" x2="{width - right}" y2="{height - bottom}" stroke="black"/>',
            f'<line x1="{left}" y1="{top}" x2="{left}" y2="{height - bottom}" stroke="black"/>',
-           f'<text x="{(left + width - right) / 2}" y="{height - 12}" text-anchor="middle">training step, ms (batch 128, 2 threads)</text>',
+           f'<text x="{(left + width - right) / 2}" y="{height - 12}" text-anchor="middle">training step, ms (batch 128, 2 threads; log scale)</text>',
            f'<text x="16" y="{(top + height - bottom) / 2}" text-anchor="middle" transform="rotate(-90 16 {(top + height - bottom) / 2})">test accuracy, % (mean +- sd over seeds)</text>']
-    step = 10 ** math.floor(math.log10(max(x1, 1))) / 2
-    v = 0.0
-    while v <= x1:
+    for v in axis_ticks(x0, x1):
         out.append(f'<line x1="{X(v):.1f}" y1="{height - bottom}" x2="{X(v):.1f}" y2="{height - bottom + 4}" stroke="black"/>'
                    f'<text x="{X(v):.1f}" y="{height - bottom + 16}" text-anchor="middle">{v:g}</text>')
-        v += step
-    for a in range(int(y0), int(y1) + 1):
+    quarter = 0.25 if y1 - y0 <= 2 else 0.5
+    for i in range(int(round((y1 - y0) / quarter)) + 1):
+        a = y0 + i * quarter
         out.append(f'<line x1="{left - 4}" y1="{Y(a):.1f}" x2="{left}" y2="{Y(a):.1f}" stroke="black"/>'
-                   f'<text x="{left - 8}" y="{Y(a) + 4:.1f}" text-anchor="end">{a}</text>')
+                   f'<text x="{left - 8}" y="{Y(a) + 4:.1f}" text-anchor="end">{a:.2f}</text>')
+    colour = {name: "black" if name == "resnet20" else "#b03020" for name, *_ in points}
     for name, x, y, sd in points:
-        colour = "black" if name == "resnet20" else "#b03020"
-        out.append(f'<line x1="{X(x):.1f}" y1="{Y(y - sd):.1f}" x2="{X(x):.1f}" y2="{Y(y + sd):.1f}" stroke="{colour}"/>'
-                   f'<circle cx="{X(x):.1f}" cy="{Y(y):.1f}" r="4" fill="{colour}"/>'
-                   f'<text x="{X(x) + 7:.1f}" y="{Y(y) + 4:.1f}">{name}</text>')
+        out.append(f'<line x1="{X(x):.1f}" y1="{Y(y - sd):.1f}" x2="{X(x):.1f}" y2="{Y(y + sd):.1f}" stroke="{colour[name]}"/>'
+                   f'<circle cx="{X(x):.1f}" cy="{Y(y):.1f}" r="4" fill="{colour[name]}"/>')
+    where = {name: (X(x), Y(y)) for name, x, y, _ in points}
+    for name, text_x, baseline, anchor in place_labels([(n, px, py) for n, (px, py) in where.items()],
+                                                      right_edge=width - 5):
+        px, py = where[name]
+        if baseline - (py + 4) > 3:  # moved down: a thin line back to its point
+            out.append(f'<line x1="{px:.1f}" y1="{py:.1f}" x2="{text_x:.1f}" y2="{baseline - 4:.1f}" stroke="#999999"/>')
+        out.append(f'<text x="{text_x:.1f}" y="{baseline:.1f}" text-anchor="{anchor}">{name}</text>')
     out.append("</svg>")
     return "\n".join(out) + "\n"
 
