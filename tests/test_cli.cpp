@@ -1299,3 +1299,11 @@ TEST_CASE("docs/ATTENTION.md is what make_page.py makes of the table's cells, wi
   INFO(outcome.output);
   CHECK(outcome.status == 0);
 }
+
+TEST_CASE("the attention table's run.sh and carry_runs.sh keep, carry, resume and skip cells as they say",
+          "[scripts]") {
+  // tests/attention_table_scripts.sh: copies of the two scripts in a scratch tree, with a stand-in trainer
+  Outcome outcome = run_command("bash " + std::string(GLIMPSE_SOURCE_DIR) + "/tests/attention_table_scripts.sh 2>&1");
+  INFO(outcome.output);
+  CHECK(outcome.status == 0);
+}
