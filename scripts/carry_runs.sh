@@ -3,7 +3,7 @@
 # machine it started on lives (the checkpoint of scripts/result_runs.sh or of
 # bench/attention_table/run.sh in RUNS_DIR) goes into the repository's runs-in-progress/, and
 # comes back out on the next machine, where the same script resumes it (bitwise where that machine
-# computes as the last one did: the same build, the same OpenBLAS kernels).
+# computes as the last one did: the same build, the same OpenBLAS kernels, the same thread count).
 #
 #   scripts/carry_runs.sh save       every unfinished run of RUNS_DIR (its .ckpt, .csv and .log)
 #                                    into runs-in-progress/, replacing its earlier copy there; a
@@ -90,7 +90,9 @@ case ${1:-} in
       for ext in ckpt csv log; do
         if [[ -f $carried/$run.$ext ]]; then cp "$carried/$run.$ext" "$runs/$run.$ext"; fi
       done
-      started=$(grep -o 'commit [0-9a-f]*:' "$runs/$run.log" 2>/dev/null | head -n 1 | tr -d :)
+      # the commit of its last start from scratch, as bench/attention_table/run.sh reads it
+      started=$(grep '^== ' "$runs/$run.log" 2>/dev/null | grep -v -e '--resume' | grep -o 'commit [0-9a-f]*:' |
+                tail -n 1 | tr -d : || true)
       echo "restored: $run (resume it with the training code it started with: ${started:-its log names no commit})"
     done
     ;;

@@ -5,9 +5,13 @@
 # copies in a scratch tree, so the repository's own cells and runs-in-progress/ are not touched; the
 # trainer is a stand-in that writes what train_cifar writes. Prints what failed and exits 1.
 set -euo pipefail
+# nothing from the caller's environment or git configuration (a hook's GIT_DIR, signing, hooks)
+unset SAME_TRAINING_CODE CARRY_MAX_MB STAND_IN_STOPS GIT_DIR GIT_INDEX_FILE GIT_WORK_TREE
+export GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1
 root=$(cd "$(dirname "$0")/.." && pwd)
 tree=$(mktemp -d)
 trap 'rm -rf "$tree"' EXIT
+trap 'echo "FAILED: the command at line $LINENO failed"' ERR
 mkdir -p "$tree/bench/attention_table/cells" "$tree/scripts" "$tree/code/build"
 cp "$root/bench/attention_table/run.sh" "$tree/bench/attention_table/"
 cp "$root/scripts/carry_runs.sh" "$tree/scripts/"
@@ -16,8 +20,12 @@ cd "$tree"
 # "a build of a commit": a repository whose build/train_cifar writes a checkpoint and, unless
 # STAND_IN_STOPS=1 (then it ends as a SIGTERM does, status 143), a 20-epoch CSV
 git -C code init -q
-commit() { git -C code -c user.name=test -c user.email=test@test commit -q --allow-empty -m "$1"; }
-commit first
+mkdir -p code/engine code/docs
+commit() {  # MESSAGE [FILE]: a commit that changes FILE (in the training code or not), or nothing
+  if [[ -n ${2:-} ]]; then echo "$1" >> "code/$2" && git -C code add "$2"; fi
+  git -C code -c user.name=test -c user.email=test@test commit -q --allow-empty -m "$1"
+}
+commit first engine/op.cpp
 cat > code/build/train_cifar <<'TRAINER'
 #!/usr/bin/env bash
 while [[ $# -gt 0 ]]; do
@@ -46,7 +54,10 @@ cell=runs/attention_table/resnet20_s1
 [[ $(status_of bench/attention_table/run.sh no_such_cell) == 2 ]] || fail "run.sh: an unknown cell is not refused"
 [[ $(BUILD=nowhere status_of bench/attention_table/run.sh resnet20_s1) == 2 ]] || fail "run.sh: a missing build is not refused"
 
-# a cell stopped half-way keeps its checkpoint and is not copied as finished
+# a cell stopped half-way keeps its checkpoint and is not copied as finished; an earlier start
+# of it that ended before its first checkpoint (another commit) does not count as where it started
+mkdir -p runs/attention_table
+echo "== 2026-01-01T00:00:00Z commit 0000000: train_cifar --model resnet20 --epochs 20 --seed 1 " > $cell.log
 [[ $(STAND_IN_STOPS=1 status_of bench/attention_table/run.sh resnet20_s1) == 1 ]] || fail "run.sh: a stopped cell did not fail"
 [[ -f $cell.ckpt && ! -f bench/attention_table/cells/resnet20_s1.csv ]] || fail "run.sh: a stopped cell's files"
 
@@ -63,12 +74,20 @@ grep -q "restored: attention_table/resnet20_s1 (resume it with the training code
   fail "carry_runs restore: $(cat out.txt)"
 [[ -f $cell.ckpt && -f $cell.log ]] || fail "carry_runs restore: the cell's checkpoint and log are not back"
 
-# the new machine builds another commit: the cell is not resumed with it, unless told the two train alike
-commit second
-[[ $(status_of bench/attention_table/run.sh resnet20_s1) == 2 ]] || fail "run.sh resumed a cell with another commit's build"
-grep -q "started with the training code of commit" out.txt || fail "run.sh's refusal: $(cat out.txt)"
+# the same training code resumes it: the same commit, or one that changed something else
+[[ $(STAND_IN_STOPS=1 status_of bench/attention_table/run.sh resnet20_s1) == 1 ]] || fail "run.sh at the same commit: $(cat out.txt)"
+grep -q "resumed from .*resnet20_s1.ckpt" $cell.log || fail "run.sh did not resume the cell at the commit it started with"
+commit "docs only" docs/notes.md
+[[ $(STAND_IN_STOPS=1 status_of bench/attention_table/run.sh resnet20_s1) == 1 ]] ||
+  fail "run.sh refused a commit that changed no training code: $(cat out.txt)"
+# a build whose training code differs is refused, the cell passed over and the others run, unless
+# told that the two train alike
+commit "another op" engine/op.cpp
+[[ $(status_of bench/attention_table/run.sh resnet20_s1 se_resnet20_s1) == 2 ]] || fail "run.sh resumed a cell with other training code"
+grep -q "resnet20_s1 started with the training code of commit" out.txt || fail "run.sh's refusal: $(cat out.txt)"
+[[ -f bench/attention_table/cells/se_resnet20_s1.csv ]] || fail "run.sh: a refused cell stopped the cells after it"
+[[ ! -f bench/attention_table/cells/resnet20_s1.csv ]] || fail "run.sh: the refused cell ran"
 [[ $(SAME_TRAINING_CODE=1 status_of bench/attention_table/run.sh resnet20_s1) == 0 ]] || fail "run.sh with SAME_TRAINING_CODE=1: $(cat out.txt)"
-grep -q "resumed from .*resnet20_s1.ckpt" $cell.log || fail "run.sh did not resume the cell from its checkpoint"
 [[ -f bench/attention_table/cells/resnet20_s1.csv && -f bench/attention_table/cells/resnet20_s1.log ]] ||
   fail "run.sh: the finished cell's CSV and log are not in cells/"
 
@@ -80,14 +99,14 @@ scripts/carry_runs.sh save > out.txt
 grep -q "dropped: attention_table/resnet20_s1 (finished)" out.txt || fail "carry_runs save kept a finished cell: $(cat out.txt)"
 [[ ! -e runs-in-progress/attention_table/resnet20_s1.ckpt ]] || fail "carry_runs save: the finished cell's checkpoint stayed"
 
-# a cell another copy of run.sh is training (its lock held) is passed over
-rm -f bench/attention_table/cells/se_resnet20_s1.*
-mkdir -p runs/attention_table
-exec {held}> runs/attention_table/se_resnet20_s1.lock
+# a cell another copy of run.sh is training (its lock held) is passed over, and trained once free
+exec {held}> runs/attention_table/cbam_resnet20_s1.lock
 flock "$held"
-bench/attention_table/run.sh se_resnet20_s1 > out.txt
-[[ ! -f runs/attention_table/se_resnet20_s1.log ]] || fail "run.sh trained a cell whose lock another copy holds"
+bench/attention_table/run.sh cbam_resnet20_s1 > out.txt
+[[ ! -f runs/attention_table/cbam_resnet20_s1.log ]] || fail "run.sh trained a cell whose lock another copy holds"
 exec {held}>&-
+bench/attention_table/run.sh cbam_resnet20_s1 > out.txt
+[[ -f bench/attention_table/cells/cbam_resnet20_s1.csv ]] || fail "run.sh did not train a cell once its lock was free"
 
 if (( failures > 0 )); then exit 1; fi
 echo "the attention table's scripts: all checks passed"

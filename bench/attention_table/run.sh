@@ -16,7 +16,9 @@
 # checkpoint by rescore.sh) is not run again, on this machine or on a new one.
 # The seeds run in rounds (every model's seed 1, then seed 2, ...), so a table cut short still
 # compares every model. Every cell must train with the same training code: build/ from one commit
-# (BUILD), recorded in each log; a cell is not resumed by a build of another commit unless
+# (BUILD), recorded in each log. A cell is not resumed by a build whose sources differ from its
+# starting commit's in the training code (the folders of `training_code` below; other changes do
+# not count): it is passed over with a message, and the script ends with status 2, unless
 # SAME_TRAINING_CODE=1 says the two train alike. Then bench/attention_table/make_page.py writes the page.
 #
 # RUNS_DIR (default runs/): the cells go to RUNS_DIR/attention_table/. CIFAR_DIR (default
@@ -33,6 +35,15 @@ cifar=${CIFAR_DIR:-data/cifar10}
 build=${BUILD:-build}
 threads=${THREADS:-1}
 models=(resnet20 se_resnet20 cbam_resnet20 eca_resnet20 gc_resnet20 nl_resnet20 da_resnet20 cc_resnet20 aa_resnet20)
+
+# What decides the numbers train_cifar computes
+training_code=(CMakeLists.txt engine layers models optim io train distributed examples/train_cifar.cpp)
+
+same_training_code() {  # COMMIT: whether the sources BUILD was made from hold COMMIT's training code
+  local top
+  [[ -n $1 ]] && top=$(git -C "$build/.." rev-parse --show-toplevel 2>/dev/null) &&
+    git -C "$top" diff --quiet "$1" -- "${training_code[@]}" 2>/dev/null
+}
 
 cells() {  # "NAME MODEL SEED", in the order they run
   for seed in 1 2 3; do
@@ -54,7 +65,8 @@ for name in "${wanted[@]}"; do
 done
 [[ -x $build/train_cifar ]] || { echo "run.sh: $build/train_cifar is not built" >&2; exit 2; }
 mkdir -p "$runs" "$results"
-cells | while read -r name model seed; do
+refused=""
+while read -r name model seed; do
   if [[ ${#wanted[@]} -gt 0 && ! " ${wanted[*]} " =~ " $name " ]]; then continue; fi
   if [[ -f $results/$name.csv || -f $results/$name.rescored ]]; then continue; fi  # done, or re-scored
   exec {lock}>"$runs/$name.lock"
@@ -65,11 +77,16 @@ cells | while read -r name model seed; do
   resume=()
   if [[ -f $runs/$name.ckpt ]]; then resume=(--resume "$runs/$name.ckpt"); fi
   commit=$(git -C "$build/.." rev-parse --short HEAD 2>/dev/null || echo unknown)
-  started=$(grep -o -m 1 'commit [0-9a-f]*:' "$runs/$name.log" 2>/dev/null | sed 's/commit \(.*\):/\1/' || true)
-  if [[ ${#resume[@]} -gt 0 && -n $started && $started != "$commit" && ${SAME_TRAINING_CODE:-} != 1 ]]; then
-    echo "run.sh: $name started with the training code of commit $started, and $build is a build of $commit:" \
-      "build $started (or, where the two train alike, set SAME_TRAINING_CODE=1)" >&2
-    exit 2
+  # the commit the cell started from: its log's last start without --resume
+  started=$(grep '^== ' "$runs/$name.log" 2>/dev/null | grep -v -e '--resume' | grep -o 'commit [0-9a-f]*:' |
+            tail -n 1 | sed 's/commit \(.*\):/\1/' || true)
+  if [[ ${#resume[@]} -gt 0 && ${SAME_TRAINING_CODE:-} != 1 ]] && ! same_training_code "$started"; then
+    echo "run.sh: $name started with the training code of commit ${started:-(its log names none)}, and the" \
+      "sources of $build differ from it there (${training_code[*]}): build ${started:-that commit}, or, where" \
+      "the two train alike, set SAME_TRAINING_CODE=1; passed over" >&2
+    refused=yes
+    exec {lock}>&-
+    continue
   fi
   echo "== $(date -u +%FT%TZ) commit $commit: train_cifar --model $model --epochs 20 --seed $seed ${resume[*]}" |
     tee -a "$runs/$name.log"
@@ -82,4 +99,5 @@ cells | while read -r name model seed; do
   cp "$runs/$name.csv" "$runs/$name.log" "$results/"
   echo "$name: $(tail -n 1 "$runs/$name.log") (in $results/: commit it)"
   exec {lock}>&-
-done
+done < <(cells)
+if [[ -n $refused ]]; then exit 2; fi
