@@ -224,21 +224,28 @@ def axis_ticks(low, high):
     return [m * 10 ** k for k in range(-1, 6) for m in steps if low <= m * 10 ** k <= high]
 
 
-def place_labels(anchors, height=14, char_width=6.8, right_edge=None):
+def place_labels(anchors, top, bottom, right_edge, height=14, char_width=6.8):
     """Label boxes that do not overlap: each name starts 7 px right of its point (left of it where it
-    would cross right_edge) and moves down, point by point from the top, until it clears the labels
-    placed before it. anchors: (name, x, y) in pixels; returns (name, text x, baseline, anchor)."""
+    would cross right_edge) and, point by point from the top, moves down or up by the least that
+    clears the labels placed before it, its baseline kept between top and bottom. anchors: (name,
+    x, y) in pixels; returns (name, text x, baseline, text-anchor)."""
     placed, out = [], []
+
+    def box(start, width, baseline):
+        return start, start + width, baseline - height + 3, baseline + 3
+
+    def clear(b):
+        return not any(b[0] < r and l < b[1] and b[2] < bb and t < b[3] for l, r, t, bb in placed)
+
     for name, x, y in sorted(anchors, key=lambda a: a[2]):
         width = char_width * len(name)
         start, anchor = x + 7, "start"
-        if right_edge is not None and start + width > right_edge:
+        if start + width > right_edge:
             start, anchor = x - 7 - width, "end"
-        baseline = y + 4
-        while any(start < r and l < start + width and baseline - height < b and t < baseline
-                  for l, r, t, b in placed):
-            baseline += 2
-        placed.append((start, start + width, baseline - height + 3, baseline + 3))
+        natural = min(max(y + 4, top), bottom)
+        tries = [natural + d for step in range(0, 200, 2) for d in ((step,) if step == 0 else (step, -step))]
+        baseline = next((t for t in tries if top <= t <= bottom and clear(box(start, width, t))), natural)
+        placed.append(box(start, width, baseline))
         out.append((name, x + 7 if anchor == "start" else x - 7, baseline, anchor))
     return out
 
@@ -268,20 +275,21 @@ def svg_plot(points):
     for v in axis_ticks(x0, x1):
         out.append(f'<line x1="{X(v):.1f}" y1="{height - bottom}" x2="{X(v):.1f}" y2="{height - bottom + 4}" stroke="black"/>'
                    f'<text x="{X(v):.1f}" y="{height - bottom + 16}" text-anchor="middle">{v:g}</text>')
-    quarter = 0.25 if y1 - y0 <= 2 else 0.5
-    for i in range(int(round((y1 - y0) / quarter)) + 1):
-        a = y0 + i * quarter
+    spacing = next(d for d in (0.25, 0.5, 1, 2, 5, 10, 20, 50) if (y1 - y0) / d <= 10)  # at most 11 ticks
+    decimals = 2 if spacing < 0.5 else 1 if spacing < 1 else 0
+    for i in range(math.ceil(y0 / spacing), math.floor(y1 / spacing) + 1):
+        a = i * spacing
         out.append(f'<line x1="{left - 4}" y1="{Y(a):.1f}" x2="{left}" y2="{Y(a):.1f}" stroke="black"/>'
-                   f'<text x="{left - 8}" y="{Y(a) + 4:.1f}" text-anchor="end">{a:.2f}</text>')
+                   f'<text x="{left - 8}" y="{Y(a) + 4:.1f}" text-anchor="end">{a:.{decimals}f}</text>')
     colour = {name: "black" if name == "resnet20" else "#b03020" for name, *_ in points}
     for name, x, y, sd in points:
         out.append(f'<line x1="{X(x):.1f}" y1="{Y(y - sd):.1f}" x2="{X(x):.1f}" y2="{Y(y + sd):.1f}" stroke="{colour[name]}"/>'
                    f'<circle cx="{X(x):.1f}" cy="{Y(y):.1f}" r="4" fill="{colour[name]}"/>')
     where = {name: (X(x), Y(y)) for name, x, y, _ in points}
     for name, text_x, baseline, anchor in place_labels([(n, px, py) for n, (px, py) in where.items()],
-                                                      right_edge=width - 5):
+                                                      top=top + 12, bottom=height - bottom - 4, right_edge=width - 5):
         px, py = where[name]
-        if baseline - (py + 4) > 3:  # moved down: a thin line back to its point
+        if abs(baseline - (py + 4)) > 3:  # moved: a thin line back to its point
             out.append(f'<line x1="{px:.1f}" y1="{py:.1f}" x2="{text_x:.1f}" y2="{baseline - 4:.1f}" stroke="#999999"/>')
         out.append(f'<text x="{text_x:.1f}" y="{baseline:.1f}" text-anchor="{anchor}">{name}</text>')
     out.append("</svg>")
