@@ -16,17 +16,17 @@
 #
 # Unfinished: a result run without NAME.done, an attention-table cell with neither its CSV nor a
 # NAME.rescored in bench/attention_table/cells/.
-# RUNS_DIR defaults to runs/, as for the scripts that write the runs. CARRY_MAX_MB (default 16): a
-# run whose checkpoint is larger stays on this machine only. The repository keeps every version it
-# is given (attention56's checkpoint, 9 MB, grows it by that much each session it is carried), but a
-# session may start on a new machine, where a run that was not carried starts over.
+# RUNS_DIR defaults to runs/, as for the scripts that write the runs. CARRY_MAX_MB (default 8): a
+# run whose checkpoint is that large or larger stays on this machine only: the repository keeps
+# every version it is given, and takes no file of 8 MB or more (attention56's is 8.7 MB). Such a run
+# starts over on a new machine; run it where it fits in one session (more threads, one at a time).
 set -euo pipefail
 # RUNS_DIR: relative to where the script is started, not to the repository's root it moves to
 if [[ -n ${RUNS_DIR:-} ]]; then RUNS_DIR=$(realpath -m -- "$RUNS_DIR"); fi
 cd "$(dirname "$0")/.."
 runs=${RUNS_DIR:-runs}
 carried="runs-in-progress"
-max_mb=${CARRY_MAX_MB:-16}
+max_mb=${CARRY_MAX_MB:-8}
 [[ $max_mb =~ ^[0-9]+$ ]] || { echo "carry_runs: CARRY_MAX_MB must be a whole number, got '$max_mb'" >&2; exit 2; }
 
 finished() {  # RUN (a name relative to RUNS_DIR): whether it has finished

@@ -373,6 +373,17 @@ TEST_CASE("checkpoint parser survives random corruption", "[checkpoint]") {
 
 // ---- crash safety ----
 
+// The crash tests' moment to strike: waits (up to 10 s) until the child `pid` is writing `path`
+// aside, then, in odd rounds, a random moment up to 80 ms longer. Returns the temporary's name.
+std::string wait_for_write(const std::string& path, pid_t pid, int round, Rng& rng) {
+  const std::string being_written = path + ".tmp." + std::to_string(pid);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!fs::exists(being_written) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  if (round % 2 == 1) std::this_thread::sleep_for(std::chrono::microseconds(rng.randint(80'000)));
+  return being_written;
+}
+
 TEST_CASE("checkpoint writer killed mid-write leaves a complete checkpoint", "[checkpoint]") {
   // A child process saves a 20 MB checkpoint (versions v, v+1, ...) in a loop and reports each
   // finished save through a pipe; the parent kills it with SIGKILL while a write is under way
@@ -422,11 +433,7 @@ TEST_CASE("checkpoint writer killed mid-write leaves a complete checkpoint", "[c
     ::close(pipe_fds[1]);
     // wait until the child is writing a file; then kill it at once (even rounds) or at a random
     // moment within the next 80 ms (odd rounds), which may fall in a later save
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    const std::string being_written = path + ".tmp." + std::to_string(pid);
-    while (!fs::exists(being_written) && std::chrono::steady_clock::now() < deadline)
-      std::this_thread::sleep_for(std::chrono::microseconds(200));
-    if (round % 2 == 1) std::this_thread::sleep_for(std::chrono::microseconds(rng.randint(80'000)));
+    const std::string being_written = wait_for_write(path, pid, round, rng);
     ::kill(pid, SIGKILL);
     int status = 0;
     ::waitpid(pid, &status, 0);
@@ -552,11 +559,7 @@ TEST_CASE("SIGTERM while a checkpoint is written leaves no temporary file", "[ch
         ::_exit(1);
       }
     }
-    const std::string being_written = path + ".tmp." + std::to_string(pid);
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (!fs::exists(being_written) && std::chrono::steady_clock::now() < deadline)
-      std::this_thread::sleep_for(std::chrono::microseconds(200));
-    if (round % 2 == 1) std::this_thread::sleep_for(std::chrono::microseconds(rng.randint(80'000)));
+    const std::string being_written = wait_for_write(path, pid, round, rng);
     sent_mid_write += fs::exists(being_written);
     ::kill(pid, SIGTERM);
     int status = 0;
