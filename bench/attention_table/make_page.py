@@ -376,6 +376,11 @@ def main():
                       "seeds and all of resnet20's taken as unrelated samples, with Welch-Satterthwaite's degrees of "
                       "freedom (in the sentence below); were the seeds correlated through the data order they share, "
                       "this would overstate the spread of the difference (a wider interval), not understate it.")
+        if "attention56" in costs and "resnet20" in costs:
+            ratio = costs["attention56"]["params"] / costs["resnet20"]["params"]
+            lines[-1] += (f" Nor is attention56 resnet20 with attention added: it is a deeper network of its own with "
+                          f"{ratio:.1f} times the parameters, so its difference is that of the whole network, not of "
+                          "its attention alone.")
     if rescored:
         lines += ["", "\\* The cell's log was lost with the machine it ran on; its accuracy is its shipped checkpoint's "
                   "score, `build/evaluate --checkpoint pretrained/MODEL_20epochs_seed1.ckpt --data DIR` "
