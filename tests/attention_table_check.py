@@ -43,6 +43,25 @@ check(math.isclose(c.mean, -4) and math.isclose(c.se ** 2, 7 / 3) and math.isclo
       f"Welch: {vars(c)}")
 check(c.excludes_zero() is False, "Welch: -4 +- t(0.975, 2.88) * 1.53 holds 0")
 
+# the plot's labels: ten names at one point near the top, beside an error bar: none overlaps another or
+# the bar, none leaves the plot
+bar = (320, 326, 0, 160)  # a neighbour's error bar, where the first label would go
+labels = page.place_labels([(f"model_{i}", 300, 25) for i in range(10)], top=20, bottom=300,
+                           left_edge=10, right_edge=590, obstacles=[bar])
+boxes = [(x if anchor == "start" else x - 6.8 * len(name), (x if anchor == "start" else x - 6.8 * len(name))
+          + 6.8 * len(name), baseline - 11, baseline + 3) for name, x, baseline, anchor in labels]
+
+
+def overlap(a, b):
+    return a[0] < b[1] and b[0] < a[1] and a[2] < b[3] and b[2] < a[3]
+
+
+check(len(labels) == 10 and not any(overlap(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:]),
+      f"place_labels: labels overlap: {labels}")
+check(not any(overlap(b, bar) for b in boxes), f"place_labels: a label over the error bar: {labels}")
+check(all(10 <= b[0] and b[1] <= 590 and 20 <= baseline <= 300 for b, (_, _, baseline, _) in zip(boxes, labels)),
+      f"place_labels: a label outside the plot: {labels}")
+
 # the page and the plot in the repository are what the cells give
 checked = subprocess.run([sys.executable, os.path.join(root, "bench", "attention_table", "make_page.py"), "--check"],
                          capture_output=True, text=True)

@@ -43,7 +43,8 @@ PICTURES = {
                    "after both passes (the whole map)",
     "aa_resnet20": "For one query position, each of the four heads of the last attention-augmented convolution, then "
                    "their mean for a second query",
-    "attention56": "Each attention module's soft mask, averaged over the channels",
+    "attention56": "Each attention module's soft mask M (32x32, 16x16, 8x8), averaged over its channels: the module "
+                   "puts out (1 + M) * T, so M re-weights the trunk's features T rather than selecting a region",
 }
 # The models compared by Welch's t rather than by seed pairs: attention56 has two seeds, and a paired
 # interval on two differences rests on one degree of freedom (t = 12.7). Welch's t takes its seeds
@@ -224,12 +225,14 @@ def axis_ticks(low, high):
     return [m * 10 ** k for k in range(-1, 6) for m in steps if low <= m * 10 ** k <= high]
 
 
-def place_labels(anchors, top, bottom, right_edge, height=14, char_width=6.8):
-    """Label boxes that do not overlap: each name starts 7 px right of its point (left of it where it
-    would cross right_edge) and, point by point from the top, moves down or up by the least that
-    clears the labels placed before it, its baseline kept between top and bottom. anchors: (name,
-    x, y) in pixels; returns (name, text x, baseline, text-anchor)."""
-    placed, out = [], []
+def place_labels(anchors, top, bottom, left_edge, right_edge, obstacles=(), height=14, char_width=6.8):
+    """Label boxes that overlap neither each other nor the obstacles (the points and their error bars):
+    a name starts 7 px right of its point, or ends 7 px left of it; point by point from the top, each
+    takes the nearest place, down, up, further out or on the other side, that clears what is placed
+    before it, its box kept between left_edge and right_edge and its baseline between top and bottom.
+    anchors: (name, x, y) in pixels; obstacles: (left, right, top, bottom) boxes; returns
+    (name, text x, baseline, text-anchor)."""
+    placed, out = list(obstacles), []
 
     def box(start, width, baseline):
         return start, start + width, baseline - height + 3, baseline + 3
@@ -237,26 +240,30 @@ def place_labels(anchors, top, bottom, right_edge, height=14, char_width=6.8):
     def clear(b):
         return not any(b[0] < r and l < b[1] and b[2] < bb and t < b[3] for l, r, t, bb in placed)
 
+    # (side, dx, dy) by distance from the label's natural place; the right side first at a tie
+    moves = sorted(((side, dx, dy) for side in (1, -1) for dx in range(0, 120, 6) for dy in range(-200, 201, 2)),
+                   key=lambda m: (math.hypot(m[1], m[2]), -m[0], m[1], -m[2]))
     for name, x, y in sorted(anchors, key=lambda a: a[2]):
         width = char_width * len(name)
-        start, anchor = x + 7, "start"
-        if start + width > right_edge:
-            start, anchor = x - 7 - width, "end"
         natural = min(max(y + 4, top), bottom)
-        tries = [natural + d for step in range(0, 200, 2) for d in ((step,) if step == 0 else (step, -step))]
-        baseline = next((t for t in tries if top <= t <= bottom and clear(box(start, width, t))), natural)
-        placed.append(box(start, width, baseline))
-        out.append((name, x + 7 if anchor == "start" else x - 7, baseline, anchor))
+
+        def start_of(side, dx):
+            return x + 7 + dx if side > 0 else x - 7 - dx - width
+        fits = [(side, dx, natural + dy) for side, dx, dy in moves
+                if top <= natural + dy <= bottom and left_edge <= start_of(side, dx) and start_of(side, dx) + width <= right_edge] or [(1, 0, natural)]
+        side, dx, baseline = next((f for f in fits if clear(box(start_of(f[0], f[1]), width, f[2]))), fits[0])
+        placed.append(box(start_of(side, dx), width, baseline))
+        out.append((name, x + side * (7 + dx), baseline, "start" if side > 0 else "end"))
     return out
 
 
 def svg_plot(points):
     """Accuracy (mean, +- one standard deviation) against training-step time on a log scale, one point
     per model: the SVG's text."""
-    width, height, left, bottom, top, right = 720, 460, 70, 50, 34, 20
+    width, height, left, bottom, top, right = 720, 560, 70, 50, 34, 20
     xs = [p[1] for p in points]
     ys = [p[2] + p[3] for p in points] + [p[2] - p[3] for p in points]
-    x0, x1 = min(xs) / 1.25, max(xs) * 1.6
+    x0, x1 = min(xs) / 1.6, max(xs) * 1.6  # room for labels on either side
     y0, y1 = math.floor(4 * (min(ys) - 0.1)) / 4, math.ceil(4 * (max(ys) + 0.1)) / 4  # on quarter points
 
     def X(v):
@@ -286,10 +293,12 @@ def svg_plot(points):
         out.append(f'<line x1="{X(x):.1f}" y1="{Y(y - sd):.1f}" x2="{X(x):.1f}" y2="{Y(y + sd):.1f}" stroke="{colour[name]}"/>'
                    f'<circle cx="{X(x):.1f}" cy="{Y(y):.1f}" r="4" fill="{colour[name]}"/>')
     where = {name: (X(x), Y(y)) for name, x, y, _ in points}
+    bars = [(X(x) - 5, X(x) + 5, Y(y + sd) - 1, Y(y - sd) + 1) for _, x, y, sd in points]
     for name, text_x, baseline, anchor in place_labels([(n, px, py) for n, (px, py) in where.items()],
-                                                      top=top + 12, bottom=height - bottom - 4, right_edge=width - 5):
+                                                      top=top + 12, bottom=height - bottom - 4, left_edge=left + 4, right_edge=width - 5,
+                                                      obstacles=bars):
         px, py = where[name]
-        if abs(baseline - (py + 4)) > 3:  # moved: a thin line back to its point
+        if abs(baseline - (py + 4)) > 3 or abs(abs(text_x - px) - 7) > 3:  # moved: a thin line back to its point
             out.append(f'<line x1="{px:.1f}" y1="{py:.1f}" x2="{text_x:.1f}" y2="{baseline - 4:.1f}" stroke="#999999"/>')
         out.append(f'<text x="{text_x:.1f}" y="{baseline:.1f}" text-anchor="{anchor}">{name}</text>')
     out.append("</svg>")
