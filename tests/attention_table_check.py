@@ -3,6 +3,8 @@
 quantiles against printed tables and closed forms, its paired and Welch comparisons against
 hand-worked examples, and docs/ATTENTION.md and its plot against what it makes of the cells.
 Prints what failed and exits 1; standard library only."""
+import contextlib
+import io
 import math
 import os
 import subprocess
@@ -48,19 +50,41 @@ check(c.excludes_zero() is False, "Welch: -4 +- t(0.975, 2.88) * 1.53 holds 0")
 bar = (320, 326, 0, 160)  # a neighbour's error bar, where the first label would go
 labels = page.place_labels([(f"model_{i}", 300, 25) for i in range(10)], top=20, bottom=300,
                            left_edge=10, right_edge=590, obstacles=[bar])
-boxes = [(x if anchor == "start" else x - 6.8 * len(name), (x if anchor == "start" else x - 6.8 * len(name))
-          + 6.8 * len(name), baseline - 11, baseline + 3) for name, x, baseline, anchor in labels]
 
 
-def overlap(a, b):
-    return a[0] < b[1] and b[0] < a[1] and a[2] < b[3] and b[2] < a[3]
+def label_boxes(labels):
+    """(left, right, top, bottom) of each placed label, as the SVG draws it (text-anchor start or end)."""
+    boxes = []
+    for name, x, baseline, anchor in labels:
+        width = 6.8 * len(name)
+        left = x if anchor == "start" else x - width
+        boxes.append((left, left + width, baseline - 11, baseline + 3))
+    return boxes
 
 
-check(len(labels) == 10 and not any(overlap(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:]),
+boxes = label_boxes(labels)
+check(len(labels) == 10 and not any(page.overlaps(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:]),
       f"place_labels: labels overlap: {labels}")
-check(not any(overlap(b, bar) for b in boxes), f"place_labels: a label over the error bar: {labels}")
+check(not any(page.overlaps(b, bar) for b in boxes), f"place_labels: a label over the error bar: {labels}")
 check(all(10 <= b[0] and b[1] <= 590 and 20 <= baseline <= 300 for b, (_, _, baseline, _) in zip(boxes, labels)),
       f"place_labels: a label outside the plot: {labels}")
+# a point by the left edge has its label on the right, one by the right edge on the left
+sides = {name: anchor for name, _, _, anchor in page.place_labels(
+    [("by_the_left", 30, 100), ("by_the_right", 570, 100)], top=20, bottom=300, left_edge=10, right_edge=590)}
+check(sides == {"by_the_left": "start", "by_the_right": "end"}, f"place_labels at the edges: {sides}")
+# a neighbour's bar where a label would go, and the left side taken: the label moves up rather than
+# just past the bar, whose line back to the point would cross the bar (read as the neighbour's label)
+point, neighbour_bar = (100, 100), (125, 135, 60, 140)
+[(_, end_x, baseline, _)] = page.place_labels([("aa_resnet20", *point)], top=20, bottom=300, left_edge=10,
+                                              right_edge=590,
+                                              obstacles=[(95, 105, 80, 120), neighbour_bar, (20, 93, 40, 160)])
+check(not page.line_crosses(*point, end_x, baseline - 4, neighbour_bar),
+      f"place_labels: the line to ({end_x}, {baseline}) crosses the neighbour's bar")
+# no clear place: the label still gets one inside the plot, and the script says so
+warned = io.StringIO()
+with contextlib.redirect_stderr(warned):
+    crowded = page.place_labels([(f"m{i}", 50, 50) for i in range(30)], top=20, bottom=90, left_edge=0, right_edge=120)
+check(len(crowded) == 30 and "no clear place" in warned.getvalue(), f"place_labels, crowded: {warned.getvalue()!r}")
 
 # the page and the plot in the repository are what the cells give
 checked = subprocess.run([sys.executable, os.path.join(root, "bench", "attention_table", "make_page.py"), "--check"],

@@ -225,34 +225,71 @@ def axis_ticks(low, high):
     return [m * 10 ** k for k in range(-1, 6) for m in steps if low <= m * 10 ** k <= high]
 
 
-def place_labels(anchors, top, bottom, left_edge, right_edge, obstacles=(), height=14, char_width=6.8):
-    """Label boxes that overlap neither each other nor the obstacles (the points and their error bars):
-    a name starts 7 px right of its point, or ends 7 px left of it; point by point from the top, each
-    takes the nearest place, down, up, further out or on the other side, that clears what is placed
-    before it, its box kept between left_edge and right_edge and its baseline between top and bottom.
-    anchors: (name, x, y) in pixels; obstacles: (left, right, top, bottom) boxes; returns
+# Where place_labels looks for a label's place: (side, dx, dy) away from its natural place (its text
+# starting 7 px right of its point, on the point's height), the nearest first; at the same distance
+# the right side first, then nearer the point, then lower down.
+LABEL_MOVES = sorted(((side, dx, dy) for side in (1, -1) for dx in range(0, 120, 6) for dy in range(-200, 201, 2)),
+                     key=lambda m: (math.hypot(m[1], m[2]), -m[0], m[1], -m[2]))
+
+
+def label_box(x, side, dx, baseline, width, height=14):
+    """The box (left, right, top, bottom) of a label `width` px wide whose text starts 7 + dx px right
+    of x (side 1) or ends 7 + dx px left of it (side -1)."""
+    start = x + 7 + dx if side > 0 else x - 7 - dx - width
+    return start, start + width, baseline - height + 3, baseline + 3
+
+
+def overlaps(a, b):
+    return a[0] < b[1] and b[0] < a[1] and a[2] < b[3] and b[2] < a[3]
+
+
+def line_crosses(x0, y0, x1, y1, box):
+    """Whether the segment from (x0, y0) to (x1, y1) passes through the box, a point every 2 px."""
+    n = max(1, int(math.hypot(x1 - x0, y1 - y0) / 2))
+    return any(box[0] < x0 + (x1 - x0) * i / n < box[1] and box[2] < y0 + (y1 - y0) * i / n < box[3]
+               for i in range(n + 1))
+
+
+# What a label's line back to its point costs, in px of distance, for each other point's bar or label
+# it crosses: a label further away is clearer than one whose line crosses a neighbour.
+CROSSING_COST = 40
+
+
+def place_labels(anchors, top, bottom, left_edge, right_edge, obstacles=(), char_width=6.8):
+    """Puts each name beside its point, point by point from the top. Its place is one of LABEL_MOVES
+    (right or left of the point, up to 114 px further out and 200 px up or down) whose box lies inside
+    the plot (left_edge to right_edge, baseline from top to bottom) and overlaps neither the obstacles
+    (the points and their error bars) nor the labels placed before it; of those, the one nearest its
+    natural place, counting CROSSING_COST px more for each bar or label that the line drawn back to
+    the point would cross (so that a label is not read as a neighbour's). Where no place is clear it
+    takes the nearest place inside the plot (or, wider than the plot, its natural place) and says so
+    on stderr. anchors: (name, x, y) in pixels; obstacles: (left, right, top, bottom) boxes; returns
     (name, text x, baseline, text-anchor)."""
-    placed, out = list(obstacles), []
-
-    def box(start, width, baseline):
-        return start, start + width, baseline - height + 3, baseline + 3
-
-    def clear(b):
-        return not any(b[0] < r and l < b[1] and b[2] < bb and t < b[3] for l, r, t, bb in placed)
-
-    # (side, dx, dy) by distance from the label's natural place; the right side first at a tie
-    moves = sorted(((side, dx, dy) for side in (1, -1) for dx in range(0, 120, 6) for dy in range(-200, 201, 2)),
-                   key=lambda m: (math.hypot(m[1], m[2]), -m[0], m[1], -m[2]))
+    labels, out = [], []
     for name, x, y in sorted(anchors, key=lambda a: a[2]):
         width = char_width * len(name)
         natural = min(max(y + 4, top), bottom)
-
-        def start_of(side, dx):
-            return x + 7 + dx if side > 0 else x - 7 - dx - width
-        fits = [(side, dx, natural + dy) for side, dx, dy in moves
-                if top <= natural + dy <= bottom and left_edge <= start_of(side, dx) and start_of(side, dx) + width <= right_edge] or [(1, 0, natural)]
-        side, dx, baseline = next((f for f in fits if clear(box(start_of(f[0], f[1]), width, f[2]))), fits[0])
-        placed.append(box(start_of(side, dx), width, baseline))
+        inside = [(side, dx, natural + dy) for side, dx, dy in LABEL_MOVES  # nearest first
+                  if top <= natural + dy <= bottom
+                  and left_edge <= label_box(x, side, dx, 0, width)[0] <= right_edge - width]
+        # what the line should not cross: the labels, and the bars but those its own point lies in
+        crossable = labels + [o for o in obstacles if not (o[0] <= x <= o[1] and o[2] <= y <= o[3])]
+        place, cost = None, math.inf
+        for side, dx, baseline in inside:
+            distance = math.hypot(dx, baseline - natural)
+            if distance >= cost:
+                break  # every place left is further away than the best one's cost
+            if any(overlaps(label_box(x, side, dx, baseline, width), o) for o in labels + list(obstacles)):
+                continue
+            end_x, end_y = x + side * (7 + dx), baseline - 4  # where the line back to the point ends
+            crossings = sum(line_crosses(x, y, end_x, end_y, o) for o in crossable)
+            if distance + CROSSING_COST * crossings < cost:
+                place, cost = (side, dx, baseline), distance + CROSSING_COST * crossings
+        if place is None:
+            place = inside[0] if inside else (1, 0, natural)
+            print(f"make_page.py: no clear place for the plot's label {name}; it may overlap", file=sys.stderr)
+        side, dx, baseline = place
+        labels.append(label_box(x, side, dx, baseline, width))
         out.append((name, x + side * (7 + dx), baseline, "start" if side > 0 else "end"))
     return out
 
@@ -260,10 +297,10 @@ def place_labels(anchors, top, bottom, left_edge, right_edge, obstacles=(), heig
 def svg_plot(points):
     """Accuracy (mean, +- one standard deviation) against training-step time on a log scale, one point
     per model: the SVG's text."""
-    width, height, left, bottom, top, right = 720, 560, 70, 50, 34, 20
+    width, height, left, bottom, top, right = 840, 560, 70, 50, 34, 20
     xs = [p[1] for p in points]
     ys = [p[2] + p[3] for p in points] + [p[2] - p[3] for p in points]
-    x0, x1 = min(xs) / 1.6, max(xs) * 1.6  # room for labels on either side
+    x0, x1 = min(xs) / 1.5, max(xs) * 1.5  # room for labels on either side
     y0, y1 = math.floor(4 * (min(ys) - 0.1)) / 4, math.ceil(4 * (max(ys) + 0.1)) / 4  # on quarter points
 
     def X(v):
@@ -293,7 +330,7 @@ def svg_plot(points):
         out.append(f'<line x1="{X(x):.1f}" y1="{Y(y - sd):.1f}" x2="{X(x):.1f}" y2="{Y(y + sd):.1f}" stroke="{colour[name]}"/>'
                    f'<circle cx="{X(x):.1f}" cy="{Y(y):.1f}" r="4" fill="{colour[name]}"/>')
     where = {name: (X(x), Y(y)) for name, x, y, _ in points}
-    bars = [(X(x) - 5, X(x) + 5, Y(y + sd) - 1, Y(y - sd) + 1) for _, x, y, sd in points]
+    bars = [(X(x) - 5, X(x) + 5, Y(y + sd) - 5, Y(y - sd) + 5) for _, x, y, sd in points]  # and the dot
     for name, text_x, baseline, anchor in place_labels([(n, px, py) for n, (px, py) in where.items()],
                                                       top=top + 12, bottom=height - bottom - 4, left_edge=left + 4, right_edge=width - 5,
                                                       obstacles=bars):
