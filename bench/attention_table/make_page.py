@@ -272,6 +272,7 @@ def place_labels(anchors, top, bottom, left_edge, right_edge, obstacles=(), char
         inside = [(side, dx, natural + dy) for side, dx, dy in LABEL_MOVES  # nearest first
                   if top <= natural + dy <= bottom
                   and left_edge <= label_box(x, side, dx, 0, width)[0] <= right_edge - width]
+        blocking = labels + list(obstacles)  # what the label's box may not overlap
         # what the line should not cross: the labels, and the bars but those its own point lies in
         crossable = labels + [o for o in obstacles if not (o[0] <= x <= o[1] and o[2] <= y <= o[3])]
         place, cost = None, math.inf
@@ -279,7 +280,7 @@ def place_labels(anchors, top, bottom, left_edge, right_edge, obstacles=(), char
             distance = math.hypot(dx, baseline - natural)
             if distance >= cost:
                 break  # every place left is further away than the best one's cost
-            if any(overlaps(label_box(x, side, dx, baseline, width), o) for o in labels + list(obstacles)):
+            if any(overlaps(label_box(x, side, dx, baseline, width), o) for o in blocking):
                 continue
             end_x, end_y = x + side * (7 + dx), baseline - 4  # where the line back to the point ends
             crossings = sum(line_crosses(x, y, end_x, end_y, o) for o in crossable)
