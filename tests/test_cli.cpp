@@ -200,7 +200,9 @@ void check_kill_and_resume(const std::string& trainer, int steps, int max_wait_u
   std::mt19937 random(std::random_device{}());
   const std::string path = dir / "killed.ckpt";
   int kills = 0;
-  for (int attempt = 0; attempt < 6 && kills < 1; attempt++) {
+  // A short run (train_dasnet's, 0.3 s on a fast core) may finish before the kill; the attempts stop
+  // at the first kill, so a generous number costs time only where the runs keep finishing first.
+  for (int attempt = 0; attempt < 20 && kills < 1; attempt++) {
     fs::remove(path);
     // from its first checkpoint on, kill it at a random moment of the steps that follow
     pid_t pid = start_and_wait_for(path, trainer, tiny_run(trainer, every + "--save " + path));
